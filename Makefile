@@ -1,0 +1,45 @@
+# Songda — `make run` starts the system, `make test` proves it. See README.md.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SONGDA := $(VENV)/bin/songda
+STAMP  := $(VENV)/.installed
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: install run up down test test-unit test-integration test-e2e bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(SONGDA) run
+
+up: install
+	$(SONGDA) up
+
+down:
+	@if [ -x $(SONGDA) ]; then $(SONGDA) down; fi
+
+test: install
+	bash deploy/with-infra.sh $(MAKE) --no-print-directory test-unit test-integration test-e2e
+
+test-unit: install
+	$(PYTEST) tests/unit -q
+
+test-integration: install
+	$(PYTEST) tests/integration -q
+
+test-e2e: install
+	$(PYTEST) tests/e2e -q
+
+bench: install
+	bash deploy/with-infra.sh $(PY) bench/pipeline.py
+
+clean:
+	bash deploy/kafka/stop.sh; bash deploy/postgres/stop.sh; rm -rf var
