@@ -1,0 +1,232 @@
+"""The `songda` command: dev tokens, serving a service, topics, and running the whole stack locally."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from shared.auth import Role, mint
+from shared.clock import clock_from_settings
+from shared.settings import CommonSettings
+
+REPO = Path(__file__).resolve().parent.parent
+SERVICE_MODULES = {
+    "intake": "services.intake",
+    "delivery": "services.delivery",
+    "carrier_gateway": "services.carrier_gateway",
+    "evidence": "services.evidence",
+}
+
+
+def _duration(text: str) -> timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+    except (KeyError, ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"expected a duration like 30m, 12h or 7d, got {text!r}") from None
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Prints a signed dev token."""
+    settings = CommonSettings()
+    print(mint(secret=settings.jwt_secret, role=Role(args.role), sub=args.sub, issuer=settings.jwt_issuer, now=clock_from_settings(settings).now(), ttl=args.ttl))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Runs one service under uvicorn; exits non-zero when a supervised task died."""
+    import uvicorn
+
+    from shared import logs
+
+    package = SERVICE_MODULES[args.service]
+    main = importlib.import_module(f"{package}.main")
+    config_module = importlib.import_module(f"{package}.config")
+    settings_class = next(v for k, v in vars(config_module).items() if k.endswith("Settings") and v.__module__ == config_module.__name__)
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    settings = settings_class(**overrides)
+    logs.configure(level=settings.common.log_level, fmt=settings.common.log_format, service=args.service)
+    app = main.create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on", access_log=False))
+    server.run()
+    runtime = app.state.runtime
+    if not server.started or runtime.supervisor.failed:
+        return 1
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Creates Songda's Kafka topics that are missing."""
+    from shared.topics import create_topics
+
+    settings = CommonSettings()
+    bootstrap = args.bootstrap or settings.kafka_bootstrap
+    prefix = settings.topic_prefix if args.prefix is None else args.prefix
+    try:
+        created = asyncio.run(create_topics(bootstrap, prefix=prefix))
+    except Exception as exc:  # noqa: BLE001 — reported to the operator, who needs the reason, not a traceback
+        print(f"topics: could not reach Kafka at {bootstrap}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"topics: created {len(created)} ({', '.join(created)})" if created else "topics: all present")
+    return 0
+
+
+def _kafka(action: str) -> None:
+    subprocess.run(["bash", str(REPO / "deploy" / "kafka" / f"{action}.sh")], check=True)
+
+
+def _kafka_running() -> bool:
+    pid_file = REPO / "var" / "kafka" / "kafka.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    return True
+
+
+def _banner(stack) -> str:
+    settings = CommonSettings()
+    now = clock_from_settings(settings).now()
+    court = mint(secret=settings.jwt_secret, role=Role.court, sub="C371002", issuer=settings.jwt_issuer, now=now)
+    supervisor = mint(secret=settings.jwt_secret, role=Role.supervisor, sub="dev-supervisor", issuer=settings.jwt_issuer, now=now)
+    lines = ["", "Songda is running:"]
+    for name in SERVICE_MODULES:
+        lines.append(f"  {name:<16} {stack.url(name)}   (API docs: {stack.url(name)}/docs)")
+    lines += [
+        "",
+        "Dev tokens (12 h; mint others with `.venv/bin/songda token --role ROLE --sub ID`):",
+        f"  court C371002  {court}",
+        f"  supervisor     {supervisor}",
+        "",
+        "Try:",
+        f"  curl -s -X POST {stack.url('intake')}/v1/notices -H 'Authorization: Bearer {court[:12]}…' -H 'Content-Type: application/json' -d @docs/examples/notice.json",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Starts Kafka and the services in the foreground until Ctrl-C."""
+    from shared.devstack import Stack, StackError
+
+    started_kafka = not _kafka_running()
+    _kafka("start")
+    stack = Stack(log_dir=REPO / "var" / "log", run_dir=REPO / "var" / "run")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        stack.start(echo=sys.stdout if args.verbose else None)
+        stack.wait_healthy()
+        print(_banner(stack), flush=True)
+        print(f"Logs: {stack.log_dir}/<service>.log. Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited with code {process.returncode}:\n{stack.tail(name)}", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.3)
+    except StackError as exc:
+        print(f"run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nstopping services…", flush=True)
+        stack.stop()
+        if started_kafka:
+            _kafka("stop")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Starts Kafka and the services in the background and returns once all are healthy."""
+    from shared.devstack import Stack, StackError, stop_recorded
+
+    run_dir = REPO / "var" / "run"
+    stop_recorded(run_dir)
+    marker = run_dir / "kafka.started-by-up"
+    if not _kafka_running():
+        _kafka("start")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    else:
+        _kafka("start")  # already running: only makes sure the topics exist
+    stack = Stack(log_dir=REPO / "var" / "log", run_dir=run_dir)
+    stack.start()
+    try:
+        stack.wait_healthy()
+    except StackError as exc:
+        print(f"up: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print(_banner(stack))
+    print("Stop with `make down`.")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    """Stops what `songda up` started."""
+    from shared.devstack import stop_recorded
+
+    run_dir = REPO / "var" / "run"
+    stopped = stop_recorded(run_dir)
+    print(f"down: stopped {', '.join(stopped)}" if stopped else "down: no services were running")
+    marker = run_dir / "kafka.started-by-up"
+    if marker.exists():
+        _kafka("stop")
+        marker.unlink()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describes the command line."""
+    parser = argparse.ArgumentParser(prog="songda", description="Songda (送达): service of process for Chinese courts.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    token = sub.add_parser("token", help="print a dev token signed with SONGDA_JWT_SECRET")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", required=True, help="court id, agent id, firm id, … the token speaks for")
+    token.add_argument("--ttl", type=_duration, default=timedelta(hours=12), help="lifetime, e.g. 30m, 12h, 7d (default 12h)")
+    token.set_defaults(func=cmd_token)
+
+    serve = sub.add_parser("serve", help="run one service (uvicorn)")
+    serve.add_argument("service", choices=list(SERVICE_MODULES))
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    topics = sub.add_parser("topics", help="create Songda's Kafka topics that are missing")
+    topics.add_argument("--bootstrap", help="host:port (default SONGDA_KAFKA_BOOTSTRAP)")
+    topics.add_argument("--prefix", help="topic name prefix (default SONGDA_TOPIC_PREFIX)")
+    topics.set_defaults(func=cmd_topics)
+
+    run = sub.add_parser("run", help="start Kafka and every service in the foreground (Ctrl-C stops)")
+    run.add_argument("--verbose", "-v", action="store_true", help="echo every service's log lines here")
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("up", help="start Kafka and every service in the background").set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop what `songda up` started").set_defaults(func=cmd_down)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `songda` command."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Database engines for SQLite (embedded default) and PostgreSQL, and column types both share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes and always returns them in UTC (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use the shared clock")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDoc = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def async_url(url: str) -> str:
+    """Picks the async driver for a plain postgresql:// or sqlite:// URL."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    """Tells whether the engine talks to PostgreSQL."""
+    return engine.dialect.name == "postgresql"
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """Creates an async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
+    url = async_url(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so they can begin IMMEDIATE below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that later writes can fail at once with "database is locked";
+        # taking the write lock up front makes concurrent writers wait their turn instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def sessionmaker(engine: AsyncEngine) -> Sessions:
+    """Returns the session factory handlers and routes use."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
+    """Creates the given tables when missing; harmless when they exist."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=list(tables), checkfirst=True))
+
+
+def insert_ignoring_duplicates(engine_or_dialect: AsyncEngine | Dialect, table: Table) -> Any:
+    """Returns an INSERT … ON CONFLICT DO NOTHING for the engine's dialect."""
+    dialect = engine_or_dialect.dialect if isinstance(engine_or_dialect, AsyncEngine) else engine_or_dialect
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
+class Database:
+    """A service's engine and sessions; `transaction()` is the unit of work every write goes through."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.sessions = sessionmaker(self.engine)
+        self._after_commit: list[Callable[[AsyncSession], None]] = []
+
+    @property
+    def is_postgres(self) -> bool:
+        """Tells whether this database is PostgreSQL."""
+        return is_postgres(self.engine)
+
+    def after_commit(self, hook: Callable[[AsyncSession], None]) -> None:
+        """Registers a hook run after every committed transaction (e.g. waking the outbox relay)."""
+        self._after_commit.append(hook)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """Opens a session in a transaction that commits on success and rolls back on error."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            for hook in self._after_commit:
+                hook(session)
+
+    async def dispose(self) -> None:
+        """Closes every pooled connection."""
+        await self.engine.dispose()

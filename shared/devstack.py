@@ -1,0 +1,159 @@
+"""Runs the four services as local processes: for `songda run/up/down`, end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+SERVICES: dict[str, int] = {"intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
+ENV_PREFIX = {name: name.upper() + "_" for name in SERVICES}
+
+
+class StackError(RuntimeError):
+    """A service did not come up."""
+
+
+@dataclass
+class Stack:
+    """The services as child processes sharing one environment."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICES))
+    log_dir: Path = Path("var/log")
+    run_dir: Path = Path("var/run")
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        """Returns a service's base URL."""
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, *, services: tuple[str, ...] = tuple(SERVICES), echo: IO[str] | None = None) -> None:
+        """Starts services in their own sessions; with `echo`, their output is copied there line by line."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for name in services:
+            self.start_one(name, echo=echo)
+
+    def start_one(self, name: str, *, echo: IO[str] | None = None) -> subprocess.Popen[bytes]:
+        """Starts (or restarts) one service."""
+        env = {**os.environ, **self.env, f"{ENV_PREFIX[name]}PORT": str(self.ports[name])}
+        command = [sys.executable, "-m", "shared.cli", "serve", name]
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 — closed here or by the echo thread
+        if echo is None:
+            with log:
+                process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        else:
+            process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            threading.Thread(target=_copy_lines, args=(process, name, log, echo), daemon=True).start()
+        self.processes[name] = process
+        (self.run_dir / f"{name}.pid").write_text(str(process.pid))
+        return process
+
+    def wait_healthy(self, *, timeout: float = 90.0, services: tuple[str, ...] | None = None) -> None:
+        """Waits until every service answers /healthz with its consumer assigned; raises StackError otherwise."""
+        pending = set(services or self.processes)
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for name in sorted(pending):
+                    process = self.processes.get(name)
+                    if process is not None and process.poll() is not None:
+                        raise StackError(f"{name} exited with code {process.returncode}; see {self.log_dir / f'{name}.log'}\n{self.tail(name)}")
+                    if _ready(client, self.url(name)):
+                        pending.discard(name)
+                if pending and time.monotonic() > deadline:
+                    raise StackError(f"not healthy after {timeout:.0f} s: {', '.join(sorted(pending))}; logs in {self.log_dir}")
+                if pending:
+                    time.sleep(0.2)
+
+    def tail(self, name: str, lines: int = 20) -> str:
+        """Returns the last lines a service logged."""
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Sends a signal to one service and waits for it to exit."""
+        process = self.processes[name]
+        process.send_signal(sig)
+        process.wait(timeout=60)
+
+    def stop(self, *, timeout: float = 30.0) -> None:
+        """Stops every service: SIGTERM, then SIGKILL for any that outstay the timeout."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for name, process in self.processes.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+        self.processes.clear()
+
+
+def _ready(client: httpx.Client, base: str) -> bool:
+    try:
+        response = client.get(f"{base}/healthz")
+    except httpx.HTTPError:
+        return False
+    if response.status_code != 200:
+        return False
+    return response.json()["kafka"]["consumer"] in ("assigned", "none")
+
+
+def _copy_lines(process: subprocess.Popen[bytes], name: str, log: IO[bytes], echo: IO[str]) -> None:
+    assert process.stdout is not None
+    with log:
+        for raw in process.stdout:
+            log.write(raw)
+            log.flush()
+            echo.write(f"{name:>15} | {raw.decode(errors='replace')}")
+            echo.flush()
+
+
+def stop_recorded(run_dir: Path, *, timeout: float = 30.0) -> list[str]:
+    """Stops services started detached by an earlier `songda up`, found through their pid files."""
+    stopped = []
+    for pid_file in sorted(run_dir.glob("*.pid")):
+        name = pid_file.stem
+        if name not in SERVICES:
+            continue
+        pid = int(pid_file.read_text())
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pid_file.unlink(missing_ok=True)
+            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        pid_file.unlink(missing_ok=True)
+        stopped.append(name)
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours still answers kill(0); reap it if it is ours.
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return finished == 0

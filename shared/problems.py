@@ -1,0 +1,96 @@
+"""RFC 9457 problem+json errors, including validation errors that name each failing field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://songda.dev/problems/"
+
+
+class Problem(Exception):
+    """An error answered as problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        kind: str | None = None,
+        errors: Sequence[Mapping[str, Any]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.kind = kind or title.lower().replace(" ", "-")
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+    def body(self, instance: str) -> dict[str, Any]:
+        """Returns the problem document."""
+        body: dict[str, Any] = {"type": TYPE_BASE + self.kind, "title": self.title, "status": self.status, "detail": self.detail, "instance": instance}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """Turns a pydantic location into a readable path: ('body','recipients',0,'phones',1) → recipients[0].phones[1]."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not str(part).startswith("function-"):
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    # pydantic prefixes messages from our validators with "Value error, "; the reader does not need it.
+    return str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+
+
+def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
+    """Builds the 422 problem for pydantic errors."""
+    items = [{"field": field_path(e.get("loc", ())), "message": _message(e), "code": e.get("type", "invalid")} for e in errors]
+    detail = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
+    return Problem(422, "Invalid request", detail, kind="validation", errors=items)
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    """Renders a Problem."""
+    return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers)
+
+
+def install(app: FastAPI) -> None:
+    """Makes every error of the app answer problem+json."""
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_problem(exc.errors()), request)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(Problem(exc.status_code, title, detail, headers=exc.headers), request)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

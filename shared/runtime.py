@@ -1,0 +1,153 @@
+"""What every service runs beside its routes: database, outbox relay, consumer, supervision, /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Table, text
+
+from shared import problems
+from shared.auth import TokenVerifier
+from shared.clock import Clock, clock_from_settings
+from shared.consumer import ConsumerRunner, EnvelopeHandler, EventHandler
+from shared.db import Database, create_tables
+from shared.inbox import InboxMessage
+from shared.kafka import Producer
+from shared.ledger import SideEffect
+from shared.outbox import OutboxMessage, OutboxRelay
+from shared.settings import ServiceSettings
+from shared.supervisor import Supervisor, terminate_process
+from shared.topics import TopicNames
+
+PLUMBING_TABLES: tuple[Table, ...] = (OutboxMessage.__table__, InboxMessage.__table__, SideEffect.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """The parts that make one service: its name, tables, routes and the messages it handles."""
+
+    name: str
+    title: str
+    description: str
+    tables: Sequence[Table]
+    routers: Sequence[APIRouter]
+    consumes: Sequence[str] = ()
+    handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    on_any: EnvelopeHandler | None = None
+
+
+class Runtime:
+    """A running service's shared parts; lives on app.state.runtime."""
+
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings, *, on_failure: Callable[[str, BaseException], None] = terminate_process) -> None:
+        common = settings.common
+        self.spec = spec
+        self.settings = settings
+        self.clock: Clock = clock_from_settings(common)
+        self.topics = TopicNames(common.topic_prefix)
+        self.db = Database(settings.resolved_database_url(spec.name))
+        self.producer = Producer(bootstrap=common.kafka_bootstrap, client_id=f"songda-{spec.name}")
+        self.relay = OutboxRelay(
+            service=spec.name,
+            database=self.db,
+            producer=self.producer,
+            topics=self.topics,
+            clock=self.clock,
+            batch_size=settings.relay_batch_size,
+            poll_s=settings.relay_poll_ms / 1000,
+        )
+        self.consumer = ConsumerRunner(
+            name=spec.name,
+            topics=spec.consumes,
+            handlers=spec.handlers,
+            on_any=spec.on_any,
+            database=self.db,
+            producer=self.producer,
+            names=self.topics,
+            bootstrap=common.kafka_bootstrap,
+            clock=self.clock,
+            max_attempts=settings.consumer_max_attempts,
+            commit_interval_ms=settings.commit_interval_ms,
+        )
+        self.supervisor = Supervisor(on_failure=on_failure)
+
+    async def start(self) -> None:
+        """Creates missing tables and starts the relay and the consumer."""
+        await create_tables(self.db.engine, [*PLUMBING_TABLES, *self.spec.tables])
+        self.supervisor.start(f"{self.spec.name}.relay", self.relay.run())
+        if self.spec.consumes:
+            self.supervisor.start(f"{self.spec.name}.consumer", self.consumer.run())
+
+    async def stop(self) -> None:
+        """Stops the tasks, then the producer and the database pool."""
+        await self.supervisor.stop()
+        await self.producer.close()
+        await self.db.dispose()
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Reports database reachability, task state, Kafka connectivity and message counters."""
+        try:
+            async with self.db.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception as exc:  # noqa: BLE001 — any failure is what health reports
+            database = f"unreachable: {type(exc).__name__}"
+        stats = self.consumer.stats
+        kafka = {
+            "producer": "connected" if self.producer.connected else "idle",
+            "consumer": ("assigned" if stats.assigned else "waiting") if self.spec.consumes else "none",
+        }
+        ok = database == "ok" and self.supervisor.healthy
+        return ok, {
+            "service": self.spec.name,
+            "status": "ok" if ok else "failing",
+            "database": database,
+            "kafka": kafka,
+            "tasks": self.supervisor.status(),
+            "consumer": {"group": self.consumer.group_id, "applied": stats.applied, "duplicates": stats.duplicates, "ignored": stats.ignored, "dead_lettered": stats.dead_lettered, "partitions": stats.assigned},
+            "outbox": {"published": self.relay.published},
+        }
+
+
+def get_runtime(request: Request) -> Runtime:
+    """Returns the running service's runtime."""
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+_health = APIRouter(tags=["health"])
+
+
+@_health.get("/healthz", summary="Liveness and readiness of the service")
+async def healthz(runtime: RuntimeDep) -> JSONResponse:
+    """Answers 200 when the database answers and every task runs, 503 otherwise."""
+    ok, body = await runtime.health()
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, on_failure: Callable[[str, BaseException], None] = terminate_process) -> FastAPI:
+    """Builds a service's FastAPI app with its runtime started and stopped by the lifespan."""
+    runtime = Runtime(spec, settings, on_failure=on_failure)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.tokens = TokenVerifier(secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer)
+    problems.install(app)
+    app.include_router(_health)
+    for router in spec.routers:
+        app.include_router(router)
+    return app

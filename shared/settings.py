@@ -1,0 +1,65 @@
+"""Settings shared by every Songda process (SONGDA_*) and the base each service extends."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "songda-development-secret-never-use-in-production"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class CommonSettings(BaseSettings):
+    """Settings every process agrees on: environment, Kafka, topics, tokens, clock, logging."""
+
+    model_config = SettingsConfigDict(env_prefix="SONGDA_", extra="ignore")
+
+    env: Environment = Environment.development
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Lets several independent stacks (test runs) share one broker without seeing each other.
+    topic_prefix: str = ""
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "songda"
+    var_dir: Path = Path("var")
+    clock: str = "real"
+    clock_epoch: str | None = None
+    clock_anchor: str | None = None
+    time_scale: float = 1.0
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> CommonSettings:
+        if self.env is Environment.production and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("SONGDA_JWT_SECRET must be set to a real secret when SONGDA_ENV=production")
+        if self.env is Environment.production and len(self.jwt_secret) < 32:
+            raise ValueError("SONGDA_JWT_SECRET must be at least 32 characters in production")
+        return self
+
+
+class ServiceSettings(BaseSettings):
+    """What each service configures for itself; subclasses set env_prefix to <NAME>_."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int
+    database_url: str = ""
+    # The consumer commits offsets at most this often; 0 commits after every batch.
+    commit_interval_ms: int = 0
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_ms: int = Field(default=250, ge=10)
+    common: CommonSettings = Field(default_factory=CommonSettings)
+
+    def resolved_database_url(self, service: str) -> str:
+        """Returns the configured database URL, or the embedded SQLite file under var/."""
+        return self.database_url or f"sqlite:///{self.common.var_dir / f'{service}.db'}"

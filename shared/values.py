@@ -1,0 +1,188 @@
+"""Value types for identities and contacts: E.164 phone, resident ID number, unified social credit code."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, field_validator
+
+
+class LineType(StrEnum):
+    """Kind of line behind a phone number, as classified by libphonenumber."""
+
+    MOBILE = "mobile"
+    FIXED_LINE = "fixed_line"
+    FIXED_LINE_OR_MOBILE = "fixed_line_or_mobile"
+    VOIP = "voip"
+    TOLL_FREE = "toll_free"
+    OTHER = "other"
+
+
+_LINE_TYPES: dict[int, LineType] = {
+    phonenumbers.PhoneNumberType.MOBILE: LineType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE: LineType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: LineType.FIXED_LINE_OR_MOBILE,
+    phonenumbers.PhoneNumberType.VOIP: LineType.VOIP,
+    phonenumbers.PhoneNumberType.TOLL_FREE: LineType.TOLL_FREE,
+}
+
+
+class Phone(BaseModel):
+    """A valid phone number in E.164 form with its line type."""
+
+    model_config = ConfigDict(frozen=True)
+
+    e164: str
+    line_type: LineType
+
+    @field_validator("e164")
+    @classmethod
+    def _check_e164(cls, value: str) -> str:
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            raise ValueError("not an E.164 number") from None
+        canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if canonical != value or not phonenumbers.is_valid_number(number):
+            raise ValueError("not an E.164 number")
+        return value
+
+    @property
+    def can_receive_sms(self) -> bool:
+        """Whether the number is known to be a mobile line."""
+        # libphonenumber classifies China's 1[3-9]x numbers as MOBILE; numbers it cannot tell
+        # apart (e.g. all of NANP, FIXED_LINE_OR_MOBILE) are not assumed to take SMS.
+        return self.line_type is LineType.MOBILE
+
+    @classmethod
+    def parse(cls, raw: str, region: str = "CN") -> Phone:
+        """Parse a number as written by a person, national numbers read in `region`."""
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            raise ValueError("not a phone number") from None
+        if number.extension:
+            # E.164 has no room for an extension; dropping it silently would reach the wrong party.
+            raise ValueError("phone extensions are not supported")
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("not a valid number for its region")
+        return cls(
+            e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+            line_type=_LINE_TYPES.get(phonenumbers.number_type(number), LineType.OTHER),
+        )
+
+
+def _parse_if_text(value: Any) -> Any:
+    return Phone.parse(value) if isinstance(value, str) else value
+
+
+PhoneNumber = Annotated[Phone, BeforeValidator(_parse_if_text)]
+
+# GB 11643-1999 §4 / ISO 7064 MOD 11-2: weight of position i is 2**(17 - i) mod 11.
+_RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_ID_CHECK_CHARS = "10X98765432"
+# GB/T 2260 province-level codes, plus 71 (Taiwan), 81/82 (Hong Kong, Macao) and 83 (residence
+# permits for Taiwan residents, which are issued numbers in the same format).
+_PROVINCE_CODES = frozenset(
+    {"11", "12", "13", "14", "15", "21", "22", "23"}
+    | {str(code) for code in range(31, 38)}
+    | {str(code) for code in range(41, 47)}
+    | {str(code) for code in range(50, 55)}
+    | {str(code) for code in range(61, 66)}
+    | {"71", "81", "82", "83"}
+)
+_EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """Check character for the first 17 digits of a resident ID number (GB 11643-1999)."""
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError("expected 17 digits")
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _RESIDENT_ID_WEIGHTS))
+    return _RESIDENT_ID_CHECK_CHARS[total % 11]
+
+
+def validate_resident_id(value: str) -> str:
+    """Return the normalised 18-character resident ID number or raise ValueError."""
+    normalised = value.strip().upper()
+    if len(normalised) != 18:
+        raise ValueError("resident ID number must be 18 characters")
+    body, check = normalised[:17], normalised[17]
+    if not (body.isascii() and body.isdigit()) or check not in "0123456789X":
+        raise ValueError("resident ID number must be 17 digits followed by a digit or X")
+    if body[:2] not in _PROVINCE_CODES:
+        raise ValueError("resident ID number has an unknown province code")
+    try:
+        birth = date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
+    except ValueError:
+        raise ValueError("resident ID number has an invalid birth date") from None
+    if not _EARLIEST_BIRTH_DATE <= birth <= date.today():
+        raise ValueError("resident ID number has a birth date out of range")
+    expected = resident_id_check_char(body)
+    if check != expected:
+        raise ValueError(f"resident ID check digit does not match; expected {expected}")
+    return normalised
+
+
+ResidentId = Annotated[str, AfterValidator(validate_resident_id)]
+
+# GB 32100-2015 §4.2: the code uses 0-9 and the capitals without I, O, S, V, Z, valued 0..30 in
+# this order; the weight of position i is 3**i mod 31.
+_USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUES = {char: index for index, char in enumerate(_USCC_CHARSET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17: str) -> str:
+    """Check character for the first 17 characters of a unified social credit code (GB 32100-2015)."""
+    if len(first17) != 17 or any(char not in _USCC_VALUES for char in first17):
+        raise ValueError("expected 17 characters from the unified social credit code charset")
+    total = sum(_USCC_VALUES[char] * weight for char, weight in zip(first17, _USCC_WEIGHTS))
+    return _USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def validate_uscc(value: str) -> str:
+    """Return the normalised unified social credit code or raise ValueError."""
+    normalised = value.strip().upper()
+    if len(normalised) != 18:
+        raise ValueError("unified social credit code must be 18 characters")
+    for char in normalised:
+        if char not in _USCC_VALUES:
+            raise ValueError(f"unified social credit code contains a character not allowed: {char!r}")
+    expected = uscc_check_char(normalised[:17])
+    if normalised[17] != expected:
+        raise ValueError(f"unified social credit code check character does not match; expected {expected}")
+    return normalised
+
+
+Uscc = Annotated[str, AfterValidator(validate_uscc)]
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first two and last two characters of an identifier and star the rest."""
+    if len(value) <= 4:
+        # Nothing would be hidden by keeping four characters of so short a value.
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
+def mask_phone(e164_or_raw: str) -> str:
+    """Keep the country code, three leading and four trailing digits of a phone number."""
+    digits = "".join(char for char in e164_or_raw if char.isdecimal())
+    if e164_or_raw.lstrip().startswith("+"):
+        try:
+            country_code = str(phonenumbers.parse("+" + digits, None).country_code)
+        except phonenumbers.NumberParseException:
+            country_code = ""
+        head = "+" + digits[: len(country_code) + 3]
+        hidden = len(digits) - len(country_code) - 3 - 4
+    else:
+        head = digits[:3]
+        hidden = len(digits) - 3 - 4
+    if hidden <= 0:
+        # Too short for head and tail to leave anything hidden.
+        return "*" * len(digits)
+    return head + "*" * hidden + digits[-4:]
