@@ -1,0 +1,1 @@
+"""The four Songda services; they share only the `shared` package and Kafka."""

@@ -1,0 +1,1 @@
+"""Carrier gateway: court mail booked with EMS and followed to its return receipt."""

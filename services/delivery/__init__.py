@@ -1,0 +1,1 @@
+"""Delivery: the per-recipient delivery workflow, from registered notice to served."""

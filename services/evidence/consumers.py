@@ -1,0 +1,10 @@
+"""Messages evidence handles: every event of every service, whatever its type."""
+
+from services.evidence import handlers
+from shared.consumer import EventHandler
+from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS
+
+# evidence.events is left out: evidence records what it publishes when it publishes it.
+TOPICS = (INTAKE_EVENTS, DELIVERY_EVENTS, CARRIER_GATEWAY_EVENTS)
+HANDLERS: dict[str, EventHandler] = {}
+ON_ANY = handlers.append_to_timeline

@@ -1,0 +1,1 @@
+"""Intake: court notices in, validated, and published for delivery."""
