@@ -75,7 +75,7 @@ def _unauthorised(detail: str) -> Problem:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def authenticate(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def authenticate(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """Returns the verified caller or answers 401."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorised("Send a bearer token: Authorization: Bearer <token> (get one with `songda token`).")
@@ -86,7 +86,8 @@ def authenticate(request: Request, credentials: Annotated[HTTPAuthorizationCrede
 def require(*roles: Role) -> Callable[..., Principal]:
     """Builds a dependency that admits only the given roles (403 for others)."""
 
-    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    # async on purpose: FastAPI runs plain `def` dependencies in a thread pool, a hop per request.
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise Problem(403, "Forbidden", f"The role {principal.role.value!r} may not do this; allowed: {allowed}.")

@@ -16,6 +16,7 @@ class Backoff:
     _next: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
+        self.initial = min(self.initial, self.maximum)
         self._next = self.initial
 
     def next(self) -> float:

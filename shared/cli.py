@@ -10,11 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared.auth import Role, mint
-from shared.clock import clock_from_settings
 from shared.settings import CommonSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +36,7 @@ def _duration(text: str) -> timedelta:
 def cmd_token(args: argparse.Namespace) -> int:
     """Prints a signed dev token."""
     settings = CommonSettings()
-    print(mint(secret=settings.jwt_secret, role=Role(args.role), sub=args.sub, issuer=settings.jwt_issuer, now=clock_from_settings(settings).now(), ttl=args.ttl))
+    print(mint(secret=settings.jwt_secret, role=Role(args.role), sub=args.sub, issuer=settings.jwt_issuer, now=datetime.now(UTC), ttl=args.ttl))
     return 0
 
 
@@ -96,7 +95,8 @@ def _kafka_running() -> bool:
 
 def _banner(stack) -> str:
     settings = CommonSettings()
-    now = clock_from_settings(settings).now()
+    # Tokens expire in real time whatever the domain clock says: PyJWT checks exp against the wall clock.
+    now = datetime.now(UTC)
     court = mint(secret=settings.jwt_secret, role=Role.court, sub="C371002", issuer=settings.jwt_issuer, now=now)
     supervisor = mint(secret=settings.jwt_secret, role=Role.supervisor, sub="dev-supervisor", issuer=settings.jwt_issuer, now=now)
     lines = ["", "Songda is running:"]

@@ -34,6 +34,7 @@ class MessageContext:
 
     session: AsyncSession
     envelope: Envelope
+    raw: bytes
     clock: Clock
     source: str
 
@@ -110,6 +111,7 @@ class ConsumerRunner:
         clock: Clock,
         max_attempts: int = 5,
         commit_interval_ms: int = 0,
+        batch_size: int = 200,
     ) -> None:
         self.name = name
         self._topics = [names.physical(t) for t in topics]
@@ -122,6 +124,7 @@ class ConsumerRunner:
         self._clock = clock
         self._max_attempts = max_attempts
         self._commit_interval_s = commit_interval_ms / 1000
+        self._batch_size = batch_size
         self._consumer: AIOKafkaConsumer | None = None
         self._pending: dict[TopicPartition, int] = {}
         self._last_commit = 0.0
@@ -135,17 +138,19 @@ class ConsumerRunner:
     async def run(self) -> None:
         """Consumes until cancelled; waits out Kafka outages rather than failing."""
         consumer = await self._start_consumer()
+        self._last_commit = asyncio.get_running_loop().time()
         try:
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 for tp, records in batches.items():
-                    for record in records:
-                        await self._apply(record)
-                        self._pending[tp] = record.offset + 1
+                    await self._apply_all(records)
+                    self._pending[tp] = records[-1].offset + 1
                 await self._maybe_commit()
         finally:
-            await self.commit_pending()
-            await consumer.stop()
+            try:
+                await self.commit_pending()
+            finally:
+                await consumer.stop()
 
     async def _start_consumer(self) -> AIOKafkaConsumer:
         backoff = Backoff(maximum=5.0)
@@ -193,6 +198,17 @@ class ConsumerRunner:
         self.stats.committed += len(offsets)
         self._last_commit = asyncio.get_running_loop().time()
 
+    async def _apply_all(self, records: list[ConsumerRecord]) -> None:
+        """Applies a partition's batch in one transaction; on any failure, one by one with retries."""
+        if len(records) > 1:
+            try:
+                await self._apply_together(records)
+                return
+            except Exception as exc:  # noqa: BLE001 — the batch rolled back; each record is retried alone
+                log.info("consumer.batch_split", consumer=self.name, records=len(records), error=type(exc).__name__)
+        for record in records:
+            await self._apply(record)
+
     async def _apply(self, record: ConsumerRecord) -> None:
         """Applies one record, retrying transient errors forever and others up to max_attempts."""
         backoff = Backoff(initial=0.2, maximum=10.0)
@@ -200,7 +216,7 @@ class ConsumerRunner:
         while True:
             attempt += 1
             try:
-                await self._apply_once(record)
+                await self._apply_together([record])
                 return
             except PoisonMessage as exc:
                 await self._dead_letter(record, exc)
@@ -222,42 +238,67 @@ class ConsumerRunner:
                     return
                 await asyncio.sleep(backoff.next())
 
-    async def _apply_once(self, record: ConsumerRecord) -> None:
+    async def _apply_together(self, records: list[ConsumerRecord]) -> None:
+        """Claims every record in the inbox with one statement and runs the handlers of the fresh ones."""
+        prepared = [(record, message) for record in records if (message := self._prepare(record)) is not None]
+        outcomes: list[tuple[str, bool]] = []
+        if prepared:
+            async with self._db.transaction() as session:
+                fresh = await inbox.claim_all(
+                    session,
+                    consumer=self.name,
+                    messages=[
+                        inbox.Claim(
+                            message_id=str(envelope.id),
+                            event_type=envelope.type,
+                            topic=self._names.logical(record.topic),
+                            partition=record.partition,
+                            offset=record.offset,
+                        )
+                        for record, (envelope, _, _) in prepared
+                    ],
+                    now=self._clock.now(),
+                )
+                for record, (envelope, handler, event) in prepared:
+                    is_fresh = str(envelope.id) in fresh
+                    # The same message twice in one batch: only its first copy is fresh.
+                    fresh.discard(str(envelope.id))
+                    if is_fresh:
+                        ctx = MessageContext(session=session, envelope=envelope, raw=record.value, clock=self._clock, source=f"songda/{self.name}")
+                        if handler is not None:
+                            await handler(ctx, event)
+                        if self._on_any is not None:
+                            await self._on_any(ctx)
+                    outcomes.append((envelope.type, is_fresh))
+        self._count(outcomes, ignored=len(records) - len(prepared))
+
+    def _prepare(self, record: ConsumerRecord) -> tuple[Envelope, EventHandler | None, Event | None] | None:
+        """Parses and decodes a record; None when nothing here handles its type."""
         try:
             envelope = Envelope.from_bytes(record.value)
         except (ValidationError, ValueError, TypeError) as exc:
             raise PoisonMessage(f"not a Songda envelope: {exc}") from exc
         handler = self._handlers.get(envelope.type)
         if handler is None and self._on_any is None:
-            self.stats.ignored += 1
-            return
+            return None
         event: Event | None = None
         if handler is not None:
             try:
                 event = decode(envelope)
             except (ValidationError, UnknownEvent) as exc:
                 raise PoisonMessage(f"cannot decode {envelope.type} v{envelope.dataversion}: {exc}") from exc
-        async with self._db.transaction() as session:
-            fresh = await inbox.claim(
-                session,
-                message_id=str(envelope.id),
-                consumer=self.name,
-                event_type=envelope.type,
-                topic=self._names.logical(record.topic),
-                partition=record.partition,
-                offset=record.offset,
-                now=self._clock.now(),
-            )
-            if not fresh:
-                self.stats.duplicates += 1
-                return
-            ctx = MessageContext(session=session, envelope=envelope, clock=self._clock, source=f"songda/{self.name}")
-            if handler is not None:
-                await handler(ctx, event)
-            if self._on_any is not None:
-                await self._on_any(ctx)
-        self.stats.applied += 1
-        self.stats.by_type[envelope.type] = self.stats.by_type.get(envelope.type, 0) + 1
+        return envelope, handler, event
+
+    def _count(self, outcomes: list[tuple[str, bool]], *, ignored: int = 0) -> None:
+        """Updates the counters once the transaction committed."""
+        stats = self.stats
+        stats.ignored += ignored
+        for event_type, fresh in outcomes:
+            if fresh:
+                stats.applied += 1
+                stats.by_type[event_type] = stats.by_type.get(event_type, 0) + 1
+            else:
+                stats.duplicates += 1
 
     async def _dead_letter(self, record: ConsumerRecord, exc: BaseException) -> None:
         """Parks a message on <topic>.dlq with the error in headers; waits for Kafka rather than drop it."""

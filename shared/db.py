@@ -56,11 +56,13 @@ def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """Creates an async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
     url = async_url(url)
     if make_url(url).get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per checkout. After a server restart SQLAlchemy sees the
+        # first disconnect error and invalidates the whole pool, and consumers retry that error.
+        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_recycle=1800)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +108,8 @@ def insert_ignoring_duplicates(engine_or_dialect: AsyncEngine | Dialect, table: 
 class Database:
     """A service's engine and sessions; `transaction()` is the unit of work every write goes through."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = sessionmaker(self.engine)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
 

@@ -37,11 +37,11 @@ class Stack:
         """Returns a service's base URL."""
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def start(self, *, services: tuple[str, ...] = tuple(SERVICES), echo: IO[str] | None = None) -> None:
-        """Starts services in their own sessions; with `echo`, their output is copied there line by line."""
+    def start(self, *, echo: IO[str] | None = None) -> None:
+        """Starts every service in `ports`, each in its own session; with `echo`, output is copied there too."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for name in services:
+        for name in self.ports:
             self.start_one(name, echo=echo)
 
     def start_one(self, name: str, *, echo: IO[str] | None = None) -> subprocess.Popen[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column
@@ -25,26 +26,23 @@ class InboxMessage(SQLModel, table=True):
     processed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-async def claim(
-    session: AsyncSession,
-    *,
-    message_id: str,
-    consumer: str,
-    event_type: str,
-    topic: str,
-    partition: int,
-    offset: int,
-    now: datetime,
-) -> bool:
-    """Records the message as applied by `consumer`; False when it already was (a redelivery)."""
-    statement = insert_ignoring_duplicates(session.bind.dialect, InboxMessage.__table__).values(
-        message_id=message_id,
-        consumer=consumer,
-        event_type=event_type,
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        processed_at=now,
-    )
-    result = await session.execute(statement)
-    return result.rowcount == 1
+@dataclass(frozen=True)
+class Claim:
+    """A message about to be applied, and where it came from."""
+
+    message_id: str
+    event_type: str
+    topic: str
+    partition: int
+    offset: int
+
+
+async def claim_all(session: AsyncSession, *, consumer: str, messages: list[Claim], now: datetime) -> set[str]:
+    """Records the messages as applied by `consumer` in one statement; returns the ids not applied before."""
+    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    rows = [
+        {"message_id": m.message_id, "consumer": consumer, "event_type": m.event_type, "topic": m.topic, "partition": m.partition, "offset": m.offset, "processed_at": now}
+        for m in {m.message_id: m for m in reversed(messages)}.values()
+    ]
+    statement = insert_ignoring_duplicates(session.bind.dialect, table).values(rows).returning(table.c.message_id)
+    return set((await session.exec(statement)).scalars().all())

@@ -52,12 +52,14 @@ async def perform(
     `call` returns a result for success and for a definite refusal alike; raising means the outcome is
     unknown, and the entry stays `requested`. A later attempt then asks `reconcile` (e.g. look the
     message up by our reference at the provider) and only calls again when it answers None (never arrived).
+    Calls for one key are not concurrent: the key derives from a message, and one consumer applies a
+    partition's messages one after another.
     """
     async with db.transaction() as session:
         statement = insert_ignoring_duplicates(db.engine, SideEffect.__table__).values(
             key=key, kind=kind, status=EffectStatus.requested, requested_at=clock.now()
         )
-        first = (await session.execute(statement)).rowcount == 1
+        first = (await session.exec(statement)).rowcount == 1
         entry = None if first else (await session.exec(select(SideEffect).where(SideEffect.key == key))).one()
     if entry is not None and entry.status is EffectStatus.done:
         return dict(entry.result or {})

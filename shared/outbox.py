@@ -166,4 +166,4 @@ class OutboxRelay:
     async def _mark_published(self, session: AsyncSession, rows: list[OutboxMessage]) -> None:
         if rows:
             ids = [row.id for row in rows]
-            await session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=self._clock.now()))
+            await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=self._clock.now()))

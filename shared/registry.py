@@ -70,6 +70,8 @@ def upcaster(type_name: str, *, from_version: int) -> Callable[[Upcaster], Upcas
     """Registers a function lifting `type_name` data from `from_version` to the next version."""
 
     def register(fn: Upcaster) -> Upcaster:
+        if (type_name, from_version) in _UPCASTERS:
+            raise ValueError(f"an upcaster for {type_name} v{from_version} is registered twice")
         _UPCASTERS[(type_name, from_version)] = fn
         return fn
 

@@ -50,7 +50,7 @@ class Runtime:
         self.settings = settings
         self.clock: Clock = clock_from_settings(common)
         self.topics = TopicNames(common.topic_prefix)
-        self.db = Database(settings.resolved_database_url(spec.name))
+        self.db = Database(settings.resolved_database_url(spec.name), pool_size=settings.db_pool_size)
         self.producer = Producer(bootstrap=common.kafka_bootstrap, client_id=f"songda-{spec.name}")
         self.relay = OutboxRelay(
             service=spec.name,
@@ -93,7 +93,7 @@ class Runtime:
         """Reports database reachability, task state, Kafka connectivity and message counters."""
         try:
             async with self.db.sessions() as session:
-                await session.execute(text("SELECT 1"))
+                await session.exec(text("SELECT 1"))
             database = "ok"
         except Exception as exc:  # noqa: BLE001 — any failure is what health reports
             database = f"unreachable: {type(exc).__name__}"

@@ -53,6 +53,7 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int
     database_url: str = ""
+    db_pool_size: int = Field(default=20, ge=1)
     # The consumer commits offsets at most this often; 0 commits after every batch.
     commit_interval_ms: int = 0
     consumer_max_attempts: int = Field(default=5, ge=1)

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class LineType(StrEnum):
@@ -35,20 +35,9 @@ class Phone(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    e164: str
+    # Inside the system a Phone was parsed once at the boundary (PhoneNumber); only its shape is checked.
+    e164: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
     line_type: LineType
-
-    @field_validator("e164")
-    @classmethod
-    def _check_e164(cls, value: str) -> str:
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            raise ValueError("not an E.164 number") from None
-        canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if canonical != value or not phonenumbers.is_valid_number(number):
-            raise ValueError("not an E.164 number")
-        return value
 
     @property
     def can_receive_sms(self) -> bool:
@@ -75,11 +64,25 @@ class Phone(BaseModel):
         )
 
 
-def _parse_if_text(value: Any) -> Any:
-    return Phone.parse(value) if isinstance(value, str) else value
+def _parse_at_boundary(value: Any) -> Any:
+    if isinstance(value, str):
+        return Phone.parse(value)
+    if isinstance(value, dict) and isinstance(value.get("e164"), str):
+        # A caller's claimed line type is not trusted: the number is parsed and classified again.
+        try:
+            parsed = Phone.parse(value["e164"], region="ZZ")
+        except ValueError:
+            raise ValueError("not an E.164 number") from None
+        if parsed.e164 != value["e164"]:
+            raise ValueError("not an E.164 number")
+        if "line_type" in value and value["line_type"] not in set(LineType):
+            raise ValueError(f"line_type must be one of {', '.join(LineType)}")
+        return parsed
+    return value
 
 
-PhoneNumber = Annotated[Phone, BeforeValidator(_parse_if_text)]
+# The type for numbers arriving from outside: text or {"e164": …} is parsed and validated in full.
+PhoneNumber = Annotated[Phone, BeforeValidator(_parse_at_boundary)]
 
 # GB 11643-1999 §4 / ISO 7064 MOD 11-2: weight of position i is 2**(17 - i) mod 11.
 _RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -9,7 +9,8 @@ import chinese_calendar
 # chinese_calendar carries each year once the State Council publishes its holiday notice (usually
 # in November or December of the year before). Past that, only weekends and the fixed-date holidays
 # of 全国年节及纪念日放假办法 Art. 2 are known; lunar-calendar holidays are not guessed.
-_FIXED_HOLIDAYS = {(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)}
+# Since the 2024 amendment (in force 2025) 劳动节 is two days, May 1 and 2.
+_FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
 
 
 def is_covered(day: date) -> bool:

@@ -20,7 +20,8 @@ Readers = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role
 
 
 class TimelineEntry(BaseModel):
-    seq: int
+    position: int
+    log_index: int
     event_id: str
     event_type: str
     source: str
@@ -42,12 +43,12 @@ async def timeline(notice_id: str, principal: Readers, runtime: RuntimeDep) -> T
         if notice is None or (principal.role is Role.court and notice.court_id != principal.sub):
             raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
         entries = (
-            await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.seq)))
+            await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.id)))
         ).all()
     return Timeline(
         notice_id=notice_id,
         entries=[
-            TimelineEntry(seq=e.seq, event_id=e.event_id, event_type=e.event_type, source=e.source, event_time=e.event_time, sha256=e.sha256, recorded_at=e.recorded_at)
-            for e in entries
+            TimelineEntry(position=position, log_index=e.id, event_id=e.event_id, event_type=e.event_type, source=e.source, event_time=e.event_time, sha256=e.sha256, recorded_at=e.recorded_at)
+            for position, e in enumerate(entries, start=1)
         ],
     )

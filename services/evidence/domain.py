@@ -1,10 +1,8 @@
-"""Evidence's rules: how a received envelope is fingerprinted."""
+"""Evidence's rules: how a received message is fingerprinted."""
 
 import hashlib
 
-from shared.envelope import Envelope
 
-
-def envelope_digest(envelope: Envelope) -> str:
-    """Returns the sha256 of the envelope's canonical JSON, the digest the timeline keeps."""
-    return hashlib.sha256(envelope.model_dump_json().encode()).hexdigest()
+def message_digest(raw: bytes) -> str:
+    """Returns the sha256 of the message exactly as it arrived, so anyone holding those bytes can check it."""
+    return hashlib.sha256(raw).hexdigest()

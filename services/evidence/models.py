@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Integer
 from sqlmodel import Field, SQLModel
 
 from shared.db import JSONDoc, UTCDateTime
@@ -21,14 +21,13 @@ class EvidenceNotice(SQLModel, table=True):
 
 
 class EvidenceTimelineEntry(SQLModel, table=True):
-    """One consumed event in a notice's append-only timeline, with the digest of the envelope as received."""
+    """One consumed event in the append-only log, with the digest of the message as received."""
 
     __tablename__ = "evidence_timeline_entry"
-    __table_args__ = (UniqueConstraint("notice_id", "seq", name="uq_evidence_timeline_seq"),)
 
+    # The position in the whole log; a notice's timeline is its entries in this order.
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
     notice_id: str = Field(index=True)
-    seq: int
     event_id: str = Field(unique=True)
     event_type: str
     source: str

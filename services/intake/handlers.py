@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import domain
 from services.intake.models import IntakeNotice
@@ -23,9 +24,6 @@ SOURCE = "songda/intake"
 async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[IntakeNotice, bool]:
     """Stores a validated notice and stages intake.NoticeRegistered; returns (notice, created)."""
     fingerprint = domain.fingerprint(payload)
-    existing = await _by_reference(runtime, payload["court_id"], payload["court_reference"])
-    if existing is not None:
-        return _same_or_conflict(existing, fingerprint), False
     now = runtime.clock.now()
     notice = IntakeNotice(
         id=str(uuid.uuid4()),
@@ -41,15 +39,16 @@ async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[In
         fingerprint=fingerprint,
         notice=_with_recipient_ids(payload),
     )
-    event = registered_event(notice)
+    envelope = registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
     try:
         async with runtime.db.transaction() as session:
             session.add(notice)
-            envelope = event.envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
             outbox.add(session, envelope, topic=topics.INTAKE_EVENTS, now=now)
     except IntegrityError:
-        # A concurrent submission of the same reference won the race; answer as for a resubmission.
-        existing = await _by_reference(runtime, payload["court_id"], payload["court_reference"])
+        # The unique (court_id, court_reference) says this notice was submitted before: a resubmission
+        # returns the first one, a different notice under the same reference is a conflict.
+        async with runtime.db.sessions() as session:
+            existing = await _by_reference(session, payload["court_id"], payload["court_reference"])
         if existing is None:
             raise
         return _same_or_conflict(existing, fingerprint), False
@@ -62,12 +61,9 @@ async def find_notice(runtime: Runtime, notice_id: str) -> IntakeNotice | None:
         return await session.get(IntakeNotice, notice_id)
 
 
-async def _by_reference(runtime: Runtime, court_id: str, court_reference: str) -> IntakeNotice | None:
-    async with runtime.db.sessions() as session:
-        result = await session.exec(
-            select(IntakeNotice).where(IntakeNotice.court_id == court_id, IntakeNotice.court_reference == court_reference)
-        )
-        return result.first()
+async def _by_reference(session: AsyncSession, court_id: str, court_reference: str) -> IntakeNotice | None:
+    result = await session.exec(select(IntakeNotice).where(IntakeNotice.court_id == court_id, IntakeNotice.court_reference == court_reference))
+    return result.first()
 
 
 def _same_or_conflict(existing: IntakeNotice, fingerprint: str) -> IntakeNotice:

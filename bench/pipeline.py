@@ -1,0 +1,314 @@
+"""Pipeline benchmark: notices per second from HTTP submit until visible in delivery and evidence.
+
+Starts the four services as processes on fresh PostgreSQL databases (or SQLite with --sqlite) and
+a private set of topics on the running broker, submits N notices concurrently, and reads from the
+services' databases when each notice became visible. In the same run it measures the floor: raw
+aiokafka produce + consume of N messages of the same size on the same broker, and raw SQL inserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import text
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from shared.auth import Role, mint  # noqa: E402 — the repo root must be importable first
+from shared.db import Database  # noqa: E402
+from shared.devstack import SERVICES, Stack  # noqa: E402
+from shared.topics import ALL_TOPICS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
+from tests.support import notice_payload  # noqa: E402
+
+KAFKA = os.environ.get("SONGDA_TEST_KAFKA", "127.0.0.1:9092")
+POSTGRES = os.environ.get("SONGDA_TEST_POSTGRES", "postgresql://songda:songda@127.0.0.1:55432/postgres")
+SECRET = "songda-bench-secret-at-least-32-characters"
+
+
+@dataclass
+class Figures:
+    """Throughput and latency of one measured path."""
+
+    name: str
+    count: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Returns the q-th percentile (0–100) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def progress(label: str, done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    print(f"\r  {label:<22} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+    if done >= total:
+        print(file=sys.stderr)
+
+
+async def make_databases(run: str) -> dict[str, str]:
+    connection = await asyncpg.connect(POSTGRES)
+    urls = {}
+    try:
+        for name in SERVICES:
+            database = f"bench_{run}_{name}"
+            await connection.execute(f'CREATE DATABASE "{database}"')
+            urls[name] = POSTGRES.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        await connection.close()
+    return urls
+
+
+async def drop_databases(urls: dict[str, str]) -> None:
+    connection = await asyncpg.connect(POSTGRES)
+    try:
+        for url in urls.values():
+            await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def delete_topics(prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        await admin.delete_topics([TopicNames(prefix).physical(t) for t in ALL_TOPICS])
+    finally:
+        await admin.close()
+
+
+async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> dict[str, float]:
+    """Submits the notices; returns each notice id with the wall-clock time its POST was sent."""
+    bearer = mint(secret=SECRET, role=Role.court, sub="C371002", issuer="songda", now=datetime.now(UTC))
+    headers = {"Authorization": f"Bearer {bearer}"}
+    sent: dict[str, float] = {}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=stack.url("intake"), headers=headers, timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                payload = notice_payload(queue.get_nowait(), seed=seed)
+                started = time.time()
+                response = await client.post("/v1/notices", json=payload)
+                response.raise_for_status()
+                sent[response.json()["id"]] = started
+                if len(sent) % 100 == 0 or len(sent) == count:
+                    progress("submitted", len(sent), count)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return sent
+
+
+async def visible_times(dbs: dict[str, Database], count: int, timeout: float) -> dict[str, float]:
+    """Waits until every notice is in delivery and evidence; returns when each became visible in both."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with dbs["delivery"].sessions() as session:
+            delivered = int(await session.scalar(text("SELECT count(*) FROM delivery_notice")))
+        async with dbs["evidence"].sessions() as session:
+            recorded = int(await session.scalar(text("SELECT count(DISTINCT notice_id) FROM evidence_timeline_entry")))
+        progress("visible in both", min(delivered, recorded), count)
+        if delivered >= count and recorded >= count:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"\nonly {delivered} in delivery and {recorded} in evidence after {timeout:.0f} s")
+        await asyncio.sleep(0.25)
+    async with dbs["delivery"].sessions() as session:
+        delivery = {row[0]: row[1] for row in await session.exec(text("SELECT id, received_at FROM delivery_notice"))}
+    async with dbs["evidence"].sessions() as session:
+        evidence = {row[0]: row[1] for row in await session.exec(text("SELECT notice_id, recorded_at FROM evidence_timeline_entry"))}
+    return {nid: max(_epoch(delivery[nid]), _epoch(evidence[nid])) for nid in delivery}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """Returns the CPU time (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _epoch(value: datetime | str) -> float:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[Figures, int]:
+    """Runs the services and measures the pipeline; returns its figures and the event size in bytes."""
+    if args.sqlite:
+        urls = {name: f"sqlite:///{workdir / f'{name}.db'}" for name in SERVICES}
+    else:
+        urls = await make_databases(run)
+    env = {
+        "SONGDA_ENV": "test",
+        "SONGDA_KAFKA_BOOTSTRAP": KAFKA,
+        "SONGDA_TOPIC_PREFIX": prefix,
+        "SONGDA_JWT_SECRET": SECRET,
+        "SONGDA_LOG_LEVEL": "WARNING",
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+    }
+    stack = Stack(env=env, ports={name: port + 100 for name, port in SERVICES.items()}, log_dir=workdir / "log", run_dir=workdir / "run")
+    dbs = {name: Database(urls[name]) for name in ("intake", "delivery", "evidence")}
+    stack.start()
+    try:
+        stack.wait_healthy()
+        cpu_before = {name: _cpu_seconds(p.pid) for name, p in stack.processes.items()}
+        began = time.time()
+        sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began))
+        print(f"  submitted in {time.time() - began:.2f} s", file=sys.stderr)
+        visible = await visible_times(dbs, args.notices, timeout=args.timeout)
+        cpu = {name: (_cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
+        print("  CPU ms per notice: " + ", ".join(f"{n} {v:.1f}" for n, v in cpu.items()), file=sys.stderr)
+        async with dbs["intake"].sessions() as session:
+            size = int(await session.scalar(text("SELECT avg(length(payload)) FROM outbox_message")))
+    finally:
+        stack.stop()
+        for db in dbs.values():
+            await db.dispose()
+        if not args.sqlite:
+            await drop_databases(urls)
+    latencies = [(visible[nid] - sent[nid]) * 1000 for nid in sent]
+    seconds = max(visible.values()) - began
+    return Figures("pipeline", len(sent), seconds, percentile(latencies, 50), percentile(latencies, 99)), size
+
+
+async def kafka_floor(count: int, size: int, prefix: str) -> Figures:
+    """Raw aiokafka: produce `count` messages of `size` bytes (acks=all, idempotent) and consume them."""
+    topic = TopicNames(prefix).physical(INTAKE_EVENTS)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=KAFKA, group_id=f"{prefix}floor", auto_offset_reset="earliest", enable_auto_commit=False)
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    filler = b"x" * max(0, size - 40)
+    latencies: list[float] = []
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        began = time.time()
+
+        async def produce() -> None:
+            acks = [await producer.send(topic, f"{time.time():.6f}|".encode() + filler, key=str(i % 997).encode()) for i in range(count)]
+            await asyncio.gather(*acks)
+
+        async def consume() -> None:
+            while len(latencies) < count:
+                for records in (await consumer.getmany(timeout_ms=200, max_records=1000)).values():
+                    now = time.time()
+                    latencies.extend((now - float(r.value.split(b"|", 1)[0])) * 1000 for r in records)
+                    await consumer.commit()
+
+        await asyncio.gather(produce(), consume())
+        seconds = time.time() - began
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return Figures("raw aiokafka produce+consume", count, seconds, percentile(latencies, 50), percentile(latencies, 99))
+
+
+async def sql_floor(count: int, size: int, concurrency: int) -> Figures:
+    """Raw SQL: one INSERT per transaction of a `size`-byte JSON document, `concurrency` connections at once."""
+    run = uuid.uuid4().hex[:8]
+    admin = await asyncpg.connect(POSTGRES)
+    await admin.execute(f'CREATE DATABASE "bench_{run}_floor"')
+    await admin.close()
+    url = POSTGRES.rsplit("/", 1)[0] + f"/bench_{run}_floor"
+    pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+    document = json.dumps({"x": "y" * max(0, size - 10)})
+    latencies: list[float] = []
+    try:
+        await pool.execute("CREATE TABLE floor (id uuid PRIMARY KEY, doc jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())")
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for index in range(count):
+            queue.put_nowait(index)
+
+        async def worker() -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                started = time.perf_counter()
+                await pool.execute("INSERT INTO floor (id, doc) VALUES ($1, $2::jsonb)", uuid.uuid4(), document)
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - began
+    finally:
+        await pool.close()
+        admin = await asyncpg.connect(POSTGRES)
+        await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}_floor" WITH (FORCE)')
+        await admin.close()
+    return Figures("raw SQL insert (1 tx per row)", count, seconds, percentile(latencies, 50), percentile(latencies, 99))
+
+
+def report(rows: list[Figures], args: argparse.Namespace, size: int) -> str:
+    storage = "SQLite" if args.sqlite else "PostgreSQL"
+    lines = [
+        "",
+        f"Songda pipeline benchmark: {args.notices} notices, {storage}, {args.concurrency} concurrent submitters, event ≈ {size} B",
+        f"  {'path':<34} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
+    ]
+    for row in rows:
+        lines.append(f"  {row.name:<34} {row.per_second:>12,.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {row.seconds:>9.2f}")
+    lines.append(f"  pipeline / raw aiokafka throughput: {rows[0].per_second / rows[1].per_second:.3f}")
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> None:
+    run = uuid.uuid4().hex[:8]
+    prefix = f"bench{run}."
+    await create_topics(KAFKA, prefix=prefix)
+    floor_prefix = f"floor{run}."
+    await create_topics(KAFKA, prefix=floor_prefix)
+    try:
+        with tempfile.TemporaryDirectory(prefix="songda-bench-") as tmp:
+            flow, size = await pipeline(args, run, prefix, Path(tmp))
+        kafka = await kafka_floor(args.notices, size, floor_prefix)
+        rows = [flow, kafka]
+        if not args.sqlite:
+            rows.append(await sql_floor(args.notices, size, args.concurrency))
+    finally:
+        await delete_topics(prefix)
+        await delete_topics(floor_prefix)
+    print(report(rows, args, size))
+    out = REPO / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps({"args": vars(args), "event_bytes": size, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}, indent=2))
+    print(f"  figures saved to {path.relative_to(REPO)}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--notices", type=int, default=5000, help="notices to submit (default 5000)")
+    parser.add_argument("-c", "--concurrency", type=int, default=32, help="concurrent HTTP submitters (default 32)")
+    parser.add_argument("--sqlite", action="store_true", help="run the services on SQLite files instead of PostgreSQL")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every notice to become visible")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))

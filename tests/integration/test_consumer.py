@@ -1,0 +1,113 @@
+"""Consumer runner on real Kafka and PostgreSQL: inbox deduplication and the dead-letter path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlmodel import func, select
+
+from services.delivery.config import DeliverySettings
+from services.delivery.main import create_app as create_delivery
+from services.delivery.models import DeliveryNotice
+from services.evidence.config import EvidenceSettings
+from services.evidence.main import create_app as create_evidence
+from services.evidence.models import EvidenceTimelineEntry
+from services.intake.api import NoticeIn
+from services.intake.handlers import registered_event
+from services.intake.models import IntakeNotice
+from shared.clock import RealClock
+from shared.envelope import Envelope
+from shared.inbox import InboxMessage
+from shared.runtime import Runtime
+from shared.topics import INTAKE_EVENTS, dlq
+from tests.support import eventually, notice_payload, read_topic, running, settings
+
+CLOCK = RealClock()
+
+
+def registered(index: int, *, notice_id: str | None = None) -> Envelope:
+    """Returns an intake.NoticeRegistered envelope as intake would publish it."""
+    payload = NoticeIn.model_validate(notice_payload(index)).model_dump(mode="json")
+    payload["recipients"] = [{"recipient_id": f"r-{index}", **r} for r in payload["recipients"]]
+    notice = IntakeNotice(
+        id=notice_id or f"notice-{index}",
+        court_id=payload["court_id"],
+        court_reference=payload["court_reference"],
+        court_name=payload["court_name"],
+        case_number=payload["case_number"],
+        cause=payload["cause"],
+        stage=payload["stage"],
+        due_date=CLOCK.now().date(),
+        received_at=CLOCK.now(),
+        correlation_id=f"corr-{index}",
+        fingerprint="-",
+        notice=payload,
+    )
+    event = registered_event(notice)
+    return event.envelope(source="songda/intake", subject=notice.id, time=CLOCK.now(), correlationid=notice.correlation_id)
+
+
+@pytest.fixture
+async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
+    raw = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await raw.start()
+    yield raw
+    await raw.stop()
+
+
+async def count(runtime: Runtime, model: type) -> int:
+    async with runtime.db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model))
+
+
+async def test_the_same_envelope_consumed_twice_has_one_effect(kafka, topic_prefix, make_database, producer) -> None:
+    app = create_evidence(settings(EvidenceSettings, database_url=await make_database("evidence"), kafka=kafka, prefix=topic_prefix))
+    runtime: Runtime = app.state.runtime
+    envelope = registered(1)
+    async with running(app):
+        for _ in range(2):
+            await producer.send_and_wait(topic_prefix + INTAKE_EVENTS, envelope.to_bytes(), key=envelope.subject.encode())
+        await eventually(lambda: _done(runtime, 2), what="both deliveries to be consumed")
+        assert runtime.consumer.stats.applied == 1
+        assert runtime.consumer.stats.duplicates == 1
+        assert await count(runtime, EvidenceTimelineEntry) == 1
+        assert await count(runtime, InboxMessage) == 1
+
+
+async def _done(runtime: Runtime, messages: int) -> bool:
+    stats = runtime.consumer.stats
+    return stats.applied + stats.duplicates + stats.dead_lettered >= messages
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing(kafka, topic_prefix, make_database, producer) -> None:
+    app = create_delivery(
+        settings(DeliverySettings, database_url=await make_database("delivery"), kafka=kafka, prefix=topic_prefix, consumer_max_attempts=2)
+    )
+    runtime: Runtime = app.state.runtime
+    key = b"notice-shared-key"  # one key, so every message lands on the same partition, in this order
+    first, replay = registered(1, notice_id="notice-a"), registered(2, notice_id="notice-a")
+    undecodable = first.model_copy(update={"id": registered(3).id, "data": {"notice_id": "notice-x"}})
+    after = registered(4, notice_id="notice-b")
+    messages = [
+        b"{not json",  # not an envelope at all
+        undecodable.to_bytes(),  # an envelope whose data is not a valid NoticeRegistered
+        first.to_bytes(),
+        replay.to_bytes(),  # a second registration of the same notice: the handler keeps failing
+        after.to_bytes(),  # must still be applied
+    ]
+    async with running(app):
+        for value in messages:
+            await producer.send_and_wait(topic_prefix + INTAKE_EVENTS, value, key=key)
+        await eventually(lambda: _done(runtime, 5), timeout=60, what="all five messages to be handled")
+        async with runtime.db.sessions() as session:
+            notices = sorted((await session.exec(select(DeliveryNotice.id))).all())
+    dead = await read_topic(kafka, topic_prefix + dlq(INTAKE_EVENTS), expect=3, settle=1.0)
+    assert notices == ["notice-a", "notice-b"]
+    assert [r.value for r in dead] == [messages[0], messages[1], messages[3]]
+    headers = [dict(r.headers) for r in dead]
+    assert [h["songda.error.type"] for h in headers] == [b"PoisonMessage", b"PoisonMessage", b"IntegrityError"]
+    assert all(h["songda.consumer"] == b"delivery" for h in headers)
+    assert all(h["songda.original.topic"] == (topic_prefix + INTAKE_EVENTS).encode() for h in headers)
+    assert runtime.consumer.stats.dead_lettered == 3

@@ -1,0 +1,142 @@
+"""Helpers tests share: where the infrastructure is, settings for a test stack, polling with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
+from fastapi import FastAPI
+
+from shared.auth import Role, mint
+from shared.settings import CommonSettings, Environment, ServiceSettings
+from shared.values import resident_id_check_char
+
+EXAMPLE_NOTICE = json.loads((Path(__file__).parent.parent / "docs" / "examples" / "notice.json").read_text())
+KAFKA = os.environ.get("SONGDA_TEST_KAFKA", "127.0.0.1:9092")
+POSTGRES = os.environ.get("SONGDA_TEST_POSTGRES", "postgresql://songda:songda@127.0.0.1:55432/postgres")
+SECRET = "songda-test-secret-at-least-32-characters-long"
+
+S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
+
+
+def pg_url(database: str) -> str:
+    """Returns the URL of another database on the test server."""
+    parts = urlsplit(POSTGRES)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def common(*, kafka: str, prefix: str, **overrides: Any) -> CommonSettings:
+    """Returns shared settings for a test stack on its own topics."""
+    return CommonSettings(env=Environment.test, kafka_bootstrap=kafka, topic_prefix=prefix, jwt_secret=SECRET, **overrides)
+
+
+def settings(cls: type[S], *, database_url: str, kafka: str, prefix: str, **overrides: Any) -> S:
+    """Returns a service's settings for a test stack."""
+    return cls(database_url=database_url, relay_poll_ms=50, common=common(kafka=kafka, prefix=prefix), **overrides)
+
+
+def stack_env(*, kafka: str, prefix: str) -> dict[str, str]:
+    """Returns the environment for service processes of a test stack."""
+    return {
+        "SONGDA_ENV": "test",
+        "SONGDA_KAFKA_BOOTSTRAP": kafka,
+        "SONGDA_TOPIC_PREFIX": prefix,
+        "SONGDA_JWT_SECRET": SECRET,
+        "SONGDA_LOG_LEVEL": "INFO",
+    }
+
+
+def token(role: Role, sub: str) -> dict[str, str]:
+    """Returns an Authorization header for a test token."""
+    return {"Authorization": f"Bearer {mint(secret=SECRET, role=role, sub=sub, issuer='songda', now=datetime.now(UTC))}"}
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Runs an app's lifespan (relay, consumer) and yields an HTTP client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            yield client
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, what: str = "condition", interval: float = 0.1) -> T:
+    """Polls `check` until it returns a truthy value; fails with `what` when the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}")
+
+
+async def read_topic(kafka: str, topic: str, *, expect: int, timeout: float = 30.0, settle: float = 1.0) -> list[ConsumerRecord]:
+    """Reads a topic from the beginning until `expect` records arrived, then `settle` more seconds for extras."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records: list[ConsumerRecord] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records) < expect and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+        settle_until = time.monotonic() + settle
+        while time.monotonic() < settle_until:
+            for batch in (await consumer.getmany(timeout_ms=100)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def resident_id(rng: random.Random) -> str:
+    """Returns a valid resident ID number (Weihai region, born 1960-1999)."""
+    first17 = f"371002{rng.randint(1960, 1999)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def notice_payload(index: int, *, court_id: str = "C371002", seed: int = 0) -> dict[str, Any]:
+    """Returns a valid notice like the DESIGN.md example, unique by `index`."""
+    rng = random.Random(seed * 1_000_003 + index)
+    payload = json.loads(json.dumps(EXAMPLE_NOTICE))
+    payload["court_id"] = court_id
+    payload["court_reference"] = f"T-{seed}-{index:06d}"
+    payload["case_number"] = f"（2026）鲁1002民初{index % 10000:04d}号"
+    recipient = payload["recipients"][0]
+    recipient["id_number"] = resident_id(rng)
+    recipient["phones"] = [f"139{rng.randint(0, 99_999_999):08d}"]
+    return payload
+
+
+def free_port() -> int:
+    """Returns a TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def committed_offsets(kafka: str, group: str) -> int:
+    """Returns the sum of a consumer group's committed offsets over all partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(max(meta.offset, 0) for meta in offsets.values())

@@ -1,0 +1,150 @@
+"""Bearer tokens: minting, verification failures as 401 problems, and role checks on routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import httpx
+import jwt
+import pytest
+from fastapi import Depends, FastAPI
+
+from shared import problems
+from shared.auth import ALGORITHM, Principal, Role, TokenVerifier, mint, require
+from shared.problems import Problem
+
+SECRET = "unit-test-secret-of-at-least-32-characters"
+ISSUER = "songda-test"
+VERIFIER = TokenVerifier(secret=SECRET, issuer=ISSUER)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def token(role: Role = Role.court, sub: str = "C371002", **overrides: Any) -> str:
+    arguments: dict[str, Any] = {"secret": SECRET, "role": role, "sub": sub, "issuer": ISSUER, "now": now(), **overrides}
+    return mint(**arguments)
+
+
+def raw_token(claims: dict[str, Any], secret: str = SECRET) -> str:
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def valid_claims() -> dict[str, Any]:
+    return {"sub": "C371002", "role": "court", "iss": ISSUER, "exp": int((now() + timedelta(hours=1)).timestamp())}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_round_trip(role: Role) -> None:
+    assert VERIFIER.verify(token(role=role, sub="subject-1")) == Principal(sub="subject-1", role=role)
+
+
+def test_minted_claims() -> None:
+    issued = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    claims = jwt.decode(
+        mint(secret=SECRET, role=Role.agent, sub="A1", issuer=ISSUER, now=issued, ttl=timedelta(minutes=5)),
+        SECRET,
+        algorithms=[ALGORITHM],
+        options={"verify_exp": False},
+        issuer=ISSUER,
+    )
+    assert claims == {"sub": "A1", "role": "agent", "iss": ISSUER, "iat": int(issued.timestamp()), "exp": int(issued.timestamp()) + 300}
+
+
+def expect_401(raw: str, detail: str) -> None:
+    with pytest.raises(Problem) as info:
+        VERIFIER.verify(raw)
+    assert info.value.status == 401
+    assert info.value.headers == {"WWW-Authenticate": "Bearer"}
+    assert detail in info.value.detail
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        pytest.param(token(now=now() - timedelta(hours=13)), "expired", id="expired"),
+        pytest.param(token(ttl=timedelta(seconds=-1)), "expired", id="expired-at-once"),
+        pytest.param(token(secret="another-secret-of-at-least-32-characters"), "not valid", id="wrong-secret"),
+        pytest.param(token(issuer="someone-else"), "not valid", id="wrong-issuer"),
+        pytest.param(raw_token({k: v for k, v in valid_claims().items() if k != "iss"}), "not valid", id="no-issuer"),
+        pytest.param(raw_token({**valid_claims(), "role": "janitor"}), "unknown role 'janitor'", id="unknown-role"),
+        pytest.param(raw_token({k: v for k, v in valid_claims().items() if k != "exp"}), "not valid", id="no-exp"),
+        pytest.param(raw_token({k: v for k, v in valid_claims().items() if k != "sub"}), "not valid", id="no-sub"),
+        pytest.param(raw_token({k: v for k, v in valid_claims().items() if k != "role"}), "not valid", id="no-role"),
+        pytest.param(jwt.encode(valid_claims(), None, algorithm="none"), "not valid", id="alg-none"),
+        pytest.param("not.a.token", "not valid", id="garbage"),
+    ],
+)
+def test_invalid_token(raw: str, detail: str) -> None:
+    expect_401(raw, detail)
+
+
+def test_raw_valid_claims_accepted() -> None:
+    # The claims the failure cases above strip one by one are enough on their own.
+    assert VERIFIER.verify(raw_token(valid_claims())) == Principal(sub="C371002", role=Role.court)
+
+
+@pytest.mark.parametrize(("principal", "court", "expected"), [(Principal("C1", Role.court), "C1", True), (Principal("C1", Role.court), "C2", False), (Principal("C1", Role.service), "C1", False)])
+def test_is_court(principal: Principal, court: str, expected: bool) -> None:
+    assert principal.is_court(court) is expected
+
+
+# require(...) on a route.
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    problems.install(app)
+    app.state.tokens = VERIFIER
+
+    @app.get("/supervised")
+    async def supervised(principal: Annotated[Principal, Depends(require(Role.supervisor, Role.auditor))]) -> dict[str, str]:
+        return {"sub": principal.sub, "role": principal.role.value}
+
+    return app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url="http://test") as client:
+        yield client
+
+
+def bearer(raw: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer"}], ids=["none", "basic", "empty-bearer"])
+async def test_no_bearer_token(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    response = await client.get("/supervised", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == problems.MEDIA_TYPE
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "bearer token" in response.json()["detail"]
+
+
+async def test_invalid_token_on_route(client: httpx.AsyncClient) -> None:
+    response = await client.get("/supervised", headers=bearer(token(role=Role.supervisor, now=now() - timedelta(days=1))))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["detail"] == "The token has expired."
+
+
+async def test_wrong_role(client: httpx.AsyncClient) -> None:
+    response = await client.get("/supervised", headers=bearer(token(role=Role.court)))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == problems.MEDIA_TYPE
+    body = response.json()
+    assert body["title"] == "Forbidden"
+    assert "'court'" in body["detail"]
+    assert "supervisor, auditor" in body["detail"]
+
+
+@pytest.mark.parametrize(("role", "sub"), [(Role.supervisor, "S-7"), (Role.auditor, "audit-office")])
+async def test_right_role(client: httpx.AsyncClient, role: Role, sub: str) -> None:
+    response = await client.get("/supervised", headers=bearer(token(role=role, sub=sub)))
+    assert response.status_code == 200
+    assert response.json() == {"sub": sub, "role": role.value}
