@@ -1,0 +1,133 @@
+"""docker-compose.yml and deploy/Dockerfile agree with the code: services, ports, env names, topics, databases."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shared.cli import SERVICE_MODULES, build_parser
+from shared.devstack import ENV_PREFIX, SERVICES
+from shared.settings import CommonSettings, Environment
+from shared.topics import PARTITIONS
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+INIT_SQL = (REPO / "deploy" / "postgres" / "init.sql").read_text()
+PG_START = (REPO / "deploy" / "postgres" / "start.sh").read_text()
+KAFKA_START = (REPO / "deploy" / "kafka" / "start.sh").read_text()
+POM = (REPO / "deploy" / "kafka" / "pom.xml").read_text()
+DOCKERFILE = (REPO / "deploy" / "Dockerfile").read_text()
+SETTINGS = {name: __import__(f"{module}.config", fromlist=["x"]) for name, module in SERVICE_MODULES.items()}
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Resolves compose's ${VAR}, ${VAR:-default} and ${VAR:?message} the way compose would."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if name in env:
+            return env[name]
+        if op == ":-":
+            return arg
+        raise KeyError(f"{name} is required: {arg}")
+
+    return re.sub(r"\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def settings_class(service: str) -> type:
+    module = SETTINGS[service]
+    return next(v for k, v in vars(module).items() if k.endswith("Settings") and getattr(v, "__module__", "") == module.__name__)
+
+
+def test_the_stack_has_the_broker_the_database_the_topic_job_and_every_service() -> None:
+    assert set(COMPOSE["services"]) == {"kafka", "postgres", "topics", *SERVICES}
+
+
+@pytest.mark.parametrize(("service", "port"), SERVICES.items())
+def test_each_service_runs_on_its_port_with_its_health_check(service: str, port: int) -> None:
+    spec = COMPOSE["services"][service]
+    prefix = ENV_PREFIX[service]
+    assert spec["command"] == ["songda", "serve", service]
+    build_parser().parse_args(spec["command"][1:])
+    assert spec["ports"] == [f"{port}:{port}"]
+    assert spec["environment"][f"{prefix}PORT"] == str(port)
+    assert spec["environment"][f"{prefix}HOST"] == "0.0.0.0"
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(spec["healthcheck"]["test"])
+    assert spec["depends_on"] == {"postgres": {"condition": "service_healthy"}, "topics": {"condition": "service_completed_successfully"}}
+    assert spec["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+
+
+@pytest.mark.parametrize("service", [*SERVICES, "topics"])
+def test_every_environment_variable_is_a_setting_the_code_reads(service: str) -> None:
+    env = COMPOSE["services"][service]["environment"]
+    common = set(CommonSettings.model_fields)
+    own = set(settings_class(service).model_fields) if service in SERVICES else set()
+    for name in env:
+        if name.startswith("SONGDA_"):
+            assert name.removeprefix("SONGDA_").lower() in common, name
+        else:
+            assert name.startswith(ENV_PREFIX[service]), name
+            assert name.removeprefix(ENV_PREFIX[service]).lower() in own, name
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_settings_load_from_the_compose_environment(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s" * 40
+    for name, value in COMPOSE["services"][service]["environment"].items():
+        monkeypatch.setenv(name, interpolate(str(value), {"SONGDA_JWT_SECRET": secret}))
+    settings = settings_class(service)()
+    assert settings.port == SERVICES[service]
+    assert settings.common.env is Environment.production
+    assert settings.common.jwt_secret == secret
+    assert settings.common.kafka_bootstrap == "kafka:9092"
+    assert settings.resolved_database_url(service).endswith(f"@postgres:5432/songda_{service}")
+
+
+def test_without_a_jwt_secret_compose_refuses_to_start() -> None:
+    with pytest.raises(KeyError, match="SONGDA_JWT_SECRET is required"):
+        interpolate(COMPOSE["services"]["intake"]["environment"]["SONGDA_JWT_SECRET"], {})
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_database_is_created_by_compose_and_by_the_local_script(service: str) -> None:
+    database = f"songda_{service}"
+    assert f"CREATE DATABASE {database};" in INIT_SQL
+    assert database in re.search(r'DATABASES="([^"]+)"', PG_START).group(1).split()
+
+
+def test_kafka_is_the_same_release_in_kraft_mode_with_auto_create_off() -> None:
+    kafka = COMPOSE["services"]["kafka"]
+    env = kafka["environment"]
+    version = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM).group(1)
+    assert kafka["image"] == f"apache/kafka:{version}"
+    assert version.startswith("3.9.")
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "auto.create.topics.enable=false" in KAFKA_START
+    assert env["KAFKA_NUM_PARTITIONS"] == PARTITIONS
+    assert f"num.partitions={PARTITIONS}" in KAFKA_START
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", env["CLUSTER_ID"])
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+
+
+def test_topics_are_created_by_the_songda_command_before_any_service_starts() -> None:
+    topics = COMPOSE["services"]["topics"]
+    assert topics["command"] == ["songda", "topics"]
+    build_parser().parse_args(topics["command"][1:])
+    assert topics["depends_on"] == {"kafka": {"condition": "service_healthy"}}
+    assert topics["environment"]["SONGDA_KAFKA_BOOTSTRAP"] == "kafka:9092"
+
+
+def test_the_image_installs_the_project_with_its_pinned_versions() -> None:
+    for copied in re.findall(r"^COPY (.+) \S+$", DOCKERFILE, flags=re.M):
+        for path in copied.split():
+            assert (REPO / path).exists(), path
+    assert "pip install -c constraints.txt ." in DOCKERFILE
+    assert re.search(r"^FROM python:3\.11", DOCKERFILE, flags=re.M)
+    assert re.search(r"^USER songda$", DOCKERFILE, flags=re.M)
+    exposed = re.search(r"^EXPOSE (.+)$", DOCKERFILE, flags=re.M).group(1).split()
+    assert sorted(map(int, exposed)) == sorted(SERVICES.values())
