@@ -109,7 +109,8 @@ def _banner(stack) -> str:
         f"  supervisor     {supervisor}",
         "",
         "Try:",
-        f"  curl -s -X POST {stack.url('intake')}/v1/notices -H 'Authorization: Bearer {court[:12]}…' -H 'Content-Type: application/json' -d @docs/examples/notice.json",
+        f"  TOKEN={court}",
+        f"  curl -s -X POST {stack.url('intake')}/v1/notices -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d @docs/examples/notice.json",
         "",
     ]
     return "\n".join(lines)
