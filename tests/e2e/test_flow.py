@@ -37,3 +37,12 @@ async def test_a_notice_reaches_delivery_and_evidence(kafka, topic_prefix, servi
         # Only the gateway's own command topic is consumed there; it saw nothing to do.
         gateway = (await client.get(f"{stack.url('carrier_gateway')}/healthz")).json()
         assert gateway["consumer"]["applied"] == 0
+
+        bad = {**EXAMPLE_NOTICE, "court_reference": "bad-1", "recipients": [{**EXAMPLE_NOTICE["recipients"][0], "id_number": "371002198503124211"}]}
+        assert (await client.post(f"{stack.url('intake')}/v1/notices", json=bad, headers=COURT)).status_code == 422
+
+    recipient = EXAMPLE_NOTICE["recipients"][0]
+    personal = [recipient["id_number"], "371002198503124211", recipient["phones"][0], recipient["emails"][0], recipient["addresses"][0]["text"], recipient["name"]]
+    logs = "".join(path.read_text(errors="replace") for path in stack.log_dir.glob("*.log"))
+    assert logs, "the services wrote no logs at all"
+    assert [value for value in personal if value in logs] == []
