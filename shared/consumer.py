@@ -139,9 +139,18 @@ class ConsumerRunner:
         """Consumes until cancelled; waits out Kafka outages rather than failing."""
         consumer = await self._start_consumer()
         self._last_commit = asyncio.get_running_loop().time()
+        backoff = Backoff(maximum=5.0)
         try:
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                try:
+                    batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                except KafkaError as exc:
+                    if not exc.retriable:
+                        raise
+                    log.warning("consumer.fetch_failed", consumer=self.name, error=type(exc).__name__)
+                    await asyncio.sleep(backoff.next())
+                    continue
+                backoff.reset()
                 for tp, records in batches.items():
                     await self._apply_all(records)
                     self._pending[tp] = records[-1].offset + 1
@@ -187,7 +196,9 @@ class ConsumerRunner:
             return
         try:
             await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in offsets.items()})
+            self.stats.committed += len(offsets)
         except CommitFailedError as exc:
+            # The partitions moved to another member, which starts from the last committed offset.
             log.warning("consumer.commit_failed", consumer=self.name, error=str(exc))
         except KafkaError as exc:
             log.warning("consumer.commit_deferred", consumer=self.name, error=type(exc).__name__)
@@ -195,7 +206,6 @@ class ConsumerRunner:
         for tp, off in offsets.items():
             if self._pending.get(tp) == off:
                 del self._pending[tp]
-        self.stats.committed += len(offsets)
         self._last_commit = asyncio.get_running_loop().time()
 
     async def _apply_all(self, records: list[ConsumerRecord]) -> None:

@@ -57,16 +57,19 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
-    """Creates an async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
+    """Creates an async engine; SQLite gets WAL, a busy timeout and write-locking transactions.
+
+    Parameters are hidden from error messages: they carry personal data, and errors end up in logs.
+    """
     url = async_url(url)
     if make_url(url).get_backend_name() != "sqlite":
         # No pre-ping: it costs a round trip per checkout. After a server restart SQLAlchemy sees the
         # first disconnect error and invalidates the whole pool, and consumers retry that error.
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_recycle=1800)
+        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_recycle=1800, hide_parameters=True)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -45,7 +45,7 @@ class Stack:
             self.start_one(name, echo=echo)
 
     def start_one(self, name: str, *, echo: IO[str] | None = None) -> subprocess.Popen[bytes]:
-        """Starts (or restarts) one service."""
+        """Starts one service, logging to <log_dir>/<name>.log."""
         env = {**os.environ, **self.env, f"{ENV_PREFIX[name]}PORT": str(self.ports[name])}
         command = [sys.executable, "-m", "shared.cli", "serve", name]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 — closed here or by the echo thread
@@ -59,9 +59,9 @@ class Stack:
         (self.run_dir / f"{name}.pid").write_text(str(process.pid))
         return process
 
-    def wait_healthy(self, *, timeout: float = 90.0, services: tuple[str, ...] | None = None) -> None:
+    def wait_healthy(self, *, timeout: float = 90.0) -> None:
         """Waits until every service answers /healthz with its consumer assigned; raises StackError otherwise."""
-        pending = set(services or self.processes)
+        pending = set(self.processes)
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
             while pending:

@@ -101,11 +101,14 @@ class OutboxRelay:
         backoff = Backoff(maximum=5.0)
         failures = 0
         while True:
+            # Cleared before looking, so a commit made while a batch is out still wakes the next round.
+            self._wakeup.clear()
             try:
                 count = await self.publish_batch()
             except (KafkaError, SQLAlchemyError, OSError, asyncio.TimeoutError) as exc:
                 failures += 1
-                log.warning("outbox.publish_failed", service=self._service, error=type(exc).__name__, detail=str(exc), failures=failures)
+                # Only the error's type: a database error's text carries the row, personal data included.
+                log.warning("outbox.publish_failed", service=self._service, error=type(exc).__name__, failures=failures)
                 if failures % 3 == 0:
                     # A producer that kept failing across a broker restart is rebuilt from scratch.
                     await self._producer.reset()
@@ -118,7 +121,6 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_s)
                 except TimeoutError:
                     pass
-                self._wakeup.clear()
 
     async def publish_batch(self) -> int:
         """Publishes up to one batch of rows; returns how many were published."""
