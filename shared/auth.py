@@ -33,9 +33,9 @@ class Principal:
     sub: str
     role: Role
 
-    def is_court(self, court_id: str) -> bool:
-        """Tells whether this caller is the given court."""
-        return self.role is Role.court and self.sub == court_id
+    def may_see(self, court_id: str) -> bool:
+        """Tells whether this caller may see a court's notices: a court sees only its own."""
+        return self.role is not Role.court or self.sub == court_id
 
 
 def mint(*, secret: str, role: Role, sub: str, issuer: str, now: datetime, ttl: timedelta = timedelta(hours=12)) -> str:

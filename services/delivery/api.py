@@ -44,7 +44,7 @@ async def notice_delivery(notice_id: str, principal: Readers, runtime: RuntimeDe
     """Shows each recipient's state; a court sees only its own notices (others answer 404)."""
     async with runtime.db.sessions() as session:
         notice = await session.get(DeliveryNotice, notice_id)
-        if notice is None or (principal.role is Role.court and notice.court_id != principal.sub):
+        if notice is None or not principal.may_see(notice.court_id):
             raise Problem(404, "Not found", f"Delivery has no notice {notice_id} (yet: registration reaches delivery within moments).")
         recipients = (
             await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.notice_id == notice_id).order_by(col(DeliveryRecipient.position)))

@@ -40,7 +40,7 @@ async def timeline(notice_id: str, principal: Readers, runtime: RuntimeDep) -> T
     """Returns the notice's timeline; a court sees only its own notices (others answer 404)."""
     async with runtime.db.sessions() as session:
         notice = await session.get(EvidenceNotice, notice_id)
-        if notice is None or (principal.role is Role.court and notice.court_id != principal.sub):
+        if notice is None or not principal.may_see(notice.court_id):
             raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
         entries = (
             await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.id)))

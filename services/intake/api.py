@@ -118,7 +118,7 @@ Readers = Annotated[Principal, Depends(require(Role.court, Role.service, Role.su
 )
 async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrService, runtime: RuntimeDep) -> NoticeOut:
     """Validates and registers a notice, publishing intake.NoticeRegistered through the outbox."""
-    if principal.role is Role.court and principal.sub != body.court_id:
+    if not principal.may_see(body.court_id):
         raise Problem(403, "Forbidden", f"A court may submit only its own notices; this token is for court {principal.sub}.")
     notice, created = await handlers.register_notice(runtime, body.model_dump(mode="json"))
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -130,7 +130,7 @@ async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrSe
 async def read_notice(notice_id: str, principal: Readers, runtime: RuntimeDep) -> NoticeOut:
     """Returns the notice; a court sees only its own (others answer 404, never revealing they exist)."""
     notice = await handlers.find_notice(runtime, notice_id)
-    if notice is None or (principal.role is Role.court and notice.court_id != principal.sub):
+    if notice is None or not principal.may_see(notice.court_id):
         raise Problem(404, "Not found", f"No notice {notice_id}.")
     return _view(notice)
 

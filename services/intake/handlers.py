@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +21,9 @@ from shared.runtime import Runtime
 SOURCE = "songda/intake"
 
 
-async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[IntakeNotice, bool]:
-    """Stores a validated notice and stages intake.NoticeRegistered; returns (notice, created)."""
-    fingerprint = domain.fingerprint(payload)
-    now = runtime.clock.now()
-    notice = IntakeNotice(
+def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
+    """Builds the stored notice from a validated request: ids, due date and fingerprint assigned."""
+    return IntakeNotice(
         id=str(uuid.uuid4()),
         court_id=payload["court_id"],
         court_reference=payload["court_reference"],
@@ -36,9 +34,15 @@ async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[In
         due_date=domain.due_date(local_date(now), court_due=_optional_date(payload.get("due_date"))),
         received_at=now,
         correlation_id=str(uuid.uuid4()),
-        fingerprint=fingerprint,
+        fingerprint=domain.fingerprint(payload),
         notice=_with_recipient_ids(payload),
     )
+
+
+async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[IntakeNotice, bool]:
+    """Stores a validated notice and stages intake.NoticeRegistered; returns (notice, created)."""
+    now = runtime.clock.now()
+    notice = new_notice(payload, now=now)
     envelope = registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
     try:
         async with runtime.db.transaction() as session:
@@ -51,7 +55,7 @@ async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[In
             existing = await _by_reference(session, payload["court_id"], payload["court_reference"])
         if existing is None:
             raise
-        return _same_or_conflict(existing, fingerprint), False
+        return _same_or_conflict(existing, notice.fingerprint), False
     return notice, True
 
 

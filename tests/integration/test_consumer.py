@@ -15,8 +15,7 @@ from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.evidence.models import EvidenceTimelineEntry
 from services.intake.api import NoticeIn
-from services.intake.handlers import registered_event
-from services.intake.models import IntakeNotice
+from services.intake.handlers import new_notice, registered_event
 from shared.clock import RealClock
 from shared.envelope import Envelope
 from shared.inbox import InboxMessage
@@ -30,21 +29,9 @@ CLOCK = RealClock()
 def registered(index: int, *, notice_id: str | None = None) -> Envelope:
     """Returns an intake.NoticeRegistered envelope as intake would publish it."""
     payload = NoticeIn.model_validate(notice_payload(index)).model_dump(mode="json")
-    payload["recipients"] = [{"recipient_id": f"r-{index}", **r} for r in payload["recipients"]]
-    notice = IntakeNotice(
-        id=notice_id or f"notice-{index}",
-        court_id=payload["court_id"],
-        court_reference=payload["court_reference"],
-        court_name=payload["court_name"],
-        case_number=payload["case_number"],
-        cause=payload["cause"],
-        stage=payload["stage"],
-        due_date=CLOCK.now().date(),
-        received_at=CLOCK.now(),
-        correlation_id=f"corr-{index}",
-        fingerprint="-",
-        notice=payload,
-    )
+    notice = new_notice(payload, now=CLOCK.now())
+    if notice_id:
+        notice.id = notice_id
     event = registered_event(notice)
     return event.envelope(source="songda/intake", subject=notice.id, time=CLOCK.now(), correlationid=notice.correlation_id)
 

@@ -87,9 +87,18 @@ def test_raw_valid_claims_accepted() -> None:
     assert VERIFIER.verify(raw_token(valid_claims())) == Principal(sub="C371002", role=Role.court)
 
 
-@pytest.mark.parametrize(("principal", "court", "expected"), [(Principal("C1", Role.court), "C1", True), (Principal("C1", Role.court), "C2", False), (Principal("C1", Role.service), "C1", False)])
-def test_is_court(principal: Principal, court: str, expected: bool) -> None:
-    assert principal.is_court(court) is expected
+@pytest.mark.parametrize(
+    ("principal", "court", "expected"),
+    [
+        (Principal("C1", Role.court), "C1", True),
+        (Principal("C1", Role.court), "C2", False),
+        (Principal("svc", Role.service), "C2", True),
+        (Principal("boss", Role.supervisor), "C2", True),
+        (Principal("a-1", Role.auditor), "C2", True),
+    ],
+)
+def test_a_court_sees_only_its_own_notices(principal: Principal, court: str, expected: bool) -> None:
+    assert principal.may_see(court) is expected
 
 
 # require(...) on a route.
