@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +12,10 @@ import pytest
 from pydantic import ValidationError
 
 from shared.envelope import Envelope, schema_uri, wrap
-from shared.events import CandidateAddress, NoticeRegistered, Provenance, Recipient
+from services.intake.api import NoticeIn
+from services.intake.handlers import new_notice, registered_event
+from shared.events import NoticeRegistered
 from shared.registry import Event, UnknownEvent, decode, event, has_upcaster, upcaster
-from shared.values import Phone
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "docs" / "examples" / "notice.json").read_text())
 SHANGHAI_TZ = timezone(timedelta(hours=8))
@@ -57,47 +58,9 @@ def _gadget_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def notice_registered() -> NoticeRegistered:
-    """Builds the event from docs/examples/notice.json the way intake's registered_event does."""
-    recipients = [
-        Recipient(
-            recipient_id=str(uuid.uuid4()),
-            name=r["name"],
-            kind=r["kind"],
-            role=r["role"],
-            id_type=r["id_type"],
-            id_number=r["id_number"],
-            # The API parses phones into Phone values before intake stores them.
-            phones=[Phone.parse(p) for p in r["phones"]],
-            emails=r["emails"],
-            candidates=[
-                CandidateAddress(
-                    text=a["text"],
-                    postcode=a.get("postcode"),
-                    location=a.get("location"),
-                    rank=rank,
-                    provenance=[Provenance(kind=a["source"])],
-                )
-                for rank, a in enumerate(r["addresses"], start=1)
-            ],
-            lawyer=r.get("lawyer"),
-            designated_proxy=r.get("designated_proxy"),
-            whereabouts_unknown=r["whereabouts_unknown"],
-        )
-        for r in EXAMPLE["recipients"]
-    ]
-    return NoticeRegistered(
-        notice_id=str(uuid.uuid4()),
-        court_id=EXAMPLE["court_id"],
-        court_name=EXAMPLE["court_name"],
-        court_reference=EXAMPLE["court_reference"],
-        case_number=EXAMPLE["case_number"],
-        cause=EXAMPLE["cause"],
-        stage=EXAMPLE["stage"],
-        documents=EXAMPLE["documents"],
-        recipients=recipients,
-        due_date=date(2026, 11, 26),
-        registered_at=REGISTERED_AT,
-    )
+    """Builds the event from docs/examples/notice.json through intake's own code path."""
+    payload = NoticeIn.model_validate(EXAMPLE).model_dump(mode="json")
+    return registered_event(new_notice(payload, now=REGISTERED_AT))
 
 
 def envelope_for(event_type: str, version: int, data: dict[str, Any]) -> Envelope:
