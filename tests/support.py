@@ -117,7 +117,7 @@ def notice_payload(index: int, *, court_id: str = "C371002", seed: int = 0) -> d
     payload = json.loads(json.dumps(EXAMPLE_NOTICE))
     payload["court_id"] = court_id
     payload["court_reference"] = f"T-{seed}-{index:06d}"
-    payload["case_number"] = f"（2026）鲁1002民初{index % 10000:04d}号"
+    payload["case_number"] = f"（2026）鲁1002民初{index % 9999 + 1:04d}号"
     recipient = payload["recipients"][0]
     recipient["id_number"] = resident_id(rng)
     recipient["phones"] = [f"139{rng.randint(0, 99_999_999):08d}"]

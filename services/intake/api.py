@@ -1,112 +1,27 @@
-"""Intake's HTTP API: courts submit notices and read them back."""
+"""Intake's HTTP API: notices, address confirmations, address lookups and their audit log."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel
 
 from services.intake import handlers
 from services.intake.models import IntakeNotice
+from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn, NoticeOut
 from shared.auth import Principal, Role, require
-from shared.events import AddressSource, Document, GeoPoint, IdType, Lawyer, PartyKind, Stage
+from shared.events import Stage
 from shared.problems import Problem
 from shared.runtime import RuntimeDep
-from shared.values import Phone, PhoneNumber, validate_resident_id, validate_uscc
 
-router = APIRouter(prefix="/v1", tags=["notices"])
-
-
-class Strict(BaseModel):
-    """Request models refuse unknown fields so a misspelt field is an error, not silently lost."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class DocumentIn(Strict):
-    title: str = Field(min_length=1, max_length=200)
-    kind: str = Field(min_length=1, max_length=64)
-    pages: int = Field(ge=1, le=10000)
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-
-
-class AddressIn(Strict):
-    text: str = Field(min_length=4, max_length=300)
-    postcode: str | None = Field(default=None, pattern=r"^\d{6}$")
-    source: AddressSource = AddressSource.filing
-    location: GeoPoint | None = None
-
-
-class LawyerIn(Strict):
-    name: str = Field(min_length=1, max_length=100)
-    firm: str = Field(min_length=1, max_length=200)
-    license_no: str | None = Field(default=None, max_length=64)
-    email: EmailStr | None = None
-
-
-class RecipientIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    kind: PartyKind
-    role: str = Field(min_length=1, max_length=64)
-    id_type: IdType
-    id_number: str = Field(min_length=1, max_length=64)
-    phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
-    emails: list[EmailStr] = Field(default_factory=list, max_length=10)
-    addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
-    lawyer: LawyerIn | None = None
-    designated_proxy: str | None = Field(default=None, max_length=200)
-    whereabouts_unknown: bool = False
-
-    @field_validator("id_number")
-    @classmethod
-    def _check_id_number(cls, value: str, info: ValidationInfo) -> str:
-        id_type = info.data.get("id_type")
-        if id_type is IdType.resident_id:
-            return validate_resident_id(value)
-        if id_type is IdType.uscc:
-            return validate_uscc(value)
-        return value
-
-
-class NoticeIn(Strict):
-    court_reference: str = Field(min_length=1, max_length=100)
-    court_id: str = Field(pattern=r"^[A-Z0-9]{2,16}$")
-    court_name: str = Field(min_length=2, max_length=100)
-    case_number: str = Field(min_length=4, max_length=64)
-    cause: str = Field(min_length=1, max_length=100)
-    stage: Stage
-    documents: list[Document] = Field(min_length=1, max_length=100)
-    recipients: list[RecipientIn] = Field(min_length=1, max_length=50)
-    due_date: date | None = None
-
-
-class RecipientOut(BaseModel):
-    recipient_id: str
-    name: str
-    kind: PartyKind
-    role: str
-    phones: list[Phone]
-    whereabouts_unknown: bool
-
-
-class NoticeOut(BaseModel):
-    id: str
-    court_id: str
-    court_reference: str
-    case_number: str
-    cause: str
-    stage: Stage
-    due_date: date
-    received_at: datetime
-    documents: list[Document]
-    recipients: list[RecipientOut]
-    lawyers: list[Lawyer] = Field(default_factory=list)
-
+router = APIRouter(prefix="/v1", tags=["intake"])
 
 CourtOrService = Annotated[Principal, Depends(require(Role.court, Role.service))]
 Readers = Annotated[Principal, Depends(require(Role.court, Role.service, Role.supervisor, Role.auditor))]
+LookupRoles = Annotated[Principal, Depends(require(Role.court, Role.agent, Role.supervisor, Role.service))]
+Auditors = Annotated[Principal, Depends(require(Role.auditor, Role.supervisor))]
 
 
 @router.post(
@@ -126,13 +41,52 @@ async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrSe
     return _view(notice)
 
 
-@router.get("/notices/{notice_id}", response_model=NoticeOut, summary="Read a notice as registered")
+@router.get("/notices/{notice_id}", response_model=NoticeOut, summary="Read a notice as registered, with each recipient's ranked addresses")
 async def read_notice(notice_id: str, principal: Readers, runtime: RuntimeDep) -> NoticeOut:
     """Returns the notice; a court sees only its own (others answer 404, never revealing they exist)."""
     notice = await handlers.find_notice(runtime, notice_id)
     if notice is None or not principal.may_see(notice.court_id):
         raise Problem(404, "Not found", f"No notice {notice_id}.")
     return _view(notice)
+
+
+@router.post(
+    "/address-confirmations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConfirmationOut,
+    summary="Record a 送达地址确认书 (a later one for the same party and case supersedes the earlier)",
+    responses={200: {"description": "This confirmation was recorded before"}},
+)
+async def confirm_address(body: ConfirmationIn, response: Response, _: CourtOrService, runtime: RuntimeDep) -> ConfirmationOut:
+    """Records an address confirmation and tells delivery about open notices of the case."""
+    confirmation = await handlers.confirm_address(runtime, body)
+    response.status_code = status.HTTP_201_CREATED if confirmation.created else status.HTTP_200_OK
+    return confirmation
+
+
+@router.post("/address-lookups", response_model=LookupOut, summary="Rank a party's known addresses without creating a notice (audited)")
+async def look_up(body: LookupIn, principal: LookupRoles, runtime: RuntimeDep) -> LookupOut:
+    """Returns the party's candidate addresses in legal order; the lookup is recorded in the audit log."""
+    return await handlers.look_up(runtime, body, principal=principal)
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: datetime
+    actor_role: str
+    actor_sub: str
+    action: str
+    purpose: str | None
+    party_ids: list[str]
+    outcome: str
+
+
+@router.get("/audit-log", response_model=list[AuditEntryOut], summary="Latest reads of personal data, newest first")
+async def audit_log(
+    _: Auditors, runtime: RuntimeDep, actor: Annotated[str | None, Query(max_length=64)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditEntryOut]:
+    """Returns who looked whom up, when and why."""
+    return [AuditEntryOut.model_validate(e, from_attributes=True) for e in await handlers.audit_entries(runtime, actor=actor, limit=limit)]
 
 
 def _view(notice: IntakeNotice) -> NoticeOut:
@@ -142,6 +96,7 @@ def _view(notice: IntakeNotice) -> NoticeOut:
         court_id=notice.court_id,
         court_reference=notice.court_reference,
         case_number=notice.case_number,
+        earlier_case_numbers=data.get("earlier_case_numbers", []),
         cause=notice.cause,
         stage=Stage(notice.stage),
         due_date=notice.due_date,

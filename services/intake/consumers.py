@@ -1,7 +1,10 @@
-"""Messages intake handles, by event type: delivery.events, from which the address book will learn."""
+"""Messages intake handles, by event type: delivery tells it which address or channel reached a party."""
 
+from services.intake import handlers
 from shared.consumer import EventHandler
 from shared.topics import DELIVERY_EVENTS
 
 TOPICS = (DELIVERY_EVENTS,)
-HANDLERS: dict[str, EventHandler] = {}
+HANDLERS: dict[str, EventHandler] = {
+    "delivery.RecipientServed": handlers.learn_from_service,
+}

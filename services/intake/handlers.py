@@ -1,4 +1,4 @@
-"""Intake's use cases: register a notice (state + outbox in one transaction) and read it back."""
+"""Intake's use cases: register a notice, record an address confirmation, look a party up, learn from served recipients."""
 
 from __future__ import annotations
 
@@ -7,46 +7,75 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake import domain
-from services.intake.models import IntakeNotice
+from services.intake import book, domain, resolution
+from services.intake.domain import AddressFact, CaseScope
+from services.intake.models import IntakeAuditEntry, IntakeConfirmation, IntakeNotice, IntakeRecipient
+from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut
+from services.intake.resolution import Identity, Resolution
 from shared import outbox, topics
+from shared.addresses import PostalAddress
+from shared.auth import Principal
+from shared.casenumber import CaseNumber
 from shared.clock import local_date
-from shared.events import CandidateAddress, NoticeRegistered, Provenance, Recipient
-from shared.problems import Problem
+from shared.consumer import MessageContext
+from shared.events import (
+    AddressConfirmed,
+    AddressSource,
+    CandidateAddress,
+    GeoPoint,
+    MatchMethod,
+    NoticeRegistered,
+    PartyMatch,
+    Recipient,
+    RecipientServed,
+    Stage,
+)
+from shared.problems import Problem, validation_problem
 from shared.runtime import Runtime
 
 SOURCE = "songda/intake"
 
 
+# --- Notices ------------------------------------------------------------------------------------
+
+
 def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
-    """Builds the stored notice from a validated request: ids, due date and fingerprint assigned."""
-    return IntakeNotice(
+    """Builds the stored notice from a validated request: ids, due date, fingerprint, and the notice's own addresses ranked."""
+    case = CaseNumber.parse(payload["case_number"])
+    notice = IntakeNotice(
         id=str(uuid.uuid4()),
         court_id=payload["court_id"],
         court_reference=payload["court_reference"],
         court_name=payload["court_name"],
-        case_number=payload["case_number"],
+        case_number=case.text,
+        case_key=case.key,
         cause=payload["cause"],
         stage=payload["stage"],
         due_date=domain.due_date(local_date(now), court_due=_optional_date(payload.get("due_date"))),
         received_at=now,
         correlation_id=str(uuid.uuid4()),
         fingerprint=domain.fingerprint(payload),
-        notice=_with_recipient_ids(payload),
+        notice={**payload, "recipients": [{"recipient_id": str(uuid.uuid4()), **r} for r in payload["recipients"]]},
     )
+    scope, today = case_scope(notice), local_date(now)
+    for recipient in notice.notice["recipients"]:
+        ranked, expired = domain.rank_addresses(notice_facts(recipient, notice=notice), scope=scope, today=today)
+        recipient.update(_resolved(Resolution(match=_unmatched(), candidates=ranked, expired=expired)))
+    return notice
 
 
 async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[IntakeNotice, bool]:
-    """Stores a validated notice and stages intake.NoticeRegistered; returns (notice, created)."""
+    """Stores a validated notice with its recipients resolved against the address book, and stages intake.NoticeRegistered."""
     now = runtime.clock.now()
     notice = new_notice(payload, now=now)
-    envelope = registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
     try:
         async with runtime.db.transaction() as session:
+            await _resolve_recipients(session, notice, now=now)
             session.add(notice)
+            envelope = registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
             outbox.add(session, envelope, topic=topics.INTAKE_EVENTS, now=now)
     except IntegrityError:
         # The unique (court_id, court_reference) says this notice was submitted before: a resubmission
@@ -57,6 +86,92 @@ async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[In
             raise
         return _same_or_conflict(existing, notice.fingerprint), False
     return notice, True
+
+
+async def _resolve_recipients(session: AsyncSession, notice: IntakeNotice, *, now: datetime) -> None:
+    scope, today = case_scope(notice), local_date(now)
+    recipients = []
+    for recipient in notice.notice["recipients"]:
+        identity = Identity(
+            name=recipient["name"],
+            kind=recipient["kind"],
+            id_type=recipient.get("id_type"),
+            id_number=recipient.get("id_number"),
+            phones=[p["e164"] for p in recipient["phones"]],
+        )
+        found = await resolution.match_or_record(session, identity, now=now)
+        facts = notice_facts(recipient, notice=notice)
+        resolved = await resolution.resolve(session, found, scope=scope, notice_facts=facts, today=today)
+        recipients.append({**recipient, **_resolved(resolved)})
+        if found.party_id is not None:
+            await _remember(session, found.party_id, recipient, facts, now=now)
+        session.add(IntakeRecipient(id=recipient["recipient_id"], notice_id=notice.id, party_id=found.party_id))
+    notice.notice = {**notice.notice, "recipients": recipients}
+
+
+async def _remember(session: AsyncSession, party_id: str, recipient: dict[str, Any], facts: list[AddressFact], *, now: datetime) -> None:
+    """Adds what the notice says about the party to the address book, for later cases."""
+    rows = [
+        book.entry_row(
+            party_id=party_id,
+            address=fact.address,
+            source=fact.source,
+            postcode=fact.postcode,
+            location=fact.location,
+            case=CaseNumber.parse(fact.case_number) if fact.case_number else None,
+            stage=fact.stage,
+            observed_on=fact.observed_on,
+            origin="notice",
+            now=now,
+        )
+        for fact in facts
+    ]
+    await book.insert_new(session, book.ENTRY, rows)
+    for kind, values in (("phone", [p["e164"] for p in recipient["phones"]]), ("email", recipient["emails"])):
+        await book.insert_new(session, book.CONTACT, [book.contact_row(party_id=party_id, kind=kind, value=v, source="notice") for v in values])
+
+
+def case_scope(notice: IntakeNotice) -> CaseScope:
+    """Returns the case a notice belongs to, with its earlier stages, and its stage."""
+    earlier = {CaseNumber.parse(text).key for text in notice.notice.get("earlier_case_numbers", [])}
+    return CaseScope(case_keys=frozenset({notice.case_key, *earlier}), stage=Stage(notice.stage))
+
+
+def notice_facts(recipient: dict[str, Any], *, notice: IntakeNotice) -> list[AddressFact]:
+    """Turns the addresses a notice gives for a recipient into facts; a dated one ages like any book entry."""
+    received_on = local_date(notice.received_at)
+    facts = []
+    for address in recipient["addresses"]:
+        case_number = address.get("source_case") or notice.case_number
+        observed_on = _optional_date(address.get("observed_on"))
+        facts.append(
+            AddressFact(
+                address=PostalAddress.parse(address["text"]),
+                source=AddressSource(address["source"]),
+                postcode=address.get("postcode"),
+                location=GeoPoint(**address["location"]) if address.get("location") else None,
+                case_key=CaseNumber.parse(case_number).key,
+                case_number=case_number,
+                stage=Stage(notice.stage) if case_number == notice.case_number else None,
+                observed_on=observed_on or received_on,
+                on_notice=observed_on is None,
+            )
+        )
+    return facts
+
+
+def _unmatched() -> PartyMatch:
+    return PartyMatch(party_id=None, method=MatchMethod.new, matched_on=[], note="not yet matched against the address book")
+
+
+def _resolved(resolved: Resolution) -> dict[str, Any]:
+    return {
+        "party": resolved.match.model_dump(mode="json"),
+        "candidates": [c.model_dump(mode="json") for c in resolved.candidates],
+        "expired_candidates": [c.model_dump(mode="json") for c in resolved.expired],
+        "consent": [c.model_dump(mode="json") for c in resolved.consent],
+        "contacts": [c.model_dump(mode="json") for c in resolved.contacts],
+    }
 
 
 async def find_notice(runtime: Runtime, notice_id: str) -> IntakeNotice | None:
@@ -85,10 +200,6 @@ def _optional_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _with_recipient_ids(payload: dict[str, Any]) -> dict[str, Any]:
-    return {**payload, "recipients": [{"recipient_id": str(uuid.uuid4()), **r} for r in payload["recipients"]]}
-
-
 def registered_event(notice: IntakeNotice) -> NoticeRegistered:
     """Builds the event delivery and evidence consume."""
     data = notice.notice
@@ -98,37 +209,179 @@ def registered_event(notice: IntakeNotice) -> NoticeRegistered:
         court_name=notice.court_name,
         court_reference=notice.court_reference,
         case_number=notice.case_number,
+        earlier_case_numbers=data.get("earlier_case_numbers", []),
         cause=notice.cause,
         stage=notice.stage,
         documents=data["documents"],
-        recipients=[_recipient(r) for r in data["recipients"]],
+        recipients=[Recipient.model_validate(r) for r in data["recipients"]],
         due_date=notice.due_date,
         registered_at=notice.received_at,
     )
 
 
-def _recipient(r: dict[str, Any]) -> Recipient:
-    candidates = [
-        CandidateAddress(
-            text=a["text"],
-            postcode=a.get("postcode"),
-            location=a.get("location"),
-            rank=rank,
-            provenance=[Provenance(kind=a["source"])],
-        )
-        for rank, a in enumerate(r["addresses"], start=1)
-    ]
-    return Recipient(
-        recipient_id=r["recipient_id"],
-        name=r["name"],
-        kind=r["kind"],
-        role=r["role"],
-        id_type=r["id_type"],
-        id_number=r["id_number"],
-        phones=r["phones"],
-        emails=r["emails"],
-        candidates=candidates,
-        lawyer=r.get("lawyer"),
-        designated_proxy=r.get("designated_proxy"),
-        whereabouts_unknown=r["whereabouts_unknown"],
+# --- Address confirmations ----------------------------------------------------------------------
+
+
+async def confirm_address(runtime: Runtime, body: ConfirmationIn) -> ConfirmationOut:
+    """Records a 送达地址确认书; a later one for the same party and case supersedes, and open notices of the case hear of it."""
+    now = runtime.clock.now()
+    if body.confirmed_at > local_date(now):
+        raise validation_problem([{"loc": ("body", "confirmed_at"), "msg": "a confirmation cannot be dated in the future", "type": "date_in_future"}])
+    case = CaseNumber.parse(body.case_number)
+    identity = Identity(
+        name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[body.phone.e164] if body.phone else []
     )
+    channels = [(c.channel.value, c.address) for c in body.e_delivery.channels] if body.e_delivery else []
+    async with runtime.db.transaction() as session:
+        found = await resolution.match_or_record(session, identity, now=now)
+        if found.party_id is None:
+            raise validation_problem([{"loc": ("body", "party", "id_number"), "msg": f"the party cannot be identified ({found.note}); give its ID number", "type": "unidentified_party"}])
+        before = domain.current_confirmations((await book.load_book(session, found.party_id)).confirmations).get(case.key)
+        row = book.confirmation_row(
+            party_id=found.party_id,
+            case=case,
+            stage=body.stage,
+            address=PostalAddress.parse(body.address.text),
+            postcode=body.address.postcode,
+            location=body.address.location,
+            phone=body.phone.e164 if body.phone else None,
+            e_delivery=channels,
+            designated_proxy=body.designated_proxy,
+            confirmed_on=body.confirmed_at,
+            origin="api",
+            now=now,
+        )
+        created = await session.get(IntakeConfirmation, row["id"]) is None
+        informed, supersedes = 0, None
+        if created:
+            await book.insert_new(session, book.CONFIRMATION, [row])
+            await _remember_contacts(session, found.party_id, body, channels)
+            after = domain.current_confirmations((await book.load_book(session, found.party_id)).confirmations)[case.key]
+            # A confirmation dated before the one in force is history from the start and changes nothing.
+            if after.confirmation_id == row["id"]:
+                supersedes = before.confirmation_id if before else None
+                informed = await _tell_open_notices(session, found.party_id, after, supersedes=supersedes, body=body, now=now)
+    return ConfirmationOut(
+        id=row["id"], case_number=case.text, stage=body.stage, party=found, confirmed_at=body.confirmed_at, supersedes=supersedes, notices_informed=informed, created=created
+    )
+
+
+async def _remember_contacts(session: AsyncSession, party_id: str, body: ConfirmationIn, channels: list[tuple[str, str]]) -> None:
+    contacts = [("phone", body.phone.e164)] if body.phone else []
+    contacts += [("phone" if channel == "sms" else "email", target) for channel, target in channels if channel in ("sms", "email")]
+    for kind, value in contacts:
+        await book.mark_contact(session, party_id=party_id, kind=kind, value=value, source="confirmation", confirmed_on=body.confirmed_at)
+
+
+async def _tell_open_notices(
+    session: AsyncSession, party_id: str, confirmation: domain.ConfirmationFact, *, supersedes: str | None, body: ConfirmationIn, now: datetime
+) -> int:
+    """Stages intake.AddressConfirmed for every notice of this case (or a later stage of it) that names the party."""
+    rows = await session.exec(
+        select(IntakeNotice, IntakeRecipient).join(IntakeRecipient, col(IntakeRecipient.notice_id) == col(IntakeNotice.id)).where(IntakeRecipient.party_id == party_id)
+    )
+    fact = confirmation.address
+    candidate = CandidateAddress(
+        text=fact.address.text,
+        postcode=fact.postcode,
+        location=fact.location,
+        rank=1,
+        province=fact.address.province,
+        city=fact.address.city,
+        district=fact.address.district,
+        provenance=[],
+    )
+    count = 0
+    for notice, recipient in rows.all():
+        scope = case_scope(notice)
+        if confirmation.case_key not in scope.case_keys or not domain.confirmation_reaches(body.stage, Stage(notice.stage)):
+            continue
+        event = AddressConfirmed(
+            notice_id=notice.id,
+            recipient_id=recipient.id,
+            party_id=party_id,
+            confirmation_id=confirmation.confirmation_id,
+            case_number=fact.case_number or "",
+            stage=body.stage,
+            address=candidate.model_copy(update={"provenance": [domain.provenance_of(fact, tier=domain.tier_of(fact, scope), expired=False)]}),
+            phone=body.phone,
+            consent=list(confirmation.consent),
+            designated_proxy=body.designated_proxy,
+            confirmed_on=confirmation.confirmed_on,
+            supersedes=supersedes,
+        )
+        outbox.add(session, event.envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id), topic=topics.INTAKE_EVENTS, now=now)
+        count += 1
+    return count
+
+
+# --- Lookups ------------------------------------------------------------------------------------
+
+
+async def look_up(runtime: Runtime, body: LookupIn, *, principal: Principal) -> LookupOut:
+    """Returns a party's ranked addresses without creating anything but the audit entry that records the lookup."""
+    now = runtime.clock.now()
+    today = local_date(now)
+    keys = {CaseNumber.parse(text).key for text in [*([body.case_number] if body.case_number else []), *body.earlier_case_numbers]}
+    scope = CaseScope(case_keys=frozenset(keys), stage=body.stage)
+    identity = Identity(
+        name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[p.e164 for p in body.phones]
+    )
+    async with runtime.db.transaction() as session:
+        found = await resolution.match(session, identity)
+        resolved = await resolution.resolve(session, found, scope=scope, notice_facts=[], today=today)
+        session.add(
+            IntakeAuditEntry(
+                id=str(uuid.uuid4()),
+                at=now,
+                actor_role=principal.role,
+                actor_sub=principal.sub,
+                action="address_lookup",
+                purpose=body.purpose or body.case_number,
+                party_ids=[found.party_id] if found.party_id else [],
+                outcome=f"{found.method}: {len(resolved.candidates)} candidates, {len(resolved.expired)} expired",
+            )
+        )
+    return LookupOut(
+        party=found, candidates=resolved.candidates, expired_candidates=resolved.expired, consent=resolved.consent, contacts=resolved.contacts, as_of=today
+    )
+
+
+async def audit_entries(runtime: Runtime, *, actor: str | None, limit: int) -> list[IntakeAuditEntry]:
+    """Returns the latest audit entries, optionally of one actor."""
+    query = select(IntakeAuditEntry).order_by(col(IntakeAuditEntry.at).desc()).limit(limit)
+    if actor:
+        query = query.where(IntakeAuditEntry.actor_sub == actor)
+    async with runtime.db.sessions() as session:
+        return list((await session.exec(query)).all())
+
+
+# --- Learning from delivery ---------------------------------------------------------------------
+
+
+async def learn_from_service(ctx: MessageContext, event: RecipientServed) -> None:
+    """Records under the party the address or channel through which service actually reached it."""
+    recipient = await ctx.session.get(IntakeRecipient, event.recipient_id)
+    if recipient is None or recipient.party_id is None or not event.target:
+        return
+    if domain.learns_address(event.method, deemed=event.deemed):
+        notice = await ctx.session.get(IntakeNotice, recipient.notice_id)
+        row = book.entry_row(
+            party_id=recipient.party_id,
+            address=PostalAddress.parse(event.target),
+            source=AddressSource.delivery,
+            case=CaseNumber.parse(notice.case_number) if notice else None,
+            stage=Stage(notice.stage) if notice else None,
+            observed_on=event.service_date,
+            origin="delivery",
+            now=ctx.clock.now(),
+        )
+        await book.insert_new(ctx.session, book.ENTRY, [row])
+    elif domain.learns_contact(event.method, deemed=event.deemed) and event.channel in _CONTACT_KIND:
+        await book.mark_contact(
+            ctx.session, party_id=recipient.party_id, kind=_CONTACT_KIND[event.channel], value=event.target, source="delivery", worked_on=event.service_date
+        )
+
+
+# Which contact an electronic channel proves; the lawyer's firm mailbox is the firm's, not the party's.
+_CONTACT_KIND = {"sms": "phone", "voice": "phone", "email": "email"}

@@ -1,11 +1,11 @@
-"""Intake's tables."""
+"""Intake's tables: notices, and the address book of parties, their addresses, contacts and confirmations."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.db import JSONDoc, UTCDateTime
@@ -22,6 +22,7 @@ class IntakeNotice(SQLModel, table=True):
     court_reference: str
     court_name: str
     case_number: str
+    case_key: str = Field(index=True)
     cause: str
     stage: str
     due_date: date
@@ -31,4 +32,125 @@ class IntakeNotice(SQLModel, table=True):
     notice: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
 
 
-TABLES = (IntakeNotice.__table__,)  # type: ignore[attr-defined]
+class IntakeRecipient(SQLModel, table=True):
+    """Which known party each recipient of a notice turned out to be."""
+
+    __tablename__ = "intake_recipient"
+
+    id: str = Field(primary_key=True)
+    notice_id: str = Field(index=True)
+    party_id: str | None = Field(default=None, index=True)
+
+
+class IntakeParty(SQLModel, table=True):
+    """A person or organisation known from any case; the id derives from the ID number, so one ID is one party."""
+
+    __tablename__ = "intake_party"
+
+    id: str = Field(primary_key=True)
+    kind: str
+    name: str
+    name_key: str = Field(index=True)
+    id_type: str | None = None
+    id_number: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class IntakeContact(SQLModel, table=True):
+    """A phone number (E.164) or e-mail address of a party, with when it was confirmed and when it last worked."""
+
+    __tablename__ = "intake_contact"
+    __table_args__ = (Index("ix_intake_contact_value", "value"),)
+
+    party_id: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    value: str = Field(primary_key=True)
+    source: str
+    confirmed_on: date | None = None
+    worked_on: date | None = None
+
+
+class IntakeAddressEntry(SQLModel, table=True):
+    """One fact about a party's address: from a filing, a household register, civil activity or a delivery that worked."""
+
+    __tablename__ = "intake_address_entry"
+
+    id: str = Field(primary_key=True)
+    party_id: str = Field(index=True)
+    source: str
+    text: str
+    address_key: str
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    postcode: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    case_key: str | None = None
+    case_number: str | None = None
+    stage: str | None = None
+    observed_on: date | None = None
+    origin: str
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class IntakeConfirmation(SQLModel, table=True):
+    """A 送达地址确认书; never updated: a later one for the same party and case supersedes it, and both are kept."""
+
+    __tablename__ = "intake_confirmation"
+
+    id: str = Field(primary_key=True)
+    party_id: str = Field(index=True)
+    case_key: str
+    case_number: str
+    stage: str
+    text: str
+    address_key: str
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    postcode: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    phone: str | None = None
+    e_delivery: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    designated_proxy: str | None = None
+    confirmed_on: date
+    origin: str
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class IntakeAuditEntry(SQLModel, table=True):
+    """A read of personal data (an address lookup): who, when, for what, and which parties it reached."""
+
+    __tablename__ = "intake_audit_entry"
+
+    id: str = Field(primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    actor_role: str
+    actor_sub: str = Field(index=True)
+    action: str
+    purpose: str | None = None
+    party_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    outcome: str
+
+
+class IntakeImport(SQLModel, table=True):
+    """Progress of one bulk import file, so a stopped import resumes where its last batch committed."""
+
+    __tablename__ = "intake_import"
+
+    id: str = Field(primary_key=True)
+    name: str
+    byte_offset: int = 0
+    line: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    finished: bool = False
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+TABLES = tuple(
+    model.__table__  # type: ignore[attr-defined]
+    for model in (IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeAuditEntry, IntakeImport)
+)

@@ -14,7 +14,7 @@ from services.delivery.models import DeliveryNotice
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.evidence.models import EvidenceTimelineEntry
-from services.intake.api import NoticeIn
+from services.intake.requests import NoticeIn
 from services.intake.handlers import new_notice, registered_event
 from shared.clock import RealClock
 from shared.envelope import Envelope

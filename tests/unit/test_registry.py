@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.envelope import Envelope, schema_uri, wrap
-from services.intake.api import NoticeIn
+from services.intake.requests import NoticeIn
 from services.intake.handlers import new_notice, registered_event
 from shared.events import NoticeRegistered
 from shared.registry import Event, UnknownEvent, decode, event, has_upcaster, upcaster
@@ -168,8 +168,8 @@ def test_schema_uri(event_type: str, version: int, uri: str) -> None:
 def test_event_envelope_names_type_and_version() -> None:
     envelope = notice_registered().envelope(source="songda/intake", subject="n-1", time=REGISTERED_AT, correlationid="c-1")
     assert envelope.type == "intake.NoticeRegistered"
-    assert envelope.dataversion == 1
-    assert envelope.dataschema == "urn:songda:event:intake.NoticeRegistered:v1"
+    assert envelope.dataversion == 2
+    assert envelope.dataschema == "urn:songda:event:intake.NoticeRegistered:v2"
     assert (envelope.source, envelope.subject, envelope.correlationid, envelope.causationid) == ("songda/intake", "n-1", "c-1", None)
 
 
@@ -193,7 +193,20 @@ def test_decode_unknown_type() -> None:
 def test_decode_newer_version_than_class() -> None:
     data = notice_registered().model_dump(mode="json")
     with pytest.raises(UnknownEvent, match="newer"):
-        decode(envelope_for("intake.NoticeRegistered", 2, data))
+        decode(envelope_for("intake.NoticeRegistered", 3, data))
+
+
+def test_notice_registered_v1_is_read_as_v2() -> None:
+    """A v1 payload from before recipients could lack an ID number decodes unchanged, new fields empty."""
+    original = notice_registered()
+    data = original.model_dump(mode="json", exclude={"earlier_case_numbers"})
+    for recipient in data["recipients"]:
+        for field in ("party", "expired_candidates", "consent", "contacts"):
+            del recipient[field]
+    decoded = decode(envelope_for("intake.NoticeRegistered", 1, data))
+    v1_fields_only = [r.model_copy(update={"party": None, "expired_candidates": [], "consent": [], "contacts": []}) for r in original.recipients]
+    assert decoded == original.model_copy(update={"recipients": v1_fields_only})
+    assert decoded.recipients[0].candidates[0].text == "山东省威海市环翠区新威路17号"
 
 
 def test_decode_ignores_unknown_fields() -> None:

@@ -1,0 +1,232 @@
+"""The address book's storage: rows for parties, addresses, contacts and confirmations, and reading one party back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.intake.domain import AddressFact, ConfirmationFact, KnownParty
+from services.intake.models import IntakeAddressEntry, IntakeConfirmation, IntakeContact, IntakeParty
+from shared.addresses import PostalAddress
+from shared.casenumber import CaseNumber
+from shared.db import insert_ignoring_duplicates
+from shared.events import AddressSource, Consent, Contact, GeoPoint, Stage
+
+# Ids derive from content under this namespace, so importing or confirming the same fact twice
+# produces the same row and the second insert is a no-op.
+_NAMESPACE = uuid.UUID("5f0d6d2e-8d0a-4c7e-9a53-3b1f2c6e7a10")
+_CHUNK = 1000
+
+PARTY = IntakeParty.__table__  # type: ignore[attr-defined]
+CONTACT = IntakeContact.__table__  # type: ignore[attr-defined]
+ENTRY = IntakeAddressEntry.__table__  # type: ignore[attr-defined]
+CONFIRMATION = IntakeConfirmation.__table__  # type: ignore[attr-defined]
+
+
+def content_id(*parts: object) -> str:
+    """Returns the stable id of a fact made of these parts."""
+    return str(uuid.uuid5(_NAMESPACE, "|".join("" if p is None else str(p) for p in parts)))
+
+
+def party_id_for(*, id_type: str | None, id_number: str | None, name_key: str, phone: str | None) -> str | None:
+    """Returns a party's id: from its ID number, else from name and phone, else None (nothing to recognise it by later)."""
+    if id_number:
+        return content_id("id", id_type, id_number)
+    return content_id("name-phone", name_key, phone) if phone else None
+
+
+def party_row(*, party_id: str, kind: str, name: str, name_key: str, id_type: str | None, id_number: str | None, now: datetime) -> dict[str, Any]:
+    """Returns an intake_party row."""
+    return {"id": party_id, "kind": kind, "name": name, "name_key": name_key, "id_type": id_type, "id_number": id_number, "created_at": now}
+
+
+def _place(address: PostalAddress, postcode: str | None, location: GeoPoint | None) -> dict[str, Any]:
+    return {
+        "text": address.text,
+        "address_key": address.key,
+        "province": address.province,
+        "city": address.city,
+        "district": address.district,
+        "postcode": postcode,
+        "lat": location.lat if location else None,
+        "lon": location.lon if location else None,
+    }
+
+
+def entry_row(
+    *,
+    party_id: str,
+    address: PostalAddress,
+    source: AddressSource,
+    postcode: str | None = None,
+    location: GeoPoint | None = None,
+    case: CaseNumber | None = None,
+    stage: Stage | None = None,
+    observed_on: date | None,
+    origin: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Returns an intake_address_entry row; the same fact recorded twice has the same id."""
+    case_key = case.key if case else None
+    return {
+        "id": content_id("entry", party_id, address.key, source, case_key, observed_on),
+        "party_id": party_id,
+        "source": str(source),
+        **_place(address, postcode, location),
+        "case_key": case_key,
+        "case_number": case.text if case else None,
+        "stage": str(stage) if stage else None,
+        "observed_on": observed_on,
+        "origin": origin,
+        "recorded_at": now,
+    }
+
+
+def confirmation_row(
+    *,
+    party_id: str,
+    case: CaseNumber,
+    stage: Stage,
+    address: PostalAddress,
+    postcode: str | None,
+    location: GeoPoint | None,
+    phone: str | None,
+    e_delivery: Sequence[tuple[str, str]],
+    designated_proxy: str | None,
+    confirmed_on: date,
+    origin: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Returns an intake_confirmation row; the same confirmation submitted twice has the same id."""
+    channels = [{"channel": channel, "address": target} for channel, target in e_delivery]
+    return {
+        "id": content_id("confirmation", party_id, case.key, stage, address.key, postcode, phone, channels, designated_proxy, confirmed_on),
+        "party_id": party_id,
+        "case_key": case.key,
+        "case_number": case.text,
+        "stage": str(stage),
+        **_place(address, postcode, location),
+        "phone": phone,
+        "e_delivery": channels,
+        "designated_proxy": designated_proxy,
+        "confirmed_on": confirmed_on,
+        "origin": origin,
+        "recorded_at": now,
+    }
+
+
+def contact_row(*, party_id: str, kind: str, value: str, source: str, confirmed_on: date | None = None, worked_on: date | None = None) -> dict[str, Any]:
+    """Returns an intake_contact row."""
+    return {"party_id": party_id, "kind": kind, "value": value, "source": source, "confirmed_on": confirmed_on, "worked_on": worked_on}
+
+
+async def insert_new(session: AsyncSession, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+    """Inserts rows, skipping those already present (by primary key), in statements of bounded size."""
+    batch: list[dict[str, Any]] = []
+    statement = insert_ignoring_duplicates(session.bind.dialect, table)  # type: ignore[union-attr]
+    for row in rows:
+        batch.append(row)
+        if len(batch) == _CHUNK:
+            await session.exec(statement, params=batch)
+            batch = []
+    if batch:
+        await session.exec(statement, params=batch)
+
+
+async def mark_contact(session: AsyncSession, *, party_id: str, kind: str, value: str, source: str, confirmed_on: date | None = None, worked_on: date | None = None) -> None:
+    """Records a contact, moving its confirmed and worked dates forward only."""
+    await insert_new(session, CONTACT, [contact_row(party_id=party_id, kind=kind, value=value, source=source)])
+    key = (CONTACT.c.party_id == party_id) & (CONTACT.c.kind == kind) & (CONTACT.c.value == value)
+    for column, day in (("confirmed_on", confirmed_on), ("worked_on", worked_on)):
+        if day is not None:
+            col = CONTACT.c[column]
+            await session.exec(update(CONTACT).where(key & ((col.is_(None)) | (col < day))).values({column: day}))
+
+
+def _known(row: Any, phones: Iterable[str] = ()) -> KnownParty:
+    return KnownParty(party_id=row.id, name=row.name, id_type=row.id_type, id_number=row.id_number, phones=frozenset(phones))
+
+
+async def find_party(session: AsyncSession, party_id: str) -> KnownParty | None:
+    """Returns a party by id."""
+    row = (await session.exec(select(PARTY).where(PARTY.c.id == party_id))).first()
+    return _known(row) if row else None
+
+
+async def find_by_name_and_phones(session: AsyncSession, *, name_key: str, phones: Sequence[str]) -> list[KnownParty]:
+    """Returns the parties with this name that share at least one of these phone numbers."""
+    if not phones:
+        return []
+    query = (
+        select(PARTY, func.min(CONTACT.c.value).label("phone"))
+        .join(CONTACT, CONTACT.c.party_id == PARTY.c.id)
+        .where(PARTY.c.name_key == name_key, CONTACT.c.kind == "phone", CONTACT.c.value.in_(list(phones)))
+        .group_by(*PARTY.c)
+    )
+    return [_known(row, [row.phone]) for row in (await session.exec(query)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class PartyBook:
+    """Everything the address book holds about one party."""
+
+    facts: list[AddressFact]
+    confirmations: list[ConfirmationFact]
+    contacts: list[Contact]
+
+
+def _location(row: Any) -> GeoPoint | None:
+    return GeoPoint(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None
+
+
+async def load_book(session: AsyncSession, party_id: str) -> PartyBook:
+    """Reads a party's address entries, confirmations and contacts."""
+    entries = (await session.exec(select(ENTRY).where(ENTRY.c.party_id == party_id))).all()
+    confirmations = (await session.exec(select(CONFIRMATION).where(CONFIRMATION.c.party_id == party_id))).all()
+    contacts = (await session.exec(select(CONTACT).where(CONTACT.c.party_id == party_id))).all()
+    facts = [
+        AddressFact(
+            address=PostalAddress.parse(row.text),
+            source=AddressSource(row.source),
+            postcode=row.postcode,
+            location=_location(row),
+            case_key=row.case_key,
+            case_number=row.case_number,
+            stage=Stage(row.stage) if row.stage else None,
+            observed_on=row.observed_on,
+        )
+        for row in entries
+    ]
+    return PartyBook(
+        facts=facts,
+        confirmations=[_confirmation_fact(row) for row in confirmations],
+        contacts=[Contact(kind=row.kind, value=row.value, source=row.source, confirmed_on=row.confirmed_on, worked_on=row.worked_on) for row in contacts],
+    )
+
+
+def _confirmation_fact(row: Any) -> ConfirmationFact:
+    consent = tuple(Consent(channel=c["channel"], address=c["address"], source_case=row.case_number, confirmed_on=row.confirmed_on) for c in row.e_delivery)
+    return ConfirmationFact(
+        confirmation_id=row.id,
+        case_key=row.case_key,
+        confirmed_on=row.confirmed_on,
+        recorded_at=row.recorded_at,
+        address=AddressFact(
+            address=PostalAddress.parse(row.text),
+            source=AddressSource.confirmation,
+            postcode=row.postcode,
+            location=_location(row),
+            case_key=row.case_key,
+            case_number=row.case_number,
+            stage=Stage(row.stage),
+            observed_on=row.confirmed_on,
+            e_delivery_consent=bool(consent),
+        ),
+        consent=consent,
+    )

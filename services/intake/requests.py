@@ -1,0 +1,225 @@
+"""Intake's request and response bodies: notices, address confirmations and address lookups."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
+
+from services.intake import domain
+from shared.casenumber import CaseNumber, CaseNumberText
+from shared.events import (
+    AddressSource,
+    CandidateAddress,
+    Consent,
+    Contact,
+    Document,
+    EDeliveryChannel,
+    GeoPoint,
+    IdType,
+    Lawyer,
+    PartyKind,
+    PartyMatch,
+    Stage,
+)
+from shared.values import Phone, PhoneNumber, validate_resident_id, validate_uscc
+
+
+class Strict(BaseModel):
+    """Request models refuse unknown fields so a misspelt field is an error, not silently lost."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _checked_id_number(value: str | None, info: ValidationInfo) -> str | None:
+    id_type = info.data.get("id_type")
+    if value is None:
+        return None
+    if id_type is None and "id_type" not in info.data:
+        return value  # id_type itself failed validation and is reported on its own
+    if id_type is None:
+        raise ValueError("give id_type together with id_number")
+    if id_type is IdType.resident_id:
+        return validate_resident_id(value)
+    if id_type is IdType.uscc:
+        return validate_uscc(value)
+    return value.upper()
+
+
+def _checked_stage(stage: Stage, info: ValidationInfo) -> Stage:
+    text = info.data.get("case_number")
+    if text:
+        implied = domain.stage_mismatch(CaseNumber.parse(text).case_type, stage)
+        if implied is not None:
+            raise ValueError(f"the case number's type code says {implied}, not {stage}")
+    return stage
+
+
+class DocumentIn(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=64)
+    pages: int = Field(ge=1, le=10000)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class PlaceIn(Strict):
+    text: str = Field(min_length=4, max_length=300)
+    postcode: str | None = Field(default=None, pattern=r"^\d{6}$")
+    location: GeoPoint | None = None
+
+
+class AddressIn(PlaceIn):
+    source: AddressSource = AddressSource.filing
+    source_case: CaseNumberText | None = None
+    observed_on: date | None = None
+
+
+class LawyerIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    firm: str = Field(min_length=1, max_length=200)
+    license_no: str | None = Field(default=None, max_length=64)
+    email: EmailStr | None = None
+
+
+class PartyIn(Strict):
+    """A party's identity; without an ID number it is matched on name and phone only."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: PartyKind
+    id_type: IdType | None = None
+    id_number: str | None = Field(default=None, min_length=1, max_length=64, validate_default=True)
+
+    _id_number = field_validator("id_number")(_checked_id_number)
+
+
+class RecipientIn(PartyIn):
+    role: str = Field(min_length=1, max_length=64)
+    phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=10)
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
+    lawyer: LawyerIn | None = None
+    designated_proxy: str | None = Field(default=None, max_length=200)
+    whereabouts_unknown: bool = False
+
+
+class NoticeIn(Strict):
+    court_reference: str = Field(min_length=1, max_length=100)
+    court_id: str = Field(pattern=r"^[A-Z0-9]{2,16}$")
+    court_name: str = Field(min_length=2, max_length=100)
+    case_number: CaseNumberText
+    earlier_case_numbers: list[CaseNumberText] = Field(default_factory=list, max_length=10, description="The same case at its earlier stages (first instance for an appeal, …)")
+    cause: str = Field(min_length=1, max_length=100)
+    stage: Stage
+    documents: list[DocumentIn] = Field(min_length=1, max_length=100)
+    recipients: list[RecipientIn] = Field(min_length=1, max_length=50)
+    due_date: date | None = None
+
+    _stage = field_validator("stage")(_checked_stage)
+
+
+class ChannelIn(Strict):
+    channel: EDeliveryChannel
+    address: str = Field(min_length=3, max_length=200)
+
+    @field_validator("address")
+    @classmethod
+    def _check_address(cls, value: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        if channel is EDeliveryChannel.sms:
+            phone = Phone.parse(value)
+            if not phone.can_receive_sms:
+                raise ValueError("an SMS channel needs a mobile number")
+            return phone.e164
+        if channel is EDeliveryChannel.email:
+            return _Email(address=value).address
+        return value
+
+
+class _Email(BaseModel):
+    address: EmailStr
+
+
+class EDeliveryIn(Strict):
+    consent: bool
+    channels: list[ChannelIn] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _channels_need_consent(self) -> Self:
+        if self.channels and not self.consent:
+            raise ValueError("channels are listed but consent is false")
+        return self
+
+
+class ConfirmationIn(Strict):
+    """A 送达地址确认书 as the court records it."""
+
+    case_number: CaseNumberText
+    stage: Stage
+    party: PartyIn
+    address: PlaceIn
+    phone: PhoneNumber | None = None
+    e_delivery: EDeliveryIn | None = None
+    designated_proxy: str | None = Field(default=None, max_length=200)
+    confirmed_at: date
+
+    _stage = field_validator("stage")(_checked_stage)
+
+
+class ConfirmationOut(BaseModel):
+    id: str
+    case_number: str
+    stage: Stage
+    party: PartyMatch
+    confirmed_at: date
+    supersedes: str | None
+    notices_informed: int
+    created: bool
+
+
+class LookupIn(Strict):
+    """Who to look up (identifiers in the body, never in a URL) and, optionally, for which case."""
+
+    party: PartyIn
+    phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
+    case_number: CaseNumberText | None = None
+    earlier_case_numbers: list[CaseNumberText] = Field(default_factory=list, max_length=10)
+    stage: Stage | None = None
+    purpose: str | None = Field(default=None, max_length=200, description="Why the lookup is made; kept in the audit log")
+
+
+class LookupOut(BaseModel):
+    party: PartyMatch
+    candidates: list[CandidateAddress]
+    expired_candidates: list[CandidateAddress]
+    consent: list[Consent]
+    contacts: list[Contact]
+    as_of: date
+
+
+class RecipientOut(BaseModel):
+    recipient_id: str
+    name: str
+    kind: PartyKind
+    role: str
+    phones: list[Phone]
+    whereabouts_unknown: bool
+    party: PartyMatch | None = None
+    candidates: list[CandidateAddress] = Field(default_factory=list)
+    expired_candidates: list[CandidateAddress] = Field(default_factory=list)
+    consent: list[Consent] = Field(default_factory=list)
+
+
+class NoticeOut(BaseModel):
+    id: str
+    court_id: str
+    court_reference: str
+    case_number: str
+    earlier_case_numbers: list[str] = Field(default_factory=list)
+    cause: str
+    stage: Stage
+    due_date: date
+    received_at: datetime
+    documents: list[Document]
+    recipients: list[RecipientOut]
+    lawyers: list[Lawyer] = Field(default_factory=list)
