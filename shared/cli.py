@@ -193,6 +193,82 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Imports historical cases, parties and confirmations into intake's address book; exits 2 when rows were refused."""
+    from tqdm import tqdm
+
+    from services.intake.config import IntakeSettings
+    from services.intake.importer import Progress, rejects, run_import
+    from services.intake.models import TABLES
+    from shared.clock import clock_from_settings
+    from shared.db import Database, create_tables
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"import: no such file: {path}", file=sys.stderr)
+        return 1
+    settings = IntakeSettings()
+    clock = clock_from_settings(settings.common)
+
+    async def run() -> tuple[Progress, list, float, int]:
+        database = Database(args.database_url or settings.database_url, pool_size=2)
+        bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=f"import {path.name}", disable=None, dynamic_ncols=True)
+        started = time.monotonic()
+        try:
+            await create_tables(database.engine, TABLES)
+
+            def show(progress: Progress) -> None:
+                bar.update(progress.byte_offset - bar.n)
+                bar.set_postfix(accepted=progress.accepted, rejected=progress.rejected, refresh=False)
+
+            progress = await run_import(database, path, now=clock.now, batch_size=args.batch_size, on_progress=show)
+            refused = await rejects(database, path)
+        finally:
+            bar.close()
+            await database.dispose()
+        return progress, refused, time.monotonic() - started, progress.accepted + progress.rejected
+
+    try:
+        progress, refused, seconds, rows = asyncio.run(run())
+    except ValueError as exc:
+        print(f"import: {exc}", file=sys.stderr)
+        return 1
+    print(f"import: {path.name}: {progress.accepted} rows accepted, {progress.rejected} refused ({rows / max(seconds, 1e-9):,.0f} rows/s this run over {seconds:.1f} s)")
+    for reject in refused[: args.show]:
+        print(f"  line {reject.line}: {reject.reason}", file=sys.stderr)
+    if len(refused) > args.show:
+        print(f"  … and {len(refused) - args.show} more (all of them: --show {len(refused)})", file=sys.stderr)
+    return 2 if refused else 0
+
+
+def cmd_gen(args: argparse.Namespace) -> int:
+    """Writes a synthetic data set of parties, cases and confirmations as JSONL or CSV (by the file's extension)."""
+    import csv
+    import json
+
+    from tqdm import tqdm
+
+    from services.intake.synthetic import COLUMNS, rows
+
+    path = Path(args.out)
+    today = datetime.fromisoformat(args.today).date() if args.today else datetime.now(UTC).date()
+    written = 0
+    with path.open("w", encoding="utf-8", newline="") as handle, tqdm(total=args.parties, unit=" parties", desc=f"gen {path.name}", disable=None) as bar:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS) if path.suffix.lower() == ".csv" else None
+        if writer:
+            writer.writeheader()
+        for row in rows(args.parties, seed=args.seed, today=today):
+            if writer:
+                writer.writerow(row)
+            else:
+                handle.write(json.dumps({k: v for k, v in row.items() if v}, ensure_ascii=False) + "\n")
+            written += 1
+            if row["record"] == "party" and row["source"] == "household":
+                bar.update(1)
+    print(f"gen: {args.parties} parties in {written} rows → {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describes the command line."""
     parser = argparse.ArgumentParser(prog="songda", description="Songda (送达): service of process for Chinese courts.")
@@ -220,6 +296,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     sub.add_parser("up", help="start Kafka and every service in the background").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `songda up` started").set_defaults(func=cmd_down)
+
+    importer = sub.add_parser("import", help="import historical cases, parties and confirmations (JSONL or CSV) into the address book")
+    importer.add_argument("file", help="a .jsonl or .csv file with the columns of docs/import.md")
+    importer.add_argument("--database-url", help="intake's database (default INTAKE_DATABASE_URL)")
+    importer.add_argument("--batch-size", type=int, default=2000, help="rows per transaction (default 2000)")
+    importer.add_argument("--show", type=int, default=20, help="how many refused rows to print (default 20)")
+    importer.set_defaults(func=cmd_import)
+
+    gen = sub.add_parser("gen", help="write a realistic synthetic data set for `songda import`")
+    gen.add_argument("parties", type=int, help="how many parties")
+    gen.add_argument("--out", required=True, help="output file, .jsonl or .csv")
+    gen.add_argument("--seed", type=int, default=0, help="the same seed gives the same data (default 0)")
+    gen.add_argument("--today", help="the data set's last day, YYYY-MM-DD (default today); cases span the two years before")
+    gen.set_defaults(func=cmd_gen)
     return parser
 
 

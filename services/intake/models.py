@@ -150,7 +150,17 @@ class IntakeImport(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class IntakeImportReject(SQLModel, table=True):
+    """A line of an import file that was refused, and why; written in the same transaction as its batch."""
+
+    __tablename__ = "intake_import_reject"
+
+    import_id: str = Field(primary_key=True)
+    line: int = Field(primary_key=True)
+    reason: str
+
+
 TABLES = tuple(
     model.__table__  # type: ignore[attr-defined]
-    for model in (IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeAuditEntry, IntakeImport)
+    for model in (IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeAuditEntry, IntakeImport, IntakeImportReject)
 )

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
+from pydantic.networks import validate_email
 
 from services.intake import domain
 from shared.casenumber import CaseNumber, CaseNumberText
@@ -132,12 +133,8 @@ class ChannelIn(Strict):
                 raise ValueError("an SMS channel needs a mobile number")
             return phone.e164
         if channel is EDeliveryChannel.email:
-            return _Email(address=value).address
+            return validate_email(value)[1]
         return value
-
-
-class _Email(BaseModel):
-    address: EmailStr
 
 
 class EDeliveryIn(Strict):

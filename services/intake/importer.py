@@ -1,0 +1,310 @@
+"""Bulk import of historical cases, parties and confirmations into the address book: resumable, idempotent, bad rows reported."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+import datetime as dt
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.intake import book, domain
+from services.intake.models import IntakeImport, IntakeImportReject
+from shared.addresses import PostalAddress
+from shared.casenumber import CaseNumber, CaseNumberText
+from shared.db import Database
+from shared.events import AddressSource, EDeliveryChannel, GeoPoint, IdType, PartyKind, Stage
+from shared.problems import field_path
+from shared.values import Phone, validate_resident_id, validate_uscc
+
+COLUMNS = ("record", "name", "party_kind", "id_type", "id_number", "phone", "email", "address", "postcode", "lat", "lon", "source", "case_number", "stage", "role", "date", "e_delivery", "designated_proxy")
+_PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)
+_FINGERPRINT_BYTES = 1 << 20
+
+
+@lru_cache(maxsize=65536)
+def _phone(raw: str) -> Phone:
+    # A party's phone repeats on every row of it; parsing with libphonenumber is the costly part.
+    return Phone.parse(raw)
+
+
+class ImportRow(BaseModel):
+    """One line of an import file: a party's address, a case it was in, or a confirmation it signed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    record: Literal["party", "case", "confirmation"]
+    name: str = Field(min_length=1, max_length=200)
+    party_kind: PartyKind = PartyKind.person
+    id_type: IdType | None = None
+    id_number: str | None = Field(default=None, max_length=64)
+    phone: str | None = None
+    email: EmailStr | None = None
+    address: str | None = Field(default=None, min_length=4, max_length=300)
+    postcode: str | None = Field(default=None, pattern=r"^\d{6}$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    source: AddressSource | None = None
+    case_number: CaseNumberText | None = None
+    stage: Stage | None = None
+    role: str | None = Field(default=None, max_length=64)
+    date: dt.date | None = None
+    e_delivery: str | None = Field(default=None, max_length=500, description="channel=address pairs separated by ';'")
+    designated_proxy: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_missing(cls, data: Any) -> Any:
+        # CSV has no null: an empty cell means the value is absent.
+        return {k: v for k, v in data.items() if v not in ("", None)} if isinstance(data, dict) else data
+
+    @field_validator("phone")
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        return _phone(value).e164 if value else None
+
+    @field_validator("e_delivery")
+    @classmethod
+    def _check_channels(cls, value: str | None) -> str | None:
+        if value:
+            channels(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_record(self) -> Self:
+        if self.id_number:
+            if self.id_type is None:
+                raise ValueError("id_type is required with id_number")
+            self.id_number = {IdType.resident_id: validate_resident_id, IdType.uscc: validate_uscc}.get(self.id_type, str.upper)(self.id_number)
+        if not self.id_number and not self.phone:
+            raise ValueError("neither id_number nor phone: the party could not be recognised in later cases")
+        needs: dict[str, tuple[str, ...]] = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
+        missing = [name for name in needs[self.record] if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.record} row needs {', '.join(missing)}")
+        if self.record == "party" and self.source not in _PARTY_SOURCES:
+            raise ValueError(f"a party row's source is one of {', '.join(_PARTY_SOURCES)}")
+        if self.record == "party" and self.source is not AddressSource.household and self.date is None:
+            raise ValueError(f"a {self.source} address needs the date it was used")
+        if self.case_number:
+            implied = domain.STAGE_BY_CASE_TYPE.get(CaseNumber.parse(self.case_number).case_type)
+            if self.stage is None:
+                self.stage = implied
+            elif implied is not None and implied is not self.stage:
+                raise ValueError(f"the case number's type code says {implied}, not {self.stage}")
+            if self.stage is None:
+                raise ValueError("stage is required: the case number's type code does not name one")
+        return self
+
+
+def channels(text: str) -> list[tuple[str, str]]:
+    """Parses `sms=13800138000;email=a@example.com` into (channel, address) pairs, normalised."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        channel, _, address = part.partition("=")
+        try:
+            kind = EDeliveryChannel(channel.strip())
+        except ValueError:
+            raise ValueError(f"e_delivery channel {channel.strip()!r} is not one of {', '.join(EDeliveryChannel)}") from None
+        address = address.strip()
+        if kind is EDeliveryChannel.sms:
+            phone = _phone(address)
+            if not phone.can_receive_sms:
+                raise ValueError("an sms channel needs a mobile number")
+            address = phone.e164
+        elif not address:
+            raise ValueError(f"e_delivery channel {kind} has no address")
+        pairs.append((kind.value, address))
+    return pairs
+
+
+@dataclass
+class Batch:
+    """The rows one transaction writes, keyed so a fact repeated in the batch is written once."""
+
+    parties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contacts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    confirmations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, row: ImportRow, *, now: datetime) -> None:
+        """Adds the facts of one valid row."""
+        name_key = domain.name_key(row.name)
+        party_id = book.party_id_for(id_type=row.id_type, id_number=row.id_number, name_key=name_key, phone=row.phone)
+        assert party_id is not None  # ImportRow requires an ID number or a phone
+        self.parties.setdefault(
+            party_id,
+            book.party_row(party_id=party_id, kind=row.party_kind, name=row.name, name_key=name_key, id_type=row.id_type, id_number=row.id_number, now=now),
+        )
+        confirmed_on = row.date if row.record == "confirmation" else None
+        pairs = channels(row.e_delivery) if row.e_delivery else []
+        contacts = [("phone", row.phone), ("email", row.email)] + [("phone" if c == "sms" else "email", a) for c, a in pairs if c in ("sms", "email")]
+        for kind, value in contacts:
+            if value:
+                self.contacts.setdefault((party_id, kind, value), book.contact_row(party_id=party_id, kind=kind, value=value, source="import", confirmed_on=confirmed_on))
+        address = PostalAddress.parse(row.address) if row.address else None
+        location = GeoPoint(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None
+        case = CaseNumber.parse(row.case_number) if row.case_number else None
+        if row.record == "confirmation":
+            assert case and address and row.stage and row.date
+            confirmation = book.confirmation_row(
+                party_id=party_id,
+                case=case,
+                stage=row.stage,
+                address=address,
+                postcode=row.postcode,
+                location=location,
+                phone=row.phone,
+                e_delivery=pairs,
+                designated_proxy=row.designated_proxy,
+                confirmed_on=row.date,
+                origin="import",
+                now=now,
+            )
+            self.confirmations[confirmation["id"]] = confirmation
+        elif address is not None:
+            source = AddressSource.filing if row.record == "case" else row.source
+            assert source is not None
+            entry = book.entry_row(
+                party_id=party_id,
+                address=address,
+                source=source,
+                postcode=row.postcode,
+                location=location,
+                case=case,
+                stage=row.stage,
+                observed_on=row.date,
+                origin="import",
+                now=now,
+            )
+            self.entries[entry["id"]] = entry
+
+    async def write(self, session: AsyncSession) -> None:
+        """Writes the batch, skipping facts already in the book."""
+        for table, rows in ((book.PARTY, self.parties), (book.CONTACT, self.contacts), (book.ENTRY, self.entries), (book.CONFIRMATION, self.confirmations)):
+            await book.insert_new(session, table, rows.values())
+        if self.rejects:
+            await book.insert_new(session, IntakeImportReject.__table__, self.rejects)  # type: ignore[attr-defined]
+
+
+def file_id(path: Path) -> str:
+    """Identifies a file by its size and the hash of its first megabyte, so a rerun finds its own progress."""
+    with path.open("rb") as handle:
+        head = handle.read(_FINGERPRINT_BYTES)
+    return hashlib.sha256(str(path.stat().st_size).encode() + b"|" + head).hexdigest()[:32]
+
+
+def _reader(path: Path) -> tuple[Callable[[bytes], dict[str, Any]], int]:
+    """Returns a decoder for one line of the file and the byte offset of its first record."""
+    if path.suffix.lower() == ".csv":
+        with path.open("rb") as handle:
+            header_line = handle.readline()
+        header = next(csv.reader([header_line.decode("utf-8-sig")]))
+        unknown = sorted(set(header) - set(COLUMNS))
+        if unknown:
+            raise ValueError(f"{path.name}: unknown CSV columns {', '.join(unknown)}; expected some of {', '.join(COLUMNS)}")
+
+        def decode_csv(line: bytes) -> dict[str, Any]:
+            values = next(csv.reader([line.decode("utf-8")]))
+            if len(values) != len(header):
+                raise ValueError(f"expected {len(header)} cells, found {len(values)}")
+            return dict(zip(header, values))
+
+        return decode_csv, len(header_line)
+
+    def decode_json(line: bytes) -> dict[str, Any]:
+        value = json.loads(line)
+        if not isinstance(value, dict):
+            raise ValueError("each line must be a JSON object")
+        return value
+
+    return decode_json, 0
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{field_path(e['loc']) if e['loc'] else 'row'}: {str(e['msg']).removeprefix('Value error, ')}" for e in error.errors())
+    return str(error)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where an import stands."""
+
+    line: int
+    byte_offset: int
+    accepted: int
+    rejected: int
+    finished: bool
+
+
+def _lines(path: Path, *, offset: int, line: int) -> Iterator[tuple[int, int, bytes]]:
+    """Yields (line number, offset after the line, raw line) from `offset` on, skipping blank lines."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        for raw in handle:
+            line += 1
+            offset += len(raw)
+            if raw.strip():
+                yield line, offset, raw
+
+
+async def run_import(
+    database: Database, path: Path, *, now: Callable[[], datetime], batch_size: int = 2000, on_progress: Callable[[Progress], None] | None = None
+) -> Progress:
+    """Imports a JSONL or CSV file, one transaction per batch; rerunning resumes after the last committed batch."""
+    decode, first_offset = _reader(path)
+    import_id = file_id(path)
+    async with database.sessions() as session:
+        state = await session.get(IntakeImport, import_id)
+    if state is None:
+        state = IntakeImport(id=import_id, name=path.name, byte_offset=first_offset, line=1 if first_offset else 0, updated_at=now())
+    progress = Progress(line=state.line, byte_offset=state.byte_offset, accepted=state.accepted, rejected=state.rejected, finished=state.finished)
+    if state.finished:
+        return progress
+    batch = Batch()
+    for number, offset, raw in _lines(path, offset=state.byte_offset, line=state.line):
+        batch.rows += 1
+        try:
+            batch.add(ImportRow.model_validate(decode(raw)), now=now())
+        except (ValueError, ValidationError) as error:
+            batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
+        if batch.rows >= batch_size:
+            progress = await _commit(database, state, batch, line=number, byte_offset=offset, finished=False, now=now())
+            if on_progress:
+                on_progress(progress)
+            batch = Batch()
+    progress = await _commit(database, state, batch, line=progress.line if batch.rows == 0 else number, byte_offset=path.stat().st_size, finished=True, now=now())
+    if on_progress:
+        on_progress(progress)
+    return progress
+
+
+async def _commit(database: Database, state: IntakeImport, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime) -> Progress:
+    # The rows and the position after them commit together: a crash resumes exactly after this batch.
+    state.line, state.byte_offset, state.finished, state.updated_at = line, byte_offset, finished, now
+    state.accepted += batch.rows - len(batch.rejects)
+    state.rejected += len(batch.rejects)
+    async with database.transaction() as session:
+        await batch.write(session)
+        await session.merge(state)
+    return Progress(line=line, byte_offset=byte_offset, accepted=state.accepted, rejected=state.rejected, finished=finished)
+
+
+async def rejects(database: Database, path: Path) -> list[IntakeImportReject]:
+    """Returns the rows of a file that were refused, with line numbers and reasons."""
+    table = IntakeImportReject.__table__  # type: ignore[attr-defined]
+    async with database.sessions() as session:
+        result = await session.exec(select(table).where(table.c.import_id == file_id(path)).order_by(table.c.line))
+        return [IntakeImportReject(**row._mapping) for row in result.all()]
