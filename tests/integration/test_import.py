@@ -1,0 +1,120 @@
+"""`songda import` and `songda gen` as processes against real PostgreSQL: bad rows reported, good rows kept, idempotent, resumable."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+
+from tests.support import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+SONGDA = [sys.executable, "-m", "shared.cli"]
+TABLES = ("intake_party", "intake_contact", "intake_address_entry", "intake_confirmation")
+
+GOOD_AND_BAD = [
+    {"record": "party", "name": "张三", "id_type": "resident_id", "id_number": "371002198503124210", "phone": "13800138000", "address": "山东省威海市环翠区新威路17号", "source": "household"},
+    {"record": "party", "name": "李四", "id_type": "resident_id", "id_number": "371002198503124211", "address": "山东省威海市环翠区新威路18号", "source": "household"},
+    {"record": "case", "name": "张三", "id_type": "resident_id", "id_number": "371002198503124210", "case_number": "(2025)鲁1002民初12号", "date": "2025-12-01", "address": "山东省威海市环翠区海滨北路6号"},
+    {"record": "case", "name": "张三", "id_type": "resident_id", "id_number": "371002198503124210", "case_number": "（2025）鲁1002民初12号", "stage": "appeal", "date": "2025-12-01", "address": "x路1号"},
+    {"record": "confirmation", "name": "张三", "id_type": "resident_id", "id_number": "371002198503124210", "case_number": "（2025）鲁1002民初12号", "date": "2025-12-05", "address": "山东省威海市环翠区海滨北路6号", "e_delivery": "sms=13800138000;fax=123"},
+    {"record": "confirmation", "name": "张三", "id_type": "resident_id", "id_number": "371002198503124210", "case_number": "（2025）鲁1002民初12号", "date": "2025-12-05", "address": "山东省威海市环翠区海滨北路6号", "e_delivery": "sms=13800138000"},
+    {"record": "party", "name": "王五", "address": "山东省威海市环翠区新威路19号", "source": "household"},
+]
+EXPECTED_REFUSALS = {
+    2: "check digit",  # 李四's ID number
+    4: "type code says first_instance",  # stage contradicts 民初
+    5: "e_delivery channel 'fax'",
+    7: "neither id_number nor phone",
+}
+
+
+def songda(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SONGDA, *args, "--database-url", database_url], cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+async def counts(database_url: str) -> dict[str, int]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return {table: await connection.fetchval(f"SELECT count(*) FROM {table}") for table in TABLES}
+    finally:
+        await connection.close()
+
+
+async def test_bad_rows_are_reported_by_line_and_good_rows_kept(make_database, tmp_path: Path) -> None:
+    database_url = await make_database("intake")
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in GOOD_AND_BAD) + "\n\n")
+    first = songda("import", str(path), database_url=database_url)
+    assert first.returncode == 2, first.stderr
+    assert "3 rows accepted, 4 refused" in first.stdout
+    reported = {int(line.split()[1].rstrip(":")): line for line in first.stderr.splitlines() if line.strip().startswith("line ")}
+    assert sorted(reported) == sorted(EXPECTED_REFUSALS)
+    for line, words in EXPECTED_REFUSALS.items():
+        assert words in reported[line]
+    loaded = await counts(database_url)
+    assert loaded == {"intake_party": 1, "intake_contact": 1, "intake_address_entry": 2, "intake_confirmation": 1}
+
+    again = songda("import", str(path), database_url=database_url)
+    assert again.returncode == 2 and "3 rows accepted, 4 refused" in again.stdout
+    assert await counts(database_url) == loaded
+
+
+async def test_csv_import_matches_jsonl(make_database, tmp_path: Path) -> None:
+    jsonl, table = tmp_path / "small.jsonl", tmp_path / "small.csv"
+    assert subprocess.run([*SONGDA, "gen", "300", "--out", str(jsonl), "--seed", "7", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True).returncode == 0
+    assert subprocess.run([*SONGDA, "gen", "300", "--out", str(table), "--seed", "7", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True).returncode == 0
+    with table.open(encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.DictReader(handle)) == sum(1 for _ in jsonl.open(encoding="utf-8"))
+    from_jsonl, from_csv = await make_database("jsonl"), await make_database("csv")
+    assert songda("import", str(jsonl), database_url=from_jsonl).returncode == 0
+    assert songda("import", str(table), database_url=from_csv).returncode == 0
+    loaded = await counts(from_jsonl)
+    assert loaded["intake_party"] == 300
+    assert await counts(from_csv) == loaded
+
+
+async def test_a_killed_import_resumes_and_ends_with_the_same_rows(make_database, tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    subprocess.run([*SONGDA, "gen", "3000", "--out", str(path), "--seed", "3", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
+    reference, interrupted = await make_database("reference"), await make_database("interrupted")
+    assert songda("import", str(path), database_url=reference).returncode == 0
+
+    process = subprocess.Popen([*SONGDA, "import", str(path), "--database-url", interrupted, "--batch-size", "200"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    async def some_batches_committed() -> int:
+        try:
+            connection = await asyncpg.connect(interrupted)
+        except (OSError, asyncpg.PostgresError):
+            return 0
+        try:
+            return await connection.fetchval("SELECT line FROM intake_import WHERE NOT finished AND line > 1000") or 0
+        except asyncpg.UndefinedTableError:
+            return 0
+        finally:
+            await connection.close()
+
+    try:
+        stopped_at = await eventually(some_batches_committed, timeout=120, what="the import to commit some batches")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    partial = await counts(interrupted)
+    assert 0 < partial["intake_party"] < 3000, f"killed after line {stopped_at}, expected a partial import: {partial}"
+
+    resumed = songda("import", str(path), database_url=interrupted)
+    assert resumed.returncode == 0, resumed.stderr
+    assert await counts(interrupted) == await counts(reference)
+    connection = await asyncpg.connect(interrupted)
+    try:
+        # The resumed run started after the last committed batch, so the file's rows were counted once.
+        accepted = await connection.fetchval("SELECT accepted + rejected FROM intake_import")
+    finally:
+        await connection.close()
+    assert accepted == sum(1 for line in path.open(encoding="utf-8") if line.strip())
