@@ -24,7 +24,6 @@ from shared.consumer import MessageContext
 from shared.events import (
     AddressConfirmed,
     AddressSource,
-    CandidateAddress,
     GeoPoint,
     MatchMethod,
     NoticeRegistered,
@@ -281,16 +280,6 @@ async def _tell_open_notices(
         select(IntakeNotice, IntakeRecipient).join(IntakeRecipient, col(IntakeRecipient.notice_id) == col(IntakeNotice.id)).where(IntakeRecipient.party_id == party_id)
     )
     fact = confirmation.address
-    candidate = CandidateAddress(
-        text=fact.address.text,
-        postcode=fact.postcode,
-        location=fact.location,
-        rank=1,
-        province=fact.address.province,
-        city=fact.address.city,
-        district=fact.address.district,
-        provenance=[],
-    )
     count = 0
     for notice, recipient in rows.all():
         scope = case_scope(notice)
@@ -303,7 +292,7 @@ async def _tell_open_notices(
             confirmation_id=confirmation.confirmation_id,
             case_number=fact.case_number or "",
             stage=body.stage,
-            address=candidate.model_copy(update={"provenance": [domain.provenance_of(fact, tier=domain.tier_of(fact, scope), expired=False)]}),
+            address=domain.rank_addresses([fact], scope=scope, today=confirmation.confirmed_on)[0][0],
             phone=body.phone,
             consent=list(confirmation.consent),
             designated_proxy=body.designated_proxy,
