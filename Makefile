@@ -6,7 +6,7 @@ SONGDA := $(VENV)/bin/songda
 STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install run up down test test-unit test-integration test-e2e bench clean
+.PHONY: install run up down test test-unit test-integration test-e2e bench bench-lookup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -40,6 +40,9 @@ test-e2e: install
 
 bench: install
 	bash deploy/with-infra.sh $(PY) bench/pipeline.py
+
+bench-lookup: install
+	bash deploy/with-infra.sh $(PY) bench/address_lookup.py
 
 clean:
 	bash deploy/kafka/stop.sh; bash deploy/postgres/stop.sh; rm -rf var

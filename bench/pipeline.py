@@ -16,14 +16,13 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,33 +31,15 @@ sys.path.insert(0, str(REPO))
 from shared.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.db import Database  # noqa: E402
 from shared.devstack import SERVICES, Stack  # noqa: E402
-from shared.topics import ALL_TOPICS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.topics import INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
 from tests.support import notice_payload  # noqa: E402
+
+from bench.measure import Figures, delete_topics, figures  # noqa: E402
 
 KAFKA = os.environ.get("SONGDA_TEST_KAFKA", "127.0.0.1:9092")
 POSTGRES = os.environ.get("SONGDA_TEST_POSTGRES", "postgresql://songda:songda@127.0.0.1:55432/postgres")
 SECRET = "songda-bench-secret-at-least-32-characters"
 
-
-@dataclass
-class Figures:
-    """Throughput and latency of one measured path."""
-
-    name: str
-    count: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def per_second(self) -> float:
-        return self.count / self.seconds
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Returns the q-th percentile (0–100) by nearest rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def progress(label: str, done: int, total: int) -> None:
@@ -90,14 +71,6 @@ async def drop_databases(urls: dict[str, str]) -> None:
     finally:
         await connection.close()
 
-
-async def delete_topics(prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    await admin.start()
-    try:
-        await admin.delete_topics([TopicNames(prefix).physical(t) for t in ALL_TOPICS])
-    finally:
-        await admin.close()
 
 
 async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> dict[str, float]:
@@ -191,7 +164,7 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
             await drop_databases(urls)
     latencies = [(visible[nid] - sent[nid]) * 1000 for nid in sent]
     seconds = max(visible.values()) - began
-    return Figures("pipeline (HTTP → visible in both)", len(sent), seconds, percentile(latencies, 50), percentile(latencies, 99)), size, cpu
+    return figures("pipeline (HTTP → visible in both)", latencies, seconds), size, cpu
 
 
 async def kafka_floor(count: int, size: int, prefix: str) -> Figures:
@@ -224,7 +197,7 @@ async def kafka_floor(count: int, size: int, prefix: str) -> Figures:
     finally:
         await producer.stop()
         await consumer.stop()
-    return Figures("raw aiokafka produce+consume", count, seconds, percentile(latencies, 50), percentile(latencies, 99))
+    return figures("raw aiokafka produce+consume", latencies, seconds)
 
 
 async def sql_floor(count: int, size: int, concurrency: int) -> Figures:
@@ -258,7 +231,7 @@ async def sql_floor(count: int, size: int, concurrency: int) -> Figures:
         admin = await asyncpg.connect(POSTGRES)
         await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}_floor" WITH (FORCE)')
         await admin.close()
-    return Figures("raw SQL insert (1 tx per row)", count, seconds, percentile(latencies, 50), percentile(latencies, 99))
+    return figures("raw SQL insert (1 tx per row)", latencies, seconds)
 
 
 def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float]) -> str:
@@ -289,8 +262,8 @@ async def main(args: argparse.Namespace) -> None:
         if not args.sqlite:
             rows.append(await sql_floor(args.notices, size, args.concurrency))
     finally:
-        await delete_topics(prefix)
-        await delete_topics(floor_prefix)
+        await delete_topics(KAFKA, prefix)
+        await delete_topics(KAFKA, floor_prefix)
     print(report(rows, args, size, cpu))
     out = REPO / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
