@@ -226,7 +226,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         finally:
             bar.close()
             await database.dispose()
-        return progress, refused, time.monotonic() - started, progress.accepted + progress.rejected
+        return progress, refused, time.monotonic() - started, progress.read
 
     try:
         progress, refused, seconds, rows = asyncio.run(run())

@@ -163,6 +163,14 @@ def validate_uscc(value: str) -> str:
 
 Uscc = Annotated[str, AfterValidator(validate_uscc)]
 
+_ID_NUMBER_CHECKS = {"resident_id": validate_resident_id, "uscc": validate_uscc}
+
+
+def validate_id_number(id_type: str, value: str) -> str:
+    """Return an ID number of the given type normalised, its check character verified where the type has one."""
+    check = _ID_NUMBER_CHECKS.get(str(id_type))
+    return check(value) if check else value.strip().upper()
+
 
 def mask_id_number(value: str) -> str:
     """Keep the first two and last two characters of an identifier and star the rest."""

@@ -6,7 +6,7 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import datetime as dt
 from datetime import datetime
 from functools import lru_cache
@@ -19,12 +19,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import book, domain
 from services.intake.models import IntakeImport, IntakeImportReject
+from services.intake.requests import ChannelIn
 from shared.addresses import PostalAddress
 from shared.casenumber import CaseNumber, CaseNumberText
 from shared.db import Database
-from shared.events import AddressSource, EDeliveryChannel, GeoPoint, IdType, PartyKind, Stage
+from shared.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
 from shared.problems import field_path
-from shared.values import Phone, validate_resident_id, validate_uscc
+from shared.values import Phone, validate_id_number
 
 COLUMNS = ("record", "name", "party_kind", "id_type", "id_number", "phone", "email", "address", "postcode", "lat", "lon", "source", "case_number", "stage", "role", "date", "e_delivery", "designated_proxy")
 _PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)
@@ -84,7 +85,7 @@ class ImportRow(BaseModel):
         if self.id_number:
             if self.id_type is None:
                 raise ValueError("id_type is required with id_number")
-            self.id_number = {IdType.resident_id: validate_resident_id, IdType.uscc: validate_uscc}.get(self.id_type, str.upper)(self.id_number)
+            self.id_number = validate_id_number(self.id_type, self.id_number)
         if not self.id_number and not self.phone:
             raise ValueError("neither id_number nor phone: the party could not be recognised in later cases")
         needs: dict[str, tuple[str, ...]] = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
@@ -96,34 +97,27 @@ class ImportRow(BaseModel):
         if self.record == "party" and self.source is not AddressSource.household and self.date is None:
             raise ValueError(f"a {self.source} address needs the date it was used")
         if self.case_number:
-            implied = domain.STAGE_BY_CASE_TYPE.get(CaseNumber.parse(self.case_number).case_type)
-            if self.stage is None:
-                self.stage = implied
-            elif implied is not None and implied is not self.stage:
-                raise ValueError(f"the case number's type code says {implied}, not {self.stage}")
+            case_type = CaseNumber.parse(self.case_number).case_type
+            self.stage = self.stage or domain.STAGE_BY_CASE_TYPE.get(case_type)
             if self.stage is None:
                 raise ValueError("stage is required: the case number's type code does not name one")
+            implied = domain.stage_mismatch(case_type, self.stage)
+            if implied is not None:
+                raise ValueError(f"the case number's type code says {implied}, not {self.stage}")
         return self
 
 
 def channels(text: str) -> list[tuple[str, str]]:
-    """Parses `sms=13800138000;email=a@example.com` into (channel, address) pairs, normalised."""
+    """Parses `sms=13800138000;email=a@example.com` into (channel, address) pairs, checked as the API checks them."""
     pairs = []
     for part in filter(None, (p.strip() for p in text.split(";"))):
-        channel, _, address = part.partition("=")
+        channel, _, address = (piece.strip() for piece in part.partition("="))
         try:
-            kind = EDeliveryChannel(channel.strip())
-        except ValueError:
-            raise ValueError(f"e_delivery channel {channel.strip()!r} is not one of {', '.join(EDeliveryChannel)}") from None
-        address = address.strip()
-        if kind is EDeliveryChannel.sms:
-            phone = _phone(address)
-            if not phone.can_receive_sms:
-                raise ValueError("an sms channel needs a mobile number")
-            address = phone.e164
-        elif not address:
-            raise ValueError(f"e_delivery channel {kind} has no address")
-        pairs.append((kind.value, address))
+            checked = ChannelIn(channel=channel, address=address)
+        except ValidationError as error:
+            reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+            raise ValueError(f"e_delivery channel {channel!r}: {reasons}") from None
+        pairs.append((checked.channel.value, checked.address))
     return pairs
 
 
@@ -247,6 +241,7 @@ class Progress:
     accepted: int
     rejected: int
     finished: bool
+    read: int = 0  # rows read by this run, which a resumed run counts from where it resumed
 
 
 def _lines(path: Path, *, offset: int, line: int) -> Iterator[tuple[int, int, bytes]]:
@@ -273,7 +268,7 @@ async def run_import(
     progress = Progress(line=state.line, byte_offset=state.byte_offset, accepted=state.accepted, rejected=state.rejected, finished=state.finished)
     if state.finished:
         return progress
-    batch = Batch()
+    batch, read = Batch(), 0
     for number, offset, raw in _lines(path, offset=state.byte_offset, line=state.line):
         batch.rows += 1
         try:
@@ -281,11 +276,14 @@ async def run_import(
         except (ValueError, ValidationError) as error:
             batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
         if batch.rows >= batch_size:
-            progress = await _commit(database, state, batch, line=number, byte_offset=offset, finished=False, now=now())
+            read += batch.rows
+            progress = replace(await _commit(database, state, batch, line=number, byte_offset=offset, finished=False, now=now()), read=read)
             if on_progress:
                 on_progress(progress)
             batch = Batch()
-    progress = await _commit(database, state, batch, line=progress.line if batch.rows == 0 else number, byte_offset=path.stat().st_size, finished=True, now=now())
+    read += batch.rows
+    last_line = progress.line if batch.rows == 0 else number
+    progress = replace(await _commit(database, state, batch, line=last_line, byte_offset=path.stat().st_size, finished=True, now=now()), read=read)
     if on_progress:
         on_progress(progress)
     return progress

@@ -70,14 +70,9 @@ class IntakeContact(SQLModel, table=True):
     worked_on: date | None = None
 
 
-class IntakeAddressEntry(SQLModel, table=True):
-    """One fact about a party's address: from a filing, a household register, civil activity or a delivery that worked."""
+class Place(SQLModel):
+    """The columns of a normalised address: as written, its key, its divisions, postcode and location."""
 
-    __tablename__ = "intake_address_entry"
-
-    id: str = Field(primary_key=True)
-    party_id: str = Field(index=True)
-    source: str
     text: str
     address_key: str
     province: str | None = None
@@ -86,6 +81,16 @@ class IntakeAddressEntry(SQLModel, table=True):
     postcode: str | None = None
     lat: float | None = None
     lon: float | None = None
+
+
+class IntakeAddressEntry(Place, table=True):
+    """One fact about a party's address: from a filing, a household register, civil activity or a delivery that worked."""
+
+    __tablename__ = "intake_address_entry"
+
+    id: str = Field(primary_key=True)
+    party_id: str = Field(index=True)
+    source: str
     case_key: str | None = None
     case_number: str | None = None
     stage: str | None = None
@@ -94,7 +99,7 @@ class IntakeAddressEntry(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class IntakeConfirmation(SQLModel, table=True):
+class IntakeConfirmation(Place, table=True):
     """A 送达地址确认书; never updated: a later one for the same party and case supersedes it, and both are kept."""
 
     __tablename__ = "intake_confirmation"
@@ -104,14 +109,6 @@ class IntakeConfirmation(SQLModel, table=True):
     case_key: str
     case_number: str
     stage: str
-    text: str
-    address_key: str
-    province: str | None = None
-    city: str | None = None
-    district: str | None = None
-    postcode: str | None = None
-    lat: float | None = None
-    lon: float | None = None
     phone: str | None = None
     e_delivery: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
     designated_proxy: str | None = None

@@ -24,7 +24,7 @@ from shared.events import (
     PartyMatch,
     Stage,
 )
-from shared.values import Phone, PhoneNumber, validate_resident_id, validate_uscc
+from shared.values import Phone, PhoneNumber, validate_id_number
 
 
 class Strict(BaseModel):
@@ -41,11 +41,7 @@ def _checked_id_number(value: str | None, info: ValidationInfo) -> str | None:
         return value  # id_type itself failed validation and is reported on its own
     if id_type is None:
         raise ValueError("give id_type together with id_number")
-    if id_type is IdType.resident_id:
-        return validate_resident_id(value)
-    if id_type is IdType.uscc:
-        return validate_uscc(value)
-    return value.upper()
+    return validate_id_number(id_type, value)
 
 
 def _checked_stage(stage: Stage, info: ValidationInfo) -> Stage:
