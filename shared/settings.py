@@ -9,6 +9,9 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "songda-development-secret-never-use-in-production"
+# The Twilio simulator's credentials; delivery uses them unless DELIVERY_TWILIO_* name real ones.
+DEV_TWILIO_ACCOUNT_SID = "AC6336bcf5763acaebab2dd016c08e4b54"
+DEV_TWILIO_AUTH_TOKEN = "0b280b497e3fc2a5d8bf5e5f12a12bf1"
 
 
 class Environment(StrEnum):
