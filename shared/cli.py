@@ -22,6 +22,7 @@ SERVICE_MODULES = {
     "delivery": "services.delivery",
     "carrier_gateway": "services.carrier_gateway",
     "evidence": "services.evidence",
+    "twilio_sim": "services.twilio_sim",
 }
 
 
@@ -56,8 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = main.create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on", access_log=False))
     server.run()
-    runtime = app.state.runtime
-    if not server.started or runtime.supervisor.failed:
+    runtime = app.state.runtime  # None for a simulator, which supervises no tasks
+    if not server.started or (runtime is not None and runtime.supervisor.failed):
         return 1
     return 0
 

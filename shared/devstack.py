@@ -16,7 +16,10 @@ from typing import IO
 import httpx
 
 SERVICES: dict[str, int] = {"intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
-ENV_PREFIX = {name: name.upper() + "_" for name in SERVICES}
+# Stand-ins for outside providers, run beside the services so their real clients are exercised.
+SIMULATORS: dict[str, int] = {"twilio_sim": 8011}
+PROCESSES: dict[str, int] = {**SERVICES, **SIMULATORS}
+ENV_PREFIX = {name: name.upper() + "_" for name in PROCESSES}
 
 
 class StackError(RuntimeError):
@@ -28,7 +31,7 @@ class Stack:
     """The services as child processes sharing one environment."""
 
     env: Mapping[str, str] = field(default_factory=dict)
-    ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICES))
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(PROCESSES))
     log_dir: Path = Path("var/log")
     run_dir: Path = Path("var/run")
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -36,6 +39,15 @@ class Stack:
     def url(self, service: str) -> str:
         """Returns a service's base URL."""
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def wiring(self) -> dict[str, str]:
+        """Tells each process where the others listen: delivery's public URL for links and callbacks, the Twilio simulator."""
+        wires = {}
+        if "delivery" in self.ports:
+            wires["DELIVERY_PUBLIC_URL"] = self.url("delivery")
+        if "twilio_sim" in self.ports:
+            wires["DELIVERY_TWILIO_ORIGIN"] = self.url("twilio_sim")
+        return wires
 
     def start(self, *, echo: IO[str] | None = None) -> None:
         """Starts every service in `ports`, each in its own session; with `echo`, output is copied there too."""
@@ -46,7 +58,7 @@ class Stack:
 
     def start_one(self, name: str, *, echo: IO[str] | None = None) -> subprocess.Popen[bytes]:
         """Starts one service, logging to <log_dir>/<name>.log."""
-        env = {**os.environ, **self.env, f"{ENV_PREFIX[name]}PORT": str(self.ports[name])}
+        env = {**os.environ, **self.wiring(), **self.env, f"{ENV_PREFIX[name]}PORT": str(self.ports[name])}
         command = [sys.executable, "-m", "shared.cli", "serve", name]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 — closed here or by the echo thread
         if echo is None:
@@ -128,7 +140,7 @@ def stop_recorded(run_dir: Path, *, timeout: float = 30.0) -> list[str]:
     stopped = []
     for pid_file in sorted(run_dir.glob("*.pid")):
         name = pid_file.stem
-        if name not in SERVICES:
+        if name not in PROCESSES:
             continue
         pid = int(pid_file.read_text())
         try:

@@ -51,3 +51,5 @@ def configure(*, level: str = "INFO", fmt: str = "json", service: str | None = N
         logging.getLogger(name).propagate = True
     # aiokafka reports every failed reconnect at ERROR; the relay and consumer log the outage once.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL if level.upper() != "DEBUG" else logging.DEBUG)
+    # httpx logs every request URL at INFO; Twilio's list filters put a percent-encoded phone number there.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

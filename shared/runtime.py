@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -39,6 +39,10 @@ class ServiceSpec:
     consumes: Sequence[str] = ()
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
     on_any: EnvelopeHandler | None = None
+    # Background loops beside relay and consumer (sweepers, dispatchers), started once tables exist.
+    workers: Callable[[Runtime], Mapping[str, Coroutine[Any, Any, None]]] | None = None
+    # Closes what the service opened (HTTP clients) after its tasks stopped.
+    close: Callable[[], Awaitable[None]] | None = None
 
 
 class Runtime:
@@ -82,10 +86,14 @@ class Runtime:
         self.supervisor.start(f"{self.spec.name}.relay", self.relay.run())
         if self.spec.consumes:
             self.supervisor.start(f"{self.spec.name}.consumer", self.consumer.run())
+        for name, work in (self.spec.workers(self) if self.spec.workers else {}).items():
+            self.supervisor.start(f"{self.spec.name}.{name}", work)
 
     async def stop(self) -> None:
         """Stops the tasks, then the producer and the database pool."""
         await self.supervisor.stop()
+        if self.spec.close is not None:
+            await self.spec.close()
         await self.producer.close()
         await self.db.dispose()
 

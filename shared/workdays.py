@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import chinese_calendar
+
+from shared.clock import SHANGHAI
 
 # chinese_calendar carries each year once the State Council publishes its holiday notice (usually
 # in November or December of the year before). Past that, only weekends and the fixed-date holidays
@@ -41,3 +43,48 @@ def add_working_days(start: date, days: int) -> date:
         if is_working_day(day):
             counted += 1
     return day
+
+
+def _at(day: date, moment: time) -> datetime:
+    return datetime.combine(day, moment, SHANGHAI).astimezone(UTC)
+
+
+def add_working_hours(start: datetime, hours: float, *, day_start: time, day_end: time) -> datetime:
+    """Returns the instant `hours` of working time after `start`, counting only working days between day_start and day_end (Beijing time)."""
+    if hours < 0:
+        raise ValueError("hours must not be negative")
+    if day_end <= day_start:
+        raise ValueError("the working day must end after it starts")
+    left = timedelta(hours=hours)
+    local = start.astimezone(SHANGHAI)
+    day, cursor = local.date(), local.time().replace(tzinfo=None)
+    while True:
+        if is_working_day(day) and cursor < day_end:
+            begin = _at(day, max(cursor, day_start))
+            available = _at(day, day_end) - begin
+            if left <= available:
+                return begin + left
+            left -= available
+        day, cursor = day + timedelta(days=1), time.min
+
+
+def end_of_working_day(day: date, *, day_end: time) -> datetime:
+    """Returns the instant the working day `day` closes (Beijing time), as UTC."""
+    return _at(day, day_end)
+
+
+def working_hours_before(end: datetime, hours: float, *, day_start: time, day_end: time) -> datetime:
+    """Returns the instant `hours` of working time before `end` (the mirror of add_working_hours)."""
+    if hours < 0:
+        raise ValueError("hours must not be negative")
+    left = timedelta(hours=hours)
+    local = end.astimezone(SHANGHAI)
+    day, cursor = local.date(), local.time().replace(tzinfo=None)
+    while True:
+        if is_working_day(day) and cursor > day_start:
+            finish = _at(day, min(cursor, day_end))
+            available = finish - _at(day, day_start)
+            if left <= available:
+                return finish - left
+            left -= available
+        day, cursor = day - timedelta(days=1), time.max

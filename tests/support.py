@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import uvicorn
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
@@ -140,3 +141,24 @@ async def committed_offsets(kafka: str, group: str) -> int:
     finally:
         await admin.close()
     return sum(max(meta.offset, 0) for meta in offsets.values())
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
+    """Serves an app over real HTTP on 127.0.0.1:`port` (for callers that are other processes or simulators); yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False))
+    task = asyncio.create_task(server.serve())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await eventually(lambda: _started(server, task), what=f"the app on port {port} to start")
+        yield base
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
+    if task.done():
+        task.result()
+        raise RuntimeError("the server stopped while starting")
+    return server.started

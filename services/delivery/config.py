@@ -1,13 +1,32 @@
 """Delivery settings (env prefix DELIVERY_)."""
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import DEV_TWILIO_ACCOUNT_SID, DEV_TWILIO_AUTH_TOKEN, ServiceSettings
 
 
 class DeliverySettings(ServiceSettings):
-    """Delivery's own settings."""
+    """Delivery's own settings: where it is reachable, Twilio, SMTP, the policy file and the loop intervals."""
 
     model_config = SettingsConfigDict(env_prefix="DELIVERY_", extra="ignore")
 
     port: int = 8002
+    # The URL people and Twilio reach delivery at; links and signed callbacks are built on it exactly.
+    public_url: str = "http://127.0.0.1:8002"
+    policy_file: Path | None = None
+    twilio_account_sid: str = DEV_TWILIO_ACCOUNT_SID
+    twilio_auth_token: str = DEV_TWILIO_AUTH_TOKEN
+    twilio_from: str = "+8610012368"
+    # Where the Twilio SDK's requests go instead of https://api.twilio.com (the simulator); empty for real Twilio.
+    twilio_origin: str = "http://127.0.0.1:8011"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "法院送达中心 <songda@court.example>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    dispatch_poll_ms: int = Field(default=200, ge=10)
+    sweep_poll_ms: int = Field(default=1000, ge=10)

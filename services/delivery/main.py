@@ -1,23 +1,69 @@
-"""Composition root of delivery: `create_app()` builds the app; the lifespan runs relay and consumer."""
+"""Composition root of delivery: `create_app()` builds the app; the lifespan runs relay, consumer, dispatcher and sweeper."""
+
+from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.delivery import api, consumers
+from services.delivery import api, epage, tasks, webhooks
+from services.delivery.adapters.mail import SmtpMailer
+from services.delivery.adapters.twilio import TwilioTelephony
 from services.delivery.config import DeliverySettings
+from services.delivery.deps import DeliveryDeps
+from services.delivery.dispatcher import Dispatcher
+from services.delivery.handlers import handlers
 from services.delivery.models import TABLES
-from shared.runtime import ServiceSpec, create_service_app
-
-SPEC = ServiceSpec(
-    name="delivery",
-    title="Songda delivery",
-    description="Runs delivery tier by tier for every recipient of a notice and records how and when service happened.",
-    tables=TABLES,
-    routers=(api.router,),
-    consumes=consumers.TOPICS,
-    handlers=consumers.HANDLERS,
-)
+from services.delivery.policy import load_policy
+from services.delivery.sweeper import Sweeper
+from services.delivery.workflow import Setup
+from shared.runtime import Runtime, ServiceSpec, create_service_app
+from shared.topics import CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS
 
 
 def create_app(settings: DeliverySettings | None = None) -> FastAPI:
     """Builds the delivery app from settings (environment by default)."""
-    return create_service_app(SPEC, settings or DeliverySettings())
+    settings = settings or DeliverySettings()
+    setup = Setup(policy=load_policy(settings.policy_file), public_url=settings.public_url.rstrip("/"))
+    telephony = TwilioTelephony(
+        account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token, from_number=settings.twilio_from, origin=settings.twilio_origin or None
+    )
+    mailer = SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_sender,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        start_tls=settings.smtp_starttls,
+    )
+
+    def workers(runtime: Runtime) -> dict:
+        dispatcher = Dispatcher(
+            db=runtime.db,
+            clock=runtime.clock,
+            setup=setup,
+            telephony=telephony,
+            mailer=mailer,
+            sender_number=settings.twilio_from,
+            sender_address=settings.smtp_sender,
+            poll_s=settings.dispatch_poll_ms / 1000,
+        )
+        sweeper = Sweeper(db=runtime.db, clock=runtime.clock, setup=setup, poll_s=settings.sweep_poll_ms / 1000)
+        return {"dispatcher": dispatcher.run(), "sweeper": sweeper.run()}
+
+    async def close() -> None:
+        await telephony.close()
+        await mailer.close()
+
+    spec = ServiceSpec(
+        name="delivery",
+        title="Songda delivery",
+        description="Runs delivery tier by tier for every recipient of a notice and records how and when service happened.",
+        tables=TABLES,
+        routers=(api.router, tasks.router, webhooks.router, epage.router),
+        consumes=(INTAKE_EVENTS, CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS),
+        handlers=handlers(setup),
+        workers=workers,
+        close=close,
+    )
+    app = create_service_app(spec, settings)
+    app.state.delivery = DeliveryDeps(setup=setup, twilio_auth_token=settings.twilio_auth_token)
+    return app

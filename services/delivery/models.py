@@ -1,35 +1,43 @@
-"""Delivery's tables."""
+"""Delivery's tables: notices, each recipient's state document, attempts, tasks, e-delivery links, callbacks, evidence seen."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from shared.db import UTCDateTime
+from shared.db import JSONDoc, UTCDateTime
 
 
 class DeliveryNotice(SQLModel, table=True):
-    """A notice delivery is working on."""
+    """A notice delivery is working on, with its deadline alerts."""
 
     __tablename__ = "delivery_notice"
 
     id: str = Field(primary_key=True)
     court_id: str = Field(index=True)
+    court_name: str = ""
     case_number: str
+    cause: str = ""
     stage: str
     due_date: date
     status: str
     correlation_id: str
     registered_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    warned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    overdue_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    documents: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
 
 
 class DeliveryRecipient(SQLModel, table=True):
-    """One party to serve within a notice."""
+    """One party to serve within a notice: its state document and the columns the sweeper and views query."""
 
     __tablename__ = "delivery_recipient"
+    __table_args__ = (Index("ix_delivery_recipient_wake", "wake_at", postgresql_where=text("wake_at IS NOT NULL")),)
 
     id: str = Field(primary_key=True)
     notice_id: str = Field(foreign_key="delivery_notice.id", index=True)
@@ -37,7 +45,95 @@ class DeliveryRecipient(SQLModel, table=True):
     name: str
     role: str
     status: str
+    tier: str
     whereabouts_unknown: bool
+    wake_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    state: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = (DeliveryNotice.__table__, DeliveryRecipient.__table__)  # type: ignore[attr-defined]
+class DeliveryAttempt(SQLModel, table=True):
+    """An attempt started; messages and calls wait here until the dispatcher has sent them."""
+
+    __tablename__ = "delivery_attempt"
+    __table_args__ = (Index("ix_delivery_attempt_outgoing", "next_try_at", postgresql_where=text("send_status = 'pending'")),)
+
+    id: str = Field(primary_key=True)
+    notice_id: str = Field(index=True)
+    recipient_id: str = Field(index=True)
+    tier: str
+    channel: str
+    target: str | None = None
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    send_status: str | None = None
+    next_try_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    tries: int = 0
+    last_error: str | None = None
+    message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+    provider_ref: str | None = Field(default=None, index=True)
+
+
+class DeliveryTask(SQLModel, table=True):
+    """A visit or a posting assigned to a member of the delivery team."""
+
+    __tablename__ = "delivery_task"
+
+    id: str = Field(primary_key=True)
+    attempt_id: str = Field(unique=True)
+    notice_id: str = Field(index=True)
+    recipient_id: str
+    kind: str
+    agent_id: str = Field(index=True)
+    status: str
+    address: str
+    postcode: str | None = None
+    window_start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    window_end: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    reported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+
+
+class DeliveryLink(SQLModel, table=True):
+    """An e-delivery link: only the token's hash is kept; one recipient, one attempt, an expiry."""
+
+    __tablename__ = "delivery_link"
+
+    token_hash: str = Field(primary_key=True)
+    attempt_id: str = Field(index=True)
+    notice_id: str
+    recipient_id: str
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class DeliveryCallback(SQLModel, table=True):
+    """A provider callback already applied: (reference, status) once, so repeats have no effect."""
+
+    __tablename__ = "delivery_callback"
+
+    key: str = Field(primary_key=True)
+    attempt_id: str
+    received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class DeliveryEvidence(SQLModel, table=True):
+    """Evidence the evidence service recorded for a notice, with its flags."""
+
+    __tablename__ = "delivery_evidence"
+
+    id: str = Field(primary_key=True)
+    notice_id: str = Field(index=True)
+    kind: str
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+TABLES = tuple(
+    m.__table__  # type: ignore[attr-defined]
+    for m in (DeliveryNotice, DeliveryRecipient, DeliveryAttempt, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence)
+)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack import SERVICES, Stack
+from shared.devstack import PROCESSES, SERVICES, Stack
 from shared.topics import create_topics
 from tests.support import free_port, stack_env
 
@@ -68,7 +68,7 @@ def service_stack(tmp_path: Path) -> Iterator[Callable[..., Awaitable[Stack]]]:
         for name in SERVICES:
             env[f"{name.upper()}_DATABASE_URL"] = await make_database(name)
         env.update(extra_env or {})
-        stack = Stack(env=env, ports={name: free_port() for name in SERVICES}, log_dir=tmp_path / "log", run_dir=tmp_path / "run")
+        stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=tmp_path / "log", run_dir=tmp_path / "run")
         stacks.append(stack)
         stack.start()
         stack.wait_healthy()

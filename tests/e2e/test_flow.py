@@ -28,9 +28,9 @@ async def test_a_notice_reaches_delivery_and_evidence(kafka, topic_prefix, servi
             response = await client.get(f"{stack.url('evidence')}/v1/notices/{notice_id}/timeline", headers=COURT)
             return response if response.status_code == 200 and response.json()["entries"] else None
 
-        assert (await eventually(delivered, what="delivery to show the notice")).json()["status"] == "registered"
+        assert (await eventually(delivered, what="delivery to show the notice")).json()["status"] == "in_progress"
         entries = (await eventually(recorded, what="evidence to record the notice")).json()["entries"]
-        assert [e["event_type"] for e in entries] == ["intake.NoticeRegistered"]
+        assert entries[0]["event_type"] == "intake.NoticeRegistered"
 
         again = await client.post(f"{stack.url('intake')}/v1/notices", json=EXAMPLE_NOTICE, headers=COURT)
         assert (again.status_code, again.json()["id"]) == (200, notice_id)

@@ -74,14 +74,16 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing(kaf
     )
     runtime: Runtime = app.state.runtime
     key = b"notice-shared-key"  # one key, so every message lands on the same partition, in this order
-    first, replay = registered(1, notice_id="notice-a"), registered(2, notice_id="notice-a")
+    first = registered(1, notice_id="notice-a")
+    # Another notice claiming notice-a's recipient: the recipient row's key collides, every time.
+    replay = registered(2, notice_id="notice-c").model_copy(update={"data": {**first.data, "notice_id": "notice-c"}})
     undecodable = first.model_copy(update={"id": registered(3).id, "data": {"notice_id": "notice-x"}})
     after = registered(4, notice_id="notice-b")
     messages = [
         b"{not json",  # not an envelope at all
         undecodable.to_bytes(),  # an envelope whose data is not a valid NoticeRegistered
         first.to_bytes(),
-        replay.to_bytes(),  # a second registration of the same notice: the handler keeps failing
+        replay.to_bytes(),  # the handler keeps failing on it
         after.to_bytes(),  # must still be applied
     ]
     async with running(app):

@@ -38,11 +38,16 @@ async def run_flow(urls: dict[str, str], kafka: str, prefix: str) -> None:
         body = shown.json()
         assert body["case_number"] == EXAMPLE_NOTICE["case_number"]
         assert body["due_date"] == notice["due_date"]
-        assert [(r["recipient_id"], r["status"]) for r in body["recipients"]] == [(notice["recipients"][0]["recipient_id"], "pending")]
+        assert [(r["recipient_id"], r["status"], r["tier"]) for r in body["recipients"]] == [(notice["recipients"][0]["recipient_id"], "in_progress", "electronic")]
 
-        timeline = await eventually(lambda: found(evidence, f"/v1/notices/{notice['id']}/timeline"), what="evidence to record the event")
-        entries = timeline.json()["entries"]
-        assert [(e["position"], e["event_type"], e["source"]) for e in entries] == [(1, "intake.NoticeRegistered", "songda/intake")]
+        async def attempt_recorded() -> list | None:
+            response = await found(evidence, f"/v1/notices/{notice['id']}/timeline")
+            entries = response.json()["entries"] if response else []
+            return entries if any(e["event_type"] == "delivery.AttemptStarted" for e in entries) else None
+
+        entries = await eventually(attempt_recorded, what="evidence to record the registration and delivery's first attempt")
+        assert (entries[0]["position"], entries[0]["event_type"], entries[0]["source"]) == (1, "intake.NoticeRegistered", "songda/intake")
+        assert ("delivery.AttemptStarted", "songda/delivery") in [(e["event_type"], e["source"]) for e in entries]
         assert len(entries[0]["sha256"]) == 64
 
         other_court = token(Role.court, "C110105")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from shared.cli import SERVICE_MODULES, build_parser
-from shared.devstack import ENV_PREFIX, SERVICES
+from shared.devstack import ENV_PREFIX, PROCESSES, SERVICES, SIMULATORS
 from shared.settings import CommonSettings, Environment
 from shared.topics import PARTITIONS
 
@@ -44,10 +44,10 @@ def settings_class(service: str) -> type:
 
 
 def test_the_stack_has_the_broker_the_database_the_topic_job_and_every_service() -> None:
-    assert set(COMPOSE["services"]) == {"kafka", "postgres", "topics", *SERVICES}
+    assert set(COMPOSE["services"]) == {"kafka", "postgres", "topics", *SERVICES, *SIMULATORS}
 
 
-@pytest.mark.parametrize(("service", "port"), SERVICES.items())
+@pytest.mark.parametrize(("service", "port"), PROCESSES.items())
 def test_each_service_runs_on_its_port_with_its_health_check(service: str, port: int) -> None:
     spec = COMPOSE["services"][service]
     prefix = ENV_PREFIX[service]
@@ -57,15 +57,16 @@ def test_each_service_runs_on_its_port_with_its_health_check(service: str, port:
     assert spec["environment"][f"{prefix}PORT"] == str(port)
     assert spec["environment"][f"{prefix}HOST"] == "0.0.0.0"
     assert f"http://127.0.0.1:{port}/healthz" in " ".join(spec["healthcheck"]["test"])
-    assert spec["depends_on"] == {"postgres": {"condition": "service_healthy"}, "topics": {"condition": "service_completed_successfully"}}
+    if service in SERVICES:
+        assert spec["depends_on"] == {"postgres": {"condition": "service_healthy"}, "topics": {"condition": "service_completed_successfully"}}
     assert spec["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
 
 
-@pytest.mark.parametrize("service", [*SERVICES, "topics"])
+@pytest.mark.parametrize("service", [*PROCESSES, "topics"])
 def test_every_environment_variable_is_a_setting_the_code_reads(service: str) -> None:
     env = COMPOSE["services"][service]["environment"]
     common = set(CommonSettings.model_fields)
-    own = set(settings_class(service).model_fields) if service in SERVICES else set()
+    own = set(settings_class(service).model_fields) if service in PROCESSES else set()
     for name in env:
         if name.startswith("SONGDA_"):
             assert name.removeprefix("SONGDA_").lower() in common, name
@@ -130,4 +131,4 @@ def test_the_image_installs_the_project_with_its_pinned_versions() -> None:
     assert re.search(r"^FROM python:3\.11", DOCKERFILE, flags=re.M)
     assert re.search(r"^USER songda$", DOCKERFILE, flags=re.M)
     exposed = re.search(r"^EXPOSE (.+)$", DOCKERFILE, flags=re.M).group(1).split()
-    assert sorted(map(int, exposed)) == sorted(SERVICES.values())
+    assert sorted(map(int, exposed)) == sorted(PROCESSES.values())

@@ -1,0 +1,1 @@
+"""Delivery's outside systems: one module each, with a port, the real adapter and a fake for tests."""

@@ -1,0 +1,157 @@
+"""The state of one recipient's delivery, stored as a JSON document beside a few indexed columns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from shared.events import Channel, Exhausted, Recipient, ServiceMethod, SignerRole, Tier, Witness
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RecipientStatus(StrEnum):
+    in_progress = "in_progress"
+    awaiting_evidence = "awaiting_evidence"
+    awaiting_publication = "awaiting_publication"
+    notice_period = "notice_period"
+    served = "served"
+
+
+class AttemptStatus(StrEnum):
+    scheduled = "scheduled"
+    open = "open"
+    reported = "reported"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class Place(Frozen):
+    """An address to visit, mail or post at, and whether the party itself confirmed it."""
+
+    text: str
+    postcode: str | None = None
+    city: str | None = None
+    district: str | None = None
+    confirmed_by_party: bool = False
+
+
+class Step(Frozen):
+    """One planned attempt: the tier, the channel, and the number, mailbox or place it uses."""
+
+    tier: Tier
+    channel: Channel
+    target: str | None = None
+    place: Place | None = None
+    slot: int | None = None
+
+
+class Attempt(Frozen):
+    attempt_id: str
+    step: int
+    tier: Tier
+    channel: Channel
+    target: str | None = None
+    status: AttemptStatus
+    not_before: AwareDatetime | None = None
+    started_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+    window_start: AwareDatetime | None = None
+    window_end: AwareDatetime | None = None
+    provider_ref: str | None = None
+    arrived_at: AwareDatetime | None = None
+    finished_at: AwareDatetime | None = None
+    detail: str | None = None
+    error_code: int | None = None
+
+
+class Claim(Frozen):
+    """A reported service waiting for its photo or video evidence to be recorded unflagged."""
+
+    attempt_id: str
+    method: ServiceMethod
+    event_day: date
+    at: AwareDatetime
+    signer_name: str | None = None
+    signer_role: SignerRole | None = None
+    relation: str | None = None
+    witness: Witness | None = None
+    evidence_ids: list[str]
+    checked: dict[str, list[str]] = {}
+
+
+class Served(Frozen):
+    """How, when and on what basis the recipient counts as served."""
+
+    attempt_id: str | None
+    method: ServiceMethod
+    channel: Channel
+    target: str | None
+    service_date: date
+    basis: str
+    deemed: bool
+    served_at: AwareDatetime | None = None
+    signer_name: str | None = None
+    signer_role: SignerRole | None = None
+    relation: str | None = None
+    witness: Witness | None = None
+    evidence_ids: list[str] = []
+
+
+class Case(Frozen):
+    """What of the notice delivery needs to book mail and word messages."""
+
+    notice_id: str
+    court_id: str
+    court_name: str
+    case_number: str
+    documents: list[str]
+
+
+class RecipientState(Frozen):
+    """One recipient's delivery: the plan, where it stands, every attempt, and the outcome."""
+
+    case: Case
+    recipient: Recipient
+    plan: list[Step]
+    cursor: int = 0
+    attempts: list[Attempt] = []
+    status: RecipientStatus = RecipientStatus.in_progress
+    unusable: list[str] = []
+    claim: Claim | None = None
+    mail_refused: bool = False
+    served: Served | None = None
+    period_ends: date | None = None
+    exhausted: list[Exhausted] = []
+
+    @property
+    def step(self) -> Step:
+        return self.plan[self.cursor]
+
+    @property
+    def current(self) -> Attempt | None:
+        """The latest attempt, if it belongs to the current step."""
+        if self.attempts and self.attempts[-1].step == self.cursor:
+            return self.attempts[-1]
+        return None
+
+    def attempt(self, attempt_id: str) -> Attempt | None:
+        return next((a for a in self.attempts if a.attempt_id == attempt_id), None)
+
+
+def wake_at(state: RecipientState, period_start: datetime | None) -> datetime | None:
+    """When the sweeper must look at this recipient again: a due time, a retry, or the end of a notice period."""
+    if state.status is RecipientStatus.notice_period:
+        return period_start
+    current = state.current
+    if current is None or state.status is not RecipientStatus.in_progress:
+        return None
+    if current.status is AttemptStatus.scheduled:
+        return current.not_before
+    if current.status is AttemptStatus.open:
+        return current.due_at
+    return None

@@ -1,0 +1,120 @@
+"""The e-delivery page `GET /e/{token}` and its acknowledgement: what a lawyer or party opens from the link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
+
+from services.delivery.deps import Deps
+from services.delivery.domain.machine import Acknowledged
+from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
+from services.delivery.workflow import advance, emit, token_hash
+from shared.clock import SHANGHAI
+from shared.events import DocumentsAcknowledged
+from shared.runtime import RuntimeDep
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["e-delivery"], include_in_schema=True)
+
+_templates = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape(["html"]))
+
+# The page is for the recipient alone: no caching by proxies, no referrer leaking the token.
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+def _page(status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_templates.get_template("edelivery.html").render(**context), status_code=status, headers=_HEADERS)
+
+
+def _local(dt: datetime) -> str:
+    return dt.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+
+
+async def _link(runtime: RuntimeDep, token: str) -> tuple[DeliveryLink | None, HTMLResponse | None]:
+    async with runtime.db.sessions() as session:
+        link = await session.get(DeliveryLink, token_hash(token))
+    if link is None:
+        return None, _page(404, title="链接无效", error="该送达链接不存在。请核对短信或邮件中的链接，或联系送达法院。")
+    if link.expires_at <= runtime.clock.now():
+        return None, _page(410, title="链接已过期", error="该送达链接已过有效期。请联系送达法院重新送达。")
+    return link, None
+
+
+@router.get("/e/{token}", response_class=HTMLResponse, summary="The e-delivery page (Chinese)")
+async def delivery_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
+    """Shows the notice and its documents to the holder of an unexpired link, and notes the first opening."""
+    link, refusal = await _link(runtime, token)
+    if refusal is not None:
+        return refusal
+    assert link is not None
+    async with runtime.db.transaction() as session:
+        row = await session.get(DeliveryLink, link.token_hash)
+        notice = await session.get(DeliveryNotice, link.notice_id)
+        recipient = await session.get(DeliveryRecipient, link.recipient_id)
+        assert row is not None and notice is not None and recipient is not None
+        if row.opened_at is None:
+            row.opened_at = runtime.clock.now()
+            session.add(row)
+    return _page(
+        title=f"{notice.case_number} 电子送达",
+        court_name=notice.court_name,
+        recipient_name=recipient.name,
+        case_number=notice.case_number,
+        cause=notice.cause,
+        expires=_local(row.expires_at),
+        documents=notice.documents,
+        acknowledged=_local(row.acknowledged_at) if row.acknowledged_at else None,
+        base=f"/e/{token}",
+    )
+
+
+@router.get("/e/{token}/documents/{number}", response_class=HTMLResponse, summary="One document of the notice")
+async def document(token: str, number: int, runtime: RuntimeDep) -> HTMLResponse:
+    """Shows one listed document's particulars (title, pages, fingerprint) to the link's holder."""
+    link, refusal = await _link(runtime, token)
+    if refusal is not None:
+        return refusal
+    assert link is not None
+    async with runtime.db.sessions() as session:
+        notice = await session.get(DeliveryNotice, link.notice_id)
+    assert notice is not None
+    if not 1 <= number <= len(notice.documents):
+        return _page(404, title="文书不存在", error="该文书不存在。")
+    doc = notice.documents[number - 1]
+    lines = [f"{notice.court_name}", f"{notice.case_number}", f"{doc['title']}（{doc['pages']}页）"]
+    if doc.get("sha256"):
+        lines.append(f"SHA-256：{doc['sha256']}")
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    return HTMLResponse(f"<!doctype html><html lang='zh-CN'><meta charset='utf-8'><body>{body}</body></html>", headers=_HEADERS)
+
+
+@router.post("/e/{token}/ack", summary="Acknowledge the documents", response_model=None)
+async def acknowledge(token: str, request: Request, runtime: RuntimeDep, deps: Deps) -> RedirectResponse | HTMLResponse:
+    """Records the acknowledgement once, with time, IP address and browser, then shows the page again."""
+    link, refusal = await _link(runtime, token)
+    if refusal is not None:
+        return refusal
+    assert link is not None
+    now = runtime.clock.now()
+    ip = request.client.host if request.client else None
+    agent = request.headers.get("user-agent", "")[:300]
+    async with runtime.db.transaction() as session:
+        row = await session.get(DeliveryLink, link.token_hash, with_for_update=True)
+        notice = await session.get(DeliveryNotice, link.notice_id)
+        assert row is not None and notice is not None
+        if row.acknowledged_at is None:
+            row.acknowledged_at, row.ip, row.user_agent = now, ip, agent
+            session.add(row)
+            acknowledged = DocumentsAcknowledged(notice_id=row.notice_id, recipient_id=row.recipient_id, attempt_id=row.attempt_id, at=now, ip=ip, user_agent=agent)
+            emit(session, acknowledged, notice=notice, now=now, causation=None)
+            await advance(session, recipient_id=row.recipient_id, event=Acknowledged(attempt_id=row.attempt_id, at=now), now=now, setup=deps.setup, causation=None)
+            log.info("edelivery.acknowledged", attempt_id=row.attempt_id)
+    return RedirectResponse(f"/e/{token}", status_code=303, headers=_HEADERS)

@@ -1,0 +1,103 @@
+"""Delivery policy: time limits, visit slots, agents and blocking evidence flags, read from TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_FILE = Path(__file__).with_name("policy.toml")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WorkingHours(Section):
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("working_hours.end must be after working_hours.start")
+        return self
+
+
+class ServiceTime(StrEnum):
+    arrival = "arrival"
+    acknowledgement = "acknowledgement"
+
+
+class Electronic(Section):
+    service_time: ServiceTime = ServiceTime.arrival
+    arrival_wait_hours: float = Field(gt=0)
+    retry_delay_hours: float = Field(gt=0)
+    retries: int = Field(ge=0)
+    call_unconsented_phones: bool = True
+    link_valid_days: int = Field(ge=1)
+
+
+class VisitSlot(Section):
+    label: str
+    days: Literal["working", "rest"]
+    start: time
+    end: time
+
+
+class Assignment(StrEnum):
+    area = "area"
+    round_robin = "round_robin"
+
+
+class Direct(Section):
+    visits: list[VisitSlot] = Field(min_length=1)
+    assignment: Assignment = Assignment.area
+
+
+class Postal(Section):
+    receipt_wait_days: int = Field(ge=1)
+
+
+class Posting(Section):
+    window_days: int = Field(ge=1)
+
+
+class Deadline(Section):
+    warn_hours_before: float = Field(ge=0)
+
+
+class EvidenceRules(Section):
+    blocking_flags: frozenset[str] = frozenset()
+
+
+class Agent(Section):
+    id: str
+    name: str
+    areas: list[str] = []
+
+
+class Policy(Section):
+    """The whole delivery policy; every field is required in the file so nothing hides in code."""
+
+    working_hours: WorkingHours
+    electronic: Electronic
+    direct: Direct
+    postal: Postal
+    posting: Posting
+    deadline: Deadline
+    evidence: EvidenceRules
+    agents: list[Agent] = Field(min_length=1)
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Reads a policy file (the shipped default when None); raises ValueError naming what is wrong."""
+    source = path or DEFAULT_FILE
+    try:
+        return Policy.model_validate(tomllib.loads(source.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read delivery policy {source}: {exc}") from exc

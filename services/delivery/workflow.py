@@ -1,0 +1,200 @@
+"""Runs the state machine against the database: load a recipient for update, apply, save state, events and actions in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.delivery import texts
+from services.delivery.domain.machine import CloseTask, Decision, Input, OpenTask, Send, apply, period_start, start
+from services.delivery.domain.plan import choose_agent
+from services.delivery.domain.state import Case, RecipientState, RecipientStatus, wake_at
+from services.delivery.models import DeliveryAttempt, DeliveryLink, DeliveryNotice, DeliveryRecipient, DeliveryTask
+from services.delivery.policy import Policy
+from shared import outbox
+from shared.events import AttemptStarted, Channel, DispatchPostalItem, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
+from shared.registry import Event
+from shared.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "songda/delivery"
+_TASKS = uuid.UUID("0c8f3b5e-3f1d-4a8e-9e0b-7d4c2a61f5a9")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the workflow needs besides the database: the policy and where links and callbacks point."""
+
+    policy: Policy
+    public_url: str
+
+
+def topic_of(event: Event) -> str:
+    return CARRIER_GATEWAY_COMMANDS if isinstance(event, DispatchPostalItem) else DELIVERY_EVENTS
+
+
+def emit(session: AsyncSession, event: Event, *, notice: DeliveryNotice, now: datetime, causation: str | None) -> None:
+    """Stages an event for the notice in this transaction's outbox."""
+    envelope = event.envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id, causationid=causation)
+    outbox.add(session, envelope, topic=topic_of(event), now=now)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def begin_recipient(session: AsyncSession, *, notice: DeliveryNotice, case: Case, recipient: Recipient, position: int, now: datetime, setup: Setup, causation: str | None) -> None:
+    """Plans a new recipient and saves its first step."""
+    decision = start(case=case, recipient=recipient, now=now, policy=setup.policy)
+    row = DeliveryRecipient(
+        id=recipient.recipient_id,
+        notice_id=notice.id,
+        position=position,
+        name=recipient.name,
+        role=recipient.role,
+        status=decision.state.status,
+        tier=decision.state.step.tier,
+        whereabouts_unknown=recipient.whereabouts_unknown,
+        state={},
+        updated_at=now,
+    )
+    await save(session, row, decision, notice=notice, now=now, setup=setup, causation=causation)
+
+
+async def advance(session: AsyncSession, *, recipient_id: str, event: Input, now: datetime, setup: Setup, causation: str | None) -> Decision | None:
+    """Applies one input to a recipient (row locked for the transaction); None when there is no such recipient."""
+    row = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.id == recipient_id).with_for_update())).one_or_none()
+    if row is None:
+        return None
+    notice = await session.get(DeliveryNotice, row.notice_id)
+    assert notice is not None
+    decision = apply(RecipientState.model_validate(row.state), event, now=now, policy=setup.policy)
+    if decision.state != RecipientState.model_validate(row.state):
+        await save(session, row, decision, notice=notice, now=now, setup=setup, causation=causation)
+    return decision
+
+
+async def save(session: AsyncSession, row: DeliveryRecipient, decision: Decision, *, notice: DeliveryNotice, now: datetime, setup: Setup, causation: str | None) -> None:
+    """Writes the new state, its events and its actions, then completes the notice when everyone is served."""
+    state = decision.state
+    row.state = state.model_dump(mode="json")
+    row.status = state.status
+    row.tier = state.step.tier
+    row.wake_at = wake_at(state, period_start(state))
+    row.updated_at = now
+    session.add(row)
+    for event in decision.events:
+        if isinstance(event, AttemptStarted):
+            _record_attempt(session, event)
+        emit(session, event, notice=notice, now=now, causation=causation)
+    for action in decision.actions:
+        match action:
+            case Send():
+                await _prepare_send(session, action, state=state, setup=setup, now=now)
+            case OpenTask():
+                await _open_task(session, action, state=state, notice=notice, setup=setup, now=now, causation=causation)
+            case CloseTask():
+                task = (await session.exec(select(DeliveryTask).where(DeliveryTask.attempt_id == action.attempt_id))).one_or_none()
+                if task is not None and task.status == "open":
+                    task.status = "closed"
+                    session.add(task)
+    if state.status is RecipientStatus.served:
+        await session.flush()
+        await _maybe_complete(session, notice, now=now, causation=causation)
+
+
+def _record_attempt(session: AsyncSession, event: AttemptStarted) -> None:
+    session.add(
+        DeliveryAttempt(
+            id=event.attempt_id,
+            notice_id=event.notice_id,
+            recipient_id=event.recipient_id,
+            tier=event.tier,
+            channel=event.channel,
+            target=event.target,
+            started_at=event.started_at,
+        )
+    )
+
+
+async def _prepare_send(session: AsyncSession, action: Send, *, state: RecipientState, setup: Setup, now: datetime) -> None:
+    """Queues the message or call for the dispatcher, with its words and (for documents) a fresh e-delivery link."""
+    await session.flush()
+    attempt = await session.get(DeliveryAttempt, action.attempt_id)
+    assert attempt is not None
+    link = None
+    if action.channel is not Channel.voice:
+        token = secrets.token_urlsafe(24)
+        session.add(
+            DeliveryLink(
+                token_hash=token_hash(token),
+                attempt_id=action.attempt_id,
+                notice_id=state.case.notice_id,
+                recipient_id=state.recipient.recipient_id,
+                expires_at=now + timedelta(days=setup.policy.electronic.link_valid_days),
+                created_at=now,
+            )
+        )
+        link = f"{setup.public_url}/e/{token}"
+    attempt.message = texts.message(action.channel, case=state.case, recipient=state.recipient, link=link, valid_days=setup.policy.electronic.link_valid_days)
+    attempt.send_status = "pending"
+    attempt.next_try_at = now
+    session.add(attempt)
+
+
+async def _open_task(session: AsyncSession, action: OpenTask, *, state: RecipientState, notice: DeliveryNotice, setup: Setup, now: datetime, causation: str | None) -> None:
+    turn = (await session.exec(select(func.count()).select_from(DeliveryTask))).one()
+    agent = choose_agent(setup.policy.agents, place=action.place, assignment=setup.policy.direct.assignment, turn=turn)
+    task_id = str(uuid.uuid5(_TASKS, action.attempt_id))
+    session.add(
+        DeliveryTask(
+            id=task_id,
+            attempt_id=action.attempt_id,
+            notice_id=notice.id,
+            recipient_id=state.recipient.recipient_id,
+            kind=action.kind,
+            agent_id=agent.id,
+            status="open",
+            address=action.place.text,
+            postcode=action.place.postcode,
+            window_start=action.window_start,
+            window_end=action.window_end,
+            created_at=now,
+        )
+    )
+    assigned = TaskAssigned(
+        notice_id=notice.id,
+        recipient_id=state.recipient.recipient_id,
+        attempt_id=action.attempt_id,
+        task_id=task_id,
+        kind=action.kind,
+        agent_id=agent.id,
+        address=action.place.text,
+        window_start=action.window_start,
+        window_end=action.window_end,
+    )
+    emit(session, assigned, notice=notice, now=now, causation=causation)
+
+
+async def _maybe_complete(session: AsyncSession, notice: DeliveryNotice, *, now: datetime, causation: str | None) -> None:
+    rows = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.notice_id == notice.id).order_by(col(DeliveryRecipient.position)))).all()
+    if notice.completed_at is not None or any(r.status != RecipientStatus.served for r in rows):
+        return
+    served = []
+    for r in rows:
+        outcome = RecipientState.model_validate(r.state).served
+        assert outcome is not None
+        served.append(ServedRecipient(recipient_id=r.id, method=outcome.method, service_date=outcome.service_date, deemed=outcome.deemed))
+    notice.status = "completed"
+    notice.completed_at = now
+    session.add(notice)
+    emit(session, NoticeCompleted(notice_id=notice.id, completed_at=now, recipients=served, overdue=notice.overdue_at is not None), notice=notice, now=now, causation=causation)

@@ -1,0 +1,277 @@
+"""Delivery on PostgreSQL and Kafka with the Twilio simulator and a real SMTP server: messages, callbacks, the e-delivery page, tasks, court mail."""
+
+from __future__ import annotations
+
+import email
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.policy import default as default_policy
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from services.delivery.adapters.twilio import sign
+from services.delivery.config import DeliverySettings
+from services.delivery.main import create_app as create_delivery
+from services.twilio_sim.config import TwilioSimSettings
+from services.twilio_sim.main import create_app as create_sim
+from shared.auth import Role
+from shared.db import Database
+from shared.events import (
+    CandidateAddress,
+    Consent,
+    EDeliveryChannel,
+    EvidenceRecorded,
+    NoticeRegistered,
+    PostalStatus,
+    Provenance,
+    Recipient,
+    ReturnReason,
+    TrackingUpdated,
+    WaybillCreated,
+)
+from shared.registry import Event
+from shared.settings import DEV_TWILIO_AUTH_TOKEN
+from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
+from shared.values import Phone
+from tests.support import common, eventually, free_port, read_topic, serving, settings, token
+
+SUPERVISOR = token(Role.supervisor, "sup-1")
+MOBILE = "+8613800138000"
+HOME = "山东省威海市环翠区新威路17号"
+
+
+class Inbox:
+    """An SMTP handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@dataclass
+class Harness:
+    delivery: httpx.AsyncClient
+    sim: httpx.AsyncClient
+    db: Database
+    kafka: str
+    names: TopicNames
+    inbox: Inbox
+    base: str
+
+    async def publish(self, topic: str, event: Event, *, notice_id: str) -> None:
+        envelope = event.envelope(source="songda/test", subject=notice_id, time=datetime.now(UTC), correlationid=notice_id)
+        producer = AIOKafkaProducer(bootstrap_servers=self.kafka)
+        await producer.start()
+        try:
+            await producer.send_and_wait(self.names.physical(topic), envelope.to_bytes(), key=notice_id.encode())
+        finally:
+            await producer.stop()
+
+    async def view(self, notice_id: str) -> dict[str, Any] | None:
+        response = await self.delivery.get(f"/v1/notices/{notice_id}/delivery", headers=SUPERVISOR)
+        return response.json() if response.status_code == 200 else None
+
+    async def recipient_when(self, notice_id: str, check: Any, what: str) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            view = await self.view(notice_id)
+            return view["recipients"][0] if view and check(view["recipients"][0]) else None
+
+        return await eventually(probe, what=what, timeout=45)
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.db.sessions() as session:
+            return (await session.exec(text(sql).bindparams(**params))).scalar()
+
+
+@asynccontextmanager
+async def harness(kafka: str, prefix: str, database_url: str) -> AsyncIterator[Harness]:
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    sim_port, delivery_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{delivery_port}"
+    try:
+        async with AsyncExitStack() as stack:
+            sim_url = await stack.enter_async_context(serving(create_sim(TwilioSimSettings(port=sim_port, seed=7, common=common(kafka=kafka, prefix=prefix))), sim_port))
+            delivery_settings = settings(
+                DeliverySettings,
+                database_url=database_url,
+                kafka=kafka,
+                prefix=prefix,
+                public_url=base,
+                twilio_origin=sim_url,
+                smtp_port=smtp.port,
+                dispatch_poll_ms=50,
+                sweep_poll_ms=100,
+            )
+            await stack.enter_async_context(serving(create_delivery(delivery_settings), delivery_port))
+            delivery = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
+            sim = await stack.enter_async_context(httpx.AsyncClient(base_url=sim_url, timeout=10))
+            db = Database(database_url)
+            stack.push_async_callback(db.dispose)
+            yield Harness(delivery=delivery, sim=sim, db=db, kafka=kafka, names=TopicNames(prefix), inbox=inbox, base=base)
+    finally:
+        smtp.stop()
+
+
+def notice(*, consent: list[tuple[EDeliveryChannel, str]], phones: tuple[str, ...] = (MOBILE,), confirmed: bool = False) -> NoticeRegistered:
+    notice_id = str(uuid.uuid4())
+    kind = "confirmation" if confirmed else "filing"
+    return NoticeRegistered(
+        notice_id=notice_id,
+        court_id="C371002",
+        court_name="威海市环翠区人民法院",
+        court_reference=f"T-{notice_id[:8]}",
+        case_number="（2026）鲁1002民初1234号",
+        cause="民间借贷纠纷",
+        stage="first_instance",
+        documents=[{"title": "起诉状副本", "kind": "complaint_copy", "pages": 3}, {"title": "传票", "kind": "summons", "pages": 1}],
+        recipients=[
+            Recipient(
+                recipient_id=str(uuid.uuid4()),
+                name="张三",
+                kind="person",
+                role="defendant",
+                id_type="resident_id",
+                id_number="371002198503124210",
+                phones=[Phone.parse(p) for p in phones],
+                emails=[],
+                candidates=[CandidateAddress(text=HOME, rank=1, provenance=[Provenance(kind=kind)], city="威海市", district="环翠区")],
+                consent=[Consent(channel=c, address=a, source_case="（2026）鲁1002民初0999号", confirmed_on=date(2026, 6, 1)) for c, a in consent],
+            )
+        ],
+        due_date=date(2026, 11, 26),
+        registered_at=datetime.now(UTC),
+    )
+
+
+@pytest.fixture
+async def h(kafka: str, topic_prefix: str, make_database) -> AsyncIterator[Harness]:
+    async with harness(kafka, topic_prefix, await make_database("delivery")) as running:
+        yield running
+
+
+async def test_sms_delivered_serves_the_recipient_once(h: Harness) -> None:
+    await h.sim.post("/sim/script", json={"number": MOBILE, "sms": {"outcome": "delivered"}})
+    registered = notice(consent=[(EDeliveryChannel.sms, MOBILE)])
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the SMS to serve the recipient")
+    assert (served["served"]["method"], served["served"]["channel"], served["legal_basis"]) == ("electronic", "sms", "民事诉讼法第90条；民诉法解释第135条")
+    received = (await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]
+    assert len(received) == 1 and f"{h.base}/e/" in received[0]["body"]
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=4)
+    mine = [r for r in records if r.key == registered.notice_id.encode()]
+    types = [json.loads(r.value)["type"] for r in mine]
+    assert types.count("delivery.RecipientServed") == 1 and types.count("delivery.NoticeCompleted") == 1
+    # The attempt's message is re-dispatched as if the process had died before recording it: the ledger answers, Twilio is not asked again.
+    await h.scalar("UPDATE delivery_attempt SET send_status = 'pending' WHERE notice_id = :n RETURNING id", n=registered.notice_id)
+    await eventually(lambda: h.scalar("SELECT count(*) = 0 FROM delivery_attempt WHERE send_status = 'pending' AND notice_id = :n", n=registered.notice_id), what="the redelivered send to finish")
+    assert len((await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]) == 1
+
+
+async def test_callbacks_forged_replayed_and_stale(h: Harness) -> None:
+    number = "+8613900139000"
+    await h.sim.post("/sim/script", json={"number": number, "sms": {"outcome": "undelivered", "error_code": 30006}, "call": {"outcome": "no-answer"}})
+    registered = notice(consent=[(EDeliveryChannel.sms, number)], phones=(number,))
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    moved = await h.recipient_when(registered.notice_id, lambda r: r["tier"] == "direct", "SMS 30006 then an unanswered call to lead to a visit")
+    channels = [(a["channel"], a["status"], a["error_code"]) for a in moved["attempts"]]
+    assert channels[:2] == [("sms", "failed", 30006), ("voice", "failed", None)]
+    sms = moved["attempts"][0]
+    url = f"{h.base}/webhooks/twilio/status?attempt={sms['attempt_id']}"
+    params = {"MessageSid": sms["provider_ref"] or "SMx", "MessageStatus": "delivered", "To": number, "From": "+8610012368"}
+    forged = await h.delivery.post(url, data=params, headers={"X-Twilio-Signature": sign(auth_token="0" * 32, url=url, params=params)})
+    assert forged.status_code == 403 and forged.headers["content-type"].startswith("application/problem+json")
+    # A genuinely signed "delivered" for the SMS that failed earlier is stale: it changes nothing.
+    genuine = {"X-Twilio-Signature": sign(auth_token=DEV_TWILIO_AUTH_TOKEN, url=url, params=params)}
+    first = await h.delivery.post(url, data=params, headers=genuine)
+    replay = await h.delivery.post(url, data=params, headers=genuine)
+    assert (first.status_code, first.json()) == (200, {"applied": False})
+    assert (replay.status_code, replay.json()) == (200, {"applied": False, "reason": "duplicate"})
+    after = (await h.view(registered.notice_id))["recipients"][0]  # type: ignore[index]
+    assert after["status"] == "in_progress" and after["attempts"] == moved["attempts"]
+
+
+async def test_email_link_page_and_acknowledgement(h: Harness) -> None:
+    mailbox = "zhangsan@example.com"
+    registered = notice(consent=[(EDeliveryChannel.email, mailbox)], phones=())
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the e-mail to serve the recipient")
+    assert (served["served"]["channel"], served["served"]["method"]) == ("email", "electronic")
+    [message] = [m for m in h.inbox.messages if registered.case_number in str(m["Subject"])]
+    link = next(line for line in message.get_content().splitlines() if "/e/" in line).strip()
+    page = await h.delivery.get(link.removeprefix(h.base))
+    assert page.status_code == 200 and registered.case_number in page.text and "传票" in page.text and "确认收到" in page.text
+    ack = await h.delivery.post(link.removeprefix(h.base) + "/ack", headers={"User-Agent": "Mozilla/5.0 test"})
+    assert ack.status_code == 303
+    again = await h.delivery.get(link.removeprefix(h.base))
+    assert "您已于" in again.text
+    assert (await h.delivery.get("/e/not-a-real-token")).status_code == 404
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
+    acks = [json.loads(r.value) for r in records if b"DocumentsAcknowledged" in r.value and r.key == registered.notice_id.encode()]
+    assert len(acks) == 1 and acks[0]["data"]["user_agent"] == "Mozilla/5.0 test"
+
+
+async def test_visit_refused_with_a_photo_then_court_mail_returned_at_a_confirmed_address(h: Harness) -> None:
+    number = "+8613700137000"
+    await h.sim.post("/sim/script", json={"number": number, "call": {"outcome": "busy"}})
+    registered = notice(consent=[], phones=(number,), confirmed=True)
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    await h.recipient_when(registered.notice_id, lambda r: r["tier"] == "direct", "the unanswered call to lead to a visit")
+    agent = token(Role.agent, "agent-huancui-1")
+    cards = (await h.delivery.get("/v1/tasks", headers=agent)).json()
+    [card] = [c for c in cards if c["notice_id"] == registered.notice_id]
+    assert card["id_number_masked"] == "37**************10" and card["address"] == HOME
+    others = (await h.delivery.get("/v1/tasks", headers=token(Role.agent, "agent-weihai"))).json()
+    assert all(c["notice_id"] != registered.notice_id for c in others)
+    incomplete = await h.delivery.post(f"/v1/tasks/{card['task_id']}/outcome", json={"outcome": "refused"}, headers=agent)
+    assert incomplete.status_code == 422 and incomplete.json()["errors"][0]["field"] == "witness"
+    assert (await h.view(registered.notice_id))["recipients"][0]["tasks"][0]["status"] == "open"  # type: ignore[index]
+    # Not found on every visit, then court mail.
+    reported = await h.delivery.post(f"/v1/tasks/{card['task_id']}/outcome", json={"outcome": "not_found"}, headers=agent)
+    assert reported.status_code == 200, reported.text
+    for _ in range(2):
+        nxt = await eventually(lambda: _open_task(h, registered.notice_id), what="the next visit")
+        assert (await h.delivery.post(f"/v1/tasks/{nxt}/outcome", json={"outcome": "not_found"}, headers=SUPERVISOR)).status_code == 200
+    mailing = await h.recipient_when(registered.notice_id, lambda r: r["tier"] == "postal", "court mail after three visits")
+    attempt_id = mailing["attempts"][-1]["attempt_id"]
+    commands = await read_topic(h.kafka, h.names.physical("carrier_gateway.commands"), expect=1)
+    assert any(attempt_id.encode() in r.value for r in commands)
+    await h.publish(CARRIER_GATEWAY_EVENTS, WaybillCreated(notice_id=registered.notice_id, attempt_id=attempt_id, waybill_no="1190000000001", created_at=datetime.now(UTC)), notice_id=registered.notice_id)
+    returned_at = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    trace = TrackingUpdated(notice_id=registered.notice_id, attempt_id=attempt_id, waybill_no="1190000000001", status=PostalStatus.returned, op_time=returned_at, op_code="RET", return_reason=ReturnReason.unclaimed)
+    await h.publish(CARRIER_GATEWAY_EVENTS, trace, notice_id=registered.notice_id)
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the return at a confirmed address to count as service")
+    assert (served["served"]["method"], served["service_date"], served["served"]["deemed"]) == ("postal", "2026-11-30", True)
+
+
+async def _open_task(h: Harness, notice_id: str) -> str | None:
+    view = await h.view(notice_id)
+    tasks = [t for t in view["recipients"][0]["tasks"] if t["status"] == "open"] if view else []
+    return tasks[0]["task_id"] if tasks else None
+
+
+async def test_refusal_with_a_photo_counts_once_evidence_recorded_it(h: Harness) -> None:
+    registered = notice(consent=[], phones=())
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    task_id = await eventually(lambda: _open_task(h, registered.notice_id), what="a visit task")
+    body = {"outcome": "refused", "evidence_ids": ["ev-photo-1"], "note": "拒收"}
+    reported = await h.delivery.post(f"/v1/tasks/{task_id}/outcome", json=body, headers=SUPERVISOR)
+    assert reported.json()["waiting_for_evidence"] == ["ev-photo-1"]
+    assert (await h.view(registered.notice_id))["recipients"][0]["status"] == "awaiting_evidence"  # type: ignore[index]
+    recorded = EvidenceRecorded(notice_id=registered.notice_id, evidence_id="ev-photo-1", kind="photo", sha256="0" * 64, leaf_index=1, flags=[])
+    await h.publish(EVIDENCE_EVENTS, recorded, notice_id=registered.notice_id)
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the recorded photo to make the refusal count")
+    assert (served["served"]["method"], served["legal_basis"], served["served"]["evidence_ids"]) == ("refusal", "民事诉讼法第89条", ["ev-photo-1"])

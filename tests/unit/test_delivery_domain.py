@@ -1,0 +1,481 @@
+"""Delivery's rules, table by table: service dates and bases, signers, the plan, the postal outcomes, failures, stale inputs, deadlines."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.delivery.domain import deadline, law
+from services.delivery.domain.machine import (
+    Accepted,
+    AddressChanged,
+    Arrived,
+    Decision,
+    EvidenceChecked,
+    NotArrived,
+    OpenTask,
+    PostalReceipt,
+    PostalTrace,
+    PublicationRecorded,
+    Send,
+    TaskOutcome,
+    TaskReported,
+    Tick,
+    apply,
+    start,
+)
+from services.delivery.domain.plan import choose_agent, visit_window
+from services.delivery.domain.state import Case, Place, RecipientState, RecipientStatus
+from services.delivery.policy import Assignment, load_policy
+from shared.clock import SHANGHAI
+from shared.events import (
+    AddressSource,
+    CandidateAddress,
+    Channel,
+    Consent,
+    DispatchPostalItem,
+    EDeliveryChannel,
+    Lawyer,
+    PartyKind,
+    PostalStatus,
+    Provenance,
+    Recipient,
+    RecipientServed,
+    RecipientUnserved,
+    ReturnReason,
+    ServiceMethod,
+    SignerRole,
+    Tier,
+    Witness,
+)
+from shared.values import Phone
+
+POLICY = load_policy()
+# Monday 23 November 2026, 09:00 in Beijing: a working day.
+NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+CASE = Case(notice_id="n-1", court_id="C371002", court_name="威海市环翠区人民法院", case_number="（2026）鲁1002民初1234号", documents=["起诉状副本", "传票"])
+MOBILE, LANDLINE = "+8613800138000", "+866315201234"
+HOME = "山东省威海市环翠区新威路17号"
+
+
+def candidate(text: str = HOME, kind: AddressSource = AddressSource.filing) -> CandidateAddress:
+    return CandidateAddress(text=text, rank=1, provenance=[Provenance(kind=kind)], city="威海市", district="环翠区")
+
+
+def recipient(
+    *,
+    phones: tuple[str, ...] = (MOBILE,),
+    consent: tuple[tuple[EDeliveryChannel, str], ...] = ((EDeliveryChannel.sms, MOBILE),),
+    candidates: tuple[CandidateAddress, ...] = (candidate(),),
+    whereabouts_unknown: bool = False,
+    lawyer: Lawyer | None = None,
+    kind: PartyKind = PartyKind.person,
+) -> Recipient:
+    return Recipient(
+        recipient_id="r-1",
+        name="张三",
+        kind=kind,
+        role="defendant",
+        id_type=None,
+        id_number=None,
+        phones=[Phone.parse(p) for p in phones],
+        emails=[],
+        candidates=list(candidates),
+        whereabouts_unknown=whereabouts_unknown,
+        lawyer=lawyer,
+        consent=[Consent(channel=c, address=a, source_case="（2026）鲁1002民初0999号", confirmed_on=date(2026, 6, 1)) for c, a in consent],
+    )
+
+
+def begin(**kwargs: object) -> Decision:
+    return start(case=CASE, recipient=recipient(**kwargs), now=NOW, policy=POLICY)  # type: ignore[arg-type]
+
+
+def step(state: RecipientState, event: object, *, now: datetime = NOW) -> Decision:
+    return apply(state, event, now=now, policy=POLICY)  # type: ignore[arg-type]
+
+
+def current_id(state: RecipientState) -> str:
+    assert state.current is not None
+    return state.current.attempt_id
+
+
+def served(decision: Decision) -> RecipientServed:
+    [event] = [e for e in decision.events if isinstance(e, RecipientServed)]
+    return event
+
+
+def advance_to(state: RecipientState, channel: Channel) -> RecipientState:
+    """Fails attempts until the current one uses `channel`."""
+    for _ in range(20):
+        if state.step.channel is channel:
+            return state
+        attempt_id = current_id(state)
+        if state.step.channel in (Channel.visit, Channel.posting):
+            state = step(state, TaskReported(attempt_id=attempt_id, at=NOW, outcome=TaskOutcome.not_found, agent_id="a")).state
+        else:
+            state = step(state, NotArrived(attempt_id=attempt_id, at=NOW, status="failed")).state
+    raise AssertionError(f"never reached {channel}")
+
+
+# DOMAIN.md's service-date table: one row per method, each with its date and basis.
+@pytest.mark.parametrize(
+    ("method", "deemed", "event_day", "expected_date", "basis"),
+    [
+        (ServiceMethod.direct, False, date(2026, 11, 23), date(2026, 11, 23), "民事诉讼法第87条、第88条"),
+        (ServiceMethod.refusal, False, date(2026, 11, 24), date(2026, 11, 24), "民事诉讼法第89条"),
+        (ServiceMethod.electronic, False, date(2026, 11, 25), date(2026, 11, 25), "民事诉讼法第90条；民诉法解释第135条"),
+        (ServiceMethod.postal, False, date(2026, 11, 26), date(2026, 11, 26), "民事诉讼法第91条"),
+        (ServiceMethod.postal, True, date(2026, 11, 27), date(2026, 11, 27), "法院专递规定第11条；法发〔2017〕19号"),
+        (ServiceMethod.public_notice, True, date(2026, 11, 23), date(2026, 12, 23), "民事诉讼法第95条；民诉法解释第138条"),
+        (ServiceMethod.posting, True, date(2026, 12, 31), date(2027, 1, 30), "民事诉讼法第95条；民诉法解释第138条"),
+    ],
+)
+def test_service_date_and_basis_by_method(method: ServiceMethod, deemed: bool, event_day: date, expected_date: date, basis: str) -> None:
+    assert law.service_date(method, event_day) == expected_date
+    assert law.basis(method, deemed=deemed) == basis
+
+
+def test_a_deemed_direct_service_has_no_basis() -> None:
+    with pytest.raises(KeyError):
+        law.basis(ServiceMethod.direct, deemed=True)
+
+
+@pytest.mark.parametrize(
+    ("role", "kind", "valid"),
+    [
+        (SignerRole.recipient, PartyKind.person, True),
+        (SignerRole.family_member, PartyKind.person, True),
+        (SignerRole.statutory_agent, PartyKind.person, True),
+        (SignerRole.litigation_agent, PartyKind.person, True),
+        (SignerRole.designated_proxy, PartyKind.person, True),
+        (SignerRole.mail_room, PartyKind.person, False),
+        (SignerRole.opposing_party, PartyKind.person, False),
+        (SignerRole.other, PartyKind.person, False),
+        (SignerRole.legal_representative, PartyKind.organisation, True),
+        (SignerRole.principal, PartyKind.organisation, True),
+        (SignerRole.mail_room, PartyKind.organisation, True),
+        (SignerRole.litigation_agent, PartyKind.organisation, True),
+        (SignerRole.family_member, PartyKind.organisation, False),
+        (SignerRole.opposing_party, PartyKind.organisation, False),
+    ],
+)
+def test_who_may_sign(role: SignerRole, kind: PartyKind, valid: bool) -> None:
+    assert law.may_sign(role, kind=kind) is valid
+
+
+# The plan: consent gates electronic channels, SMS only to mobiles, no mail when whereabouts are unknown.
+@pytest.mark.parametrize(
+    ("kwargs", "channels"),
+    [
+        ({}, ["sms", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
+        ({"consent": ()}, ["voice", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
+        ({"phones": (LANDLINE,), "consent": ((EDeliveryChannel.sms, LANDLINE),)}, ["voice", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
+        ({"consent": ((EDeliveryChannel.sms, MOBILE), (EDeliveryChannel.email, "z@example.com"))}, ["sms", "email", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
+        ({"whereabouts_unknown": True}, ["sms", "publication"]),
+        ({"candidates": ()}, ["sms", "publication"]),
+        (
+            {"lawyer": Lawyer(name="李律师", firm="某律所", email="li@firm.example"), "consent": ((EDeliveryChannel.lawyer_firm, "inbox@firm.example"),)},
+            ["lawyer_firm", "voice", "visit", "visit", "visit", "court_mail", "posting", "publication"],
+        ),
+        ({"lawyer": None, "consent": ((EDeliveryChannel.lawyer_firm, "inbox@firm.example"),)}, ["voice", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
+    ],
+)
+def test_plan(kwargs: dict, channels: list[str]) -> None:
+    assert [s.channel.value for s in begin(**kwargs).state.plan] == channels
+
+
+def test_start_sends_the_first_message_and_announces_the_attempt() -> None:
+    decision = begin()
+    [send] = decision.actions
+    assert isinstance(send, Send) and send.channel is Channel.sms and send.target == MOBILE
+    assert [e.type for e in decision.events] == ["delivery.AttemptStarted"]
+
+
+def test_sms_delivered_serves_on_the_arrival_date_in_beijing() -> None:
+    state = begin().state
+    # 23:30 UTC on the 23rd is 07:30 on the 24th in Beijing: the law counts the local date.
+    arrival = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+    decision = step(state, Arrived(attempt_id=current_id(state), at=arrival), now=arrival)
+    event = served(decision)
+    assert (event.method, event.service_date, event.deemed, event.channel) == (ServiceMethod.electronic, date(2026, 11, 24), False, "sms")
+    assert decision.state.status is RecipientStatus.served
+
+
+# Twilio's error codes, one row each: what happens next.
+@pytest.mark.parametrize(
+    ("code", "next_channel", "unusable", "scheduled"),
+    [
+        (30003, Channel.sms, False, True),
+        (30006, Channel.voice, False, False),
+        (21635, Channel.voice, False, False),
+        (21614, Channel.voice, False, False),
+        (21211, Channel.visit, True, False),
+        (30008, Channel.visit, False, False),
+    ],
+)
+def test_sms_failures(code: int, next_channel: Channel, unusable: bool, scheduled: bool) -> None:
+    state = begin().state
+    decision = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=code))
+    after = decision.state
+    assert after.step.channel is next_channel
+    assert (MOBILE in after.unusable) is unusable
+    assert (after.current is not None and after.current.status.value == "scheduled") is scheduled
+    assert [e.type for e in decision.events][0] == "delivery.AttemptFailed"
+
+
+def test_unreachable_is_retried_then_given_up() -> None:
+    state = begin(phones=()).state
+    for _ in range(POLICY.electronic.retries):
+        state = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=30003)).state
+        assert state.step.channel is Channel.sms and state.current is not None and state.current.not_before is not None
+        later = state.current.not_before
+        decision = step(state, Tick(), now=later)
+        assert any(isinstance(a, Send) for a in decision.actions)
+        state = decision.state
+    state = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=30003)).state
+    assert state.step.channel is Channel.visit
+
+
+def test_no_receipt_in_time_moves_on() -> None:
+    state = begin().state
+    due = state.current.due_at if state.current else None
+    assert due is not None
+    assert step(state, Tick(), now=due - timedelta(seconds=1)).state == state
+    assert step(state, Tick(), now=due).state.step.channel is Channel.visit
+
+
+def test_an_input_about_an_earlier_attempt_is_ignored() -> None:
+    state = begin().state
+    first = current_id(state)
+    state = step(state, NotArrived(attempt_id=first, at=NOW, status="undelivered", error_code=30006)).state
+    late = step(state, Arrived(attempt_id=first, at=NOW))
+    assert late.state == state and not late.events
+    assert step(state, Accepted(attempt_id="someone-else", provider_ref="SM1")).state == state
+
+
+def test_a_call_informs_but_does_not_serve() -> None:
+    state = begin(consent=()).state
+    decision = step(state, Arrived(attempt_id=current_id(state), at=NOW))
+    assert not any(isinstance(e, RecipientServed) for e in decision.events)
+    assert decision.state.step.channel is Channel.visit
+
+
+# Visits.
+def at_visit(**kwargs: object) -> RecipientState:
+    return advance_to(begin(**kwargs).state, Channel.visit)
+
+
+@pytest.mark.parametrize(
+    ("report", "method", "basis"),
+    [
+        ({"outcome": TaskOutcome.served, "signer_name": "张三", "signer_role": SignerRole.recipient}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
+        ({"outcome": TaskOutcome.served, "signer_name": "张母", "signer_role": SignerRole.family_member, "relation": "母亲"}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
+        ({"outcome": TaskOutcome.refused, "witness": Witness(name="王五", organisation="新威路社区居委会")}, ServiceMethod.refusal, "民事诉讼法第89条"),
+    ],
+)
+def test_visit_served_or_refused_with_witness(report: dict, method: ServiceMethod, basis: str) -> None:
+    state = at_visit()
+    left = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    decision = step(state, TaskReported(attempt_id=current_id(state), at=left, agent_id="a", **report))
+    event = served(decision)
+    assert (event.method, event.service_date, event.legal_basis, event.deemed) == (method, date(2026, 11, 23), basis, False)
+
+
+def test_an_invalid_signer_does_not_serve() -> None:
+    state = at_visit()
+    decision = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer_name="李四", signer_role=SignerRole.opposing_party))
+    assert not any(isinstance(e, RecipientServed) for e in decision.events)
+    assert decision.state.step.channel is Channel.visit and decision.state.cursor == state.cursor + 1
+
+
+def test_refusal_with_a_photo_counts_once_evidence_is_recorded_unflagged() -> None:
+    state = at_visit()
+    reported = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.refused, evidence={"ev-1": None}))
+    assert reported.state.status is RecipientStatus.awaiting_evidence and not reported.events
+    decision = step(reported.state, EvidenceChecked(evidence_id="ev-1", flags=["no_gps"]))
+    event = served(decision)
+    assert event.method is ServiceMethod.refusal and event.evidence_ids == ["ev-1"]
+
+
+def test_flagged_evidence_sends_the_visit_out_again() -> None:
+    state = at_visit()
+    reported = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.refused, evidence={"ev-1": None}))
+    decision = step(reported.state, EvidenceChecked(evidence_id="ev-1", flags=["far_from_address"]))
+    assert not any(isinstance(e, RecipientServed) for e in decision.events)
+    assert decision.state.cursor == state.cursor and decision.state.current is not None and decision.state.current.attempt_id != current_id(state)
+    assert any(isinstance(a, OpenTask) for a in decision.actions)
+
+
+def test_already_recorded_evidence_counts_at_once() -> None:
+    state = at_visit()
+    decision = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.refused, evidence={"ev-1": []}))
+    assert served(decision).method is ServiceMethod.refusal
+
+
+def test_visits_fall_on_different_days_at_varied_times() -> None:
+    state = at_visit()
+    windows = []
+    for _ in POLICY.direct.visits:
+        current = state.current
+        assert current is not None and current.window_start is not None and current.window_end is not None
+        windows.append((current.window_start.astimezone(SHANGHAI), current.window_end.astimezone(SHANGHAI)))
+        state = step(state, TaskReported(attempt_id=current.attempt_id, at=current.window_start, agent_id="a", outcome=TaskOutcome.not_found)).state
+    days = [start.date() for start, _ in windows]
+    assert len(set(days)) == len(days)
+    assert [w[1].time() for w in windows] == [slot.end for slot in POLICY.direct.visits]
+    assert state.step.channel is Channel.court_mail
+
+
+def test_a_move_reports_the_address_and_visits_there() -> None:
+    state = at_visit()
+    new = Place(text="山东省威海市环翠区文化中路88号")
+    decision = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.moved, new_place=new))
+    assert "delivery.AddressReported" in [e.type for e in decision.events]
+    assert decision.state.step.channel is Channel.visit and decision.state.step.place == new
+
+
+# Court mail: every outcome of DOMAIN.md, one row each.
+def at_mail(kind: AddressSource = AddressSource.filing) -> RecipientState:
+    return advance_to(begin(candidates=(candidate(kind=kind),)).state, Channel.court_mail)
+
+
+RETURNED = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def test_booking_court_mail_commands_the_gateway() -> None:
+    state = advance_to(begin().state, Channel.visit)
+    for _ in POLICY.direct.visits:
+        decision = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.not_found))
+        state = decision.state
+    [command] = [e for e in decision.events if isinstance(e, DispatchPostalItem)]
+    assert (command.address, command.attempt_id, command.receiver_name) == (HOME, current_id(state), "张三")
+
+
+@pytest.mark.parametrize(
+    ("kind", "events", "outcome"),
+    [
+        # 回执 back signed by someone who may sign → served on the receipt date (CPL 91).
+        (AddressSource.filing, [PostalStatus.delivered, ("receipt", SignerRole.family_member)], (ServiceMethod.postal, date(2026, 11, 27), False)),
+        # Signed by the opposing party → not served; the next step (a posting) follows.
+        (AddressSource.filing, [PostalStatus.delivered, ("receipt", SignerRole.opposing_party)], Channel.posting),
+        # Refused → deemed served on the return date (专递 Art. 11).
+        (AddressSource.filing, [PostalStatus.refused, (PostalStatus.returned, ReturnReason.refused)], (ServiceMethod.postal, date(2026, 11, 30), True)),
+        (AddressSource.filing, [(PostalStatus.returned, ReturnReason.refused)], (ServiceMethod.postal, date(2026, 11, 30), True)),
+        # Unclaimed or wrong at an address the party itself confirmed → deemed served on the return date.
+        (AddressSource.confirmation, [(PostalStatus.returned, ReturnReason.unclaimed)], (ServiceMethod.postal, date(2026, 11, 30), True)),
+        (AddressSource.confirmation, [(PostalStatus.returned, ReturnReason.address_wrong)], (ServiceMethod.postal, date(2026, 11, 30), True)),
+        # …at an address nobody confirmed → a posting task at the address.
+        (AddressSource.filing, [(PostalStatus.returned, ReturnReason.unclaimed)], Channel.posting),
+        (AddressSource.household, [(PostalStatus.returned, ReturnReason.address_wrong)], Channel.posting),
+        # Whereabouts unknown → public notice.
+        (AddressSource.confirmation, [(PostalStatus.returned, ReturnReason.whereabouts_unknown)], Channel.publication),
+    ],
+)
+def test_postal_outcomes(kind: AddressSource, events: list, outcome: object) -> None:
+    state = at_mail(kind)
+    attempt_id = current_id(state)
+    decision = Decision(state)
+    for item in events:
+        if isinstance(item, PostalStatus):
+            decision = step(decision.state, PostalTrace(attempt_id=attempt_id, at=RETURNED - timedelta(days=3), status=item))
+        elif item[0] == "receipt":
+            decision = step(decision.state, PostalReceipt(attempt_id=attempt_id, at=RETURNED, signer_name="某人", signer_role=item[1], relation=None, signed_on=date(2026, 11, 27)))
+        else:
+            decision = step(decision.state, PostalTrace(attempt_id=attempt_id, at=RETURNED, status=item[0], return_reason=item[1]))
+    if isinstance(outcome, Channel):
+        assert not any(isinstance(e, RecipientServed) for e in decision.events)
+        assert decision.state.step.channel is outcome
+    else:
+        event = served(decision)
+        assert (event.method, event.service_date, event.deemed) == outcome
+        assert event.legal_basis == law.basis(event.method, deemed=event.deemed)
+
+
+def test_posting_with_a_photo_is_deemed_served_thirty_days_later() -> None:
+    state = advance_to(at_mail(), Channel.posting)
+    posted_at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    decision = step(state, TaskReported(attempt_id=current_id(state), at=posted_at, agent_id="a", outcome=TaskOutcome.posted, evidence={"ph-1": []}))
+    assert decision.state.status is RecipientStatus.notice_period and decision.state.period_ends == date(2026, 12, 31)
+    assert not any(isinstance(e, RecipientServed) for e in decision.events)
+    assert step(decision.state, Tick(), now=datetime(2026, 12, 30, 15, 59, tzinfo=UTC)).state == decision.state
+    event = served(step(decision.state, Tick(), now=datetime(2026, 12, 30, 16, 0, tzinfo=UTC)))
+    assert (event.method, event.service_date, event.deemed) == (ServiceMethod.posting, date(2026, 12, 31), True)
+
+
+def test_public_notice_lists_exhausted_methods_and_serves_thirty_days_after_publication() -> None:
+    state = begin(whereabouts_unknown=True).state
+    decision = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=30008))
+    [unserved] = [e for e in decision.events if isinstance(e, RecipientUnserved)]
+    assert [(x.channel, x.target) for x in unserved.exhausted] == [(Channel.sms, MOBILE)]
+    assert decision.state.status is RecipientStatus.awaiting_publication
+    published = step(decision.state, PublicationRecorded(published_on=date(2026, 11, 25), at=NOW))
+    assert published.state.period_ends == date(2026, 12, 25)
+    event = served(step(published.state, Tick(), now=datetime(2026, 12, 25, 0, 0, tzinfo=SHANGHAI)))
+    assert (event.method, event.service_date, event.legal_basis) == (ServiceMethod.public_notice, date(2026, 12, 25), "民事诉讼法第95条；民诉法解释第138条")
+
+
+def test_publication_is_refused_before_other_methods_failed() -> None:
+    state = begin().state
+    assert step(state, PublicationRecorded(published_on=date(2026, 11, 25), at=NOW)).state == state
+
+
+def test_a_confirmation_sends_later_steps_to_the_confirmed_address() -> None:
+    state = begin().state
+    confirmed = CandidateAddress(text="山东省威海市环翠区文化中路88号", rank=1, provenance=[Provenance(kind=AddressSource.confirmation)])
+    after = step(state, AddressChanged(address=confirmed, consent=[])).state
+    places = {s.place.text for s in after.plan if s.place}
+    assert places == {confirmed.text} and all(s.place.confirmed_by_party for s in after.plan if s.place)
+
+
+def test_served_recipients_ignore_everything() -> None:
+    state = begin().state
+    done = step(state, Arrived(attempt_id=current_id(state), at=NOW)).state
+    assert step(done, Tick(), now=NOW + timedelta(days=90)).state == done
+    assert step(done, AddressChanged(address=candidate("别处"), consent=[])).state == done
+
+
+# Visit windows and assignment.
+def test_visit_window_skips_to_the_right_kind_of_day() -> None:
+    weekend = POLICY.direct.visits[2]
+    start_, end = visit_window(weekend, after=NOW)
+    assert start_.date() == date(2026, 11, 28) and start_.time() == weekend.start and end.time() == weekend.end
+    evening = POLICY.direct.visits[1]
+    assert visit_window(evening, after=NOW, not_on=date(2026, 11, 23))[0].date() == date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(
+    ("district", "city", "assignment", "turn", "agent"),
+    [
+        ("环翠区", "威海市", Assignment.area, 0, "agent-huancui-1"),
+        ("环翠区", "威海市", Assignment.area, 1, "agent-huancui-2"),
+        ("高区", "威海市", Assignment.area, 0, "agent-huancui-2"),
+        ("文登区", "威海市", Assignment.area, 5, "agent-weihai"),
+        ("历下区", "济南市", Assignment.area, 4, "agent-huancui-2"),
+        ("环翠区", "威海市", Assignment.round_robin, 2, "agent-weihai"),
+    ],
+)
+def test_choose_agent(district: str, city: str, assignment: Assignment, turn: int, agent: str) -> None:
+    place = Place(text="x", district=district, city=city)
+    assert choose_agent(POLICY.agents, place=place, assignment=assignment, turn=turn).id == agent
+
+
+# Deadlines on the working calendar.
+@pytest.mark.parametrize(
+    ("now", "warned", "overdue", "expected"),
+    [
+        (datetime(2026, 11, 25, 13, 29, tzinfo=SHANGHAI), False, False, (False, False)),
+        (datetime(2026, 11, 25, 13, 30, tzinfo=SHANGHAI), False, False, (True, False)),
+        (datetime(2026, 11, 25, 20, 0, tzinfo=SHANGHAI), True, False, (False, False)),
+        (datetime(2026, 11, 26, 0, 0, tzinfo=SHANGHAI), True, False, (False, True)),
+        (datetime(2026, 11, 26, 0, 0, tzinfo=SHANGHAI), False, False, (False, True)),
+        (datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI), True, True, (False, False)),
+    ],
+)
+def test_deadline_alerts(now: datetime, warned: bool, overdue: bool, expected: tuple[bool, bool]) -> None:
+    assert deadline.alerts(date(2026, 11, 25), now=now, policy=POLICY, warned=warned, overdue=overdue) == expected
+
+
+def test_tiers_are_tried_in_order() -> None:
+    assert [t.value for t in Tier] == ["electronic", "direct", "postal", "posting", "public_notice"]
