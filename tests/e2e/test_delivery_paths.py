@@ -1,0 +1,130 @@
+"""The three delivery paths end to end: every service and the Twilio simulator as processes, on the scaled clock, over HTTP and Kafka."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from shared.auth import Role
+from shared.clock import SHANGHAI
+from shared.devstack import Stack
+from shared.events import EvidenceRecorded, PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
+from shared.registry import Event
+from shared.topics import CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS
+from tests.support import EXAMPLE_NOTICE, eventually, token
+
+COURT = token(Role.court, "C371002")
+SUPERVISOR = token(Role.supervisor, "sup-1")
+# Monday 23 November 2026, 09:00 in Beijing, running sixty times faster than the wall clock.
+CLOCK = {"SONGDA_CLOCK": "scaled", "SONGDA_CLOCK_EPOCH": "2026-11-23T01:00:00+00:00", "SONGDA_TIME_SCALE": "60"}
+
+
+@pytest.fixture
+async def stack(kafka, topic_prefix, service_stack, make_database) -> Stack:
+    anchor = datetime.now(UTC).isoformat()
+    return await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**CLOCK, "SONGDA_CLOCK_ANCHOR": anchor})
+
+
+async def submit(client: httpx.AsyncClient, stack: Stack, *, phone: str, consent: bool) -> tuple[str, str]:
+    """Confirms the party's address (with SMS consent or without) and submits a notice in the same case."""
+    person = EXAMPLE_NOTICE["recipients"][0]
+    case_number = f"（2026）鲁1002民初{uuid.uuid4().int % 9000 + 1000}号"
+    confirmation = {
+        "case_number": case_number,
+        "stage": "first_instance",
+        "party": {k: person[k] for k in ("name", "kind", "id_type", "id_number")},
+        "address": {k: person["addresses"][0][k] for k in ("text", "postcode")},
+        "phone": phone,
+        "e_delivery": {"consent": consent, "channels": [{"channel": "sms", "address": phone}] if consent else []},
+        "confirmed_at": "2026-11-20",
+    }
+    confirmed = await client.post(f"{stack.url('intake')}/v1/address-confirmations", json=confirmation, headers=COURT)
+    assert confirmed.status_code in (200, 201), confirmed.text
+    notice = copy.deepcopy(EXAMPLE_NOTICE)
+    notice.update(court_reference=f"E2E-{uuid.uuid4().hex[:10]}", case_number=case_number)
+    notice["recipients"][0].update(phones=[phone], emails=[])
+    submitted = await client.post(f"{stack.url('intake')}/v1/notices", json=notice, headers=COURT)
+    assert submitted.status_code == 201, submitted.text
+    body = submitted.json()
+    return body["id"], body["recipients"][0]["recipient_id"]
+
+
+def waiting_for(client: httpx.AsyncClient, stack: Stack, notice_id: str, check: Callable[[dict[str, Any]], bool]) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    async def probe() -> dict[str, Any] | None:
+        response = await client.get(f"{stack.url('delivery')}/v1/notices/{notice_id}/delivery", headers=SUPERVISOR)
+        if response.status_code != 200:
+            return None
+        recipient = response.json()["recipients"][0]
+        return recipient if check(recipient) else None
+
+    return probe
+
+
+async def publish(kafka: str, topic: str, event: Event, *, notice_id: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka)
+    await producer.start()
+    try:
+        envelope = event.envelope(source="songda/e2e", subject=notice_id, time=datetime.now(UTC), correlationid=notice_id)
+        await producer.send_and_wait(topic, envelope.to_bytes(), key=notice_id.encode())
+    finally:
+        await producer.stop()
+
+
+async def open_task(client: httpx.AsyncClient, stack: Stack, notice_id: str) -> str:
+    recipient = await eventually(waiting_for(client, stack, notice_id, lambda r: any(t["status"] == "open" for t in r["tasks"])), what="an open task")
+    return next(t["task_id"] for t in recipient["tasks"] if t["status"] == "open")
+
+
+async def test_sms_delivered_serves(stack: Stack) -> None:
+    phone = "+8613800138001"
+    async with httpx.AsyncClient(timeout=10) as client:
+        await client.post(f"{stack.url('twilio_sim')}/sim/script", json={"number": phone, "sms": {"outcome": "delivered"}})
+        notice_id, _ = await submit(client, stack, phone=phone, consent=True)
+        served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), timeout=60, what="the SMS to serve")
+        assert (served["served"]["method"], served["served"]["channel"], served["legal_basis"]) == ("electronic", "sms", "民事诉讼法第90条；民诉法解释第135条")
+        arrived = datetime.fromisoformat(served["attempts"][-1]["arrived_at"]).astimezone(SHANGHAI).date()
+        assert served["service_date"] == arrived.isoformat() and arrived >= date(2026, 11, 23)
+
+
+async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(stack: Stack, kafka: str, topic_prefix: str) -> None:
+    phone = "+8613800138002"
+    async with httpx.AsyncClient(timeout=10) as client:
+        script = {"number": phone, "sms": {"outcome": "undelivered", "error_code": 30006}, "call": {"outcome": "no-answer"}}
+        assert (await client.post(f"{stack.url('twilio_sim')}/sim/script", json=script)).status_code in (200, 201)
+        notice_id, _ = await submit(client, stack, phone=phone, consent=True)
+        task_id = await open_task(client, stack, notice_id)
+        at_visit = await eventually(waiting_for(client, stack, notice_id, lambda r: r["tier"] == "direct"), what="the visit")
+        assert [(a["channel"], a["status"], a["error_code"]) for a in at_visit["attempts"][:2]] == [("sms", "failed", 30006), ("voice", "failed", None)]
+        reported = await client.post(f"{stack.url('delivery')}/v1/tasks/{task_id}/outcome", json={"outcome": "refused", "evidence_ids": ["photo-1"]}, headers=SUPERVISOR)
+        assert reported.status_code == 200, reported.text
+        recorded = EvidenceRecorded(notice_id=notice_id, evidence_id="photo-1", kind="photo", sha256="a" * 64, leaf_index=0, flags=[])
+        await publish(kafka, topic_prefix + EVIDENCE_EVENTS, recorded, notice_id=notice_id)
+        served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the refusal to count")
+        assert (served["served"]["method"], served["legal_basis"], served["served"]["deemed"]) == ("refusal", "民事诉讼法第89条", False)
+
+
+async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confirmed_address(stack: Stack, kafka: str, topic_prefix: str) -> None:
+    phone = "+8613800138003"
+    async with httpx.AsyncClient(timeout=10) as client:
+        await client.post(f"{stack.url('twilio_sim')}/sim/script", json={"number": phone, "sms": {"outcome": "failed", "error_code": 30008}, "call": {"outcome": "no-answer"}})
+        notice_id, _ = await submit(client, stack, phone=phone, consent=True)
+        for _ in range(3):
+            task_id = await open_task(client, stack, notice_id)
+            reported = await client.post(f"{stack.url('delivery')}/v1/tasks/{task_id}/outcome", json={"outcome": "not_found"}, headers=SUPERVISOR)
+            assert reported.status_code == 200, reported.text
+        mailing = await eventually(waiting_for(client, stack, notice_id, lambda r: r["tier"] == "postal"), what="court mail")
+        attempt_id = mailing["attempts"][-1]["attempt_id"]
+        waybill = "1190000000042"
+        await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, WaybillCreated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, created_at=datetime.now(UTC)), notice_id=notice_id)
+        returned = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+        trace = TrackingUpdated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, status=PostalStatus.returned, op_time=returned, op_code="RET", return_reason=ReturnReason.unclaimed)
+        await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, trace, notice_id=notice_id)
+        served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the return to count as service")
+        assert (served["served"]["method"], served["service_date"], served["served"]["deemed"]) == ("postal", date(2026, 11, 30).isoformat(), True)
