@@ -35,7 +35,6 @@ class Dispatcher:
     setup: Setup
     telephony: Telephony
     mailer: Mailer
-    sender_number: str
     sender_address: str
     poll_s: float = 0.2
     batch: int = 20

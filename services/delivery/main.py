@@ -42,7 +42,6 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
             setup=setup,
             telephony=telephony,
             mailer=mailer,
-            sender_number=settings.twilio_from,
             sender_address=settings.smtp_sender,
             poll_s=settings.dispatch_poll_ms / 1000,
         )

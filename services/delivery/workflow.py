@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery import texts
-from services.delivery.domain.machine import CloseTask, Decision, Input, OpenTask, Send, apply, period_start, start
+from services.delivery.domain.machine import CloseTask, Decision, Input, OpenTask, Send, apply, start
 from services.delivery.domain.plan import choose_agent
 from services.delivery.domain.state import Case, RecipientState, RecipientStatus, wake_at
 from services.delivery.models import DeliveryAttempt, DeliveryLink, DeliveryNotice, DeliveryRecipient, DeliveryTask
@@ -77,8 +77,9 @@ async def advance(session: AsyncSession, *, recipient_id: str, event: Input, now
         return None
     notice = await session.get(DeliveryNotice, row.notice_id)
     assert notice is not None
-    decision = apply(RecipientState.model_validate(row.state), event, now=now, policy=setup.policy)
-    if decision.state != RecipientState.model_validate(row.state):
+    before = RecipientState.model_validate(row.state)
+    decision = apply(before, event, now=now, policy=setup.policy)
+    if decision.state != before:
         await save(session, row, decision, notice=notice, now=now, setup=setup, causation=causation)
     return decision
 
@@ -89,7 +90,7 @@ async def save(session: AsyncSession, row: DeliveryRecipient, decision: Decision
     row.state = state.model_dump(mode="json")
     row.status = state.status
     row.tier = state.step.tier
-    row.wake_at = wake_at(state, period_start(state))
+    row.wake_at = wake_at(state)
     row.updated_at = now
     session.add(row)
     for event in decision.events:

@@ -731,9 +731,3 @@ def _receipt(decision: Decision, attempt: Attempt, event: PostalReceipt, *, now:
     # CPL 91: the date on the return receipt is the service date.
     return _serve(decision, served_by(ServiceMethod.postal, attempt, event_day=event.signed_on, deemed=False, at=event.at, claim=claim), now=now)
 
-
-def period_start(state: RecipientState) -> datetime | None:
-    """The instant a running notice period ends (midnight Beijing time of the service date)."""
-    if state.period_ends is None:
-        return None
-    return datetime.combine(state.period_ends, datetime.min.time(), SHANGHAI)

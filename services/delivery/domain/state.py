@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from shared.clock import SHANGHAI
 from shared.events import Channel, Exhausted, Recipient, ServiceMethod, SignerRole, Tier, Witness
 
 
@@ -143,10 +144,11 @@ class RecipientState(Frozen):
         return next((a for a in self.attempts if a.attempt_id == attempt_id), None)
 
 
-def wake_at(state: RecipientState, period_start: datetime | None) -> datetime | None:
+def wake_at(state: RecipientState) -> datetime | None:
     """When the sweeper must look at this recipient again: a due time, a retry, or the end of a notice period."""
-    if state.status is RecipientStatus.notice_period:
-        return period_start
+    if state.status is RecipientStatus.notice_period and state.period_ends is not None:
+        # The period ends as the service date begins: midnight, Beijing time.
+        return datetime.combine(state.period_ends, time.min, SHANGHAI)
     current = state.current
     if current is None or state.status is not RecipientStatus.in_progress:
         return None
