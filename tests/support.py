@@ -8,7 +8,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +17,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
 from shared.auth import Role, mint
+from shared.registry import Event
 from shared.settings import CommonSettings, Environment, ServiceSettings
 from shared.values import resident_id_check_char
 
@@ -162,3 +163,15 @@ async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
         task.result()
         raise RuntimeError("the server stopped while starting")
     return server.started
+
+
+async def publish(kafka: str, topic: str, events: Sequence[Event], *, subject: str, source: str = "songda/test") -> None:
+    """Produces events as another service would: enveloped, keyed by the notice, on the physical topic."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka)
+    await producer.start()
+    try:
+        for event in events:
+            envelope = event.envelope(source=source, subject=subject, time=datetime.now(UTC), correlationid=subject)
+            await producer.send_and_wait(topic, envelope.to_bytes(), key=subject.encode())
+    finally:
+        await producer.stop()

@@ -10,15 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from shared.auth import Role
 from shared.clock import SHANGHAI
 from shared.devstack import Stack
 from shared.events import EvidenceRecorded, PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
-from shared.registry import Event
 from shared.topics import CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS
-from tests.support import EXAMPLE_NOTICE, eventually, token
+from tests.support import EXAMPLE_NOTICE, eventually, publish, token
 
 COURT = token(Role.court, "C371002")
 SUPERVISOR = token(Role.supervisor, "sup-1")
@@ -67,16 +65,6 @@ def waiting_for(client: httpx.AsyncClient, stack: Stack, notice_id: str, check: 
     return probe
 
 
-async def publish(kafka: str, topic: str, event: Event, *, notice_id: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka)
-    await producer.start()
-    try:
-        envelope = event.envelope(source="songda/e2e", subject=notice_id, time=datetime.now(UTC), correlationid=notice_id)
-        await producer.send_and_wait(topic, envelope.to_bytes(), key=notice_id.encode())
-    finally:
-        await producer.stop()
-
-
 async def open_task(client: httpx.AsyncClient, stack: Stack, notice_id: str) -> str:
     recipient = await eventually(waiting_for(client, stack, notice_id, lambda r: any(t["status"] == "open" for t in r["tasks"])), what="an open task")
     return next(t["task_id"] for t in recipient["tasks"] if t["status"] == "open")
@@ -105,7 +93,7 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
         reported = await client.post(f"{stack.url('delivery')}/v1/tasks/{task_id}/outcome", json={"outcome": "refused", "evidence_ids": ["photo-1"]}, headers=SUPERVISOR)
         assert reported.status_code == 200, reported.text
         recorded = EvidenceRecorded(notice_id=notice_id, evidence_id="photo-1", kind="photo", sha256="a" * 64, leaf_index=0, flags=[])
-        await publish(kafka, topic_prefix + EVIDENCE_EVENTS, recorded, notice_id=notice_id)
+        await publish(kafka, topic_prefix + EVIDENCE_EVENTS, [recorded], subject=notice_id)
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the refusal to count")
         assert (served["served"]["method"], served["legal_basis"], served["served"]["deemed"]) == ("refusal", "民事诉讼法第89条", False)
 
@@ -122,9 +110,9 @@ async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confir
         mailing = await eventually(waiting_for(client, stack, notice_id, lambda r: r["tier"] == "postal"), what="court mail")
         attempt_id = mailing["attempts"][-1]["attempt_id"]
         waybill = "1190000000042"
-        await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, WaybillCreated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, created_at=datetime.now(UTC)), notice_id=notice_id)
+        await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, [WaybillCreated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, created_at=datetime.now(UTC))], subject=notice_id)
         returned = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
         trace = TrackingUpdated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, status=PostalStatus.returned, op_time=returned, op_code="RET", return_reason=ReturnReason.unclaimed)
-        await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, trace, notice_id=notice_id)
+        await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, [trace], subject=notice_id)
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the return to count as service")
         assert (served["served"]["method"], served["service_date"], served["served"]["deemed"]) == ("postal", date(2026, 11, 30).isoformat(), True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlmodel import func, select
 
 from services.intake.config import IntakeSettings
@@ -23,7 +21,7 @@ from shared.events import RecipientServed, ServiceMethod
 from shared.runtime import Runtime
 from shared import topics
 from shared.topics import TopicNames
-from tests.support import EXAMPLE_NOTICE, eventually, read_topic, running, settings, token
+from tests.support import EXAMPLE_NOTICE, eventually, publish, read_topic, running, settings, token
 
 COURT = token(Role.court, "C371002")
 AGENT = token(Role.agent, "A-7")
@@ -204,14 +202,7 @@ async def test_the_book_learns_what_worked(intake, kafka, topic_prefix) -> None:
             service_date=now.date(), legal_basis="专递 Art. 11", deemed=True, served_at=now,
         ),
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka)
-    await producer.start()
-    try:
-        for event in served:
-            envelope = event.envelope(source="songda/delivery", subject=registered["id"], time=now, correlationid=str(uuid.uuid4()))
-            await producer.send_and_wait(TopicNames(topic_prefix).physical(topics.DELIVERY_EVENTS), envelope.to_bytes(), key=registered["id"].encode())
-    finally:
-        await producer.stop()
+    await publish(kafka, TopicNames(topic_prefix).physical(topics.DELIVERY_EVENTS), served, subject=registered["id"], source="songda/delivery")
 
     async def learned() -> dict[str, Any] | None:
         found = await look_up(client)

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
@@ -42,7 +41,7 @@ from shared.registry import Event
 from shared.settings import DEV_TWILIO_AUTH_TOKEN
 from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.values import Phone
-from tests.support import common, eventually, free_port, read_topic, serving, settings, token
+from tests.support import common, eventually, free_port, publish, read_topic, serving, settings, token
 
 SUPERVISOR = token(Role.supervisor, "sup-1")
 MOBILE = "+8613800138000"
@@ -71,13 +70,7 @@ class Harness:
     base: str
 
     async def publish(self, topic: str, event: Event, *, notice_id: str) -> None:
-        envelope = event.envelope(source="songda/test", subject=notice_id, time=datetime.now(UTC), correlationid=notice_id)
-        producer = AIOKafkaProducer(bootstrap_servers=self.kafka)
-        await producer.start()
-        try:
-            await producer.send_and_wait(self.names.physical(topic), envelope.to_bytes(), key=notice_id.encode())
-        finally:
-            await producer.stop()
+        await publish(self.kafka, self.names.physical(topic), [event], subject=notice_id)
 
     async def view(self, notice_id: str) -> dict[str, Any] | None:
         response = await self.delivery.get(f"/v1/notices/{notice_id}/delivery", headers=SUPERVISOR)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -13,18 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from services.delivery.adapters.twilio import HttpxTwilioClient
 from services.twilio_sim.config import TwilioSimSettings
 from shared.settings import DEV_TWILIO_ACCOUNT_SID as DEV_ACCOUNT_SID
 from shared.settings import DEV_TWILIO_AUTH_TOKEN as DEV_AUTH_TOKEN
@@ -33,9 +29,8 @@ from services.twilio_sim.mix import RandomMix
 from services.twilio_sim.outcomes import Completed, Delivered, Failed, Undelivered
 from services.twilio_sim.resources import segments
 from shared.settings import CommonSettings
-from tests.support import eventually, free_port, running
+from tests.support import eventually, free_port, running, serving
 
-TWILIO_ORIGIN = "https://api.twilio.com"
 EPOCH = "2026-11-23T01:00:00+00:00"
 SENDER = "+15005550006"
 MOBILE = "+8613800138000"
@@ -60,54 +55,6 @@ def sim_settings(**overrides: Any) -> TwilioSimSettings:
     return TwilioSimSettings(common=common, **overrides)
 
 
-@asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    """Runs an app under uvicorn on a free port until the block ends; yields its base URL once /healthz answers."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base) as client:
-
-            async def healthy() -> bool:
-                if task.done():
-                    task.result()
-                try:
-                    return (await client.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(healthy, timeout=10, what=f"{base}/healthz", interval=0.02)
-        yield base
-    finally:
-        server.should_exit = True
-        await task
-
-
-class SimHttpClient(TwilioHttpClient):
-    """The SDK's own HTTP client, sending to the simulator instead of api.twilio.com."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__(timeout=10)
-        self._base_url = base_url
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> TwilioResponse:
-        assert url.startswith(TWILIO_ORIGIN), url
-        rewritten = self._base_url + url.removeprefix(TWILIO_ORIGIN)
-        return super().request(method, rewritten, params=params, data=data, headers=headers, auth=auth, timeout=timeout, allow_redirects=allow_redirects)
-
-
 @dataclass
 class Sim:
     """A running simulator, the SDK pointed at it, and a plain client for /sim."""
@@ -115,10 +62,13 @@ class Sim:
     base: str
     twilio: Client
     http: httpx.AsyncClient
+    clients: list[HttpxTwilioClient]
 
     def sdk(self, account_sid: str = DEV_ACCOUNT_SID, auth_token: str = DEV_AUTH_TOKEN) -> Client:
-        """Returns an SDK client with other credentials."""
-        return Client(account_sid, auth_token, http_client=SimHttpClient(self.base))
+        """Returns an SDK client with other credentials, on delivery's own HTTP client pointed at the simulator."""
+        client = HttpxTwilioClient(origin=self.base)
+        self.clients.append(client)
+        return Client(account_sid, auth_token, http_client=client)
 
     async def script(self, number: str, **channels: dict[str, Any]) -> None:
         """Scripts outcomes for a number."""
@@ -182,14 +132,20 @@ class Receiver:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Sim]:
-    async with serving(create_app(sim_settings(seed=7))) as base, httpx.AsyncClient(base_url=base) as http:
-        yield Sim(base=base, twilio=Client(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, http_client=SimHttpClient(base)), http=http)
+    async with serving(create_app(sim_settings(seed=7)), free_port()) as base, httpx.AsyncClient(base_url=base) as http:
+        clients = [HttpxTwilioClient(origin=base)]
+        sim = Sim(base=base, twilio=Client(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, http_client=clients[0]), http=http, clients=clients)
+        try:
+            yield sim
+        finally:
+            for client in sim.clients:
+                await client.close()
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver()
-    async with serving(receiver.app) as base:
+    async with serving(receiver.app, free_port()) as base:
         receiver.base = base
         yield receiver
 
@@ -212,7 +168,7 @@ async def test_delivered_sms_calls_back_queued_sent_delivered_signed(sim: Sim, r
     await sim.script(MOBILE, sms={"outcome": "delivered"})
     url = receiver.url("/webhooks/twilio/status?attempt=a1")
 
-    message = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body=NOTICE_SMS, status_callback=url)
+    message = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body=NOTICE_SMS, status_callback=url)
 
     assert message.sid.startswith("SM") and len(message.sid) == 34
     assert (message.status, message.direction, message.to, message.from_) == ("queued", "outbound-api", MOBILE, SENDER)
@@ -233,7 +189,7 @@ async def test_delivered_sms_calls_back_queued_sent_delivered_signed(sim: Sim, r
     assert len({c.headers["i-twilio-idempotency-token"] for c in callbacks}) == 3
     tampered = {**callbacks[-1].params, "MessageStatus": "undelivered"}
     assert not RequestValidator(DEV_AUTH_TOKEN).validate(url, tampered, callbacks[-1].headers["x-twilio-signature"])
-    fetched = await asyncio.to_thread(sim.twilio.messages(message.sid).fetch)
+    fetched = await sim.twilio.messages(message.sid).fetch_async()
     assert fetched.status == "delivered"
     assert fetched.date_sent is not None and fetched.date_created <= fetched.date_sent <= fetched.date_updated
 
@@ -242,24 +198,24 @@ async def test_scripted_undelivered_carries_the_error_code(sim: Sim, receiver: R
     await sim.script(MOBILE, sms={"outcome": "undelivered", "error_code": 30006})
     url = receiver.url("/status")
 
-    message = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body=NOTICE_SMS, status_callback=url)
+    message = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body=NOTICE_SMS, status_callback=url)
 
     callbacks = await eventually(receiver.arrived("MessageSid", message.sid, count=3), what="three message callbacks")
     assert [c.params["MessageStatus"] for c in callbacks] == ["queued", "sent", "undelivered"]
     assert (callbacks[-1].params["ErrorCode"], callbacks[-1].params["ErrorMessage"]) == ("30006", "Landline or unreachable carrier")
     assert_signed(callbacks[-1], url)
-    fetched = await asyncio.to_thread(sim.twilio.messages(message.sid).fetch)
+    fetched = await sim.twilio.messages(message.sid).fetch_async()
     assert (fetched.status, fetched.error_code, fetched.error_message) == ("undelivered", 30006, "Landline or unreachable carrier")
 
 
 async def test_failed_sms_is_never_sent(sim: Sim, receiver: Receiver) -> None:
     await sim.script(MOBILE, sms={"outcome": "failed", "error_code": 30008})
 
-    message = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body="x", status_callback=receiver.url("/s"))
+    message = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body="x", status_callback=receiver.url("/s"))
 
     callbacks = await eventually(receiver.arrived("MessageSid", message.sid, count=2), what="two message callbacks")
     assert [(c.params["MessageStatus"], c.params.get("ErrorCode")) for c in callbacks] == [("queued", None), ("failed", "30008")]
-    fetched = await asyncio.to_thread(sim.twilio.messages(message.sid).fetch)
+    fetched = await sim.twilio.messages(message.sid).fetch_async()
     assert (fetched.status, fetched.date_sent) == ("failed", None)
 
 
@@ -271,7 +227,7 @@ async def test_scripted_refusal_raises_in_the_sdk_and_creates_nothing(sim: Sim, 
     await sim.script(MOBILE, sms={"outcome": "rejected", "error_code": code})
 
     with pytest.raises(TwilioRestException) as caught:
-        await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body=NOTICE_SMS)
+        await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body=NOTICE_SMS)
 
     assert (caught.value.status, caught.value.code) == (400, code)
     assert text in caught.value.msg
@@ -291,7 +247,7 @@ async def test_scripted_refusal_raises_in_the_sdk_and_creates_nothing(sim: Sim, 
 )
 async def test_incomplete_sms_requests_are_refused_like_twilio(sim: Sim, fields: dict[str, str], code: int) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        await asyncio.to_thread(sim.twilio.messages.create, **fields)
+        await sim.twilio.messages.create_async(**fields)
 
     assert (caught.value.status, caught.value.code) == (400, code)
 
@@ -299,7 +255,7 @@ async def test_incomplete_sms_requests_are_refused_like_twilio(sim: Sim, fields:
 async def test_messaging_service_send_is_accepted_first(sim: Sim) -> None:
     service = "MG" + "0" * 32
 
-    message = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, messaging_service_sid=service, body=NOTICE_SMS)
+    message = await sim.twilio.messages.create_async(to=MOBILE, messaging_service_sid=service, body=NOTICE_SMS)
 
     assert (message.status, message.messaging_service_sid, message.from_) == ("accepted", service, None)
 
@@ -317,7 +273,7 @@ async def test_unanswered_call_reports_the_events_asked_for(sim: Sim, receiver: 
     url = receiver.url("/calls/status")
     events = ["initiated", "ringing", "answered", "completed"]
 
-    call = await asyncio.to_thread(sim.twilio.calls.create, to=MOBILE, from_=SENDER, twiml=TWIML, status_callback=url, status_callback_event=events)
+    call = await sim.twilio.calls.create_async(to=MOBILE, from_=SENDER, twiml=TWIML, status_callback=url, status_callback_event=events)
 
     assert call.sid.startswith("CA") and len(call.sid) == 34
     assert (call.status, call.direction, call.start_time, call.end_time, call.duration) == ("queued", "outbound-api", None, None, None)
@@ -329,7 +285,7 @@ async def test_unanswered_call_reports_the_events_asked_for(sim: Sim, receiver: 
         assert (callback.params["Direction"], callback.params["From"], callback.params["To"]) == ("outbound-api", SENDER, MOBILE)
         assert parsedate_to_datetime(callback.params["Timestamp"]).tzinfo is not None
         assert "CallDuration" not in callback.params
-    fetched = await asyncio.to_thread(sim.twilio.calls(call.sid).fetch)
+    fetched = await sim.twilio.calls(call.sid).fetch_async()
     assert (fetched.status, fetched.duration) == (outcome, "0")
     assert fetched.start_time is not None and fetched.end_time is not None
 
@@ -338,8 +294,8 @@ async def test_completed_call_reports_its_end_and_its_recording(sim: Sim, receiv
     await sim.script(MOBILE, call={"outcome": "completed", "duration": 42})
     status_url, recording_url = receiver.url("/calls/status"), receiver.url("/calls/recording")
 
-    call = await asyncio.to_thread(
-        sim.twilio.calls.create, to=MOBILE, from_=SENDER, url="https://example.org/twiml", status_callback=status_url, record=True, recording_status_callback=recording_url
+    call = await sim.twilio.calls.create_async(
+        to=MOBILE, from_=SENDER, url="https://example.org/twiml", status_callback=status_url, record=True, recording_status_callback=recording_url
     )
 
     recordings = await eventually(receiver.arrived("CallSid", call.sid, count=1, path="/calls/recording"), what="the recording callback")
@@ -351,14 +307,14 @@ async def test_completed_call_reports_its_end_and_its_recording(sim: Sim, receiv
     assert recording["RecordingSid"].startswith("RE") and len(recording["RecordingSid"]) == 34
     assert (recording["RecordingStatus"], recording["RecordingDuration"], recording["AccountSid"]) == ("completed", "42", DEV_ACCOUNT_SID)
     assert recording["RecordingUrl"].endswith(f"/Accounts/{DEV_ACCOUNT_SID}/Recordings/{recording['RecordingSid']}")
-    fetched = await asyncio.to_thread(sim.twilio.calls(call.sid).fetch)
+    fetched = await sim.twilio.calls(call.sid).fetch_async()
     assert (fetched.status, fetched.duration) == ("completed", "42")
 
 
 async def test_wrong_credentials_or_account_get_401(sim: Sim) -> None:
     for client in (sim.sdk(auth_token="f" * 32), sim.sdk(account_sid="AC" + "f" * 32)):
         with pytest.raises(TwilioRestException) as caught:
-            await asyncio.to_thread(client.messages.create, to=MOBILE, from_=SENDER, body="x")
+            await client.messages.create_async(to=MOBILE, from_=SENDER, body="x")
         assert (caught.value.status, caught.value.code) == (401, 20003)
 
     response = await sim.http.get(f"/2010-04-01/Accounts/{DEV_ACCOUNT_SID}/Messages.json")
@@ -369,18 +325,18 @@ async def test_wrong_credentials_or_account_get_401(sim: Sim) -> None:
 
 
 async def test_unknown_resources_are_404(sim: Sim) -> None:
-    for fetch in (sim.twilio.messages("SM" + "0" * 32).fetch, sim.twilio.calls("CA" + "0" * 32).fetch):
+    for fetch in (sim.twilio.messages("SM" + "0" * 32).fetch_async, sim.twilio.calls("CA" + "0" * 32).fetch_async):
         with pytest.raises(TwilioRestException) as caught:
-            await asyncio.to_thread(fetch)
+            await fetch()
         assert (caught.value.status, caught.value.code) == (404, 20404)
 
 
 async def test_list_filters_by_to_and_date_sent_through_the_sdk(sim: Sim) -> None:
     for number in (MOBILE, OTHER_MOBILE):
         await sim.script(number, sms={"outcome": "delivered"})
-    first = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body="one")
-    second = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body="two")
-    other = await asyncio.to_thread(sim.twilio.messages.create, to=OTHER_MOBILE, from_=SENDER, body="three")
+    first = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body="one")
+    second = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body="two")
+    other = await sim.twilio.messages.create_async(to=OTHER_MOBILE, from_=SENDER, body="three")
 
     async def all_delivered() -> bool:
         response = await sim.http.get("/sim/messages")
@@ -388,15 +344,15 @@ async def test_list_filters_by_to_and_date_sent_through_the_sdk(sim: Sim) -> Non
 
     await eventually(all_delivered, what="every message delivered", interval=0.02)
     before = first.date_created - timedelta(minutes=1)
-    listed = await asyncio.to_thread(sim.twilio.messages.list, to=MOBILE, date_sent_after=before)
+    listed = await sim.twilio.messages.list_async(to=MOBILE, date_sent_after=before)
     assert [m.sid for m in listed] == [second.sid, first.sid]
     assert all(m.status == "delivered" and m.date_sent is not None for m in listed)
-    paged = await asyncio.to_thread(sim.twilio.messages.list, to=MOBILE, page_size=1)
+    paged = await sim.twilio.messages.list_async(to=MOBILE, page_size=1)
     assert [m.sid for m in paged] == [second.sid, first.sid]
-    assert [m.sid for m in await asyncio.to_thread(sim.twilio.messages.list, to=OTHER_MOBILE)] == [other.sid]
+    assert [m.sid for m in await sim.twilio.messages.list_async(to=OTHER_MOBILE)] == [other.sid]
     last_sent = max(m.date_sent for m in listed)
-    assert await asyncio.to_thread(sim.twilio.messages.list, to=MOBILE, date_sent_after=last_sent + timedelta(minutes=1)) == []
-    assert await asyncio.to_thread(sim.twilio.messages.list, to=MOBILE, date_sent_before=before) == []
+    assert await sim.twilio.messages.list_async(to=MOBILE, date_sent_after=last_sent + timedelta(minutes=1)) == []
+    assert await sim.twilio.messages.list_async(to=MOBILE, date_sent_before=before) == []
     assert len(await sim.received("messages", "13800138000")) == 2
 
 
@@ -453,15 +409,15 @@ def test_random_mix_has_realistic_shares() -> None:
 
 
 async def test_fixed_line_gets_undelivered_30006_unless_scripted_and_calls_normally(sim: Sim) -> None:
-    await asyncio.to_thread(sim.twilio.messages.create, to=LANDLINE, from_=SENDER, body=NOTICE_SMS)
-    await asyncio.to_thread(sim.twilio.calls.create, to=LANDLINE, from_=SENDER, twiml=TWIML)
+    await sim.twilio.messages.create_async(to=LANDLINE, from_=SENDER, body=NOTICE_SMS)
+    await sim.twilio.calls.create_async(to=LANDLINE, from_=SENDER, twiml=TWIML)
 
     sms, calls = await settled(sim.http, messages=1, calls=1)
 
     assert sms == [("undelivered", 30006)]
     assert calls[0][0] in CALL_FINAL
     await sim.script(LANDLINE, sms={"outcome": "delivered"})
-    await asyncio.to_thread(sim.twilio.messages.create, to=LANDLINE, from_=SENDER, body=NOTICE_SMS)
+    await sim.twilio.messages.create_async(to=LANDLINE, from_=SENDER, body=NOTICE_SMS)
     sms, _ = await settled(sim.http, messages=2, calls=1)
     assert sms[1] == ("delivered", None)
 
@@ -497,7 +453,7 @@ async def test_refused_callback_is_retried_with_the_same_token(sim: Sim, receive
     receiver.refusals = 2
     url = receiver.url("/flaky")
 
-    message = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body="x", status_callback=url)
+    message = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body="x", status_callback=url)
 
     callbacks = await eventually(receiver.arrived("MessageSid", message.sid, count=4), what="two refusals, a retry and the final callback")
     assert [c.params["MessageStatus"] for c in callbacks] == ["queued", "queued", "queued", "failed"]
@@ -511,10 +467,10 @@ async def test_unreachable_callback_is_given_up_while_the_message_moves_on(sim: 
     await sim.script(MOBILE, sms={"outcome": "delivered"})
     nowhere = f"http://127.0.0.1:{free_port()}/gone"
 
-    message = await asyncio.to_thread(sim.twilio.messages.create, to=MOBILE, from_=SENDER, body="x", status_callback=nowhere)
+    message = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body="x", status_callback=nowhere)
 
     async def delivered() -> bool:
-        return (await asyncio.to_thread(sim.twilio.messages(message.sid).fetch)).status == "delivered"
+        return (await sim.twilio.messages(message.sid).fetch_async()).status == "delivered"
 
     await eventually(delivered, what="the message delivered despite its callbacks failing", interval=0.05)
 
