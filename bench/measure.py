@@ -1,12 +1,18 @@
-"""What every benchmark measures with: latency figures, percentiles, and removing a run's topics."""
+"""What every benchmark measures with: latency figures, percentiles, progress, and a run's own databases and topics."""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.devstack import SERVICES
 from shared.topics import ALL_TOPICS, TopicNames
+from tests.support import POSTGRES
 
 
 @dataclass
@@ -45,3 +51,42 @@ async def delete_topics(bootstrap: str, prefix: str) -> None:
         await admin.delete_topics([TopicNames(prefix).physical(t) for t in ALL_TOPICS])
     finally:
         await admin.close()
+
+
+def progress(label: str, done: int, total: int) -> None:
+    """Draws a progress bar on stderr, ending the line when done."""
+    width = 30
+    filled = width * done // max(total, 1)
+    print(f"\r  {label:<22} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+    if done >= total:
+        print(file=sys.stderr)
+
+
+async def make_databases(run: str) -> dict[str, str]:
+    """Creates a fresh PostgreSQL database per service for one run; returns their URLs by service."""
+    connection = await asyncpg.connect(POSTGRES)
+    urls = {}
+    try:
+        for name in SERVICES:
+            database = f"bench_{run}_{name}"
+            await connection.execute(f'CREATE DATABASE "{database}"')
+            urls[name] = POSTGRES.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        await connection.close()
+    return urls
+
+
+async def drop_databases(urls: dict[str, str]) -> None:
+    """Drops a run's databases."""
+    connection = await asyncpg.connect(POSTGRES)
+    try:
+        for url in urls.values():
+            await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """Returns the CPU time (user + system) a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -20,9 +19,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,46 +28,13 @@ sys.path.insert(0, str(REPO))
 from shared.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.db import Database  # noqa: E402
 from shared.devstack import SERVICES, Stack  # noqa: E402
-from shared.topics import INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
-from tests.support import notice_payload  # noqa: E402
+from shared.topics import create_topics  # noqa: E402
+from tests.support import KAFKA, notice_payload  # noqa: E402
 
-from bench.measure import Figures, delete_topics, figures  # noqa: E402
+from bench.floor import kafka_floor, sql_floor  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, figures, make_databases, progress  # noqa: E402
 
-KAFKA = os.environ.get("SONGDA_TEST_KAFKA", "127.0.0.1:9092")
-POSTGRES = os.environ.get("SONGDA_TEST_POSTGRES", "postgresql://songda:songda@127.0.0.1:55432/postgres")
 SECRET = "songda-bench-secret-at-least-32-characters"
-
-
-
-def progress(label: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    print(f"\r  {label:<22} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
-    if done >= total:
-        print(file=sys.stderr)
-
-
-async def make_databases(run: str) -> dict[str, str]:
-    connection = await asyncpg.connect(POSTGRES)
-    urls = {}
-    try:
-        for name in SERVICES:
-            database = f"bench_{run}_{name}"
-            await connection.execute(f'CREATE DATABASE "{database}"')
-            urls[name] = POSTGRES.rsplit("/", 1)[0] + f"/{database}"
-    finally:
-        await connection.close()
-    return urls
-
-
-async def drop_databases(urls: dict[str, str]) -> None:
-    connection = await asyncpg.connect(POSTGRES)
-    try:
-        for url in urls.values():
-            await connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
 
 
 async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> dict[str, float]:
@@ -119,12 +83,6 @@ async def visible_times(dbs: dict[str, Database], count: int, timeout: float) ->
     return {nid: max(_epoch(delivery[nid]), _epoch(evidence[nid])) for nid in delivery}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """Returns the CPU time (user + system) a process has used, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _epoch(value: datetime | str) -> float:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
@@ -149,11 +107,11 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
     stack.start()
     try:
         stack.wait_healthy()
-        cpu_before = {name: _cpu_seconds(p.pid) for name, p in stack.processes.items()}
+        cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         began = time.time()
         sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began))
         visible = await visible_times(dbs, args.notices, timeout=args.timeout)
-        cpu = {name: (_cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
+        cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
         async with dbs["intake"].sessions() as session:
             size = int(await session.scalar(text("SELECT avg(length(payload)) FROM outbox_message")))
     finally:
@@ -165,73 +123,6 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
     latencies = [(visible[nid] - sent[nid]) * 1000 for nid in sent]
     seconds = max(visible.values()) - began
     return figures("pipeline (HTTP → visible in both)", latencies, seconds), size, cpu
-
-
-async def kafka_floor(count: int, size: int, prefix: str) -> Figures:
-    """Raw aiokafka: produce `count` messages of `size` bytes (acks=all, idempotent) and consume them."""
-    topic = TopicNames(prefix).physical(INTAKE_EVENTS)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=KAFKA, group_id=f"{prefix}floor", auto_offset_reset="earliest", enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, enable_idempotence=True, acks="all", linger_ms=5)
-    await consumer.start()
-    await producer.start()
-    filler = b"x" * max(0, size - 40)
-    latencies: list[float] = []
-    try:
-        while not consumer.assignment():
-            await consumer.getmany(timeout_ms=100)
-        began = time.time()
-
-        async def produce() -> None:
-            acks = [await producer.send(topic, f"{time.time():.6f}|".encode() + filler, key=str(i % 997).encode()) for i in range(count)]
-            await asyncio.gather(*acks)
-
-        async def consume() -> None:
-            while len(latencies) < count:
-                for records in (await consumer.getmany(timeout_ms=200, max_records=1000)).values():
-                    now = time.time()
-                    latencies.extend((now - float(r.value.split(b"|", 1)[0])) * 1000 for r in records)
-                    await consumer.commit()
-
-        await asyncio.gather(produce(), consume())
-        seconds = time.time() - began
-    finally:
-        await producer.stop()
-        await consumer.stop()
-    return figures("raw aiokafka produce+consume", latencies, seconds)
-
-
-async def sql_floor(count: int, size: int, concurrency: int) -> Figures:
-    """Raw SQL: one INSERT per transaction of a `size`-byte JSON document, `concurrency` connections at once."""
-    run = uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(POSTGRES)
-    await admin.execute(f'CREATE DATABASE "bench_{run}_floor"')
-    await admin.close()
-    url = POSTGRES.rsplit("/", 1)[0] + f"/bench_{run}_floor"
-    pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
-    document = json.dumps({"x": "y" * max(0, size - 10)})
-    latencies: list[float] = []
-    try:
-        await pool.execute("CREATE TABLE floor (id uuid PRIMARY KEY, doc jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())")
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for index in range(count):
-            queue.put_nowait(index)
-
-        async def worker() -> None:
-            while not queue.empty():
-                queue.get_nowait()
-                started = time.perf_counter()
-                await pool.execute("INSERT INTO floor (id, doc) VALUES ($1, $2::jsonb)", uuid.uuid4(), document)
-                latencies.append((time.perf_counter() - started) * 1000)
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - began
-    finally:
-        await pool.close()
-        admin = await asyncpg.connect(POSTGRES)
-        await admin.execute(f'DROP DATABASE IF EXISTS "bench_{run}_floor" WITH (FORCE)')
-        await admin.close()
-    return figures("raw SQL insert (1 tx per row)", latencies, seconds)
 
 
 def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float]) -> str:
@@ -257,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="songda-bench-") as tmp:
             flow, size, cpu = await pipeline(args, run, prefix, Path(tmp))
-        kafka = await kafka_floor(args.notices, size, floor_prefix)
+        kafka = await kafka_floor(KAFKA, args.notices, size, floor_prefix)
         rows = [flow, kafka]
         if not args.sqlite:
             rows.append(await sql_floor(args.notices, size, args.concurrency))

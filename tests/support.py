@@ -126,6 +126,30 @@ def notice_payload(index: int, *, court_id: str = "C371002", seed: int = 0) -> d
     return payload
 
 
+async def submit_with_consent(client: httpx.AsyncClient, intake: str, *, phone: str, consent: bool) -> tuple[str, str]:
+    """Confirms a new party's address (with SMS consent or without) and submits a notice to them in the same case; returns the notice and recipient ids."""
+    person = json.loads(json.dumps(EXAMPLE_NOTICE["recipients"][0]))
+    person.update(id_number=resident_id(random.Random()), phones=[phone], emails=[])
+    case_number = f"（2026）鲁1002民初{random.randrange(1000, 10000)}号"
+    confirmation = {
+        "case_number": case_number,
+        "stage": "first_instance",
+        "party": {k: person[k] for k in ("name", "kind", "id_type", "id_number")},
+        "address": {k: person["addresses"][0][k] for k in ("text", "postcode")},
+        "phone": phone,
+        "e_delivery": {"consent": consent, "channels": [{"channel": "sms", "address": phone}] if consent else []},
+        "confirmed_at": "2026-11-20",
+    }
+    court = token(Role.court, "C371002")
+    confirmed = await client.post(f"{intake}/v1/address-confirmations", json=confirmation, headers=court)
+    assert confirmed.status_code in (200, 201), confirmed.text
+    notice = {**EXAMPLE_NOTICE, "court_reference": f"E2E-{random.getrandbits(48):012x}", "case_number": case_number, "recipients": [person]}
+    submitted = await client.post(f"{intake}/v1/notices", json=notice, headers=court)
+    assert submitted.status_code == 201, submitted.text
+    body = submitted.json()
+    return body["id"], body["recipients"][0]["recipient_id"]
+
+
 def free_port() -> int:
     """Returns a TCP port nobody listens on right now."""
     with socket.socket() as sock:

@@ -30,3 +30,6 @@ class DeliverySettings(ServiceSettings):
     smtp_starttls: bool = False
     dispatch_poll_ms: int = Field(default=200, ge=10)
     sweep_poll_ms: int = Field(default=1000, ge=10)
+    # A message or call with no final status this long (domain seconds) after it went out is looked up at Twilio.
+    status_check_after_s: float = Field(default=600, gt=0)
+    status_check_poll_ms: int = Field(default=5000, ge=10)

@@ -15,6 +15,7 @@ from services.delivery.adapters.mail import Mailer, MailResult, MailUnavailable
 from services.delivery.adapters.twilio import ProviderResult, ProviderUnavailable, Telephony, notice_twiml
 from services.delivery.domain.machine import Accepted, Arrived, Input, NotArrived
 from services.delivery.models import DeliveryAttempt
+from services.delivery.statuses import SETTLED
 from services.delivery.workflow import Setup, advance
 from shared import ledger
 from shared.clock import Clock
@@ -83,10 +84,12 @@ class Dispatcher:
             row = (await session.exec(select(DeliveryAttempt).where(DeliveryAttempt.id == attempt.id).with_for_update())).one()
             if row.send_status != PENDING:
                 return
-            row.send_status = SENT
+            event = self._input(row, result, now=now)
+            # Accepted waits for its final status (a callback or a status check); anything else is final now.
+            row.send_status = SENT if isinstance(event, Accepted) else SETTLED
             row.provider_ref = result.get("provider_ref") or result.get("message_id")
             session.add(row)
-            await advance(session, recipient_id=row.recipient_id, event=self._input(row, result, now=now), now=now, setup=self.setup, causation=None)
+            await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=self.setup, causation=None)
 
     def _operations(self, attempt: DeliveryAttempt) -> tuple[Callable[[], Awaitable[dict[str, Any]]], Callable[[], Awaitable[dict[str, Any] | None]] | None]:
         message = attempt.message or {}
@@ -97,7 +100,7 @@ class Dispatcher:
                 return (await self.telephony.send_sms(to=to, body=message["body"], status_callback=self.status_callback(attempt.id))).to_dict()
 
             async def find() -> dict[str, Any] | None:
-                found = await self.telephony.find_sms(to=to, since=attempt.started_at, containing=message["token_hint"])
+                found = await self.telephony.find_sms(to=to, containing=message["token_hint"])
                 return found.to_dict() if found else None
 
             return sms, find

@@ -1,6 +1,8 @@
-"""Composition root of delivery: `create_app()` builds the app; the lifespan runs relay, consumer, dispatcher and sweeper."""
+"""Composition root of delivery: `create_app()` builds the app; the lifespan runs relay, consumer, dispatcher, sweeper and status checks."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -13,6 +15,7 @@ from services.delivery.dispatcher import Dispatcher
 from services.delivery.handlers import handlers
 from services.delivery.models import TABLES
 from services.delivery.policy import load_policy
+from services.delivery.status_checks import StatusChecker
 from services.delivery.sweeper import Sweeper
 from services.delivery.workflow import Setup
 from shared.runtime import Runtime, ServiceSpec, create_service_app
@@ -46,7 +49,15 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
             poll_s=settings.dispatch_poll_ms / 1000,
         )
         sweeper = Sweeper(db=runtime.db, clock=runtime.clock, setup=setup, poll_s=settings.sweep_poll_ms / 1000)
-        return {"dispatcher": dispatcher.run(), "sweeper": sweeper.run()}
+        checker = StatusChecker(
+            db=runtime.db,
+            clock=runtime.clock,
+            setup=setup,
+            telephony=telephony,
+            quiet=timedelta(seconds=settings.status_check_after_s),
+            poll_s=settings.status_check_poll_ms / 1000,
+        )
+        return {"dispatcher": dispatcher.run(), "sweeper": sweeper.run(), "status_checks": checker.run()}
 
     async def close() -> None:
         await telephony.close()

@@ -2,56 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.delivery.adapters.twilio import verify_signature
 from services.delivery.deps import Deps
-from services.delivery.domain.machine import Arrived, Input, NotArrived
 from services.delivery.models import DeliveryAttempt, DeliveryCallback
+from services.delivery.statuses import SETTLED, to_input
 from services.delivery.workflow import advance
 from shared.db import insert_ignoring_duplicates
-from shared.events import Channel, Transmission
+from shared.events import Channel
 from shared.problems import Problem
 from shared.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["webhooks"])
-
-ARRIVED = frozenset({"delivered", "completed"})
-FAILED = frozenset({"undelivered", "failed", "no-answer", "busy", "canceled"})
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
-def to_input(attempt: DeliveryAttempt, params: dict[str, str], *, at: datetime) -> Input | None:
-    """Turns a final status into an input of the machine; intermediate ones (queued, sent, ringing) into none."""
-    status = params.get("MessageStatus") or params.get("CallStatus") or ""
-    record = Transmission(
-        provider="twilio",
-        provider_ref=params.get("MessageSid") or params.get("CallSid"),
-        sender=params.get("From"),
-        receiver=params.get("To") or attempt.target or "",
-        status=status,
-        sent_at=attempt.started_at,
-        arrived_at=at if status in ARRIVED else None,
-        error_code=_int(params.get("ErrorCode")),
-        duration_s=_int(params.get("CallDuration")),
-        recording_ref=params.get("RecordingSid"),
-        documents=list((attempt.message or {}).get("documents", [])),
-    )
-    if status in ARRIVED:
-        return Arrived(attempt_id=attempt.id, at=at, record=record)
-    if status in FAILED:
-        return NotArrived(attempt_id=attempt.id, at=at, status=status, error_code=record.error_code, record=record)
-    return None
-
 
 @router.post("/webhooks/twilio/status", summary="Twilio status callback (signed)")
 async def twilio_status(request: Request, runtime: RuntimeDep, deps: Deps, attempt: str) -> JSONResponse:
@@ -76,6 +43,9 @@ async def twilio_status(request: Request, runtime: RuntimeDep, deps: Deps, attem
             log.info("twilio.duplicate_callback", attempt_id=attempt, status=status)
             return JSONResponse({"applied": False, "reason": "duplicate"})
         event = to_input(row, params, at=now)
+        if event is not None:
+            row.send_status = SETTLED
+            session.add(row)
         decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None) if event else None
     applied = bool(decision and decision.changed)
     log.info("twilio.callback", attempt_id=attempt, status=status, applied=applied)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -43,6 +44,20 @@ class CallbackSender:
         self._client = client
         self._auth_token = auth_token
         self._clock = clock
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def post(self, url: str, params: Mapping[str, str]) -> None:
+        """Sends a callback in the background: like Twilio, a message moves on whether or not its callbacks get through."""
+        task = asyncio.create_task(self.send(url, dict(params)))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def stop(self) -> None:
+        """Cancels the callbacks still being retried."""
+        tasks = list(self._in_flight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def send(self, url: str, params: Mapping[str, str]) -> None:
         """Posts one callback until the receiver takes it or the attempts run out."""

@@ -63,7 +63,7 @@ async def play_message(message: Message, steps: Sequence[Step], *, clock: Clock,
         message.reach(step.status, now=stamp(clock), error_code=step.error_code)
         log.info("message.status", sid=message.sid, status=message.status, error_code=message.error_code)
         if message.status_callback:
-            await callbacks.send(message.status_callback, message.callback_params())
+            callbacks.post(message.status_callback, message.callback_params())
 
 
 async def play_call(call: Call, steps: Sequence[Step], *, recording_after: float | None, clock: Clock, callbacks: CallbackSender) -> None:
@@ -74,11 +74,11 @@ async def play_call(call: Call, steps: Sequence[Step], *, recording_after: float
         call.reach(step.status, now=stamp(clock), duration=step.duration)
         log.info("call.status", sid=call.sid, status=call.status)
         if call.status_callback and call.calls_back_on(call.status):
-            await callbacks.send(call.status_callback, call.callback_params(sequence=sequence))
+            callbacks.post(call.status_callback, call.callback_params(sequence=sequence))
             sequence += 1
     if recording_after is None:
         return
     await clock.sleep(recording_after)
     call.recording_sid = new_sid("RE")
     if call.recording_status_callback:
-        await callbacks.send(call.recording_status_callback, call.recording_params())
+        callbacks.post(call.recording_status_callback, call.recording_params())

@@ -65,6 +65,7 @@ class Simulator:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.callbacks.stop()
 
 
 async def get_simulator(request: Request) -> Simulator:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,7 +14,7 @@ from shared.clock import SHANGHAI
 from shared.devstack import Stack
 from shared.events import EvidenceRecorded, PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
 from shared.topics import CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS
-from tests.support import EXAMPLE_NOTICE, eventually, publish, token
+from tests.support import eventually, publish, submit_with_consent, token
 
 COURT = token(Role.court, "C371002")
 SUPERVISOR = token(Role.supervisor, "sup-1")
@@ -28,30 +26,6 @@ CLOCK = {"SONGDA_CLOCK": "scaled", "SONGDA_CLOCK_EPOCH": "2026-11-23T01:00:00+00
 async def stack(kafka, topic_prefix, service_stack, make_database) -> Stack:
     anchor = datetime.now(UTC).isoformat()
     return await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**CLOCK, "SONGDA_CLOCK_ANCHOR": anchor})
-
-
-async def submit(client: httpx.AsyncClient, stack: Stack, *, phone: str, consent: bool) -> tuple[str, str]:
-    """Confirms the party's address (with SMS consent or without) and submits a notice in the same case."""
-    person = EXAMPLE_NOTICE["recipients"][0]
-    case_number = f"（2026）鲁1002民初{uuid.uuid4().int % 9000 + 1000}号"
-    confirmation = {
-        "case_number": case_number,
-        "stage": "first_instance",
-        "party": {k: person[k] for k in ("name", "kind", "id_type", "id_number")},
-        "address": {k: person["addresses"][0][k] for k in ("text", "postcode")},
-        "phone": phone,
-        "e_delivery": {"consent": consent, "channels": [{"channel": "sms", "address": phone}] if consent else []},
-        "confirmed_at": "2026-11-20",
-    }
-    confirmed = await client.post(f"{stack.url('intake')}/v1/address-confirmations", json=confirmation, headers=COURT)
-    assert confirmed.status_code in (200, 201), confirmed.text
-    notice = copy.deepcopy(EXAMPLE_NOTICE)
-    notice.update(court_reference=f"E2E-{uuid.uuid4().hex[:10]}", case_number=case_number)
-    notice["recipients"][0].update(phones=[phone], emails=[])
-    submitted = await client.post(f"{stack.url('intake')}/v1/notices", json=notice, headers=COURT)
-    assert submitted.status_code == 201, submitted.text
-    body = submitted.json()
-    return body["id"], body["recipients"][0]["recipient_id"]
 
 
 def waiting_for(client: httpx.AsyncClient, stack: Stack, notice_id: str, check: Callable[[dict[str, Any]], bool]) -> Callable[[], Awaitable[dict[str, Any] | None]]:
@@ -74,7 +48,7 @@ async def test_sms_delivered_serves(stack: Stack) -> None:
     phone = "+8613800138001"
     async with httpx.AsyncClient(timeout=10) as client:
         await client.post(f"{stack.url('twilio_sim')}/sim/script", json={"number": phone, "sms": {"outcome": "delivered"}})
-        notice_id, _ = await submit(client, stack, phone=phone, consent=True)
+        notice_id, _ = await submit_with_consent(client, stack.url("intake"), phone=phone, consent=True)
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), timeout=60, what="the SMS to serve")
         assert (served["served"]["method"], served["served"]["channel"], served["legal_basis"]) == ("electronic", "sms", "民事诉讼法第90条；民诉法解释第135条")
         arrived = datetime.fromisoformat(served["attempts"][-1]["arrived_at"]).astimezone(SHANGHAI).date()
@@ -86,7 +60,7 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
     async with httpx.AsyncClient(timeout=10) as client:
         script = {"number": phone, "sms": {"outcome": "undelivered", "error_code": 30006}, "call": {"outcome": "no-answer"}}
         assert (await client.post(f"{stack.url('twilio_sim')}/sim/script", json=script)).status_code in (200, 201)
-        notice_id, _ = await submit(client, stack, phone=phone, consent=True)
+        notice_id, _ = await submit_with_consent(client, stack.url("intake"), phone=phone, consent=True)
         task_id = await open_task(client, stack, notice_id)
         at_visit = await eventually(waiting_for(client, stack, notice_id, lambda r: r["tier"] == "direct"), what="the visit")
         assert [(a["channel"], a["status"], a["error_code"]) for a in at_visit["attempts"][:2]] == [("sms", "failed", 30006), ("voice", "failed", None)]
@@ -102,7 +76,7 @@ async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confir
     phone = "+8613800138003"
     async with httpx.AsyncClient(timeout=10) as client:
         await client.post(f"{stack.url('twilio_sim')}/sim/script", json={"number": phone, "sms": {"outcome": "failed", "error_code": 30008}, "call": {"outcome": "no-answer"}})
-        notice_id, _ = await submit(client, stack, phone=phone, consent=True)
+        notice_id, _ = await submit_with_consent(client, stack.url("intake"), phone=phone, consent=True)
         for _ in range(3):
             task_id = await open_task(client, stack, notice_id)
             reported = await client.post(f"{stack.url('delivery')}/v1/tasks/{task_id}/outcome", json={"outcome": "not_found"}, headers=SUPERVISOR)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from email.policy import default as default_policy
 from typing import Any
 
@@ -89,12 +90,14 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(kafka: str, prefix: str, database_url: str) -> AsyncIterator[Harness]:
+async def harness(kafka: str, prefix: str, database_url: str, *, callbacks_lost: bool = False) -> AsyncIterator[Harness]:
+    """Runs delivery beside the Twilio simulator and an SMTP server; with `callbacks_lost`, Twilio's callbacks go where nothing listens."""
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     sim_port, delivery_port = free_port(), free_port()
     base = f"http://127.0.0.1:{delivery_port}"
+    public_url = f"http://127.0.0.1:{free_port()}" if callbacks_lost else base
     try:
         async with AsyncExitStack() as stack:
             sim_url = await stack.enter_async_context(serving(create_sim(TwilioSimSettings(port=sim_port, seed=7, common=common(kafka=kafka, prefix=prefix))), sim_port))
@@ -103,11 +106,13 @@ async def harness(kafka: str, prefix: str, database_url: str) -> AsyncIterator[H
                 database_url=database_url,
                 kafka=kafka,
                 prefix=prefix,
-                public_url=base,
+                public_url=public_url,
                 twilio_origin=sim_url,
                 smtp_port=smtp.port,
                 dispatch_poll_ms=50,
                 sweep_poll_ms=100,
+                status_check_after_s=1,
+                status_check_poll_ms=100,
             )
             await stack.enter_async_context(serving(create_delivery(delivery_settings), delivery_port))
             delivery = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
@@ -172,6 +177,20 @@ async def test_sms_delivered_serves_the_recipient_once(h: Harness) -> None:
     await h.scalar("UPDATE delivery_attempt SET send_status = 'pending' WHERE notice_id = :n RETURNING id", n=registered.notice_id)
     await eventually(lambda: h.scalar("SELECT count(*) = 0 FROM delivery_attempt WHERE send_status = 'pending' AND notice_id = :n", n=registered.notice_id), what="the redelivered send to finish")
     assert len((await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]) == 1
+
+
+async def test_a_lost_status_callback_is_made_good_by_asking_twilio(kafka: str, topic_prefix: str, make_database) -> None:
+    async with harness(kafka, topic_prefix, await make_database("delivery"), callbacks_lost=True) as h:
+        await h.sim.post("/sim/script", json={"number": MOBILE, "sms": {"outcome": "delivered"}})
+        registered = notice(consent=[(EDeliveryChannel.sms, MOBILE)])
+        await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+        served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "a status check to find the SMS delivered")
+        message = (await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"][0]
+        assert await h.scalar("SELECT count(*) FROM delivery_callback") == 0, "no callback reached delivery"
+        # The arrival is Twilio's time for the delivered status, not the time delivery asked.
+        arrived = datetime.fromisoformat(served["attempts"][0]["arrived_at"])
+        assert arrived == parsedate_to_datetime(message["date_updated"])
+        assert await h.scalar("SELECT send_status FROM delivery_attempt WHERE notice_id = :n", n=registered.notice_id) == "settled"
 
 
 async def test_callbacks_forged_replayed_and_stale(h: Harness) -> None:

@@ -455,10 +455,13 @@ async def test_refused_callback_is_retried_with_the_same_token(sim: Sim, receive
 
     message = await sim.twilio.messages.create_async(to=MOBILE, from_=SENDER, body="x", status_callback=url)
 
-    callbacks = await eventually(receiver.arrived("MessageSid", message.sid, count=4), what="two refusals, a retry and the final callback")
-    assert [c.params["MessageStatus"] for c in callbacks] == ["queued", "queued", "queued", "failed"]
-    assert len({c.headers["i-twilio-idempotency-token"] for c in callbacks[:3]}) == 1
-    assert callbacks[3].headers["i-twilio-idempotency-token"] != callbacks[0].headers["i-twilio-idempotency-token"]
+    callbacks = await eventually(receiver.arrived("MessageSid", message.sid, count=4), what="two refusals and the retries that get through")
+    by_token: dict[str, list[str]] = {}
+    for callback in callbacks:
+        by_token.setdefault(callback.headers["i-twilio-idempotency-token"], []).append(callback.params["MessageStatus"])
+    # Callbacks go out in the background, so the two refusals may fall on either status; each retry keeps its token.
+    assert sorted(tuple(set(statuses)) for statuses in by_token.values()) == [("failed",), ("queued",)]
+    assert sorted(len(statuses) for statuses in by_token.values()) in ([1, 3], [2, 2])
     for callback in callbacks:
         assert_signed(callback, url)
 

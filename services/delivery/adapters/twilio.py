@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -30,9 +30,10 @@ CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 # Twilio decided nothing about the message with these: our credentials were refused (fix the
 # configuration, then retry), a timeout or a rate limit. None of them says the number is bad.
 _TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})
-# `since` is our clock and date_sent is Twilio's; the attempt token in the body, not the window,
-# picks the message, so widening the window against clock skew costs nothing.
-_CLOCK_SKEW = timedelta(minutes=5)
+# A DateSent filter would miss a message still queued (its date_sent is empty until it leaves), the
+# very case a crash right after sending leaves; the attempt token in the body picks the message among
+# the number's latest ones instead.
+RECENT_MESSAGES = 100
 
 
 class ProviderUnavailable(RuntimeError):
@@ -65,6 +66,14 @@ class ProviderResult:
         )
 
 
+@dataclass(frozen=True)
+class ProviderStatus:
+    """Where a message or call stands at Twilio now, in the words of its status callbacks, and since when."""
+
+    params: dict[str, str]
+    at: datetime | None
+
+
 class Telephony(Protocol):
     """Sends text messages and places voice calls; a refusal is a result, an unknown outcome raises."""
 
@@ -74,7 +83,9 @@ class Telephony(Protocol):
         self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None
     ) -> ProviderResult: ...
 
-    async def find_sms(self, *, to: str, since: datetime, containing: str) -> ProviderResult | None: ...
+    async def find_sms(self, *, to: str, containing: str) -> ProviderResult | None: ...
+
+    async def status(self, *, channel: Literal["sms", "voice"], sid: str) -> ProviderStatus: ...
 
     async def close(self) -> None: ...
 
@@ -184,10 +195,10 @@ class TwilioTelephony:
         )
         return await _ask(request, kind="call", to=to)
 
-    async def find_sms(self, *, to: str, since: datetime, containing: str) -> ProviderResult | None:
-        """Returns the message to `to` sent since `since` whose body holds `containing`, with its current status."""
+    async def find_sms(self, *, to: str, containing: str) -> ProviderResult | None:
+        """Returns the message among the latest to `to` whose body holds `containing`, with its current status."""
         try:
-            messages = await self._client.messages.list_async(to=to, date_sent_after=since - _CLOCK_SKEW)
+            messages = await self._client.messages.list_async(to=to, limit=RECENT_MESSAGES)
         except (TwilioException, httpx.TransportError, json.JSONDecodeError) as exc:
             # A failed lookup proves nothing either way; answering None would send a second time.
             raise ProviderUnavailable(f"could not list messages to {mask_phone(to)}") from exc
@@ -196,9 +207,26 @@ class TwilioTelephony:
                 return ProviderResult(accepted=True, provider_ref=message.sid, status=str(message.status))
         return None
 
+    async def status(self, *, channel: Literal["sms", "voice"], sid: str) -> ProviderStatus:
+        """Fetches a message or call and returns its status as its callback would have carried it."""
+        try:
+            if channel == "sms":
+                message = await self._client.messages(sid).fetch_async()
+                params = {"MessageSid": sid, "MessageStatus": str(message.status), "From": message.from_, "To": message.to, "ErrorCode": message.error_code}
+                return ProviderStatus(params=_present(params), at=message.date_updated)
+            call = await self._client.calls(sid).fetch_async()
+            params = {"CallSid": sid, "CallStatus": str(call.status), "From": call._from, "To": call.to, "CallDuration": call.duration}
+            return ProviderStatus(params=_present(params), at=call.end_time or call.date_updated)
+        except (TwilioException, httpx.TransportError, json.JSONDecodeError) as exc:
+            raise ProviderUnavailable(f"could not fetch {channel} {sid}") from exc
+
     async def close(self) -> None:
         """Closes the HTTP client."""
         await self._http.close()
+
+
+def _present(params: Mapping[str, object]) -> dict[str, str]:
+    return {key: str(value) for key, value in params.items() if value is not None}
 
 
 async def _ask(request: Awaitable[Any], *, kind: str, to: str) -> ProviderResult:
@@ -255,6 +283,7 @@ class FakeTelephony:
         self.messages: list[SentSms] = []
         self.calls: list[PlacedCall] = []
         self.closed = False
+        self.statuses: dict[str, ProviderStatus] = {}
         self._scripts: dict[str, ProviderResult] = {}
         self._failure: Literal["delivered", "lost"] | None = None
 
@@ -281,12 +310,17 @@ class FakeTelephony:
         )
         return self._settle(self.calls, call)
 
-    async def find_sms(self, *, to: str, since: datetime, containing: str) -> ProviderResult | None:
-        """Returns the first accepted message to `to` holding `containing`; the fake has no clock for `since`."""
+    async def find_sms(self, *, to: str, containing: str) -> ProviderResult | None:
+        """Returns the first accepted message to `to` holding `containing`."""
         for sms in self.messages:
             if sms.to == to and sms.result.accepted and containing in sms.body:
                 return sms.result
         return None
+
+    async def status(self, *, channel: Literal["sms", "voice"], sid: str) -> ProviderStatus:
+        """Returns the status a test set for `sid`, or queued."""
+        key = "MessageSid" if channel == "sms" else "CallSid"
+        return self.statuses.get(sid) or ProviderStatus(params={key: sid, ("MessageStatus" if channel == "sms" else "CallStatus"): "queued"}, at=None)
 
     async def close(self) -> None:
         """Marks the fake closed."""

@@ -1,0 +1,282 @@
+"""Delivery benchmark: notices with two recipients each, from HTTP submit until both are served by SMS through the Twilio simulator.
+
+Starts the four services and the Twilio simulator as processes on fresh PostgreSQL databases and a
+private set of topics, on the scaled clock (a Monday morning in Beijing, sixty times faster, so the
+simulator's delivery receipts come within the working day). Every party first confirms an address
+with SMS consent and each number is scripted `delivered`; then N notices are submitted at once and a
+consumer on delivery's topic notes when each `delivery.RecipientServed` arrives. In the same run it
+measures the floor: raw aiokafka produce + consume and raw SQL inserts of the same number of messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import random
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from shared.auth import Role  # noqa: E402 — the repo root must be importable first
+from shared.devstack import SERVICES, Stack  # noqa: E402
+from shared.envelope import Envelope  # noqa: E402
+from shared.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
+from tests.support import EXAMPLE_NOTICE, KAFKA, resident_id, stack_env, token  # noqa: E402
+
+from bench.floor import kafka_floor, sql_floor  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, figures, make_databases, progress  # noqa: E402
+
+COURT = token(Role.court, "C371002")
+# Monday 23 November 2026, 09:00 in Beijing: SMS goes out within working hours for the whole run.
+EPOCH = "2026-11-23T01:00:00+00:00"
+SCALE = 60
+SIM_DELIVERY_SECONDS = (3, 23)  # the simulator's queued → delivered delay, in simulated seconds
+OUTCOMES = {"delivery.RecipientServed", "delivery.RecipientUnserved"}
+
+
+class Party:
+    """One recipient of the benchmark: a person with a mobile number who consented to SMS service."""
+
+    def __init__(self, rng: random.Random, index: int) -> None:
+        self.name = f"测试{index:06d}"
+        self.id_number = resident_id(rng)
+        self.phone = f"+86139{index:08d}"
+
+    def recipient(self) -> dict[str, Any]:
+        """Returns this party as a notice's recipient."""
+        base = copy.deepcopy(EXAMPLE_NOTICE["recipients"][0])
+        base.update(name=self.name, id_number=self.id_number, phones=[self.phone], emails=[])
+        return base
+
+    def confirmation(self, case_number: str) -> dict[str, Any]:
+        """Returns the party's address confirmation in the case, consenting to SMS service (CPL 90)."""
+        address = EXAMPLE_NOTICE["recipients"][0]["addresses"][0]
+        return {
+            "case_number": case_number,
+            "stage": "first_instance",
+            "party": {"name": self.name, "kind": "person", "id_type": "resident_id", "id_number": self.id_number},
+            "address": {"text": address["text"], "postcode": address["postcode"]},
+            "phone": self.phone,
+            "e_delivery": {"consent": True, "channels": [{"channel": "sms", "address": self.phone}]},
+            "confirmed_at": "2026-11-20",
+        }
+
+
+def notices(count: int, run: str) -> list[tuple[dict[str, Any], list[Party]]]:
+    """Builds `count` notices with two consenting recipients each."""
+    rng = random.Random(run)
+    built = []
+    for index in range(count):
+        parties = [Party(rng, 2 * index), Party(rng, 2 * index + 1)]
+        notice = copy.deepcopy(EXAMPLE_NOTICE)
+        notice.update(court_reference=f"B-{run}-{index:06d}", case_number=f"（2026）鲁1002民初{index % 9999 + 1:04d}号")
+        notice["recipients"] = [party.recipient() for party in parties]
+        built.append((notice, parties))
+    return built
+
+
+async def each(label: str, items: list[Any], concurrency: int, send: Any) -> list[Any]:
+    """Runs `send` over the items with `concurrency` at once, drawing a progress bar; returns the results in order."""
+    results: list[Any] = [None] * len(items)
+    done = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(items)):
+        queue.put_nowait(index)
+
+    async def worker() -> None:
+        nonlocal done
+        while not queue.empty():
+            index = queue.get_nowait()
+            results[index] = await send(items[index])
+            done += 1
+            if done % 100 == 0 or done == len(items):
+                progress(label, done, len(items))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+async def prepare(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]], concurrency: int) -> None:
+    """Scripts every number `delivered` at the simulator and records every party's address confirmation."""
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def script(party: Party) -> None:
+            response = await client.post(f"{stack.url('twilio_sim')}/sim/script", json={"number": party.phone, "sms": {"outcome": "delivered"}})
+            response.raise_for_status()
+
+        async def confirm(item: tuple[str, Party]) -> None:
+            case_number, party = item
+            response = await client.post(f"{stack.url('intake')}/v1/address-confirmations", json=party.confirmation(case_number), headers=COURT)
+            if response.status_code not in (200, 201):
+                raise SystemExit(f"\naddress confirmation refused: {response.status_code} {response.text}")
+
+        parties = [(notice["case_number"], party) for notice, pair in built for party in pair]
+        await each("numbers scripted", [party for _, party in parties], concurrency, script)
+        await each("addresses confirmed", parties, concurrency, confirm)
+
+
+async def submit(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]], concurrency: int) -> dict[str, float]:
+    """Submits the notices; returns each notice id with the wall-clock time its POST was sent."""
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=stack.url("intake"), headers=COURT, timeout=120, limits=limits) as client:
+
+        async def post(item: tuple[dict[str, Any], list[Party]]) -> tuple[str, float]:
+            started = time.time()
+            response = await client.post("/v1/notices", json=item[0])
+            if response.status_code != 201:
+                raise SystemExit(f"\nnotice refused: {response.status_code} {response.text}")
+            return response.json()["id"], started
+
+        return dict(await each("submitted", built, concurrency, post))
+
+
+class Outcomes:
+    """Follows delivery's topic and notes the wall-clock time each recipient's outcome arrived."""
+
+    def __init__(self, prefix: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            TopicNames(prefix).physical(DELIVERY_EVENTS), bootstrap_servers=KAFKA, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+        )
+        self.served: dict[tuple[str, str], float] = {}
+        self.unserved: list[tuple[str, str]] = []
+        self.sizes: list[int] = []
+
+    async def start(self) -> None:
+        """Starts reading the topic from its beginning."""
+        await self.consumer.start()
+
+    async def wait(self, expected: int, timeout: float) -> None:
+        """Reads until `expected` recipients have an outcome; fails with a count when the deadline passes."""
+        deadline = time.monotonic() + timeout
+        try:
+            while len(self.served) + len(self.unserved) < expected:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"\nonly {len(self.served)} of {expected} recipients served after {timeout:.0f} s")
+                for records in (await self.consumer.getmany(timeout_ms=200, max_records=1000)).values():
+                    arrived = time.time()
+                    for record in records:
+                        self.note(Envelope.from_bytes(record.value), len(record.value), arrived)
+                progress("recipients served", len(self.served), expected)
+        finally:
+            await self.consumer.stop()
+
+    def note(self, envelope: Envelope, size: int, arrived: float) -> None:
+        """Records one outcome event."""
+        if envelope.type not in OUTCOMES:
+            return
+        key = (envelope.data["notice_id"], envelope.data["recipient_id"])
+        if envelope.type == "delivery.RecipientServed":
+            self.served.setdefault(key, arrived)
+            self.sizes.append(size)
+        else:
+            self.unserved.append(key)
+
+
+async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], int, dict[str, float], list[tuple[str, str]]]:
+    """Runs the services and the simulator and measures delivery; returns figures, event size, CPU ms per notice by process, the unserved."""
+    urls = await make_databases(run)
+    env = {
+        **stack_env(kafka=KAFKA, prefix=prefix),
+        "SONGDA_LOG_LEVEL": "WARNING",
+        "SONGDA_CLOCK": "scaled",
+        "SONGDA_CLOCK_EPOCH": EPOCH,
+        "SONGDA_CLOCK_ANCHOR": datetime.now(UTC).isoformat(),
+        "SONGDA_TIME_SCALE": str(SCALE),
+        "TWILIO_SIM_SEED": "1",
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+    }
+    ports = {name: port + 100 for name, port in {**SERVICES, "twilio_sim": 8011}.items()}
+    stack = Stack(env=env, ports=ports, log_dir=workdir / "log", run_dir=workdir / "run")
+    built = notices(args.notices, run)
+    outcomes = Outcomes(prefix)
+    stack.start()
+    try:
+        stack.wait_healthy()
+        await prepare(stack, built, args.concurrency)
+        await outcomes.start()
+        cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
+        began = time.time()
+        sent = await submit(stack, built, args.concurrency)
+        await outcomes.wait(2 * args.notices, timeout=args.timeout)
+        cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
+    finally:
+        stack.stop()
+        await drop_databases(urls)
+    per_notice: dict[str, float] = {}
+    for (notice_id, _), at in outcomes.served.items():
+        per_notice[notice_id] = max(per_notice.get(notice_id, 0.0), at)
+    both = [(per_notice[nid] - sent[nid]) * 1000 for nid in sent if nid in per_notice]
+    each_recipient = [(at - sent[nid]) * 1000 for (nid, _), at in outcomes.served.items()]
+    seconds = max(outcomes.served.values()) - began
+    rows = [
+        figures("notice (submit → both served)", both, seconds),
+        figures("recipient (submit → RecipientServed)", each_recipient, seconds),
+    ]
+    size = round(sum(outcomes.sizes) / max(len(outcomes.sizes), 1))
+    return rows, size, cpu, outcomes.unserved
+
+
+def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], unserved: int) -> str:
+    """Formats the figures as a table."""
+    low, high = (s / SCALE * 1000 for s in SIM_DELIVERY_SECONDS)
+    lines = [
+        "",
+        f"Songda delivery benchmark: {args.notices} notices × 2 recipients, SMS through the Twilio simulator, "
+        f"{args.concurrency} concurrent submitters, event ≈ {size} B",
+        f"  the simulator reports `delivered` {low:.0f}–{high:.0f} ms (wall) after a send (clock ×{SCALE}); {unserved} recipients unserved",
+        f"  {'path':<38} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
+    ]
+    for row in rows:
+        lines.append(f"  {row.name:<38} {row.per_second:>12,.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {row.seconds:>9.2f}")
+    lines.append(f"  delivery / raw aiokafka throughput: {rows[0].per_second / rows[2].per_second:.3f}")
+    lines.append("  process CPU per notice (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items()))
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> None:
+    run = uuid.uuid4().hex[:8]
+    prefix, floor_prefix = f"bench{run}.", f"floor{run}."
+    await create_topics(KAFKA, prefix=prefix)
+    await create_topics(KAFKA, prefix=floor_prefix)
+    try:
+        with tempfile.TemporaryDirectory(prefix="songda-bench-") as tmp:
+            rows, size, cpu, unserved = await measure(args, run, prefix, Path(tmp))
+        rows.append(await kafka_floor(KAFKA, args.notices, size, floor_prefix))
+        rows.append(await sql_floor(args.notices, size, args.concurrency))
+    finally:
+        await delete_topics(KAFKA, prefix)
+        await delete_topics(KAFKA, floor_prefix)
+    print(report(rows, args, size, cpu, len(unserved)))
+    out = REPO / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"delivery-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps({"args": vars(args), "event_bytes": size, "cpu_ms_per_notice": cpu, "unserved": len(unserved), "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}, indent=2))
+    print(f"  figures saved to {path.relative_to(REPO)}")
+    if unserved:
+        raise SystemExit(f"{len(unserved)} recipients were not served by SMS; see the services' logs")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--notices", type=int, default=500, help="notices to submit, two recipients each (default 500)")
+    parser.add_argument("-c", "--concurrency", type=int, default=32, help="concurrent HTTP clients (default 32)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every recipient to be served")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
