@@ -22,7 +22,9 @@ SERVICE_MODULES = {
     "delivery": "services.delivery",
     "carrier_gateway": "services.carrier_gateway",
     "evidence": "services.evidence",
+    "ems_sim": "services.ems_sim",
     "twilio_sim": "services.twilio_sim",
+    "mail_sink": "services.mail_sink",
 }
 
 
@@ -104,6 +106,8 @@ def _banner(stack) -> str:
     for name in SERVICE_MODULES:
         lines.append(f"  {name:<16} {stack.url(name)}   (API docs: {stack.url(name)}/docs)")
     lines += [
+        "",
+        f"E-mail that delivery sends stops in the mail sink: {stack.url('mail_sink')}",
         "",
         "Dev tokens (12 h; mint others with `.venv/bin/songda token --role ROLE --sub ID`):",
         f"  court C371002  {court}",

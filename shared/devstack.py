@@ -1,9 +1,10 @@
-"""Runs the four services as local processes: for `songda run/up/down`, end-to-end tests and benchmarks."""
+"""Runs the four services and the simulators as local processes: for `songda run/up/down`, end-to-end tests and benchmarks."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +18,9 @@ import httpx
 
 SERVICES: dict[str, int] = {"intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
 # Stand-ins for outside providers, run beside the services so their real clients are exercised.
-SIMULATORS: dict[str, int] = {"twilio_sim": 8011}
+SIMULATORS: dict[str, int] = {"ems_sim": 8010, "twilio_sim": 8011, "mail_sink": 8012}
+# Where the mail sink takes SMTP in `make run`; other stacks get a free port (see Stack.smtp_port).
+MAIL_SINK_SMTP_PORT = 8025
 PROCESSES: dict[str, int] = {**SERVICES, **SIMULATORS}
 ENV_PREFIX = {name: name.upper() + "_" for name in PROCESSES}
 
@@ -34,19 +37,37 @@ class Stack:
     ports: Mapping[str, int] = field(default_factory=lambda: dict(PROCESSES))
     log_dir: Path = Path("var/log")
     run_dir: Path = Path("var/run")
+    # The mail sink's SMTP port, its second listener: None picks 8025 when the sink is on its usual port
+    # (`make run`), else a free port once, so stacks on free ports (tests) never collide on it.
+    smtp_port: int | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.smtp_port is None and "mail_sink" in self.ports:
+            usual = self.ports["mail_sink"] == SIMULATORS["mail_sink"]
+            self.smtp_port = MAIL_SINK_SMTP_PORT if usual else _free_port()
 
     def url(self, service: str) -> str:
         """Returns a service's base URL."""
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def wiring(self) -> dict[str, str]:
-        """Tells each process where the others listen: delivery's public URL for links and callbacks, the Twilio simulator."""
+        """Tells each process where the others listen: delivery's public URL, the Twilio and EMS simulators, the mail sink.
+
+        The mail sink takes SMTP on `smtp_port`, and delivery sends its e-mail there.
+        """
         wires = {}
         if "delivery" in self.ports:
             wires["DELIVERY_PUBLIC_URL"] = self.url("delivery")
         if "twilio_sim" in self.ports:
             wires["DELIVERY_TWILIO_ORIGIN"] = self.url("twilio_sim")
+        if "ems_sim" in self.ports:
+            wires["CARRIER_GATEWAY_EMS_ORIGIN"] = self.url("ems_sim")
+            if "carrier_gateway" in self.ports:
+                wires["EMS_SIM_PUSH_URL"] = f"{self.url('carrier_gateway')}/webhooks/ems"
+        if "mail_sink" in self.ports:
+            wires["MAIL_SINK_SMTP_PORT"] = wires["DELIVERY_SMTP_PORT"] = str(self.smtp_port)
+            wires["DELIVERY_SMTP_HOST"] = "127.0.0.1"
         return wires
 
     def start(self, *, echo: IO[str] | None = None) -> None:
@@ -113,6 +134,12 @@ class Stack:
                 process.wait()
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
         self.processes.clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _ready(client: httpx.Client, base: str) -> bool:

@@ -12,6 +12,11 @@ DEV_JWT_SECRET = "songda-development-secret-never-use-in-production"
 # The Twilio simulator's credentials; delivery uses them unless DELIVERY_TWILIO_* name real ones.
 DEV_TWILIO_ACCOUNT_SID = "AC6336bcf5763acaebab2dd016c08e4b54"
 DEV_TWILIO_AUTH_TOKEN = "0b280b497e3fc2a5d8bf5e5f12a12bf1"
+# The EMS simulator's credentials; the carrier gateway uses them unless real ones are configured.
+DEV_EMS_SENDER_NO = "37100200018"
+DEV_EMS_AUTHORIZATION = "4ad3c68767d9976333f5a64815422faa"
+DEV_EMS_SM4_KEY = "qjWoPE+0ODlwyYfhMxQCMw=="
+DEV_EMS_PUSH_SECRET = "53aUkCaI8_4kAgL49de1nPlWLyswxnCQ"
 
 
 class Environment(StrEnum):

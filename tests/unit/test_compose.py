@@ -1,7 +1,8 @@
-"""docker-compose.yml and deploy/Dockerfile agree with the code: services, ports, env names, topics, databases."""
+"""docker-compose.yml, deploy/Dockerfile and the dev stack agree with the code: services, ports, env names, wiring, topics, databases."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from shared.cli import SERVICE_MODULES, build_parser
-from shared.devstack import ENV_PREFIX, PROCESSES, SERVICES, SIMULATORS
+from shared.devstack import ENV_PREFIX, MAIL_SINK_SMTP_PORT, PROCESSES, SERVICES, SIMULATORS, Stack
 from shared.settings import CommonSettings, Environment
 from shared.topics import PARTITIONS
 
@@ -21,7 +22,13 @@ PG_START = (REPO / "deploy" / "postgres" / "start.sh").read_text()
 KAFKA_START = (REPO / "deploy" / "kafka" / "start.sh").read_text()
 POM = (REPO / "deploy" / "kafka" / "pom.xml").read_text()
 DOCKERFILE = (REPO / "deploy" / "Dockerfile").read_text()
-SETTINGS = {name: __import__(f"{module}.config", fromlist=["x"]) for name, module in SERVICE_MODULES.items()}
+# What an operator exports before `docker compose up`: compose refuses to start without each of them.
+SECRETS = {
+    "SONGDA_JWT_SECRET": "s" * 40,
+    "EMS_AUTHORIZATION": "court-authorisation-code",
+    "EMS_SM4_KEY": "AAECAwQFBgcICQoLDA0ODw==",
+    "EMS_PUSH_SECRET": "court-push-secret",
+}
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
@@ -39,7 +46,8 @@ def interpolate(value: str, env: dict[str, str]) -> str:
 
 
 def settings_class(service: str) -> type:
-    module = SETTINGS[service]
+    # Imported per test, so a service whose package is missing fails its own cases only.
+    module = importlib.import_module(f"{SERVICE_MODULES[service]}.config")
     return next(v for k, v in vars(module).items() if k.endswith("Settings") and getattr(v, "__module__", "") == module.__name__)
 
 
@@ -77,13 +85,12 @@ def test_every_environment_variable_is_a_setting_the_code_reads(service: str) ->
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_settings_load_from_the_compose_environment(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    secret = "s" * 40
     for name, value in COMPOSE["services"][service]["environment"].items():
-        monkeypatch.setenv(name, interpolate(str(value), {"SONGDA_JWT_SECRET": secret}))
+        monkeypatch.setenv(name, interpolate(str(value), SECRETS))
     settings = settings_class(service)()
     assert settings.port == SERVICES[service]
     assert settings.common.env is Environment.production
-    assert settings.common.jwt_secret == secret
+    assert settings.common.jwt_secret == SECRETS["SONGDA_JWT_SECRET"]
     assert settings.common.kafka_bootstrap == "kafka:9092"
     assert settings.resolved_database_url(service).endswith(f"@postgres:5432/songda_{service}")
 
@@ -91,6 +98,14 @@ def test_the_settings_load_from_the_compose_environment(service: str, monkeypatc
 def test_without_a_jwt_secret_compose_refuses_to_start() -> None:
     with pytest.raises(KeyError, match="SONGDA_JWT_SECRET is required"):
         interpolate(COMPOSE["services"]["intake"]["environment"]["SONGDA_JWT_SECRET"], {})
+
+
+@pytest.mark.parametrize("credential", ["AUTHORIZATION", "SM4_KEY", "PUSH_SECRET"])
+def test_the_ems_simulator_gets_the_gateways_ems_credentials_and_compose_demands_them(credential: str) -> None:
+    gateway = COMPOSE["services"]["carrier_gateway"]["environment"][f"CARRIER_GATEWAY_EMS_{credential}"]
+    assert COMPOSE["services"]["ems_sim"]["environment"][f"EMS_SIM_{credential}"] == gateway
+    with pytest.raises(KeyError, match=f"EMS_{credential} is required"):
+        interpolate(gateway, {})
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -131,4 +146,26 @@ def test_the_image_installs_the_project_with_its_pinned_versions() -> None:
     assert re.search(r"^FROM python:3\.11", DOCKERFILE, flags=re.M)
     assert re.search(r"^USER songda$", DOCKERFILE, flags=re.M)
     exposed = re.search(r"^EXPOSE (.+)$", DOCKERFILE, flags=re.M).group(1).split()
-    assert sorted(map(int, exposed)) == sorted(PROCESSES.values())
+    assert sorted(map(int, exposed)) == sorted([*PROCESSES.values(), MAIL_SINK_SMTP_PORT])
+
+
+def test_compose_wires_the_processes_together_as_the_dev_stack_does() -> None:
+    wires = Stack().wiring()
+    assert {"CARRIER_GATEWAY_EMS_ORIGIN", "EMS_SIM_PUSH_URL", "MAIL_SINK_SMTP_PORT", "DELIVERY_SMTP_HOST", "DELIVERY_SMTP_PORT"} <= set(wires)
+    for name, value in wires.items():
+        service = next(s for s in PROCESSES if name.startswith(ENV_PREFIX[s]))
+        # Compose reaches each process by its service name where the dev stack uses 127.0.0.1.
+        expected = "mail_sink" if name == "DELIVERY_SMTP_HOST" else value
+        for other, port in PROCESSES.items():
+            expected = expected.replace(f"http://127.0.0.1:{port}", f"http://{other}:{port}")
+        assert interpolate(str(COMPOSE["services"][service]["environment"][name]), {}) == expected, name
+    assert COMPOSE["services"]["mail_sink"]["expose"] == [str(MAIL_SINK_SMTP_PORT)]
+
+
+def test_a_stack_on_free_ports_takes_smtp_on_a_free_port_of_its_own() -> None:
+    ports = {"delivery": 18002, "mail_sink": 18012}
+    wires = Stack(ports=ports).wiring()
+    assert wires["MAIL_SINK_SMTP_PORT"] == wires["DELIVERY_SMTP_PORT"] != str(MAIL_SINK_SMTP_PORT)
+    assert wires["DELIVERY_SMTP_HOST"] == "127.0.0.1"
+    assert Stack(ports=ports, smtp_port=18025).wiring()["DELIVERY_SMTP_PORT"] == "18025"
+    assert "DELIVERY_SMTP_PORT" not in Stack(ports={"delivery": 18002}).wiring()

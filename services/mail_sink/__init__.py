@@ -1,0 +1,1 @@
+"""Mail sink: an SMTP server for development that keeps what delivery sends and shows it on a web page."""
