@@ -512,6 +512,8 @@ class TrackingUpdated(Event):
     op_desc: str | None = None
     signer_role: SignerRole | None = None
     return_reason: ReturnReason | None = None
+    # False for a node that arrived after a later one (carriers push out of order): history, not news.
+    latest: bool = True
 
 
 @event("carrier_gateway.ReceiptReturned")

@@ -1,22 +1,61 @@
-"""Composition root of the carrier gateway: `create_app()` builds the app; the lifespan runs relay and consumer."""
+"""Composition root of the carrier gateway: `create_app()` builds the app; the lifespan runs relay, consumer, booker and poller."""
 
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
 from fastapi import FastAPI
 
-from services.carrier_gateway import consumers
+from services.carrier_gateway import api, consumers, webhooks
+from services.carrier_gateway.booking import Booker
 from services.carrier_gateway.config import CarrierGatewaySettings
-from shared.runtime import ServiceSpec, create_service_app
-
-SPEC = ServiceSpec(
-    name="carrier_gateway",
-    title="Songda carrier gateway",
-    description="Books court mail (法院专递) with EMS and turns its traces into delivery events.",
-    tables=(),
-    routers=(),
-    consumes=consumers.TOPICS,
-    handlers=consumers.HANDLERS,
-)
+from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
+from services.carrier_gateway.ems.wire import decode_key
+from services.carrier_gateway.models import TABLES
+from services.carrier_gateway.polling import Poller
+from shared.runtime import Runtime, ServiceSpec, create_service_app
 
 
 def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
     """Builds the carrier gateway app from settings (environment by default)."""
-    return create_service_app(SPEC, settings or CarrierGatewaySettings())
+    settings = settings or CarrierGatewaySettings()
+    # A malformed key stops the service at start, not at its first booking.
+    key = decode_key(settings.ems_sm4_key)
+    http = httpx.AsyncClient()
+
+    def workers(runtime: Runtime) -> dict:
+        client = EmsClient(
+            origin=settings.ems_origin,
+            sender_no=settings.ems_sender_no,
+            authorization=settings.ems_authorization,
+            key=key,
+            now=runtime.clock.now,
+            breaker=CircuitBreaker(failures=settings.breaker_failures, cooldown_s=settings.breaker_cooldown_s),
+            timeout_s=settings.ems_timeout_s,
+            attempts=settings.ems_attempts,
+            backoff_s=settings.ems_backoff_s,
+            backoff_max_s=settings.ems_backoff_max_s,
+            http=http,
+        )
+        booker = Booker(db=runtime.db, clock=runtime.clock, client=client, sender=settings.sender, poll_s=settings.booking_poll_ms / 1000)
+        poller = Poller(db=runtime.db, clock=runtime.clock, client=client, quiet=timedelta(hours=settings.poll_quiet_hours), every_s=settings.poll_every_s)
+        return {"booker": booker.run(), "poller": poller.run()}
+
+    async def close() -> None:
+        await http.aclose()
+
+    spec = ServiceSpec(
+        name="carrier_gateway",
+        title="Songda carrier gateway",
+        description="Books court mail (法院专递) with EMS, follows each item to its return receipt and turns EMS's traces into delivery events.",
+        tables=TABLES,
+        routers=(api.router, webhooks.router),
+        consumes=consumers.TOPICS,
+        handlers=consumers.HANDLERS,
+        workers=workers,
+        close=close,
+    )
+    app = create_service_app(spec, settings)
+    app.state.ems_push_secret = settings.ems_push_secret
+    return app

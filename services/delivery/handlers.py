@@ -66,6 +66,9 @@ def handlers(setup: Setup) -> dict[str, Handler]:
             await _to(ctx, attempt.recipient_id, Accepted(attempt_id=event.attempt_id, provider_ref=event.waybill_no))
 
     async def tracking_updated(ctx: MessageContext, event: TrackingUpdated) -> None:
+        if not event.latest:
+            # A node older than one already applied would move the item backwards.
+            return
         trace = PostalTrace(attempt_id=event.attempt_id, at=event.op_time, status=event.status, return_reason=event.return_reason, detail=event.op_desc)
         await _to(ctx, await _owner(ctx, event.attempt_id), trace)
 

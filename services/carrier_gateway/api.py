@@ -1,0 +1,90 @@
+"""The carrier gateway's HTTP API: a court-mail item's booking and every node of its trace, for operators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from services.carrier_gateway.ems.mapper import node
+from services.carrier_gateway.ems.wire import Trace
+from services.carrier_gateway.models import CarrierItem, CarrierTrace
+from shared.auth import Principal, Role, require
+from shared.events import PostalStatus, ReturnReason, SignerRole
+from shared.problems import Problem
+from shared.runtime import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["waybills"])
+
+Operators = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service))]
+
+
+class NodeView(BaseModel):
+    op_time: datetime
+    op_code: str
+    op_name: str | None
+    op_desc: str | None
+    op_org_name: str | None
+    status: PostalStatus
+    signer_role: SignerRole | None
+    return_reason: ReturnReason | None
+    source: str
+    received_at: datetime
+
+
+class WaybillView(BaseModel):
+    waybill_no: str
+    notice_id: str
+    attempt_id: str
+    booking: str
+    status: PostalStatus | None
+    closed: bool
+    booked_at: datetime
+    last_node_at: datetime | None
+    polled_at: datetime | None
+    receipt_at: datetime | None
+    trace: list[NodeView]
+
+
+@router.get("/waybills/{waybill_no}", summary="A court-mail item and its full trace")
+async def get_waybill(waybill_no: str, runtime: RuntimeDep, _: Operators) -> WaybillView:
+    """Returns the item and every node received for it, in the order things happened, with EMS's raw code and text."""
+    async with runtime.db.sessions() as session:
+        item = (await session.exec(select(CarrierItem).where(CarrierItem.waybill_no == waybill_no))).first()
+        if item is None:
+            raise Problem(404, "Not found", f"No waybill {waybill_no}.")
+        rows = (await session.exec(select(CarrierTrace).where(CarrierTrace.waybill_no == waybill_no).order_by(col(CarrierTrace.op_time)))).all()
+    trace = []
+    for row in rows:
+        raw = Trace.model_validate(row.raw)
+        read = node(raw)
+        trace.append(
+            NodeView(
+                op_time=read.op_time,
+                op_code=read.op_code,
+                op_name=read.op_name,
+                op_desc=read.op_desc,
+                op_org_name=raw.op_org_name,
+                status=read.status,
+                signer_role=read.signer_role,
+                return_reason=read.return_reason,
+                source=row.source,
+                received_at=row.received_at,
+            )
+        )
+    return WaybillView(
+        waybill_no=waybill_no,
+        notice_id=item.notice_id,
+        attempt_id=item.attempt_id,
+        booking=item.booking,
+        status=PostalStatus(item.status) if item.status else None,
+        closed=item.closed,
+        booked_at=item.created_at,
+        last_node_at=item.last_node_at,
+        polled_at=item.polled_at,
+        receipt_at=item.receipt_at,
+        trace=trace,
+    )

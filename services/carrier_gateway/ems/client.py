@@ -1,0 +1,144 @@
+"""EMS's open platform over httpx: encrypted requests, timeouts, retries with backoff and jitter, and a circuit breaker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from services.carrier_gateway.ems.mapper import CarrierRejected
+from services.carrier_gateway.ems.wire import API_CANCEL_WAYBILL, API_CREATE_WAYBILL, API_TRACK, Envelope, request_form
+
+log = structlog.get_logger(__name__)
+
+GATEWAY_PATH = "/api/gateway"
+# An S-code is EMS refusing the request itself, whatever it asked for (docs/ems.md).
+_REQUEST_REFUSED = "S"
+
+
+class CarrierUnavailable(RuntimeError):
+    """EMS did not answer usefully (a timeout, a 5xx, a garbled reply): whether it acted is unknown."""
+
+
+class CircuitOpen(CarrierUnavailable):
+    """Too many requests failed in a row; EMS is not asked again until the cooldown ends."""
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after `failures` failed requests in a row, stays open `cooldown_s`, then lets one trial request through."""
+
+    failures: int
+    cooldown_s: float
+    now: Callable[[], float] = time.monotonic
+    failed_in_a_row: int = 0
+    opened_at: float | None = None
+    trial_running: bool = field(default=False)
+
+    @property
+    def state(self) -> str:
+        """Returns closed, open or half-open."""
+        if self.opened_at is None:
+            return "closed"
+        return "half-open" if self.now() - self.opened_at >= self.cooldown_s else "open"
+
+    def admit(self) -> None:
+        """Raises CircuitOpen unless a request may go to EMS now."""
+        state = self.state
+        if state == "open" or (state == "half-open" and self.trial_running):
+            raise CircuitOpen(f"EMS failed {self.failed_in_a_row} times in a row; not asking again for {self.cooldown_s:.0f} s")
+        self.trial_running = state == "half-open"
+
+    def succeeded(self) -> None:
+        """Closes the circuit."""
+        self.failed_in_a_row, self.opened_at, self.trial_running = 0, None, False
+
+    def failed(self) -> None:
+        """Counts a failure; opens (or reopens) the circuit at the threshold or when the trial failed."""
+        self.failed_in_a_row += 1
+        if self.trial_running or self.failed_in_a_row >= self.failures:
+            if self.opened_at is None or self.trial_running:
+                log.warning("ems.circuit_open", failed_in_a_row=self.failed_in_a_row, cooldown_s=self.cooldown_s)
+            self.opened_at = self.now()
+        self.trial_running = False
+
+
+class _Transient(Exception):
+    """One request failed in a way worth trying again."""
+
+
+@dataclass
+class EmsClient:
+    """Sends one business request at a time to EMS and returns its answer envelope; I/O only, no mapping."""
+
+    origin: str
+    sender_no: str
+    authorization: str
+    key: bytes
+    now: Callable[[], datetime]
+    breaker: CircuitBreaker
+    timeout_s: float = 10.0
+    attempts: int = 4
+    backoff_s: float = 0.5
+    backoff_max_s: float = 8.0
+    http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
+
+    async def create_waybill(self, payload: dict[str, Any]) -> Envelope:
+        """Books an item (020003); EMS answers the same waybill for the same logisticsOrderNo."""
+        return await self._request(API_CREATE_WAYBILL, payload)
+
+    async def cancel_waybill(self, waybill_no: str, reason: str) -> Envelope:
+        """Cancels an item that has not gone out for delivery (020006)."""
+        return await self._request(API_CANCEL_WAYBILL, {"waybillNo": waybill_no, "cancelReason": reason})
+
+    async def track(self, waybill_no: str) -> Envelope:
+        """Asks for every node of an item so far (040001)."""
+        return await self._request(API_TRACK, {"waybillNo": waybill_no})
+
+    async def _request(self, api_code: str, payload: dict[str, Any]) -> Envelope:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=wait_random_exponential(multiplier=self.backoff_s, max=self.backoff_max_s),
+            stop=stop_after_attempt(self.attempts),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    envelope = await self._once(api_code, payload)
+        except _Transient as exc:
+            raise CarrierUnavailable(f"EMS {api_code}: {exc} (after {self.attempts} tries)") from exc
+        if envelope.ret_code.startswith(_REQUEST_REFUSED):
+            raise CarrierRejected(envelope.ret_code, envelope.ret_msg)
+        return envelope
+
+    async def _once(self, api_code: str, payload: dict[str, Any]) -> Envelope:
+        self.breaker.admit()
+        form = request_form(api_code, payload, sender_no=self.sender_no, authorization=self.authorization, key=self.key, now=self.now())
+        try:
+            response = await self.http.post(self.origin.rstrip("/") + GATEWAY_PATH, data=form, timeout=self.timeout_s)
+        except httpx.TransportError as exc:
+            self.breaker.failed()
+            raise _Transient(f"{type(exc).__name__}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            self.breaker.failed()
+            raise _Transient(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            # EMS answers every business refusal with 200; any other 4xx means our address or request is wrong.
+            self.breaker.succeeded()
+            raise CarrierRejected(f"HTTP {response.status_code}", response.text[:200])
+        try:
+            envelope = Envelope.model_validate_json(response.content)
+        except ValidationError as exc:
+            # EMS answered, but not in its own shape: a fault on its side or a proxy's, worth another try.
+            self.breaker.failed()
+            raise _Transient(f"unreadable answer (HTTP {response.status_code})") from exc
+        self.breaker.succeeded()
+        return envelope

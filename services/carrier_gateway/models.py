@@ -1,0 +1,62 @@
+"""The carrier gateway's tables: each court-mail item from booking to return receipt, and every EMS node received."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, text
+from sqlmodel import Field, SQLModel
+
+from shared.db import JSONDoc, UTCDateTime
+
+
+class CarrierItem(SQLModel, table=True):
+    """One court-mail item, keyed by delivery's attempt id (EMS's logisticsOrderNo): its booking and its current node."""
+
+    __tablename__ = "carrier_item"
+    __table_args__ = (
+        Index("ix_carrier_item_booking_due", "next_try_at", postgresql_where=text("booking = 'pending'")),
+        Index("ix_carrier_item_open", "last_node_at", postgresql_where=text("booking = 'booked' AND NOT closed")),
+    )
+
+    attempt_id: str = Field(primary_key=True)
+    notice_id: str = Field(index=True)
+    recipient_id: str
+    correlation_id: str
+    # The DispatchPostalItem envelope that asked for the item; the events it causes name it.
+    command_id: str
+    command: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    booking: str
+    tries: int = 0
+    next_try_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    last_error: str | None = None
+    waybill_no: str | None = Field(default=None, unique=True)
+    status: str | None = None
+    # The node the item is at, as the mapper's Node; out-of-order nodes never replace a later one.
+    current: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+    last_node_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    receipt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    closed: bool = False
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class CarrierTrace(SQLModel, table=True):
+    """One EMS node, kept raw, once: EMS's (waybill, opCode, opTime) is the key that makes a repeated push a no-op."""
+
+    __tablename__ = "carrier_trace"
+
+    waybill_no: str = Field(primary_key=True)
+    op_code: str = Field(primary_key=True)
+    op_time: str = Field(primary_key=True)
+    attempt_id: str
+    status: str
+    raw: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    # push or poll: how the node reached us.
+    source: str
+    received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+TABLES = tuple(m.__table__ for m in (CarrierItem, CarrierTrace))  # type: ignore[attr-defined]

@@ -1,0 +1,51 @@
+"""`POST /webhooks/ems`: EMS's trace pushes, digest-verified, each node applied once and never backwards."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+
+from services.carrier_gateway.ems.mapper import node
+from services.carrier_gateway.ems.wire import DIGEST_HEADER, Traces, WireError, verify_digest
+from services.carrier_gateway.tracking import apply_traces
+from shared.problems import Problem
+from shared.runtime import RuntimeDep
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["webhooks"])
+
+
+def push_secret(request: Request) -> str:
+    """Returns the secret EMS signs its pushes with."""
+    return request.app.state.ems_push_secret
+
+
+PushSecret = Annotated[str, Depends(push_secret)]
+
+
+@router.post("/webhooks/ems", summary="EMS trace push (digest-signed)")
+async def ems_push(request: Request, runtime: RuntimeDep, secret: PushSecret) -> dict[str, object]:
+    """Applies the pushed nodes; a forged push is refused and logged, repeats and late nodes move nothing."""
+    body = await request.body()
+    if not verify_digest(body, secret, request.headers.get(DIGEST_HEADER)):
+        log.warning("ems.forged_push", client=request.client.host if request.client else None, bytes=len(body))
+        raise Problem(403, "Forbidden", f"The {DIGEST_HEADER} does not match this body.")
+    try:
+        traces = Traces.model_validate_json(body).traces
+        for trace in traces:
+            node(trace)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise Problem(422, "Invalid push", f"{field}: {first['msg']}") from None
+    except WireError as exc:
+        raise Problem(422, "Invalid push", f"opTime: {exc}") from None
+    async with runtime.db.transaction() as session:
+        applied = await apply_traces(session, traces, source="push", now=runtime.clock.now())
+    if applied.unknown:
+        log.warning("ems.unknown_waybill", nodes=applied.unknown)
+    return {"success": True, "new": applied.new, "repeated": applied.repeated, "unknown": applied.unknown}
