@@ -34,10 +34,10 @@ from shared.auth import Role  # noqa: E402 — the repo root must be importable 
 from shared.devstack import SERVICES, Stack  # noqa: E402
 from shared.envelope import Envelope  # noqa: E402
 from shared.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
-from tests.support import EXAMPLE_NOTICE, KAFKA, resident_id, stack_env, token  # noqa: E402
+from tests.support import EXAMPLE_NOTICE, KAFKA, address_confirmation, resident_id, stack_env, token  # noqa: E402
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, figures, make_databases, progress  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress  # noqa: E402
 
 COURT = token(Role.court, "C371002")
 # Monday 23 November 2026, 09:00 in Beijing: SMS goes out within working hours for the whole run.
@@ -62,17 +62,8 @@ class Party:
         return base
 
     def confirmation(self, case_number: str) -> dict[str, Any]:
-        """Returns the party's address confirmation in the case, consenting to SMS service (CPL 90)."""
-        address = EXAMPLE_NOTICE["recipients"][0]["addresses"][0]
-        return {
-            "case_number": case_number,
-            "stage": "first_instance",
-            "party": {"name": self.name, "kind": "person", "id_type": "resident_id", "id_number": self.id_number},
-            "address": {"text": address["text"], "postcode": address["postcode"]},
-            "phone": self.phone,
-            "e_delivery": {"consent": True, "channels": [{"channel": "sms", "address": self.phone}]},
-            "confirmed_at": "2026-11-20",
-        }
+        """Returns the party's address confirmation in the case, consenting to SMS service."""
+        return address_confirmation(self.recipient(), case_number=case_number, phone=self.phone, consent=True)
 
 
 def notices(count: int, run: str) -> list[tuple[dict[str, Any], list[Party]]]:
@@ -86,27 +77,6 @@ def notices(count: int, run: str) -> list[tuple[dict[str, Any], list[Party]]]:
         notice["recipients"] = [party.recipient() for party in parties]
         built.append((notice, parties))
     return built
-
-
-async def each(label: str, items: list[Any], concurrency: int, send: Any) -> list[Any]:
-    """Runs `send` over the items with `concurrency` at once, drawing a progress bar; returns the results in order."""
-    results: list[Any] = [None] * len(items)
-    done = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for index in range(len(items)):
-        queue.put_nowait(index)
-
-    async def worker() -> None:
-        nonlocal done
-        while not queue.empty():
-            index = queue.get_nowait()
-            results[index] = await send(items[index])
-            done += 1
-            if done % 100 == 0 or done == len(items):
-                progress(label, done, len(items))
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results
 
 
 async def prepare(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]], concurrency: int) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
@@ -90,3 +93,24 @@ def cpu_seconds(pid: int) -> float:
     """Returns the CPU time (user + system) a process has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def each(label: str, items: list[Any], concurrency: int, send: Callable[[Any], Awaitable[Any]]) -> list[Any]:
+    """Runs `send` over the items with `concurrency` at once, drawing a progress bar; returns the results in order."""
+    results: list[Any] = [None] * len(items)
+    done = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(len(items)):
+        queue.put_nowait(index)
+
+    async def worker() -> None:
+        nonlocal done
+        while not queue.empty():
+            index = queue.get_nowait()
+            results[index] = await send(items[index])
+            done += 1
+            if done % 100 == 0 or done == len(items):
+                progress(label, done, len(items))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results

@@ -32,7 +32,7 @@ from shared.topics import create_topics  # noqa: E402
 from tests.support import KAFKA, notice_payload  # noqa: E402
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, figures, make_databases, progress  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress  # noqa: E402
 
 SECRET = "songda-bench-secret-at-least-32-characters"
 
@@ -41,25 +41,16 @@ async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> d
     """Submits the notices; returns each notice id with the wall-clock time its POST was sent."""
     bearer = mint(secret=SECRET, role=Role.court, sub="C371002", issuer="songda", now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {bearer}"}
-    sent: dict[str, float] = {}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for index in range(count):
-        queue.put_nowait(index)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=stack.url("intake"), headers=headers, timeout=120, limits=limits) as client:
 
-        async def worker() -> None:
-            while not queue.empty():
-                payload = notice_payload(queue.get_nowait(), seed=seed)
-                started = time.time()
-                response = await client.post("/v1/notices", json=payload)
-                response.raise_for_status()
-                sent[response.json()["id"]] = started
-                if len(sent) % 100 == 0 or len(sent) == count:
-                    progress("submitted", len(sent), count)
+        async def post(index: int) -> tuple[str, float]:
+            started = time.time()
+            response = await client.post("/v1/notices", json=notice_payload(index, seed=seed))
+            response.raise_for_status()
+            return response.json()["id"], started
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return sent
+        return dict(await each("submitted", list(range(count)), concurrency, post))
 
 
 async def visible_times(dbs: dict[str, Database], count: int, timeout: float) -> dict[str, float]:

@@ -126,12 +126,9 @@ def notice_payload(index: int, *, court_id: str = "C371002", seed: int = 0) -> d
     return payload
 
 
-async def submit_with_consent(client: httpx.AsyncClient, intake: str, *, phone: str, consent: bool) -> tuple[str, str]:
-    """Confirms a new party's address (with SMS consent or without) and submits a notice to them in the same case; returns the notice and recipient ids."""
-    person = json.loads(json.dumps(EXAMPLE_NOTICE["recipients"][0]))
-    person.update(id_number=resident_id(random.Random()), phones=[phone], emails=[])
-    case_number = f"（2026）鲁1002民初{random.randrange(1000, 10000)}号"
-    confirmation = {
+def address_confirmation(person: dict[str, Any], *, case_number: str, phone: str, consent: bool) -> dict[str, Any]:
+    """Returns a recipient's address confirmation in a case at their first address, consenting to SMS service (CPL 90) or not."""
+    return {
         "case_number": case_number,
         "stage": "first_instance",
         "party": {k: person[k] for k in ("name", "kind", "id_type", "id_number")},
@@ -140,7 +137,15 @@ async def submit_with_consent(client: httpx.AsyncClient, intake: str, *, phone: 
         "e_delivery": {"consent": consent, "channels": [{"channel": "sms", "address": phone}] if consent else []},
         "confirmed_at": "2026-11-20",
     }
+
+
+async def submit_with_consent(client: httpx.AsyncClient, intake: str, *, phone: str, consent: bool) -> tuple[str, str]:
+    """Confirms a new party's address (with SMS consent or without) and submits a notice to them in the same case; returns the notice and recipient ids."""
+    person = json.loads(json.dumps(EXAMPLE_NOTICE["recipients"][0]))
+    person.update(id_number=resident_id(random.Random()), phones=[phone], emails=[])
+    case_number = f"（2026）鲁1002民初{random.randrange(1000, 10000)}号"
     court = token(Role.court, "C371002")
+    confirmation = address_confirmation(person, case_number=case_number, phone=phone, consent=consent)
     confirmed = await client.post(f"{intake}/v1/address-confirmations", json=confirmation, headers=court)
     assert confirmed.status_code in (200, 201), confirmed.text
     notice = {**EXAMPLE_NOTICE, "court_reference": f"E2E-{random.getrandbits(48):012x}", "case_number": case_number, "recipients": [person]}

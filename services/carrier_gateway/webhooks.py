@@ -8,7 +8,6 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
-from services.carrier_gateway.ems.mapper import node
 from services.carrier_gateway.ems.wire import DIGEST_HEADER, Traces, WireError, verify_digest
 from services.carrier_gateway.tracking import apply_traces
 from shared.problems import Problem
@@ -36,16 +35,16 @@ async def ems_push(request: Request, runtime: RuntimeDep, secret: PushSecret) ->
         raise Problem(403, "Forbidden", f"The {DIGEST_HEADER} does not match this body.")
     try:
         traces = Traces.model_validate_json(body).traces
-        for trace in traces:
-            node(trace)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         raise Problem(422, "Invalid push", f"{field}: {first['msg']}") from None
+    try:
+        async with runtime.db.transaction() as session:
+            applied = await apply_traces(session, traces, source="push", now=runtime.clock.now())
     except WireError as exc:
+        # Raised before the commit: a push with one unreadable time writes nothing.
         raise Problem(422, "Invalid push", f"opTime: {exc}") from None
-    async with runtime.db.transaction() as session:
-        applied = await apply_traces(session, traces, source="push", now=runtime.clock.now())
     if applied.unknown:
         log.warning("ems.unknown_waybill", nodes=applied.unknown)
     return {"success": True, "new": applied.new, "repeated": applied.repeated, "unknown": applied.unknown}

@@ -14,6 +14,7 @@ from services.ems_sim.simulator import Simulator
 from shared.clock import clock_from_settings
 from shared.standalone import standalone_app
 
+
 def create_app(settings: EmsSimSettings | None = None) -> FastAPI:
     """Builds the EMS simulator app from settings (environment by default)."""
     settings = settings or EmsSimSettings()

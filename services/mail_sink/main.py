@@ -15,6 +15,7 @@ from services.mail_sink.smtp import Reception, smtp_server
 from shared.clock import clock_from_settings
 from shared.standalone import standalone_app
 
+
 def create_app(settings: MailSinkSettings | None = None) -> FastAPI:
     """Builds the mail sink app from settings (environment by default)."""
     settings = settings or MailSinkSettings()

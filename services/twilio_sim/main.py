@@ -14,6 +14,7 @@ from services.twilio_sim.simulator import Simulator
 from shared.clock import clock_from_settings
 from shared.standalone import standalone_app
 
+
 def create_app(settings: TwilioSimSettings | None = None) -> FastAPI:
     """Builds the Twilio simulator app from settings (environment by default)."""
     settings = settings or TwilioSimSettings()
