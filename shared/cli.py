@@ -1,10 +1,12 @@
-"""The `songda` command: dev tokens, serving a service, topics, and running the whole stack locally."""
+"""The `songda` command: dev tokens, serving a service, topics, the local stack, imports, and checking delivery reports."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -274,6 +276,34 @@ def cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Checks a delivery report offline; exit status 1 when anything does not hold."""
+    from shared.verify import verify_report
+
+    try:
+        document = json.loads(Path(args.report).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"verify: cannot read {args.report}: {exc}", file=sys.stderr)
+        return 2
+    verdict = verify_report(document, blobs=Path(args.blobs) if args.blobs else None, key=args.key)
+    for line in verdict.passed:
+        print(f"ok    {line}")
+    for line in verdict.problems:
+        print(f"FAIL  {line}")
+    print(f"verify: {args.report}: " + ("the report holds" if verdict.ok else f"{len(verdict.problems)} problem(s)"))
+    return 0 if verdict.ok else 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    """Prints a new Ed25519 seed for EVIDENCE_SIGNING_SEED and its public key."""
+    from shared.checkpoints import new_seed, private_key_from_seed, public_key_bytes
+
+    seed = new_seed()
+    print(f"EVIDENCE_SIGNING_SEED={seed}")
+    print(f"# public key (give it to courts for `songda verify --key`): {base64.b64encode(public_key_bytes(private_key_from_seed(seed))).decode()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describes the command line."""
     parser = argparse.ArgumentParser(prog="songda", description="Songda (送达): service of process for Chinese courts.")
@@ -315,6 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0, help="the same seed gives the same data (default 0)")
     gen.add_argument("--today", help="the data set's last day, YYYY-MM-DD (default today); cases span the two years before")
     gen.set_defaults(func=cmd_gen)
+
+    verify = sub.add_parser("verify", help="check a delivery report offline: its hash, checkpoint signature, evidence proofs and blobs")
+    verify.add_argument("report", help="a report as GET /v1/reports/{notice_id} returns it")
+    verify.add_argument("--blobs", help="a directory of evidence files named by sha256 (flat or as the blob store lays them out)")
+    verify.add_argument("--key", help="the evidence log's public key (base64) to pin, instead of the one the report carries")
+    verify.set_defaults(func=cmd_verify)
+
+    sub.add_parser("keygen", help="print a new signing seed for the evidence log").set_defaults(func=cmd_keygen)
     return parser
 
 

@@ -350,6 +350,8 @@ class TaskAssigned(Event):
     address: str
     window_start: AwareDatetime
     window_end: AwareDatetime
+    # The address's coordinates when known: a photo from the task is checked against them.
+    location: GeoPoint | None = None
 
 
 @event("delivery.DocumentsAcknowledged")
@@ -541,3 +543,16 @@ class EvidenceRecorded(Event):
     sha256: str
     leaf_index: int
     flags: list[str] = []
+
+
+@event("evidence.ReportIssued")
+class ReportIssued(Event):
+    """A version of a notice's delivery report is sealed and stored; a court fetches or is pushed it."""
+
+    notice_id: str
+    report_id: str
+    version: int
+    court_id: str
+    sha256: str
+    checkpoint_size: int
+    issued_at: AwareDatetime

@@ -180,6 +180,7 @@ async def _open_task(session: AsyncSession, action: OpenTask, *, state: Recipien
         kind=action.kind,
         agent_id=agent.id,
         address=action.place.text,
+        location=action.place.location,
         window_start=action.window_start,
         window_end=action.window_end,
     )

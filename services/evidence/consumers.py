@@ -1,10 +1,8 @@
-"""Messages evidence handles: every event of every service, whatever its type."""
+"""Messages evidence handles: every event of every service, whatever its type (see handlers.recorder)."""
 
-from services.evidence import handlers
 from shared.consumer import EventHandler
 from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS
 
-# evidence.events is left out: evidence records what it publishes when it publishes it.
+# evidence.events is left out: evidence logs what it publishes when it publishes it.
 TOPICS = (INTAKE_EVENTS, DELIVERY_EVENTS, CARRIER_GATEWAY_EVENTS)
 HANDLERS: dict[str, EventHandler] = {}
-ON_ANY = handlers.append_to_timeline

@@ -1,31 +1,76 @@
-"""Evidence's message handlers: every consumed event is appended to its notice's timeline."""
+"""Evidence's message handlers: every consumed event is logged and appended to its notice's timeline."""
 
 from __future__ import annotations
 
 import json
 
+from services.evidence import log, reports
 from services.evidence.domain import message_digest
-from services.evidence.models import EvidenceNotice, EvidenceTimelineEntry
-from shared.consumer import MessageContext
+from services.evidence.models import EvidenceNotice, EvidenceTask, EvidenceTimelineEntry
+from services.evidence.signer import Signer
+from shared.consumer import EnvelopeHandler, MessageContext
 from shared.db import insert_ignoring_duplicates
+from shared.events import TaskAssigned
 
 
-async def append_to_timeline(ctx: MessageContext) -> None:
-    """Appends the message to the log under its notice, remembering the notice's court on registration."""
+def recorder(signer: Signer) -> EnvelopeHandler:
+    """Returns the handler of every consumed message, issuing reports with `signer`'s checkpoints."""
+
+    async def handle(ctx: MessageContext) -> None:
+        await append_to_timeline(ctx, signer=signer)
+
+    return handle
+
+
+async def append_to_timeline(ctx: MessageContext, *, signer: Signer) -> None:
+    """Logs the message as received, appends it to its notice's timeline, and keeps what later checks and reports need."""
     envelope = ctx.envelope
-    court_id = envelope.data.get("court_id") if envelope.type == "intake.NoticeRegistered" else None
-    if court_id:
+    now = ctx.clock.now()
+    if envelope.type == "intake.NoticeRegistered":
         table = EvidenceNotice.__table__  # type: ignore[attr-defined]
-        await ctx.session.exec(insert_ignoring_duplicates(ctx.session.bind.dialect, table).values(id=envelope.subject, court_id=court_id))
+        values = {"id": envelope.subject, "court_id": envelope.data["court_id"], "correlation_id": envelope.correlationid}
+        await ctx.session.exec(insert_ignoring_duplicates(ctx.session.bind.dialect, table).values(**values))
+    elif envelope.type == "delivery.TaskAssigned":
+        _remember_task(ctx, TaskAssigned.model_validate(envelope.data))
+    digest = message_digest(ctx.raw)
+    entry = {
+        "type": "event",
+        "event_id": str(envelope.id),
+        "event_type": envelope.type,
+        "source": envelope.source,
+        "subject": envelope.subject,
+        "time": envelope.time.isoformat(),
+        "sha256": digest,
+    }
+    index = await log.append(ctx.session, entry, kind="event", ref=str(envelope.id), notice_id=envelope.subject, now=now)
     ctx.session.add(
         EvidenceTimelineEntry(
             notice_id=envelope.subject,
+            log_index=index,
             event_id=str(envelope.id),
             event_type=envelope.type,
             source=envelope.source,
             event_time=envelope.time,
-            sha256=message_digest(ctx.raw),
+            sha256=digest,
             envelope=json.loads(ctx.raw),
-            recorded_at=ctx.clock.now(),
+            recorded_at=now,
+        )
+    )
+    await reports.after_entry(ctx.session, signer=signer, notice_id=envelope.subject, completed=envelope.type == "delivery.NoticeCompleted", now=now)
+
+
+def _remember_task(ctx: MessageContext, task: TaskAssigned) -> None:
+    location = task.location
+    ctx.session.add(
+        EvidenceTask(
+            task_id=task.task_id,
+            notice_id=task.notice_id,
+            recipient_id=task.recipient_id,
+            attempt_id=task.attempt_id,
+            agent_id=task.agent_id,
+            lat=location.lat if location else None,
+            lon=location.lon if location else None,
+            window_start=task.window_start,
+            window_end=task.window_end,
         )
     )

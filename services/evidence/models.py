@@ -1,11 +1,11 @@
-"""Evidence's tables."""
+"""Evidence's tables: the notices' timelines, the Merkle log, evidence items, checkpoints, reports, courts' webhooks and the read audit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from shared.db import JSONDoc, UTCDateTime
@@ -18,6 +18,8 @@ class EvidenceNotice(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     court_id: str = Field(index=True)
+    # The notice's correlation id, carried by what evidence publishes about it.
+    correlation_id: str
 
 
 class EvidenceTimelineEntry(SQLModel, table=True):
@@ -25,9 +27,11 @@ class EvidenceTimelineEntry(SQLModel, table=True):
 
     __tablename__ = "evidence_timeline_entry"
 
-    # The position in the whole log; a notice's timeline is its entries in this order.
+    # The order received; a notice's timeline is its entries in this order.
     id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
     notice_id: str = Field(index=True)
+    # The entry's leaf in the Merkle log.
+    log_index: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     event_id: str = Field(unique=True)
     event_type: str
     source: str
@@ -37,4 +41,168 @@ class EvidenceTimelineEntry(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = (EvidenceNotice.__table__, EvidenceTimelineEntry.__table__)  # type: ignore[attr-defined]
+class EvidenceLogHead(SQLModel, table=True):
+    """The log's one head row: its size and compact range; appends lock it, which makes leaf indices gapless."""
+
+    __tablename__ = "evidence_log_head"
+
+    id: int = Field(default=1, primary_key=True)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    frontier: list[str] = Field(sa_column=Column(JSONDoc, nullable=False))
+
+
+class EvidenceLogEntry(SQLModel, table=True):
+    """One leaf of the append-only log: the canonical JSON it hashes, and what it stands for."""
+
+    __tablename__ = "evidence_log_entry"
+
+    leaf_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    # event, evidence or report.
+    kind: str
+    ref: str = Field(index=True)
+    notice_id: str = Field(index=True)
+    entry: str = Field(sa_column=Column(Text, nullable=False))
+    leaf_hash: str
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EvidenceLogNode(SQLModel, table=True):
+    """The hash of one aligned perfect subtree (level 0 is a leaf), from which roots and proofs are computed."""
+
+    __tablename__ = "evidence_log_node"
+
+    level: int = Field(primary_key=True)
+    index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: str
+
+
+class EvidenceCheckpoint(SQLModel, table=True):
+    """A signed statement of the log's size and root."""
+
+    __tablename__ = "evidence_checkpoint"
+
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    origin: str
+    root: str
+    issued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    key_id: str
+    public_key: str
+    signature: str
+
+
+class EvidenceItem(SQLModel, table=True):
+    """An uploaded item: its content by sha256, what it claims to be about, and the flags its checks raised."""
+
+    __tablename__ = "evidence_item"
+
+    id: str = Field(primary_key=True)
+    notice_id: str = Field(index=True)
+    recipient_id: str | None = None
+    attempt_id: str | None = Field(default=None, index=True)
+    task_id: str | None = None
+    kind: str
+    scene: str | None = None
+    sha256: str
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    content_type: str
+    filename: str | None = None
+    details: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    facts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+    flags: list[str] = Field(sa_column=Column(JSONDoc, nullable=False))
+    uploaded_by: str
+    # The uploader's key for a retried upload: the same key answers the item already recorded.
+    idempotency_key: str | None = Field(default=None, unique=True)
+    leaf_index: int = Field(sa_column=Column(BigInteger, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EvidenceTask(SQLModel, table=True):
+    """A visit or posting task delivery assigned: the place and window a photo from it is checked against."""
+
+    __tablename__ = "evidence_task"
+
+    task_id: str = Field(primary_key=True)
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    agent_id: str
+    lat: float | None = None
+    lon: float | None = None
+    window_start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    window_end: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EvidenceReport(SQLModel, table=True):
+    """One version of a notice's delivery report, kept as issued; a later version never replaces it."""
+
+    __tablename__ = "evidence_report"
+
+    notice_id: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    report_id: str
+    court_id: str = Field(index=True)
+    sha256: str
+    document: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    # The log size the report covers; an entry for the notice past it makes the report out of date.
+    covers: int = Field(sa_column=Column(BigInteger, nullable=False))
+    issued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EvidenceCourtHook(SQLModel, table=True):
+    """Where a court wants its reports pushed, and the secret the pushes are signed with."""
+
+    __tablename__ = "evidence_court_hook"
+
+    court_id: str = Field(primary_key=True)
+    url: str
+    secret: str
+    registered_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class EvidenceCourtPush(SQLModel, table=True):
+    """One report version owed to a court's webhook, retried until the court answers 2xx."""
+
+    __tablename__ = "evidence_court_push"
+    __table_args__ = (Index("ix_evidence_court_push_due", "next_try_at", postgresql_where=text("status = 'pending'")),)
+
+    notice_id: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    court_id: str
+    status: str
+    tries: int = 0
+    next_try_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_error: str | None = None
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class EvidenceAccess(SQLModel, table=True):
+    """One read of a report or an evidence item: who, as what, what, when."""
+
+    __tablename__ = "evidence_access"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    subject: str
+    role: str
+    action: str
+    target: str = Field(index=True)
+    client: str | None = None
+
+
+TABLES = tuple(
+    m.__table__  # type: ignore[attr-defined]
+    for m in (
+        EvidenceNotice,
+        EvidenceTimelineEntry,
+        EvidenceLogHead,
+        EvidenceLogEntry,
+        EvidenceLogNode,
+        EvidenceCheckpoint,
+        EvidenceItem,
+        EvidenceTask,
+        EvidenceReport,
+        EvidenceCourtHook,
+        EvidenceCourtPush,
+        EvidenceAccess,
+    )
+)

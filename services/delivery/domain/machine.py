@@ -687,7 +687,7 @@ def _address_changed(decision: Decision, event: AddressChanged, *, now: datetime
         return decision
     candidates = [event.address, *state.recipient.candidates]
     recipient = state.recipient.model_copy(update={"candidates": candidates, "consent": event.consent or state.recipient.consent, "whereabouts_unknown": False})
-    place = Place(text=event.address.text, postcode=event.address.postcode, city=event.address.city, district=event.address.district, confirmed_by_party=True)
+    place = Place(text=event.address.text, postcode=event.address.postcode, city=event.address.city, district=event.address.district, location=event.address.location, confirmed_by_party=True)
     decision.state = _move_to(state.model_copy(update={"recipient": recipient}), place, policy=policy)
     if state.status is RecipientStatus.awaiting_publication:
         # The party gave an address after all: a public notice is no longer the only way left (CPL 95).

@@ -22,6 +22,7 @@ def place_of(candidate: CandidateAddress) -> Place:
         postcode=candidate.postcode,
         city=candidate.city,
         district=candidate.district,
+        location=candidate.location,
         confirmed_by_party=any(p.kind is AddressSource.confirmation for p in candidate.provenance),
     )
 

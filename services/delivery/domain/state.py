@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from shared.clock import SHANGHAI
-from shared.events import Channel, Exhausted, Recipient, ServiceMethod, SignerRole, Tier, Witness
+from shared.events import Channel, Exhausted, GeoPoint, Recipient, ServiceMethod, SignerRole, Tier, Witness
 
 
 class Frozen(BaseModel):
@@ -38,6 +38,8 @@ class Place(Frozen):
     postcode: str | None = None
     city: str | None = None
     district: str | None = None
+    # Where the address is on the map, when intake knows; evidence checks photos taken there against it.
+    location: GeoPoint | None = None
     confirmed_by_party: bool = False
 
 

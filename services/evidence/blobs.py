@@ -1,0 +1,109 @@
+"""Content-addressed blob files: written once under their sha256, never changed or removed by any code path."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class TooLarge(ValueError):
+    """An upload went past the size limit."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A blob as written: its digest, size and first bytes (for sniffing)."""
+
+    sha256: str
+    size: int
+    head: bytes
+
+
+class BlobStore:
+    """Blobs under `root/ab/cd/<sha256>`; a blob is written to a temporary file first and renamed into place whole."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        """Returns where a blob lives; refuses anything but a sha256 so no name can reach outside the store."""
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f"not a sha256: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        """Tells whether the blob is stored."""
+        return self.path(sha256).is_file()
+
+    def writer(self, *, limit: int, head_size: int) -> BlobWriter:
+        """Starts a streamed write of at most `limit` bytes."""
+        return BlobWriter(self, limit=limit, head_size=head_size)
+
+    def put(self, data: bytes) -> Stored:
+        """Stores bytes already in memory (metadata-only evidence)."""
+        writer = self.writer(limit=len(data), head_size=len(data))
+        writer.write(data)
+        return writer.commit()
+
+
+class BlobWriter:
+    """Hashes and writes chunks as they arrive; `commit` moves the file to its address, `discard` drops it."""
+
+    def __init__(self, store: BlobStore, *, limit: int, head_size: int) -> None:
+        self._store = store
+        self._limit = limit
+        self._head_size = head_size
+        self._digest = hashlib.sha256()
+        self._head = bytearray()
+        self.size = 0
+        incoming = store.root / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=incoming)
+        self._file = os.fdopen(fd, "wb")
+        self._temp = Path(name)
+
+    def write(self, chunk: bytes) -> None:
+        """Adds a chunk; raises TooLarge past the limit (the caller discards)."""
+        self.size += len(chunk)
+        if self.size > self._limit:
+            raise TooLarge(f"larger than {self._limit:,} bytes")
+        if len(self._head) < self._head_size:
+            self._head.extend(chunk[: self._head_size - len(self._head)])
+        self._digest.update(chunk)
+        self._file.write(chunk)
+
+    @property
+    def head(self) -> bytes:
+        """Returns the first bytes written, for sniffing the content type."""
+        return bytes(self._head)
+
+    def written(self) -> Path:
+        """Flushes what arrived so far and returns the temporary file, for checks before the blob is kept."""
+        self._file.flush()
+        return self._temp
+
+    def commit(self) -> Stored:
+        """Makes the blob durable under its sha256; an identical blob already stored is kept as it is."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        sha256 = self._digest.hexdigest()
+        target = self._store.path(sha256)
+        if target.exists():
+            self._temp.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._temp, target)
+            target.chmod(0o444)
+        return Stored(sha256=sha256, size=self.size, head=bytes(self._head))
+
+    def discard(self) -> None:
+        """Drops a write that will not be kept."""
+        self._file.close()
+        self._temp.unlink(missing_ok=True)

@@ -1,0 +1,155 @@
+"""Recording an uploaded item: what its metadata must say, the checks it gets, and the log entry, row and event it makes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.evidence import log
+from services.evidence.blobs import Stored
+from services.evidence.domain import photo_flags
+from services.evidence.models import EvidenceItem, EvidenceTask
+from services.evidence.photos import PhotoError, read_facts
+from shared import outbox
+from shared.events import EvidenceRecorded, GeoPoint
+from shared.evidence import EvidenceFlag, EvidenceKind, PhotoScene
+from shared.problems import Problem
+from shared.report import canonical
+from shared.topics import EVIDENCE_EVENTS
+
+SOURCE = "songda/evidence"
+# These are files by nature; the others may be metadata alone (a call record, an SMS receipt, an EMS node).
+NEEDS_FILE = frozenset({EvidenceKind.photo, EvidenceKind.video, EvidenceKind.return_receipt_scan})
+
+
+class UploadMetadata(BaseModel):
+    """The `metadata` part of an upload: what the item is and what it is about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notice_id: str = Field(min_length=1, max_length=100)
+    kind: EvidenceKind
+    recipient_id: str | None = Field(default=None, max_length=100)
+    attempt_id: str | None = Field(default=None, max_length=100)
+    task_id: str | None = Field(default=None, max_length=100)
+    scene: PhotoScene | None = None
+    # When and where the uploader says the item was made; a photo's EXIF is checked against the task, not these.
+    captured_at: AwareDatetime | None = None
+    location: GeoPoint | None = None
+    details: dict[str, Any] = {}
+
+
+def check_shape(meta: UploadMetadata, *, has_file: bool) -> None:
+    """Refuses metadata that cannot describe an item, naming the field."""
+    if meta.kind in NEEDS_FILE and not has_file:
+        raise Problem(422, "Invalid evidence", f"file: a {meta.kind} needs its file")
+    if not has_file and not meta.details:
+        raise Problem(422, "Invalid evidence", "details: an item without a file is its details; they are empty")
+    if (meta.kind is EvidenceKind.photo) != (meta.scene is not None):
+        raise Problem(422, "Invalid evidence", "scene: a photo says what it shows (posting, refusal, visit); other kinds have no scene")
+
+
+async def check_photo(path: Path, *, meta: UploadMetadata, task: EvidenceTask | None) -> tuple[dict[str, Any], list[EvidenceFlag]]:
+    """Reads a photo's EXIF and checks it against the task's place and window; returns the facts and the flags."""
+    data = await asyncio.to_thread(path.read_bytes)
+    try:
+        facts = await asyncio.to_thread(read_facts, data)
+    except PhotoError as exc:
+        raise Problem(422, "Invalid evidence", f"file: {exc}") from None
+    target = GeoPoint(lat=task.lat, lon=task.lon) if task and task.lat is not None and task.lon is not None else None
+    window = (task.window_start, task.window_end) if task else None
+    flags = photo_flags(facts, target=target, window=window, claimed_at=meta.captured_at)
+    return _jsonable(asdict(facts)), flags
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+def details_bytes(meta: UploadMetadata) -> bytes:
+    """Returns the content of an item without a file: its details as canonical JSON."""
+    return canonical(_jsonable(meta.details))
+
+
+def log_entry(item: EvidenceItem) -> dict[str, Any]:
+    """Returns what the log records of an item: everything a report relies on, the details by their hash."""
+    return {
+        "type": "evidence",
+        "evidence_id": item.id,
+        "notice_id": item.notice_id,
+        "recipient_id": item.recipient_id,
+        "attempt_id": item.attempt_id,
+        "task_id": item.task_id,
+        "kind": item.kind,
+        "scene": item.scene,
+        "sha256": item.sha256,
+        "size": item.size,
+        "content_type": item.content_type,
+        "flags": item.flags,
+        "details_sha256": hashlib.sha256(canonical(item.details)).hexdigest(),
+        "recorded_at": item.recorded_at.isoformat(),
+    }
+
+
+async def existing(session: AsyncSession, key: str | None) -> EvidenceItem | None:
+    """Returns the item an earlier upload with this idempotency key recorded."""
+    if key is None:
+        return None
+    return (await session.exec(select(EvidenceItem).where(EvidenceItem.idempotency_key == key))).first()
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    meta: UploadMetadata,
+    stored: Stored,
+    content_type: str,
+    filename: str | None,
+    facts: dict[str, Any] | None,
+    flags: list[EvidenceFlag],
+    uploaded_by: str,
+    key: str | None,
+    now: datetime,
+) -> EvidenceItem:
+    """Writes the item, its log entry and `evidence.EvidenceRecorded` in this transaction."""
+    item = EvidenceItem(
+        id=str(uuid.uuid4()),
+        notice_id=meta.notice_id,
+        recipient_id=meta.recipient_id,
+        attempt_id=meta.attempt_id,
+        task_id=meta.task_id,
+        kind=meta.kind.value,
+        scene=meta.scene.value if meta.scene else None,
+        sha256=stored.sha256,
+        size=stored.size,
+        content_type=content_type,
+        filename=filename,
+        details=_jsonable(meta.details) | ({"captured_at": meta.captured_at.isoformat()} if meta.captured_at else {}) | ({"location": meta.location.model_dump()} if meta.location else {}),
+        facts=facts,
+        flags=[flag.value for flag in flags],
+        uploaded_by=uploaded_by,
+        idempotency_key=key,
+        leaf_index=-1,
+        recorded_at=now,
+    )
+    item.leaf_index = await log.append(session, log_entry(item), kind="evidence", ref=item.id, notice_id=item.notice_id, now=now)
+    session.add(item)
+    recorded = EvidenceRecorded(notice_id=item.notice_id, evidence_id=item.id, kind=item.kind, sha256=item.sha256, leaf_index=item.leaf_index, flags=item.flags)
+    envelope = recorded.envelope(source=SOURCE, subject=item.notice_id, time=now, correlationid=item.notice_id)
+    outbox.add(session, envelope, topic=EVIDENCE_EVENTS, now=now)
+    return item

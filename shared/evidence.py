@@ -1,0 +1,35 @@
+"""The evidence contract: what kinds of evidence exist and which flags a check may raise on them."""
+
+from enum import StrEnum
+
+
+class EvidenceKind(StrEnum):
+    """What an item of evidence is; receipts and call records may be metadata alone."""
+
+    call_record = "call_record"
+    sms_receipt = "sms_receipt"
+    email_receipt = "email_receipt"
+    edelivery_receipt = "edelivery_receipt"
+    photo = "photo"
+    video = "video"
+    ems_trace = "ems_trace"
+    return_receipt_scan = "return_receipt_scan"
+
+
+class PhotoScene(StrEnum):
+    """What a photo shows: a posted notice (Interp. 138), a refusal (CPL 89) or a visit."""
+
+    posting = "posting"
+    refusal = "refusal"
+    visit = "visit"
+
+
+class EvidenceFlag(StrEnum):
+    """What a check found doubtful about an item; delivery's policy decides which flags block a service."""
+
+    no_gps = "no_gps"
+    far_from_address = "far_from_address"
+    time_mismatch = "time_mismatch"
+    exif_stripped = "exif_stripped"
+    edited_by_software = "edited_by_software"
+    no_reference_location = "no_reference_location"

@@ -1,0 +1,301 @@
+"""Evidence on PostgreSQL and Kafka: uploads checked and logged, proofs that verify, reports issued, verified offline, reissued and pushed to the court."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import text
+
+from services.evidence.config import EvidenceSettings
+from services.evidence.main import create_app as create_evidence
+from shared import checkpoints, merkle
+from shared.auth import Role
+from shared.db import Database
+from shared.events import GeoPoint
+from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
+from shared.verify import verify_report
+from tests import histories, photos
+from tests.support import eventually, free_port, publish, read_topic, running, serving, settings, token
+
+COURT = token(Role.court, histories.COURT)
+AGENT = token(Role.agent, "agent-7")
+TOPICS = {"intake": INTAKE_EVENTS, "delivery": DELIVERY_EVENTS, "carrier_gateway": CARRIER_GATEWAY_EVENTS}
+NEAR = GeoPoint(lat=histories.HOME.lat + 0.0003, lon=histories.HOME.lon)  # about 33 m north
+FAR = GeoPoint(lat=histories.HOME.lat + 0.02, lon=histories.HOME.lon)  # about 2.2 km north
+IN_WINDOW = histories.START + timedelta(days=1, hours=1)
+
+
+class Evidence:
+    """The evidence service running, with its client, database, blob directory and topics."""
+
+    def __init__(self, *, client: httpx.AsyncClient, db: Database, blobs: Path, kafka: str, names: TopicNames) -> None:
+        self.client, self.db, self.blobs, self.kafka, self.names = client, db, blobs, kafka, names
+
+    async def play(self, history: histories.History, *, holding: frozenset[str] = frozenset({"NoticeCompleted"})) -> None:
+        """Publishes the history (all but the held event types) and waits until evidence logged every event."""
+        shown = [(s, e) for s, e in history.events if type(e).__name__ not in holding]
+        for source, event in shown:
+            await publish(self.kafka, self.names.physical(TOPICS[source]), [event], subject=history.notice_id, source=f"songda/{source}")
+        await self.logged(history.notice_id, len(shown))
+
+    async def finish(self, history: histories.History) -> None:
+        """Publishes the held NoticeCompleted."""
+        [completed] = [e for _, e in history.events if type(e).__name__ == "NoticeCompleted"]
+        await publish(self.kafka, self.names.physical(DELIVERY_EVENTS), [completed], subject=history.notice_id, source="songda/delivery")
+
+    async def logged(self, notice_id: str, count: int) -> None:
+        """Waits until the notice's timeline has `count` entries."""
+
+        async def enough() -> bool:
+            response = await self.client.get(f"/v1/notices/{notice_id}/timeline", headers=COURT)
+            return response.status_code == 200 and len(response.json()["entries"]) >= count
+
+        await eventually(enough, what=f"{count} events logged for the notice")
+
+    async def upload(self, meta: dict[str, Any], content: bytes | None, *, headers: dict[str, str] = AGENT, name: str = "photo.jpg") -> httpx.Response:
+        """Posts one item as multipart."""
+        files: dict[str, Any] = {"metadata": (None, json.dumps(meta), "application/json")}
+        if content is not None:
+            files["file"] = (name, content, "application/octet-stream")
+        return await self.client.post("/v1/evidence", files=files, headers=headers)
+
+    async def count(self, table: str) -> int:
+        """Counts a table's rows."""
+        async with self.db.sessions() as session:
+            return (await session.exec(text(f"SELECT count(*) FROM {table}"))).one()[0]  # type: ignore[call-overload]
+
+
+@pytest.fixture
+async def ev(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Evidence]:
+    url = await make_database("evidence")
+    config = settings(
+        EvidenceSettings, database_url=url, kafka=kafka, prefix=topic_prefix, blob_dir=tmp_path / "blobs", checkpoint_every_s=0.5, max_upload_mb=0.25,
+        push_backoff_s=0.05, push_backoff_max_s=0.2, push_poll_ms=50,
+    )
+    db = Database(url)
+    try:
+        async with running(create_evidence(config)) as client:
+            yield Evidence(client=client, db=db, blobs=tmp_path / "blobs", kafka=kafka, names=TopicNames(topic_prefix))
+    finally:
+        await db.dispose()
+
+
+def photo_meta(history: histories.History, task_id: str, **extra: Any) -> dict[str, Any]:
+    """Returns the metadata of a photo taken on a visit task."""
+    return {"notice_id": history.notice_id, "kind": "photo", "scene": "visit", "task_id": task_id, "captured_at": IN_WINDOW.isoformat(), **extra}
+
+
+def task_of(history: histories.History) -> str:
+    """Returns the history's visit task id."""
+    return next(e.task_id for _, e in history.events if type(e).__name__ == "TaskAssigned")  # type: ignore[attr-defined]
+
+
+async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
+    history = histories.direct(histories.registered())
+    await ev.play(history, holding=frozenset({"RecipientServed", "NoticeCompleted"}))
+    task = task_of(history)
+
+    near = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW))
+    assert near.status_code == 201, near.text
+    assert near.json()["flags"] == [] and near.json()["attempt_id"] is not None
+    far = await ev.upload(photo_meta(history, task), photos.jpeg(location=FAR, taken_at=IN_WINDOW))
+    assert far.json()["flags"] == ["far_from_address"]
+    stripped = await ev.upload(photo_meta(history, task), photos.jpeg(exif=False))
+    assert "exif_stripped" in stripped.json()["flags"]
+    late = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW + timedelta(days=3)))
+    assert "time_mismatch" in late.json()["flags"]
+
+    # Delivery hears of every item with its flags.
+    records = await read_topic(ev.kafka, ev.names.physical(EVIDENCE_EVENTS), expect=4)
+    recorded = {r["data"]["evidence_id"]: r["data"]["flags"] for r in (json.loads(x.value) for x in records) if r["type"] == "evidence.EvidenceRecorded"}
+    assert recorded[far.json()["id"]] == ["far_from_address"] and recorded[near.json()["id"]] == []
+
+    # Bad uploads are refused with the field named, and write nothing.
+    before = (await ev.count("evidence_item"), await ev.count("evidence_log_entry"), sorted(p.name for p in ev.blobs.rglob("*") if p.is_file()))
+    missing_kind = await ev.upload({"notice_id": history.notice_id, "task_id": task}, photos.jpeg())
+    assert missing_kind.status_code == 422 and missing_kind.headers["content-type"] == "application/problem+json"
+    assert "metadata.kind" in missing_kind.text
+    not_a_photo = await ev.upload(photo_meta(history, task), b"%PDF-1.7\n" + b"0" * 200, name="photo.jpg")
+    assert not_a_photo.status_code == 415 and "application/pdf" in not_a_photo.json()["detail"]
+    too_big = await ev.upload(photo_meta(history, task), photos.jpeg() + b"\0" * 300_000)
+    assert too_big.status_code == 413 and too_big.json()["detail"].startswith("file:")
+    someone_else = await ev.upload(photo_meta(history, task), photos.jpeg(), headers=token(Role.agent, "agent-8"))
+    assert someone_else.status_code == 403
+    no_scene = await ev.upload({"notice_id": history.notice_id, "kind": "photo", "task_id": task}, photos.jpeg())
+    assert no_scene.status_code == 422 and no_scene.json()["detail"].startswith("scene:")
+    after = (await ev.count("evidence_item"), await ev.count("evidence_log_entry"), sorted(p.name for p in ev.blobs.rglob("*") if p.is_file()))
+    assert after == before
+
+    # A retried upload with the same key answers the item already recorded.
+    keyed = {**AGENT, "Idempotency-Key": "upload-1"}
+    first = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
+    again = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
+    assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
+
+    # Reads: the record, the bytes by sha256, each read audited; another court sees nothing.
+    item = near.json()
+    assert (await ev.client.get(f"/v1/evidence/{item['id']}", headers=COURT)).json()["sha256"] == item["sha256"]
+    body = (await ev.client.get(item["content_url"], headers=COURT)).content
+    assert hashlib.sha256(body).hexdigest() == item["sha256"]
+    assert (await ev.client.get(f"/v1/evidence/{item['id']}", headers=token(Role.court, "C999999"))).status_code == 404
+    assert await ev.count("evidence_access") == 2
+
+    # The item's proof leads to a signed checkpoint's root.
+    async def checkpoint() -> dict[str, Any] | None:
+        response = await ev.client.get("/v1/log/checkpoint", headers=COURT)
+        return response.json() if response.status_code == 200 and response.json()["size"] > item["leaf_index"] else None
+
+    cp = await eventually(checkpoint, what="a checkpoint covering the item")
+    proof = (await ev.client.get(item["proof_url"], headers=COURT)).json()
+    assert proof["tree_size"] == cp["size"]
+    leaf = merkle.leaf_hash(proof["entry"].encode())
+    assert merkle.verify_inclusion(leaf, item["leaf_index"], cp["size"], [bytes.fromhex(p) for p in proof["path"]], bytes.fromhex(cp["root"]))
+    assert json.loads(proof["entry"])["sha256"] == item["sha256"]
+    signed = checkpoints.verify(base64.b64decode(cp["public_key"]), base64.b64decode(cp["signature"]), origin=cp["origin"], size=cp["size"], root=bytes.fromhex(cp["root"]), issued_at=datetime.fromisoformat(cp["issued_at"]))
+    assert signed and cp["note"].startswith(f"{cp['origin']}\n{cp['size']}\n")
+
+    # The log only grows: an older size is a prefix of the current one.
+    size = await ev.count("evidence_log_entry")
+    consistency = (await ev.client.get(f"/v1/log/consistency?first=3&second={size}", headers=COURT)).json()
+    path = [bytes.fromhex(p) for p in consistency["path"]]
+    assert merkle.verify_consistency(3, size, bytes.fromhex(consistency["first_root"]), bytes.fromhex(consistency["second_root"]), path)
+
+
+class Court:
+    """A court's webhook receiver that fails its first two deliveries, then keeps each (report, version) once."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+        self.kept: dict[str, bytes] = {}
+        self.app = FastAPI()
+
+        @self.app.post("/reports")
+        async def receive(request: Request) -> Response:
+            body = await request.body()
+            self.calls.append((dict(request.headers), body))
+            if len(self.calls) <= 2:
+                return Response(status_code=503)
+            self.kept.setdefault(request.headers["idempotency-key"], body)
+            return Response(status_code=204)
+
+
+async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp_path: Path) -> None:
+    court = Court()
+    async with AsyncExitStack() as stack:
+        base = await stack.enter_async_context(serving(court.app, free_port()))
+        registered = await ev.client.put(f"/v1/courts/{histories.COURT}/webhook", json={"url": f"{base}/reports"}, headers=COURT)
+        assert registered.status_code == 200
+        secret = registered.json()["secret"]
+        assert (await ev.client.put("/v1/courts/C999999/webhook", json={"url": f"{base}/reports"}, headers=COURT)).status_code == 404
+
+        history = histories.postal(histories.registered())
+        await ev.play(history)
+        attempt = next(e.attempt_id for _, e in history.events if type(e).__name__ == "AttemptStarted")  # type: ignore[attr-defined]
+        scan = await ev.upload(
+            {"notice_id": history.notice_id, "kind": "return_receipt_scan", "attempt_id": attempt}, photos.png(), headers=token(Role.service, "carrier_gateway"), name="receipt.png"
+        )
+        assert scan.status_code == 201, scan.text
+        assert (await ev.client.get(f"/v1/reports/{history.notice_id}", headers=COURT)).status_code == 404
+        await ev.finish(history)
+
+        async def issued(version: int) -> dict[str, Any] | None:
+            response = await ev.client.get(f"/v1/reports/{history.notice_id}", headers=COURT)
+            return response.json() if response.status_code == 200 and response.json()["version"] >= version else None
+
+        report = await eventually(lambda: issued(1), what="the report")
+        recipient = report["recipients"][0]
+        assert (recipient["method"], recipient["service_date"], recipient["legal_basis"], recipient["signer_name"]) == ("postal", "2026-11-24", "民事诉讼法第91条", "李四")
+        kinds = [e["kind"] for e in recipient["attempts"][0]["evidence"]]
+        assert kinds == ["event", "ems_trace", "ems_trace", "return_receipt_scan"]
+
+        # Offline: the report holds, with the blobs; every kind of tampering is caught.
+        assert verify_report(report, blobs=ev.blobs).ok
+        _assert_tampering_caught(report, ev.blobs, tmp_path)
+        path = tmp_path / "report.json"
+        path.write_text(json.dumps(report, ensure_ascii=False))
+        cli = subprocess.run([sys.executable, "-m", "shared.cli", "verify", str(path), "--blobs", str(ev.blobs)], capture_output=True, text=True)
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        changed = json.loads(path.read_text())
+        changed["recipients"][0]["service_date"] = "2026-11-23"
+        path.write_text(json.dumps(changed, ensure_ascii=False))
+        cli = subprocess.run([sys.executable, "-m", "shared.cli", "verify", str(path)], capture_output=True, text=True)
+        assert cli.returncode == 1 and "report hash" in cli.stdout
+
+        # Late evidence issues version 2; version 1 stays as it was.
+        late = await ev.upload(
+            {"notice_id": history.notice_id, "kind": "ems_trace", "attempt_id": attempt, "details": {"opCode": "801", "opDesc": "回执已返回"}}, None, headers=token(Role.service, "carrier_gateway")
+        )
+        assert late.status_code == 201, late.text
+        second = await eventually(lambda: issued(2), what="version 2")
+        first = (await ev.client.get(f"/v1/reports/{history.notice_id}?version=1", headers=COURT)).json()
+        assert first == report and second["previous_sha256"] == report["seal"]["report_sha256"]
+        assert verify_report(second, blobs=ev.blobs).ok
+
+        # The court got both versions, signed, after two refused deliveries, each kept once.
+        await eventually(lambda: _kept(court, 2), timeout=30, what="both versions pushed to the court")
+        assert sorted(court.kept) == sorted(f"{report['report_id']}:{v}" for v in (1, 2))
+        headers, body = next(call for call in court.calls if call[0]["idempotency-key"].endswith(":1"))
+        stamp, mac = (part.split("=", 1)[1] for part in headers["x-songda-signature"].split(","))
+        assert hmac.compare_digest(mac, hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest())
+        assert json.loads(body)["seal"] == report["seal"]
+
+        # Renderings, and every report read audited.
+        html = await ev.client.get(f"/v1/reports/{history.notice_id}.html", headers=COURT)
+        assert html.status_code == 200 and histories.CASE in html.text
+        pdf = await ev.client.get(f"/v1/reports/{history.notice_id}.pdf", headers=COURT)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert (await ev.client.get(f"/v1/reports/{history.notice_id}", headers=token(Role.court, "C999999"))).status_code == 404
+        async with ev.db.sessions() as session:
+            actions = [row[0] for row in (await session.exec(text("SELECT action FROM evidence_access WHERE target LIKE :n ORDER BY id"), params={"n": f"{history.notice_id}/%"})).all()]  # type: ignore[call-overload]
+        assert actions.count("report.json") >= 3 and "report.html" in actions and "report.pdf" in actions
+
+
+async def _kept(court: Court, count: int) -> bool:
+    return len(court.kept) >= count
+
+
+def _assert_tampering_caught(report: dict[str, Any], blobs: Path, tmp_path: Path) -> None:
+    body = copy.deepcopy(report)
+    body["case_number"] = body["case_number"].replace("0999", "0998")
+    assert any("report hash" in p for p in verify_report(body).problems)
+
+    entry = copy.deepcopy(report)
+    ref = entry["recipients"][0]["attempts"][0]["evidence"][1]
+    ref["proof"]["entry"] = ref["proof"]["entry"].replace('"sha256":"', '"sha256":"0', 1)[:-1] + "}"
+    assert any("ems_trace" in p for p in verify_report(entry).problems)
+
+    path = copy.deepcopy(report)
+    first = path["recipients"][0]["attempts"][0]["evidence"][0]["proof"]
+    first["path"][0] = ("0" if first["path"][0][0] != "0" else "1") + first["path"][0][1:]
+    assert any("inclusion proof" in p for p in verify_report(path).problems)
+
+    signature = copy.deepcopy(report)
+    raw = bytearray(base64.b64decode(signature["checkpoint"]["signature"]))
+    raw[0] ^= 1
+    signature["checkpoint"]["signature"] = base64.b64encode(bytes(raw)).decode()
+    assert any("checkpoint" in p for p in verify_report(signature).problems)
+
+    copied = tmp_path / "blobs-copy"
+    shutil.copytree(blobs, copied)
+    scan = report["recipients"][0]["attempts"][0]["evidence"][-1]
+    [blob] = [p for p in copied.rglob(scan["sha256"])]
+    blob.chmod(0o644)
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    assert any("do not hash" in p for p in verify_report(report, blobs=copied).problems)
