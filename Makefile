@@ -6,7 +6,7 @@ SONGDA := $(VENV)/bin/songda
 STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install run up down test test-unit test-integration test-e2e bench bench-lookup bench-delivery bench-carrier clean
+.PHONY: install run up down test test-unit test-integration test-e2e bench bench-lookup bench-delivery bench-carrier bench-evidence clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -49,6 +49,9 @@ bench-delivery: install
 
 bench-carrier: install
 	bash deploy/with-infra.sh $(PY) bench/carrier.py
+
+bench-evidence: install
+	bash deploy/with-infra.sh $(PY) bench/evidence.py
 
 clean:
 	bash deploy/kafka/stop.sh; bash deploy/postgres/stop.sh; rm -rf var

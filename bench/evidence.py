@@ -1,0 +1,251 @@
+"""Evidence benchmark: photo ingest through POST /v1/evidence, and delivery reports served as JSON and as PDF.
+
+Starts the evidence service as a process on a fresh PostgreSQL database, private topics and a fresh
+blob directory. Photo ingest: N distinct camera-sized JPEGs (EXIF with GPS and time, a few MB each)
+are uploaded by an agent for a visit task, concurrently; each is streamed to the blob store, hashed,
+sniffed, its EXIF checked against the task, logged in the Merkle log and announced on Kafka. In the
+same run the floor: bare sha256 + write + fsync of the same files. Reports: M notices with a postal
+history are played through Kafka until each report is issued, then every report is fetched as JSON
+and as PDF; the floor is a raw SQL read of the stored report documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from shared.auth import Role  # noqa: E402 — the repo root must be importable first
+from shared.devstack import SERVICES, Stack  # noqa: E402
+from shared.events import GeoPoint  # noqa: E402
+from shared.topics import DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
+from tests import histories, photos  # noqa: E402
+from tests.support import KAFKA, publish, stack_env, token  # noqa: E402
+
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases  # noqa: E402
+
+AGENT = token(Role.agent, "agent-7")
+COURT = token(Role.court, histories.COURT)
+TOPICS = {"intake": INTAKE_EVENTS, "delivery": DELIVERY_EVENTS}
+
+
+def camera_photos(count: int, *, width: int, height: int) -> list[bytes]:
+    """Returns distinct JPEGs the size a phone takes, with EXIF (GPS near the address, time in the task's window)."""
+    rng = random.Random(7)
+    bases = [Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3)) for _ in range(4)]
+    taken = histories.START + timedelta(days=1, hours=1)
+    out = []
+    for index in range(count):
+        photo = photos.jpeg(location=GeoPoint(lat=histories.HOME.lat + 0.0002, lon=histories.HOME.lon), taken_at=taken + timedelta(seconds=index), size=(8, 8))
+        # The EXIF of a small photo on the pixels of a big one: the header is what the checks read.
+        exif = Image.open(io.BytesIO(photo)).getexif()
+        buffer = io.BytesIO()
+        bases[index % len(bases)].save(buffer, "JPEG", quality=92, exif=exif)
+        out.append(buffer.getvalue())
+    return out
+
+
+def floor_ingest(files: list[bytes], directory: Path) -> Figures:
+    """Bare sha256 + write + fsync of each file under its digest, one after another."""
+    latencies = []
+    began = time.perf_counter()
+    for data in files:
+        started = time.perf_counter()
+        digest = hashlib.sha256(data).hexdigest()
+        with (directory / digest).open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        latencies.append((time.perf_counter() - started) * 1000)
+    return figures("bare sha256 + write + fsync", latencies, time.perf_counter() - began)
+
+
+async def ingest(stack: Stack, history: histories.History, files: list[bytes], concurrency: int) -> Figures:
+    """Uploads every photo for the history's visit task; returns the figures."""
+    task = next(e.task_id for _, e in history.events if type(e).__name__ == "TaskAssigned")  # type: ignore[attr-defined]
+    meta = json.dumps({"notice_id": history.notice_id, "kind": "photo", "scene": "visit", "task_id": task})
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=stack.url("evidence"), headers=AGENT, timeout=120, limits=httpx.Limits(max_connections=concurrency)) as client:
+
+        async def upload(data: bytes) -> None:
+            started = time.perf_counter()
+            response = await client.post("/v1/evidence", files={"metadata": (None, meta, "application/json"), "file": ("photo.jpg", data, "image/jpeg")})
+            if response.status_code != 201 or response.json()["flags"]:
+                raise SystemExit(f"\nupload refused or flagged: {response.status_code} {response.text[:300]}")
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        await each("photos uploaded", files, concurrency, upload)
+        seconds = time.perf_counter() - began
+    return figures("photo ingest (POST /v1/evidence)", latencies, seconds)
+
+
+async def play(histories_: list[histories.History], *, completed: bool) -> None:
+    """Publishes the histories' events (NoticeCompleted only when `completed`)."""
+    for history in histories_:
+        for source, event in history.events:
+            if (type(event).__name__ == "NoticeCompleted") == completed:
+                await publish(KAFKA, TopicNames(PREFIX[0]).physical(TOPICS.get(source, "carrier_gateway.events")), [event], subject=history.notice_id, source=f"songda/{source}")
+
+
+PREFIX: list[str] = []
+
+
+async def wait_for(client: httpx.AsyncClient, paths: list[str], *, timeout: float, label: str) -> None:
+    """Polls until every path answers 200."""
+    deadline = time.monotonic() + timeout
+    pending = list(paths)
+    while pending:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"\n{len(pending)} {label} missing after {timeout:.0f} s")
+        pending = [p for p in pending if (await client.get(p)).status_code != 200]
+        if pending:
+            await asyncio.sleep(0.5)
+
+
+async def fetch_all(stack: Stack, notice_ids: list[str], *, suffix: str, concurrency: int, name: str) -> Figures:
+    """Fetches every report in one rendering; returns the figures."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=stack.url("evidence"), headers=COURT, timeout=120) as client:
+
+        async def get(notice_id: str) -> None:
+            started = time.perf_counter()
+            response = await client.get(f"/v1/reports/{notice_id}{suffix}")
+            response.raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        await each(name, notice_ids, concurrency, get)
+        seconds = time.perf_counter() - began
+    return figures(name, latencies, seconds)
+
+
+async def floor_reports(url: str, notice_ids: list[str], concurrency: int) -> Figures:
+    """Raw SQL: read each stored report document by notice, `concurrency` connections at once."""
+    pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+    latencies: list[float] = []
+    try:
+
+        async def read(notice_id: str) -> None:
+            started = time.perf_counter()
+            await pool.fetchval("SELECT document::text FROM evidence_report WHERE notice_id = $1 ORDER BY version DESC LIMIT 1", notice_id)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        await each("raw SQL report reads", notice_ids, concurrency, read)
+        seconds = time.perf_counter() - began
+    finally:
+        await pool.close()
+    return figures("raw SQL read of the report document", latencies, seconds)
+
+
+async def measure(args: argparse.Namespace, run: str, workdir: Path) -> tuple[list[Figures], dict[str, float]]:
+    """Runs evidence and measures ingest and reports; returns the figures and size facts."""
+    urls = await make_databases(run)
+    env = {
+        **stack_env(kafka=KAFKA, prefix=PREFIX[0]),
+        "SONGDA_LOG_LEVEL": "WARNING",
+        "EVIDENCE_BLOB_DIR": str(workdir / "blobs"),
+        "EVIDENCE_MAX_UPLOAD_MB": "64",
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+    }
+    stack = Stack(env=env, ports={"evidence": SERVICES["evidence"] + 100}, log_dir=workdir / "log", run_dir=workdir / "run")
+    print(f"  preparing {args.photos} photos of {args.width}×{args.height} …", file=sys.stderr)
+    files = camera_photos(args.photos, width=args.width, height=args.height)
+    megabytes = sum(len(f) for f in files) / 1e6
+    notices = [histories.postal(histories.registered()) for _ in range(args.reports)]
+    visit = histories.direct(histories.registered())
+    stack.start()
+    try:
+        stack.wait_healthy()
+        async with httpx.AsyncClient(base_url=stack.url("evidence"), headers=COURT, timeout=30) as client:
+            await play([visit], completed=False)
+            await wait_for(client, [f"/v1/notices/{visit.notice_id}/timeline"], timeout=60, label="notices")
+            await asyncio.sleep(0)
+            process = stack.processes["evidence"].pid
+            cpu_before = cpu_seconds(process)
+            photo = await ingest(stack, visit, files, args.concurrency)
+            cpu_photo = (cpu_seconds(process) - cpu_before) * 1000 / len(files)
+            await play(notices, completed=False)
+            await wait_for(client, [f"/v1/notices/{h.notice_id}/timeline" for h in notices], timeout=120, label="notices")
+            await play(notices, completed=True)
+            await wait_for(client, [f"/v1/reports/{h.notice_id}" for h in notices], timeout=300, label="reports")
+        ids = [h.notice_id for h in notices]
+        as_json = await fetch_all(stack, ids, suffix="", concurrency=args.concurrency, name="report as JSON")
+        as_pdf = await fetch_all(stack, ids, suffix=".pdf", concurrency=2, name="report as PDF")
+        floor_sql = await floor_reports(urls["evidence"], ids, args.concurrency)
+    finally:
+        stack.stop()
+        await drop_databases(urls)
+    floor_dir = workdir / "floor"
+    floor_dir.mkdir()
+    floor = floor_ingest(files, floor_dir)
+    return [photo, floor, as_json, as_pdf, floor_sql], {"megabytes": megabytes, "cpu_ms_per_photo": cpu_photo}
+
+
+def report(rows: list[Figures], args: argparse.Namespace, facts: dict[str, float]) -> str:
+    """Formats the figures as a table."""
+    photo, floor = rows[0], rows[1]
+    mb = facts["megabytes"]
+    lines = [
+        "",
+        f"Songda evidence benchmark: {args.photos} photos ({mb:.1f} MB, {mb / args.photos:.2f} MB each), {args.reports} reports, {args.concurrency} concurrent clients",
+        f"  {'path':<38} {'per second':>11} {'MB/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>8}",
+    ]
+    for row in rows:
+        rate = f"{mb / row.seconds:>8.1f}" if row in (photo, floor) else f"{'':>8}"
+        lines.append(f"  {row.name:<38} {row.per_second:>11,.1f} {rate} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {row.seconds:>8.2f}")
+    lines.append(f"  ingest / bare floor throughput: {photo.per_second / floor.per_second:.3f}; evidence CPU per photo {facts['cpu_ms_per_photo']:.1f} ms")
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> None:
+    run = uuid.uuid4().hex[:8]
+    PREFIX.append(f"bench{run}.")
+    await create_topics(KAFKA, prefix=PREFIX[0])
+    try:
+        with tempfile.TemporaryDirectory(prefix="songda-bench-", dir=REPO / "var") as tmp:
+            rows, facts = await measure(args, run, Path(tmp))
+    finally:
+        await delete_topics(KAFKA, PREFIX[0])
+    print(report(rows, args, facts))
+    out = REPO / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"evidence-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    document: dict[str, Any] = {"args": vars(args), **facts, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
+    path.write_text(json.dumps(document, indent=2))
+    print(f"  figures saved to {path.relative_to(REPO)}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--photos", type=int, default=200, help="photos to upload (default 200)")
+    parser.add_argument("-r", "--reports", type=int, default=50, help="notices whose reports are issued and fetched (default 50)")
+    parser.add_argument("-c", "--concurrency", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--width", type=int, default=2048)
+    parser.add_argument("--height", type=int, default=1536)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    (REPO / "var").mkdir(exist_ok=True)
+    asyncio.run(main(parse_args()))
