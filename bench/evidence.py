@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from shared.auth import Role  # noqa: E402 — the repo root must be importable first
 from shared.devstack import SERVICES, Stack  # noqa: E402
 from shared.events import GeoPoint  # noqa: E402
-from shared.topics import DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
 from tests import histories, photos  # noqa: E402
 from tests.support import KAFKA, publish, stack_env, token  # noqa: E402
 
@@ -45,7 +45,7 @@ from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, e
 
 AGENT = token(Role.agent, "agent-7")
 COURT = token(Role.court, histories.COURT)
-TOPICS = {"intake": INTAKE_EVENTS, "delivery": DELIVERY_EVENTS}
+TOPICS = {"intake": INTAKE_EVENTS, "delivery": DELIVERY_EVENTS, "carrier_gateway": CARRIER_GATEWAY_EVENTS}
 
 
 def camera_photos(count: int, *, width: int, height: int) -> list[bytes]:
@@ -99,15 +99,12 @@ async def ingest(stack: Stack, history: histories.History, files: list[bytes], c
     return figures("photo ingest (POST /v1/evidence)", latencies, seconds)
 
 
-async def play(histories_: list[histories.History], *, completed: bool) -> None:
-    """Publishes the histories' events (NoticeCompleted only when `completed`)."""
-    for history in histories_:
+async def play(played: list[histories.History], *, prefix: str, completed: bool) -> None:
+    """Publishes the histories' events on the run's topics (NoticeCompleted only when `completed`)."""
+    for history in played:
         for source, event in history.events:
             if (type(event).__name__ == "NoticeCompleted") == completed:
-                await publish(KAFKA, TopicNames(PREFIX[0]).physical(TOPICS.get(source, "carrier_gateway.events")), [event], subject=history.notice_id, source=f"songda/{source}")
-
-
-PREFIX: list[str] = []
+                await publish(KAFKA, TopicNames(prefix).physical(TOPICS[source]), [event], subject=history.notice_id, source=f"songda/{source}")
 
 
 async def wait_for(client: httpx.AsyncClient, paths: list[str], *, timeout: float, label: str) -> None:
@@ -158,11 +155,11 @@ async def floor_reports(url: str, notice_ids: list[str], concurrency: int) -> Fi
     return figures("raw SQL read of the report document", latencies, seconds)
 
 
-async def measure(args: argparse.Namespace, run: str, workdir: Path) -> tuple[list[Figures], dict[str, float]]:
+async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], dict[str, float]]:
     """Runs evidence and measures ingest and reports; returns the figures and size facts."""
     urls = await make_databases(run)
     env = {
-        **stack_env(kafka=KAFKA, prefix=PREFIX[0]),
+        **stack_env(kafka=KAFKA, prefix=prefix),
         "SONGDA_LOG_LEVEL": "WARNING",
         "EVIDENCE_BLOB_DIR": str(workdir / "blobs"),
         "EVIDENCE_MAX_UPLOAD_MB": "64",
@@ -178,16 +175,15 @@ async def measure(args: argparse.Namespace, run: str, workdir: Path) -> tuple[li
     try:
         stack.wait_healthy()
         async with httpx.AsyncClient(base_url=stack.url("evidence"), headers=COURT, timeout=30) as client:
-            await play([visit], completed=False)
+            await play([visit], prefix=prefix, completed=False)
             await wait_for(client, [f"/v1/notices/{visit.notice_id}/timeline"], timeout=60, label="notices")
-            await asyncio.sleep(0)
             process = stack.processes["evidence"].pid
             cpu_before = cpu_seconds(process)
             photo = await ingest(stack, visit, files, args.concurrency)
             cpu_photo = (cpu_seconds(process) - cpu_before) * 1000 / len(files)
-            await play(notices, completed=False)
+            await play(notices, prefix=prefix, completed=False)
             await wait_for(client, [f"/v1/notices/{h.notice_id}/timeline" for h in notices], timeout=120, label="notices")
-            await play(notices, completed=True)
+            await play(notices, prefix=prefix, completed=True)
             await wait_for(client, [f"/v1/reports/{h.notice_id}" for h in notices], timeout=300, label="reports")
         ids = [h.notice_id for h in notices]
         as_json = await fetch_all(stack, ids, suffix="", concurrency=args.concurrency, name="report as JSON")
@@ -220,13 +216,13 @@ def report(rows: list[Figures], args: argparse.Namespace, facts: dict[str, float
 
 async def main(args: argparse.Namespace) -> None:
     run = uuid.uuid4().hex[:8]
-    PREFIX.append(f"bench{run}.")
-    await create_topics(KAFKA, prefix=PREFIX[0])
+    prefix = f"bench{run}."
+    await create_topics(KAFKA, prefix=prefix)
     try:
         with tempfile.TemporaryDirectory(prefix="songda-bench-", dir=REPO / "var") as tmp:
-            rows, facts = await measure(args, run, Path(tmp))
+            rows, facts = await measure(args, run, prefix, Path(tmp))
     finally:
-        await delete_topics(KAFKA, PREFIX[0])
+        await delete_topics(KAFKA, prefix)
     print(report(rows, args, facts))
     out = REPO / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
