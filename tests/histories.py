@@ -147,8 +147,9 @@ def electronic(history: History) -> History:
     return history
 
 
-def _visit(history: History, *, ok: bool, detail: str) -> str:
-    attempt = _attempt(history, tier=Tier.direct, channel=Channel.visit, target=ADDRESS, at=START + timedelta(days=1), ok=ok, detail=detail)
+def _visit(history: History, *, ok: bool, detail: str, channel: Channel = Channel.visit) -> str:
+    tier = Tier.posting if channel is Channel.posting else Tier.direct
+    attempt = _attempt(history, tier=tier, channel=channel, target=ADDRESS, at=START + timedelta(days=1), ok=ok, detail=detail)
     history.add(
         "delivery",
         TaskAssigned(
@@ -156,7 +157,7 @@ def _visit(history: History, *, ok: bool, detail: str) -> str:
             recipient_id=history.recipient_id,
             attempt_id=attempt,
             task_id=str(uuid.uuid5(uuid.NAMESPACE_URL, attempt)),
-            kind=Channel.visit,
+            kind=channel,
             agent_id="agent-7",
             address=ADDRESS,
             location=HOME,
@@ -204,6 +205,13 @@ def postal(history: History, *, deemed: bool = False) -> History:
             history, method=ServiceMethod.postal, channel="court_mail", on=date(2026, 11, 24), basis="民事诉讼法第91条", deemed=False, at=START + timedelta(days=3), attempt_id=attempt,
             signer_name="李四", signer_role="family_member", relation="配偶",
         )
+    return history
+
+
+def posting(history: History) -> History:
+    """Posted at the residence and photographed: deemed served thirty days after posting (CPL 95; Interp. 138)."""
+    attempt = _visit(history, ok=True, detail="posted at the door", channel=Channel.posting)
+    _served(history, method=ServiceMethod.posting, channel="posting", on=date(2026, 12, 24), basis="民事诉讼法第95条；民诉法解释第138条", deemed=True, at=START + timedelta(days=1, hours=2), attempt_id=attempt)
     return history
 
 

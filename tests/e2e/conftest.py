@@ -64,7 +64,7 @@ def service_stack(tmp_path: Path) -> Iterator[Callable[..., Awaitable[Stack]]]:
     stacks: list[Stack] = []
 
     async def start(*, kafka: str, prefix: str, make_database: Callable[[str], Awaitable[str]], extra_env: dict[str, str] | None = None) -> Stack:
-        env = stack_env(kafka=kafka, prefix=prefix)
+        env = {**stack_env(kafka=kafka, prefix=prefix), "SONGDA_VAR_DIR": str(tmp_path / "var")}
         for name in SERVICES:
             env[f"{name.upper()}_DATABASE_URL"] = await make_database(name)
         env.update(extra_env or {})

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,8 +13,10 @@ import pytest
 from shared.auth import Role
 from shared.clock import SHANGHAI
 from shared.devstack import Stack
-from shared.events import EvidenceRecorded, PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
-from shared.topics import CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS
+from shared.events import PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
+from shared.topics import CARRIER_GATEWAY_EVENTS
+from shared.verify import verify_report
+from tests import photos
 from tests.support import eventually, publish, submit_with_consent, token
 
 COURT = token(Role.court, "C371002")
@@ -40,8 +43,22 @@ def waiting_for(client: httpx.AsyncClient, stack: Stack, notice_id: str, check: 
 
 
 async def open_task(client: httpx.AsyncClient, stack: Stack, notice_id: str) -> str:
+    return (await open_task_view(client, stack, notice_id))["task_id"]
+
+
+async def open_task_view(client: httpx.AsyncClient, stack: Stack, notice_id: str) -> dict[str, Any]:
     recipient = await eventually(waiting_for(client, stack, notice_id, lambda r: any(t["status"] == "open" for t in r["tasks"])), what="an open task")
-    return next(t["task_id"] for t in recipient["tasks"] if t["status"] == "open")
+    return next(t for t in recipient["tasks"] if t["status"] == "open")
+
+
+async def issued_report(client: httpx.AsyncClient, stack: Stack, notice_id: str) -> dict[str, Any]:
+    """Waits for evidence to issue the notice's delivery report and returns it."""
+
+    async def probe() -> dict[str, Any] | None:
+        response = await client.get(f"{stack.url('evidence')}/v1/reports/{notice_id}", headers=COURT)
+        return response.json() if response.status_code == 200 else None
+
+    return await eventually(probe, timeout=60, what="the delivery report")
 
 
 async def test_sms_delivered_serves(stack: Stack) -> None:
@@ -53,6 +70,11 @@ async def test_sms_delivered_serves(stack: Stack) -> None:
         assert (served["served"]["method"], served["served"]["channel"], served["legal_basis"]) == ("electronic", "sms", "民事诉讼法第90条；民诉法解释第135条")
         arrived = datetime.fromisoformat(served["attempts"][-1]["arrived_at"]).astimezone(SHANGHAI).date()
         assert served["service_date"] == arrived.isoformat() and arrived >= date(2026, 11, 23)
+        report = await issued_report(client, stack, notice_id)
+        [recipient] = report["recipients"]
+        assert (recipient["method"], recipient["service_date"], recipient["legal_basis"]) == ("electronic", served["service_date"], served["legal_basis"])
+        assert [e["kind"] for e in recipient["attempts"][0]["evidence"]] == ["sms_receipt"]
+        assert verify_report(report).ok
 
 
 async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(stack: Stack, kafka: str, topic_prefix: str) -> None:
@@ -61,15 +83,28 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
         script = {"number": phone, "sms": {"outcome": "undelivered", "error_code": 30006}, "call": {"outcome": "no-answer"}}
         assert (await client.post(f"{stack.url('twilio_sim')}/sim/script", json=script)).status_code in (200, 201)
         notice_id, _ = await submit_with_consent(client, stack.url("intake"), phone=phone, consent=True)
-        task_id = await open_task(client, stack, notice_id)
+        task = await open_task_view(client, stack, notice_id)
         at_visit = await eventually(waiting_for(client, stack, notice_id, lambda r: r["tier"] == "direct"), what="the visit")
         assert [(a["channel"], a["status"], a["error_code"]) for a in at_visit["attempts"][:2]] == [("sms", "failed", 30006), ("voice", "failed", None)]
-        reported = await client.post(f"{stack.url('delivery')}/v1/tasks/{task_id}/outcome", json={"outcome": "refused", "evidence_ids": ["photo-1"]}, headers=SUPERVISOR)
+        # The agent photographs the refusal at the door, within the visit's window, and uploads it.
+        taken = datetime.fromisoformat(task["window_start"]) + timedelta(minutes=20)
+        metadata = {"notice_id": notice_id, "kind": "photo", "scene": "refusal", "task_id": task["task_id"], "captured_at": taken.isoformat()}
+        files = {"metadata": (None, json.dumps(metadata), "application/json"), "file": ("refusal.jpg", photos.jpeg(location=None, taken_at=taken), "image/jpeg")}
+        agent = token(Role.agent, task["agent_id"])
+
+        async def uploaded() -> httpx.Response | None:
+            response = await client.post(f"{stack.url('evidence')}/v1/evidence", files=files, headers=agent)
+            return response if response.status_code == 201 else None
+
+        photo = (await eventually(uploaded, what="evidence to take the photo")).json()
+        assert "time_mismatch" not in photo["flags"] and "exif_stripped" not in photo["flags"]
+        reported = await client.post(f"{stack.url('delivery')}/v1/tasks/{task['task_id']}/outcome", json={"outcome": "refused", "evidence_ids": [photo["id"]]}, headers=SUPERVISOR)
         assert reported.status_code == 200, reported.text
-        recorded = EvidenceRecorded(notice_id=notice_id, evidence_id="photo-1", kind="photo", sha256="a" * 64, leaf_index=0, flags=[])
-        await publish(kafka, topic_prefix + EVIDENCE_EVENTS, [recorded], subject=notice_id)
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the refusal to count")
         assert (served["served"]["method"], served["legal_basis"], served["served"]["deemed"]) == ("refusal", "民事诉讼法第89条", False)
+        report = await issued_report(client, stack, notice_id)
+        assert [e["ref"] for e in report["recipients"][0]["evidence"]] == [photo["id"]]
+        assert report["recipients"][0]["method"] == "refusal" and verify_report(report).ok
 
 
 async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confirmed_address(stack: Stack, kafka: str, topic_prefix: str) -> None:
