@@ -17,10 +17,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -37,7 +35,7 @@ from shared.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # n
 from tests.support import KAFKA, stack_env  # noqa: E402
 
 from bench.floor import kafka_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, save  # noqa: E402
 
 # One item's journey to delivery: (opCode, opName, opDesc, minutes after collection).
 JOURNEY = (
@@ -192,12 +190,7 @@ async def main(args: argparse.Namespace) -> None:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
     print(report(rows, args, size, cpu))
-    out = REPO / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"carrier-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    document: dict[str, Any] = {"args": vars(args), "event_bytes": size, "cpu_ms_per_push": cpu, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
-    path.write_text(json.dumps(document, indent=2))
-    print(f"  figures saved to {path.relative_to(REPO)}")
+    save("carrier", args, rows, event_bytes=size, cpu_ms_per_push=cpu)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

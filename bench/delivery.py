@@ -13,13 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import json
 import random
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from shared.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E4
 from tests.support import EXAMPLE_NOTICE, KAFKA, address_confirmation, resident_id, stack_env, token  # noqa: E402
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress, save  # noqa: E402
 
 COURT = token(Role.court, "C371002")
 # Monday 23 November 2026, 09:00 in Beijing: SMS goes out within working hours for the whole run.
@@ -231,11 +229,7 @@ async def main(args: argparse.Namespace) -> None:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
     print(report(rows, args, size, cpu, len(unserved)))
-    out = REPO / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"delivery-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps({"args": vars(args), "event_bytes": size, "cpu_ms_per_notice": cpu, "unserved": len(unserved), "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}, indent=2))
-    print(f"  figures saved to {path.relative_to(REPO)}")
+    save("delivery", args, rows, event_bytes=size, cpu_ms_per_notice=cpu, unserved=len(unserved))
     if unserved:
         raise SystemExit(f"{len(unserved)} recipients were not served by SMS; see the services' logs")
 

@@ -22,10 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -41,7 +39,7 @@ from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS
 from tests import histories, photos  # noqa: E402
 from tests.support import KAFKA, publish, stack_env, token  # noqa: E402
 
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, save  # noqa: E402
 
 AGENT = token(Role.agent, "agent-7")
 COURT = token(Role.court, histories.COURT)
@@ -224,12 +222,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await delete_topics(KAFKA, prefix)
     print(report(rows, args, facts))
-    out = REPO / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"evidence-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    document: dict[str, Any] = {"args": vars(args), **facts, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
-    path.write_text(json.dumps(document, indent=2))
-    print(f"  figures saved to {path.relative_to(REPO)}")
+    save("evidence", args, rows, **facts)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,16 @@ class Figures:
     def per_second(self) -> float:
         """Throughput over the whole run."""
         return self.count / self.seconds
+
+
+def save(name: str, args: Any, rows: list[Figures], **facts: Any) -> None:
+    """Writes a run's arguments, facts and figures to var/bench/<name>-<UTC time>.json and says where."""
+    out = Path(__file__).resolve().parent.parent / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    document = {"args": vars(args), **facts, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
+    path.write_text(json.dumps(document, indent=2))
+    print(f"  figures saved to {path.relative_to(out.parent.parent)}")
 
 
 def percentile(values: list[float], q: float) -> float:

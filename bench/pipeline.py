@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from shared.topics import create_topics  # noqa: E402
 from tests.support import KAFKA, notice_payload  # noqa: E402
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress, save  # noqa: E402
 
 SECRET = "songda-bench-secret-at-least-32-characters"
 
@@ -147,11 +145,7 @@ async def main(args: argparse.Namespace) -> None:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
     print(report(rows, args, size, cpu))
-    out = REPO / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps({"args": vars(args), "event_bytes": size, "cpu_ms_per_notice": cpu, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}, indent=2))
-    print(f"  figures saved to {path.relative_to(REPO)}")
+    save("pipeline", args, rows, event_bytes=size, cpu_ms_per_notice=cpu)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
