@@ -9,7 +9,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from sqlmodel import func, select
 
-from services.evidence.models import EvidenceTimelineEntry
+from services.evidence.models import EvidenceLogEntry, EvidenceTimelineEntry
 from shared.db import Database
 from shared.devstack import Stack
 from shared.inbox import InboxMessage
@@ -69,6 +69,10 @@ async def test_kill_between_database_commit_and_offset_commit(kafka, topic_prefi
     assert health["consumer"]["duplicates"] == MESSAGES
     assert health["consumer"]["applied"] == 0
     assert await counts(db) == (MESSAGES, MESSAGES)
+    # The Merkle log holds each message once, at gapless indices 0…N-1.
+    async with db.sessions() as session:
+        leaves = (await session.exec(select(EvidenceLogEntry.leaf_index).order_by(EvidenceLogEntry.leaf_index))).all()
+    assert list(leaves) == list(range(MESSAGES))
     await db.dispose()
 
 
