@@ -52,7 +52,7 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def wiring(self) -> dict[str, str]:
-        """Tells each process where the others listen: delivery's public URL, the Twilio and EMS simulators, the mail sink.
+        """Tells each process where the others listen: delivery's public URL, the Twilio and EMS simulators, evidence, the mail sink.
 
         The mail sink takes SMTP on `smtp_port`, and delivery sends its e-mail there.
         """
@@ -65,6 +65,8 @@ class Stack:
             wires["CARRIER_GATEWAY_EMS_ORIGIN"] = self.url("ems_sim")
             if "carrier_gateway" in self.ports:
                 wires["EMS_SIM_PUSH_URL"] = f"{self.url('carrier_gateway')}/webhooks/ems"
+        if "evidence" in self.ports and "carrier_gateway" in self.ports:
+            wires["CARRIER_GATEWAY_EVIDENCE_URL"] = self.url("evidence")
         if "mail_sink" in self.ports:
             wires["MAIL_SINK_SMTP_PORT"] = wires["DELIVERY_SMTP_PORT"] = str(self.smtp_port)
             wires["DELIVERY_SMTP_HOST"] = "127.0.0.1"

@@ -46,6 +46,9 @@ class WaybillView(BaseModel):
     last_node_at: datetime | None
     polled_at: datetime | None
     receipt_at: datetime | None
+    # The return receipt's scan: pending (being taken into evidence), stored, or missing (the receipt went out without it).
+    scan: str | None
+    scan_evidence_id: str | None
     trace: list[NodeView]
 
 
@@ -86,5 +89,7 @@ async def get_waybill(waybill_no: str, runtime: RuntimeDep, _: Operators) -> Way
         last_node_at=item.last_node_at,
         polled_at=item.polled_at,
         receipt_at=item.receipt_at,
+        scan=item.scan,
+        scan_evidence_id=item.scan_evidence_id,
         trace=trace,
     )

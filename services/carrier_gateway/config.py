@@ -13,7 +13,7 @@ DEFAULT_SENDER = Sender(name="威海市环翠区人民法院", mobile="063152000
 
 
 class CarrierGatewaySettings(ServiceSettings):
-    """The carrier gateway's own settings: EMS's address and credentials, the return address, retries, the breaker and polling."""
+    """The carrier gateway's own settings: EMS's address and credentials, the return address, retries, the breaker, polling and receipt scans."""
 
     model_config = SettingsConfigDict(env_prefix="CARRIER_GATEWAY_", extra="ignore")
 
@@ -38,6 +38,14 @@ class CarrierGatewaySettings(ServiceSettings):
     # An item whose last node is older than this (domain hours) is asked about with a tracking query.
     poll_quiet_hours: float = Field(default=12.0, gt=0)
     poll_every_s: float = Field(default=5.0, gt=0)
+    # Evidence's intake, where each return receipt's scan is uploaded before the receipt is reported.
+    evidence_url: str = "http://127.0.0.1:8004"
+    evidence_timeout_s: float = Field(default=10.0, gt=0)
+    # Tries to fetch and upload a receipt's scan, the first backoff between them (domain seconds, doubling),
+    # and how often due scans are looked for; after the last try the receipt goes out without its scan.
+    scan_attempts: int = Field(default=8, ge=1)
+    scan_backoff_s: float = Field(default=300.0, gt=0)
+    scan_poll_ms: int = Field(default=500, ge=10)
 
     @model_validator(mode="after")
     def _refuse_simulator_credentials(self) -> CarrierGatewaySettings:

@@ -1,4 +1,4 @@
-"""Composition root of the carrier gateway: `create_app()` builds the app; the lifespan runs relay, consumer, booker and poller."""
+"""Composition root of the carrier gateway: `create_app()` builds the app; the lifespan runs relay, consumer, booker, poller and scanner."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from services.carrier_gateway.booking import Booker
 from services.carrier_gateway.config import CarrierGatewaySettings
 from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
 from services.carrier_gateway.ems.wire import decode_key
+from services.carrier_gateway.evidence import EvidenceClient
 from services.carrier_gateway.models import TABLES
 from services.carrier_gateway.polling import Poller
+from services.carrier_gateway.scans import Scanner
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 
 
@@ -40,7 +42,19 @@ def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
         )
         booker = Booker(db=runtime.db, clock=runtime.clock, client=client, sender=settings.sender, poll_s=settings.booking_poll_ms / 1000)
         poller = Poller(db=runtime.db, clock=runtime.clock, client=client, quiet=timedelta(hours=settings.poll_quiet_hours), every_s=settings.poll_every_s)
-        return {"booker": booker.run(), "poller": poller.run()}
+        evidence = EvidenceClient(
+            url=settings.evidence_url, secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer, http=http, timeout_s=settings.evidence_timeout_s
+        )
+        scanner = Scanner(
+            db=runtime.db,
+            clock=runtime.clock,
+            client=client,
+            evidence=evidence,
+            attempts=settings.scan_attempts,
+            backoff=timedelta(seconds=settings.scan_backoff_s),
+            poll_s=settings.scan_poll_ms / 1000,
+        )
+        return {"booker": booker.run(), "poller": poller.run(), "scanner": scanner.run()}
 
     async def close() -> None:
         await http.aclose()

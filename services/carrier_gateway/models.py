@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from shared.db import JSONDoc, UTCDateTime
+
+
+class ScanState(StrEnum):
+    """Where an item's return-receipt scan stands: waiting to reach evidence, stored there, or given up on."""
+
+    pending = "pending"
+    stored = "stored"
+    missing = "missing"
 
 
 class CarrierItem(SQLModel, table=True):
@@ -18,6 +27,7 @@ class CarrierItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_carrier_item_booking_due", "next_try_at", postgresql_where=text("booking = 'pending'")),
         Index("ix_carrier_item_open", "last_node_at", postgresql_where=text("booking = 'booked' AND NOT closed")),
+        Index("ix_carrier_item_scan_due", "scan_next_at", postgresql_where=text("scan = 'pending'")),
     )
 
     attempt_id: str = Field(primary_key=True)
@@ -38,6 +48,15 @@ class CarrierItem(SQLModel, table=True):
     last_node_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     receipt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # The ReceiptReturned the first 801 reported, held back until its scan is in evidence or given up on.
+    receipt: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+    # A ScanState; None until a readable 801 arrives.
+    scan: str | None = None
+    # A server default, so rows written by plain SQL (the benchmark's) need not name it.
+    scan_tries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    scan_next_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    scan_error: str | None = None
+    scan_evidence_id: str | None = None
     closed: bool = False
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.carrier_gateway.ems.mapper import Node, node, receipt, supersedes, tracking
 from services.carrier_gateway.ems.wire import Trace
-from services.carrier_gateway.models import CarrierItem, CarrierTrace
+from services.carrier_gateway.models import CarrierItem, CarrierTrace, ScanState
 from shared import outbox
 from shared.db import insert_ignoring_duplicates
 from shared.events import PostalStatus
@@ -70,7 +70,9 @@ def _advance(session: AsyncSession, item: CarrierItem, new: Node, trace: Trace, 
     returned = receipt(new, notice_id=item.notice_id, attempt_id=item.attempt_id)
     if returned is not None and item.receipt_at is None:
         # One receipt per item: the first 801 read is the one the court's service date rests on (CPL 91).
+        # It goes out with its scan as evidence, which takes HTTP calls: the scanner fetches, uploads and emits it.
         item.receipt_at = new.op_time
-        emit(session, returned, item=item, now=now)
+        item.receipt = returned.model_dump(mode="json")
+        item.scan, item.scan_tries, item.scan_next_at = ScanState.pending, 0, now
     item.updated_at = now
     session.add(item)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.datastructures import FormData
 from services.carrier_gateway.ems.wire import (
     API_CANCEL_WAYBILL,
     API_CREATE_WAYBILL,
+    API_RECEIPT_SCAN,
     API_TRACK,
     PAYLOAD_FIELD,
     RET_OK,
@@ -25,7 +27,7 @@ from services.carrier_gateway.ems.wire import (
     decrypt,
     parse_time,
 )
-from services.ems_sim import orders
+from services.ems_sim import orders, receipts
 from services.ems_sim.mix import Weather
 from services.ems_sim.replies import Outage, Refusal, envelope
 from services.ems_sim.simulator import Simulator, SimulatorDep
@@ -79,10 +81,19 @@ async def _track(sim: Simulator, payload: dict[str, Any]) -> dict[str, Any]:
     return {"waybillNo": waybill.number, "traces": [trace.wire() for trace in traces]}
 
 
+async def _receipt_scan(sim: Simulator, payload: dict[str, Any]) -> dict[str, Any]:
+    query = orders.read(orders.Query, payload)
+    known = sim.waybills.get(query.waybill_no)
+    await _answer_after(sim, clean=known is not None and known.clean)
+    image = sim.receipt_scan(query.waybill_no)
+    return {"waybillNo": query.waybill_no, "imageType": receipts.CONTENT_TYPE, "image": base64.b64encode(image).decode()}
+
+
 APIS: dict[str, Callable[[Simulator, dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     API_CREATE_WAYBILL: _create,
     API_CANCEL_WAYBILL: _cancel,
     API_TRACK: _track,
+    API_RECEIPT_SCAN: _receipt_scan,
 }
 
 
@@ -109,7 +120,7 @@ def _checked(form: FormData, sim: Simulator) -> tuple[str, dict[str, Any]]:
 
 @router.post("/api/gateway", summary="Call an EMS open-platform API")
 async def gateway(request: Request, sim: SimulatorDep) -> Response:
-    """Answers 020003, 020006 and 040001 in EMS's envelope; an outage is a bare 503."""
+    """Answers 020003, 020006, 040001 and 040005 in EMS's envelope; an outage is a bare 503."""
     form = await request.form()
     try:
         api_code, payload = _checked(form, sim)

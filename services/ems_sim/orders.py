@@ -1,4 +1,4 @@
-"""The payloads of EMS's three API calls, checked as EMS checks them: a missing or unusable field is B00001."""
+"""The payloads of EMS's API calls, checked as EMS checks them: a missing or unusable field is B00001."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ class Cancellation(_Payload):
 
 
 class Query(_Payload):
-    """040001: the traces of a waybill so far."""
+    """040001 and 040005: one waybill, for its traces so far or its return receipt's scan."""
 
     waybill_no: Text
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.carrier_gateway.ems.wire import (
     RET_INVALID_FIELD,
+    RET_NO_RECEIPT,
     RET_NO_WAYBILL,
     RET_NOT_CANCELLABLE,
     RET_OK,
@@ -27,6 +28,7 @@ MESSAGES: dict[str, str] = {
     RET_NO_WAYBILL: "运单不存在",
     RET_NOT_CANCELLABLE: "运单已进入投递环节，不能撤单",
     RET_OUT_OF_AREA: "地址超区",
+    RET_NO_RECEIPT: "回执尚未返回",
 }
 
 

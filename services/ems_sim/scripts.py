@@ -66,6 +66,8 @@ class Script(BaseModel):
     duplicate: tuple[OpCode, ...] = ()
     # The last out-for-delivery node (702) is pushed after the node that follows it.
     reorder: bool = False
+    # The first this many receipt-scan queries (040005) after the 801 answer B00005, as if the card were not scanned yet.
+    withhold_scan: int = Field(default=0, ge=0, le=20)
 
     @field_validator("phone")
     @classmethod

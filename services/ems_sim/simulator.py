@@ -9,16 +9,16 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Request
 
-from services.carrier_gateway.ems.wire import RET_NO_WAYBILL, RET_NOT_CANCELLABLE, RET_OUT_OF_AREA
-from services.ems_sim import lifecycle, timeline
+from services.carrier_gateway.ems.wire import RET_NO_RECEIPT, RET_NO_WAYBILL, RET_NOT_CANCELLABLE, RET_OK, RET_OUT_OF_AREA
+from services.ems_sim import lifecycle, receipts, timeline
 from services.ems_sim.config import EmsSimSettings
 from services.ems_sim.mix import NO_FAULTS, Faults, RandomMix, Weather
 from services.ems_sim.offices import station_for
 from services.ems_sim.orders import Booking
 from services.ems_sim.pushes import PushSender
 from services.ems_sim.replies import Refusal
-from services.ems_sim.scripts import Script, Scripts
-from services.ems_sim.waybills import Waybill
+from services.ems_sim.scripts import Delivered, Script, Scripts
+from services.ems_sim.waybills import ScanNote, Waybill
 from shared.clock import Clock
 
 log = structlog.get_logger(__name__)
@@ -67,6 +67,7 @@ class Simulator:
             delivery=delivery,
             clean=script is not None and script.clean,
             booked_at=self.clock.now().replace(microsecond=0),
+            withheld_scans=script.withhold_scan if script is not None else 0,
         )
         nodes = timeline.plan(
             waybill_no=number,
@@ -91,6 +92,18 @@ class Simulator:
         if waybill is None:
             raise Refusal(RET_NO_WAYBILL)
         return waybill
+
+    def receipt_scan(self, number: str) -> bytes:
+        """Returns the PNG of an item's receipt card, or raises B00005 until its 801 has happened and while its script withholds the scan."""
+        waybill = self.find(number)
+        delivery, signed_on = waybill.delivery, waybill.signed_on
+        if waybill.receipt_back and isinstance(delivery, Delivered) and signed_on is not None:
+            if not waybill.withheld_scans:
+                waybill.scans.append(ScanNote(RET_OK, self.clock.now()))
+                return receipts.card(waybill_no=number, signer=delivery.signer, signed_on=signed_on)
+            waybill.withheld_scans -= 1
+        waybill.scans.append(ScanNote(RET_NO_RECEIPT, self.clock.now()))
+        raise Refusal(RET_NO_RECEIPT)
 
     def cancel(self, number: str) -> Waybill:
         """Cancels an item that is not yet out for delivery and stops its life; cancelling twice is harmless."""

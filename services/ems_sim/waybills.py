@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from services.carrier_gateway.ems.wire import Trace, format_time
+from services.carrier_gateway.ems.wire import Trace, format_time, parse_time
 from services.ems_sim.codes import OUT_FOR_DELIVERY, STATUSES
 from services.ems_sim.scripts import Delivery
+from shared.clock import local_date
 from shared.values import mask_phone
 
 
@@ -26,6 +27,18 @@ class PushNote:
         return {"opCode": self.op_code, "opTime": self.op_time, "action": self.action, "at": format_time(self.at)}
 
 
+@dataclass(frozen=True)
+class ScanNote:
+    """How one receipt-scan query (040005) was answered."""
+
+    ret_code: str
+    at: datetime
+
+    def json(self) -> dict[str, str]:
+        """Returns the note as /sim/waybills/{no} lists it."""
+        return {"retCode": self.ret_code, "at": format_time(self.at)}
+
+
 @dataclass
 class Waybill:
     """A booked item and where it has got to."""
@@ -37,8 +50,11 @@ class Waybill:
     # A clean item meets no random misbehaviour.
     clean: bool
     booked_at: datetime
+    # Receipt-scan queries still to be answered "not yet" after the 801, as the item's script asked.
+    withheld_scans: int = 0
     traces: list[Trace] = field(default_factory=list)
     pushes: list[PushNote] = field(default_factory=list)
+    scans: list[ScanNote] = field(default_factory=list)
     cancelled: bool = False
     # Every node has happened and every push that will ever be made was made.
     finished: bool = False
@@ -60,6 +76,17 @@ class Waybill:
         """Tells whether the court may still cancel: not once a postman has taken the item out."""
         return not any(trace.op_code in OUT_FOR_DELIVERY for trace in self.traces)
 
+    @property
+    def receipt_back(self) -> bool:
+        """Tells whether the return receipt card has come back to the court (its 801 happened)."""
+        return any(trace.op_code == "801" for trace in self.traces)
+
+    @property
+    def signed_on(self) -> date | None:
+        """Returns the Beijing date the item was signed for (its 704), if it was."""
+        signed = next((trace for trace in self.traces if trace.op_code == "704"), None)
+        return local_date(parse_time(signed.op_time)) if signed else None
+
     def record(self, trace: Trace) -> None:
         """Adds a node that has happened."""
         self.traces.append(trace)
@@ -80,7 +107,7 @@ class Waybill:
         }
 
     def detail(self) -> dict[str, Any]:
-        """Returns the waybill with its outcome, every trace so far and its push log."""
+        """Returns the waybill with its outcome, every trace so far, its push log and the answers to its receipt-scan queries."""
         return {
             **self.summary(),
             "delivery": self.delivery.model_dump(),
@@ -88,4 +115,5 @@ class Waybill:
             "finished": self.finished,
             "traces": [trace.wire() for trace in self.traces],
             "pushes": [note.json() for note in self.pushes],
+            "scans": [note.json() for note in self.scans],
         }

@@ -11,14 +11,23 @@ import httpx
 import pytest
 import respx
 
-from services.carrier_gateway.ems.client import CarrierUnavailable, CircuitBreaker, CircuitOpen, EmsClient
+from services.carrier_gateway.ems.client import CarrierUnavailable, CircuitBreaker, CircuitOpen, EmsClient, ScanNotReady
 from services.carrier_gateway.ems.mapper import CarrierRejected
-from services.carrier_gateway.ems.wire import API_CREATE_WAYBILL, PAYLOAD_FIELD, decrypt
+from services.carrier_gateway.ems.wire import API_CREATE_WAYBILL, API_RECEIPT_SCAN, PAYLOAD_FIELD, decrypt
 
 ORIGIN = "http://ems.test"
 URL = f"{ORIGIN}/api/gateway"
 KEY = base64.b64decode("qjWoPE+0ODlwyYfhMxQCMw==")
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+SCANNED = {
+    "serialNo": "2",
+    "retCode": "00000",
+    "retMsg": "成功",
+    "retDate": "2026-11-27 10:00:00",
+    "retBody": {"waybillNo": "1190000000017", "imageType": "image/png", "image": base64.b64encode(PNG).decode()},
+}
+NOT_YET = {**SCANNED, "retCode": "B00005", "retMsg": "回执尚未返回", "retBody": None}
 BOOKED = {"serialNo": "1", "retCode": "00000", "retMsg": "成功", "retDate": "2026-11-23 09:00:00", "retBody": {"waybillNo": "1190000000017", "logisticsOrderNo": "a-1"}}
 
 
@@ -154,3 +163,41 @@ async def test_an_open_circuit_stops_the_retries_of_the_request_that_opened_it(a
         await client(attempts=5, breaker=breaker).track("1190000000017")
 
     assert route.call_count == 2
+
+
+async def test_a_receipt_scan_comes_back_as_its_bytes_and_content_type(api: respx.MockRouter) -> None:
+    route = api.post(URL).respond(200, json=SCANNED)
+
+    image, content_type = await client().receipt_scan("1190000000017")
+
+    sent = form(route.calls.last.request)
+    assert (image, content_type) == (PNG, "image/png")
+    assert sent["apiCode"] == API_RECEIPT_SCAN and decrypt(sent[PAYLOAD_FIELD], KEY) == {"waybillNo": "1190000000017"}
+
+
+async def test_no_receipt_yet_raises_scan_not_ready_without_retrying(api: respx.MockRouter) -> None:
+    route = api.post(URL).respond(200, json=NOT_YET)
+
+    with pytest.raises(ScanNotReady):
+        await client().receipt_scan("1190000000017")
+
+    assert route.call_count == 1
+
+
+async def test_a_receipt_scan_is_tried_again_through_5xx_like_every_request(api: respx.MockRouter) -> None:
+    route = api.post(URL).mock(side_effect=[httpx.Response(503), httpx.Response(200, json=SCANNED)])
+
+    image, _ = await client().receipt_scan("1190000000017")
+
+    assert route.call_count == 2 and image == PNG
+
+
+async def test_an_unknown_waybill_is_rejected_and_an_unreadable_scan_is_unavailable(api: respx.MockRouter) -> None:
+    route = api.post(URL).respond(200, json={**NOT_YET, "retCode": "B00002", "retMsg": "运单不存在"})
+    with pytest.raises(CarrierRejected) as rejected:
+        await client().receipt_scan("1190000000017")
+    assert rejected.value.code == "B00002"
+
+    route.respond(200, json={**SCANNED, "retBody": {**SCANNED["retBody"], "image": "not base64!"}})
+    with pytest.raises(CarrierUnavailable, match="unreadable scan"):
+        await client().receipt_scan("1190000000017")

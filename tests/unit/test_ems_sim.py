@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import os
 import random
 import re
@@ -15,8 +17,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
+from PIL import Image
 
 from services.carrier_gateway.ems import wire
+from services.ems_sim import receipts
 from services.ems_sim.config import EmsSimSettings
 from services.ems_sim.main import create_app
 from services.ems_sim.mix import DELIVERY_MIX, RandomMix
@@ -141,6 +145,10 @@ class Ems:
             return detail if detail["finished"] else None
 
         return await eventually(check, timeout=20, what=f"waybill {number} to play out", interval=0.05)
+
+    async def scan(self, number: str) -> dict[str, Any]:
+        """Returns what 040005 answers for a waybill."""
+        return await self.call(wire.API_RECEIPT_SCAN, {"waybillNo": number})
 
     async def tracked(self, number: str) -> list[wire.Trace]:
         """Returns the traces 040001 answers with."""
@@ -398,6 +406,69 @@ async def test_cancel_after_out_for_delivery_is_B00003(ems: Ems) -> None:
     assert (await ems.call(wire.API_CANCEL_WAYBILL, {"waybillNo": "1100000000000"}))["retCode"] == "B00002"
     assert (await ems.call(wire.API_TRACK, {"waybillNo": "1100000000000"}))["retCode"] == "B00002"
     assert (await ems.http.get("/sim/waybills/1100000000000")).status_code == 404
+
+
+async def test_the_receipt_scan_is_B00005_until_the_801_then_the_same_png_every_time(ems: Ems) -> None:
+    await ems.script(phone=PHONE, delivery={"outcome": "delivered", "signer": "family", "signer_name": "李秀英"})
+    number = await ems.book("att-30")
+
+    early = await ems.scan(number)
+    detail = await ems.finished(number)
+    first, again = await ems.scan(number), await ems.scan(number)
+
+    assert (early["retCode"], early["retMsg"], early["retBody"]) == ("B00005", "回执尚未返回", None)
+    assert first["retCode"] == "00000" and first["retBody"] == again["retBody"]
+    body = first["retBody"]
+    assert (body["waybillNo"], body["imageType"]) == (number, "image/png")
+    image = base64.b64decode(body["image"])
+    with Image.open(io.BytesIO(image)) as png:
+        assert (png.format, png.size) == ("PNG", receipts.SIZE)
+    signed = next(wire.Trace.model_validate(t) for t in detail["traces"] if t["opCode"] == "704")
+    assert image == receipts.card(waybill_no=number, signer="family", signed_on=beijing_date(signed))
+    assert [note["retCode"] for note in (await ems.waybill(number))["scans"]] == ["B00005", "00000", "00000"]
+
+
+async def test_a_script_can_withhold_the_scan_for_some_queries_after_the_801(ems: Ems) -> None:
+    await ems.script(phone=PHONE, delivery={"outcome": "delivered"}, withhold_scan=2)
+    number = await ems.book("att-31")
+    await ems.finished(number)
+
+    answers = [(await ems.scan(number))["retCode"] for _ in range(4)]
+
+    assert answers == ["B00005", "B00005", "00000", "00000"]
+
+
+async def test_an_item_that_came_back_unserved_never_has_a_receipt_scan(ems: Ems) -> None:
+    await ems.script(phone=PHONE, delivery={"outcome": "returned", "reason": "moved"})
+    number = await ems.book("att-32")
+    await ems.finished(number)
+
+    assert (await ems.scan(number))["retCode"] == "B00005"
+    assert (await ems.scan("1100000000000"))["retCode"] == "B00002"
+    assert (await ems.call(wire.API_RECEIPT_SCAN, {}))["retMsg"] == "缺少必填字段：waybillNo"
+
+
+async def test_the_receipt_scan_obeys_the_gateway_checks_and_the_weather(ems: Ems) -> None:
+    assert (await ems.call(wire.API_RECEIPT_SCAN, {"waybillNo": "1100000000000"}, authorization="0" * 32))["retCode"] == "S00001"
+    assert (await ems.call(wire.API_RECEIPT_SCAN, {"waybillNo": "1100000000000"}, key=bytes(range(16))))["retCode"] == "S00002"
+    async with running(create_app(sim_settings(outage_rate=1.0))) as client:
+        stormy = Ems(client)
+        assert (await stormy.post(wire.API_RECEIPT_SCAN, {"waybillNo": "1100000000000"})).status_code == 503
+        await stormy.script(phone=PHONE, clean=True)
+        assert (await stormy.scan(await stormy.book("att-33")))["retCode"] == "B00005"
+
+
+def test_receipt_cards_differ_by_waybill_signer_and_date() -> None:
+    signed = date(2026, 11, 24)
+    cards = [
+        receipts.card(waybill_no="1100000000017", signer="recipient", signed_on=signed),
+        receipts.card(waybill_no="1100000000024", signer="recipient", signed_on=signed),
+        receipts.card(waybill_no="1100000000017", signer="mail_room", signed_on=signed),
+        receipts.card(waybill_no="1100000000017", signer="recipient", signed_on=signed + timedelta(days=1)),
+    ]
+
+    assert cards[0] == receipts.card(waybill_no="1100000000017", signer="recipient", signed_on=signed)
+    assert len(set(cards)) == len(cards)
 
 
 async def test_script_endpoint_validates_normalises_and_clears(ems: Ems) -> None:

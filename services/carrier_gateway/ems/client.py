@@ -14,7 +14,17 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from services.carrier_gateway.ems.mapper import CarrierRejected
-from services.carrier_gateway.ems.wire import API_CANCEL_WAYBILL, API_CREATE_WAYBILL, API_TRACK, Envelope, request_form
+from services.carrier_gateway.ems.wire import (
+    API_CANCEL_WAYBILL,
+    API_CREATE_WAYBILL,
+    API_RECEIPT_SCAN,
+    API_TRACK,
+    RET_NO_RECEIPT,
+    Envelope,
+    ReceiptScan,
+    WireError,
+    request_form,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +35,10 @@ _REQUEST_REFUSED = "S"
 
 class CarrierUnavailable(RuntimeError):
     """EMS did not answer usefully (a timeout, a 5xx, a garbled reply): whether it acted is unknown."""
+
+
+class ScanNotReady(Exception):
+    """EMS has no scan of the item's return receipt yet (B00005); asking again later may find one."""
 
 
 class CircuitOpen(CarrierUnavailable):
@@ -101,6 +115,20 @@ class EmsClient:
     async def track(self, waybill_no: str) -> Envelope:
         """Asks for every node of an item so far (040001)."""
         return await self._request(API_TRACK, {"waybillNo": waybill_no})
+
+    async def receipt_scan(self, waybill_no: str) -> tuple[bytes, str]:
+        """Fetches the scan of an item's return receipt card (040005): its bytes and content type; raises ScanNotReady before there is one."""
+        envelope = await self._request(API_RECEIPT_SCAN, {"waybillNo": waybill_no})
+        if envelope.ret_code == RET_NO_RECEIPT:
+            raise ScanNotReady(f"EMS has no receipt scan for {waybill_no} yet")
+        if not envelope.ok:
+            raise CarrierRejected(envelope.ret_code, envelope.ret_msg)
+        try:
+            scan = ReceiptScan.model_validate(envelope.ret_body or {})
+            return scan.content(), scan.image_type
+        except (ValidationError, WireError) as exc:
+            # A success envelope around an unusable scan is EMS's fault; the caller asks again later.
+            raise CarrierUnavailable(f"EMS {API_RECEIPT_SCAN}: unreadable scan ({exc})") from None
 
     async def _request(self, api_code: str, payload: dict[str, Any]) -> Envelope:
         retrying = AsyncRetrying(

@@ -20,6 +20,8 @@ from shared.clock import SHANGHAI, utc
 API_CREATE_WAYBILL = "020003"
 API_CANCEL_WAYBILL = "020006"
 API_TRACK = "040001"
+# Modelled by Songda (docs/ems.md): the scan of an item's return receipt card, which EMS's open platform does not publish.
+API_RECEIPT_SCAN = "040005"
 
 RET_OK = "00000"
 RET_UNAUTHORISED = "S00001"
@@ -29,6 +31,8 @@ RET_INVALID_FIELD = "B00001"
 RET_NO_WAYBILL = "B00002"
 RET_NOT_CANCELLABLE = "B00003"
 RET_OUT_OF_AREA = "B00004"
+# Modelled with 040005: the receipt card is not back and scanned yet; asking again later may find it.
+RET_NO_RECEIPT = "B00005"
 
 DIGEST_HEADER = "X-EMS-Digest"
 # EMS's own spelling of the form field that carries the encrypted payload.
@@ -151,6 +155,24 @@ class Trace(_Wire):
     def wire(self) -> dict[str, str]:
         """Returns the node as EMS sends it, without the fields it leaves out."""
         return self.model_dump(exclude_none=True)
+
+
+class ReceiptScan(_Wire):
+    """A 040005 answer body: the scanned return receipt card, base64 in `image`."""
+
+    waybill_no: str
+    image_type: str
+    image: str
+
+    def content(self) -> bytes:
+        """Returns the scan's bytes; raises WireError when `image` is not base64 of something."""
+        try:
+            data = base64.b64decode(self.image, validate=True)
+        except binascii.Error:
+            raise WireError("the receipt scan is not base64") from None
+        if not data:
+            raise WireError("the receipt scan is empty")
+        return data
 
 
 class Traces(_Wire):
