@@ -23,8 +23,16 @@ class Backoff:
         """Returns the next delay, with up to 20% jitter so restarted peers are not hit in step."""
         delay = self._next
         self._next = min(self._next * self.factor, self.maximum)
-        return delay * random.uniform(0.8, 1.0)
+        return _jitter(delay)
+
+    def after(self, tries: int) -> float:
+        """Returns the delay after `tries` failures without keeping count, for retries whose count is stored elsewhere."""
+        return _jitter(min(self.initial * self.factor ** max(tries - 1, 0), self.maximum))
 
     def reset(self) -> None:
         """Starts again from the initial delay."""
         self._next = self.initial
+
+
+def _jitter(delay: float) -> float:
+    return delay * random.uniform(0.8, 1.0)

@@ -171,7 +171,8 @@ async def upload(request: Request, response: Response, principal: Uploaders, run
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
         item = await items.record(
-            session, meta=meta, stored=stored, content_type=content_type, filename=upload.filename, facts=facts, flags=flags, uploaded_by=principal.sub, key=key, now=now
+            session, meta=meta, stored=stored, content_type=content_type, filename=upload.filename, facts=facts, flags=flags, uploaded_by=principal.sub, key=key,
+            correlation_id=notice.correlation_id, now=now,
         )
         await reports.after_entry(session, signer=log_signer, notice_id=item.notice_id, completed=False, now=now)
     return _out(item)

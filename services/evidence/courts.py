@@ -88,7 +88,7 @@ class Pusher:
         self._clock = clock
         self._http = http
         self._attempts = attempts
-        self._backoff = (backoff_s, backoff_max_s)
+        self._backoff = Backoff(initial=backoff_s, maximum=backoff_max_s)
         self._timeout_s = timeout_s
         self._poll_s = poll_s
 
@@ -120,16 +120,10 @@ class Pusher:
                 log.warning("court_push.gave_up", court=push.court_id, notice=push.notice_id, version=push.version, tries=push.tries, error=error)
             else:
                 push.last_error = error
-                push.next_try_at = self._clock.now() + timedelta(seconds=self._delay(push.tries))
+                push.next_try_at = self._clock.now() + timedelta(seconds=self._backoff.after(push.tries))
                 log.info("court_push.retry", court=push.court_id, notice=push.notice_id, version=push.version, tries=push.tries, error=error)
             session.add(push)
         return True
-
-    def _delay(self, tries: int) -> float:
-        backoff = Backoff(initial=self._backoff[0], maximum=self._backoff[1])
-        for _ in range(tries - 1):
-            backoff.next()
-        return backoff.next()
 
     async def _send(self, hook: EvidenceCourtHook, report: EvidenceReport) -> str | None:
         body = canonical(report.document)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +17,7 @@ from services.evidence import log
 from services.evidence.blobs import Stored
 from services.evidence.domain import photo_flags
 from services.evidence.models import EvidenceItem, EvidenceTask
-from services.evidence.photos import PhotoError, read_facts
+from services.evidence.photos import PhotoError, PhotoFacts, read_facts
 from shared import outbox
 from shared.events import EvidenceRecorded, GeoPoint
 from shared.evidence import EvidenceFlag, EvidenceKind, PhotoScene
@@ -68,22 +67,12 @@ async def check_photo(path: Path, *, meta: UploadMetadata, task: EvidenceTask | 
     target = GeoPoint(lat=task.lat, lon=task.lon) if task and task.lat is not None and task.lon is not None else None
     window = (task.window_start, task.window_end) if task else None
     flags = photo_flags(facts, target=target, window=window, claimed_at=meta.captured_at)
-    return _jsonable(asdict(facts)), flags
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return value
+    return TypeAdapter(PhotoFacts).dump_python(facts, mode="json"), flags
 
 
 def details_bytes(meta: UploadMetadata) -> bytes:
     """Returns the content of an item without a file: its details as canonical JSON."""
-    return canonical(_jsonable(meta.details))
+    return canonical(meta.details)
 
 
 def log_entry(item: EvidenceItem) -> dict[str, Any]:
@@ -124,6 +113,7 @@ async def record(
     flags: list[EvidenceFlag],
     uploaded_by: str,
     key: str | None,
+    correlation_id: str,
     now: datetime,
 ) -> EvidenceItem:
     """Writes the item, its log entry and `evidence.EvidenceRecorded` in this transaction."""
@@ -139,7 +129,8 @@ async def record(
         size=stored.size,
         content_type=content_type,
         filename=filename,
-        details=_jsonable(meta.details) | ({"captured_at": meta.captured_at.isoformat()} if meta.captured_at else {}) | ({"location": meta.location.model_dump()} if meta.location else {}),
+        # What the uploader claimed is kept beside the details, so it can be compared with what the checks read.
+        details=meta.model_dump(mode="json", include={"details"})["details"] | meta.model_dump(mode="json", include={"captured_at", "location"}, exclude_none=True),
         facts=facts,
         flags=[flag.value for flag in flags],
         uploaded_by=uploaded_by,
@@ -150,6 +141,6 @@ async def record(
     item.leaf_index = await log.append(session, log_entry(item), kind="evidence", ref=item.id, notice_id=item.notice_id, now=now)
     session.add(item)
     recorded = EvidenceRecorded(notice_id=item.notice_id, evidence_id=item.id, kind=item.kind, sha256=item.sha256, leaf_index=item.leaf_index, flags=item.flags)
-    envelope = recorded.envelope(source=SOURCE, subject=item.notice_id, time=now, correlationid=item.notice_id)
+    envelope = recorded.envelope(source=SOURCE, subject=item.notice_id, time=now, correlationid=correlation_id)
     outbox.add(session, envelope, topic=EVIDENCE_EVENTS, now=now)
     return item

@@ -33,6 +33,12 @@ def test_defaults(no_jitter: None) -> None:
 
 
 @pytest.mark.parametrize(("initial", "maximum", "factor"), CASES)
+def test_the_delay_after_n_failures_is_the_nth_delay(no_jitter: None, initial: float, maximum: float, factor: float) -> None:
+    backoff = Backoff(initial=initial, maximum=maximum, factor=factor)
+    assert [backoff.after(tries) for tries in range(1, 13)] == pytest.approx(nominal(initial, maximum, factor, 12))
+
+
+@pytest.mark.parametrize(("initial", "maximum", "factor"), CASES)
 def test_delays_grow_by_factor_up_to_maximum(no_jitter: None, initial: float, maximum: float, factor: float) -> None:
     backoff = Backoff(initial=initial, maximum=maximum, factor=factor)
     assert [backoff.next() for _ in range(12)] == pytest.approx(nominal(initial, maximum, factor, 12))
