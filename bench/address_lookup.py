@@ -53,7 +53,7 @@ READS = (
 
 @dataclass(frozen=True)
 class Lookup:
-    """One party to look up, as a court would name it."""
+    """One party to look up, as the imported cases name it."""
 
     name: str
     kind: str
@@ -252,7 +252,8 @@ async def measure(args: argparse.Namespace, url: str, lookups: list[Lookup], wor
     env = {"SONGDA_ENV": "test", "SONGDA_KAFKA_BOOTSTRAP": KAFKA, "SONGDA_TOPIC_PREFIX": prefix, "SONGDA_JWT_SECRET": SECRET,
            "SONGDA_LOG_LEVEL": "WARNING", "INTAKE_DATABASE_URL": url}  # fmt: skip
     stack = Stack(env=env, ports={"intake": free_port()}, log_dir=workdir / "log", run_dir=workdir / "run")
-    bearer = mint(secret=SECRET, role=Role.court, sub="C371002", issuer="songda", now=datetime.now(UTC))
+    # A supervisor may look up any party (audited); a court only parties its own cases name, which the imported cases are not.
+    bearer = mint(secret=SECRET, role=Role.supervisor, sub="bench", issuer="songda", now=datetime.now(UTC))
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     stack.start()
     try:

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shared.auth import Role, mint
+from shared.auth import Role, TokenTooLong, mint
 from shared.settings import CommonSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,9 +39,48 @@ def _duration(text: str) -> timedelta:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    """Prints a signed dev token."""
+    """Prints a signed token; outside development no longer-lived than SONGDA_TOKEN_MAX_TTL_HOURS."""
     settings = CommonSettings()
-    print(mint(secret=settings.jwt_secret, role=Role(args.role), sub=args.sub, issuer=settings.jwt_issuer, now=datetime.now(UTC), ttl=args.ttl))
+    try:
+        token = mint(
+            secret=settings.jwt_secret, role=Role(args.role), sub=args.sub, issuer=settings.jwt_issuer, now=datetime.now(UTC), ttl=args.ttl, max_ttl=settings.token_max_ttl
+        )
+    except TokenTooLong as exc:
+        print(f"token: refused: {exc} (SONGDA_TOKEN_MAX_TTL_HOURS; SONGDA_ENV={settings.env.value})", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """Revokes a token (or a token id) in every service: they refuse it once they have read the revocation."""
+    import jwt
+
+    from shared.revocations import Revocation, revoke
+    from shared.topics import REVOCATIONS, TopicNames
+
+    settings = CommonSettings()
+    now = datetime.now(UTC)
+    if args.token.count(".") == 2:
+        try:
+            claims = jwt.decode(args.token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer, options={"verify_exp": False})
+        except jwt.InvalidTokenError as exc:
+            print(f"revoke: not one of our tokens: {exc}", file=sys.stderr)
+            return 2
+        jti, expires_at = str(claims.get("jti", "")), datetime.fromtimestamp(int(claims["exp"]), UTC)
+        if not jti:
+            print("revoke: the token has no jti; tokens without one are refused everywhere already", file=sys.stderr)
+            return 2
+    else:
+        # A bare id: keep it as long as any token could still live.
+        jti, expires_at = args.token, now + timedelta(hours=settings.token_max_ttl_hours) if settings.token_max_ttl else now + timedelta(days=3650)
+    revocation = Revocation(jti=jti, expires_at=expires_at, revoked_at=now, reason=args.reason)
+    try:
+        asyncio.run(revoke(bootstrap=settings.kafka_bootstrap, topic=TopicNames(settings.topic_prefix).physical(REVOCATIONS), revocation=revocation))
+    except Exception as exc:  # noqa: BLE001 — reported to the operator, who needs the reason, not a traceback
+        print(f"revoke: could not reach Kafka at {settings.kafka_bootstrap}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"revoke: token {jti} revoked (it would have expired {expires_at.isoformat()})")
     return 0
 
 
@@ -106,7 +145,7 @@ def _banner(stack) -> str:
     supervisor = mint(secret=settings.jwt_secret, role=Role.supervisor, sub="dev-supervisor", issuer=settings.jwt_issuer, now=now)
     lines = ["", "Songda is running:"]
     for name in SERVICE_MODULES:
-        lines.append(f"  {name:<16} {stack.url(name)}   (API docs: {stack.url(name)}/docs)")
+        lines.append(f"  {name:<16} {stack.url(name)}   (OpenAPI: {stack.url(name)}/openapi.json)")
     lines += [
         "",
         f"E-mail that delivery sends stops in the mail sink: {stack.url('mail_sink')}",
@@ -312,8 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="print a dev token signed with SONGDA_JWT_SECRET")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", required=True, help="court id, agent id, firm id, … the token speaks for")
-    token.add_argument("--ttl", type=_duration, default=timedelta(hours=12), help="lifetime, e.g. 30m, 12h, 7d (default 12h)")
+    token.add_argument("--ttl", type=_duration, default=timedelta(hours=12), help="lifetime, e.g. 30m, 12h (default 12h; at most SONGDA_TOKEN_MAX_TTL_HOURS outside development)")
     token.set_defaults(func=cmd_token)
+
+    revoke = sub.add_parser("revoke", help="revoke a token in every service (give the token or its jti)")
+    revoke.add_argument("token", help="the token itself, or its jti")
+    revoke.add_argument("--reason", default="", help="why, kept with the revocation")
+    revoke.set_defaults(func=cmd_revoke)
 
     serve = sub.add_parser("serve", help="run one service (uvicorn)")
     serve.add_argument("service", choices=list(SERVICE_MODULES))

@@ -11,10 +11,14 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 import httpx
+
+from shared.auth import Role, mint
+from shared.settings import CommonSettings
 
 SERVICES: dict[str, int] = {"intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
 # Stand-ins for outside providers, run beside the services so their real clients are exercised.
@@ -98,7 +102,7 @@ class Stack:
         """Waits until every service answers /healthz with its consumer assigned; raises StackError otherwise."""
         pending = set(self.processes)
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, headers=self.overseer_headers()) as client:
             while pending:
                 for name in sorted(pending):
                     process = self.processes.get(name)
@@ -110,6 +114,12 @@ class Stack:
                     raise StackError(f"not healthy after {timeout:.0f} s: {', '.join(sorted(pending))}; logs in {self.log_dir}")
                 if pending:
                     time.sleep(0.2)
+
+    def overseer_headers(self) -> dict[str, str]:
+        """Returns the Authorization header of a short-lived service token, which /healthz answers in full."""
+        settings = CommonSettings(**{k.removeprefix("SONGDA_").lower(): v for k, v in {**os.environ, **self.env}.items() if k in ("SONGDA_JWT_SECRET", "SONGDA_JWT_ISSUER")})
+        token = mint(secret=settings.jwt_secret, role=Role.service, sub="songda-devstack", issuer=settings.jwt_issuer, now=datetime.now(UTC), ttl=timedelta(minutes=10))
+        return {"Authorization": f"Bearer {token}"}
 
     def tail(self, name: str, lines: int = 20) -> str:
         """Returns the last lines a service logged."""

@@ -132,6 +132,8 @@ class PartyMatch(Part):
 class Lawyer(Part):
     name: str
     firm: str
+    # The firm's USCC: what its lawyers' tokens carry, so a firm reaches what was served on it.
+    firm_uscc: str | None = None
     license_no: str | None = None
     email: str | None = None
 

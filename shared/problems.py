@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
@@ -26,8 +26,11 @@ class Problem(Exception):
         kind: str | None = None,
         errors: Sequence[Mapping[str, Any]] = (),
         headers: Mapping[str, str] | None = None,
+        page: Callable[[], HTMLResponse] | None = None,
     ) -> None:
         super().__init__(detail)
+        # The same refusal as a Chinese page, for a person's browser on a page route (Accept: text/html).
+        self.page = page
         self.status = status
         self.title = title
         self.detail = detail
@@ -69,8 +72,13 @@ def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
     return Problem(422, "Invalid request", detail, kind="validation", errors=items)
 
 
-def problem_response(problem: Problem, request: Request) -> JSONResponse:
-    """Renders a Problem."""
+def problem_response(problem: Problem, request: Request) -> Response:
+    """Renders a Problem: as problem+json, or as its page when it has one and a browser asks for HTML."""
+    if problem.page is not None and "text/html" in request.headers.get("accept", ""):
+        page = problem.page()
+        page.status_code = problem.status
+        page.headers.update(problem.headers)
+        return page
     return JSONResponse(problem.body(request.url.path), status_code=problem.status, media_type=MEDIA_TYPE, headers=problem.headers)
 
 
@@ -87,7 +95,7 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(Problem(exc.status_code, title, detail, headers=exc.headers), request)
 

@@ -7,12 +7,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Table, text
 
-from shared import problems
-from shared.auth import TokenVerifier
+from shared import audit, openapi, problems
+from shared.audit import AuditEntry
+from shared.auth import OVERSEERS, TokenVerifier
+from shared.headers import SecurityHeaders
+from shared.ratelimit import RateLimits, limited
+from shared.revocations import RevocationList, RevocationWatcher
 from shared.clock import Clock, clock_from_settings
 from shared.consumer import ConsumerRunner, EnvelopeHandler, EventHandler
 from shared.db import Database, create_tables
@@ -20,11 +25,13 @@ from shared.inbox import InboxMessage
 from shared.kafka import Producer
 from shared.ledger import SideEffect
 from shared.outbox import OutboxMessage, OutboxRelay
-from shared.settings import ServiceSettings
+from shared.settings import Environment, ServiceSettings
 from shared.supervisor import Supervisor, terminate_process
-from shared.topics import TopicNames
+from shared.topics import REVOCATIONS, TopicNames
 
-PLUMBING_TABLES: tuple[Table, ...] = (OutboxMessage.__table__, InboxMessage.__table__, SideEffect.__table__)  # type: ignore[attr-defined]
+log = structlog.get_logger(__name__)
+
+PLUMBING_TABLES: tuple[Table, ...] = (OutboxMessage.__table__, InboxMessage.__table__, SideEffect.__table__, AuditEntry.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class ServiceSpec:
     on_any: EnvelopeHandler | None = None
     # Background loops beside relay and consumer (sweepers, dispatchers), started once tables exist.
     workers: Callable[[Runtime], Mapping[str, Coroutine[Any, Any, None]]] | None = None
+    # Runs once tables exist, before any task or request (seeding reference data).
+    prepare: Callable[[Runtime], Awaitable[None]] | None = None
     # Closes what the service opened (HTTP clients) after its tasks stopped.
     close: Callable[[], Awaitable[None]] | None = None
 
@@ -79,10 +88,18 @@ class Runtime:
             commit_interval_ms=settings.commit_interval_ms,
         )
         self.supervisor = Supervisor(on_failure=on_failure)
+        self.revocations = RevocationList(now=self.clock.now)
+        self.revocation_watcher = RevocationWatcher(bootstrap=common.kafka_bootstrap, topic=self.topics.physical(REVOCATIONS), revocations=self.revocations)
 
     async def start(self) -> None:
-        """Creates missing tables and starts the relay and the consumer."""
+        """Creates missing tables, reads the revoked tokens, and starts the relay and the consumer."""
         await create_tables(self.db.engine, [*PLUMBING_TABLES, *self.spec.tables])
+        if self.spec.prepare is not None:
+            await self.spec.prepare(self)
+        self.supervisor.start(f"{self.spec.name}.revocations", self.revocation_watcher.run())
+        # Until the list is read, every token is answered 503 rather than a revoked one let through.
+        if not await self.revocation_watcher.loaded(timeout_s=self.settings.revocations_wait_s):
+            log.warning("revocations.not_loaded_at_start", wait_s=self.settings.revocations_wait_s)
         self.supervisor.start(f"{self.spec.name}.relay", self.relay.run())
         if self.spec.consumes:
             self.supervisor.start(f"{self.spec.name}.consumer", self.consumer.run())
@@ -116,6 +133,7 @@ class Runtime:
             "status": "ok" if ok else "failing",
             "database": database,
             "kafka": kafka,
+            "revocations": {"loaded": self.revocations.ready, "revoked": len(self.revocations)},
             "tasks": self.supervisor.status(),
             "consumer": {"group": self.consumer.group_id, "applied": stats.applied, "duplicates": stats.duplicates, "ignored": stats.ignored, "dead_lettered": stats.dead_lettered, "partitions": stats.assigned},
             "outbox": {"published": self.relay.published},
@@ -132,10 +150,20 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 _health = APIRouter(tags=["health"])
 
 
-@_health.get("/healthz", summary="Liveness and readiness of the service")
-async def healthz(runtime: RuntimeDep) -> JSONResponse:
-    """Answers 200 when the database answers and every task runs, 503 otherwise."""
+
+
+@_health.get(
+    "/healthz",
+    summary="Liveness and readiness of the service",
+    dependencies=[Depends(limited("health"))],
+    responses={503: openapi.problem(503, "The database does not answer or a task died")} | openapi.problems(401, 429),
+)
+async def healthz(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Answers 200 when the database answers and every task runs, 503 otherwise; the details only with a supervisor's, auditor's or service's token."""
     ok, body = await runtime.health()
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or request.app.state.tokens.verify(token).role not in OVERSEERS:
+        body = {"status": body["status"]}
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
@@ -151,11 +179,24 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, on_failu
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan)
+    common = settings.common
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
-    app.state.tokens = TokenVerifier(secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer)
+    app.state.tokens = TokenVerifier(secret=common.jwt_secret, issuer=common.jwt_issuer, max_ttl=common.token_max_ttl, revocations=runtime.revocations)
+    app.state.rate_limits = RateLimits(
+        {
+            "edelivery": common.rate_limit_edelivery,
+            "edelivery_misses": common.rate_limit_edelivery_misses,
+            "webhooks": common.rate_limit_webhooks,
+            "webhook_forgeries": common.rate_limit_webhook_forgeries,
+            "health": common.rate_limit_health,
+        }
+    )
+    app.add_middleware(SecurityHeaders, hsts=common.env is Environment.production)
     problems.install(app)
+    openapi.install(app, docs=common.docs)
     app.include_router(_health)
+    app.include_router(audit.router)
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -25,6 +26,14 @@ class Environment(StrEnum):
     production = "production"
 
 
+class ApiDocs(StrEnum):
+    """Who may read a service's OpenAPI document (/openapi.json): anyone, bearers of a token, or nobody."""
+
+    public = "public"
+    token = "token"
+    off = "off"
+
+
 class CommonSettings(BaseSettings):
     """Settings every process agrees on: environment, Kafka, topics, tokens, clock, logging."""
 
@@ -43,6 +52,29 @@ class CommonSettings(BaseSettings):
     time_scale: float = 1.0
     log_level: str = "INFO"
     log_format: str = "json"
+    # The longest a token may live (exp - iat); enforced everywhere but in development.
+    token_max_ttl_hours: float = Field(default=24, gt=0, le=24 * 31)
+    # None picks by environment: public in development, token in test, off in production.
+    api_docs: ApiDocs | None = None
+    # Per client address on the surfaces without a token, in the `limits` notation ("30/minute"): every request,
+    # and misses (unknown or expired links, forged signatures), which once spent refuse the address for the window.
+    rate_limit_edelivery: str = "120/minute"
+    rate_limit_edelivery_misses: str = "10/minute"
+    rate_limit_webhooks: str = "60000/minute"
+    rate_limit_webhook_forgeries: str = "20/minute"
+    rate_limit_health: str = "120/minute"
+
+    @property
+    def token_max_ttl(self) -> timedelta | None:
+        """Returns the longest lifetime a token may have, or None in development."""
+        return None if self.env is Environment.development else timedelta(hours=self.token_max_ttl_hours)
+
+    @property
+    def docs(self) -> ApiDocs:
+        """Returns who may read the OpenAPI document here."""
+        if self.api_docs is not None:
+            return self.api_docs
+        return {Environment.development: ApiDocs.public, Environment.test: ApiDocs.token}.get(self.env, ApiDocs.off)
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> CommonSettings:
@@ -67,6 +99,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_ms: int = Field(default=250, ge=10)
+    # How long start-up waits for the revoked tokens to be read before serving (503 to tokens until then).
+    revocations_wait_s: float = Field(default=30, ge=0)
     common: CommonSettings = Field(default_factory=CommonSettings)
 
     def resolved_database_url(self, service: str) -> str:

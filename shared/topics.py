@@ -13,6 +13,8 @@ DELIVERY_EVENTS = "delivery.events"
 CARRIER_GATEWAY_EVENTS = "carrier_gateway.events"
 CARRIER_GATEWAY_COMMANDS = "carrier_gateway.commands"
 EVIDENCE_EVENTS = "evidence.events"
+# Revoked token ids, read whole by every service: one partition, compacted (the key is the token id).
+REVOCATIONS = "auth.revocations"
 
 EVENT_TOPICS = (INTAKE_EVENTS, DELIVERY_EVENTS, CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS)
 MAIN_TOPICS = (*EVENT_TOPICS, CARRIER_GATEWAY_COMMANDS)
@@ -24,7 +26,9 @@ def dlq(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-ALL_TOPICS = (*MAIN_TOPICS, *(dlq(t) for t in MAIN_TOPICS))
+ALL_TOPICS = (*MAIN_TOPICS, *(dlq(t) for t in MAIN_TOPICS), REVOCATIONS)
+# Topics whose shape differs from the event topics': partitions and broker-side settings.
+_SHAPES: dict[str, tuple[int, dict[str, str]]] = {REVOCATIONS: (1, {"cleanup.policy": "compact"})}
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ async def create_topics(bootstrap: str, *, prefix: str = "", partitions: int = P
             if missing:
                 try:
                     await admin.create_topics(
-                        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                        [_new_topic(names.logical(t), physical=t, partitions=partitions) for t in missing]
                     )
                 except TopicAlreadyExistsError:
                     pass  # another process created them meanwhile; that is the outcome we want
@@ -67,3 +71,8 @@ async def create_topics(bootstrap: str, *, prefix: str = "", partitions: int = P
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
+
+
+def _new_topic(topic: str, *, physical: str, partitions: int) -> NewTopic:
+    count, configs = _SHAPES.get(topic, (partitions, {}))
+    return NewTopic(physical, num_partitions=count, replication_factor=1, topic_configs=configs)

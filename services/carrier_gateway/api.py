@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 from sqlmodel import col, select
 
 from services.carrier_gateway.ems.mapper import node
 from services.carrier_gateway.ems.wire import Trace
 from services.carrier_gateway.models import CarrierItem, CarrierTrace
-from shared.auth import Principal, Role, require
+from shared import audit
+from shared.auth import OVERSEERS, Principal, Role, require
 from shared.events import PostalStatus, ReturnReason, SignerRole
 from shared.problems import Problem
 from shared.runtime import RuntimeDep
@@ -52,13 +53,21 @@ class WaybillView(BaseModel):
     trace: list[NodeView]
 
 
+def reaches(principal: Principal, item: CarrierItem | None) -> bool:
+    """Tells whether the caller reaches a court-mail item: the court whose notice it carries, or an overseer."""
+    return item is not None and (principal.role in OVERSEERS or principal.is_court(item.command["court_id"]))
+
+
 @router.get("/waybills/{waybill_no}", summary="A court-mail item and its full trace")
-async def get_waybill(waybill_no: str, runtime: RuntimeDep, _: Operators) -> WaybillView:
-    """Returns the item and every node received for it, in the order things happened, with EMS's raw code and text."""
-    async with runtime.db.sessions() as session:
+async def get_waybill(waybill_no: Annotated[str, Path(max_length=64)], runtime: RuntimeDep, principal: Operators) -> WaybillView:
+    """Returns the item and every node received for it, in the order things happened, with EMS's raw code and text; another court's waybill answers as a missing one."""
+    async with runtime.db.transaction() as session:
         item = (await session.exec(select(CarrierItem).where(CarrierItem.waybill_no == waybill_no))).first()
-        if item is None:
+        if not reaches(principal, item):
             raise Problem(404, "Not found", f"No waybill {waybill_no}.")
+        assert item is not None
+        if principal.role in (Role.supervisor, Role.auditor):
+            audit.record(session, principal, action="waybill.read", target=waybill_no, now=runtime.clock.now())
         rows = (await session.exec(select(CarrierTrace).where(CarrierTrace.waybill_no == waybill_no).order_by(col(CarrierTrace.op_time)))).all()
     trace = []
     for row in rows:

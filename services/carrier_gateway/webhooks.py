@@ -10,12 +10,15 @@ from pydantic import ValidationError
 
 from services.carrier_gateway.ems.wire import DIGEST_HEADER, Traces, WireError, verify_digest
 from services.carrier_gateway.tracking import apply_traces
+from shared.openapi import problems
 from shared.problems import Problem
+from shared.ratelimit import limited, missed
 from shared.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["webhooks"])
+# Providers call often; a sender of forged signatures is refused for a while once it spent its misses.
+router = APIRouter(tags=["webhooks"], dependencies=[Depends(limited("webhooks", misses="webhook_forgeries"))], responses=problems(429))
 
 
 def push_secret(request: Request) -> str:
@@ -26,12 +29,13 @@ def push_secret(request: Request) -> str:
 PushSecret = Annotated[str, Depends(push_secret)]
 
 
-@router.post("/webhooks/ems", summary="EMS trace push (digest-signed)")
+@router.post("/webhooks/ems", summary="EMS trace push (digest-signed)", responses=problems(403, 422))
 async def ems_push(request: Request, runtime: RuntimeDep, secret: PushSecret) -> dict[str, object]:
     """Applies the pushed nodes; a forged push is refused and logged, repeats and late nodes move nothing."""
     body = await request.body()
     if not verify_digest(body, secret, request.headers.get(DIGEST_HEADER)):
         log.warning("ems.forged_push", client=request.client.host if request.client else None, bytes=len(body))
+        missed(request, "webhook_forgeries")
         raise Problem(403, "Forbidden", f"The {DIGEST_HEADER} does not match this body.")
     try:
         traces = Traces.model_validate_json(body).traces

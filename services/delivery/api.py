@@ -5,26 +5,30 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
+from services.delivery import access
 from services.delivery.deps import Deps
 from services.delivery.domain.machine import PublicationRecorded
 from services.delivery.domain.state import Attempt, RecipientState, RecipientStatus, Served
 from services.delivery.models import DeliveryNotice, DeliveryRecipient, DeliveryTask
 from services.delivery.workflow import advance
+from shared import audit
 from shared.auth import Principal, Role, require
 from shared.clock import local_date
 from shared.events import Exhausted
+from shared.openapi import problems
 from shared.problems import Problem
 from shared.runtime import RuntimeDep
 from shared.values import mask_phone
 
 router = APIRouter(prefix="/v1", tags=["delivery"])
 
-Readers = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.agent, Role.auditor, Role.service))]
+Readers = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.agent, Role.lawyer, Role.auditor, Role.service))]
 Publishers = Annotated[Principal, Depends(require(Role.court, Role.supervisor))]
+Id = Annotated[str, Path(max_length=64)]
 
 
 class TaskView(BaseModel):
@@ -77,21 +81,24 @@ def _visible(attempt: Attempt, principal: Principal) -> Attempt:
     return attempt
 
 
-async def _notice(runtime: RuntimeDep, notice_id: str, principal: Principal) -> DeliveryNotice:
-    async with runtime.db.sessions() as session:
-        notice = await session.get(DeliveryNotice, notice_id)
-    if notice is None or not principal.may_see(notice.court_id):
-        raise Problem(404, "Not found", f"Delivery has no notice {notice_id} (yet: registration reaches delivery within moments).")
-    return notice
-
-
 @router.get("/notices/{notice_id}/delivery", response_model=NoticeDelivery, summary="Delivery state of a notice")
-async def notice_delivery(notice_id: str, principal: Readers, runtime: RuntimeDep) -> NoticeDelivery:
-    """Every recipient's tier, attempts, tasks, outcome, service date and basis; a court sees only its own notices."""
-    notice = await _notice(runtime, notice_id, principal)
-    async with runtime.db.sessions() as session:
+async def notice_delivery(notice_id: Id, principal: Readers, runtime: RuntimeDep) -> NoticeDelivery:
+    """Every recipient's tier, attempts, tasks, outcome, service date and basis: a court its own notices, an agent the recipients of its open tasks, a lawyer those its firm represents."""
+    async with runtime.db.transaction() as session:
+        notice = await session.get(DeliveryNotice, notice_id)
+        if notice is None:
+            raise access.missing_notice(notice_id)
         rows = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.notice_id == notice_id).order_by(col(DeliveryRecipient.position)))).all()
+        rows = await access.visible_recipients(session, principal, notice, rows)
+        if not rows:
+            raise access.missing_notice(notice_id)
         tasks = (await session.exec(select(DeliveryTask).where(DeliveryTask.notice_id == notice_id).order_by(col(DeliveryTask.created_at)))).all()
+        if principal.role in access.AUDITED:
+            audit.record(session, principal, action="delivery.read", target=notice_id, now=runtime.clock.now())
+    return _view(notice, rows, tasks, principal)
+
+
+def _view(notice: DeliveryNotice, rows: list[DeliveryRecipient], tasks: list[DeliveryTask], principal: Principal) -> NoticeDelivery:
     recipients = []
     for row in rows:
         state = RecipientState.model_validate(row.state)
@@ -128,14 +135,18 @@ class PublicationIn(BaseModel):
     published_on: date
 
 
-@router.post("/notices/{notice_id}/recipients/{recipient_id}/publication", response_model=RecipientDelivery, summary="Record the publication of a public notice")
-async def record_publication(notice_id: str, recipient_id: str, body: PublicationIn, principal: Publishers, runtime: RuntimeDep, deps: Deps) -> RecipientDelivery:
-    """Starts the thirty days after which the recipient is deemed served; only after every other method failed."""
-    await _notice(runtime, notice_id, principal)
+@router.post(
+    "/notices/{notice_id}/recipients/{recipient_id}/publication", response_model=RecipientDelivery, summary="Record the publication of a public notice", responses=problems(409)
+)
+async def record_publication(notice_id: Id, recipient_id: Id, body: PublicationIn, principal: Publishers, runtime: RuntimeDep, deps: Deps) -> RecipientDelivery:
+    """Starts the thirty days after which the recipient is deemed served; only after every other method failed, and only by the notice's court or a supervisor."""
     now = runtime.clock.now()
-    if body.published_on > local_date(now):
-        raise Problem(422, "Unprocessable publication", "published_on lies in the future", errors=[{"field": "published_on", "message": "must not be in the future"}])
     async with runtime.db.transaction() as session:
+        notice = await session.get(DeliveryNotice, notice_id)
+        if notice is None or not access.may_publish(principal, notice):
+            raise access.missing_notice(notice_id)
+        if body.published_on > local_date(now):
+            raise Problem(422, "Unprocessable publication", "published_on lies in the future", errors=[{"field": "published_on", "message": "must not be in the future"}])
         row = await session.get(DeliveryRecipient, recipient_id)
         if row is None or row.notice_id != notice_id:
             raise Problem(404, "Not found", f"Notice {notice_id} has no recipient {recipient_id}.")

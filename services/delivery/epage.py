@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Path as PathParam, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
@@ -18,40 +19,54 @@ from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecip
 from services.delivery.workflow import advance, emit, token_hash
 from shared.clock import SHANGHAI
 from shared.events import DocumentsAcknowledged
+from shared.headers import PAGE_CSP
+from shared.openapi import page, problem_or_page
+from shared.ratelimit import limited, missed
 from shared.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["e-delivery"], include_in_schema=True)
-
 _templates = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape(["html"]))
 
-# The page is for the recipient alone: no caching by proxies, no referrer leaking the token.
-_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+# The page is for the recipient alone: no caching by proxies, no referrer leaking the token, never inside another site's frame.
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex", "Content-Security-Policy": PAGE_CSP}
 
 
 def _page(status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_templates.get_template("edelivery.html").render(**context), status_code=status, headers=_HEADERS)
 
 
+def _too_many() -> HTMLResponse:
+    return _page(429, title="访问过于频繁", error="此网络地址访问送达链接过于频繁，请稍后再试。如需帮助，请联系送达法院。")
+
+
+# Link tokens are unguessable, and guessing is stopped besides: an address that opened too many unknown links is refused for a while.
+router = APIRouter(tags=["e-delivery"], dependencies=[Depends(limited("edelivery", misses="edelivery_misses", page=_too_many))], responses={429: problem_or_page(429)})
+
+_REFUSALS = {404: page(404, "No such link (or document)"), 410: page(410, "The link has expired")}
+Token = Annotated[str, PathParam(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 def _local(dt: datetime) -> str:
     return dt.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
 
 
-async def _link(runtime: RuntimeDep, token: str) -> tuple[DeliveryLink | None, HTMLResponse | None]:
+async def _link(request: Request, runtime: RuntimeDep, token: str) -> tuple[DeliveryLink | None, HTMLResponse | None]:
     async with runtime.db.sessions() as session:
         link = await session.get(DeliveryLink, token_hash(token))
     if link is None:
+        missed(request, "edelivery_misses")
         return None, _page(404, title="链接无效", error="该送达链接不存在。请核对短信或邮件中的链接，或联系送达法院。")
     if link.expires_at <= runtime.clock.now():
+        missed(request, "edelivery_misses")
         return None, _page(410, title="链接已过期", error="该送达链接已过有效期。请联系送达法院重新送达。")
     return link, None
 
 
-@router.get("/e/{token}", response_class=HTMLResponse, summary="The e-delivery page (Chinese)")
-async def delivery_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
+@router.get("/e/{token}", response_class=HTMLResponse, summary="The e-delivery page (Chinese)", responses=_REFUSALS)
+async def delivery_page(token: Token, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """Shows the notice and its documents to the holder of an unexpired link, and notes the first opening."""
-    link, refusal = await _link(runtime, token)
+    link, refusal = await _link(request, runtime, token)
     if refusal is not None:
         return refusal
     assert link is not None
@@ -76,10 +91,10 @@ async def delivery_page(token: str, runtime: RuntimeDep) -> HTMLResponse:
     )
 
 
-@router.get("/e/{token}/documents/{number}", response_class=HTMLResponse, summary="One document of the notice")
-async def document(token: str, number: int, runtime: RuntimeDep) -> HTMLResponse:
+@router.get("/e/{token}/documents/{number}", response_class=HTMLResponse, summary="One document of the notice", responses=_REFUSALS)
+async def document(token: Token, number: Annotated[int, PathParam(ge=1, le=1000)], request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """Shows one listed document's particulars (title, pages, fingerprint) to the link's holder."""
-    link, refusal = await _link(runtime, token)
+    link, refusal = await _link(request, runtime, token)
     if refusal is not None:
         return refusal
     assert link is not None
@@ -96,10 +111,19 @@ async def document(token: str, number: int, runtime: RuntimeDep) -> HTMLResponse
     return HTMLResponse(f"<!doctype html><html lang='zh-CN'><meta charset='utf-8'><body>{body}</body></html>", headers=_HEADERS)
 
 
-@router.post("/e/{token}/ack", summary="Acknowledge the documents", response_model=None)
-async def acknowledge(token: str, request: Request, runtime: RuntimeDep, deps: Deps) -> RedirectResponse | HTMLResponse:
-    """Records the acknowledgement once, with time, IP address and browser, then shows the page again."""
-    link, refusal = await _link(runtime, token)
+@router.post(
+    "/e/{token}/ack",
+    summary="Acknowledge the documents",
+    response_model=None,
+    status_code=303,
+    responses={303: {"description": "Acknowledged; back to the page"}, 403: page(403, "The acknowledgement did not come from the e-delivery page itself")} | _REFUSALS,
+)
+async def acknowledge(token: Token, request: Request, runtime: RuntimeDep, deps: Deps) -> RedirectResponse | HTMLResponse:
+    """Records the acknowledgement once, with time, IP address and browser, then shows the page again; only from the page's own origin."""
+    if not from_origin(request, deps.setup.public_url):
+        log.warning("edelivery.foreign_acknowledgement", origin=request.headers.get("origin"))
+        return _page(403, title="无法确认", error="确认须在送达页面上点击“确认收到”按钮完成。请重新打开短信或邮件中的链接。")
+    link, refusal = await _link(request, runtime, token)
     if refusal is not None:
         return refusal
     assert link is not None
@@ -118,3 +142,14 @@ async def acknowledge(token: str, request: Request, runtime: RuntimeDep, deps: D
             await advance(session, recipient_id=row.recipient_id, event=Acknowledged(attempt_id=row.attempt_id, at=now), now=now, setup=deps.setup, causation=None)
             log.info("edelivery.acknowledged", attempt_id=row.attempt_id)
     return RedirectResponse(f"/e/{token}", status_code=303, headers=_HEADERS)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def from_origin(request: Request, public_url: str) -> bool:
+    """Tells whether a form post came from our own page: its Origin (or, failing that, its Referer) is the public URL's origin."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    return sent is not None and sent != "null" and _origin(sent) == _origin(public_url)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
+from services.delivery import access
 from services.delivery.deps import Deps
 from services.delivery.domain.machine import TaskOutcome, TaskReported
 from services.delivery.domain.state import Place, RecipientState, RecipientStatus
@@ -16,6 +17,7 @@ from services.delivery.models import DeliveryEvidence, DeliveryRecipient, Delive
 from services.delivery.workflow import advance
 from shared.auth import Principal, Role, require
 from shared.events import Channel, SignerRole, Witness
+from shared.openapi import problems
 from shared.problems import Problem
 from shared.runtime import RuntimeDep
 from shared.values import mask_id_number
@@ -55,7 +57,7 @@ class TaskCard(BaseModel):
 async def my_tasks(
     principal: Workers,
     runtime: RuntimeDep,
-    agent: Annotated[str | None, Query(description="supervisors only: one agent's queue")] = None,
+    agent: Annotated[str | None, Query(max_length=64, description="supervisors only: one agent's queue")] = None,
     status: Annotated[str, Query(pattern="^(open|reported|closed)$")] = "open",
 ) -> list[TaskCard]:
     """An agent sees only their own tasks, soonest window first; a supervisor sees everyone's or one agent's."""
@@ -145,20 +147,20 @@ class OutcomeOut(BaseModel):
     waiting_for_evidence: list[str]
 
 
-@router.post("/tasks/{task_id}/outcome", response_model=OutcomeOut, summary="Report what happened on a visit or posting")
-async def report_outcome(task_id: str, report: OutcomeIn, principal: Workers, runtime: RuntimeDep, deps: Deps) -> OutcomeOut:
-    """Records the outcome; a service, refusal or posting that names evidence counts once evidence recorded it unflagged."""
-    if (missing := incomplete(report)) is not None:
-        raise _invalid(*missing)
+@router.post("/tasks/{task_id}/outcome", response_model=OutcomeOut, summary="Report what happened on a visit or posting", responses=problems(409))
+async def report_outcome(task_id: Annotated[str, Path(max_length=64)], report: OutcomeIn, principal: Workers, runtime: RuntimeDep, deps: Deps) -> OutcomeOut:
+    """Records the outcome of the caller's open task; a service, refusal or posting that names evidence counts once evidence recorded it unflagged."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
         task = (await session.exec(select(DeliveryTask).where(DeliveryTask.id == task_id).with_for_update())).one_or_none()
-        if task is None or (principal.role is Role.agent and task.agent_id != principal.sub):
-            raise Problem(404, "Not found", f"You have no task {task_id}.")
+        if task is None or not access.reaches_task(principal, task):
+            raise access.missing_task(task_id)
         if task.status != "open":
             raise Problem(409, "Task already reported", f"Task {task_id} is {task.status}.")
         if report.outcome not in ALLOWED[Channel(task.kind)]:
             raise _invalid("outcome", f"a {task.kind} task cannot be reported as {report.outcome.value}")
+        if (missing := incomplete(report)) is not None:
+            raise _invalid(*missing)
         known = {e.id: e.flags for e in (await session.exec(select(DeliveryEvidence).where(col(DeliveryEvidence.id).in_(report.evidence_ids)))).all()}
         signer = report.signer
         event = TaskReported(

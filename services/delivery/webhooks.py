@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.delivery.adapters.twilio import verify_signature
@@ -13,21 +15,26 @@ from services.delivery.statuses import SETTLED, to_input
 from services.delivery.workflow import advance
 from shared.db import insert_ignoring_duplicates
 from shared.events import Channel
+from shared.openapi import problems
 from shared.problems import Problem
+from shared.ratelimit import limited, missed
 from shared.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["webhooks"])
+# Providers call often; a sender of forged signatures is refused for a while once it spent its misses.
+router = APIRouter(tags=["webhooks"], dependencies=[Depends(limited("webhooks", misses="webhook_forgeries"))], responses=problems(429))
 
-@router.post("/webhooks/twilio/status", summary="Twilio status callback (signed)")
-async def twilio_status(request: Request, runtime: RuntimeDep, deps: Deps, attempt: str) -> JSONResponse:
+
+@router.post("/webhooks/twilio/status", summary="Twilio status callback (signed)", responses=problems(403))
+async def twilio_status(request: Request, runtime: RuntimeDep, deps: Deps, attempt: Annotated[str, Query(min_length=1, max_length=100)]) -> JSONResponse:
     """Applies a message or call status once; forged callbacks are refused, repeats and stale ones change nothing."""
     params = {k: str(v) for k, v in (await request.form()).items()}
     # Twilio signs the URL it was given, which is our public URL, not whatever a proxy hands us.
     url = f"{deps.setup.public_url}{request.url.path}?{request.url.query}"
     if not verify_signature(auth_token=deps.twilio_auth_token, url=url, params=params, signature=request.headers.get("X-Twilio-Signature")):
         log.warning("twilio.forged_callback", path=request.url.path, client=request.client.host if request.client else None)
+        missed(request, "webhook_forgeries")
         raise Problem(403, "Forbidden", "The X-Twilio-Signature does not match this request.")
     sid = params.get("MessageSid") or params.get("CallSid")
     status = params.get("MessageStatus") or params.get("CallStatus")

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import mimetypes
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlmodel import col, select
 
-from services.evidence import items, log, reports
+from services.evidence import access, items, log, reports
 from services.evidence.blobs import BlobStore
-from services.evidence.models import EvidenceAccess, EvidenceCheckpoint, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTask, EvidenceTimelineEntry
+from services.evidence.models import EvidenceCheckpoint, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTimelineEntry
 from services.evidence.rendering import render_html, render_pdf
 from services.evidence.signer import Signer, present
 from services.evidence.sniffing import HEAD_BYTES, acceptable, sniff
 from services.evidence.uploads import receive
-from shared import checkpoints
-from shared.auth import Principal, Role, require
+from shared import audit, checkpoints
+from shared.auth import OVERSEERS, Principal, Role, require
+from shared.headers import PAGE_CSP
+from shared.openapi import problems
 from shared.evidence import EvidenceKind
 from shared.problems import Problem, validation_problem
 from shared.report import Checkpoint, DeliveryReport
@@ -32,6 +35,10 @@ Readers = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role
 ItemReaders = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service, Role.agent))]
 Uploaders = Annotated[Principal, Depends(require(Role.agent, Role.supervisor, Role.service))]
 Anyone = Annotated[Principal, Depends(require(*Role))]
+Id = Annotated[str, Path(max_length=64)]
+# Upper bounds of what a number can name: log sizes are int64, report versions int32 columns.
+MAX_COUNT = 2**53
+MAX_VERSION = 2**31 - 1
 
 
 def store(request: Request) -> BlobStore:
@@ -121,12 +128,43 @@ def _out(item: EvidenceItem) -> EvidenceOut:
     )
 
 
-async def _audit(session: Any, principal: Principal, *, action: str, target: str, request: Request, now: datetime) -> None:
-    session.add(EvidenceAccess(at=now, subject=principal.sub, role=principal.role.value, action=action, target=target, client=request.client.host if request.client else None))
+_MULTIPART = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["metadata"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "The photo, video, recording or scan; its type is judged by its content"},
+                        "metadata": {"type": "string", "contentMediaType": "application/json", "description": "UploadMetadata as JSON", "x-schema": "UploadMetadata"},
+                    },
+                },
+                "encoding": {"metadata": {"contentType": "application/json"}},
+            }
+        },
+    }
+}
 
 
-@router.post("/evidence", status_code=201, response_model=EvidenceOut, summary="Upload an item of evidence (multipart: file + metadata)")
-async def upload(request: Request, response: Response, principal: Uploaders, runtime: RuntimeDep, blobs: Blobs, log_signer: SignerDep) -> EvidenceOut:
+@router.post(
+    "/evidence",
+    status_code=201,
+    response_model=EvidenceOut,
+    summary="Upload an item of evidence (multipart: file + metadata)",
+    responses={200: {"description": "This caller uploaded with this Idempotency-Key before; the first item is returned"}} | problems(400, 409, 413, 415, 422),
+    openapi_extra=_MULTIPART,
+)
+async def upload(
+    request: Request,
+    response: Response,
+    principal: Uploaders,
+    runtime: RuntimeDep,
+    blobs: Blobs,
+    log_signer: SignerDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)] = None,
+) -> EvidenceOut:
     """Stores the file under its sha256, checks it, logs it and publishes evidence.EvidenceRecorded; a bad upload writes nothing."""
     upload = await receive(request, store=blobs, limit=request.app.state.max_upload_bytes, head_size=HEAD_BYTES)
     try:
@@ -137,21 +175,15 @@ async def upload(request: Request, response: Response, principal: Uploaders, run
         except ValidationError as exc:
             raise validation_problem([{**e, "loc": ("metadata", *e["loc"])} for e in exc.errors()]) from None
         items.check_shape(meta, has_file=upload.file is not None)
-        key = request.headers.get("Idempotency-Key")
+        key = access.scoped_key(principal, idempotency_key)
         async with runtime.db.sessions() as session:
+            # Authorised first: a key is looked up only among the caller's own uploads to a notice it may add to.
+            notice, task = await access.upload_target(session, principal, meta)
             earlier = await items.existing(session, key)
-            if earlier is not None:
-                upload.discard()
-                response.status_code = 200
-                return _out(earlier)
-            notice = await session.get(EvidenceNotice, meta.notice_id)
-            task = await session.get(EvidenceTask, meta.task_id) if meta.task_id else None
-        if notice is None:
-            raise Problem(422, "Invalid evidence", f"metadata.notice_id: evidence knows no notice {meta.notice_id}")
-        if meta.task_id and task is None:
-            raise Problem(409, "Unknown task", f"metadata.task_id: evidence has not yet heard of task {meta.task_id}; retry shortly", headers={"Retry-After": "2"})
-        if principal.role is Role.agent and (task is None or task.agent_id != principal.sub):
-            raise Problem(403, "Forbidden", "metadata.task_id: an agent uploads evidence for a task assigned to them")
+        if earlier is not None:
+            upload.discard()
+            response.status_code = 200
+            return _out(earlier)
         if task is not None:
             meta = meta.model_copy(update={"attempt_id": meta.attempt_id or task.attempt_id, "recipient_id": meta.recipient_id or task.recipient_id})
         facts, flags = None, []
@@ -180,29 +212,38 @@ async def upload(request: Request, response: Response, principal: Uploaders, run
 
 async def _item(session: Any, evidence_id: str, principal: Principal) -> EvidenceItem:
     item = await session.get(EvidenceItem, evidence_id)
-    notice = await session.get(EvidenceNotice, item.notice_id) if item else None
-    visible = item is not None and notice is not None and principal.may_see(notice.court_id) and (principal.role is not Role.agent or item.uploaded_by == principal.sub)
-    if not visible:
+    if not await access.sees_item(session, principal, item):
         raise Problem(404, "Not found", f"No evidence {evidence_id}.")
     return item
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut, summary="An item of evidence, its checks and flags")
-async def read(evidence_id: str, request: Request, principal: ItemReaders, runtime: RuntimeDep) -> EvidenceOut:
+async def read(evidence_id: Id, request: Request, principal: ItemReaders, runtime: RuntimeDep) -> EvidenceOut:
     """Returns the item's record; the read is audited."""
     async with runtime.db.transaction() as session:
         item = await _item(session, evidence_id, principal)
-        await _audit(session, principal, action="evidence.read", target=evidence_id, request=request, now=runtime.clock.now())
+        audit.record(session, principal, action="evidence.read", target=evidence_id, request=request, now=runtime.clock.now())
     return _out(item)
 
 
-@router.get("/evidence/{evidence_id}/content", summary="The item's content, byte for byte")
-async def content(evidence_id: str, request: Request, principal: ItemReaders, runtime: RuntimeDep, blobs: Blobs) -> FileResponse:
-    """Returns the stored bytes with their sha256 as the ETag; the read is audited."""
+@router.get("/evidence/{evidence_id}/content", summary="The item's content, byte for byte", response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
+async def content(evidence_id: Id, request: Request, principal: ItemReaders, runtime: RuntimeDep, blobs: Blobs) -> FileResponse:
+    """Returns the stored bytes as an attachment of their sniffed type with their sha256 as the ETag; the read is audited."""
     async with runtime.db.transaction() as session:
         item = await _item(session, evidence_id, principal)
-        await _audit(session, principal, action="evidence.content", target=evidence_id, request=request, now=runtime.clock.now())
-    return FileResponse(blobs.path(item.sha256), media_type=item.content_type, headers={"ETag": f'"{item.sha256}"', "Digest": f"sha-256={_b64(item.sha256)}"})
+        audit.record(session, principal, action="evidence.content", target=evidence_id, request=request, now=runtime.clock.now())
+    # An attachment, never rendered in our origin: an uploaded page or script cannot run as if we served it.
+    return FileResponse(
+        blobs.path(item.sha256),
+        media_type=item.content_type,
+        filename=f"{item.id}{_suffix(item.content_type)}",
+        content_disposition_type="attachment",
+        headers={"ETag": f'"{item.sha256}"', "Digest": f"sha-256={_b64(item.sha256)}", "Content-Security-Policy": "default-src 'none'; sandbox"},
+    )
+
+
+def _suffix(content_type: str) -> str:
+    return mimetypes.guess_extension(content_type) or ".bin"
 
 
 def _b64(sha256: str) -> str:
@@ -210,7 +251,7 @@ def _b64(sha256: str) -> str:
 
 
 @router.get("/evidence/{evidence_id}/proof", response_model=ProofOut, summary="The item's inclusion proof in the evidence log")
-async def proof(evidence_id: str, principal: ItemReaders, runtime: RuntimeDep, size: Annotated[int | None, Query(ge=1)] = None) -> ProofOut:
+async def proof(evidence_id: Id, principal: ItemReaders, runtime: RuntimeDep, size: Annotated[int | None, Query(ge=1, le=MAX_COUNT)] = None) -> ProofOut:
     """Returns the proof to the latest checkpoint, or to the log at `size`."""
     async with runtime.db.sessions() as session:
         item = await _item(session, evidence_id, principal)
@@ -226,7 +267,7 @@ async def proof(evidence_id: str, principal: ItemReaders, runtime: RuntimeDep, s
     )
 
 
-@router.get("/log/checkpoint", response_model=CheckpointOut, summary="The evidence log's latest signed checkpoint")
+@router.get("/log/checkpoint", response_model=CheckpointOut, summary="The evidence log's latest signed checkpoint", responses=problems(404))
 async def checkpoint(principal: Anyone, runtime: RuntimeDep) -> CheckpointOut:
     """Returns the latest checkpoint and its signed note."""
     async with runtime.db.sessions() as session:
@@ -246,7 +287,7 @@ async def checkpoint(principal: Anyone, runtime: RuntimeDep) -> CheckpointOut:
 
 
 @router.get("/log/consistency", response_model=ConsistencyOut, summary="Proof that an older log is a prefix of a newer one")
-async def consistency(principal: Anyone, runtime: RuntimeDep, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]) -> ConsistencyOut:
+async def consistency(principal: Anyone, runtime: RuntimeDep, first: Annotated[int, Query(ge=1, le=MAX_COUNT)], second: Annotated[int, Query(ge=1, le=MAX_COUNT)]) -> ConsistencyOut:
     """Returns the consistency proof between two sizes of the log."""
     async with runtime.db.sessions() as session:
         if not first <= second <= await log.size(session):
@@ -261,24 +302,24 @@ async def _report(notice_id: str, version: int | None, *, principal: Principal, 
         statement = select(EvidenceReport).where(EvidenceReport.notice_id == notice_id)
         statement = statement.where(EvidenceReport.version == version) if version else statement.order_by(col(EvidenceReport.version).desc())
         report = (await session.exec(statement.limit(1))).first()
-        if report is None or not principal.may_see(report.court_id):
+        if report is None or not (principal.role in OVERSEERS or principal.is_court(report.court_id)):
             raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
-        await _audit(session, principal, action=action, target=f"{notice_id}/{report.version}", request=request, now=runtime.clock.now())
+        audit.record(session, principal, action=action, target=f"{notice_id}/{report.version}", request=request, now=runtime.clock.now())
     return report
 
 
-Version = Annotated[int | None, Query(ge=1, description="a version; the newest by default")]
+Version = Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="a version; the newest by default")]
 
 
 @router.get("/reports/{notice_id}.html", response_class=HTMLResponse, summary="The delivery report as a page, laid out like a 送达回证")
-async def report_html(notice_id: str, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> HTMLResponse:
+async def report_html(notice_id: Id, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> HTMLResponse:
     """Returns the report rendered in Chinese; the read is audited."""
     report = await _report(notice_id, version, principal=principal, request=request, runtime=runtime, action="report.html")
-    return HTMLResponse(render_html(DeliveryReport.model_validate(report.document)))
+    return HTMLResponse(render_html(DeliveryReport.model_validate(report.document)), headers={"Content-Security-Policy": PAGE_CSP})
 
 
 @router.get("/reports/{notice_id}.pdf", summary="The delivery report as a PDF, laid out like a 送达回证")
-async def report_pdf(notice_id: str, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> Response:
+async def report_pdf(notice_id: Id, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> Response:
     """Returns the report as a PDF; the read is audited."""
     report = await _report(notice_id, version, principal=principal, request=request, runtime=runtime, action="report.pdf")
     pdf = await asyncio.to_thread(render_pdf, DeliveryReport.model_validate(report.document))
@@ -287,18 +328,18 @@ async def report_pdf(notice_id: str, request: Request, principal: Readers, runti
 
 
 @router.get("/reports/{notice_id}", summary="The delivery report (DeliveryReport v1 JSON)")
-async def report_json(notice_id: str, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> JSONResponse:
+async def report_json(notice_id: Id, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> JSONResponse:
     """Returns the report exactly as sealed; the read is audited."""
     report = await _report(notice_id, version, principal=principal, request=request, runtime=runtime, action="report.json")
     return JSONResponse(report.document, headers={"ETag": f'"{report.sha256}"'})
 
 
 @router.get("/notices/{notice_id}/timeline", response_model=Timeline, summary="Every event recorded for a notice, in order")
-async def timeline(notice_id: str, principal: Readers, runtime: RuntimeDep) -> Timeline:
+async def timeline(notice_id: Id, principal: Readers, runtime: RuntimeDep) -> Timeline:
     """Returns the notice's timeline; a court sees only its own notices (others answer 404)."""
     async with runtime.db.sessions() as session:
         notice = await session.get(EvidenceNotice, notice_id)
-        if notice is None or not principal.may_see(notice.court_id):
+        if not access.sees_notice(principal, notice):
             raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
         entries = (
             await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index)))

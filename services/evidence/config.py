@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.evidence.targets import TargetPolicy, networks
 from shared.checkpoints import DEV_SIGNING_SEED
 from shared.settings import Environment, ServiceSettings
 
@@ -30,6 +31,15 @@ class EvidenceSettings(ServiceSettings):
     push_backoff_max_s: float = Field(default=900.0, gt=0)
     push_timeout_s: float = Field(default=10.0, gt=0)
     push_poll_ms: int = Field(default=500, ge=10)
+    # Court webhooks: https only (None: everywhere but development), and non-public networks the operator allows (法院专网, CIDR).
+    webhook_require_https: bool | None = None
+    webhook_allowed_networks: list[str] = []
+
+    @property
+    def webhook_policy(self) -> TargetPolicy:
+        """Returns the rules a court's webhook URL must pass."""
+        https = self.webhook_require_https if self.webhook_require_https is not None else self.common.env is not Environment.development
+        return TargetPolicy(require_https=https, allowed=networks(self.webhook_allowed_networks))
 
     @property
     def blobs(self) -> Path:

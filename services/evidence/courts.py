@@ -11,11 +11,12 @@ from typing import Annotated
 
 import httpx
 import structlog
-from fastapi import APIRouter, Depends
-from pydantic import AnyHttpUrl, BaseModel
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from services.evidence.models import EvidenceCourtHook, EvidenceCourtPush, EvidenceReport
+from services.evidence.targets import TargetPolicy, TargetRefused
 from shared.auth import Principal, Role, require
 from shared.backoff import Backoff
 from shared.clock import Clock
@@ -29,13 +30,32 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["courts"])
 
 Registrars = Annotated[Principal, Depends(require(Role.court, Role.supervisor))]
+CourtId = Annotated[str, Path(pattern=r"^[A-Z0-9]{2,16}$")]
 SIGNATURE_HEADER = "X-Songda-Signature"
 
 
 class WebhookIn(BaseModel):
     """Where the court wants its reports pushed."""
 
-    url: AnyHttpUrl
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl = Field(max_length=2000)
+
+
+def policy(request: Request) -> TargetPolicy:
+    """Returns the rules webhook URLs must pass."""
+    return request.app.state.webhook_policy
+
+
+Policy = Annotated[TargetPolicy, Depends(policy)]
+
+
+def _missing(court_id: str) -> Problem:
+    return Problem(404, "Not found", f"Court {court_id} has no webhook for this caller.")
+
+
+def _reaches(principal: Principal, court_id: str) -> bool:
+    return principal.role is Role.supervisor or principal.is_court(court_id)
 
 
 class WebhookOut(BaseModel):
@@ -54,10 +74,14 @@ def signature(secret: str, *, timestamp: int, body: bytes) -> str:
 
 
 @router.put("/courts/{court_id}/webhook", response_model=WebhookOut, summary="Register where the court's reports are pushed")
-async def register(court_id: str, body: WebhookIn, principal: Registrars, runtime: RuntimeDep) -> WebhookOut:
-    """Registers (or moves) the court's webhook and returns a new signing secret, shown this once."""
-    if not principal.may_see(court_id):
-        raise Problem(404, "Not found", f"No court {court_id} for this caller.")
+async def register(court_id: CourtId, body: WebhookIn, principal: Registrars, runtime: RuntimeDep, rules: Policy) -> WebhookOut:
+    """Registers (or moves) the court's webhook and returns a new signing secret, shown this once; an internal address is refused."""
+    if not _reaches(principal, court_id):
+        raise _missing(court_id)
+    try:
+        await rules.vet(str(body.url))
+    except TargetRefused as exc:
+        raise Problem(422, "Invalid webhook", f"url: {exc}", kind="validation", errors=[{"field": "url", "message": str(exc)}]) from None
     now = runtime.clock.now()
     secret = secrets.token_urlsafe(32)
     async with runtime.db.transaction() as session:
@@ -71,20 +95,23 @@ async def register(court_id: str, body: WebhookIn, principal: Registrars, runtim
 
 
 @router.get("/courts/{court_id}/webhook", response_model=WebhookOut, summary="The court's registered webhook")
-async def registered(court_id: str, principal: Registrars, runtime: RuntimeDep) -> WebhookOut:
+async def registered(court_id: CourtId, principal: Registrars, runtime: RuntimeDep) -> WebhookOut:
     """Returns the court's webhook without its secret."""
     async with runtime.db.sessions() as session:
         hook = await session.get(EvidenceCourtHook, court_id)
-    if hook is None or not principal.may_see(court_id):
-        raise Problem(404, "Not found", f"Court {court_id} has no webhook.")
+    if hook is None or not _reaches(principal, court_id):
+        raise _missing(court_id)
     return WebhookOut(court_id=court_id, url=hook.url, registered_at=hook.registered_at)
 
 
 class Pusher:
     """Pushes due report versions to courts, one at a time under a row lock, until each is answered 2xx or runs out of tries."""
 
-    def __init__(self, *, db: Database, clock: Clock, http: httpx.AsyncClient, attempts: int, backoff_s: float, backoff_max_s: float, timeout_s: float, poll_s: float) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, http: httpx.AsyncClient, policy: TargetPolicy, attempts: int, backoff_s: float, backoff_max_s: float, timeout_s: float, poll_s: float
+    ) -> None:
         self._db = db
+        self._policy = policy
         self._clock = clock
         self._http = http
         self._attempts = attempts
@@ -135,7 +162,13 @@ class Pusher:
             "X-Songda-Event": "evidence.ReportIssued",
         }
         try:
-            response = await self._http.post(hook.url, content=body, headers=headers, timeout=self._timeout_s)
+            # Checked again at every push: the name may point elsewhere since it was registered.
+            target = await self._policy.vet(hook.url)
+        except TargetRefused as exc:
+            return f"refused: {exc}"
+        url, host, extensions = target.request()
+        try:
+            response = await self._http.post(url, content=body, headers={**headers, **host}, timeout=self._timeout_s, extensions=extensions)
         except httpx.HTTPError as exc:
             return type(exc).__name__
         return None if response.is_success else f"HTTP {response.status_code}"

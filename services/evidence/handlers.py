@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from services.evidence import log, reports
 from services.evidence.domain import message_digest
 from services.evidence.models import EvidenceNotice, EvidenceTask, EvidenceTimelineEntry
@@ -11,6 +14,9 @@ from services.evidence.signer import Signer
 from shared.consumer import EnvelopeHandler, MessageContext
 from shared.db import insert_ignoring_duplicates
 from shared.events import TaskAssigned
+
+# A visit's or posting's attempt ended: its task is over, and so is its agent's access to it.
+ATTEMPT_ENDS = frozenset({"delivery.AttemptSucceeded", "delivery.AttemptFailed"})
 
 
 def recorder(signer: Signer) -> EnvelopeHandler:
@@ -32,6 +38,8 @@ async def append_to_timeline(ctx: MessageContext, *, signer: Signer) -> None:
         await ctx.session.exec(insert_ignoring_duplicates(ctx.session.bind.dialect, table).values(**values))
     elif envelope.type == "delivery.TaskAssigned":
         _remember_task(ctx, TaskAssigned.model_validate(envelope.data))
+    elif envelope.type in ATTEMPT_ENDS:
+        await ctx.session.exec(update(EvidenceTask).where(col(EvidenceTask.attempt_id) == envelope.data["attempt_id"]).values(closed=True))
     digest = message_digest(ctx.raw)
     entry = {
         "type": "event",

@@ -25,6 +25,7 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
             db=runtime.db,
             clock=runtime.clock,
             http=http,
+            policy=settings.webhook_policy,
             attempts=settings.push_attempts,
             backoff_s=settings.push_backoff_s,
             backoff_max_s=settings.push_backoff_max_s,
@@ -53,4 +54,5 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
     app.state.signer = signer
     app.state.blobs = BlobStore(settings.blobs)
     app.state.max_upload_bytes = settings.max_upload_bytes
+    app.state.webhook_policy = settings.webhook_policy
     return app

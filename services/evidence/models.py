@@ -130,6 +130,8 @@ class EvidenceTask(SQLModel, table=True):
     lon: float | None = None
     window_start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     window_end: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # Set when delivery ends the task's attempt: its agent then adds and reads no more evidence for it.
+    closed: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
 
 
 class EvidenceReport(SQLModel, table=True):
@@ -175,20 +177,6 @@ class EvidenceCourtPush(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
-class EvidenceAccess(SQLModel, table=True):
-    """One read of a report or an evidence item: who, as what, what, when."""
-
-    __tablename__ = "evidence_access"
-
-    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
-    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    subject: str
-    role: str
-    action: str
-    target: str = Field(index=True)
-    client: str | None = None
-
-
 TABLES = tuple(
     m.__table__  # type: ignore[attr-defined]
     for m in (
@@ -203,6 +191,5 @@ TABLES = tuple(
         EvidenceReport,
         EvidenceCourtHook,
         EvidenceCourtPush,
-        EvidenceAccess,
     )
 )

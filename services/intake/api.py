@@ -5,23 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel
 
-from services.intake import handlers
-from services.intake.models import IntakeNotice
+from services.intake import access, courts, handlers
+from services.intake.courts import COURT_ID, CourtIn, CourtOut
+from services.intake.models import IntakeCourt, IntakeNotice
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn, NoticeOut
+from shared import audit
 from shared.auth import Principal, Role, require
+from shared.casenumber import CaseNumber
 from shared.events import Stage
+from shared.openapi import problems
 from shared.problems import Problem
 from shared.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 CourtOrService = Annotated[Principal, Depends(require(Role.court, Role.service))]
-Readers = Annotated[Principal, Depends(require(Role.court, Role.service, Role.supervisor, Role.auditor))]
-LookupRoles = Annotated[Principal, Depends(require(Role.court, Role.agent, Role.supervisor, Role.service))]
-Auditors = Annotated[Principal, Depends(require(Role.auditor, Role.supervisor))]
+Readers = Annotated[Principal, Depends(require(Role.court, Role.lawyer, Role.service, Role.supervisor, Role.auditor))]
+# Agents get what a visit needs on their task card; a lookup would show them every contact and consent (PIPL Art. 6).
+LookupRoles = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
+Supervisors = Annotated[Principal, Depends(require(Role.supervisor))]
+Anyone = Annotated[Principal, Depends(require(*Role))]
+NoticeId = Annotated[str, Path(max_length=64)]
+CourtId = Annotated[str, Path(pattern=COURT_ID)]
 
 
 @router.post(
@@ -29,25 +37,53 @@ Auditors = Annotated[Principal, Depends(require(Role.auditor, Role.supervisor))]
     status_code=status.HTTP_201_CREATED,
     response_model=NoticeOut,
     summary="Submit a notice to serve (idempotent on court_id + court_reference)",
-    responses={200: {"description": "The same notice was submitted before; the first one is returned"}, 409: {"description": "The court reference was used for a different notice"}},
+    responses={200: {"description": "The same notice was submitted before; the first one is returned"}} | problems(409),
 )
 async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrService, runtime: RuntimeDep) -> NoticeOut:
-    """Validates and registers a notice, publishing intake.NoticeRegistered through the outbox."""
-    if not principal.may_see(body.court_id):
+    """Validates and registers a notice of a registered court in one of its cases, under the registry's court name, publishing intake.NoticeRegistered."""
+    if principal.role is Role.court and principal.sub != body.court_id:
         raise Problem(403, "Forbidden", f"A court may submit only its own notices; this token is for court {principal.sub}.")
-    notice, created = await handlers.register_notice(runtime, body.model_dump(mode="json"))
+    async with runtime.db.sessions() as session:
+        if principal.role is Role.court:
+            await access.calling_court(session, principal)
+        court = await courts.find(session, body.court_id)
+    payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
+    notice, created = await handlers.register_notice(runtime, payload)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["Location"] = f"/v1/notices/{notice.id}"
     return _view(notice)
 
 
+def _registered_name(body: NoticeIn, court: IntakeCourt | None, principal: Principal) -> str:
+    """Returns the court's name from the registry, refusing an unknown court, a case of another court and a name that differs."""
+    if court is None or not court.active:
+        raise _invalid("court_id", f"{body.court_id} is not a registered, active court")
+    case = CaseNumber.parse(body.case_number)
+    if not courts.owns_case(court, case):
+        if principal.role is Role.court:
+            raise access.not_your_case(case, court)
+        raise _invalid("case_number", f"{case.text} is not a case of court {court.id} (its cases carry {court.case_code})")
+    if body.court_name is not None and body.court_name != court.name:
+        raise _invalid("court_name", f"court {court.id} is registered as {court.name}")
+    return court.name
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem(422, "Invalid request", f"{field}: {message}", kind="validation", errors=[{"field": field, "message": message}])
+
+
 @router.get("/notices/{notice_id}", response_model=NoticeOut, summary="Read a notice as registered, with each recipient's ranked addresses")
-async def read_notice(notice_id: str, principal: Readers, runtime: RuntimeDep) -> NoticeOut:
-    """Returns the notice; a court sees only its own (others answer 404, never revealing they exist)."""
-    notice = await handlers.find_notice(runtime, notice_id)
-    if notice is None or not principal.may_see(notice.court_id):
-        raise Problem(404, "Not found", f"No notice {notice_id}.")
-    return _view(notice)
+async def read_notice(notice_id: NoticeId, principal: Readers, runtime: RuntimeDep) -> NoticeOut:
+    """Returns the notice: a court its own, a lawyer the recipients its firm represents; others answer 404, never revealing it exists."""
+    async with runtime.db.transaction() as session:
+        notice = await session.get(IntakeNotice, notice_id)
+        recipients = access.visible_recipients(principal, notice) if notice is not None else None
+        if notice is None or recipients is None:
+            raise access.missing_notice(notice_id)
+        if principal.role in access.AUDITED:
+            party_ids = [r["party"]["party_id"] for r in recipients if (r.get("party") or {}).get("party_id")]
+            audit.record(session, principal, action="notice.read", target=notice_id, now=runtime.clock.now(), party_ids=party_ids)
+    return _view(notice, recipients)
 
 
 @router.post(
@@ -57,8 +93,10 @@ async def read_notice(notice_id: str, principal: Readers, runtime: RuntimeDep) -
     summary="Record a 送达地址确认书 (a later one for the same party and case supersedes the earlier)",
     responses={200: {"description": "This confirmation was recorded before"}},
 )
-async def confirm_address(body: ConfirmationIn, response: Response, _: CourtOrService, runtime: RuntimeDep) -> ConfirmationOut:
-    """Records an address confirmation and tells delivery about open notices of the case."""
+async def confirm_address(body: ConfirmationIn, response: Response, principal: CourtOrService, runtime: RuntimeDep) -> ConfirmationOut:
+    """Records an address confirmation in one of the caller's own cases and tells delivery about open notices of the case."""
+    async with runtime.db.sessions() as session:
+        await access.check_case(session, principal, CaseNumber.parse(body.case_number))
     confirmation = await handlers.confirm_address(runtime, body)
     response.status_code = status.HTTP_201_CREATED if confirmation.created else status.HTTP_200_OK
     return confirmation
@@ -66,31 +104,43 @@ async def confirm_address(body: ConfirmationIn, response: Response, _: CourtOrSe
 
 @router.post("/address-lookups", response_model=LookupOut, summary="Rank a party's known addresses without creating a notice (audited)")
 async def look_up(body: LookupIn, principal: LookupRoles, runtime: RuntimeDep) -> LookupOut:
-    """Returns the party's candidate addresses in legal order; the lookup is recorded in the audit log."""
+    """Returns the party's candidate addresses in legal order, to a court only for a party its own case names; every lookup is in the audit log."""
     return await handlers.look_up(runtime, body, principal=principal)
 
 
-class AuditEntryOut(BaseModel):
-    id: str
-    at: datetime
-    actor_role: str
-    actor_sub: str
-    action: str
-    purpose: str | None
-    party_ids: list[str]
-    outcome: str
+@router.get("/courts", response_model=list[CourtOut], summary="The courts Songda serves")
+async def court_list(_: Anyone, runtime: RuntimeDep) -> list[CourtOut]:
+    """Returns every registered court with its case code."""
+    async with runtime.db.sessions() as session:
+        return [_court(c) for c in await courts.every(session)]
 
 
-@router.get("/audit-log", response_model=list[AuditEntryOut], summary="Latest reads of personal data, newest first")
-async def audit_log(
-    _: Auditors, runtime: RuntimeDep, actor: Annotated[str | None, Query(max_length=64)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[AuditEntryOut]:
-    """Returns who looked whom up, when and why."""
-    return [AuditEntryOut.model_validate(e, from_attributes=True) for e in await handlers.audit_entries(runtime, actor=actor, limit=limit)]
+@router.get("/courts/{court_id}", response_model=CourtOut, summary="One registered court")
+async def court_read(court_id: CourtId, _: Anyone, runtime: RuntimeDep) -> CourtOut:
+    """Returns the court."""
+    async with runtime.db.sessions() as session:
+        court = await courts.find(session, court_id)
+    if court is None:
+        raise Problem(404, "Not found", f"No court {court_id}.")
+    return _court(court)
 
 
-def _view(notice: IntakeNotice) -> NoticeOut:
+@router.put("/courts/{court_id}", response_model=CourtOut, summary="Register or change a court (supervisors)", responses={201: {"description": "Registered"}} | problems(409))
+async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Supervisors, runtime: RuntimeDep) -> CourtOut:
+    """Registers a court or changes its name, case code or whether it is active; a case code belongs to one court."""
+    async with runtime.db.transaction() as session:
+        court, created = await courts.put(session, court_id, body, now=runtime.clock.now())
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return _court(court)
+
+
+def _court(court: IntakeCourt) -> CourtOut:
+    return CourtOut(id=court.id, name=court.name, case_code=court.case_code, active=court.active, updated_at=court.updated_at)
+
+
+def _view(notice: IntakeNotice, recipients: list[dict] | None = None) -> NoticeOut:
     data = notice.notice
+    recipients = data["recipients"] if recipients is None else recipients
     return NoticeOut(
         id=notice.id,
         court_id=notice.court_id,
@@ -102,6 +152,6 @@ def _view(notice: IntakeNotice) -> NoticeOut:
         due_date=notice.due_date,
         received_at=notice.received_at,
         documents=data["documents"],
-        recipients=data["recipients"],
-        lawyers=[r["lawyer"] for r in data["recipients"] if r.get("lawyer")],
+        recipients=recipients,
+        lawyers=[r["lawyer"] for r in recipients if r.get("lawyer")],
     )

@@ -1,8 +1,12 @@
 """Intake settings (env prefix INTAKE_)."""
 
+from pathlib import Path
+
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import Environment, ServiceSettings
+
+DEMO_COURTS = Path(__file__).with_name("courts.toml")
 
 
 class IntakeSettings(ServiceSettings):
@@ -11,3 +15,12 @@ class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
     port: int = 8001
+    # Courts registered at start when missing; by default the demo courts outside production, none in production.
+    courts_seed: Path | None = None
+
+    @property
+    def seed_file(self) -> Path | None:
+        """Returns the courts file to seed the registry from, if any."""
+        if self.courts_seed is not None:
+            return self.courts_seed
+        return None if self.common.env is Environment.production else DEMO_COURTS

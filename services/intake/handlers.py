@@ -10,14 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake import book, domain, resolution
+from services.intake import access, book, domain, resolution
 from services.intake.domain import AddressFact, CaseScope
-from services.intake.models import IntakeAuditEntry, IntakeConfirmation, IntakeNotice, IntakeRecipient
+from services.intake.models import IntakeConfirmation, IntakeNotice, IntakeRecipient
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut
 from services.intake.resolution import Identity, Resolution
-from shared import outbox, topics
+from shared import audit, outbox, topics
 from shared.addresses import PostalAddress
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.casenumber import CaseNumber
 from shared.clock import local_date
 from shared.consumer import MessageContext
@@ -173,12 +173,6 @@ def _resolved(resolved: Resolution) -> dict[str, Any]:
     }
 
 
-async def find_notice(runtime: Runtime, notice_id: str) -> IntakeNotice | None:
-    """Returns a notice by id."""
-    async with runtime.db.sessions() as session:
-        return await session.get(IntakeNotice, notice_id)
-
-
 async def _by_reference(session: AsyncSession, court_id: str, court_reference: str) -> IntakeNotice | None:
     result = await session.exec(select(IntakeNotice).where(IntakeNotice.court_id == court_id, IntakeNotice.court_reference == court_reference))
     return result.first()
@@ -308,7 +302,7 @@ async def _tell_open_notices(
 
 
 async def look_up(runtime: Runtime, body: LookupIn, *, principal: Principal) -> LookupOut:
-    """Returns a party's ranked addresses without creating anything but the audit entry that records the lookup."""
+    """Returns a party's ranked addresses to a caller entitled to them; every lookup, refused or not, is in the audit log."""
     now = runtime.clock.now()
     today = local_date(now)
     keys = {CaseNumber.parse(text).key for text in [*([body.case_number] if body.case_number else []), *body.earlier_case_numbers]}
@@ -318,31 +312,37 @@ async def look_up(runtime: Runtime, body: LookupIn, *, principal: Principal) -> 
     )
     async with runtime.db.transaction() as session:
         found = await resolution.match(session, identity)
-        resolved = await resolution.resolve(session, found, scope=scope, notice_facts=[], today=today)
-        session.add(
-            IntakeAuditEntry(
-                id=str(uuid.uuid4()),
-                at=now,
-                actor_role=principal.role,
-                actor_sub=principal.sub,
-                action="address_lookup",
-                purpose=body.purpose or body.case_number,
-                party_ids=[found.party_id] if found.party_id else [],
-                outcome=f"{found.method}: {len(resolved.candidates)} candidates, {len(resolved.expired)} expired",
-            )
-        )
+        refusal = await _lookup_refusal(session, principal, body, party_id=found.party_id)
+        if refusal is not None:
+            audit.record(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, outcome=f"refused: {refusal.detail}")
+        else:
+            resolved = await resolution.resolve(session, found, scope=scope, notice_facts=[], today=today)
+            outcome = f"{found.method}: {len(resolved.candidates)} candidates, {len(resolved.expired)} expired"
+            party_ids = [found.party_id] if found.party_id else []
+            audit.record(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, party_ids=party_ids, outcome=outcome)
+    if refusal is not None:
+        raise refusal
     return LookupOut(
         party=found, candidates=resolved.candidates, expired_candidates=resolved.expired, consent=resolved.consent, contacts=resolved.contacts, as_of=today
     )
 
 
-async def audit_entries(runtime: Runtime, *, actor: str | None, limit: int) -> list[IntakeAuditEntry]:
-    """Returns the latest audit entries, optionally of one actor."""
-    query = select(IntakeAuditEntry).order_by(col(IntakeAuditEntry.at).desc()).limit(limit)
-    if actor:
-        query = query.where(IntakeAuditEntry.actor_sub == actor)
-    async with runtime.db.sessions() as session:
-        return list((await session.exec(query)).all())
+async def _lookup_refusal(session: AsyncSession, principal: Principal, body: LookupIn, *, party_id: str | None) -> Problem | None:
+    """Purpose limitation (PIPL Art. 6, 28): a court looks up only a party one of its own cases names; overseers and services anyone."""
+    if principal.role is not Role.court:
+        return None
+    if body.case_number is None:
+        return Problem(403, "Forbidden", "case_number: a court looks a party up for one of its cases", errors=[{"field": "case_number", "message": "a court looks a party up for one of its cases"}])
+    case = CaseNumber.parse(body.case_number)
+    try:
+        await access.check_case(session, principal, case)
+    except Problem as refused:
+        return refused
+    # Unknown and not named answer alike, so a lookup cannot tell whether someone is in the book.
+    if not await access.names_party(session, court_id=principal.sub, case=case, party_id=party_id):
+        message = f"no notice or address confirmation of yours in {case.text} names this party"
+        return Problem(403, "Forbidden", f"party: {message}", errors=[{"field": "party", "message": message}])
+    return None
 
 
 # --- Learning from delivery ---------------------------------------------------------------------

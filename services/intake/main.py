@@ -1,23 +1,37 @@
-"""Composition root of intake: `create_app()` builds the app; the lifespan runs relay and consumer."""
+"""Composition root of intake: `create_app()` builds the app; the lifespan seeds the court registry and runs relay and consumer."""
 
+import structlog
 from fastapi import FastAPI
 
-from services.intake import api, consumers
+from services.intake import api, consumers, courts
 from services.intake.config import IntakeSettings
 from services.intake.models import TABLES
-from shared.runtime import ServiceSpec, create_service_app
+from shared.runtime import Runtime, ServiceSpec, create_service_app
 
-SPEC = ServiceSpec(
-    name="intake",
-    title="Songda intake",
-    description="Courts submit notices to serve; intake validates them and publishes them for delivery.",
-    tables=TABLES,
-    routers=(api.router,),
-    consumes=consumers.TOPICS,
-    handlers=consumers.HANDLERS,
-)
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """Builds the intake app from settings (environment by default)."""
-    return create_service_app(SPEC, settings or IntakeSettings())
+    settings = settings or IntakeSettings()
+    seed_file = settings.seed_file
+    # A malformed courts file stops the service at start, not at its first notice.
+    seed = courts.read_seed(seed_file) if seed_file else {}
+
+    async def prepare(runtime: Runtime) -> None:
+        async with runtime.db.transaction() as session:
+            added = await courts.seed(session, seed, now=runtime.clock.now())
+        if added:
+            log.info("courts.seeded", added=added, file=str(seed_file))
+
+    spec = ServiceSpec(
+        name="intake",
+        title="Songda intake",
+        description="Courts submit notices to serve; intake validates them and publishes them for delivery.",
+        tables=TABLES,
+        routers=(api.router,),
+        consumes=consumers.TOPICS,
+        handlers=consumers.HANDLERS,
+        prepare=prepare,
+    )
+    return create_service_app(spec, settings)

@@ -11,6 +11,18 @@ from sqlmodel import Field, SQLModel
 from shared.db import JSONDoc, UTCDateTime
 
 
+class IntakeCourt(SQLModel, table=True):
+    """A court Songda serves: its id, its name, and the code its case numbers carry (鲁1002 in （2026）鲁1002民初1号)."""
+
+    __tablename__ = "intake_court"
+
+    id: str = Field(primary_key=True)
+    name: str
+    case_code: str = Field(unique=True)
+    active: bool = True
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class IntakeNotice(SQLModel, table=True):
     """A notice as the court submitted it, normalised, with the fingerprint that makes resubmission idempotent."""
 
@@ -117,21 +129,6 @@ class IntakeConfirmation(Place, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class IntakeAuditEntry(SQLModel, table=True):
-    """A read of personal data (an address lookup): who, when, for what, and which parties it reached."""
-
-    __tablename__ = "intake_audit_entry"
-
-    id: str = Field(primary_key=True)
-    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
-    actor_role: str
-    actor_sub: str = Field(index=True)
-    action: str
-    purpose: str | None = None
-    party_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
-    outcome: str
-
-
 class IntakeImport(SQLModel, table=True):
     """Progress of one bulk import file, so a stopped import resumes where its last batch committed."""
 
@@ -159,5 +156,5 @@ class IntakeImportReject(SQLModel, table=True):
 
 TABLES = tuple(
     model.__table__  # type: ignore[attr-defined]
-    for model in (IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeAuditEntry, IntakeImport, IntakeImportReject)
+    for model in (IntakeCourt, IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeImport, IntakeImportReject)
 )

@@ -75,8 +75,15 @@ class AddressIn(PlaceIn):
 class LawyerIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     firm: str = Field(min_length=1, max_length=200)
+    # The firm's unified social credit code: the firm's id, which its lawyers' tokens carry as their subject.
+    firm_uscc: str | None = Field(default=None, min_length=18, max_length=18)
     license_no: str | None = Field(default=None, max_length=64)
     email: EmailStr | None = None
+
+    @field_validator("firm_uscc")
+    @classmethod
+    def _check_uscc(cls, value: str | None) -> str | None:
+        return validate_id_number(IdType.uscc, value) if value is not None else None
 
 
 class PartyIn(Strict):
@@ -103,7 +110,7 @@ class RecipientIn(PartyIn):
 class NoticeIn(Strict):
     court_reference: str = Field(min_length=1, max_length=100)
     court_id: str = Field(pattern=r"^[A-Z0-9]{2,16}$")
-    court_name: str = Field(min_length=2, max_length=100)
+    court_name: str | None = Field(default=None, min_length=2, max_length=100, description="Optional: the registry's name is used; a different one is refused")
     case_number: CaseNumberText
     earlier_case_numbers: list[CaseNumberText] = Field(default_factory=list, max_length=10, description="The same case at its earlier stages (first instance for an appeal, …)")
     cause: str = Field(min_length=1, max_length=100)
@@ -178,7 +185,7 @@ class LookupIn(Strict):
     case_number: CaseNumberText | None = None
     earlier_case_numbers: list[CaseNumberText] = Field(default_factory=list, max_length=10)
     stage: Stage | None = None
-    purpose: str | None = Field(default=None, max_length=200, description="Why the lookup is made; kept in the audit log")
+    purpose: str = Field(min_length=2, max_length=200, description="Why the lookup is made (e.g. 核实送达地址); kept in the audit log")
 
 
 class LookupOut(BaseModel):

@@ -35,7 +35,7 @@ async def test_a_notice_reaches_delivery_and_evidence(kafka, topic_prefix, servi
         again = await client.post(f"{stack.url('intake')}/v1/notices", json=EXAMPLE_NOTICE, headers=COURT)
         assert (again.status_code, again.json()["id"]) == (200, notice_id)
         # Only the gateway's own command topic is consumed there; it saw nothing to do.
-        gateway = (await client.get(f"{stack.url('carrier_gateway')}/healthz")).json()
+        gateway = (await client.get(f"{stack.url('carrier_gateway')}/healthz", headers=stack.overseer_headers())).json()
         assert gateway["consumer"]["applied"] == 0
 
         bad = {**EXAMPLE_NOTICE, "court_reference": "bad-1", "recipients": [{**EXAMPLE_NOTICE["recipients"][0], "id_number": "371002198503124211"}]}

@@ -24,8 +24,11 @@ from shared.topics import TopicNames
 from tests.support import EXAMPLE_NOTICE, eventually, publish, read_topic, running, settings, token
 
 COURT = token(Role.court, "C371002")
+# The intermediate court (鲁10) hears the appeals of the Huancui court's (鲁1002) cases.
+APPEAL_COURT = token(Role.court, "C371000")
 AGENT = token(Role.agent, "A-7")
 AUDITOR = token(Role.auditor, "AU-1")
+SUPERVISOR = token(Role.supervisor, "S-1")
 CONFIRMATION = json.loads((Path(__file__).resolve().parents[2] / "docs" / "examples" / "confirmation.json").read_text())
 FIRST_INSTANCE = "（2026）鲁1002民初0999号"
 APPEAL = "（2026）鲁10民终0123号"
@@ -42,6 +45,8 @@ async def intake(kafka, topic_prefix, make_database) -> AsyncIterator[tuple[http
 def notice(reference: str, *, case_number: str = FIRST_INSTANCE, stage: str = "first_instance", earlier: list[str] | None = None, **recipient: Any) -> dict[str, Any]:
     body = copy.deepcopy(EXAMPLE_NOTICE)
     body.update(court_reference=reference, case_number=case_number, stage=stage, earlier_case_numbers=earlier or [])
+    if stage == "appeal":
+        body.update(court_id="C371000", court_name="山东省威海市中级人民法院")
     body["recipients"][0].update(recipient)
     return body
 
@@ -53,7 +58,7 @@ def confirmation(**changes: Any) -> dict[str, Any]:
 
 
 async def look_up(client: httpx.AsyncClient, headers: dict[str, str] = COURT, **body: Any) -> dict[str, Any]:
-    response = await client.post("/v1/address-lookups", json={"party": ZHANG, **body}, headers=headers)
+    response = await client.post("/v1/address-lookups", json={"party": ZHANG, "case_number": FIRST_INSTANCE, "purpose": "核实送达地址", **body}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -96,7 +101,7 @@ async def test_a_confirmation_ranks_first_and_a_later_one_supersedes_it(intake) 
 async def test_a_first_instance_confirmation_carries_over_to_the_appeal(intake) -> None:
     client, _ = intake
     assert (await client.post("/v1/address-confirmations", json=confirmation(), headers=COURT)).status_code == 201
-    linked = await client.post("/v1/notices", json=notice("APPEAL-1", case_number=APPEAL, stage="appeal", earlier=[FIRST_INSTANCE]), headers=COURT)
+    linked = await client.post("/v1/notices", json=notice("APPEAL-1", case_number=APPEAL, stage="appeal", earlier=[FIRST_INSTANCE]), headers=APPEAL_COURT)
     assert linked.status_code == 201, linked.text
     recipient = linked.json()["recipients"][0]
     assert recipient["party"]["method"] == "id_number"
@@ -105,7 +110,7 @@ async def test_a_first_instance_confirmation_carries_over_to_the_appeal(intake) 
     assert (best["provenance"][0]["kind"], best["provenance"][0]["stage"], best["provenance"][0]["source_case"]) == ("confirmation", "first_instance", FIRST_INSTANCE)
     assert {c["channel"] for c in recipient["consent"]} == {"sms", "email"}
 
-    unlinked = await client.post("/v1/notices", json=notice("APPEAL-2", case_number="（2026）鲁10民终0456号", stage="appeal"), headers=COURT)
+    unlinked = await client.post("/v1/notices", json=notice("APPEAL-2", case_number="（2026）鲁10民终0456号", stage="appeal"), headers=APPEAL_COURT)
     recipient = unlinked.json()["recipients"][0]
     # Without the first-instance number the confirmation is another case's: Art. 8(3), after the filing.
     assert [c["provenance"][0]["basis"] for c in recipient["candidates"][:2]] == ["法发〔2017〕19号第8条第2项", "法发〔2017〕19号第8条第3项"]
@@ -140,22 +145,45 @@ async def test_without_an_id_number_name_and_phone_match_and_say_so(intake) -> N
 
 async def test_lookups_create_nothing_and_are_audited(intake) -> None:
     client, runtime = intake
-    unknown = await look_up(client, AGENT, purpose="核实送达地址")
+    unknown = await look_up(client, SUPERVISOR, purpose="核实送达地址", case_number=None)
     assert unknown["party"]["method"] == "new" and unknown["candidates"] == []
     assert await count(runtime, IntakeParty) == 0
     await client.post("/v1/address-confirmations", json=confirmation(), headers=COURT)
-    known = await look_up(client, AGENT, case_number=FIRST_INSTANCE)
-    await look_up(client, COURT, purpose="立案审查")
+    known = await look_up(client, COURT, purpose="立案审查")
 
     refused = await client.get("/v1/audit-log", headers=AGENT)
     assert refused.status_code == 403
     log = (await client.get("/v1/audit-log", headers=AUDITOR)).json()
-    assert [(e["actor_role"], e["actor_sub"], e["purpose"]) for e in log] == [("court", "C371002", "立案审查"), ("agent", "A-7", FIRST_INSTANCE), ("agent", "A-7", "核实送达地址")]
-    assert log[1]["party_ids"] == [known["party"]["party_id"]]
-    assert log[2]["party_ids"] == []
+    assert [(e["actor_role"], e["actor_sub"], e["purpose"], e["target"]) for e in log] == [("court", "C371002", "立案审查", FIRST_INSTANCE), ("supervisor", "S-1", "核实送达地址", "-")]
+    assert log[0]["party_ids"] == [known["party"]["party_id"]]
+    assert log[1]["party_ids"] == []
     assert "371002198503124210" not in json.dumps(log)  # the log names parties by id, not by ID number
     mine = (await client.get("/v1/audit-log", params={"actor": "C371002"}, headers=AUDITOR)).json()
     assert len(mine) == 1
+
+
+async def test_a_lookup_needs_a_case_of_the_courts_own_naming_the_party(intake) -> None:
+    client, runtime = intake
+    await client.post("/v1/address-confirmations", json=confirmation(), headers=COURT)
+    body = {"party": ZHANG, "purpose": "核实送达地址"}
+    stranger = {**ZHANG, "id_number": "110101199003074477", "name": "李四"}
+    refusals = [
+        (COURT, {**body}, "case_number"),  # no case at all
+        (COURT, {**body, "case_number": "（2026）京0105民初0999号"}, "case_number"),  # another court's case
+        (COURT, {**body, "case_number": "（2026）鲁1002民初0998号"}, "party"),  # its own case, which does not name the party
+        (COURT, {**body, "party": stranger, "case_number": FIRST_INSTANCE}, "party"),  # unknown answers like not named
+        (token(Role.court, "C110105"), {**body, "case_number": FIRST_INSTANCE}, "case_number"),
+        (token(Role.court, "C999999"), {**body, "case_number": FIRST_INSTANCE}, None),  # not a registered court
+    ]
+    for headers, lookup, field in refusals:
+        response = await client.post("/v1/address-lookups", json=lookup, headers=headers)
+        assert (response.status_code, response.headers["content-type"]) == (403, "application/problem+json"), response.text
+        assert [e["field"] for e in response.json().get("errors", [])] == ([field] if field else [])
+        assert "文化中路" not in response.text
+    assert (await client.post("/v1/address-lookups", json={**body, "case_number": FIRST_INSTANCE}, headers=AGENT)).status_code == 403
+    log = (await client.get("/v1/audit-log", headers=AUDITOR)).json()
+    assert [e["outcome"].split(":")[0] for e in log] == ["refused"] * len(refusals)
+    assert await count(runtime, IntakeParty) == 1
 
 
 async def test_a_bad_confirmation_is_a_problem_and_writes_nothing(intake) -> None:

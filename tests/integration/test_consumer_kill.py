@@ -63,7 +63,7 @@ async def test_kill_between_database_commit_and_offset_commit(kafka, topic_prefi
     try:
         second.wait_healthy()
         await eventually(lambda: _committed(kafka, group), timeout=60, what="the restarted process to commit every offset")
-        health = httpx.get(f"{second.url('evidence')}/healthz").json()
+        health = httpx.get(f"{second.url('evidence')}/healthz", headers=second.overseer_headers()).json()
     finally:
         second.stop()
     assert health["consumer"]["duplicates"] == MESSAGES

@@ -226,7 +226,13 @@ async def test_email_link_page_and_acknowledgement(h: Harness) -> None:
     link = next(line for line in message.get_content().splitlines() if "/e/" in line).strip()
     page = await h.delivery.get(link.removeprefix(h.base))
     assert page.status_code == 200 and registered.case_number in page.text and "传票" in page.text and "确认收到" in page.text
-    ack = await h.delivery.post(link.removeprefix(h.base) + "/ack", headers={"User-Agent": "Mozilla/5.0 test"})
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    # A form on another site posting to the link is not the recipient acknowledging: refused, nothing recorded.
+    for foreign in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"}, {}):
+        refused = await h.delivery.post(link.removeprefix(h.base) + "/ack", headers={"User-Agent": "Mozilla/5.0 test", **foreign})
+        assert refused.status_code == 403 and "确认收到" in refused.text, foreign
+    assert "您已于" not in (await h.delivery.get(link.removeprefix(h.base))).text
+    ack = await h.delivery.post(link.removeprefix(h.base) + "/ack", headers={"User-Agent": "Mozilla/5.0 test", "Origin": h.base})
     assert ack.status_code == 303
     again = await h.delivery.get(link.removeprefix(h.base))
     assert "您已于" in again.text
@@ -234,6 +240,14 @@ async def test_email_link_page_and_acknowledgement(h: Harness) -> None:
     records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
     acks = [json.loads(r.value) for r in records if b"DocumentsAcknowledged" in r.value and r.key == registered.notice_id.encode()]
     assert len(acks) == 1 and acks[0]["data"]["user_agent"] == "Mozilla/5.0 test"
+
+    # Guessing links: after ten unknown ones (one was tried above) the address is refused for the window, even the real link.
+    guesses = [(await h.delivery.get(f"/e/guess{i:012d}guess")).status_code for i in range(11)]
+    assert guesses == [404] * 9 + [429] * 2, guesses
+    browser = await h.delivery.get(link.removeprefix(h.base), headers={"Accept": "text/html"})
+    assert (browser.status_code, browser.headers["content-type"].split(";")[0]) == (429, "text/html") and "访问过于频繁" in browser.text
+    client = await h.delivery.get(link.removeprefix(h.base))
+    assert (client.status_code, client.headers["content-type"]) == (429, "application/problem+json") and int(client.headers["retry-after"]) >= 1
 
 
 async def test_visit_refused_with_a_photo_then_court_mail_returned_at_a_confirmed_address(h: Harness) -> None:

@@ -85,7 +85,7 @@ async def ev(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> As
     url = await make_database("evidence")
     config = settings(
         EvidenceSettings, database_url=url, kafka=kafka, prefix=topic_prefix, blob_dir=tmp_path / "blobs", checkpoint_every_s=0.5, max_upload_mb=0.25,
-        push_backoff_s=0.05, push_backoff_max_s=0.2, push_poll_ms=50,
+        push_backoff_s=0.05, push_backoff_max_s=0.2, push_poll_ms=50, webhook_require_https=False, webhook_allowed_networks=["127.0.0.1/32"],
     )
     db = Database(url)
     try:
@@ -107,7 +107,8 @@ def task_of(history: histories.History) -> str:
 
 async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
     history = histories.direct(histories.registered())
-    await ev.play(history, holding=frozenset({"RecipientServed", "NoticeCompleted"}))
+    # The visit's attempt has not ended yet: its agent may still add evidence.
+    await ev.play(history, holding=frozenset({"AttemptSucceeded", "RecipientServed", "NoticeCompleted"}))
     task = task_of(history)
 
     near = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW))
@@ -146,6 +147,11 @@ async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
     first = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
     again = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
     assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
+    # The key is the caller's own: another uploader using it records its own item and never sees the first.
+    theirs = await ev.upload(photo_meta(history, task), photos.jpeg(location=FAR, taken_at=IN_WINDOW), headers={**token(Role.supervisor, "S-1"), "Idempotency-Key": "upload-1"})
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+    # Another agent's key is checked only after the task: it is refused, not answered with the item.
+    assert (await ev.upload(photo_meta(history, task), photos.jpeg(), headers={**token(Role.agent, "agent-8"), "Idempotency-Key": "upload-1"})).status_code == 403
 
     # Reads: the record, the bytes by sha256, each read audited; another court sees nothing.
     item = near.json()
@@ -153,7 +159,17 @@ async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
     body = (await ev.client.get(item["content_url"], headers=COURT)).content
     assert hashlib.sha256(body).hexdigest() == item["sha256"]
     assert (await ev.client.get(f"/v1/evidence/{item['id']}", headers=token(Role.court, "C999999"))).status_code == 404
-    assert await ev.count("evidence_access") == 2
+    assert await ev.count("audit_entry") == 2
+    # The uploader reads its item while the task is open; once the attempt ended, no more.
+    assert (await ev.client.get(f"/v1/evidence/{item['id']}", headers=AGENT)).status_code == 200
+    served = [e for _, e in history.events if type(e).__name__ == "AttemptSucceeded"]
+    await publish(ev.kafka, ev.names.physical(DELIVERY_EVENTS), served, subject=history.notice_id, source="songda/delivery")
+
+    async def task_over() -> bool:
+        return (await ev.client.get(f"/v1/evidence/{item['id']}", headers=AGENT)).status_code == 404
+
+    await eventually(task_over, what="the agent to lose the item with its task")
+    assert (await ev.upload(photo_meta(history, task), photos.jpeg())).status_code == 403
 
     # The item's proof leads to a signed checkpoint's root.
     async def checkpoint() -> dict[str, Any] | None:
@@ -202,6 +218,11 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         assert registered.status_code == 200
         secret = registered.json()["secret"]
         assert (await ev.client.put("/v1/courts/C999999/webhook", json={"url": f"{base}/reports"}, headers=COURT)).status_code == 404
+        # Only the network the operator allowed (here 127.0.0.1/32): other internal addresses are refused (SSRF).
+        for internal in ("http://127.0.0.2/reports", "http://10.1.2.3/reports", "http://169.254.169.254/latest/meta-data", "http://[::1]/x"):
+            refused = await ev.client.put(f"/v1/courts/{histories.COURT}/webhook", json={"url": internal}, headers=COURT)
+            assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "url"), internal
+        assert (await ev.client.get(f"/v1/courts/{histories.COURT}/webhook", headers=COURT)).json()["url"] == f"{base}/reports"
 
         history = histories.postal(histories.registered())
         await ev.play(history)
@@ -262,7 +283,7 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         assert (await ev.client.get(f"/v1/reports/{history.notice_id}", headers=token(Role.court, "C999999"))).status_code == 404
         async with ev.db.sessions() as session:
-            actions = [row[0] for row in (await session.exec(text("SELECT action FROM evidence_access WHERE target LIKE :n ORDER BY id"), params={"n": f"{history.notice_id}/%"})).all()]  # type: ignore[call-overload]
+            actions = [row[0] for row in (await session.exec(text("SELECT action FROM audit_entry WHERE target LIKE :n ORDER BY at"), params={"n": f"{history.notice_id}/%"})).all()]  # type: ignore[call-overload]
         assert actions.count("report.json") >= 3 and "report.html" in actions and "report.pdf" in actions
 
 

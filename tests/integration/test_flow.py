@@ -72,6 +72,8 @@ async def test_health_needs_no_token_and_the_api_does(kafka, topic_prefix, tmp_p
     app = create_delivery(settings(DeliverySettings, database_url=f"sqlite:///{tmp_path / 'd.db'}", kafka=kafka, prefix=topic_prefix))
     async with running(app) as client:
         health = await client.get("/healthz")
-        assert health.status_code == 200
-        assert health.json()["database"] == "ok"
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})  # no internals without a token
+        detailed = await client.get("/healthz", headers=token(Role.service, "monitor"))
+        assert (detailed.json()["database"], detailed.json()["revocations"]["loaded"]) == ("ok", True)
+        assert (await client.get("/healthz", headers=token(Role.court, "C371002"))).json() == {"status": "ok"}
         assert (await client.get("/v1/notices/x/delivery")).status_code == 401

@@ -116,3 +116,81 @@ async def test_another_court_cannot_see_a_notice(intake) -> None:
     other = await client.get(f"/v1/notices/{notice_id}", headers=token(Role.court, "C110105"))
     assert other.status_code == 404
     assert (await client.get(f"/v1/notices/{notice_id}", headers=token(Role.agent, "agent-7"))).status_code == 403
+
+
+SUPERVISOR = token(Role.supervisor, "S-1")
+SERVICE = token(Role.service, "importer")
+
+
+async def test_the_court_name_comes_from_the_registry(intake) -> None:
+    client, runtime = intake
+    unnamed = {k: v for k, v in EXAMPLE_NOTICE.items() if k != "court_name"}
+    created = await client.post("/v1/notices", json=unnamed, headers=COURT)
+    assert created.status_code == 201, created.text
+    async with runtime.db.sessions() as session:
+        stored = await session.get(IntakeNotice, created.json()["id"])
+    assert stored.court_name == "威海市环翠区人民法院"
+    # Naming the court as registered is the same notice; naming it otherwise is refused.
+    assert (await client.post("/v1/notices", json=EXAMPLE_NOTICE, headers=COURT)).status_code == 200
+    renamed = await client.post("/v1/notices", json={**EXAMPLE_NOTICE, "court_reference": "R-2", "court_name": "最高人民法院"}, headers=COURT)
+    assert (renamed.status_code, [e["field"] for e in renamed.json()["errors"]]) == (422, ["court_name"])
+    assert await rows(runtime) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("headers", "changes", "status", "field"),
+    [
+        (COURT, {"case_number": "（2026）京0105民初1号"}, 403, "case_number"),  # another court's case
+        (COURT, {"case_number": "（2026）鲁10民终1号", "stage": "appeal"}, 403, "case_number"),  # the intermediate court's
+        (SERVICE, {"case_number": "（2026）京0105民初1号"}, 422, "case_number"),
+        (SERVICE, {"court_id": "C999999"}, 422, "court_id"),  # no such court
+        (token(Role.court, "C999999"), {"court_id": "C999999"}, 403, None),  # a token for a court nobody registered
+    ],
+)
+async def test_a_notice_belongs_to_a_registered_court_and_one_of_its_cases(intake, headers, changes, status, field) -> None:
+    client, runtime = intake
+    response = await client.post("/v1/notices", json={**EXAMPLE_NOTICE, **changes}, headers=headers)
+    assert (response.status_code, response.headers["content-type"]) == (status, "application/problem+json"), response.text
+    assert [e["field"] for e in response.json().get("errors", [])] == ([field] if field else [])
+    assert await rows(runtime) == (0, 0)
+
+
+async def test_supervisors_keep_the_registry(intake) -> None:
+    client, runtime = intake
+    listed = (await client.get("/v1/courts", headers=COURT)).json()
+    assert {(c["id"], c["case_code"]) for c in listed} >= {("C371002", "鲁1002"), ("C110105", "京0105")}
+    rongcheng_ii = {"name": "荣成市第二人民法院", "case_code": "鲁1083", "active": True}
+    assert (await client.put("/v1/courts/C371083", json=rongcheng_ii, headers=COURT)).status_code == 403
+    created = await client.put("/v1/courts/C371083", json=rongcheng_ii, headers=SUPERVISOR)
+    assert (created.status_code, created.json()["case_code"]) == (201, "鲁1083")
+    taken = await client.put("/v1/courts/C371084", json={**rongcheng_ii, "case_code": "鲁1002"}, headers=SUPERVISOR)
+    assert (taken.status_code, taken.json()["errors"][0]["field"]) == (409, "case_code")
+    bad = await client.put("/v1/courts/C371084", json={**rongcheng_ii, "case_code": "Lu1002"}, headers=SUPERVISOR)
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "case_code")
+    assert (await client.get("/v1/courts/C371084", headers=COURT)).status_code == 404
+
+    # A court made inactive submits nothing more.
+    inactive = await client.put("/v1/courts/C371002", json={"name": "威海市环翠区人民法院", "case_code": "鲁1002", "active": False}, headers=SUPERVISOR)
+    assert (inactive.status_code, inactive.json()["active"]) == (200, False)
+    refused = await client.post("/v1/notices", json=EXAMPLE_NOTICE, headers=COURT)
+    assert refused.status_code == 403 and "no longer active" in refused.json()["detail"]
+    assert await rows(runtime) == (0, 0)
+
+
+async def test_a_firms_lawyer_reads_only_the_parties_it_represents(intake) -> None:
+    client, _ = intake
+    firm = "31370000MD0123456A"
+    body = copy.deepcopy(EXAMPLE_NOTICE)
+    body["recipients"][0]["lawyer"] = {"name": "王律师", "firm": "山东某某律师事务所", "firm_uscc": firm}
+    body["recipients"].append({**copy.deepcopy(EXAMPLE_NOTICE["recipients"][0]), "name": "赵六", "role": "plaintiff", "id_number": "371002199001014219"})
+    notice = (await client.post("/v1/notices", json=body, headers=COURT)).json()
+    shown = await client.get(f"/v1/notices/{notice['id']}", headers=token(Role.lawyer, firm))
+    assert shown.status_code == 200
+    assert [r["name"] for r in shown.json()["recipients"]] == ["张三"]
+    assert "371002199001014219" not in shown.text  # nothing of the other side
+    assert (await client.get(f"/v1/notices/{notice['id']}", headers=token(Role.lawyer, "31370000MD0543216L"))).status_code == 404
+    wrong = copy.deepcopy(body)
+    wrong.update(court_reference="R-3")
+    wrong["recipients"][0]["lawyer"]["firm_uscc"] = "31370000MD0123456B"
+    refused = await client.post("/v1/notices", json=wrong, headers=COURT)
+    assert (refused.status_code, [e["field"] for e in refused.json()["errors"]]) == (422, ["recipients[0].lawyer.firm_uscc"])

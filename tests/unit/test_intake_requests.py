@@ -113,5 +113,5 @@ def test_confirmation_errors_name_the_field(path: str, value: Any, field: str, m
 
 
 def test_lookup_errors_name_the_field() -> None:
-    found = errors(LookupIn, {"party": {"name": "张三", "kind": "person", "id_type": "resident_id", "id_number": "371002198503124211"}, "phones": ["1"]})
+    found = errors(LookupIn, {"party": {"name": "张三", "kind": "person", "id_type": "resident_id", "id_number": "371002198503124211"}, "phones": ["1"], "purpose": "核实送达地址"})
     assert set(found) == {"party.id_number", "phones[0]"}

@@ -1,0 +1,70 @@
+"""Who reaches which of intake's objects: a court its own cases and notices, a lawyer what its firm was served, overseers everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.intake import courts
+from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeNotice, IntakeRecipient
+from shared.auth import OVERSEERS, Principal, Role
+from shared.casenumber import CaseNumber
+from shared.problems import Problem
+
+# Reads by these roles are written to the audit log: they reach every court's personal data.
+AUDITED = frozenset({Role.supervisor, Role.auditor})
+
+
+def missing_notice(notice_id: str) -> Problem:
+    """The answer for a notice that does not exist, and for one the caller may not see: the same, so nothing leaks."""
+    return Problem(404, "Not found", f"No notice {notice_id}.")
+
+
+async def calling_court(session: AsyncSession, principal: Principal) -> IntakeCourt:
+    """Returns the registry entry of the court a court token speaks for; an unregistered or inactive court is refused."""
+    court = await courts.find(session, principal.sub)
+    if court is None or not court.active:
+        raise Problem(403, "Forbidden", f"Court {principal.sub} is not registered with Songda, or no longer active.")
+    return court
+
+
+def not_your_case(case: CaseNumber, court: IntakeCourt) -> Problem:
+    """The refusal of a case that carries another court's code."""
+    message = f"{case.text} is not a case of court {court.id} (its cases carry {court.case_code})"
+    return Problem(403, "Forbidden", f"case_number: {message}", errors=[{"field": "case_number", "message": message}])
+
+
+async def check_case(session: AsyncSession, principal: Principal, case: CaseNumber) -> None:
+    """Refuses a court writing to or reading a case that is not its own; services and supervisors reach every case."""
+    if principal.role is Role.court:
+        court = await calling_court(session, principal)
+        if not courts.owns_case(court, case):
+            raise not_your_case(case, court)
+
+
+def visible_recipients(principal: Principal, notice: IntakeNotice) -> list[dict[str, Any]] | None:
+    """Returns the recipients of a notice the caller may see, or None when it may see none of the notice."""
+    recipients: list[dict[str, Any]] = notice.notice["recipients"]
+    if principal.role is Role.court:
+        return recipients if principal.sub == notice.court_id else None
+    if principal.role is Role.lawyer:
+        # A firm sees the parties its lawyers represent, never the other side's identity and contacts.
+        represented = [r for r in recipients if (r.get("lawyer") or {}).get("firm_uscc") == principal.sub]
+        return represented or None
+    return recipients if principal.role in OVERSEERS else None
+
+
+async def names_party(session: AsyncSession, *, court_id: str, case: CaseNumber, party_id: str | None) -> bool:
+    """Tells whether one of the court's notices in the case, or an address confirmation in it, names the party."""
+    if party_id is None:
+        return False
+    notice = select(IntakeRecipient.id).join(IntakeNotice, col(IntakeNotice.id) == col(IntakeRecipient.notice_id))
+    notice = notice.where(IntakeRecipient.party_id == party_id, IntakeNotice.court_id == court_id, IntakeNotice.case_key == case.key)
+    if (await session.exec(notice.limit(1))).first() is not None:
+        return True
+    confirmation = select(IntakeConfirmation.id).where(IntakeConfirmation.party_id == party_id, IntakeConfirmation.case_key == case.key)
+    return (await session.exec(confirmation.limit(1))).first() is not None
+
+
