@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -70,6 +71,58 @@ def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Problem:
     items = [{"field": field_path(e.get("loc", ())), "message": _message(e), "code": e.get("type", "invalid")} for e in errors]
     detail = "; ".join(f"{i['field']}: {i['message']}" for i in items[:5])
     return Problem(422, "Invalid request", detail, kind="validation", errors=items)
+
+
+def _declared(dependant: Dependant) -> tuple[set[str], bool]:
+    """Returns the query parameters a route declares (its dependencies' too) and whether it reads a body."""
+    names, body = {field.alias for field in dependant.query_params}, bool(dependant.body_params)
+    for sub in dependant.dependencies:
+        sub_names, sub_body = _declared(sub)
+        names, body = names | sub_names, body or sub_body
+    return names, body
+
+
+def _nul_locations(value: Any, loc: tuple[str | int, ...]) -> list[tuple[str | int, ...]]:
+    """Returns where U+0000 occurs in a parsed JSON value: in a string, or in an object's key."""
+    if isinstance(value, str):
+        return [loc] if "\x00" in value else []
+    found: list[tuple[str | int, ...]] = []
+    members = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in members:
+        if isinstance(key, str) and "\x00" in key:
+            found.append((*loc, key))
+        found += _nul_locations(item, (*loc, key))
+    return found
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuses U+0000 in a path or declared query parameter or anywhere in a JSON body, naming each field (422).
+
+    PostgreSQL text and jsonb cannot hold it, so it would otherwise fail in the database as a 500.
+    """
+    route = request.scope.get("route")
+    if not isinstance(getattr(route, "dependant", None), Dependant):
+        return
+    query, reads_body = _declared(route.dependant)
+    found: list[tuple[str | int, ...]] = [("path", name) for name, value in request.path_params.items() if "\x00" in str(value)]
+    found += [("query", name) for name, value in request.query_params.multi_items() if name in query and "\x00" in value]
+    if reads_body:
+        try:
+            body = await request.json()  # already parsed (and kept) by FastAPI for a JSON body
+        except ValueError:  # no body, or not JSON: the body's own validation answers
+            body = None
+        found += _nul_locations(body, ("body",))
+    _refuse_nul_at(found)
+
+
+def refuse_nul_in(value: Any, loc: tuple[str | int, ...]) -> None:
+    """Raises the 422 problem naming each place of a parsed JSON value (a multipart part, say) that holds U+0000."""
+    _refuse_nul_at(_nul_locations(value, loc))
+
+
+def _refuse_nul_at(found: Sequence[tuple[str | int, ...]]) -> None:
+    if found:
+        raise validation_problem([{"loc": loc, "msg": "must not contain the NUL character (U+0000)", "type": "string_nul"} for loc in dict.fromkeys(found)])
 
 
 def problem_response(problem: Problem, request: Request) -> Response:

@@ -180,7 +180,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, on_failu
             await runtime.stop()
 
     common = settings.common
-    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # Every route refuses a NUL character in its inputs (422) before it can reach the database.
+    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(problems.refuse_nul)])
     app.state.runtime = runtime
     app.state.tokens = TokenVerifier(secret=common.jwt_secret, issuer=common.jwt_issuer, max_ttl=common.token_max_ttl, revocations=runtime.revocations)
     app.state.rate_limits = RateLimits(

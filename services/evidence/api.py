@@ -18,14 +18,14 @@ from services.evidence.blobs import BlobStore
 from services.evidence.models import EvidenceCheckpoint, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTimelineEntry
 from services.evidence.rendering import render_html, render_pdf
 from services.evidence.signer import Signer, present
-from services.evidence.sniffing import HEAD_BYTES, acceptable, sniff
+from services.evidence.sniffing import ALLOWED, HEAD_BYTES, acceptable, sniff
 from services.evidence.uploads import receive
 from shared import audit, checkpoints
 from shared.auth import OVERSEERS, Principal, Role, require
 from shared.headers import PAGE_CSP
 from shared.openapi import problems
 from shared.evidence import EvidenceKind
-from shared.problems import Problem, validation_problem
+from shared.problems import Problem, refuse_nul_in, validation_problem
 from shared.report import Checkpoint, DeliveryReport
 from shared.runtime import RuntimeDep
 
@@ -174,6 +174,7 @@ async def upload(
             meta = items.UploadMetadata.model_validate_json(upload.metadata)
         except ValidationError as exc:
             raise validation_problem([{**e, "loc": ("metadata", *e["loc"])} for e in exc.errors()]) from None
+        refuse_nul_in(meta.model_dump(mode="json"), ("metadata",))
         items.check_shape(meta, has_file=upload.file is not None)
         key = access.scoped_key(principal, idempotency_key)
         async with runtime.db.sessions() as session:
@@ -226,7 +227,11 @@ async def read(evidence_id: Id, request: Request, principal: ItemReaders, runtim
     return _out(item)
 
 
-@router.get("/evidence/{evidence_id}/content", summary="The item's content, byte for byte", response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
+# The bytes keep the type sniffed at upload, one a kind of evidence may be; an item without a file is its details as JSON.
+_CONTENT_TYPES: dict[str, Any] = {media_type: {} for media_type in sorted(frozenset().union(*ALLOWED.values()))}
+
+
+@router.get("/evidence/{evidence_id}/content", summary="The item's content, byte for byte", response_class=FileResponse, responses={200: {"content": _CONTENT_TYPES}})
 async def content(evidence_id: Id, request: Request, principal: ItemReaders, runtime: RuntimeDep, blobs: Blobs) -> FileResponse:
     """Returns the stored bytes as an attachment of their sniffed type with their sha256 as the ETag; the read is audited."""
     async with runtime.db.transaction() as session:

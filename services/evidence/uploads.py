@@ -68,6 +68,8 @@ async def receive(request: Request, *, store: BlobStore, limit: int, head_size: 
                 raise Problem(422, "Invalid evidence", "file: send one file per item")
             upload.file = store.writer(limit=limit, head_size=head_size)
             upload.filename = disposition.get(b"filename", b"").decode("utf-8", "replace") or None
+            if upload.filename and "\x00" in upload.filename:
+                raise Problem(422, "Invalid evidence", "file: the file name must not contain the NUL character (U+0000)")
             upload.declared_type = part.headers.get("content-type")
         elif part.name == METADATA_FIELD:
             part.buffer = bytearray()

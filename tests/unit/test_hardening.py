@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -118,3 +118,25 @@ async def test_who_may_read_the_document(docs: ApiDocs, status: int) -> None:
     openapi.install(app, docs=docs)
     assert (await call(app, "/openapi.json")).status_code == status
     assert (await call(app, "/docs")).status_code == 404
+
+
+async def test_a_nul_character_anywhere_in_the_input_is_a_422_naming_the_field() -> None:
+    # PostgreSQL cannot store U+0000 in text or jsonb: refused before any handler runs, never a 500 from the database.
+    app = FastAPI(dependencies=[Depends(problems.refuse_nul)])
+    problems.install(app)
+
+    @app.post("/v1/things/{thing_id}")
+    async def put_thing(thing_id: str, body: dict[str, Any], note: str | None = None) -> dict[str, str]:
+        return {"id": thing_id}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        fine = await http.post("/v1/things/a", json={"name": "张三"})
+        in_body = await http.post("/v1/things/a", json={"parties": [{"name": "张\u0000三"}]})
+        in_path = await http.post("/v1/things/a%00b", json={})
+        in_query = await http.post("/v1/things/a", params={"note": "x\u0000"}, json={})
+    assert fine.status_code == 200
+    assert [(r.status_code, [e["field"] for e in r.json()["errors"]]) for r in (in_body, in_path, in_query)] == [
+        (422, ["parties[0].name"]),
+        (422, ["thing_id"]),
+        (422, ["note"]),
+    ]
