@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.delivery.domain.machine import AddressChanged, Input, Accepted, BookingRefused, EvidenceChecked, PostalReceipt, PostalTrace
 from services.delivery.domain.state import Case, RecipientStatus
@@ -85,11 +85,14 @@ def handlers(setup: Setup) -> dict[str, Handler]:
             id=event.evidence_id, notice_id=event.notice_id, kind=event.kind, flags=list(event.flags), recorded_at=ctx.clock.now()
         )
         await ctx.session.exec(statement)
-        waiting = await ctx.session.exec(
-            select(DeliveryRecipient.id).where(DeliveryRecipient.notice_id == event.notice_id, DeliveryRecipient.status == RecipientStatus.awaiting_evidence)
+        # Every recipient of the notice locked, not only those awaiting now: a report being made meanwhile holds its
+        # recipient's row, so this waits for it and then sees the recipient awaiting (tasks.report_outcome).
+        recipients = await ctx.session.exec(
+            select(DeliveryRecipient.id, DeliveryRecipient.status).where(DeliveryRecipient.notice_id == event.notice_id).order_by(col(DeliveryRecipient.id)).with_for_update()
         )
-        for recipient_id in waiting.all():
-            await _to(ctx, recipient_id, EvidenceChecked(evidence_id=event.evidence_id, flags=list(event.flags)))
+        for recipient_id, status in recipients.all():
+            if status == RecipientStatus.awaiting_evidence:
+                await _to(ctx, recipient_id, EvidenceChecked(evidence_id=event.evidence_id, flags=list(event.flags)))
 
     return {
         "intake.NoticeRegistered": record_notice,

@@ -152,9 +152,13 @@ async def report_outcome(task_id: Annotated[str, Path(max_length=64)], report: O
     """Records the outcome of the caller's open task; a service, refusal or posting that names evidence counts once evidence recorded it unflagged."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
-        task = (await session.exec(select(DeliveryTask).where(DeliveryTask.id == task_id).with_for_update())).one_or_none()
+        task = await session.get(DeliveryTask, task_id)
         if task is None or not access.reaches_task(principal, task):
             raise access.missing_task(task_id)
+        # The recipient's row first, as the evidence consumer takes it: an item recorded meanwhile is then
+        # either read below or finds the recipient awaiting it, never neither (handlers.evidence_recorded).
+        await session.exec(select(DeliveryRecipient.id).where(DeliveryRecipient.id == task.recipient_id).with_for_update())
+        task = (await session.exec(select(DeliveryTask).where(DeliveryTask.id == task_id).with_for_update().execution_options(populate_existing=True))).one()
         if task.status != "open":
             raise Problem(409, "Task already reported", f"Task {task_id} is {task.status}.")
         if report.outcome not in ALLOWED[Channel(task.kind)]:

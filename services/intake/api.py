@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from services.intake import access, courts, handlers
 from services.intake.courts import COURT_ID, CourtIn, CourtOut

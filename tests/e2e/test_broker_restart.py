@@ -29,7 +29,7 @@ async def scalar(db: Database, sql: str) -> int:
 REGISTRATIONS = "SELECT count(*) FROM evidence_timeline_entry WHERE event_type = 'intake.NoticeRegistered'"
 
 
-async def test_broker_restart_mid_stream_loses_and_doubles_nothing(broker, service_stack, make_database) -> None:
+async def test_broker_restart_mid_stream_loses_and_doubles_nothing(broker, make_database, service_stack) -> None:
     stack = await service_stack(kafka=broker.bootstrap, prefix="", make_database=make_database)
     dbs = {name: Database(stack.env[f"{name.upper()}_DATABASE_URL"]) for name in ("intake", "delivery", "evidence")}
     accepted: list[str] = []

@@ -32,7 +32,7 @@ async def served(client: httpx.AsyncClient, stack: Stack, notice_ids: list[str])
     return count
 
 
-async def test_sigkill_mid_sending_loses_and_doubles_nothing(kafka, topic_prefix, service_stack, make_database) -> None:
+async def test_sigkill_mid_sending_loses_and_doubles_nothing(kafka, topic_prefix, make_database, service_stack) -> None:
     stack = await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**CLOCK, "SONGDA_CLOCK_ANCHOR": datetime.now(UTC).isoformat()})
     phones = [f"+86139{index:08d}" for index in range(RECIPIENTS)]
     sim = stack.url("twilio_sim")

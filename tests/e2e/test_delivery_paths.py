@@ -26,7 +26,7 @@ CLOCK = {"SONGDA_CLOCK": "scaled", "SONGDA_CLOCK_EPOCH": "2026-11-23T01:00:00+00
 
 
 @pytest.fixture
-async def stack(kafka, topic_prefix, service_stack, make_database) -> Stack:
+async def stack(kafka, topic_prefix, make_database, service_stack) -> Stack:
     anchor = datetime.now(UTC).isoformat()
     return await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**CLOCK, "SONGDA_CLOCK_ANCHOR": anchor})
 

@@ -10,7 +10,7 @@ from tests.support import EXAMPLE_NOTICE, eventually, token
 COURT = token(Role.court, "C371002")
 
 
-async def test_a_notice_reaches_delivery_and_evidence(kafka, topic_prefix, service_stack, make_database) -> None:
+async def test_a_notice_reaches_delivery_and_evidence(kafka, topic_prefix, make_database, service_stack) -> None:
     stack = await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database)
     async with httpx.AsyncClient(timeout=10) as client:
         health = {name: (await client.get(f"{stack.url(name)}/healthz")).json() for name in stack.ports}

@@ -8,14 +8,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlmodel import select
 
 from services.carrier_gateway.config import CarrierGatewaySettings
 from services.carrier_gateway.main import create_app as create_gateway
