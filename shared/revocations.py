@@ -86,6 +86,7 @@ class RevocationWatcher:
         await consumer.start()
         try:
             ends: dict | None = None
+            warned = False
             while True:
                 for records in (await consumer.getmany(timeout_ms=500)).values():
                     for record in records:
@@ -94,6 +95,10 @@ class RevocationWatcher:
                     continue
                 assigned = consumer.assignment()
                 if not assigned:
+                    if not warned and self._topic not in await consumer.topics():
+                        # Tokens stay refused (503) until it exists: say what to do rather than wait in silence.
+                        log.error("revocations.topic_missing", topic=self._topic, fix="run `songda topics`")
+                        warned = True
                     continue
                 ends = ends or await consumer.end_offsets(list(assigned))
                 positions = {tp: await consumer.position(tp) for tp in ends}
