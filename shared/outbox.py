@@ -117,8 +117,11 @@ class OutboxRelay:
             failures = 0
             backoff.reset()
             if count < self._batch_size:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the event is set,
+                # and this loop would then outlive the supervisor's stop.
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_s)
+                    async with asyncio.timeout(self._poll_s):
+                        await self._wakeup.wait()
                 except TimeoutError:
                     pass
 

@@ -65,7 +65,8 @@ class RevocationWatcher:
     async def loaded(self, *, timeout_s: float) -> bool:
         """Waits until the topic was read to the end it had at start; returns whether that happened in time."""
         try:
-            await asyncio.wait_for(self._loaded.wait(), timeout=timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._loaded.wait()
         except TimeoutError:
             return False
         return True

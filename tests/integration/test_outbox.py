@@ -117,3 +117,21 @@ async def test_two_relays_of_one_service_never_publish_a_row_twice(database: Dat
     ids = [Envelope.from_bytes(r.value).id for r in records]
     assert len(ids) == 300
     assert len(set(ids)) == 300
+
+
+async def test_a_relay_woken_as_it_is_stopped_stops(database: Database, kafka: str, topic_prefix: str) -> None:
+    # The wake-up and the cancel land in the same turn of the loop: the relay must still end (a supervisor's stop waits for it).
+    producer = Producer(bootstrap=kafka, client_id="relay-stop")
+    relay = OutboxRelay(service="test", database=database, producer=producer, topics=TopicNames(topic_prefix), clock=CLOCK, batch_size=50, poll_s=30)
+    task = asyncio.create_task(relay.run())
+    try:
+        for _ in range(3):  # every round: publish nothing, then wait for a wake-up or the 30 s poll
+            await asyncio.sleep(0.2)
+        relay.wake()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done == {task} and task.cancelled()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await producer.close()
