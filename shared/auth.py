@@ -27,8 +27,10 @@ class Role(StrEnum):
     service = "service"
 
 
-# Roles that see every object; their reads of personal data are audited.
+# Roles that see every object of every court.
 OVERSEERS = frozenset({Role.supervisor, Role.auditor, Role.service})
+# The people among them: their reads of personal data are written to the audit log.
+AUDITED = frozenset({Role.supervisor, Role.auditor})
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ class Principal:
     def is_court(self, court_id: str) -> bool:
         """Tells whether the caller is this court."""
         return self.role is Role.court and self.sub == court_id
+
+    def reaches_court(self, court_id: str) -> bool:
+        """Tells whether the caller reaches a court's objects: the court itself, or an overseer."""
+        return self.role in OVERSEERS or self.is_court(court_id)
+
+    @property
+    def audited(self) -> bool:
+        """Tells whether the caller's reads are written to the audit log."""
+        return self.role in AUDITED
 
 
 class TokenTooLong(ValueError):

@@ -18,7 +18,7 @@ from typing import IO
 import httpx
 
 from shared.auth import Role, mint
-from shared.settings import CommonSettings
+from shared.settings import DEV_JWT_SECRET
 
 SERVICES: dict[str, int] = {"intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
 # Stand-ins for outside providers, run beside the services so their real clients are exercised.
@@ -117,8 +117,9 @@ class Stack:
 
     def overseer_headers(self) -> dict[str, str]:
         """Returns the Authorization header of a short-lived service token, which /healthz answers in full."""
-        settings = CommonSettings(**{k.removeprefix("SONGDA_").lower(): v for k, v in {**os.environ, **self.env}.items() if k in ("SONGDA_JWT_SECRET", "SONGDA_JWT_ISSUER")})
-        token = mint(secret=settings.jwt_secret, role=Role.service, sub="songda-devstack", issuer=settings.jwt_issuer, now=datetime.now(UTC), ttl=timedelta(minutes=10))
+        env = {**os.environ, **self.env}
+        secret, issuer = env.get("SONGDA_JWT_SECRET", DEV_JWT_SECRET), env.get("SONGDA_JWT_ISSUER", "songda")
+        token = mint(secret=secret, role=Role.service, sub="songda-devstack", issuer=issuer, now=datetime.now(UTC), ttl=timedelta(minutes=10))
         return {"Authorization": f"Bearer {token}"}
 
     def tail(self, name: str, lines: int = 20) -> str:

@@ -15,16 +15,16 @@ from sqlalchemy import Table, text
 from shared import audit, openapi, problems
 from shared.audit import AuditEntry
 from shared.auth import OVERSEERS, TokenVerifier
-from shared.headers import SecurityHeaders
-from shared.ratelimit import RateLimits, limited
-from shared.revocations import RevocationList, RevocationWatcher
 from shared.clock import Clock, clock_from_settings
 from shared.consumer import ConsumerRunner, EnvelopeHandler, EventHandler
 from shared.db import Database, create_tables
+from shared.headers import SecurityHeaders
 from shared.inbox import InboxMessage
 from shared.kafka import Producer
 from shared.ledger import SideEffect
 from shared.outbox import OutboxMessage, OutboxRelay
+from shared.ratelimit import RateLimits, limited
+from shared.revocations import RevocationList, RevocationWatcher
 from shared.settings import Environment, ServiceSettings
 from shared.supervisor import Supervisor, terminate_process
 from shared.topics import REVOCATIONS, TopicNames
@@ -148,8 +148,6 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 _health = APIRouter(tags=["health"])
-
-
 
 
 @_health.get(

@@ -13,7 +13,7 @@ from services.carrier_gateway.ems.mapper import node
 from services.carrier_gateway.ems.wire import Trace
 from services.carrier_gateway.models import CarrierItem, CarrierTrace
 from shared import audit
-from shared.auth import OVERSEERS, Principal, Role, require
+from shared.auth import Principal, Role, require
 from shared.events import PostalStatus, ReturnReason, SignerRole
 from shared.problems import Problem
 from shared.runtime import RuntimeDep
@@ -55,7 +55,7 @@ class WaybillView(BaseModel):
 
 def reaches(principal: Principal, item: CarrierItem | None) -> bool:
     """Tells whether the caller reaches a court-mail item: the court whose notice it carries, or an overseer."""
-    return item is not None and (principal.role in OVERSEERS or principal.is_court(item.command["court_id"]))
+    return item is not None and principal.reaches_court(item.command["court_id"])
 
 
 @router.get("/waybills/{waybill_no}", summary="A court-mail item and its full trace")
@@ -66,7 +66,7 @@ async def get_waybill(waybill_no: Annotated[str, Path(max_length=64)], runtime: 
         if not reaches(principal, item):
             raise Problem(404, "Not found", f"No waybill {waybill_no}.")
         assert item is not None
-        if principal.role in (Role.supervisor, Role.auditor):
+        if principal.audited:
             audit.record(session, principal, action="waybill.read", target=waybill_no, now=runtime.clock.now())
         rows = (await session.exec(select(CarrierTrace).where(CarrierTrace.waybill_no == waybill_no).order_by(col(CarrierTrace.op_time)))).all()
     trace = []

@@ -8,11 +8,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.models import DeliveryNotice, DeliveryRecipient, DeliveryTask
-from shared.auth import OVERSEERS, Principal, Role
+from shared.auth import Principal, Role
 from shared.problems import Problem
-
-# Reads by these roles are written to the audit log: they reach every court's notices.
-AUDITED = frozenset({Role.supervisor, Role.auditor})
 
 
 def missing_notice(notice_id: str) -> Problem:
@@ -27,7 +24,7 @@ def missing_task(task_id: str) -> Problem:
 
 async def visible_recipients(session: AsyncSession, principal: Principal, notice: DeliveryNotice, rows: Sequence[DeliveryRecipient]) -> list[DeliveryRecipient]:
     """Returns the recipients of a notice the caller may see; none means the notice answers as missing."""
-    if principal.role in OVERSEERS or principal.is_court(notice.court_id):
+    if principal.reaches_court(notice.court_id):
         return list(rows)
     if principal.role is Role.agent:
         # An agent reaches a recipient while a visit or posting for it is open and assigned to them.

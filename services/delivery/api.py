@@ -93,7 +93,7 @@ async def notice_delivery(notice_id: Id, principal: Readers, runtime: RuntimeDep
         if not rows:
             raise access.missing_notice(notice_id)
         tasks = (await session.exec(select(DeliveryTask).where(DeliveryTask.notice_id == notice_id).order_by(col(DeliveryTask.created_at)))).all()
-        if principal.role in access.AUDITED:
+        if principal.audited:
             audit.record(session, principal, action="delivery.read", target=notice_id, now=runtime.clock.now())
     return _view(notice, rows, tasks, principal)
 

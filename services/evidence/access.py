@@ -6,15 +6,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.evidence.items import UploadMetadata
 from services.evidence.models import EvidenceItem, EvidenceNotice, EvidenceTask
-from shared.auth import OVERSEERS, Principal, Role
+from shared.auth import Principal, Role
 from shared.problems import Problem
 
 
 def sees_notice(principal: Principal, notice: EvidenceNotice | None) -> bool:
     """Tells whether the caller reaches a notice's timeline, items and reports: its court, or an overseer."""
-    if notice is None:
-        return False
-    return principal.role in OVERSEERS or principal.is_court(notice.court_id)
+    return notice is not None and principal.reaches_court(notice.court_id)
 
 
 def works_on(principal: Principal, task: EvidenceTask | None) -> bool:

@@ -21,10 +21,10 @@ from services.evidence.signer import Signer, present
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES, acceptable, sniff
 from services.evidence.uploads import receive
 from shared import audit, checkpoints
-from shared.auth import OVERSEERS, Principal, Role, require
+from shared.auth import Principal, Role, require
+from shared.evidence import EvidenceKind
 from shared.headers import PAGE_CSP
 from shared.openapi import problems
-from shared.evidence import EvidenceKind
 from shared.problems import Problem, refuse_nul_in, validation_problem
 from shared.report import Checkpoint, DeliveryReport
 from shared.runtime import RuntimeDep
@@ -307,7 +307,7 @@ async def _report(notice_id: str, version: int | None, *, principal: Principal, 
         statement = select(EvidenceReport).where(EvidenceReport.notice_id == notice_id)
         statement = statement.where(EvidenceReport.version == version) if version else statement.order_by(col(EvidenceReport.version).desc())
         report = (await session.exec(statement.limit(1))).first()
-        if report is None or not (principal.role in OVERSEERS or principal.is_court(report.court_id)):
+        if report is None or not principal.reaches_court(report.court_id):
             raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
         audit.record(session, principal, action=action, target=f"{notice_id}/{report.version}", request=request, now=runtime.clock.now())
     return report

@@ -9,12 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import courts
 from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeNotice, IntakeRecipient
-from shared.auth import OVERSEERS, Principal, Role
+from shared.auth import Principal, Role
 from shared.casenumber import CaseNumber
 from shared.problems import Problem
-
-# Reads by these roles are written to the audit log: they reach every court's personal data.
-AUDITED = frozenset({Role.supervisor, Role.auditor})
 
 
 def missing_notice(notice_id: str) -> Problem:
@@ -30,9 +27,14 @@ async def calling_court(session: AsyncSession, principal: Principal) -> IntakeCo
     return court
 
 
+def not_its_case(case: CaseNumber, court: IntakeCourt) -> str:
+    """Says that a case carries another court's code."""
+    return f"{case.text} is not a case of court {court.id} (its cases carry {court.case_code})"
+
+
 def not_your_case(case: CaseNumber, court: IntakeCourt) -> Problem:
-    """The refusal of a case that carries another court's code."""
-    message = f"{case.text} is not a case of court {court.id} (its cases carry {court.case_code})"
+    """The refusal of a court reaching a case that carries another court's code."""
+    message = not_its_case(case, court)
     return Problem(403, "Forbidden", f"case_number: {message}", errors=[{"field": "case_number", "message": message}])
 
 
@@ -47,13 +49,13 @@ async def check_case(session: AsyncSession, principal: Principal, case: CaseNumb
 def visible_recipients(principal: Principal, notice: IntakeNotice) -> list[dict[str, Any]] | None:
     """Returns the recipients of a notice the caller may see, or None when it may see none of the notice."""
     recipients: list[dict[str, Any]] = notice.notice["recipients"]
-    if principal.role is Role.court:
-        return recipients if principal.sub == notice.court_id else None
+    if principal.reaches_court(notice.court_id):
+        return recipients
     if principal.role is Role.lawyer:
         # A firm sees the parties its lawyers represent, never the other side's identity and contacts.
         represented = [r for r in recipients if (r.get("lawyer") or {}).get("firm_uscc") == principal.sub]
         return represented or None
-    return recipients if principal.role in OVERSEERS else None
+    return None
 
 
 async def names_party(session: AsyncSession, *, court_id: str, case: CaseNumber, party_id: str | None) -> bool:

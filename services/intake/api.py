@@ -15,7 +15,7 @@ from shared.auth import Principal, Role, require
 from shared.casenumber import CaseNumber
 from shared.events import Stage
 from shared.openapi import problems
-from shared.problems import Problem
+from shared.problems import Problem, validation_problem
 from shared.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -42,9 +42,8 @@ async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrSe
     if principal.role is Role.court and principal.sub != body.court_id:
         raise Problem(403, "Forbidden", f"A court may submit only its own notices; this token is for court {principal.sub}.")
     async with runtime.db.sessions() as session:
-        if principal.role is Role.court:
-            await access.calling_court(session, principal)
-        court = await courts.find(session, body.court_id)
+        # A court is refused unless registered and active; a service may name any court, checked below.
+        court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
     payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
     notice, created = await handlers.register_notice(runtime, payload)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -60,14 +59,14 @@ def _registered_name(body: NoticeIn, court: IntakeCourt | None, principal: Princ
     if not courts.owns_case(court, case):
         if principal.role is Role.court:
             raise access.not_your_case(case, court)
-        raise _invalid("case_number", f"{case.text} is not a case of court {court.id} (its cases carry {court.case_code})")
+        raise _invalid("case_number", access.not_its_case(case, court))
     if body.court_name is not None and body.court_name != court.name:
         raise _invalid("court_name", f"court {court.id} is registered as {court.name}")
     return court.name
 
 
 def _invalid(field: str, message: str) -> Problem:
-    return Problem(422, "Invalid request", f"{field}: {message}", kind="validation", errors=[{"field": field, "message": message}])
+    return validation_problem([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeOut, summary="Read a notice as registered, with each recipient's ranked addresses")
@@ -78,7 +77,7 @@ async def read_notice(notice_id: NoticeId, principal: Readers, runtime: RuntimeD
         recipients = access.visible_recipients(principal, notice) if notice is not None else None
         if notice is None or recipients is None:
             raise access.missing_notice(notice_id)
-        if principal.role in access.AUDITED:
+        if principal.audited:
             party_ids = [r["party"]["party_id"] for r in recipients if (r.get("party") or {}).get("party_id")]
             audit.record(session, principal, action="notice.read", target=notice_id, now=runtime.clock.now(), party_ids=party_ids)
     return _view(notice, recipients)
