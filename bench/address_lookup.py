@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO))
 
 from services.intake.book import party_id_for  # noqa: E402 — the repo root must be importable first
 from services.intake.domain import name_key  # noqa: E402
-from shared.auth import Role, mint  # noqa: E402
-from shared.devstack import Stack  # noqa: E402
-from shared.topics import create_topics  # noqa: E402
+from shared.plumbing.auth import Role, mint  # noqa: E402
+from songda.devstack import Stack  # noqa: E402
+from shared.contracts.topics import create_topics  # noqa: E402
 from tests.support import KAFKA, POSTGRES, SECRET, free_port, pg_url  # noqa: E402
 
 from bench.measure import delete_topics, figures  # noqa: E402

@@ -27,11 +27,11 @@ from aiokafka import AIOKafkaConsumer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from services.carrier_gateway.ems.wire import DIGEST_HEADER, digest, format_time  # noqa: E402 — the repo root must be importable first
-from shared.devstack import SERVICES, Stack  # noqa: E402
-from shared.envelope import Envelope  # noqa: E402
-from shared.settings import DEV_EMS_PUSH_SECRET  # noqa: E402
-from shared.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.contracts.ems_wire import DIGEST_HEADER, digest, format_time  # noqa: E402 — the repo root must be importable first
+from songda.devstack import SERVICES, Stack  # noqa: E402
+from shared.contracts.envelope import Envelope  # noqa: E402
+from shared.plumbing.settings import DEV_EMS_PUSH_SECRET  # noqa: E402
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # noqa: E402
 from tests.support import KAFKA, stack_env  # noqa: E402
 
 from bench.floor import kafka_floor  # noqa: E402

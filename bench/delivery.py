@@ -28,10 +28,10 @@ from aiokafka import AIOKafkaConsumer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.auth import Role  # noqa: E402 — the repo root must be importable first
-from shared.devstack import SERVICES, Stack  # noqa: E402
-from shared.envelope import Envelope  # noqa: E402
-from shared.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
+from songda.devstack import SERVICES, Stack  # noqa: E402
+from shared.contracts.envelope import Envelope  # noqa: E402
+from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
 from tests.support import EXAMPLE_NOTICE, KAFKA, address_confirmation, resident_id, stack_env, token  # noqa: E402
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402

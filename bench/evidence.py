@@ -32,10 +32,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.auth import Role  # noqa: E402 — the repo root must be importable first
-from shared.devstack import SERVICES, Stack  # noqa: E402
-from shared.events import GeoPoint  # noqa: E402
-from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
+from songda.devstack import SERVICES, Stack  # noqa: E402
+from shared.contracts.events import GeoPoint  # noqa: E402
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
 from tests import histories, photos  # noqa: E402
 from tests.support import KAFKA, publish, stack_env, token  # noqa: E402
 

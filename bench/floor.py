@@ -11,7 +11,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.measure import Figures, figures
-from shared.topics import INTAKE_EVENTS, TopicNames
+from shared.contracts.topics import INTAKE_EVENTS, TopicNames
 from tests.support import POSTGRES
 
 

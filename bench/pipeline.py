@@ -23,10 +23,10 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.auth import Role, mint  # noqa: E402 — the repo root must be importable first
-from shared.db import Database  # noqa: E402
-from shared.devstack import SERVICES, Stack  # noqa: E402
-from shared.topics import create_topics  # noqa: E402
+from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
+from shared.plumbing.db import Database  # noqa: E402
+from songda.devstack import SERVICES, Stack  # noqa: E402
+from shared.contracts.topics import create_topics  # noqa: E402
 from tests.support import KAFKA, notice_payload  # noqa: E402
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402

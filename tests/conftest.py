@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.topics import ALL_TOPICS, TopicNames, create_topics
+from shared.contracts.topics import ALL_TOPICS, TopicNames, create_topics
 from tests.support import KAFKA, POSTGRES, pg_url
 
 HOW_TO_START = "`make test` starts it; to run pytest by hand, start it with `bash deploy/{}/start.sh`"

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from shared.events import (
+from shared.contracts.events import (
     AddressSource,
     AttemptFailed,
     AttemptStarted,
@@ -34,8 +34,8 @@ from shared.events import (
     Transmission,
     Witness,
 )
-from shared.registry import Event
-from shared.values import Phone
+from shared.contracts.registry import Event
+from shared.contracts.values import Phone
 
 COURT = "C371002"
 CASE = "（2026）鲁1002民初0999号"

@@ -9,7 +9,7 @@ from PIL import Image
 from PIL.ExifTags import GPS, IFD, Base
 from PIL.TiffImagePlugin import IFDRational
 
-from shared.events import GeoPoint
+from shared.contracts.events import GeoPoint
 
 # Every EXIF photo gets a camera, as a phone's would, so that its EXIF segment is never empty.
 MAKE = "Xiaomi"

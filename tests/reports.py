@@ -7,8 +7,8 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from shared.clock import SHANGHAI
-from shared.report import FORMAT, SEAL, DeliveryReport, canonical, report_hash
+from shared.plumbing.clock import SHANGHAI
+from shared.contracts.report import FORMAT, SEAL, DeliveryReport, canonical, report_hash
 
 CASE_NUMBER = "（2026）鲁1002民初0999号"
 COURT_NAME = "威海市环翠区人民法院"

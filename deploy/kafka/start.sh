@@ -40,7 +40,7 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$DIR/data
-# Songda creates every topic explicitly (shared/topics.py); a typo must fail, not make a topic.
+# Songda creates every topic explicitly (shared/contracts/topics.py); a typo must fail, not make a topic.
 auto.create.topics.enable=false
 num.partitions=6
 offsets.topic.replication.factor=1
@@ -86,7 +86,7 @@ wait_ready() {
 create_topics() {
   [ "${KAFKA_CREATE_TOPICS:-1}" = 0 ] && return 0
   local songda=$REPO_ROOT/.venv/bin/songda
-  [ -x "$songda" ] || die "$songda is missing; run 'make install' first (topics are created from shared/topics.py)"
+  [ -x "$songda" ] || die "$songda is missing; run 'make install' first (topics are created from shared/contracts/topics.py)"
   "$songda" topics --bootstrap "127.0.0.1:$PORT"
 }
 

@@ -10,13 +10,13 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from services.carrier_gateway.ems.mapper import node
-from services.carrier_gateway.ems.wire import Trace
+from shared.contracts.ems_wire import Trace
 from services.carrier_gateway.models import CarrierItem, CarrierTrace
-from shared import audit
-from shared.auth import Principal, Role, require
-from shared.events import PostalStatus, ReturnReason, SignerRole
-from shared.problems import Problem
-from shared.runtime import RuntimeDep
+from shared.plumbing import audit
+from shared.plumbing.auth import Principal, Role, require
+from shared.contracts.events import PostalStatus, ReturnReason, SignerRole
+from shared.plumbing.problems import Problem
+from shared.plumbing.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["waybills"])
 

@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.carrier_gateway.ems.mapper import Sender
-from shared.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY, Environment, ServiceSettings
+from shared.plumbing.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY, Environment, ServiceSettings
 
 # The court's own return address on every item it books; a deployment names its court's.
 DEFAULT_SENDER = Sender(name="威海市环翠区人民法院", mobile="06315200000", prov="山东省", city="威海市", county="环翠区", address="山东省威海市环翠区青岛中路137号")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from services.carrier_gateway.booking import PENDING
 from services.carrier_gateway.models import CarrierItem
-from shared.consumer import EventHandler, MessageContext
-from shared.db import insert_ignoring_duplicates
-from shared.events import DispatchPostalItem
-from shared.topics import CARRIER_GATEWAY_COMMANDS
+from shared.plumbing.consumer import EventHandler, MessageContext
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.events import DispatchPostalItem
+from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS
 
 TOPICS = (CARRIER_GATEWAY_COMMANDS,)
 

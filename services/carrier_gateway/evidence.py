@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from shared.auth import Role, mint
-from shared.evidence import EvidenceKind
+from shared.plumbing.auth import Role, mint
+from shared.contracts.evidence import EvidenceKind
 
 SUBJECT = "carrier_gateway"
 TOKEN_TTL = timedelta(minutes=5)

@@ -11,12 +11,12 @@ from services.carrier_gateway import api, consumers, webhooks
 from services.carrier_gateway.booking import Booker
 from services.carrier_gateway.config import CarrierGatewaySettings
 from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from services.carrier_gateway.ems.wire import decode_key
+from shared.contracts.ems_wire import decode_key
 from services.carrier_gateway.evidence import EvidenceClient
 from services.carrier_gateway.models import TABLES
 from services.carrier_gateway.polling import Poller
 from services.carrier_gateway.scans import Scanner
-from shared.runtime import Runtime, ServiceSpec, create_service_app
+from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 
 def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:

@@ -13,11 +13,11 @@ from sqlmodel import col, select
 from services.carrier_gateway.booking import BOOKED
 from services.carrier_gateway.ems.client import CarrierUnavailable, CircuitOpen, EmsClient
 from services.carrier_gateway.ems.mapper import CarrierRejected
-from services.carrier_gateway.ems.wire import Traces
+from shared.contracts.ems_wire import Traces
 from services.carrier_gateway.models import CarrierItem
 from services.carrier_gateway.tracking import apply_traces
-from shared.clock import Clock
-from shared.db import Database
+from shared.plumbing.clock import Clock
+from shared.plumbing.db import Database
 
 log = structlog.get_logger(__name__)
 

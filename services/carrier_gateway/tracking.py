@@ -10,13 +10,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.carrier_gateway.ems.mapper import Node, node, receipt, supersedes, tracking
-from services.carrier_gateway.ems.wire import Trace
+from shared.contracts.ems_wire import Trace
 from services.carrier_gateway.models import CarrierItem, CarrierTrace, ScanState
-from shared import outbox
-from shared.db import insert_ignoring_duplicates
-from shared.events import PostalStatus
-from shared.registry import Event
-from shared.topics import CARRIER_GATEWAY_EVENTS
+from shared.plumbing import outbox
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.events import PostalStatus
+from shared.contracts.registry import Event
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
 
 SOURCE = "songda/carrier_gateway"
 # The item's journey ends here: back at the court with its receipt, or back at the court unserved.

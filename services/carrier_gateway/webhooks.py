@@ -8,12 +8,12 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
-from services.carrier_gateway.ems.wire import DIGEST_HEADER, Traces, WireError, verify_digest
+from shared.contracts.ems_wire import DIGEST_HEADER, Traces, WireError, verify_digest
 from services.carrier_gateway.tracking import apply_traces
-from shared.openapi import problems
-from shared.problems import Problem
-from shared.ratelimit import limited, missed
-from shared.runtime import RuntimeDep
+from shared.plumbing.openapi import problems
+from shared.plumbing.problems import Problem
+from shared.plumbing.ratelimit import limited, missed
+from shared.plumbing.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 

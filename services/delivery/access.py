@@ -8,8 +8,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.models import DeliveryNotice, DeliveryRecipient, DeliveryTask
-from shared.auth import Principal, Role
-from shared.problems import Problem
+from shared.plumbing.auth import Principal, Role
+from shared.plumbing.problems import Problem
 
 
 def missing_notice(notice_id: str) -> Problem:

@@ -15,14 +15,14 @@ from services.delivery.domain.machine import PublicationRecorded
 from services.delivery.domain.state import Attempt, RecipientState, RecipientStatus, Served
 from services.delivery.models import DeliveryNotice, DeliveryRecipient, DeliveryTask
 from services.delivery.workflow import advance
-from shared import audit
-from shared.auth import Principal, Role, require
-from shared.clock import local_date
-from shared.events import Exhausted
-from shared.openapi import problems
-from shared.problems import Problem
-from shared.runtime import RuntimeDep
-from shared.values import mask_phone
+from shared.plumbing import audit
+from shared.plumbing.auth import Principal, Role, require
+from shared.plumbing.clock import local_date
+from shared.contracts.events import Exhausted
+from shared.plumbing.openapi import problems
+from shared.plumbing.problems import Problem
+from shared.plumbing.runtime import RuntimeDep
+from shared.contracts.values import mask_phone
 
 router = APIRouter(prefix="/v1", tags=["delivery"])
 

@@ -17,12 +17,12 @@ from services.delivery.deps import Deps
 from services.delivery.domain.machine import Acknowledged
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import advance, emit, token_hash
-from shared.clock import SHANGHAI
-from shared.events import DocumentsAcknowledged
-from shared.headers import PAGE_CSP
-from shared.openapi import page, problem_or_page
-from shared.ratelimit import limited, missed
-from shared.runtime import RuntimeDep
+from shared.plumbing.clock import SHANGHAI
+from shared.contracts.events import DocumentsAcknowledged
+from shared.plumbing.headers import PAGE_CSP
+from shared.plumbing.openapi import page, problem_or_page
+from shared.plumbing.ratelimit import limited, missed
+from shared.plumbing.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 

@@ -11,9 +11,9 @@ from services.delivery.domain.machine import AddressChanged, Input, Accepted, Bo
 from services.delivery.domain.state import Case, RecipientStatus
 from services.delivery.models import DeliveryAttempt, DeliveryEvidence, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import Setup, advance, begin_recipient
-from shared.consumer import MessageContext
-from shared.db import insert_ignoring_duplicates
-from shared.events import AddressConfirmed, DispatchFailed, EvidenceRecorded, NoticeRegistered, ReceiptReturned, TrackingUpdated, WaybillCreated
+from shared.plumbing.consumer import MessageContext
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.events import AddressConfirmed, DispatchFailed, EvidenceRecorded, NoticeRegistered, ReceiptReturned, TrackingUpdated, WaybillCreated
 
 Handler = Callable[[MessageContext, Any], Awaitable[None]]
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.delivery.domain.machine import Arrived, Input, NotArrived
 from services.delivery.models import DeliveryAttempt
-from shared.events import Transmission
+from shared.contracts.events import Transmission
 
 # An attempt whose final status was applied; the dispatcher marks it sent, a callback or a check settles it.
 SETTLED = "settled"

@@ -14,9 +14,9 @@ from services.delivery.domain.machine import Tick
 from services.delivery.domain.state import RecipientStatus
 from services.delivery.models import DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import Setup, advance, emit
-from shared.clock import Clock, local_date
-from shared.db import Database
-from shared.events import DeadlineApproaching, NoticeOverdue
+from shared.plumbing.clock import Clock, local_date
+from shared.plumbing.db import Database
+from shared.contracts.events import DeadlineApproaching, NoticeOverdue
 
 log = structlog.get_logger(__name__)
 

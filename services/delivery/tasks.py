@@ -15,12 +15,12 @@ from services.delivery.domain.machine import TaskOutcome, TaskReported
 from services.delivery.domain.state import Place, RecipientState, RecipientStatus
 from services.delivery.models import DeliveryEvidence, DeliveryRecipient, DeliveryTask
 from services.delivery.workflow import advance
-from shared.auth import Principal, Role, require
-from shared.events import Channel, SignerRole, Witness
-from shared.openapi import problems
-from shared.problems import Problem
-from shared.runtime import RuntimeDep
-from shared.values import mask_id_number
+from shared.plumbing.auth import Principal, Role, require
+from shared.contracts.events import Channel, SignerRole, Witness
+from shared.plumbing.openapi import problems
+from shared.plumbing.problems import Problem
+from shared.plumbing.runtime import RuntimeDep
+from shared.contracts.values import mask_id_number
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.delivery.domain.state import Case
-from shared.events import Channel, Recipient
+from shared.contracts.events import Channel, Recipient
 
 
 def _documents(case: Case) -> str:

@@ -13,12 +13,12 @@ from services.delivery.deps import Deps
 from services.delivery.models import DeliveryAttempt, DeliveryCallback
 from services.delivery.statuses import SETTLED, to_input
 from services.delivery.workflow import advance
-from shared.db import insert_ignoring_duplicates
-from shared.events import Channel
-from shared.openapi import problems
-from shared.problems import Problem
-from shared.ratelimit import limited, missed
-from shared.runtime import RuntimeDep
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.events import Channel
+from shared.plumbing.openapi import problems
+from shared.plumbing.problems import Problem
+from shared.plumbing.ratelimit import limited, missed
+from shared.plumbing.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 

@@ -19,10 +19,10 @@ from services.delivery.domain.plan import choose_agent
 from services.delivery.domain.state import Case, RecipientState, RecipientStatus, wake_at
 from services.delivery.models import DeliveryAttempt, DeliveryLink, DeliveryNotice, DeliveryRecipient, DeliveryTask
 from services.delivery.policy import Policy
-from shared import outbox
-from shared.events import AttemptStarted, Channel, DispatchPostalItem, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
-from shared.registry import Event
-from shared.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
+from shared.plumbing import outbox
+from shared.contracts.events import AttemptStarted, Channel, DispatchPostalItem, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
+from shared.contracts.registry import Event
+from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
 
 log = structlog.get_logger(__name__)
 

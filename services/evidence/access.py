@@ -6,8 +6,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.evidence.items import UploadMetadata
 from services.evidence.models import EvidenceItem, EvidenceNotice, EvidenceTask
-from shared.auth import Principal, Role
-from shared.problems import Problem
+from shared.plumbing.auth import Principal, Role
+from shared.plumbing.problems import Problem
 
 
 def sees_notice(principal: Principal, notice: EvidenceNotice | None) -> bool:

@@ -20,14 +20,15 @@ from services.evidence.rendering import render_html, render_pdf
 from services.evidence.signer import Signer, present
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES, acceptable, sniff
 from services.evidence.uploads import receive
-from shared import audit, checkpoints
-from shared.auth import Principal, Role, require
-from shared.evidence import EvidenceKind
-from shared.headers import PAGE_CSP
-from shared.openapi import problems
-from shared.problems import Problem, refuse_nul_in, validation_problem
-from shared.report import Checkpoint, DeliveryReport
-from shared.runtime import RuntimeDep
+from shared.plumbing import audit
+from shared.contracts import checkpoints
+from shared.plumbing.auth import Principal, Role, require
+from shared.contracts.evidence import EvidenceKind
+from shared.plumbing.headers import PAGE_CSP
+from shared.plumbing.openapi import problems
+from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
+from shared.contracts.report import Checkpoint, DeliveryReport
+from shared.plumbing.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["evidence"])
 

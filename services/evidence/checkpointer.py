@@ -6,8 +6,8 @@ import asyncio
 
 from services.evidence import log
 from services.evidence.signer import Signer
-from shared.clock import Clock
-from shared.db import Database
+from shared.plumbing.clock import Clock
+from shared.plumbing.db import Database
 
 
 async def run(*, db: Database, signer: Signer, clock: Clock, every_s: float) -> None:

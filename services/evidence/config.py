@@ -8,8 +8,8 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.evidence.targets import TargetPolicy, networks
-from shared.checkpoints import DEV_SIGNING_SEED
-from shared.settings import Environment, ServiceSettings
+from shared.contracts.checkpoints import DEV_SIGNING_SEED
+from shared.plumbing.settings import Environment, ServiceSettings
 
 
 class EvidenceSettings(ServiceSettings):

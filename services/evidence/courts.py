@@ -17,13 +17,13 @@ from sqlmodel import col, select
 
 from services.evidence.models import EvidenceCourtHook, EvidenceCourtPush, EvidenceReport
 from services.evidence.targets import TargetPolicy, TargetRefused
-from shared.auth import Principal, Role, require
-from shared.backoff import Backoff
-from shared.clock import Clock
-from shared.db import Database
-from shared.problems import Problem
-from shared.report import canonical
-from shared.runtime import RuntimeDep
+from shared.plumbing.auth import Principal, Role, require
+from shared.plumbing.backoff import Backoff
+from shared.plumbing.clock import Clock
+from shared.plumbing.db import Database
+from shared.plumbing.problems import Problem
+from shared.contracts.report import canonical
+from shared.plumbing.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 

@@ -7,8 +7,8 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from shared.events import GeoPoint
-from shared.evidence import EvidenceFlag
+from shared.contracts.events import GeoPoint
+from shared.contracts.evidence import EvidenceFlag
 
 if TYPE_CHECKING:
     # The type alone: the rules stay pure and never load Pillow.

@@ -11,9 +11,9 @@ from services.evidence import log, reports
 from services.evidence.domain import message_digest
 from services.evidence.models import EvidenceNotice, EvidenceTask, EvidenceTimelineEntry
 from services.evidence.signer import Signer
-from shared.consumer import EnvelopeHandler, MessageContext
-from shared.db import insert_ignoring_duplicates
-from shared.events import TaskAssigned
+from shared.plumbing.consumer import EnvelopeHandler, MessageContext
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.events import TaskAssigned
 
 # A visit's or posting's attempt ended: its task is over, and so is its agent's access to it.
 ATTEMPT_ENDS = frozenset({"delivery.AttemptSucceeded", "delivery.AttemptFailed"})

@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.evidence.models import EvidenceCheckpoint, EvidenceLogEntry, EvidenceLogHead, EvidenceLogNode
 from services.evidence.signer import Signer
-from shared import merkle
-from shared.db import insert_ignoring_duplicates
-from shared.report import canonical
+from shared.contracts import merkle
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.report import canonical
 
 
 async def _head(session: AsyncSession) -> EvidenceLogHead:

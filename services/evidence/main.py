@@ -10,7 +10,7 @@ from services.evidence.blobs import BlobStore
 from services.evidence.config import EvidenceSettings
 from services.evidence.models import TABLES
 from services.evidence.signer import Signer
-from shared.runtime import Runtime, ServiceSpec, create_service_app
+from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 
 def create_app(settings: EvidenceSettings | None = None) -> FastAPI:

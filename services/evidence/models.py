@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
-from shared.db import JSONDoc, UTCDateTime
+from shared.plumbing.db import JSONDoc, UTCDateTime
 
 
 class EvidenceNotice(SQLModel, table=True):

@@ -22,10 +22,10 @@ import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from shared.clock import SHANGHAI
-from shared.evidence import EvidenceFlag, EvidenceKind
-from shared.events import AddressSource, Channel, PartyKind, ServiceMethod, SignerRole, Stage, Tier
-from shared.report import AttemptEntry, DeliveryReport, EvidenceRef, RecipientReport
+from shared.plumbing.clock import SHANGHAI
+from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.report import AttemptEntry, DeliveryReport, EvidenceRef, RecipientReport
 
 if TYPE_CHECKING:
     from types import ModuleType

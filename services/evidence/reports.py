@@ -15,13 +15,13 @@ from services.evidence import log
 from services.evidence.models import EvidenceCourtHook, EvidenceCourtPush, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTimelineEntry
 from services.evidence.rendering import METHOD
 from services.evidence.signer import Signer, present
-from shared import outbox
-from shared.events import NoticeRegistered, ReportIssued, ServiceMethod
-from shared.evidence import EvidenceKind
-from shared.masking import mask_text
-from shared.report import AddressUsed, AttemptEntry, ChannelUsed, Checkpoint, DeliveryReport, EvidenceRef, Proof, RecipientReport, Seal, report_hash
-from shared.topics import EVIDENCE_EVENTS
-from shared.values import mask_id_number
+from shared.plumbing import outbox
+from shared.contracts.events import NoticeRegistered, ReportIssued, ServiceMethod
+from shared.contracts.evidence import EvidenceKind
+from shared.plumbing.masking import mask_text
+from shared.contracts.report import AddressUsed, AttemptEntry, ChannelUsed, Checkpoint, DeliveryReport, EvidenceRef, Proof, RecipientReport, Seal, report_hash
+from shared.contracts.topics import EVIDENCE_EVENTS
+from shared.contracts.values import mask_id_number
 
 SOURCE = "songda/evidence"
 _REPORTS = uuid.UUID("6f1d3c1e-2b7a-4c55-9a43-5c0e7b1d2f60")

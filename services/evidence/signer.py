@@ -6,8 +6,8 @@ import base64
 from datetime import datetime
 
 from services.evidence.models import EvidenceCheckpoint
-from shared import checkpoints
-from shared.report import Checkpoint
+from shared.contracts import checkpoints
+from shared.contracts.report import Checkpoint
 
 
 class Signer:

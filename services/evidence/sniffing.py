@@ -8,7 +8,7 @@ import re
 
 import filetype
 
-from shared.evidence import EvidenceKind
+from shared.contracts.evidence import EvidenceKind
 
 # filetype looks no further than 8 KiB, and the text checks need only the opening of a document.
 HEAD_BYTES = 8192

@@ -8,7 +8,7 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from services.evidence.blobs import BlobStore, BlobWriter, TooLarge
-from shared.problems import Problem
+from shared.plumbing.problems import Problem
 
 FILE_FIELD = "file"
 METADATA_FIELD = "metadata"

@@ -9,9 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import courts
 from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeNotice, IntakeRecipient
-from shared.auth import Principal, Role
-from shared.casenumber import CaseNumber
-from shared.problems import Problem
+from shared.plumbing.auth import Principal, Role
+from shared.contracts.casenumber import CaseNumber
+from shared.plumbing.problems import Problem
 
 
 def missing_notice(notice_id: str) -> Problem:

@@ -10,13 +10,13 @@ from services.intake import access, courts, handlers
 from services.intake.courts import COURT_ID, CourtIn, CourtOut
 from services.intake.models import IntakeCourt, IntakeNotice
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn, NoticeOut
-from shared import audit
-from shared.auth import Principal, Role, require
-from shared.casenumber import CaseNumber
-from shared.events import Stage
-from shared.openapi import problems
-from shared.problems import Problem, validation_problem
-from shared.runtime import RuntimeDep
+from shared.plumbing import audit
+from shared.plumbing.auth import Principal, Role, require
+from shared.contracts.casenumber import CaseNumber
+from shared.contracts.events import Stage
+from shared.plumbing.openapi import problems
+from shared.plumbing.problems import Problem, validation_problem
+from shared.plumbing.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 

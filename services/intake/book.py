@@ -13,10 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain import AddressFact, ConfirmationFact, KnownParty
 from services.intake.models import IntakeAddressEntry, IntakeConfirmation, IntakeContact, IntakeParty
-from shared.addresses import PostalAddress
-from shared.casenumber import CaseNumber
-from shared.db import insert_ignoring_duplicates
-from shared.events import AddressSource, Consent, Contact, GeoPoint, Stage
+from shared.contracts.addresses import PostalAddress
+from shared.contracts.casenumber import CaseNumber
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.events import AddressSource, Consent, Contact, GeoPoint, Stage
 
 # Ids derive from content under this namespace, so importing or confirming the same fact twice
 # produces the same row and the second insert is a no-op.

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import Environment, ServiceSettings
+from shared.plumbing.settings import Environment, ServiceSettings
 
 DEMO_COURTS = Path(__file__).with_name("courts.toml")
 

@@ -11,12 +11,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.models import IntakeCourt
-from shared.casenumber import CaseNumber
-from shared.db import insert_ignoring_duplicates
-from shared.problems import Problem
+from shared.contracts.casenumber import CaseNumber
+from shared.plumbing.db import insert_ignoring_duplicates
+from shared.plumbing.problems import Problem
 
 COURT_ID = r"^[A-Z0-9]{2,16}$"
-# 法院代字: 最高法, or a province's one-character abbreviation and up to four digits (see shared.casenumber).
+# 法院代字: 最高法, or a province's one-character abbreviation and up to four digits (see shared.contracts.casenumber).
 CASE_CODE = r"^(最高法|[\u4e00-\u9fff]\d{0,4})$"
 
 

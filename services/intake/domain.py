@@ -11,9 +11,9 @@ from datetime import date, datetime
 from enum import IntEnum
 from typing import Any
 
-from shared.addresses import PostalAddress
-from shared.events import AddressSource, CandidateAddress, Consent, GeoPoint, MatchMethod, PartyMatch, Provenance, ServiceMethod, Stage
-from shared.workdays import add_working_days
+from shared.contracts.addresses import PostalAddress
+from shared.contracts.events import AddressSource, CandidateAddress, Consent, GeoPoint, MatchMethod, PartyMatch, Provenance, ServiceMethod, Stage
+from shared.plumbing.workdays import add_working_days
 
 # The working method's KPI: documents are delivered within three working days of receipt.
 DUE_WORKING_DAYS = 3

@@ -15,13 +15,14 @@ from services.intake.domain import AddressFact, CaseScope
 from services.intake.models import IntakeConfirmation, IntakeNotice, IntakeRecipient
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut
 from services.intake.resolution import Identity, Resolution
-from shared import audit, outbox, topics
-from shared.addresses import PostalAddress
-from shared.auth import Principal, Role
-from shared.casenumber import CaseNumber
-from shared.clock import local_date
-from shared.consumer import MessageContext
-from shared.events import (
+from shared.plumbing import audit, outbox
+from shared.contracts import topics
+from shared.contracts.addresses import PostalAddress
+from shared.plumbing.auth import Principal, Role
+from shared.contracts.casenumber import CaseNumber
+from shared.plumbing.clock import local_date
+from shared.plumbing.consumer import MessageContext
+from shared.contracts.events import (
     AddressConfirmed,
     AddressSource,
     GeoPoint,
@@ -32,8 +33,8 @@ from shared.events import (
     RecipientServed,
     Stage,
 )
-from shared.problems import Problem, validation_problem
-from shared.runtime import Runtime
+from shared.plumbing.problems import Problem, validation_problem
+from shared.plumbing.runtime import Runtime
 
 SOURCE = "songda/intake"
 

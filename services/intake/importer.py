@@ -20,12 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.intake import book, domain
 from services.intake.models import IntakeImport, IntakeImportReject
 from services.intake.requests import ChannelIn
-from shared.addresses import PostalAddress
-from shared.casenumber import CaseNumber, CaseNumberText
-from shared.db import Database
-from shared.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
-from shared.problems import field_path
-from shared.values import Phone, validate_id_number
+from shared.contracts.addresses import PostalAddress
+from shared.contracts.casenumber import CaseNumber, CaseNumberText
+from shared.plumbing.db import Database
+from shared.contracts.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
+from shared.plumbing.problems import field_path
+from shared.contracts.values import Phone, validate_id_number
 
 COLUMNS = ("record", "name", "party_kind", "id_type", "id_number", "phone", "email", "address", "postcode", "lat", "lon", "source", "case_number", "stage", "role", "date", "e_delivery", "designated_proxy")
 _PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)

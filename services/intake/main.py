@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from services.intake import api, consumers, courts
 from services.intake.config import IntakeSettings
 from services.intake.models import TABLES
-from shared.runtime import Runtime, ServiceSpec, create_service_app
+from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.db import JSONDoc, UTCDateTime
+from shared.plumbing.db import JSONDoc, UTCDateTime
 
 
 class IntakeCourt(SQLModel, table=True):

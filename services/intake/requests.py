@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, fie
 from pydantic.networks import validate_email
 
 from services.intake import domain
-from shared.casenumber import CaseNumber, CaseNumberText
-from shared.events import (
+from shared.contracts.casenumber import CaseNumber, CaseNumberText
+from shared.contracts.events import (
     AddressSource,
     CandidateAddress,
     Consent,
@@ -24,7 +24,7 @@ from shared.events import (
     PartyMatch,
     Stage,
 )
-from shared.values import Phone, PhoneNumber, validate_id_number
+from shared.contracts.values import Phone, PhoneNumber, validate_id_number
 
 
 class Strict(BaseModel):

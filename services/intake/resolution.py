@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import book, domain
 from services.intake.domain import AddressFact, CaseScope
-from shared.events import CandidateAddress, Consent, Contact, MatchMethod, PartyMatch
+from shared.contracts.events import CandidateAddress, Consent, Contact, MatchMethod, PartyMatch
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from random import Random
 from typing import NamedTuple
 
-from shared.values import resident_id_check_char, uscc_check_char
+from shared.contracts.values import resident_id_check_char, uscc_check_char
 
 COLUMNS: tuple[str, ...] = (
     "record",

@@ -7,9 +7,9 @@ import asyncio
 import httpx
 from sqlalchemy import text
 
-from shared.auth import Role
-from shared.db import Database
-from shared.topics import INTAKE_EVENTS, dlq
+from shared.plumbing.auth import Role
+from shared.plumbing.db import Database
+from shared.contracts.topics import INTAKE_EVENTS, dlq
 from tests.support import eventually, notice_payload, read_topic, token
 
 NOTICES = 1000

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import Role
-from shared.clock import SHANGHAI
-from shared.devstack import Stack
-from shared.events import PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
-from shared.topics import CARRIER_GATEWAY_EVENTS
-from shared.verify import verify_report
+from shared.plumbing.auth import Role
+from shared.plumbing.clock import SHANGHAI
+from songda.devstack import Stack
+from shared.contracts.events import PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
+from songda.verify import verify_report
 from tests import photos
 from tests.support import eventually, publish, submit_with_consent, token
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from shared.auth import Role
+from shared.plumbing.auth import Role
 from tests.support import EXAMPLE_NOTICE, eventually, token
 
 COURT = token(Role.court, "C371002")

@@ -32,8 +32,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, from_schema
 from schemathesis.engine import events as engine_events
 
-from shared.auth import Role
-from shared.devstack import SERVICES
+from shared.plumbing.auth import Role
+from songda.devstack import SERVICES
 from tests.support import EXAMPLE_NOTICE, eventually, token
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance")

@@ -21,16 +21,16 @@ from services.carrier_gateway.main import create_app as create_gateway
 from services.carrier_gateway.models import CarrierItem
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
-from services.ems_sim.config import EmsSimSettings
-from services.ems_sim.main import create_app as create_sim
+from simulators.ems_sim.config import EmsSimSettings
+from simulators.ems_sim.main import create_app as create_sim
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app as create_intake
-from shared.auth import Role
-from shared.events import DispatchPostalItem
-from shared.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
-from shared.values import uscc_check_char
+from shared.plumbing.auth import Role
+from shared.contracts.events import DispatchPostalItem
+from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
+from shared.contracts.values import uscc_check_char
 from tests import histories
 from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, publish, running, serving, settings, token
 

@@ -16,11 +16,11 @@ from sqlmodel import func, select
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app
 from services.intake.models import IntakeConfirmation, IntakeParty
-from shared.auth import Role
-from shared.events import RecipientServed, ServiceMethod
-from shared.runtime import Runtime
-from shared import topics
-from shared.topics import TopicNames
+from shared.plumbing.auth import Role
+from shared.contracts.events import RecipientServed, ServiceMethod
+from shared.plumbing.runtime import Runtime
+from shared.contracts import topics
+from shared.contracts.topics import TopicNames
 from tests.support import EXAMPLE_NOTICE, eventually, publish, read_topic, running, settings, token
 
 COURT = token(Role.court, "C371002")

@@ -17,17 +17,17 @@ import pytest
 
 from services.carrier_gateway.config import CarrierGatewaySettings
 from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from services.carrier_gateway.ems.wire import DIGEST_HEADER, decode_key, digest
+from shared.contracts.ems_wire import DIGEST_HEADER, decode_key, digest
 from services.carrier_gateway.main import create_app as create_gateway
-from services.ems_sim.config import EmsSimSettings
-from services.ems_sim.main import create_app as create_sim
+from simulators.ems_sim.config import EmsSimSettings
+from simulators.ems_sim.main import create_app as create_sim
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
-from shared.auth import Role
-from shared.clock import local_date
-from shared.events import DispatchPostalItem
-from shared.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY
-from shared.topics import CARRIER_GATEWAY_COMMANDS, CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
+from shared.plumbing.auth import Role
+from shared.plumbing.clock import local_date
+from shared.contracts.events import DispatchPostalItem
+from shared.plumbing.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY
+from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
 from tests.histories import registered
 from tests.support import common, eventually, free_port, publish, read_topic, serving, settings, token
 

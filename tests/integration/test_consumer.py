@@ -16,11 +16,11 @@ from services.evidence.main import create_app as create_evidence
 from services.evidence.models import EvidenceTimelineEntry
 from services.intake.requests import NoticeIn
 from services.intake.handlers import new_notice, registered_event
-from shared.clock import RealClock
-from shared.envelope import Envelope
-from shared.inbox import InboxMessage
-from shared.runtime import Runtime
-from shared.topics import INTAKE_EVENTS, dlq
+from shared.plumbing.clock import RealClock
+from shared.contracts.envelope import Envelope
+from shared.plumbing.inbox import InboxMessage
+from shared.plumbing.runtime import Runtime
+from shared.contracts.topics import INTAKE_EVENTS, dlq
 from tests.support import eventually, notice_payload, read_topic, running, settings
 
 CLOCK = RealClock()

@@ -21,11 +21,11 @@ from sqlalchemy import text
 from services.delivery.adapters.twilio import sign
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
-from services.twilio_sim.config import TwilioSimSettings
-from services.twilio_sim.main import create_app as create_sim
-from shared.auth import Role
-from shared.db import Database
-from shared.events import (
+from simulators.twilio_sim.config import TwilioSimSettings
+from simulators.twilio_sim.main import create_app as create_sim
+from shared.plumbing.auth import Role
+from shared.plumbing.db import Database
+from shared.contracts.events import (
     CandidateAddress,
     Consent,
     EDeliveryChannel,
@@ -38,10 +38,10 @@ from shared.events import (
     TrackingUpdated,
     WaybillCreated,
 )
-from shared.registry import Event
-from shared.settings import DEV_TWILIO_AUTH_TOKEN
-from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
-from shared.values import Phone
+from shared.contracts.registry import Event
+from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
+from shared.contracts.values import Phone
 from tests.support import common, eventually, free_port, publish, read_topic, serving, settings, token
 
 SUPERVISOR = token(Role.supervisor, "sup-1")

@@ -23,12 +23,12 @@ from sqlalchemy import text
 
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
-from shared import checkpoints, merkle
-from shared.auth import Role
-from shared.db import Database
-from shared.events import GeoPoint
-from shared.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
-from shared.verify import verify_report
+from shared.contracts import checkpoints, merkle
+from shared.plumbing.auth import Role
+from shared.plumbing.db import Database
+from shared.contracts.events import GeoPoint
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
+from songda.verify import verify_report
 from tests import histories, photos
 from tests.support import eventually, free_port, publish, read_topic, running, serving, settings, token
 
@@ -250,12 +250,12 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         _assert_tampering_caught(report, ev.blobs, tmp_path)
         path = tmp_path / "report.json"
         path.write_text(json.dumps(report, ensure_ascii=False))
-        cli = subprocess.run([sys.executable, "-m", "shared.cli", "verify", str(path), "--blobs", str(ev.blobs)], capture_output=True, text=True)
+        cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path), "--blobs", str(ev.blobs)], capture_output=True, text=True)
         assert cli.returncode == 0, cli.stdout + cli.stderr
         changed = json.loads(path.read_text())
         changed["recipients"][0]["service_date"] = "2026-11-23"
         path.write_text(json.dumps(changed, ensure_ascii=False))
-        cli = subprocess.run([sys.executable, "-m", "shared.cli", "verify", str(path)], capture_output=True, text=True)
+        cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path)], capture_output=True, text=True)
         assert cli.returncode == 1 and "report hash" in cli.stdout
 
         # Late evidence issues version 2; version 1 stays as it was.

@@ -13,7 +13,7 @@ from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app as create_intake
-from shared.auth import Role
+from shared.plumbing.auth import Role
 from tests.support import EXAMPLE_NOTICE, eventually, running, settings, token
 
 COURT = token(Role.court, "C371002")

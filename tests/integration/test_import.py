@@ -15,7 +15,7 @@ import asyncpg
 from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-SONGDA = [sys.executable, "-m", "shared.cli"]
+SONGDA = [sys.executable, "-m", "songda.cli"]
 TABLES = ("intake_party", "intake_contact", "intake_address_entry", "intake_confirmation")
 
 GOOD_AND_BAD = [

@@ -12,9 +12,9 @@ from sqlmodel import func, select
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app
 from services.intake.models import IntakeNotice
-from shared.auth import Role
-from shared.outbox import OutboxMessage
-from shared.runtime import Runtime
+from shared.plumbing.auth import Role
+from shared.plumbing.outbox import OutboxMessage
+from shared.plumbing.runtime import Runtime
 from tests.support import EXAMPLE_NOTICE, running, settings, token
 
 COURT = token(Role.court, "C371002")

@@ -21,7 +21,7 @@ from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app as create_intake
-from shared.auth import Role, mint
+from shared.plumbing.auth import Role, mint
 from tests.support import SECRET, eventually, running, settings
 
 # One read each service answers a supervisor with 200.
@@ -51,7 +51,7 @@ def bearer(**overrides: object) -> dict[str, str]:
 
 def cli(*args: str, prefix: str, kafka: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SONGDA_ENV": "test", "SONGDA_JWT_SECRET": SECRET, "SONGDA_KAFKA_BOOTSTRAP": kafka, "SONGDA_TOPIC_PREFIX": prefix}
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "songda.cli", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 async def test_a_revoked_token_is_refused_by_every_service(services: dict[str, httpx.AsyncClient], kafka: str, topic_prefix: str) -> None:

@@ -16,8 +16,8 @@ from services.evidence.models import EvidenceNotice, EvidenceTask
 from services.intake import access as intake
 from services.intake.courts import owns_case
 from services.intake.models import IntakeCourt, IntakeNotice
-from shared.auth import Principal, Role
-from shared.casenumber import CaseNumber
+from shared.plumbing.auth import Principal, Role
+from shared.contracts.casenumber import CaseNumber
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 FIRM = "31370000MD0123456A"

@@ -11,10 +11,10 @@ import jwt
 import pytest
 from fastapi import Depends, FastAPI
 
-from shared import problems
-from shared.auth import ALGORITHM, Principal, Role, TokenTooLong, TokenVerifier, mint, require
-from shared.problems import Problem
-from shared.revocations import Revocation, RevocationList
+from shared.plumbing import problems
+from shared.plumbing.auth import ALGORITHM, Principal, Role, TokenTooLong, TokenVerifier, mint, require
+from shared.plumbing.problems import Problem
+from shared.plumbing.revocations import Revocation, RevocationList
 
 SECRET = "unit-test-secret-of-at-least-32-characters"
 ISSUER = "songda-test"

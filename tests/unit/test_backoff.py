@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import shared.backoff
-from shared.backoff import Backoff
+import shared.plumbing.backoff
+from shared.plumbing.backoff import Backoff
 
 
 def nominal(initial: float, maximum: float, factor: float, count: int) -> list[float]:
@@ -24,7 +24,7 @@ CASES = [
 @pytest.fixture
 def no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Makes the jitter draw its upper bound (1.0), so delays are the nominal ones."""
-    monkeypatch.setattr(shared.backoff.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(shared.plumbing.backoff.random, "uniform", lambda low, high: high)
 
 
 def test_defaults(no_jitter: None) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.addresses import PostalAddress
-from shared.casenumber import CaseNumber
+from shared.contracts.addresses import PostalAddress
+from shared.contracts.casenumber import CaseNumber
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.checkpoints import (
+from shared.contracts.checkpoints import (
     DEV_SIGNING_SEED,
     body,
     key_id,
@@ -19,7 +19,7 @@ from shared.checkpoints import (
     sign,
     verify,
 )
-from shared.merkle import leaf_hash
+from shared.contracts.merkle import leaf_hash
 
 ORIGIN = "songda.example/evidence"
 ROOT = leaf_hash(b"a served notice")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.auth import Role, TokenVerifier
-from shared.cli import main
-from shared.settings import CommonSettings
+from shared.plumbing.auth import Role, TokenVerifier
+from songda.cli import main
+from shared.plumbing.settings import CommonSettings
 
 
 @pytest.mark.parametrize(("role", "sub"), [("court", "C371002"), ("agent", "agent-7"), ("supervisor", "dev")])

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-import shared.clock
-from shared.clock import RealClock, ScaledClock, clock_from_settings, local_date, utc
-from shared.settings import CommonSettings
+import shared.plumbing.clock
+from shared.plumbing.clock import RealClock, ScaledClock, clock_from_settings, local_date, utc
+from shared.plumbing.settings import CommonSettings
 
 EPOCH = "2026-11-23T00:00:00+00:00"
 ANCHOR = "2026-01-01T00:00:00+00:00"
@@ -27,7 +27,7 @@ def _no_songda_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def real_time(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     """Replaces the clock module's time.time with a value the test sets."""
     fake = SimpleNamespace(now=ANCHOR_TS)
-    monkeypatch.setattr(shared.clock, "time", SimpleNamespace(time=lambda: fake.now))
+    monkeypatch.setattr(shared.plumbing.clock, "time", SimpleNamespace(time=lambda: fake.now))
     return fake
 
 
@@ -70,7 +70,7 @@ async def test_scaled_sleep_is_shortened_by_scale(monkeypatch: pytest.MonkeyPatc
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(shared.clock, "asyncio", SimpleNamespace(sleep=fake_sleep))
+    monkeypatch.setattr(shared.plumbing.clock, "asyncio", SimpleNamespace(sleep=fake_sleep))
     await clock_from_settings(scaled()).sleep(7200)  # two domain hours
     assert slept == [2.0]
 

@@ -28,8 +28,8 @@ from services.delivery.domain.machine import (
 from services.delivery.domain.plan import choose_agent, visit_window
 from services.delivery.domain.state import Case, Place, RecipientState, RecipientStatus
 from services.delivery.policy import Assignment, load_policy
-from shared.clock import SHANGHAI
-from shared.events import (
+from shared.plumbing.clock import SHANGHAI
+from shared.contracts.events import (
     AddressSource,
     CandidateAddress,
     Channel,
@@ -49,7 +49,7 @@ from shared.events import (
     Tier,
     Witness,
 )
-from shared.values import Phone
+from shared.contracts.values import Phone
 
 POLICY = load_policy()
 # Monday 23 November 2026, 09:00 in Beijing: a working day.

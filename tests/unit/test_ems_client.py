@@ -13,7 +13,7 @@ import respx
 
 from services.carrier_gateway.ems.client import CarrierUnavailable, CircuitBreaker, CircuitOpen, EmsClient, ScanNotReady
 from services.carrier_gateway.ems.mapper import CarrierRejected
-from services.carrier_gateway.ems.wire import API_CREATE_WAYBILL, API_RECEIPT_SCAN, PAYLOAD_FIELD, decrypt
+from shared.contracts.ems_wire import API_CREATE_WAYBILL, API_RECEIPT_SCAN, PAYLOAD_FIELD, decrypt
 
 ORIGIN = "http://ems.test"
 URL = f"{ORIGIN}/api/gateway"

@@ -15,7 +15,7 @@ import pytest
 import respx
 
 from services.carrier_gateway.evidence import EvidenceClient, EvidenceRefused, EvidenceUnavailable
-from shared.auth import Role, TokenVerifier
+from shared.plumbing.auth import Role, TokenVerifier
 
 URL = "http://evidence.test"
 SECRET = "songda-unit-secret-at-least-32-characters"

@@ -28,8 +28,8 @@ from services.carrier_gateway.ems.mapper import (
     supersedes,
     tracking,
 )
-from services.carrier_gateway.ems.wire import Envelope, Trace, Traces, WireError, parse_time
-from shared.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
+from shared.contracts.ems_wire import Envelope, Trace, Traces, WireError, parse_time
+from shared.contracts.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "ems"

@@ -16,13 +16,13 @@ from sqlmodel import col, select
 
 from services.carrier_gateway import scans
 from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from services.carrier_gateway.ems.wire import Trace
+from shared.contracts.ems_wire import Trace
 from services.carrier_gateway.evidence import EvidenceClient
 from services.carrier_gateway.models import TABLES, CarrierItem, ScanState
 from services.carrier_gateway.scans import Scanner
 from services.carrier_gateway.tracking import apply_traces
-from shared.db import Database, create_tables
-from shared.outbox import OutboxMessage
+from shared.plumbing.db import Database, create_tables
+from shared.plumbing.outbox import OutboxMessage
 
 EMS = "http://ems.test/api/gateway"
 EVIDENCE = "http://evidence.test/v1/evidence"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.carrier_gateway.ems import wire
-from shared.settings import DEV_EMS_PUSH_SECRET, DEV_EMS_SM4_KEY
+from shared.contracts import ems_wire as wire
+from shared.plumbing.settings import DEV_EMS_PUSH_SECRET, DEV_EMS_SM4_KEY
 
 KEY = wire.decode_key(DEV_EMS_SM4_KEY)
 OTHER_KEY = bytes(range(16))

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-import shared.events  # noqa: F401 — registers the catalogue
-from shared.registry import Event, has_upcaster, registered
+import shared.contracts.events  # noqa: F401 — registers the catalogue
+from shared.contracts.registry import Event, has_upcaster, registered
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "events"
 WRITE_ENV = "SONGDA_WRITE_SNAPSHOTS"
@@ -186,7 +186,7 @@ def test_breaking_changes(old: Schema, new: Schema, expected: list[str]) -> None
 
 def test_breaking_changes_through_real_event_schema() -> None:
     """The resolver reaches pydantic's $defs: a field removed deep inside NoticeRegistered is found."""
-    schema = shared.events.NoticeRegistered.model_json_schema()
+    schema = shared.contracts.events.NoticeRegistered.model_json_schema()
     assert breaking_changes(schema, copy.deepcopy(schema)) == []
     changed = copy.deepcopy(schema)
     del changed["$defs"]["Provenance"]["properties"]["source_case"]

@@ -9,12 +9,12 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from shared import openapi, problems
-from shared.auth import Principal, Role, require
-from shared.headers import PAGE_CSP, SecurityHeaders
-from shared.openapi import implied_statuses
-from shared.ratelimit import RateLimits, limited, missed
-from shared.settings import ApiDocs
+from shared.plumbing import openapi, problems
+from shared.plumbing.auth import Principal, Role, require
+from shared.plumbing.headers import PAGE_CSP, SecurityHeaders
+from shared.plumbing.openapi import implied_statuses
+from shared.plumbing.ratelimit import RateLimits, limited, missed
+from shared.plumbing.settings import ApiDocs
 
 
 def make_app(*, hsts: bool = False, limit: str = "3/minute", misses: str = "2/minute") -> FastAPI:

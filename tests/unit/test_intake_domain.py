@@ -8,8 +8,8 @@ import pytest
 
 from services.intake import domain
 from services.intake.domain import AddressFact, CaseScope, ConfirmationFact, KnownParty, Tier
-from shared.addresses import PostalAddress
-from shared.events import AddressSource, Consent, EDeliveryChannel, MatchMethod, ServiceMethod, Stage
+from shared.contracts.addresses import PostalAddress
+from shared.contracts.events import AddressSource, Consent, EDeliveryChannel, MatchMethod, ServiceMethod, Stage
 
 TODAY = date(2026, 11, 23)
 THIS_CASE = "2026|鲁1002|民初|999"

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from services.intake.requests import ConfirmationIn, LookupIn, NoticeIn
-from shared.problems import validation_problem
+from shared.plumbing.problems import validation_problem
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 NOTICE = json.loads((EXAMPLES / "notice.json").read_text())

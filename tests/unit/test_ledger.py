@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared.clock import RealClock
-from shared.db import Database, create_tables
-from shared.ledger import EffectStatus, SideEffect, SideEffectInDoubt, perform
+from shared.plumbing.clock import RealClock
+from shared.plumbing.db import Database, create_tables
+from shared.plumbing.ledger import EffectStatus, SideEffect, SideEffectInDoubt, perform
 
 CLOCK = RealClock()
 

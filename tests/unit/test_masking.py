@@ -5,8 +5,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from shared.masking import PERSONAL_KEYS, mask_event_dict, mask_text, mask_value
-from shared.values import Phone
+from shared.plumbing.masking import PERSONAL_KEYS, mask_event_dict, mask_text, mask_value
+from shared.contracts.values import Phone
 
 SHA256_EMPTY = hashlib.sha256(b"").hexdigest()
 

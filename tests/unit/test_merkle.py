@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.merkle import (
+from shared.contracts.merkle import (
     EMPTY_ROOT,
     CompactRange,
     Perfect,

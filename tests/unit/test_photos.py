@@ -14,9 +14,9 @@ from PIL.TiffImagePlugin import IFDRational
 
 from services.evidence.domain import EARTH_RADIUS_M, distance_m, photo_flags
 from services.evidence.photos import PhotoError, read_facts
-from shared.clock import SHANGHAI
-from shared.events import GeoPoint
-from shared.evidence import EvidenceFlag
+from shared.plumbing.clock import SHANGHAI
+from shared.contracts.events import GeoPoint
+from shared.contracts.evidence import EvidenceFlag
 from tests.photos import MAKE, MODEL, jpeg, png
 
 # The address of the task (环翠区, 威海) and points 50 m north and 2 km east of it.

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.envelope import Envelope, schema_uri, wrap
+from shared.contracts.envelope import Envelope, schema_uri, wrap
 from services.intake.requests import NoticeIn
 from services.intake.handlers import new_notice, registered_event
-from shared.events import NoticeRegistered
-from shared.registry import Event, UnknownEvent, decode, event, has_upcaster, upcaster
+from shared.contracts.events import NoticeRegistered
+from shared.contracts.registry import Event, UnknownEvent, decode, event, has_upcaster, upcaster
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "docs" / "examples" / "notice.json").read_text())
 SHANGHAI_TZ = timezone(timedelta(hours=8))

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.evidence.reports import Logged, assemble
-from shared.events import ServiceMethod
-from shared.report import Checkpoint, Proof
+from shared.contracts.events import ServiceMethod
+from shared.contracts.report import Checkpoint, Proof
 from tests import histories
 
 CHECKPOINT = Checkpoint(

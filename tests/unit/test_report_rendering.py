@@ -13,10 +13,10 @@ import pytest
 
 from services.evidence import rendering
 from services.evidence.rendering import cjk_font_missing, format_date, format_time, render_html, render_pdf
-from shared.clock import SHANGHAI
-from shared.evidence import EvidenceFlag, EvidenceKind
-from shared.events import Channel, Exhausted, ServiceMethod, SignerRole, Stage, Tier
-from shared.report import AttemptEntry, DeliveryReport
+from shared.plumbing.clock import SHANGHAI
+from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.events import Channel, Exhausted, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.report import AttemptEntry, DeliveryReport
 from tests.reports import CASE_NUMBER, attempt, evidence, sample_report
 
 POPPLER = "pdftotext not found: install poppler-utils (Debian: apt-get install poppler-utils; .ci/run installs it when missing)"

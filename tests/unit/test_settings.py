@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.intake.config import IntakeSettings
-from shared.settings import DEV_JWT_SECRET, CommonSettings, Environment, ServiceSettings
+from shared.plumbing.settings import DEV_JWT_SECRET, CommonSettings, Environment, ServiceSettings
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES, acceptable, sniff
-from shared.evidence import EvidenceKind
+from shared.contracts.evidence import EvidenceKind
 from tests.photos import jpeg, png
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.supervisor import Supervisor
+from shared.plumbing.supervisor import Supervisor
 from tests.support import eventually
 
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import EmailStr, TypeAdapter
 
 from services.intake.synthetic import COLUMNS, rows
-from shared.values import LineType, Phone, validate_resident_id, validate_uscc
+from shared.contracts.values import LineType, Phone, validate_resident_id, validate_uscc
 
 TODAY = date(2026, 11, 23)
 FIRST_DAY = TODAY - timedelta(days=729)

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from shared.values import (
+from shared.contracts.values import (
     LineType,
     Phone,
     PhoneNumber,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from services.intake.domain import DUE_WORKING_DAYS, due_date
-from shared.workdays import add_working_days, is_covered, is_working_day
+from shared.plumbing.workdays import add_working_days, is_covered, is_working_day
 
 
 def days(start: str, end: str) -> list[date]:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from services.carrier_gateway.ems.mapper import CarrierRejected
-from services.carrier_gateway.ems.wire import (
+from shared.contracts.ems_wire import (
     API_CANCEL_WAYBILL,
     API_CREATE_WAYBILL,
     API_RECEIPT_SCAN,

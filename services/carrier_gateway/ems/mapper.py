@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.carrier_gateway.ems.wire import RET_OK, Envelope, Trace, WireError, parse_time
-from shared.clock import local_date
-from shared.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
+from shared.contracts.ems_wire import RET_OK, Envelope, Trace, WireError, parse_time
+from shared.plumbing.clock import local_date
+from shared.contracts.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
 
 # The product docs/ems.md books court mail (法院专递) under.
 COURT_MAIL_PRODUCT = "11"

@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 import aiosmtplib
 import structlog
 
-from shared.masking import mask_text
+from shared.plumbing.masking import mask_text
 
 log = structlog.get_logger(__name__)
 

@@ -20,8 +20,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from shared.masking import mask_text
-from shared.values import mask_phone
+from shared.plumbing.masking import mask_text
+from shared.contracts.values import mask_phone
 
 log = structlog.get_logger(__name__)
 

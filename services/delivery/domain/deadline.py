@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from services.delivery.policy import Policy
-from shared.clock import SHANGHAI
-from shared.workdays import end_of_working_day, working_hours_before
+from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.workdays import end_of_working_day, working_hours_before
 
 
 def warn_at(due: date, policy: Policy) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from shared.events import PartyKind, ServiceMethod, SignerRole
+from shared.contracts.events import PartyKind, ServiceMethod, SignerRole
 
 # CPL 95: a public notice takes effect thirty days after it is issued. Interp. 138 lets it be posted
 # at the recipient's residence, so a posting runs the same thirty days.

@@ -11,8 +11,8 @@ from services.delivery.domain import law
 from services.delivery.domain.plan import PUBLIC_NOTICE, TIER_ORDER, physical_steps, plan_for, posting_window, visit_window
 from services.delivery.domain.state import Attempt, AttemptStatus, Case, Claim, Place, RecipientState, RecipientStatus, Served, Step
 from services.delivery.policy import Policy, ServiceTime
-from shared.clock import SHANGHAI, local_date
-from shared.events import (
+from shared.plumbing.clock import SHANGHAI, local_date
+from shared.contracts.events import (
     AddressReported,
     AttemptFailed,
     AttemptStarted,
@@ -33,8 +33,8 @@ from shared.events import (
     Transmission,
     Witness,
 )
-from shared.registry import Event
-from shared.workdays import add_working_days, add_working_hours, end_of_working_day
+from shared.contracts.registry import Event
+from shared.plumbing.workdays import add_working_days, add_working_hours, end_of_working_day
 
 _ATTEMPTS = uuid.UUID("5b1c7f0e-9d2a-4f61-8a53-2f0d6c1e9b47")
 

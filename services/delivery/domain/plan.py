@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 
 from services.delivery.domain.state import Place, Step
 from services.delivery.policy import Agent, Assignment, Policy, VisitSlot
-from shared.clock import SHANGHAI
-from shared.events import AddressSource, CandidateAddress, Channel, EDeliveryChannel, Recipient, Tier
-from shared.values import Phone
-from shared.workdays import add_working_days, end_of_working_day, is_working_day
+from shared.plumbing.clock import SHANGHAI
+from shared.contracts.events import AddressSource, CandidateAddress, Channel, EDeliveryChannel, Recipient, Tier
+from shared.contracts.values import Phone
+from shared.plumbing.workdays import add_working_days, end_of_working_day, is_working_day
 
 TIER_ORDER: dict[Tier, int] = {tier: n for n, tier in enumerate(Tier)}
 

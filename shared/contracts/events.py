@@ -1,0 +1,560 @@
+"""The event catalogue: every event and command the services exchange (docs/events.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from shared.contracts.registry import Event, event, upcaster
+from shared.contracts.values import Phone
+
+
+class Stage(StrEnum):
+    first_instance = "first_instance"
+    appeal = "appeal"
+    retrial = "retrial"
+    enforcement = "enforcement"
+
+
+class PartyKind(StrEnum):
+    person = "person"
+    organisation = "organisation"
+
+
+class IdType(StrEnum):
+    resident_id = "resident_id"
+    uscc = "uscc"
+    passport = "passport"
+    other = "other"
+
+
+class AddressSource(StrEnum):
+    """Where an address came from; the order of SPC 法发〔2017〕19号 Art. 8–9 ranks these in intake."""
+
+    confirmation = "confirmation"
+    contract = "contract"
+    filing = "filing"
+    other_case = "other_case"
+    civil_activity = "civil_activity"
+    household = "household"
+    delivery = "delivery"
+
+
+class Part(BaseModel):
+    """A frozen value inside an event."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Document(Part):
+    title: str
+    kind: str
+    pages: int
+    sha256: str | None = None
+
+
+class GeoPoint(Part):
+    lat: float
+    lon: float
+
+
+class EDeliveryChannel(StrEnum):
+    """Electronic channels a party can consent to (CPL 90)."""
+
+    sms = "sms"
+    email = "email"
+    lawyer_firm = "lawyer_firm"
+
+
+class MatchMethod(StrEnum):
+    """How a recipient was recognised as a party known from other cases."""
+
+    id_number = "id_number"
+    name_phone = "name_phone"
+    new = "new"
+    ambiguous = "ambiguous"
+
+
+class Provenance(Part):
+    """Why an address is a candidate: its kind, the case it came from and when it was confirmed."""
+
+    kind: AddressSource
+    source_case: str | None = None
+    confirmed_on: date | None = None
+    e_delivery_consent: bool = False
+    stage: Stage | None = None
+    basis: str | None = None
+    expired: bool = False
+
+
+class CandidateAddress(Part):
+    text: str
+    postcode: str | None = None
+    location: GeoPoint | None = None
+    rank: int
+    provenance: list[Provenance]
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+
+
+class Consent(Part):
+    """An electronic channel the party agreed to in writing, with the confirmation it comes from."""
+
+    channel: EDeliveryChannel
+    address: str
+    source_case: str
+    confirmed_on: date
+
+
+class Contact(Part):
+    """A phone number or e-mail address known for the party, and why it is known."""
+
+    kind: str
+    value: str
+    source: str
+    confirmed_on: date | None = None
+    worked_on: date | None = None
+
+
+class PartyMatch(Part):
+    """Which known party a recipient is, and what matched: every match is explainable."""
+
+    party_id: str | None
+    method: MatchMethod
+    matched_on: list[str]
+    note: str
+
+
+class Lawyer(Part):
+    name: str
+    firm: str
+    # The firm's USCC: what its lawyers' tokens carry, so a firm reaches what was served on it.
+    firm_uscc: str | None = None
+    license_no: str | None = None
+    email: str | None = None
+
+
+class Recipient(Part):
+    recipient_id: str
+    name: str
+    kind: PartyKind
+    role: str
+    id_type: IdType | None
+    id_number: str | None
+    phones: list[Phone]
+    emails: list[str]
+    candidates: list[CandidateAddress]
+    lawyer: Lawyer | None = None
+    designated_proxy: str | None = None
+    whereabouts_unknown: bool = False
+    party: PartyMatch | None = None
+    expired_candidates: list[CandidateAddress] = []
+    consent: list[Consent] = []
+    contacts: list[Contact] = []
+
+
+@event("intake.NoticeRegistered", version=2)
+class NoticeRegistered(Event):
+    """A court's notice passed validation and is ready for delivery, each recipient's addresses ranked."""
+
+    notice_id: str
+    court_id: str
+    court_name: str
+    court_reference: str
+    case_number: str
+    cause: str
+    stage: Stage
+    documents: list[Document]
+    recipients: list[Recipient]
+    due_date: date
+    registered_at: AwareDatetime
+    earlier_case_numbers: list[str] = []
+
+
+@upcaster("intake.NoticeRegistered", from_version=1)
+def _notice_registered_v1(data: dict[str, Any]) -> dict[str, Any]:
+    # v2 lets a recipient come without an ID number; every v1 payload is already a valid v2 one.
+    return data
+
+
+@event("intake.AddressConfirmed")
+class AddressConfirmed(Event):
+    """A party confirmed (or changed in writing) its address for a case this notice belongs to."""
+
+    notice_id: str
+    recipient_id: str
+    party_id: str
+    confirmation_id: str
+    case_number: str
+    stage: Stage
+    address: CandidateAddress
+    phone: Phone | None = None
+    consent: list[Consent] = []
+    designated_proxy: str | None = None
+    confirmed_on: date
+    supersedes: str | None = None
+
+
+class ServiceMethod(StrEnum):
+    """How a recipient was served; each has its own service date and legal basis (DOMAIN.md)."""
+
+    electronic = "electronic"
+    direct = "direct"
+    refusal = "refusal"
+    postal = "postal"
+    posting = "posting"
+    public_notice = "public_notice"
+
+
+class Witness(Part):
+    """The witness of a refusal (CPL 89): a person from a grassroots organisation or the employer."""
+
+    name: str
+    organisation: str
+
+
+@event("delivery.RecipientServed")
+class RecipientServed(Event):
+    """A recipient counts as served: how, on which date, on what legal basis, actually or deemed."""
+
+    notice_id: str
+    recipient_id: str
+    method: ServiceMethod
+    channel: str
+    target: str | None = None
+    service_date: date
+    legal_basis: str
+    deemed: bool
+    served_at: AwareDatetime
+    attempt_id: str | None = None
+    signer_name: str | None = None
+    signer_role: str | None = None
+    relation: str | None = None
+    witness: Witness | None = None
+    evidence_ids: list[str] = []
+
+
+
+class Tier(StrEnum):
+    """The rungs of tiered delivery (分层送达), tried in this order."""
+
+    electronic = "electronic"
+    direct = "direct"
+    postal = "postal"
+    posting = "posting"
+    public_notice = "public_notice"
+
+
+class Channel(StrEnum):
+    """How one attempt reaches (or looks for) the recipient."""
+
+    lawyer_firm = "lawyer_firm"
+    sms = "sms"
+    email = "email"
+    voice = "voice"
+    visit = "visit"
+    court_mail = "court_mail"
+    posting = "posting"
+    publication = "publication"
+
+
+class SignerRole(StrEnum):
+    """Who signed for the documents; which roles may sign is law, kept in delivery's domain (CPL 88)."""
+
+    recipient = "recipient"
+    family_member = "family_member"
+    legal_representative = "legal_representative"
+    principal = "principal"
+    mail_room = "mail_room"
+    litigation_agent = "litigation_agent"
+    statutory_agent = "statutory_agent"
+    designated_proxy = "designated_proxy"
+    opposing_party = "opposing_party"
+    other = "other"
+
+
+class Transmission(Part):
+    """What a provider reports about one message or call: the record CPL 90 and 法发〔2017〕19号 items 11–12 ask to keep."""
+
+    provider: str
+    provider_ref: str | None = None
+    sender: str | None = None
+    receiver: str
+    status: str
+    sent_at: AwareDatetime | None = None
+    arrived_at: AwareDatetime | None = None
+    error_code: int | None = None
+    duration_s: int | None = None
+    recording_ref: str | None = None
+    documents: list[str] = []
+
+
+@event("delivery.AttemptStarted")
+class AttemptStarted(Event):
+    """One attempt to reach a recipient began: a message, a call, a visit, a mail item, a posting."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    tier: Tier
+    channel: Channel
+    target: str | None = None
+    started_at: AwareDatetime
+    due_at: AwareDatetime | None = None
+
+
+@event("delivery.AttemptSucceeded")
+class AttemptSucceeded(Event):
+    """An attempt reached the recipient (a message arrived, a call was answered, a visit found them)."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    tier: Tier
+    channel: Channel
+    target: str | None = None
+    at: AwareDatetime
+    detail: str
+    record: Transmission | None = None
+
+
+@event("delivery.AttemptFailed")
+class AttemptFailed(Event):
+    """An attempt did not reach the recipient, with the reason and whether it will be tried again."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    tier: Tier
+    channel: Channel
+    target: str | None = None
+    at: AwareDatetime
+    reason: str
+    error_code: int | None = None
+    retry_at: AwareDatetime | None = None
+    record: Transmission | None = None
+
+
+@event("delivery.TaskAssigned")
+class TaskAssigned(Event):
+    """A visit or a posting was given to a member of the delivery team."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    task_id: str
+    kind: Channel
+    agent_id: str
+    address: str
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    # The address's coordinates when known: a photo from the task is checked against them.
+    location: GeoPoint | None = None
+
+
+@event("delivery.DocumentsAcknowledged")
+class DocumentsAcknowledged(Event):
+    """The recipient acknowledged the documents on the e-delivery page: when, from which address, with which browser."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    at: AwareDatetime
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@event("delivery.AddressReported")
+class AddressReported(Event):
+    """An agent found that the recipient moved and reported the new address."""
+
+    notice_id: str
+    recipient_id: str
+    party_id: str | None = None
+    address: str
+    postcode: str | None = None
+    observed_on: date
+    reported_by: str
+
+
+class Exhausted(Part):
+    """A method tried without success, listed for the court before a public notice (Interp. 138)."""
+
+    tier: Tier
+    channel: Channel
+    target: str | None = None
+    reason: str
+    at: AwareDatetime
+
+
+@event("delivery.RecipientUnserved")
+class RecipientUnserved(Event):
+    """Every method short of a public notice failed; the court is asked to publish one (CPL 95)."""
+
+    notice_id: str
+    recipient_id: str
+    exhausted: list[Exhausted]
+    recommendation: str
+    at: AwareDatetime
+
+
+class ServedRecipient(Part):
+    recipient_id: str
+    method: ServiceMethod
+    service_date: date
+    deemed: bool
+
+
+@event("delivery.NoticeCompleted")
+class NoticeCompleted(Event):
+    """Every recipient of the notice is served, actually or deemed."""
+
+    notice_id: str
+    completed_at: AwareDatetime
+    recipients: list[ServedRecipient]
+    overdue: bool
+
+
+@event("delivery.DeadlineApproaching")
+class DeadlineApproaching(Event):
+    """Early warning (预警): the delivery deadline is near and some recipients are not served."""
+
+    notice_id: str
+    due_date: date
+    pending: list[str]
+    at: AwareDatetime
+
+
+@event("delivery.NoticeOverdue")
+class NoticeOverdue(Event):
+    """The delivery deadline passed with recipients unserved (超期送达)."""
+
+    notice_id: str
+    due_date: date
+    pending: list[str]
+    at: AwareDatetime
+
+
+@event("carrier_gateway.DispatchPostalItem")
+class DispatchPostalItem(Event):
+    """Command: book court mail (法院专递) for one attempt; the attempt id is the carrier's order number."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    court_id: str
+    court_name: str
+    case_number: str
+    receiver_name: str
+    receiver_phone: str | None = None
+    address: str
+    postcode: str | None = None
+    documents: list[str]
+
+
+class PostalStatus(StrEnum):
+    """A carrier trace normalised; the raw code stays on the event."""
+
+    accepted = "accepted"
+    in_transit = "in_transit"
+    arrived = "arrived"
+    out_for_delivery = "out_for_delivery"
+    delivered = "delivered"
+    delivery_failed = "delivery_failed"
+    refused = "refused"
+    returned = "returned"
+    receipt_returned = "receipt_returned"
+    unknown = "unknown"
+
+
+class ReturnReason(StrEnum):
+    """Why a mail item went back to the court."""
+
+    unclaimed = "unclaimed"
+    address_wrong = "address_wrong"
+    moved = "moved"
+    refused = "refused"
+    whereabouts_unknown = "whereabouts_unknown"
+    other = "other"
+
+
+@event("carrier_gateway.WaybillCreated")
+class WaybillCreated(Event):
+    """The carrier accepted the booking and gave the item a waybill number."""
+
+    notice_id: str
+    attempt_id: str
+    waybill_no: str
+    created_at: AwareDatetime
+
+
+@event("carrier_gateway.DispatchFailed")
+class DispatchFailed(Event):
+    """The carrier refused the booking."""
+
+    notice_id: str
+    attempt_id: str
+    reason: str
+    at: AwareDatetime
+
+
+@event("carrier_gateway.TrackingUpdated")
+class TrackingUpdated(Event):
+    """A node of the item's journey, normalised, with the carrier's raw code, name and description."""
+
+    notice_id: str
+    attempt_id: str
+    waybill_no: str
+    status: PostalStatus
+    op_time: AwareDatetime
+    op_code: str
+    op_name: str | None = None
+    op_desc: str | None = None
+    signer_role: SignerRole | None = None
+    return_reason: ReturnReason | None = None
+    # False for a node that arrived after a later one (carriers push out of order): history, not news.
+    latest: bool = True
+
+
+@event("carrier_gateway.ReceiptReturned")
+class ReceiptReturned(Event):
+    """The return receipt (回执) came back to the court: who signed, their relation, the date on it (CPL 91)."""
+
+    notice_id: str
+    attempt_id: str
+    waybill_no: str
+    signer_name: str
+    signer_role: SignerRole
+    relation: str | None = None
+    signed_on: date
+    returned_at: AwareDatetime
+    scan_evidence_id: str | None = None
+
+
+@event("evidence.EvidenceRecorded")
+class EvidenceRecorded(Event):
+    """An item of evidence is stored and logged, with the checks it raised (e.g. a photo far from the address)."""
+
+    notice_id: str
+    evidence_id: str
+    kind: str
+    sha256: str
+    leaf_index: int
+    flags: list[str] = []
+
+
+@event("evidence.ReportIssued")
+class ReportIssued(Event):
+    """A version of a notice's delivery report is sealed and stored; a court fetches or is pushed it."""
+
+    notice_id: str
+    report_id: str
+    version: int
+    court_id: str
+    sha256: str
+    checkpoint_size: int
+    issued_at: AwareDatetime

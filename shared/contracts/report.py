@@ -1,0 +1,162 @@
+"""DeliveryReport v1: what a 送达回证 carries plus the full attempt log, sealed by a hash and anchored to a signed log checkpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from shared.contracts.events import Channel, Document, Exhausted, Provenance, ServiceMethod, Stage, Tier, Witness
+
+FORMAT = "songda.delivery-report/v1"
+# The part of a report its own hash leaves out: the hash itself and where the report sits in the log.
+SEAL = "seal"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Proof(_Part):
+    """Where a log entry sits and the RFC 9162 inclusion proof from it to the report's checkpoint."""
+
+    leaf_index: int
+    # The entry exactly as logged (canonical JSON); its leaf hash is sha256(0x00 || entry as UTF-8).
+    entry: str
+    # Sibling hashes, hex, from the leaf up.
+    path: list[str]
+
+
+class EvidenceRef(_Part):
+    """An item the report rests on: an uploaded file (photo, scan, audio) or a logged event (an SMS receipt, an EMS node)."""
+
+    ref: str
+    # An EvidenceKind, or `event` for a consumed event kept as its own receipt.
+    kind: str
+    sha256: str
+    content_type: str | None = None
+    size: int | None = None
+    flags: list[str] = []
+    recorded_at: AwareDatetime
+    proof: Proof
+
+
+class AttemptEntry(_Part):
+    """One attempt, as the court needs it: the target masked, the outcome, who made it and what proves it."""
+
+    sequence: int
+    attempt_id: str
+    tier: Tier
+    channel: Channel
+    target: str | None
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None
+    # succeeded, failed or open (still running when the report was issued).
+    result: str
+    detail: str | None
+    operator: str
+    evidence: list[EvidenceRef]
+
+
+class AddressUsed(_Part):
+    """A candidate address of the recipient and where it came from (法发〔2017〕19号 Art. 8-9)."""
+
+    text: str
+    postcode: str | None
+    rank: int
+    provenance: list[Provenance]
+    used: bool
+
+
+class ChannelUsed(_Part):
+    """A channel the recipient was tried on, masked, with the consent or source it rests on."""
+
+    channel: Channel
+    target: str | None
+    basis: str | None
+
+
+class RecipientReport(_Part):
+    """One recipient's service: what was tried, in order, and how (and whether) they were served."""
+
+    recipient_id: str
+    name: str
+    kind: str
+    role: str
+    id_number: str | None
+    addresses: list[AddressUsed]
+    channels: list[ChannelUsed]
+    attempts: list[AttemptEntry]
+    served: bool
+    # The attempt the service rests on (for a deemed postal service, the returned item).
+    deciding_attempt_id: str | None
+    method: ServiceMethod | None
+    method_name: str | None
+    service_date: date | None
+    legal_basis: str | None
+    deemed: bool | None
+    served_at: AwareDatetime | None
+    signer_name: str | None
+    signer_role: str | None
+    relation: str | None
+    witness: Witness | None
+    evidence: list[EvidenceRef]
+    # Before a public notice, or when unserved: every method tried and why it failed (CPL 95).
+    exhausted: list[Exhausted]
+
+
+class Checkpoint(_Part):
+    """A signed statement of the evidence log's size and root (C2SP signed-note body, Ed25519)."""
+
+    origin: str
+    size: int
+    root: str
+    issued_at: AwareDatetime
+    key_id: str
+    public_key: str
+    signature: str
+
+
+class Seal(_Part):
+    """The report's own hash (over everything but the seal) and the log entry that records it."""
+
+    report_sha256: str
+    leaf_index: int
+
+
+class DeliveryReport(_Part):
+    """The standardised delivery report (标准化送达报告) for one notice, in one version."""
+
+    format: Literal["songda.delivery-report/v1"] = FORMAT
+    report_id: str
+    version: int
+    previous_sha256: str | None
+    notice_id: str
+    court_id: str
+    court_name: str
+    court_reference: str
+    case_number: str
+    cause: str
+    stage: Stage
+    documents: list[Document]
+    document_count: int
+    registered_at: AwareDatetime
+    completed_at: AwareDatetime | None
+    overdue: bool
+    issued_at: AwareDatetime
+    recipients: list[RecipientReport]
+    checkpoint: Checkpoint
+    seal: Seal
+
+
+def canonical(document: Any) -> bytes:
+    """Returns the canonical JSON bytes of a document: sorted keys, no spaces, UTF-8 — what every hash here is taken over."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def report_hash(document: dict[str, Any]) -> str:
+    """Returns the sha256 of a report document without its seal, as hex."""
+    return hashlib.sha256(canonical({key: value for key, value in document.items() if key != SEAL})).hexdigest()

@@ -1,0 +1,95 @@
+"""The audit log every service keeps of reads of personal data and evidence: who, as what, what, when, why; auditors read it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.plumbing.auth import Principal, Role, require
+from shared.plumbing.db import JSONDoc, UTCDateTime
+
+
+class AuditEntry(SQLModel, table=True):
+    """One read (or refused read) of personal data, an evidence item or a report."""
+
+    __tablename__ = "audit_entry"
+
+    id: str = Field(primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    actor_role: str
+    actor_sub: str = Field(index=True)
+    action: str
+    target: str = Field(index=True)
+    purpose: str | None = None
+    # Parties by their id, never by ID number.
+    party_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    outcome: str
+    client: str | None = None
+
+
+def record(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str,
+    target: str,
+    now: datetime,
+    purpose: str | None = None,
+    party_ids: Sequence[str] = (),
+    outcome: str = "shown",
+    request: Request | None = None,
+) -> None:
+    """Adds an entry in the caller's transaction, so a read is logged exactly when it happened."""
+    client = request.client.host if request is not None and request.client else None
+    session.add(
+        AuditEntry(
+            id=str(uuid.uuid4()),
+            at=now,
+            actor_role=principal.role.value,
+            actor_sub=principal.sub,
+            action=action,
+            target=target,
+            purpose=purpose,
+            party_ids=list(party_ids),
+            outcome=outcome,
+            client=client,
+        )
+    )
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: datetime
+    actor_role: str
+    actor_sub: str
+    action: str
+    target: str
+    purpose: str | None
+    party_ids: list[str]
+    outcome: str
+    client: str | None
+
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+Auditors = Annotated[Principal, Depends(require(Role.auditor, Role.supervisor))]
+
+
+@router.get("/audit-log", response_model=list[AuditEntryOut], summary="Latest reads of personal data and evidence, newest first")
+async def audit_log(
+    request: Request, _: Auditors, actor: Annotated[str | None, Query(max_length=64)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditEntryOut]:
+    """Returns who read what, when and why; auditors and supervisors only."""
+    query = select(AuditEntry).order_by(col(AuditEntry.at).desc()).limit(limit)
+    if actor:
+        query = query.where(AuditEntry.actor_sub == actor)
+    async with request.app.state.runtime.db.sessions() as session:
+        return [AuditEntryOut.model_validate(e, from_attributes=True) for e in (await session.exec(query)).all()]

@@ -1,0 +1,174 @@
+"""Transactional outbox: envelopes saved with the state change, published by one relay per service."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime
+
+import structlog
+from aiokafka.errors import KafkaError
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, text, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.plumbing.backoff import Backoff
+from shared.plumbing.clock import Clock
+from shared.plumbing.db import Database, UTCDateTime
+from shared.contracts.envelope import CONTENT_TYPE, Envelope
+from shared.plumbing.kafka import Producer
+from shared.contracts.topics import TopicNames
+
+log = structlog.get_logger(__name__)
+
+_ADDED = "songda.outbox.added"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An envelope waiting to be (or already) published."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_unpublished", "id", postgresql_where=text("published_at IS NULL")),)
+
+    # BIGINT on PostgreSQL; SQLite only auto-increments a plain INTEGER primary key.
+    id: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True))
+    message_id: str = Field(unique=True)
+    topic: str
+    key: str
+    event_type: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
+
+
+def add(session: AsyncSession, envelope: Envelope, *, topic: str, now: datetime) -> None:
+    """Stages an envelope for publication in the caller's transaction."""
+    session.add(
+        OutboxMessage(
+            message_id=str(envelope.id),
+            topic=topic,
+            key=envelope.subject,
+            event_type=envelope.type,
+            payload=envelope.model_dump_json(),
+            created_at=now,
+        )
+    )
+    session.info[_ADDED] = True
+
+
+def lock_key(service: str) -> int:
+    """Derives the advisory-lock key that keeps a service to one publishing relay."""
+    return int.from_bytes(hashlib.sha256(f"songda.outbox.{service}".encode()).digest()[:8], "big", signed=True)
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in id order, then marks them published."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        database: Database,
+        producer: Producer,
+        topics: TopicNames,
+        clock: Clock,
+        batch_size: int = 500,
+        poll_s: float = 0.25,
+    ) -> None:
+        self._service = service
+        self._db = database
+        self._producer = producer
+        self._topics = topics
+        self._clock = clock
+        self._batch_size = batch_size
+        self._poll_s = poll_s
+        self._wakeup = asyncio.Event()
+        self._local_lock = asyncio.Lock()
+        self.published = 0
+        database.after_commit(self._on_commit)
+
+    def _on_commit(self, session: AsyncSession) -> None:
+        if session.info.pop(_ADDED, False):
+            self._wakeup.set()
+
+    def wake(self) -> None:
+        """Asks the relay to look for new rows now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Publishes forever; Kafka or database outages are waited out, never fatal."""
+        backoff = Backoff(maximum=5.0)
+        failures = 0
+        while True:
+            # Cleared before looking, so a commit made while a batch is out still wakes the next round.
+            self._wakeup.clear()
+            try:
+                count = await self.publish_batch()
+            except (KafkaError, SQLAlchemyError, OSError, asyncio.TimeoutError) as exc:
+                failures += 1
+                # Only the error's type: a database error's text carries the row, personal data included.
+                log.warning("outbox.publish_failed", service=self._service, error=type(exc).__name__, failures=failures)
+                if failures % 3 == 0:
+                    # A producer that kept failing across a broker restart is rebuilt from scratch.
+                    await self._producer.reset()
+                await asyncio.sleep(backoff.next())
+                continue
+            failures = 0
+            backoff.reset()
+            if count < self._batch_size:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the event is set,
+                # and this loop would then outlive the supervisor's stop.
+                try:
+                    async with asyncio.timeout(self._poll_s):
+                        await self._wakeup.wait()
+                except TimeoutError:
+                    pass
+
+    async def publish_batch(self) -> int:
+        """Publishes up to one batch of rows; returns how many were published."""
+        async with self._local_lock:
+            if self._db.is_postgres:
+                # One transaction holds the advisory lock from read to mark, so a second relay of
+                # this service (another replica) waits instead of publishing the same rows.
+                async with self._db.sessions() as session, session.begin():
+                    if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(self._service)}):
+                        return 0
+                    rows = await self._unpublished(session)
+                    await self._send(rows)
+                    await self._mark_published(session, rows)
+            else:
+                # SQLite has one writer at a time; holding it across Kafka sends would stall the API.
+                async with self._db.sessions() as session, session.begin():
+                    rows = await self._unpublished(session)
+                await self._send(rows)
+                async with self._db.sessions() as session, session.begin():
+                    await self._mark_published(session, rows)
+        self.published += len(rows)
+        return len(rows)
+
+    async def _unpublished(self, session: AsyncSession) -> list[OutboxMessage]:
+        result = await session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.published_at).is_(None))
+            .order_by(col(OutboxMessage.id))
+            .limit(self._batch_size)
+        )
+        return list(result.all())
+
+    async def _send(self, rows: list[OutboxMessage]) -> None:
+        acks = [
+            await self._producer.send(
+                self._topics.physical(row.topic),
+                value=row.payload.encode(),
+                key=row.key,
+                headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", row.event_type.encode()), ("ce_id", row.message_id.encode())],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*acks)
+
+    async def _mark_published(self, session: AsyncSession, rows: list[OutboxMessage]) -> None:
+        if rows:
+            ids = [row.id for row in rows]
+            await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=self._clock.now()))
