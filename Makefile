@@ -6,7 +6,7 @@ SONGDA := $(VENV)/bin/songda
 STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install run up down test test-unit test-integration test-e2e bench bench-lookup bench-delivery bench-carrier bench-evidence clean
+.PHONY: install run up down test check test-unit test-integration test-e2e bench bench-lookup bench-delivery bench-carrier bench-evidence clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -26,8 +26,14 @@ up: install
 down:
 	@if [ -x $(SONGDA) ]; then $(SONGDA) down; fi
 
-test: install
+test: install check
 	bash deploy/with-infra.sh $(MAKE) --no-print-directory test-unit test-integration test-e2e
+
+# Lint, format and types over the product and its tests (configured in pyproject.toml).
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test-unit: install
 	$(PYTEST) tests/unit -q

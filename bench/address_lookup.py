@@ -29,14 +29,13 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.measure import delete_topics, figures  # noqa: E402
 from services.intake.book import party_id_for  # noqa: E402 — the repo root must be importable first
 from services.intake.domain import name_key  # noqa: E402
+from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402
 from songda.devstack import Stack  # noqa: E402
-from shared.contracts.topics import create_topics  # noqa: E402
 from tests.support import KAFKA, POSTGRES, SECRET, free_port, pg_url  # noqa: E402
-
-from bench.measure import delete_topics, figures  # noqa: E402
 
 DATABASE = "songda_bench_lookup"
 SONGDA = str(Path(sys.executable).with_name("songda"))
@@ -48,7 +47,6 @@ READS = (
     "SELECT * FROM intake_confirmation WHERE party_id = $1",
     "SELECT * FROM intake_contact WHERE party_id = $1",
 )
-
 
 
 @dataclass(frozen=True)
@@ -235,7 +233,6 @@ async def floor(url: str, lookups: list[Lookup], concurrency: int) -> tuple[list
     return latencies, seconds, cpu
 
 
-
 async def count_audit(url: str) -> int:
     """Returns how many audit entries intake has written."""
     connection = await asyncpg.connect(url)
@@ -304,9 +301,7 @@ def report(args: argparse.Namespace, imported: dict[str, Any] | None, measured: 
     lines.append(f"  {'path':<36} {'per second':>12} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'seconds':>9}")
     for row in (lookup, bare):
         lines.append(f"  {row.name:<36} {row.per_second:>12,.1f} {row.p50_ms:>9.2f} {row.p90_ms:>9.2f} {row.p99_ms:>9.2f} {row.seconds:>9.2f}")
-    lines.append(
-        f"  lookup / floor: p50 {lookup.p50_ms / bare.p50_ms:.1f}×, p99 {lookup.p99_ms / bare.p99_ms:.1f}×, throughput {lookup.per_second / bare.per_second:.3f}"
-    )
+    lines.append(f"  lookup / floor: p50 {lookup.p50_ms / bare.p50_ms:.1f}×, p99 {lookup.p99_ms / bare.p99_ms:.1f}×, throughput {lookup.per_second / bare.per_second:.3f}")
     lines.append(
         f"  lookups: {measured['matched_by_id']:.1%} matched by ID number, {measured['with_candidates']:.1%} with ≥1 candidate "
         f"(mean {measured['candidates_mean']:.2f}), {measured['with_case_number']:.0%} named a case"

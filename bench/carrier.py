@@ -27,15 +27,14 @@ from aiokafka import AIOKafkaConsumer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.contracts.ems_wire import DIGEST_HEADER, digest, format_time  # noqa: E402 — the repo root must be importable first
-from songda.devstack import SERVICES, Stack  # noqa: E402
-from shared.contracts.envelope import Envelope  # noqa: E402
-from shared.plumbing.settings import DEV_EMS_PUSH_SECRET  # noqa: E402
-from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # noqa: E402
-from tests.support import KAFKA, stack_env  # noqa: E402
-
 from bench.floor import kafka_floor  # noqa: E402
 from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, save  # noqa: E402
+from shared.contracts.ems_wire import DIGEST_HEADER, digest, format_time  # noqa: E402 — the repo root must be importable first
+from shared.contracts.envelope import Envelope  # noqa: E402
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.plumbing.settings import DEV_EMS_PUSH_SECRET  # noqa: E402
+from songda.devstack import SERVICES, Stack  # noqa: E402
+from tests.support import KAFKA, stack_env  # noqa: E402
 
 # One item's journey to delivery: (opCode, opName, opDesc, minutes after collection).
 JOURNEY = (
@@ -166,8 +165,7 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: float)
     """Formats the figures as a table."""
     lines = [
         "",
-        f"Songda carrier benchmark: {args.items} items × {len(JOURNEY)} nodes = {args.items * len(JOURNEY)} signed pushes, "
-        f"{args.concurrency} concurrent pushers, event ≈ {size} B",
+        f"Songda carrier benchmark: {args.items} items × {len(JOURNEY)} nodes = {args.items * len(JOURNEY)} signed pushes, {args.concurrency} concurrent pushers, event ≈ {size} B",
         f"  {'path':<34} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
     ]
     for row in rows:

@@ -28,14 +28,13 @@ from aiokafka import AIOKafkaConsumer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
-from songda.devstack import SERVICES, Stack  # noqa: E402
-from shared.contracts.envelope import Envelope  # noqa: E402
-from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
-from tests.support import EXAMPLE_NOTICE, KAFKA, address_confirmation, resident_id, stack_env, token  # noqa: E402
-
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
 from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress, save  # noqa: E402
+from shared.contracts.envelope import Envelope  # noqa: E402
+from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
+from songda.devstack import SERVICES, Stack  # noqa: E402
+from tests.support import EXAMPLE_NOTICE, KAFKA, address_confirmation, resident_id, stack_env, token  # noqa: E402
 
 COURT = token(Role.court, "C371002")
 # Monday 23 November 2026, 09:00 in Beijing: SMS goes out within working hours for the whole run.
@@ -203,8 +202,7 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     low, high = (s / SCALE * 1000 for s in SIM_DELIVERY_SECONDS)
     lines = [
         "",
-        f"Songda delivery benchmark: {args.notices} notices × 2 recipients, SMS through the Twilio simulator, "
-        f"{args.concurrency} concurrent submitters, event ≈ {size} B",
+        f"Songda delivery benchmark: {args.notices} notices × 2 recipients, SMS through the Twilio simulator, {args.concurrency} concurrent submitters, event ≈ {size} B",
         f"  the simulator reports `delivered` {low:.0f}–{high:.0f} ms (wall) after a send (clock ×{SCALE}); {unserved} recipients unserved",
         f"  {'path':<38} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
     ]

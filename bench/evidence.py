@@ -32,14 +32,13 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
-from songda.devstack import SERVICES, Stack  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, save  # noqa: E402
 from shared.contracts.events import GeoPoint  # noqa: E402
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
+from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
+from songda.devstack import SERVICES, Stack  # noqa: E402
 from tests import histories, photos  # noqa: E402
 from tests.support import KAFKA, publish, stack_env, token  # noqa: E402
-
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, save  # noqa: E402
 
 AGENT = token(Role.agent, "agent-7")
 COURT = token(Role.court, histories.COURT)

@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
-from songda.devstack import SERVICES
 from shared.contracts.topics import ALL_TOPICS, TopicNames
+from songda.devstack import SERVICES
 from tests.support import POSTGRES
 
 

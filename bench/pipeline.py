@@ -23,14 +23,13 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.floor import kafka_floor, sql_floor  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress, save  # noqa: E402
+from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
 from songda.devstack import SERVICES, Stack  # noqa: E402
-from shared.contracts.topics import create_topics  # noqa: E402
 from tests.support import KAFKA, notice_payload  # noqa: E402
-
-from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress, save  # noqa: E402
 
 SECRET = "songda-bench-secret-at-least-32-characters"
 

@@ -10,9 +10,7 @@ from fastapi import APIRouter, FastAPI
 from shared.plumbing import problems
 
 
-def standalone_app(
-    *, name: str, title: str, description: str, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]], routers: Sequence[APIRouter]
-) -> FastAPI:
+def standalone_app(*, name: str, title: str, description: str, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]], routers: Sequence[APIRouter]) -> FastAPI:
     """Builds such an app with problem+json errors and a `/healthz` that reports no consumer."""
     health = APIRouter(tags=["health"])
 

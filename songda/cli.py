@@ -56,8 +56,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     """Revokes a token (or a token id) in every service: they refuse it once they have read the revocation."""
     import jwt
 
-    from shared.plumbing.revocations import Revocation, revoke
     from shared.contracts.topics import REVOCATIONS, TopicNames
+    from shared.plumbing.revocations import Revocation, revoke
 
     settings = CommonSettings()
     now = datetime.now(UTC)
@@ -256,9 +256,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     settings = IntakeSettings()
     clock = clock_from_settings(settings.common)
 
+    size = path.stat().st_size
+
     async def run() -> tuple[Progress, list, float, int]:
         database = Database(args.database_url or settings.database_url, pool_size=2)
-        bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=f"import {path.name}", disable=None, dynamic_ncols=True)
+        bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"import {path.name}", disable=None, dynamic_ncols=True)
         started = time.monotonic()
         try:
             await create_tables(database.engine, TABLES)

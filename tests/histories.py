@@ -74,7 +74,11 @@ def registered(notice_id: str | None = None, *, name: str = "张三") -> History
         emails=[],
         candidates=[
             CandidateAddress(
-                text=ADDRESS, postcode="264200", location=HOME, rank=1, provenance=[Provenance(kind=AddressSource.confirmation, source_case="（2025）鲁1002民初0100号", confirmed_on=date(2025, 12, 1))]
+                text=ADDRESS,
+                postcode="264200",
+                location=HOME,
+                rank=1,
+                provenance=[Provenance(kind=AddressSource.confirmation, source_case="（2025）鲁1002民初0100号", confirmed_on=date(2025, 12, 1))],
             )
         ],
     )
@@ -135,7 +139,16 @@ def _served(history: History, *, method: ServiceMethod, on: date, basis: str, de
 
 def sms_record(at: datetime, status: str) -> Transmission:
     """Returns the Twilio record of an SMS."""
-    return Transmission(provider="twilio", provider_ref=f"SM{uuid.uuid4().hex}", sender="+8610690000", receiver="+8613800138000", status=status, sent_at=at, arrived_at=at + timedelta(seconds=20) if status == "delivered" else None, documents=["起诉状副本", "传票"])
+    return Transmission(
+        provider="twilio",
+        provider_ref=f"SM{uuid.uuid4().hex}",
+        sender="+8610690000",
+        receiver="+8613800138000",
+        status=status,
+        sent_at=at,
+        arrived_at=at + timedelta(seconds=20) if status == "delivered" else None,
+        documents=["起诉状副本", "传票"],
+    )
 
 
 def electronic(history: History) -> History:
@@ -143,7 +156,9 @@ def electronic(history: History) -> History:
     _attempt(history, tier=Tier.electronic, channel=Channel.voice, target="+8613800138000", at=START, ok=False, detail="no answer", record=sms_record(START, "no-answer"))
     at = START + timedelta(hours=1)
     attempt = _attempt(history, tier=Tier.electronic, channel=Channel.sms, target="+8613800138000", at=at, ok=True, detail="delivered", record=sms_record(at, "delivered"))
-    _served(history, method=ServiceMethod.electronic, on=date(2026, 11, 23), basis="民事诉讼法第90条；民诉法解释第135条", deemed=False, at=at + timedelta(minutes=5), attempt_id=attempt)
+    _served(
+        history, method=ServiceMethod.electronic, on=date(2026, 11, 23), basis="民事诉讼法第90条；民诉法解释第135条", deemed=False, at=at + timedelta(minutes=5), attempt_id=attempt
+    )
     return history
 
 
@@ -172,8 +187,17 @@ def direct(history: History) -> History:
     """Signed in person by a co-resident family member (CPL 87, 88)."""
     attempt = _visit(history, ok=True, detail="signed by family member")
     _served(
-        history, method=ServiceMethod.direct, channel="visit", on=date(2026, 11, 24), basis="民事诉讼法第87条、第88条", deemed=False, at=START + timedelta(days=1, hours=2), attempt_id=attempt,
-        signer_name="李四", signer_role="family_member", relation="配偶",
+        history,
+        method=ServiceMethod.direct,
+        channel="visit",
+        on=date(2026, 11, 24),
+        basis="民事诉讼法第87条、第88条",
+        deemed=False,
+        at=START + timedelta(days=1, hours=2),
+        attempt_id=attempt,
+        signer_name="李四",
+        signer_role="family_member",
+        relation="配偶",
     )
     return history
 
@@ -182,7 +206,14 @@ def refusal(history: History) -> History:
     """Refused at the door, documents left before a witness (CPL 89)."""
     attempt = _visit(history, ok=True, detail="refused; documents left")
     _served(
-        history, method=ServiceMethod.refusal, channel="visit", on=date(2026, 11, 24), basis="民事诉讼法第89条", deemed=False, at=START + timedelta(days=1, hours=2), attempt_id=attempt,
+        history,
+        method=ServiceMethod.refusal,
+        channel="visit",
+        on=date(2026, 11, 24),
+        basis="民事诉讼法第89条",
+        deemed=False,
+        at=START + timedelta(days=1, hours=2),
+        attempt_id=attempt,
         witness=Witness(name="王五", organisation="新威路社区居委会"),
     )
     return history
@@ -194,16 +225,42 @@ def postal(history: History, *, deemed: bool = False) -> History:
     node = {"notice_id": history.notice_id, "attempt_id": attempt, "waybill_no": "1190000000024"}
     if deemed:
         history.add("carrier_gateway", TrackingUpdated(**node, status=PostalStatus.returned, op_time=START + timedelta(days=2), op_code="711", op_name="退回", op_desc="拒收退回"))
-        _served(history, method=ServiceMethod.postal, channel="court_mail", on=date(2026, 11, 25), basis="法院专递规定第11条；法发〔2017〕19号", deemed=True, at=START + timedelta(days=2), attempt_id=attempt)
+        _served(
+            history,
+            method=ServiceMethod.postal,
+            channel="court_mail",
+            on=date(2026, 11, 25),
+            basis="法院专递规定第11条；法发〔2017〕19号",
+            deemed=True,
+            at=START + timedelta(days=2),
+            attempt_id=attempt,
+        )
     else:
         history.add(
             "carrier_gateway",
-            TrackingUpdated(**node, status=PostalStatus.delivered, op_time=START + timedelta(days=1), op_code="704", op_name="妥投", op_desc="已签收，家人代签收", signer_role=SignerRole.family_member),
+            TrackingUpdated(
+                **node,
+                status=PostalStatus.delivered,
+                op_time=START + timedelta(days=1),
+                op_code="704",
+                op_name="妥投",
+                op_desc="已签收，家人代签收",
+                signer_role=SignerRole.family_member,
+            ),
             ReceiptReturned(**node, signer_name="李四", signer_role=SignerRole.family_member, relation="配偶", signed_on=date(2026, 11, 24), returned_at=START + timedelta(days=3)),
         )
         _served(
-            history, method=ServiceMethod.postal, channel="court_mail", on=date(2026, 11, 24), basis="民事诉讼法第91条", deemed=False, at=START + timedelta(days=3), attempt_id=attempt,
-            signer_name="李四", signer_role="family_member", relation="配偶",
+            history,
+            method=ServiceMethod.postal,
+            channel="court_mail",
+            on=date(2026, 11, 24),
+            basis="民事诉讼法第91条",
+            deemed=False,
+            at=START + timedelta(days=3),
+            attempt_id=attempt,
+            signer_name="李四",
+            signer_role="family_member",
+            relation="配偶",
         )
     return history
 
@@ -211,7 +268,16 @@ def postal(history: History, *, deemed: bool = False) -> History:
 def posting(history: History) -> History:
     """Posted at the residence and photographed: deemed served thirty days after posting (CPL 95; Interp. 138)."""
     attempt = _visit(history, ok=True, detail="posted at the door", channel=Channel.posting)
-    _served(history, method=ServiceMethod.posting, channel="posting", on=date(2026, 12, 24), basis="民事诉讼法第95条；民诉法解释第138条", deemed=True, at=START + timedelta(days=1, hours=2), attempt_id=attempt)
+    _served(
+        history,
+        method=ServiceMethod.posting,
+        channel="posting",
+        on=date(2026, 12, 24),
+        basis="民事诉讼法第95条；民诉法解释第138条",
+        deemed=True,
+        at=START + timedelta(days=1, hours=2),
+        attempt_id=attempt,
+    )
     return history
 
 
@@ -222,5 +288,14 @@ def public_notice(history: History) -> History:
     _attempt(history, tier=Tier.postal, channel=Channel.court_mail, target=ADDRESS, at=START + timedelta(days=2), ok=False, detail="returned: addressee unknown")
     published = START + timedelta(days=8)
     attempt = _attempt(history, tier=Tier.public_notice, channel=Channel.publication, target="人民法院公告网", at=published, ok=True, detail="published")
-    _served(history, method=ServiceMethod.public_notice, channel="publication", on=date(2027, 1, 1), basis="民事诉讼法第95条；民诉法解释第138条", deemed=True, at=published + timedelta(days=30), attempt_id=attempt)
+    _served(
+        history,
+        method=ServiceMethod.public_notice,
+        channel="publication",
+        on=date(2027, 1, 1),
+        basis="民事诉讼法第95条；民诉法解释第138条",
+        deemed=True,
+        at=published + timedelta(days=30),
+        attempt_id=attempt,
+    )
     return history

@@ -53,9 +53,7 @@ def _image(size: tuple[int, int]) -> Image.Image:
     return Image.new("RGB", size, (186, 160, 120))
 
 
-def _exif(
-    location: GeoPoint | None, taken_at: datetime | None, offset: str | None, software: str | None, modified_at: datetime | None
-) -> Image.Exif:
+def _exif(location: GeoPoint | None, taken_at: datetime | None, offset: str | None, software: str | None, modified_at: datetime | None) -> Image.Exif:
     """Returns IFD0 (camera, software, DateTime), the Exif IFD (DateTimeOriginal and offsets) and the GPS IFD."""
     exif = Image.Exif()
     exif[Base.Make] = MAKE

@@ -7,8 +7,8 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from shared.plumbing.clock import SHANGHAI
 from shared.contracts.report import FORMAT, SEAL, DeliveryReport, canonical, report_hash
+from shared.plumbing.clock import SHANGHAI
 
 CASE_NUMBER = "（2026）鲁1002民初0999号"
 COURT_NAME = "威海市环翠区人民法院"
@@ -38,7 +38,18 @@ def evidence(ref: str, kind: str, leaf_index: int, recorded_at: str, *, flags: l
     }
 
 
-def attempt(sequence: int, tier: str, channel: str, target: str | None, started_at: str, ended_at: str | None, result: str, detail: str | None, operator: str, evidence_refs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def attempt(
+    sequence: int,
+    tier: str,
+    channel: str,
+    target: str | None,
+    started_at: str,
+    ended_at: str | None,
+    result: str,
+    detail: str | None,
+    operator: str,
+    evidence_refs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """One row of the attempt log, as the report carries it (target already masked)."""
     return {
         "sequence": sequence,
@@ -83,16 +94,54 @@ def _zhang_san() -> dict[str, Any]:
         ],
         "channels": [{"channel": "voice", "target": "138****8000", "basis": "起诉状所列联系电话"}],
         "attempts": [
-            attempt(1, "electronic", "voice", "138****8000", _at(16, 10, 2), _at(16, 10, 3), "failed", "无人接听", "系统",
-                    [evidence("ev-0999-zs-call-1", "call_record", 1188, _at(16, 10, 3))]),
-            attempt(2, "electronic", "voice", "138****8000", _at(16, 15, 30), _at(16, 15, 31), "failed", "用户已关机", "系统",
-                    [evidence("ev-0999-zs-call-2", "call_record", 1195, _at(16, 15, 31))]),
-            attempt(3, "direct", "visit", "山东省威海市环翠区新威路17号3单元502室", _at(17, 9, 10), _at(17, 9, 40), "failed",
-                    "无人在家，邻居称受送达人白天外出务工", "王磊（外包送达岗）",
-                    [evidence("ev-0999-zs-visit-photo", "photo", 1236, _at(17, 9, 38), flags=["time_mismatch"], content_type="image/jpeg", size=2_318_004)]),
-            attempt(4, "postal", "court_mail", "山东省威海市环翠区新威路17号3单元502室", _at(18, 8, 30), _at(23, 14, 20), "succeeded",
-                    "法院专递（运单号 1178202609991）11月20日妥投，代签收【家人】；回执11月23日退回法院", "系统",
-                    [delivered, receipt_scan]),
+            attempt(
+                1,
+                "electronic",
+                "voice",
+                "138****8000",
+                _at(16, 10, 2),
+                _at(16, 10, 3),
+                "failed",
+                "无人接听",
+                "系统",
+                [evidence("ev-0999-zs-call-1", "call_record", 1188, _at(16, 10, 3))],
+            ),
+            attempt(
+                2,
+                "electronic",
+                "voice",
+                "138****8000",
+                _at(16, 15, 30),
+                _at(16, 15, 31),
+                "failed",
+                "用户已关机",
+                "系统",
+                [evidence("ev-0999-zs-call-2", "call_record", 1195, _at(16, 15, 31))],
+            ),
+            attempt(
+                3,
+                "direct",
+                "visit",
+                "山东省威海市环翠区新威路17号3单元502室",
+                _at(17, 9, 10),
+                _at(17, 9, 40),
+                "failed",
+                "无人在家，邻居称受送达人白天外出务工",
+                "王磊（外包送达岗）",
+                [evidence("ev-0999-zs-visit-photo", "photo", 1236, _at(17, 9, 38), flags=["time_mismatch"], content_type="image/jpeg", size=2_318_004)],
+            ),
+            attempt(
+                4,
+                "postal",
+                "court_mail",
+                "山东省威海市环翠区新威路17号3单元502室",
+                _at(18, 8, 30),
+                _at(23, 14, 20),
+                "succeeded",
+                "法院专递（运单号 1178202609991）11月20日妥投，代签收【家人】；回执11月23日退回法院",
+                "系统",
+                [delivered, receipt_scan],
+            ),
         ],
         "served": True,
         "deciding_attempt_id": "att-0999-004-court_mail",
@@ -134,11 +183,31 @@ def _trading_company() -> dict[str, Any]:
             {"channel": "email", "target": "f***@example.com", "basis": "（2025）鲁1002民初0321号送达地址确认书，同意电子送达"},
         ],
         "attempts": [
-            attempt(1, "electronic", "sms", "139****1234", _at(16, 9, 0), _at(16, 9, 2), "failed", "运营商回执：暂时无法接通（错误码 30003），30分钟后重试", "系统",
-                    [evidence("ev-0999-co-sms-1", "sms_receipt", 1176, _at(16, 9, 2))]),
+            attempt(
+                1,
+                "electronic",
+                "sms",
+                "139****1234",
+                _at(16, 9, 0),
+                _at(16, 9, 2),
+                "failed",
+                "运营商回执：暂时无法接通（错误码 30003），30分钟后重试",
+                "系统",
+                [evidence("ev-0999-co-sms-1", "sms_receipt", 1176, _at(16, 9, 2))],
+            ),
             attempt(2, "electronic", "sms", "139****1234", _at(16, 9, 30), _at(16, 9, 31), "succeeded", "短信已到达受送达人手机（运营商回执 DELIVRD）", "系统", [arrived]),
-            attempt(3, "electronic", "email", "f***@example.com", _at(16, 9, 30), None, "open", "已投递至收件服务器，等待阅读回执", "系统",
-                    [evidence("ev-0999-co-mail-1", "email_receipt", 1204, _at(16, 9, 30))]),
+            attempt(
+                3,
+                "electronic",
+                "email",
+                "f***@example.com",
+                _at(16, 9, 30),
+                None,
+                "open",
+                "已投递至收件服务器，等待阅读回执",
+                "系统",
+                [evidence("ev-0999-co-mail-1", "email_receipt", 1204, _at(16, 9, 30))],
+            ),
         ],
         "served": True,
         "deciding_attempt_id": "att-0999-002-sms",

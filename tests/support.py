@@ -22,10 +22,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
-from shared.plumbing.auth import Role, mint
 from shared.contracts.registry import Event
-from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
 from shared.contracts.values import resident_id_check_char
+from shared.plumbing.auth import Role, mint
+from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
 
 EXAMPLE_NOTICE = json.loads((Path(__file__).parent.parent / "docs" / "examples" / "notice.json").read_text())
 KAFKA = os.environ.get("SONGDA_TEST_KAFKA", "127.0.0.1:9092")

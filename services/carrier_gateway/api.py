@@ -10,11 +10,11 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from services.carrier_gateway.ems.mapper import node
-from shared.contracts.ems_wire import Trace
 from services.carrier_gateway.models import CarrierItem, CarrierTrace
+from shared.contracts.ems_wire import Trace
+from shared.contracts.events import PostalStatus, ReturnReason, SignerRole
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role, require
-from shared.contracts.events import PostalStatus, ReturnReason, SignerRole
 from shared.plumbing.problems import Problem
 from shared.plumbing.runtime import RuntimeDep
 

@@ -11,13 +11,13 @@ from sqlmodel import col, select
 
 from services.carrier_gateway.ems.client import CarrierUnavailable, EmsClient
 from services.carrier_gateway.ems.mapper import Booked, CarrierRejected, Sender, booking_outcome, booking_payload
-from shared.contracts.ems_wire import Envelope
 from services.carrier_gateway.models import CarrierItem
 from services.carrier_gateway.tracking import emit
+from shared.contracts.ems_wire import Envelope
+from shared.contracts.events import DispatchFailed, DispatchPostalItem, WaybillCreated
 from shared.plumbing import ledger
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
-from shared.contracts.events import DispatchFailed, DispatchPostalItem, WaybillCreated
 
 log = structlog.get_logger(__name__)
 

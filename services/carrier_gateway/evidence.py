@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from shared.plumbing.auth import Role, mint
 from shared.contracts.evidence import EvidenceKind
+from shared.plumbing.auth import Role, mint
 
 SUBJECT = "carrier_gateway"
 TOKEN_TTL = timedelta(minutes=5)
@@ -56,7 +56,7 @@ class EvidenceClient:
         }
         token = mint(secret=self.secret, role=Role.service, sub=SUBJECT, issuer=self.issuer, now=self.now(), ttl=TOKEN_TTL)
         extension = content_type.rpartition("/")[2] or "bin"
-        files = {
+        files: dict[str, tuple[str | None, bytes | str, str]] = {
             "file": (f"receipt-{waybill_no}.{extension}", image, content_type),
             "metadata": (None, json.dumps(metadata), "application/json"),
         }

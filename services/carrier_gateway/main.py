@@ -11,11 +11,11 @@ from services.carrier_gateway import api, consumers, webhooks
 from services.carrier_gateway.booking import Booker
 from services.carrier_gateway.config import CarrierGatewaySettings
 from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from shared.contracts.ems_wire import decode_key
 from services.carrier_gateway.evidence import EvidenceClient
 from services.carrier_gateway.models import TABLES
 from services.carrier_gateway.polling import Poller
 from services.carrier_gateway.scans import Scanner
+from shared.contracts.ems_wire import decode_key
 from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 
@@ -42,9 +42,7 @@ def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
         )
         booker = Booker(db=runtime.db, clock=runtime.clock, client=client, sender=settings.sender, poll_s=settings.booking_poll_ms / 1000)
         poller = Poller(db=runtime.db, clock=runtime.clock, client=client, quiet=timedelta(hours=settings.poll_quiet_hours), every_s=settings.poll_every_s)
-        evidence = EvidenceClient(
-            url=settings.evidence_url, secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer, http=http, timeout_s=settings.evidence_timeout_s
-        )
+        evidence = EvidenceClient(url=settings.evidence_url, secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer, http=http, timeout_s=settings.evidence_timeout_s)
         scanner = Scanner(
             db=runtime.db,
             clock=runtime.clock,

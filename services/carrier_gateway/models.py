@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from shared.plumbing.db import JSONDoc, UTCDateTime
+from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
 
 
 class ScanState(StrEnum):
@@ -78,4 +78,4 @@ class CarrierTrace(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = tuple(m.__table__ for m in (CarrierItem, CarrierTrace))  # type: ignore[attr-defined]
+TABLES = tuple(table_of(m) for m in (CarrierItem, CarrierTrace))

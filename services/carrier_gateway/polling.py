@@ -13,9 +13,9 @@ from sqlmodel import col, select
 from services.carrier_gateway.booking import BOOKED
 from services.carrier_gateway.ems.client import CarrierUnavailable, CircuitOpen, EmsClient
 from services.carrier_gateway.ems.mapper import CarrierRejected
-from shared.contracts.ems_wire import Traces
 from services.carrier_gateway.models import CarrierItem
 from services.carrier_gateway.tracking import apply_traces
+from shared.contracts.ems_wire import Traces
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
 
@@ -46,7 +46,7 @@ class Poller:
             quiet = (
                 await session.exec(
                     select(CarrierItem.attempt_id, CarrierItem.waybill_no)
-                    .where(CarrierItem.booking == BOOKED, col(CarrierItem.closed).is_(False))
+                    .where(CarrierItem.booking == BOOKED, col(CarrierItem.closed).is_(False), col(CarrierItem.waybill_no).is_not(None))
                     .where(func.coalesce(CarrierItem.last_node_at, CarrierItem.updated_at) <= cutoff)
                     .where(or_(col(CarrierItem.polled_at).is_(None), col(CarrierItem.polled_at) <= cutoff))
                     .order_by(col(CarrierItem.polled_at).nulls_first())
@@ -55,6 +55,7 @@ class Poller:
             ).all()
         found = 0
         for attempt_id, waybill_no in quiet:
+            assert waybill_no is not None  # selected above
             try:
                 envelope = await self.client.track(waybill_no)
             except CircuitOpen:

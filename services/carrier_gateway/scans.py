@@ -15,9 +15,9 @@ from services.carrier_gateway.ems.mapper import CarrierRejected
 from services.carrier_gateway.evidence import EvidenceClient, EvidenceRefused, EvidenceUnavailable
 from services.carrier_gateway.models import CarrierItem, ScanState
 from services.carrier_gateway.tracking import emit
+from shared.contracts.events import ReceiptReturned
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
-from shared.contracts.events import ReceiptReturned
 
 log = structlog.get_logger(__name__)
 

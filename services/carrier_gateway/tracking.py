@@ -10,13 +10,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.carrier_gateway.ems.mapper import Node, node, receipt, supersedes, tracking
-from shared.contracts.ems_wire import Trace
 from services.carrier_gateway.models import CarrierItem, CarrierTrace, ScanState
-from shared.plumbing import outbox
-from shared.plumbing.db import insert_ignoring_duplicates
+from shared.contracts.ems_wire import Trace
 from shared.contracts.events import PostalStatus
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
+from shared.plumbing import outbox
+from shared.plumbing.db import insert_ignoring_duplicates, table_of
 
 SOURCE = "songda/carrier_gateway"
 # The item's journey ends here: back at the court with its receipt, or back at the court unserved.
@@ -48,8 +48,15 @@ async def apply_traces(session: AsyncSession, traces: Sequence[Trace], *, source
         if item is None:
             applied.unknown += 1
             continue
-        claim = insert_ignoring_duplicates(session.bind.dialect, CarrierTrace.__table__).values(  # type: ignore[union-attr]
-            waybill_no=trace.waybill_no, op_code=trace.op_code, op_time=trace.op_time, attempt_id=item.attempt_id, status=current.status.value, raw=trace.wire(), source=source, received_at=now
+        claim = insert_ignoring_duplicates(session, table_of(CarrierTrace)).values(
+            waybill_no=trace.waybill_no,
+            op_code=trace.op_code,
+            op_time=trace.op_time,
+            attempt_id=item.attempt_id,
+            status=current.status.value,
+            raw=trace.wire(),
+            source=source,
+            received_at=now,
         )
         if (await session.exec(claim)).rowcount != 1:
             applied.repeated += 1

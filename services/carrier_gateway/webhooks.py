@@ -8,8 +8,8 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
-from shared.contracts.ems_wire import DIGEST_HEADER, Traces, WireError, verify_digest
 from services.carrier_gateway.tracking import apply_traces
+from shared.contracts.ems_wire import DIGEST_HEADER, Traces, WireError, verify_digest
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem
 from shared.plumbing.ratelimit import limited, missed

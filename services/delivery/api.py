@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
@@ -15,14 +16,14 @@ from services.delivery.domain.machine import PublicationRecorded
 from services.delivery.domain.state import Attempt, RecipientState, RecipientStatus, Served
 from services.delivery.models import DeliveryNotice, DeliveryRecipient, DeliveryTask
 from services.delivery.workflow import advance
+from shared.contracts.events import Exhausted
+from shared.contracts.values import mask_phone
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.clock import local_date
-from shared.contracts.events import Exhausted
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem
 from shared.plumbing.runtime import RuntimeDep
-from shared.contracts.values import mask_phone
 
 router = APIRouter(prefix="/v1", tags=["delivery"])
 
@@ -98,7 +99,7 @@ async def notice_delivery(notice_id: Id, principal: Readers, runtime: RuntimeDep
     return _view(notice, rows, tasks, principal)
 
 
-def _view(notice: DeliveryNotice, rows: list[DeliveryRecipient], tasks: list[DeliveryTask], principal: Principal) -> NoticeDelivery:
+def _view(notice: DeliveryNotice, rows: Sequence[DeliveryRecipient], tasks: Sequence[DeliveryTask], principal: Principal) -> NoticeDelivery:
     recipients = []
     for row in rows:
         state = RecipientState.model_validate(row.state)
@@ -112,7 +113,11 @@ def _view(notice: DeliveryNotice, rows: list[DeliveryRecipient], tasks: list[Del
                 tier=row.tier,
                 whereabouts_unknown=row.whereabouts_unknown,
                 attempts=[_visible(a, principal) for a in state.attempts],
-                tasks=[TaskView(task_id=t.id, **t.model_dump(include={"attempt_id", "kind", "agent_id", "status", "address", "window_start", "window_end", "reported_at"})) for t in tasks if t.recipient_id == row.id],
+                tasks=[
+                    TaskView(task_id=t.id, **t.model_dump(include={"attempt_id", "kind", "agent_id", "status", "address", "window_start", "window_end", "reported_at"}))
+                    for t in tasks
+                    if t.recipient_id == row.id
+                ],
                 served=served,
                 service_date=served.service_date if served else None,
                 legal_basis=served.basis if served else None,
@@ -151,7 +156,9 @@ async def record_publication(notice_id: Id, recipient_id: Id, body: PublicationI
         if row is None or row.notice_id != notice_id:
             raise Problem(404, "Not found", f"Notice {notice_id} has no recipient {recipient_id}.")
         if row.status != RecipientStatus.awaiting_publication:
-            raise Problem(409, "Not awaiting a public notice", f"Recipient {recipient_id} is {row.status}; a public notice is recorded only once every other method failed (CPL 95).")
+            raise Problem(
+                409, "Not awaiting a public notice", f"Recipient {recipient_id} is {row.status}; a public notice is recorded only once every other method failed (CPL 95)."
+            )
         await advance(session, recipient_id=recipient_id, event=PublicationRecorded(published_on=body.published_on, at=now), now=now, setup=deps.setup, causation=None)
     view = await notice_delivery(notice_id, principal, runtime)
     return next(r for r in view.recipients if r.recipient_id == recipient_id)

@@ -17,10 +17,10 @@ from services.delivery.domain.machine import Accepted, Arrived, Input, NotArrive
 from services.delivery.models import DeliveryAttempt
 from services.delivery.statuses import SETTLED
 from services.delivery.workflow import Setup, advance
+from shared.contracts.events import Channel, Transmission
 from shared.plumbing import ledger
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
-from shared.contracts.events import Channel, Transmission
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import structlog
-from fastapi import APIRouter, Depends, Path as PathParam, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
@@ -17,8 +18,8 @@ from services.delivery.deps import Deps
 from services.delivery.domain.machine import Acknowledged
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import advance, emit, token_hash
-from shared.plumbing.clock import SHANGHAI
 from shared.contracts.events import DocumentsAcknowledged
+from shared.plumbing.clock import SHANGHAI
 from shared.plumbing.headers import PAGE_CSP
 from shared.plumbing.openapi import page, problem_or_page
 from shared.plumbing.ratelimit import limited, missed
@@ -43,7 +44,7 @@ def _too_many() -> HTMLResponse:
 # Link tokens are unguessable, and guessing is stopped besides: an address that opened too many unknown links is refused for a while.
 router = APIRouter(tags=["e-delivery"], dependencies=[Depends(limited("edelivery", misses="edelivery_misses", page=_too_many))], responses={429: problem_or_page(429)})
 
-_REFUSALS = {404: page(404, "No such link (or document)"), 410: page(410, "The link has expired")}
+_REFUSALS: dict[int | str, dict[str, Any]] = {404: page(404, "No such link (or document)"), 410: page(410, "The link has expired")}
 Token = Annotated[str, PathParam(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -116,7 +117,7 @@ async def document(token: Token, number: Annotated[int, PathParam(ge=1, le=1000)
     summary="Acknowledge the documents",
     response_model=None,
     status_code=303,
-    responses={303: {"description": "Acknowledged; back to the page"}, 403: page(403, "The acknowledgement did not come from the e-delivery page itself")} | _REFUSALS,
+    responses=_REFUSALS | {303: {"description": "Acknowledged; back to the page"}, 403: page(403, "The acknowledgement did not come from the e-delivery page itself")},
 )
 async def acknowledge(token: Token, request: Request, runtime: RuntimeDep, deps: Deps) -> RedirectResponse | HTMLResponse:
     """Records the acknowledgement once, with time, IP address and browser, then shows the page again; only from the page's own origin."""

@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from services.delivery.domain.machine import AddressChanged, Input, Accepted, BookingRefused, EvidenceChecked, PostalReceipt, PostalTrace
+from services.delivery.domain.machine import Accepted, AddressChanged, BookingRefused, EvidenceChecked, Input, PostalReceipt, PostalTrace
 from services.delivery.domain.state import Case, RecipientStatus
 from services.delivery.models import DeliveryAttempt, DeliveryEvidence, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import Setup, advance, begin_recipient
-from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates
 from shared.contracts.events import AddressConfirmed, DispatchFailed, EvidenceRecorded, NoticeRegistered, ReceiptReturned, TrackingUpdated, WaybillCreated
+from shared.plumbing.consumer import MessageContext
+from shared.plumbing.db import insert_ignoring_duplicates, table_of
 
 Handler = Callable[[MessageContext, Any], Awaitable[None]]
 
@@ -73,7 +73,9 @@ def handlers(setup: Setup) -> dict[str, Handler]:
         await _to(ctx, await _owner(ctx, event.attempt_id), trace)
 
     async def receipt_returned(ctx: MessageContext, event: ReceiptReturned) -> None:
-        receipt = PostalReceipt(attempt_id=event.attempt_id, at=event.returned_at, signer_name=event.signer_name, signer_role=event.signer_role, relation=event.relation, signed_on=event.signed_on)
+        receipt = PostalReceipt(
+            attempt_id=event.attempt_id, at=event.returned_at, signer_name=event.signer_name, signer_role=event.signer_role, relation=event.relation, signed_on=event.signed_on
+        )
         await _to(ctx, await _owner(ctx, event.attempt_id), receipt)
 
     async def dispatch_failed(ctx: MessageContext, event: DispatchFailed) -> None:
@@ -81,7 +83,7 @@ def handlers(setup: Setup) -> dict[str, Handler]:
 
     async def evidence_recorded(ctx: MessageContext, event: EvidenceRecorded) -> None:
         """Remembers the item and its flags, and settles any reported service that was waiting for it."""
-        statement = insert_ignoring_duplicates(ctx.session.bind.dialect, DeliveryEvidence.__table__).values(  # type: ignore[union-attr]
+        statement = insert_ignoring_duplicates(ctx.session, table_of(DeliveryEvidence)).values(
             id=event.evidence_id, notice_id=event.notice_id, kind=event.kind, flags=list(event.flags), recorded_at=ctx.clock.now()
         )
         await ctx.session.exec(statement)

@@ -18,8 +18,8 @@ from services.delivery.policy import load_policy
 from services.delivery.status_checks import StatusChecker
 from services.delivery.sweeper import Sweeper
 from services.delivery.workflow import Setup
-from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS
+from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 
 def create_app(settings: DeliverySettings | None = None) -> FastAPI:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from shared.plumbing.db import JSONDoc, UTCDateTime
+from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
 
 
 class DeliveryNotice(SQLModel, table=True):
@@ -133,7 +133,4 @@ class DeliveryEvidence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = tuple(
-    m.__table__  # type: ignore[attr-defined]
-    for m in (DeliveryNotice, DeliveryRecipient, DeliveryAttempt, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence)
-)
+TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryAttempt, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence))

@@ -15,9 +15,9 @@ from services.delivery.dispatcher import SENT
 from services.delivery.models import DeliveryAttempt
 from services.delivery.statuses import SETTLED, to_input
 from services.delivery.workflow import Setup, advance
+from shared.contracts.events import Channel
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
-from shared.contracts.events import Channel
 
 log = structlog.get_logger(__name__)
 

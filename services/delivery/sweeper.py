@@ -14,9 +14,9 @@ from services.delivery.domain.machine import Tick
 from services.delivery.domain.state import RecipientStatus
 from services.delivery.models import DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import Setup, advance, emit
+from shared.contracts.events import DeadlineApproaching, NoticeOverdue
 from shared.plumbing.clock import Clock, local_date
 from shared.plumbing.db import Database
-from shared.contracts.events import DeadlineApproaching, NoticeOverdue
 
 log = structlog.get_logger(__name__)
 
@@ -41,9 +41,7 @@ class Sweeper:
         """Wakes what is due and checks deadlines; returns how many recipients it woke."""
         now = self.clock.now()
         async with self.db.sessions() as session:
-            due = (
-                await session.exec(select(DeliveryRecipient.id).where(col(DeliveryRecipient.wake_at) <= now).order_by(col(DeliveryRecipient.wake_at)).limit(self.batch))
-            ).all()
+            due = (await session.exec(select(DeliveryRecipient.id).where(col(DeliveryRecipient.wake_at) <= now).order_by(col(DeliveryRecipient.wake_at)).limit(self.batch))).all()
         for recipient_id in due:
             async with self.db.transaction() as session:
                 await advance(session, recipient_id=recipient_id, event=Tick(), now=now, setup=self.setup, causation=None)
@@ -67,9 +65,7 @@ class Sweeper:
                 if not (near or late):
                     continue
                 pending = (
-                    await session.exec(
-                        select(DeliveryRecipient.id).where(DeliveryRecipient.notice_id == notice.id, DeliveryRecipient.status != RecipientStatus.served)
-                    )
+                    await session.exec(select(DeliveryRecipient.id).where(DeliveryRecipient.notice_id == notice.id, DeliveryRecipient.status != RecipientStatus.served))
                 ).all()
                 if near:
                     notice.warned_at = now

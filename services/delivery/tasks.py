@@ -15,12 +15,12 @@ from services.delivery.domain.machine import TaskOutcome, TaskReported
 from services.delivery.domain.state import Place, RecipientState, RecipientStatus
 from services.delivery.models import DeliveryEvidence, DeliveryRecipient, DeliveryTask
 from services.delivery.workflow import advance
-from shared.plumbing.auth import Principal, Role, require
 from shared.contracts.events import Channel, SignerRole, Witness
+from shared.contracts.values import mask_id_number
+from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem
 from shared.plumbing.runtime import RuntimeDep
-from shared.contracts.values import mask_id_number
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 
@@ -67,7 +67,10 @@ async def my_tasks(
         statement = statement.where(DeliveryTask.agent_id == who)
     async with runtime.db.sessions() as session:
         tasks = (await session.exec(statement.limit(500))).all()
-        states = {r.id: RecipientState.model_validate(r.state) for r in (await session.exec(select(DeliveryRecipient).where(col(DeliveryRecipient.id).in_({t.recipient_id for t in tasks})))).all()}
+        states = {
+            r.id: RecipientState.model_validate(r.state)
+            for r in (await session.exec(select(DeliveryRecipient).where(col(DeliveryRecipient.id).in_({t.recipient_id for t in tasks})))).all()
+        }
     cards = []
     for task in tasks:
         state = states[task.recipient_id]

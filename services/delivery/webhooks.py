@@ -13,8 +13,8 @@ from services.delivery.deps import Deps
 from services.delivery.models import DeliveryAttempt, DeliveryCallback
 from services.delivery.statuses import SETTLED, to_input
 from services.delivery.workflow import advance
-from shared.plumbing.db import insert_ignoring_duplicates
 from shared.contracts.events import Channel
+from shared.plumbing.db import insert_ignoring_duplicates, table_of
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem
 from shared.plumbing.ratelimit import limited, missed
@@ -45,7 +45,7 @@ async def twilio_status(request: Request, runtime: RuntimeDep, deps: Deps, attem
         row = await session.get(DeliveryAttempt, attempt)
         if row is None or row.channel not in (Channel.sms, Channel.voice):
             raise Problem(404, "Not found", f"No message or call attempt {attempt}.")
-        claim = insert_ignoring_duplicates(session.bind.dialect, DeliveryCallback.__table__).values(key=f"{sid}:{status}", attempt_id=attempt, received_at=now)  # type: ignore[union-attr]
+        claim = insert_ignoring_duplicates(session, table_of(DeliveryCallback)).values(key=f"{sid}:{status}", attempt_id=attempt, received_at=now)
         if (await session.exec(claim)).rowcount != 1:
             log.info("twilio.duplicate_callback", attempt_id=attempt, status=status)
             return JSONResponse({"applied": False, "reason": "duplicate"})

@@ -19,10 +19,10 @@ from services.delivery.domain.plan import choose_agent
 from services.delivery.domain.state import Case, RecipientState, RecipientStatus, wake_at
 from services.delivery.models import DeliveryAttempt, DeliveryLink, DeliveryNotice, DeliveryRecipient, DeliveryTask
 from services.delivery.policy import Policy
-from shared.plumbing import outbox
 from shared.contracts.events import AttemptStarted, Channel, DispatchPostalItem, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
+from shared.plumbing import outbox
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +52,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def begin_recipient(session: AsyncSession, *, notice: DeliveryNotice, case: Case, recipient: Recipient, position: int, now: datetime, setup: Setup, causation: str | None) -> None:
+async def begin_recipient(
+    session: AsyncSession, *, notice: DeliveryNotice, case: Case, recipient: Recipient, position: int, now: datetime, setup: Setup, causation: str | None
+) -> None:
     """Plans a new recipient and saves its first step."""
     decision = start(case=case, recipient=recipient, now=now, policy=setup.policy)
     row = DeliveryRecipient(

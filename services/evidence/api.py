@@ -20,14 +20,14 @@ from services.evidence.rendering import render_html, render_pdf
 from services.evidence.signer import Signer, present
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES, acceptable, sniff
 from services.evidence.uploads import receive
-from shared.plumbing import audit
 from shared.contracts import checkpoints
+from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.report import Checkpoint, DeliveryReport
+from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role, require
-from shared.contracts.evidence import EvidenceKind
 from shared.plumbing.headers import PAGE_CSP
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
-from shared.contracts.report import Checkpoint, DeliveryReport
 from shared.plumbing.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["evidence"])
@@ -124,9 +124,7 @@ class ConsistencyOut(BaseModel):
 
 
 def _out(item: EvidenceItem) -> EvidenceOut:
-    return EvidenceOut(
-        **item.model_dump(exclude={"idempotency_key"}), content_url=f"/v1/evidence/{item.id}/content", proof_url=f"/v1/evidence/{item.id}/proof"
-    )
+    return EvidenceOut(**item.model_dump(exclude={"idempotency_key"}), content_url=f"/v1/evidence/{item.id}/content", proof_url=f"/v1/evidence/{item.id}/proof")
 
 
 _MULTIPART = {
@@ -154,7 +152,7 @@ _MULTIPART = {
     status_code=201,
     response_model=EvidenceOut,
     summary="Upload an item of evidence (multipart: file + metadata)",
-    responses={200: {"description": "This caller uploaded with this Idempotency-Key before; the first item is returned"}} | problems(400, 409, 413, 415, 422),
+    responses=problems(400, 409, 413, 415, 422) | {200: {"description": "This caller uploaded with this Idempotency-Key before; the first item is returned"}},
     openapi_extra=_MULTIPART,
 )
 async def upload(
@@ -188,7 +186,7 @@ async def upload(
             return _out(earlier)
         if task is not None:
             meta = meta.model_copy(update={"attempt_id": meta.attempt_id or task.attempt_id, "recipient_id": meta.recipient_id or task.recipient_id})
-        facts, flags = None, []
+        facts, flags = None, list[EvidenceFlag]()
         if upload.file is not None:
             content_type = sniff(upload.file.head) or "application/octet-stream"
             if not acceptable(meta.kind, content_type):
@@ -205,8 +203,17 @@ async def upload(
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
         item = await items.record(
-            session, meta=meta, stored=stored, content_type=content_type, filename=upload.filename, facts=facts, flags=flags, uploaded_by=principal.sub, key=key,
-            correlation_id=notice.correlation_id, now=now,
+            session,
+            meta=meta,
+            stored=stored,
+            content_type=content_type,
+            filename=upload.filename,
+            facts=facts,
+            flags=flags,
+            uploaded_by=principal.sub,
+            key=key,
+            correlation_id=notice.correlation_id,
+            now=now,
         )
         await reports.after_entry(session, signer=log_signer, notice_id=item.notice_id, completed=False, now=now)
     return _out(item)
@@ -293,7 +300,9 @@ async def checkpoint(principal: Anyone, runtime: RuntimeDep) -> CheckpointOut:
 
 
 @router.get("/log/consistency", response_model=ConsistencyOut, summary="Proof that an older log is a prefix of a newer one")
-async def consistency(principal: Anyone, runtime: RuntimeDep, first: Annotated[int, Query(ge=1, le=MAX_COUNT)], second: Annotated[int, Query(ge=1, le=MAX_COUNT)]) -> ConsistencyOut:
+async def consistency(
+    principal: Anyone, runtime: RuntimeDep, first: Annotated[int, Query(ge=1, le=MAX_COUNT)], second: Annotated[int, Query(ge=1, le=MAX_COUNT)]
+) -> ConsistencyOut:
     """Returns the consistency proof between two sizes of the log."""
     async with runtime.db.sessions() as session:
         if not first <= second <= await log.size(session):
@@ -347,13 +356,20 @@ async def timeline(notice_id: Id, principal: Readers, runtime: RuntimeDep) -> Ti
         notice = await session.get(EvidenceNotice, notice_id)
         if not access.sees_notice(principal, notice):
             raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
-        entries = (
-            await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index)))
-        ).all()
+        entries = (await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index)))).all()
     return Timeline(
         notice_id=notice_id,
         entries=[
-            TimelineEntry(position=position, log_index=e.log_index, event_id=e.event_id, event_type=e.event_type, source=e.source, event_time=e.event_time, sha256=e.sha256, recorded_at=e.recorded_at)
+            TimelineEntry(
+                position=position,
+                log_index=e.log_index,
+                event_id=e.event_id,
+                event_type=e.event_type,
+                source=e.source,
+                event_time=e.event_time,
+                sha256=e.sha256,
+                recorded_at=e.recorded_at,
+            )
             for position, e in enumerate(entries, start=1)
         ],
     )

@@ -17,12 +17,12 @@ from sqlmodel import col, select
 
 from services.evidence.models import EvidenceCourtHook, EvidenceCourtPush, EvidenceReport
 from services.evidence.targets import TargetPolicy, TargetRefused
+from shared.contracts.report import canonical
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
 from shared.plumbing.problems import Problem
-from shared.contracts.report import canonical
 from shared.plumbing.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)

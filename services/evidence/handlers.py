@@ -11,9 +11,9 @@ from services.evidence import log, reports
 from services.evidence.domain import message_digest
 from services.evidence.models import EvidenceNotice, EvidenceTask, EvidenceTimelineEntry
 from services.evidence.signer import Signer
-from shared.plumbing.consumer import EnvelopeHandler, MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates
 from shared.contracts.events import TaskAssigned
+from shared.plumbing.consumer import EnvelopeHandler, MessageContext
+from shared.plumbing.db import insert_ignoring_duplicates, table_of
 
 # A visit's or posting's attempt ended: its task is over, and so is its agent's access to it.
 ATTEMPT_ENDS = frozenset({"delivery.AttemptSucceeded", "delivery.AttemptFailed"})
@@ -33,9 +33,9 @@ async def append_to_timeline(ctx: MessageContext, *, signer: Signer) -> None:
     envelope = ctx.envelope
     now = ctx.clock.now()
     if envelope.type == "intake.NoticeRegistered":
-        table = EvidenceNotice.__table__  # type: ignore[attr-defined]
+        table = table_of(EvidenceNotice)
         values = {"id": envelope.subject, "court_id": envelope.data["court_id"], "correlation_id": envelope.correlationid}
-        await ctx.session.exec(insert_ignoring_duplicates(ctx.session.bind.dialect, table).values(**values))
+        await ctx.session.exec(insert_ignoring_duplicates(ctx.session, table).values(**values))
     elif envelope.type == "delivery.TaskAssigned":
         _remember_task(ctx, TaskAssigned.model_validate(envelope.data))
     elif envelope.type in ATTEMPT_ENDS:

@@ -18,12 +18,12 @@ from services.evidence.blobs import Stored
 from services.evidence.domain import photo_flags
 from services.evidence.models import EvidenceItem, EvidenceTask
 from services.evidence.photos import PhotoError, PhotoFacts, read_facts
-from shared.plumbing import outbox
 from shared.contracts.events import EvidenceRecorded, GeoPoint
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind, PhotoScene
-from shared.plumbing.problems import Problem
 from shared.contracts.report import canonical
 from shared.contracts.topics import EVIDENCE_EVENTS
+from shared.plumbing import outbox
+from shared.plumbing.problems import Problem
 
 SOURCE = "songda/evidence"
 # These are files by nature; the others may be metadata alone (a call record, an SMS receipt, an EMS node).

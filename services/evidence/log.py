@@ -13,15 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.evidence.models import EvidenceCheckpoint, EvidenceLogEntry, EvidenceLogHead, EvidenceLogNode
 from services.evidence.signer import Signer
 from shared.contracts import merkle
-from shared.plumbing.db import insert_ignoring_duplicates
 from shared.contracts.report import canonical
+from shared.plumbing.db import insert_ignoring_duplicates, table_of
 
 
 async def _head(session: AsyncSession) -> EvidenceLogHead:
     # Every append locks this row until its transaction ends: one writer at a time, so indices have no gaps.
     head = (await session.exec(select(EvidenceLogHead).where(EvidenceLogHead.id == 1).with_for_update())).first()
     if head is None:
-        await session.exec(insert_ignoring_duplicates(session.bind.dialect, EvidenceLogHead.__table__).values(id=1, size=0, frontier=[]))  # type: ignore[union-attr]
+        await session.exec(insert_ignoring_duplicates(session, table_of(EvidenceLogHead)).values(id=1, size=0, frontier=[]))
         head = (await session.exec(select(EvidenceLogHead).where(EvidenceLogHead.id == 1).with_for_update())).one()
     return head
 

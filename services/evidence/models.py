@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
-from shared.plumbing.db import JSONDoc, UTCDateTime
+from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
 
 
 class EvidenceNotice(SQLModel, table=True):
@@ -178,7 +178,7 @@ class EvidenceCourtPush(SQLModel, table=True):
 
 
 TABLES = tuple(
-    m.__table__  # type: ignore[attr-defined]
+    table_of(m)
     for m in (
         EvidenceNotice,
         EvidenceTimelineEntry,

@@ -11,8 +11,8 @@ from datetime import datetime, tzinfo
 from PIL import Image, UnidentifiedImageError
 from PIL.ExifTags import GPS, IFD, Base
 
-from shared.plumbing.clock import SHANGHAI
 from shared.contracts.events import GeoPoint
+from shared.plumbing.clock import SHANGHAI
 
 # Formats a phone camera or a screenshot produces; anything else is not a photo we can check.
 # HEIC is missing because Pillow cannot open it without a plugin this project does not ship.

@@ -22,10 +22,10 @@ import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from shared.plumbing.clock import SHANGHAI
-from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import AttemptEntry, DeliveryReport, EvidenceRef, RecipientReport
+from shared.plumbing.clock import SHANGHAI
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -143,7 +143,9 @@ NO_CJK_FONT = (
     "No Chinese (CJK) font is installed, so the PDF would show empty boxes instead of characters. "
     "Install Noto CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) and render again."
 )
-NO_FONTCONFIG = "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
+NO_FONTCONFIG = (
+    "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
+)
 
 _NONE = "—"
 
@@ -277,12 +279,16 @@ def _signer(recipient: RecipientReport) -> str:
         return f"{recipient.signer_name}（{'，'.join(parts)}）" if parts else recipient.signer_name
     if not recipient.served:
         return _NONE
-    return {
-        ServiceMethod.electronic: "无需签收（以送达信息到达受送达人特定系统的日期为送达日期）",
-        ServiceMethod.refusal: "受送达人拒绝签收",
-        ServiceMethod.posting: "无需签收（张贴送达）",
-        ServiceMethod.public_notice: "无需签收（公告送达）",
-    }.get(recipient.method, _NONE) if recipient.method else _NONE
+    return (
+        {
+            ServiceMethod.electronic: "无需签收（以送达信息到达受送达人特定系统的日期为送达日期）",
+            ServiceMethod.refusal: "受送达人拒绝签收",
+            ServiceMethod.posting: "无需签收（张贴送达）",
+            ServiceMethod.public_notice: "无需签收（公告送达）",
+        }.get(recipient.method, _NONE)
+        if recipient.method
+        else _NONE
+    )
 
 
 def _remarks(recipient: RecipientReport, decider: AttemptEntry | None) -> list[str]:
@@ -359,14 +365,18 @@ def _stylesheet() -> Markup:
 
 def render_html(report: DeliveryReport) -> str:
     """Returns the report as one self-contained HTML page (zh-CN): the receipts, the attempt log and the integrity data."""
-    return _environment().get_template("report.html").render(
-        report=report,
-        receipts=[_receipt(report, recipient) for recipient in report.recipients],
-        stage=label(STAGE, report.stage),
-        documents="、".join(document.title for document in report.documents),
-        format_time=format_time,
-        format_date=format_date,
-        stylesheet=_stylesheet(),
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(
+            report=report,
+            receipts=[_receipt(report, recipient) for recipient in report.recipients],
+            stage=label(STAGE, report.stage),
+            documents="、".join(document.title for document in report.documents),
+            format_time=format_time,
+            format_date=format_date,
+            stylesheet=_stylesheet(),
+        )
     )
 
 

@@ -15,13 +15,13 @@ from services.evidence import log
 from services.evidence.models import EvidenceCourtHook, EvidenceCourtPush, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTimelineEntry
 from services.evidence.rendering import METHOD
 from services.evidence.signer import Signer, present
-from shared.plumbing import outbox
 from shared.contracts.events import NoticeRegistered, ReportIssued, ServiceMethod
 from shared.contracts.evidence import EvidenceKind
-from shared.plumbing.masking import mask_text
 from shared.contracts.report import AddressUsed, AttemptEntry, ChannelUsed, Checkpoint, DeliveryReport, EvidenceRef, Proof, RecipientReport, Seal, report_hash
 from shared.contracts.topics import EVIDENCE_EVENTS
 from shared.contracts.values import mask_id_number
+from shared.plumbing import outbox
+from shared.plumbing.masking import mask_text
 
 SOURCE = "songda/evidence"
 _REPORTS = uuid.UUID("6f1d3c1e-2b7a-4c55-9a43-5c0e7b1d2f60")
@@ -135,9 +135,7 @@ def _recipient(recipient: Any, *, events: Sequence[Logged], items: Sequence[tupl
         kind=recipient.kind.value,
         role=recipient.role,
         id_number=mask_id_number(recipient.id_number) if recipient.id_number else None,
-        addresses=[
-            AddressUsed(text=c.text, postcode=c.postcode, rank=c.rank, provenance=c.provenance, used=mask_text(c.text) in used_targets) for c in recipient.candidates
-        ],
+        addresses=[AddressUsed(text=c.text, postcode=c.postcode, rank=c.rank, provenance=c.provenance, used=mask_text(c.text) in used_targets) for c in recipient.candidates],
         channels=_channels(recipient, attempts),
         attempts=attempts,
         served=served is not None,
@@ -187,7 +185,9 @@ def _system_operator(channel: str, record: dict[str, Any] | None) -> str:
 
 
 def _channels(recipient: Any, attempts: list[AttemptEntry]) -> list[ChannelUsed]:
-    consents = {(c.channel.value, mask_text(c.address)): f"{c.source_case} 送达地址确认书（{c.confirmed_on.isoformat()}）" for c in recipient.consent}
+    consents: dict[tuple[str, str | None], str] = {
+        (c.channel.value, mask_text(c.address)): f"{c.source_case} 送达地址确认书（{c.confirmed_on.isoformat()}）" for c in recipient.consent
+    }
     seen: dict[tuple[str, str | None], ChannelUsed] = {}
     for attempt in attempts:
         key = (attempt.channel.value, attempt.target)

@@ -75,7 +75,7 @@ class TargetPolicy:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise TargetRefused(f"the webhook's host {host} cannot be resolved ({exc.strerror})") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         # Every address the name has must pass: otherwise a name with one public and one internal address slips through.
         refused = [a for a in addresses if not self.admits(a)]
         if refused or not addresses:

@@ -9,8 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import courts
 from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeNotice, IntakeRecipient
-from shared.plumbing.auth import Principal, Role
 from shared.contracts.casenumber import CaseNumber
+from shared.plumbing.auth import Principal, Role
 from shared.plumbing.problems import Problem
 
 
@@ -68,5 +68,3 @@ async def names_party(session: AsyncSession, *, court_id: str, case: CaseNumber,
         return True
     confirmation = select(IntakeConfirmation.id).where(IntakeConfirmation.party_id == party_id, IntakeConfirmation.case_key == case.key)
     return (await session.exec(confirmation.limit(1))).first() is not None
-
-

@@ -10,10 +10,10 @@ from services.intake import access, courts, handlers
 from services.intake.courts import COURT_ID, CourtIn, CourtOut
 from services.intake.models import IntakeCourt, IntakeNotice
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn, NoticeOut
-from shared.plumbing import audit
-from shared.plumbing.auth import Principal, Role, require
 from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import Stage
+from shared.plumbing import audit
+from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem, validation_problem
 from shared.plumbing.runtime import RuntimeDep
@@ -35,7 +35,7 @@ CourtId = Annotated[str, Path(pattern=COURT_ID)]
     status_code=status.HTTP_201_CREATED,
     response_model=NoticeOut,
     summary="Submit a notice to serve (idempotent on court_id + court_reference)",
-    responses={200: {"description": "The same notice was submitted before; the first one is returned"}} | problems(409),
+    responses=problems(409) | {200: {"description": "The same notice was submitted before; the first one is returned"}},
 )
 async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrService, runtime: RuntimeDep) -> NoticeOut:
     """Validates and registers a notice of a registered court in one of its cases, under the registry's court name, publishing intake.NoticeRegistered."""
@@ -122,7 +122,7 @@ async def court_read(court_id: CourtId, _: Anyone, runtime: RuntimeDep) -> Court
     return _court(court)
 
 
-@router.put("/courts/{court_id}", response_model=CourtOut, summary="Register or change a court (supervisors)", responses={201: {"description": "Registered"}} | problems(409))
+@router.put("/courts/{court_id}", response_model=CourtOut, summary="Register or change a court (supervisors)", responses=problems(409) | {201: {"description": "Registered"}})
 async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Supervisors, runtime: RuntimeDep) -> CourtOut:
     """Registers a court or changes its name, case code or whether it is active; a case code belongs to one court."""
     async with runtime.db.transaction() as session:

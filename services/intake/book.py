@@ -15,18 +15,18 @@ from services.intake.domain import AddressFact, ConfirmationFact, KnownParty
 from services.intake.models import IntakeAddressEntry, IntakeConfirmation, IntakeContact, IntakeParty
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
-from shared.plumbing.db import insert_ignoring_duplicates
 from shared.contracts.events import AddressSource, Consent, Contact, GeoPoint, Stage
+from shared.plumbing.db import core_rows, insert_ignoring_duplicates, table_of
 
 # Ids derive from content under this namespace, so importing or confirming the same fact twice
 # produces the same row and the second insert is a no-op.
 _NAMESPACE = uuid.UUID("5f0d6d2e-8d0a-4c7e-9a53-3b1f2c6e7a10")
 _CHUNK = 1000
 
-PARTY = IntakeParty.__table__  # type: ignore[attr-defined]
-CONTACT = IntakeContact.__table__  # type: ignore[attr-defined]
-ENTRY = IntakeAddressEntry.__table__  # type: ignore[attr-defined]
-CONFIRMATION = IntakeConfirmation.__table__  # type: ignore[attr-defined]
+PARTY = table_of(IntakeParty)
+CONTACT = table_of(IntakeContact)
+ENTRY = table_of(IntakeAddressEntry)
+CONFIRMATION = table_of(IntakeConfirmation)
 
 
 def content_id(*parts: object) -> str:
@@ -129,7 +129,7 @@ def contact_row(*, party_id: str, kind: str, value: str, source: str, confirmed_
 async def insert_new(session: AsyncSession, table: Table, rows: Iterable[dict[str, Any]]) -> None:
     """Inserts rows, skipping those already present (by primary key), in statements of bounded size."""
     batch: list[dict[str, Any]] = []
-    statement = insert_ignoring_duplicates(session.bind.dialect, table)  # type: ignore[union-attr]
+    statement = insert_ignoring_duplicates(session, table)
     for row in rows:
         batch.append(row)
         if len(batch) == _CHUNK:
@@ -155,8 +155,8 @@ def _known(row: Any, phones: Iterable[str] = ()) -> KnownParty:
 
 async def find_party(session: AsyncSession, party_id: str) -> KnownParty | None:
     """Returns a party by id."""
-    row = (await session.exec(select(PARTY).where(PARTY.c.id == party_id))).first()
-    return _known(row) if row else None
+    rows = await core_rows(session, select(PARTY).where(PARTY.c.id == party_id))
+    return _known(rows[0]) if rows else None
 
 
 async def find_by_name_and_phones(session: AsyncSession, *, name_key: str, phones: Sequence[str]) -> list[KnownParty]:
@@ -169,7 +169,7 @@ async def find_by_name_and_phones(session: AsyncSession, *, name_key: str, phone
         .where(PARTY.c.name_key == name_key, CONTACT.c.kind == "phone", CONTACT.c.value.in_(list(phones)))
         .group_by(*PARTY.c)
     )
-    return [_known(row, [row.phone]) for row in (await session.exec(query)).all()]
+    return [_known(row, [row.phone]) for row in await core_rows(session, query)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +187,9 @@ def _location(row: Any) -> GeoPoint | None:
 
 async def load_book(session: AsyncSession, party_id: str) -> PartyBook:
     """Reads a party's address entries, confirmations and contacts."""
-    entries = (await session.exec(select(ENTRY).where(ENTRY.c.party_id == party_id))).all()
-    confirmations = (await session.exec(select(CONFIRMATION).where(CONFIRMATION.c.party_id == party_id))).all()
-    contacts = (await session.exec(select(CONTACT).where(CONTACT.c.party_id == party_id))).all()
+    entries = await core_rows(session, select(ENTRY).where(ENTRY.c.party_id == party_id))
+    confirmations = await core_rows(session, select(CONFIRMATION).where(CONFIRMATION.c.party_id == party_id))
+    contacts = await core_rows(session, select(CONTACT).where(CONTACT.c.party_id == party_id))
     facts = [
         AddressFact(
             address=PostalAddress.parse(row.text),

@@ -1,8 +1,8 @@
 """Messages intake handles, by event type: delivery tells it which address or channel reached a party."""
 
 from services.intake import handlers
-from shared.plumbing.consumer import EventHandler
 from shared.contracts.topics import DELIVERY_EVENTS
+from shared.plumbing.consumer import EventHandler
 
 TOPICS = (DELIVERY_EVENTS,)
 HANDLERS: dict[str, EventHandler] = {

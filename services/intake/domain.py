@@ -84,9 +84,7 @@ class KnownParty:
     phones: frozenset[str] = frozenset()
 
 
-def match_party(
-    *, name: str, id_number: str | None, phones: Iterable[str], by_id: KnownParty | None, by_name: Sequence[KnownParty]
-) -> PartyMatch:
+def match_party(*, name: str, id_number: str | None, phones: Iterable[str], by_id: KnownParty | None, by_name: Sequence[KnownParty]) -> PartyMatch:
     """Decides which known party a recipient is: the ID number exactly, else name + a shared phone, never two ID numbers merged."""
     if id_number:
         if by_id is None:

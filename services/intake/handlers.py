@@ -15,13 +15,9 @@ from services.intake.domain import AddressFact, CaseScope
 from services.intake.models import IntakeConfirmation, IntakeNotice, IntakeRecipient
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut
 from services.intake.resolution import Identity, Resolution
-from shared.plumbing import audit, outbox
 from shared.contracts import topics
 from shared.contracts.addresses import PostalAddress
-from shared.plumbing.auth import Principal, Role
 from shared.contracts.casenumber import CaseNumber
-from shared.plumbing.clock import local_date
-from shared.plumbing.consumer import MessageContext
 from shared.contracts.events import (
     AddressConfirmed,
     AddressSource,
@@ -33,6 +29,10 @@ from shared.contracts.events import (
     RecipientServed,
     Stage,
 )
+from shared.plumbing import audit, outbox
+from shared.plumbing.auth import Principal, Role
+from shared.plumbing.clock import local_date
+from shared.plumbing.consumer import MessageContext
 from shared.plumbing.problems import Problem, validation_problem
 from shared.plumbing.runtime import Runtime
 
@@ -222,14 +222,14 @@ async def confirm_address(runtime: Runtime, body: ConfirmationIn) -> Confirmatio
     if body.confirmed_at > local_date(now):
         raise validation_problem([{"loc": ("body", "confirmed_at"), "msg": "a confirmation cannot be dated in the future", "type": "date_in_future"}])
     case = CaseNumber.parse(body.case_number)
-    identity = Identity(
-        name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[body.phone.e164] if body.phone else []
-    )
+    identity = Identity(name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[body.phone.e164] if body.phone else [])
     channels = [(c.channel.value, c.address) for c in body.e_delivery.channels] if body.e_delivery else []
     async with runtime.db.transaction() as session:
         found = await resolution.match_or_record(session, identity, now=now)
         if found.party_id is None:
-            raise validation_problem([{"loc": ("body", "party", "id_number"), "msg": f"the party cannot be identified ({found.note}); give its ID number", "type": "unidentified_party"}])
+            raise validation_problem(
+                [{"loc": ("body", "party", "id_number"), "msg": f"the party cannot be identified ({found.note}); give its ID number", "type": "unidentified_party"}]
+            )
         before = domain.current_confirmations((await book.load_book(session, found.party_id)).confirmations).get(case.key)
         row = book.confirmation_row(
             party_id=found.party_id,
@@ -267,9 +267,7 @@ async def _remember_contacts(session: AsyncSession, party_id: str, body: Confirm
         await book.mark_contact(session, party_id=party_id, kind=kind, value=value, source="confirmation", confirmed_on=body.confirmed_at)
 
 
-async def _tell_open_notices(
-    session: AsyncSession, party_id: str, confirmation: domain.ConfirmationFact, *, supersedes: str | None, body: ConfirmationIn, now: datetime
-) -> int:
+async def _tell_open_notices(session: AsyncSession, party_id: str, confirmation: domain.ConfirmationFact, *, supersedes: str | None, body: ConfirmationIn, now: datetime) -> int:
     """Stages intake.AddressConfirmed for every notice of this case (or a later stage of it) that names the party."""
     rows = await session.exec(
         select(IntakeNotice, IntakeRecipient).join(IntakeRecipient, col(IntakeRecipient.notice_id) == col(IntakeNotice.id)).where(IntakeRecipient.party_id == party_id)
@@ -308,9 +306,7 @@ async def look_up(runtime: Runtime, body: LookupIn, *, principal: Principal) -> 
     today = local_date(now)
     keys = {CaseNumber.parse(text).key for text in [*([body.case_number] if body.case_number else []), *body.earlier_case_numbers]}
     scope = CaseScope(case_keys=frozenset(keys), stage=body.stage)
-    identity = Identity(
-        name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[p.e164 for p in body.phones]
-    )
+    identity = Identity(name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[p.e164 for p in body.phones])
     async with runtime.db.transaction() as session:
         found = await resolution.match(session, identity)
         refusal = await _lookup_refusal(session, principal, body, party_id=found.party_id)
@@ -323,9 +319,7 @@ async def look_up(runtime: Runtime, body: LookupIn, *, principal: Principal) -> 
             audit.record(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, party_ids=party_ids, outcome=outcome)
     if refusal is not None:
         raise refusal
-    return LookupOut(
-        party=found, candidates=resolved.candidates, expired_candidates=resolved.expired, consent=resolved.consent, contacts=resolved.contacts, as_of=today
-    )
+    return LookupOut(party=found, candidates=resolved.candidates, expired_candidates=resolved.expired, consent=resolved.consent, contacts=resolved.contacts, as_of=today)
 
 
 async def _lookup_refusal(session: AsyncSession, principal: Principal, body: LookupIn, *, party_id: str | None) -> Problem | None:
@@ -333,7 +327,12 @@ async def _lookup_refusal(session: AsyncSession, principal: Principal, body: Loo
     if principal.role is not Role.court:
         return None
     if body.case_number is None:
-        return Problem(403, "Forbidden", "case_number: a court looks a party up for one of its cases", errors=[{"field": "case_number", "message": "a court looks a party up for one of its cases"}])
+        return Problem(
+            403,
+            "Forbidden",
+            "case_number: a court looks a party up for one of its cases",
+            errors=[{"field": "case_number", "message": "a court looks a party up for one of its cases"}],
+        )
     case = CaseNumber.parse(body.case_number)
     try:
         await access.check_case(session, principal, case)
@@ -368,9 +367,7 @@ async def learn_from_service(ctx: MessageContext, event: RecipientServed) -> Non
         )
         await book.insert_new(ctx.session, book.ENTRY, [row])
     elif domain.learns_contact(event.method, deemed=event.deemed) and event.channel in _CONTACT_KIND:
-        await book.mark_contact(
-            ctx.session, party_id=recipient.party_id, kind=_CONTACT_KIND[event.channel], value=event.target, source="delivery", worked_on=event.service_date
-        )
+        await book.mark_contact(ctx.session, party_id=recipient.party_id, kind=_CONTACT_KIND[event.channel], value=event.target, source="delivery", worked_on=event.service_date)
 
 
 # Which contact an electronic channel proves; the lawyer's firm mailbox is the firm's, not the party's.

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.plumbing.db import JSONDoc, UTCDateTime
+from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
 
 
 class IntakeCourt(SQLModel, table=True):
@@ -155,6 +155,5 @@ class IntakeImportReject(SQLModel, table=True):
 
 
 TABLES = tuple(
-    model.__table__  # type: ignore[attr-defined]
-    for model in (IntakeCourt, IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeImport, IntakeImportReject)
+    table_of(model) for model in (IntakeCourt, IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeImport, IntakeImportReject)
 )

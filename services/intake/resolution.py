@@ -64,9 +64,7 @@ async def match_or_record(session: AsyncSession, identity: Identity, *, now: dat
     party_id = book.party_id_for(id_type=identity.id_type, id_number=identity.id_number, name_key=identity.name_key, phone=first_phone)
     if party_id is None:
         return found
-    row = book.party_row(
-        party_id=party_id, kind=identity.kind, name=identity.name, name_key=identity.name_key, id_type=identity.id_type, id_number=identity.id_number, now=now
-    )
+    row = book.party_row(party_id=party_id, kind=identity.kind, name=identity.name, name_key=identity.name_key, id_type=identity.id_type, id_number=identity.id_number, now=now)
     await book.insert_new(session, book.PARTY, [row])
     return found.model_copy(update={"party_id": party_id, "note": found.note + "; recorded as a new party"})
 

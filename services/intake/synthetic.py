@@ -101,22 +101,100 @@ _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 # Surname, pinyin, weight: the common ones by rough frequency, and a few two-character ones.
 _SURNAMES = (
-    ("王", "wang", 8), ("李", "li", 8), ("张", "zhang", 7), ("刘", "liu", 6), ("陈", "chen", 5), ("杨", "yang", 3),
-    ("赵", "zhao", 2), ("黄", "huang", 2), ("周", "zhou", 2), ("吴", "wu", 2), ("徐", "xu", 2), ("孙", "sun", 2),
-    ("胡", "hu", 1), ("朱", "zhu", 1), ("高", "gao", 1), ("林", "lin", 1), ("何", "he", 1), ("郭", "guo", 1),
-    ("马", "ma", 1), ("罗", "luo", 1), ("梁", "liang", 1), ("宋", "song", 1), ("郑", "zheng", 1), ("谢", "xie", 1),
-    ("韩", "han", 1), ("唐", "tang", 1), ("冯", "feng", 1), ("于", "yu", 1), ("董", "dong", 1), ("萧", "xiao", 1),
-    ("程", "cheng", 1), ("曹", "cao", 1), ("袁", "yuan", 1), ("邓", "deng", 1), ("许", "xu", 1), ("傅", "fu", 1),
-    ("沈", "shen", 1), ("曾", "zeng", 1), ("彭", "peng", 1), ("吕", "lv", 1), ("苏", "su", 1), ("卢", "lu", 1),
-    ("蒋", "jiang", 1), ("蔡", "cai", 1), ("贾", "jia", 1), ("丁", "ding", 1), ("魏", "wei", 1), ("薛", "xue", 1),
-    ("叶", "ye", 1), ("阎", "yan", 1), ("余", "yu", 1), ("潘", "pan", 1), ("杜", "du", 1), ("戴", "dai", 1),
-    ("夏", "xia", 1), ("钟", "zhong", 1), ("汪", "wang", 1), ("田", "tian", 1), ("任", "ren", 1), ("姜", "jiang", 1),
-    ("范", "fan", 1), ("方", "fang", 1), ("石", "shi", 1), ("姚", "yao", 1), ("谭", "tan", 1), ("廖", "liao", 1),
-    ("邹", "zou", 1), ("熊", "xiong", 1), ("金", "jin", 1), ("陆", "lu", 1), ("郝", "hao", 1), ("孔", "kong", 1),
-    ("白", "bai", 1), ("崔", "cui", 1), ("康", "kang", 1), ("毛", "mao", 1), ("邱", "qiu", 1), ("秦", "qin", 1),
-    ("江", "jiang", 1), ("史", "shi", 1), ("顾", "gu", 1), ("侯", "hou", 1), ("邵", "shao", 1), ("孟", "meng", 1),
-    ("龙", "long", 1), ("万", "wan", 1), ("段", "duan", 1), ("雷", "lei", 1), ("钱", "qian", 1), ("汤", "tang", 1),
-    ("欧阳", "ouyang", 1), ("司马", "sima", 1), ("上官", "shangguan", 1), ("诸葛", "zhuge", 1),
+    ("王", "wang", 8),
+    ("李", "li", 8),
+    ("张", "zhang", 7),
+    ("刘", "liu", 6),
+    ("陈", "chen", 5),
+    ("杨", "yang", 3),
+    ("赵", "zhao", 2),
+    ("黄", "huang", 2),
+    ("周", "zhou", 2),
+    ("吴", "wu", 2),
+    ("徐", "xu", 2),
+    ("孙", "sun", 2),
+    ("胡", "hu", 1),
+    ("朱", "zhu", 1),
+    ("高", "gao", 1),
+    ("林", "lin", 1),
+    ("何", "he", 1),
+    ("郭", "guo", 1),
+    ("马", "ma", 1),
+    ("罗", "luo", 1),
+    ("梁", "liang", 1),
+    ("宋", "song", 1),
+    ("郑", "zheng", 1),
+    ("谢", "xie", 1),
+    ("韩", "han", 1),
+    ("唐", "tang", 1),
+    ("冯", "feng", 1),
+    ("于", "yu", 1),
+    ("董", "dong", 1),
+    ("萧", "xiao", 1),
+    ("程", "cheng", 1),
+    ("曹", "cao", 1),
+    ("袁", "yuan", 1),
+    ("邓", "deng", 1),
+    ("许", "xu", 1),
+    ("傅", "fu", 1),
+    ("沈", "shen", 1),
+    ("曾", "zeng", 1),
+    ("彭", "peng", 1),
+    ("吕", "lv", 1),
+    ("苏", "su", 1),
+    ("卢", "lu", 1),
+    ("蒋", "jiang", 1),
+    ("蔡", "cai", 1),
+    ("贾", "jia", 1),
+    ("丁", "ding", 1),
+    ("魏", "wei", 1),
+    ("薛", "xue", 1),
+    ("叶", "ye", 1),
+    ("阎", "yan", 1),
+    ("余", "yu", 1),
+    ("潘", "pan", 1),
+    ("杜", "du", 1),
+    ("戴", "dai", 1),
+    ("夏", "xia", 1),
+    ("钟", "zhong", 1),
+    ("汪", "wang", 1),
+    ("田", "tian", 1),
+    ("任", "ren", 1),
+    ("姜", "jiang", 1),
+    ("范", "fan", 1),
+    ("方", "fang", 1),
+    ("石", "shi", 1),
+    ("姚", "yao", 1),
+    ("谭", "tan", 1),
+    ("廖", "liao", 1),
+    ("邹", "zou", 1),
+    ("熊", "xiong", 1),
+    ("金", "jin", 1),
+    ("陆", "lu", 1),
+    ("郝", "hao", 1),
+    ("孔", "kong", 1),
+    ("白", "bai", 1),
+    ("崔", "cui", 1),
+    ("康", "kang", 1),
+    ("毛", "mao", 1),
+    ("邱", "qiu", 1),
+    ("秦", "qin", 1),
+    ("江", "jiang", 1),
+    ("史", "shi", 1),
+    ("顾", "gu", 1),
+    ("侯", "hou", 1),
+    ("邵", "shao", 1),
+    ("孟", "meng", 1),
+    ("龙", "long", 1),
+    ("万", "wan", 1),
+    ("段", "duan", 1),
+    ("雷", "lei", 1),
+    ("钱", "qian", 1),
+    ("汤", "tang", 1),
+    ("欧阳", "ouyang", 1),
+    ("司马", "sima", 1),
+    ("上官", "shangguan", 1),
+    ("诸葛", "zhuge", 1),
 )
 _SURNAME_POOL = tuple((surname, pinyin) for surname, pinyin, weight in _SURNAMES for _ in range(weight))
 _GIVEN = tuple(
@@ -133,8 +211,24 @@ _GIVEN = tuple(
 )
 _TRADE_CHARS = "海辰华鑫泰宏盛达源恒瑞通兴远嘉安信诚德锦瀚润博创联汇丰正昌隆利新元久"
 _INDUSTRIES = (
-    "贸易", "商贸", "科技", "信息技术", "建筑工程", "建材", "物流", "餐饮管理", "房地产开发", "物业服务",
-    "机械制造", "食品", "文化传媒", "装饰工程", "汽车销售服务", "农业科技", "医疗器械", "电子商务",
+    "贸易",
+    "商贸",
+    "科技",
+    "信息技术",
+    "建筑工程",
+    "建材",
+    "物流",
+    "餐饮管理",
+    "房地产开发",
+    "物业服务",
+    "机械制造",
+    "食品",
+    "文化传媒",
+    "装饰工程",
+    "汽车销售服务",
+    "农业科技",
+    "医疗器械",
+    "电子商务",
 )
 _EMAIL_DOMAINS = ("example.com", "example.cn", "example.net", "example.org", "example.com.cn")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -329,9 +423,8 @@ def _case(rng: Random, d: int, *, year: str, sequences: dict[tuple[str, str, str
     """A case of a court for district `d`, numbered after the last case of its court, type and year."""
     r = rng.random
     x = r()
-    for bound, stage, type_code, intermediate, roles in _STAGES:
-        if x < bound:
-            break
+    # The last bound is 1.0 and random() < 1, so a stage is always found.
+    _, stage, type_code, intermediate, roles = next(row for row in _STAGES if x < row[0])
     court = _COURTS[d][intermediate]
     key = (year, court, type_code)
     # Gaps stand for the court's cases that are not in the data set.
@@ -363,9 +456,7 @@ def _confirmation(rng: Random, who: _Who, *, phone: str, place: _Place, case: _C
     return _row("confirmation", who, phone=phone, place=place, source="confirmation", day=day, case=unroled, e_delivery=e_delivery, proxy=proxy)
 
 
-def _row(
-    record: str, who: _Who, *, phone: str, place: _Place, source: str, day: str, case: _Case = _NO_CASE, e_delivery: str = "", proxy: str = ""
-) -> dict[str, str]:
+def _row(record: str, who: _Who, *, phone: str, place: _Place, source: str, day: str, case: _Case = _NO_CASE, e_delivery: str = "", proxy: str = "") -> dict[str, str]:
     """One flat row in the order of COLUMNS."""
     return {
         "record": record,

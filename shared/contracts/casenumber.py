@@ -12,9 +12,7 @@ from pydantic import AfterValidator
 # 最高人民法院《关于人民法院案件案号的若干规定》(2015): （收案年度）+ 法院代字 + 类型代字 + 案件编号 + 号.
 # The court code is 最高法 or a province abbreviation followed by up to four digits (高院: none,
 # 中院: two, 基层法院 and special courts: four). Brackets arrive full- or half-width.
-_CASE_NUMBER = re.compile(
-    r"^\((?P<year>\d{4})\)(?P<court>最高法|[\u4e00-\u9fff]\d{0,4})(?P<type>[\u4e00-\u9fff]{1,6}?)(?P<sequence>\d{1,7})号$"
-)
+_CASE_NUMBER = re.compile(r"^\((?P<year>\d{4})\)(?P<court>最高法|[\u4e00-\u9fff]\d{0,4})(?P<type>[\u4e00-\u9fff]{1,6}?)(?P<sequence>\d{1,7})号$")
 _EARLIEST_YEAR = 1990
 
 

@@ -238,7 +238,6 @@ class RecipientServed(Event):
     evidence_ids: list[str] = []
 
 
-
 class Tier(StrEnum):
     """The rungs of tiered delivery (分层送达), tried in this order."""
 
@@ -553,7 +552,8 @@ class ReportIssued(Event):
 
     notice_id: str
     report_id: str
-    version: int
+    # The report's version, a field since v1; it shadows Event.version (the schema's version) only on instances.
+    version: int  # type: ignore[misc]
     court_id: str
     sha256: str
     checkpoint_size: int

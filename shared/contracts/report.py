@@ -130,7 +130,7 @@ class Seal(_Part):
 class DeliveryReport(_Part):
     """The standardised delivery report (标准化送达报告) for one notice, in one version."""
 
-    format: Literal["songda.delivery-report/v1"] = FORMAT
+    format: Literal["songda.delivery-report/v1"] = "songda.delivery-report/v1"
     report_id: str
     version: int
     previous_sha256: str | None

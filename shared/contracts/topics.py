@@ -59,9 +59,7 @@ async def create_topics(bootstrap: str, *, prefix: str = "", partitions: int = P
             missing = [t for t in wanted if t not in existing]
             if missing:
                 try:
-                    await admin.create_topics(
-                        [_new_topic(names.logical(t), physical=t, partitions=partitions) for t in missing]
-                    )
+                    await admin.create_topics([_new_topic(names.logical(t), physical=t, partitions=partitions) for t in missing])
                 except TopicAlreadyExistsError:
                     pass  # another process created them meanwhile; that is the outcome we want
             return missing

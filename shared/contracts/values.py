@@ -104,7 +104,7 @@ def resident_id_check_char(first17: str) -> str:
     """Check character for the first 17 digits of a resident ID number (GB 11643-1999)."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("expected 17 digits")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _RESIDENT_ID_WEIGHTS))
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _RESIDENT_ID_WEIGHTS, strict=True))
     return _RESIDENT_ID_CHECK_CHARS[total % 11]
 
 
@@ -143,7 +143,7 @@ def uscc_check_char(first17: str) -> str:
     """Check character for the first 17 characters of a unified social credit code (GB 32100-2015)."""
     if len(first17) != 17 or any(char not in _USCC_VALUES for char in first17):
         raise ValueError("expected 17 characters from the unified social credit code charset")
-    total = sum(_USCC_VALUES[char] * weight for char, weight in zip(first17, _USCC_WEIGHTS))
+    total = sum(_USCC_VALUES[char] * weight for char, weight in zip(first17, _USCC_WEIGHTS, strict=True))
     return _USCC_CHARSET[(31 - total % 31) % 31]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -93,9 +93,7 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         """Returns the caller a valid token names; raises Problem 401 otherwise (503 while the revocation list loads)."""
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token, self.secret, algorithms=[ALGORITHM], issuer=self.issuer, options={"require": ["exp", "iat", "sub", "role", "jti"]}
-            )
+            claims: dict[str, Any] = jwt.decode(token, self.secret, algorithms=[ALGORITHM], issuer=self.issuer, options={"require": ["exp", "iat", "sub", "role", "jti"]})
         except jwt.ExpiredSignatureError:
             raise _unauthorised("The token has expired.") from None
         except jwt.InvalidTokenError as exc:
@@ -132,7 +130,7 @@ async def authenticate(request: Request, credentials: Annotated[HTTPAuthorizatio
     return verifier.verify(credentials.credentials)
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """Builds a dependency that admits only the given roles (403 for others)."""
 
     # async on purpose: FastAPI runs plain `def` dependencies in a thread pool, a hop per request.

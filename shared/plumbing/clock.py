@@ -85,4 +85,3 @@ def utc(dt: datetime) -> datetime:
 def local_date(dt: datetime) -> date:
     """Returns the calendar date in Asia/Shanghai, the date courts and the law count in."""
     return utc(dt).astimezone(SHANGHAI).date()
-

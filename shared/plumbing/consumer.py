@@ -16,14 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.contracts.envelope import Envelope
+from shared.contracts.registry import Event, UnknownEvent, decode
+from shared.contracts.topics import TopicNames, dlq
 from shared.plumbing import inbox, outbox
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
-from shared.contracts.envelope import Envelope
 from shared.plumbing.kafka import Producer
-from shared.contracts.registry import Event, UnknownEvent, decode
-from shared.contracts.topics import TopicNames, dlq
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table, event
+from sqlalchemy import JSON, DateTime, Row, Select, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -101,11 +101,22 @@ async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
         await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=list(tables), checkfirst=True))
 
 
-def insert_ignoring_duplicates(engine_or_dialect: AsyncEngine | Dialect, table: Table) -> Any:
-    """Returns an INSERT … ON CONFLICT DO NOTHING for the engine's dialect."""
-    dialect = engine_or_dialect.dialect if isinstance(engine_or_dialect, AsyncEngine) else engine_or_dialect
+async def core_rows(session: AsyncSession, statement: Select[Any]) -> Sequence[Row[Any]]:
+    """Runs a Core SELECT over tables and returns its rows (sqlmodel's `exec` is typed for model selects only)."""
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.all()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """Returns a table model's SQLAlchemy table (SQLModel sets it at class creation, which type checkers cannot see)."""
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def insert_ignoring_duplicates(where: AsyncSession | AsyncEngine, table: Table | type[SQLModel]) -> Any:
+    """Returns an INSERT … ON CONFLICT DO NOTHING in the dialect of the session's or engine's database."""
+    dialect = where.dialect if isinstance(where, AsyncEngine) else where.get_bind().dialect
     module = postgresql if dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+    return module.insert(table if isinstance(table, Table) else table_of(table)).on_conflict_do_nothing()
 
 
 class Database:

@@ -9,7 +9,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.plumbing.db import UTCDateTime, insert_ignoring_duplicates
+from shared.plumbing.db import UTCDateTime, insert_ignoring_duplicates, table_of
 
 
 class InboxMessage(SQLModel, table=True):
@@ -39,10 +39,10 @@ class Claim:
 
 async def claim_all(session: AsyncSession, *, consumer: str, messages: list[Claim], now: datetime) -> set[str]:
     """Records the messages as applied by `consumer` in one statement; returns the ids not applied before."""
-    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    table = table_of(InboxMessage)
     rows = [
         {"message_id": m.message_id, "consumer": consumer, "event_type": m.event_type, "topic": m.topic, "partition": m.partition, "offset": m.offset, "processed_at": now}
         for m in {m.message_id: m for m in reversed(messages)}.values()
     ]
-    statement = insert_ignoring_duplicates(session.bind.dialect, table).values(rows).returning(table.c.message_id)
+    statement = insert_ignoring_duplicates(session, table).values(rows).returning(table.c.message_id)
     return set((await session.exec(statement)).scalars().all())

@@ -13,12 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.contracts.envelope import CONTENT_TYPE, Envelope
+from shared.contracts.topics import TopicNames
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database, UTCDateTime
-from shared.contracts.envelope import CONTENT_TYPE, Envelope
 from shared.plumbing.kafka import Producer
-from shared.contracts.topics import TopicNames
 
 log = structlog.get_logger(__name__)
 
@@ -105,7 +105,7 @@ class OutboxRelay:
             self._wakeup.clear()
             try:
                 count = await self.publish_batch()
-            except (KafkaError, SQLAlchemyError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, KafkaError, SQLAlchemyError, OSError) as exc:
                 failures += 1
                 # Only the error's type: a database error's text carries the row, personal data included.
                 log.warning("outbox.publish_failed", service=self._service, error=type(exc).__name__, failures=failures)
@@ -148,12 +148,7 @@ class OutboxRelay:
         return len(rows)
 
     async def _unpublished(self, session: AsyncSession) -> list[OutboxMessage]:
-        result = await session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.published_at).is_(None))
-            .order_by(col(OutboxMessage.id))
-            .limit(self._batch_size)
-        )
+        result = await session.exec(select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None)).order_by(col(OutboxMessage.id)).limit(self._batch_size))
         return list(result.all())
 
     async def _send(self, rows: list[OutboxMessage]) -> None:

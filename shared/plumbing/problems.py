@@ -101,9 +101,10 @@ async def refuse_nul(request: Request) -> None:
     PostgreSQL text and jsonb cannot hold it, so it would otherwise fail in the database as a 500.
     """
     route = request.scope.get("route")
-    if not isinstance(getattr(route, "dependant", None), Dependant):
+    dependant = getattr(route, "dependant", None)
+    if not isinstance(dependant, Dependant):
         return
-    query, reads_body = _declared(route.dependant)
+    query, reads_body = _declared(dependant)
     found: list[tuple[str | int, ...]] = [("path", name) for name, value in request.path_params.items() if "\x00" in str(value)]
     found += [("query", name) for name, value in request.query_params.multi_items() if name in query and "\x00" in value]
     if reads_body:
@@ -138,15 +139,15 @@ def problem_response(problem: Problem, request: Request) -> Response:
 def install(app: FastAPI) -> None:
     """Makes every error of the app answer problem+json."""
 
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
         return problem_response(exc, request)
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return problem_response(validation_problem(exc.errors()), request)
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title

@@ -10,14 +10,15 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 
+from shared.contracts.topics import REVOCATIONS, TopicNames
 from shared.plumbing import audit, openapi, problems
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import OVERSEERS, TokenVerifier
 from shared.plumbing.clock import Clock, clock_from_settings
 from shared.plumbing.consumer import ConsumerRunner, EnvelopeHandler, EventHandler
-from shared.plumbing.db import Database, create_tables
+from shared.plumbing.db import Database, create_tables, table_of
 from shared.plumbing.headers import SecurityHeaders
 from shared.plumbing.inbox import InboxMessage
 from shared.plumbing.kafka import Producer
@@ -27,11 +28,10 @@ from shared.plumbing.ratelimit import RateLimits, limited
 from shared.plumbing.revocations import RevocationList, RevocationWatcher
 from shared.plumbing.settings import Environment, ServiceSettings
 from shared.plumbing.supervisor import Supervisor, terminate_process
-from shared.contracts.topics import REVOCATIONS, TopicNames
 
 log = structlog.get_logger(__name__)
 
-PLUMBING_TABLES: tuple[Table, ...] = (OutboxMessage.__table__, InboxMessage.__table__, SideEffect.__table__, AuditEntry.__table__)  # type: ignore[attr-defined]
+PLUMBING_TABLES: tuple[Table, ...] = (table_of(OutboxMessage), table_of(InboxMessage), table_of(SideEffect), table_of(AuditEntry))
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class Runtime:
         """Reports database reachability, task state, Kafka connectivity and message counters."""
         try:
             async with self.db.sessions() as session:
-                await session.exec(text("SELECT 1"))
+                await session.connection()
             database = "ok"
         except Exception as exc:  # noqa: BLE001 — any failure is what health reports
             database = f"unreachable: {type(exc).__name__}"
@@ -135,7 +135,14 @@ class Runtime:
             "kafka": kafka,
             "revocations": {"loaded": self.revocations.ready, "revoked": len(self.revocations)},
             "tasks": self.supervisor.status(),
-            "consumer": {"group": self.consumer.group_id, "applied": stats.applied, "duplicates": stats.duplicates, "ignored": stats.ignored, "dead_lettered": stats.dead_lettered, "partitions": stats.assigned},
+            "consumer": {
+                "group": self.consumer.group_id,
+                "applied": stats.applied,
+                "duplicates": stats.duplicates,
+                "ignored": stats.ignored,
+                "dead_lettered": stats.dead_lettered,
+                "partitions": stats.assigned,
+            },
             "outbox": {"published": self.relay.published},
         }
 
@@ -154,7 +161,7 @@ _health = APIRouter(tags=["health"])
     "/healthz",
     summary="Liveness and readiness of the service",
     dependencies=[Depends(limited("health"))],
-    responses={503: openapi.problem(503, "The database does not answer or a task died")} | openapi.problems(401, 429),
+    responses=openapi.problems(401, 429, 503),
 )
 async def healthz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Answers 200 when the database answers and every task runs, 503 otherwise; the details only with a supervisor's, auditor's or service's token."""
@@ -179,7 +186,16 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, on_failu
 
     common = settings.common
     # Every route refuses a NUL character in its inputs (422) before it can reach the database.
-    app = FastAPI(title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(problems.refuse_nul)])
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(problems.refuse_nul)],
+    )
     app.state.runtime = runtime
     app.state.tokens = TokenVerifier(secret=common.jwt_secret, issuer=common.jwt_issuer, max_ttl=common.token_max_ttl, revocations=runtime.revocations)
     app.state.rate_limits = RateLimits(

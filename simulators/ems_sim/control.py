@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from shared.plumbing.problems import Problem
 from simulators.ems_sim.scripts import Script
 from simulators.ems_sim.simulator import SimulatorDep
-from shared.plumbing.problems import Problem
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 import structlog
 
+from shared.plumbing.clock import Clock
 from simulators.ems_sim.mix import NO_FAULTS, Fate, Faults, RandomMix
 from simulators.ems_sim.pushes import PushSender
 from simulators.ems_sim.scripts import Script
 from simulators.ems_sim.timeline import Node
 from simulators.ems_sim.waybills import Waybill
-from shared.plumbing.clock import Clock
 
 log = structlog.get_logger(__name__)
 

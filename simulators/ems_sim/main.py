@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from shared.plumbing.clock import clock_from_settings
 from simulators.ems_sim import api, control
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.pushes import PushSender, push_client
 from simulators.ems_sim.simulator import Simulator
-from shared.plumbing.clock import clock_from_settings
 from simulators.standalone import standalone_app
 
 

@@ -9,9 +9,9 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from shared.plumbing.clock import SHANGHAI
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.scripts import Delivered, Delivery, Refused, Returned
-from shared.plumbing.clock import SHANGHAI
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ class RandomMix:
 
     def delivery(self) -> Delivery:
         """Draws what becomes of an item."""
-        outcomes, weights = zip(*DELIVERY_MIX)
+        outcomes, weights = zip(*DELIVERY_MIX, strict=True)
         return self._rng.choices(outcomes, weights)[0]
 
     def after(self, low: timedelta, high: timedelta) -> timedelta:

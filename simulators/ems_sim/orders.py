@@ -7,9 +7,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from simulators.ems_sim.replies import Refusal
-from shared.plumbing.problems import field_path
 from shared.contracts.values import Phone
+from shared.plumbing.problems import field_path
+from simulators.ems_sim.replies import Refusal
 
 P = TypeVar("P", bound="_Payload")
 Text = Annotated[str, Field(min_length=1)]

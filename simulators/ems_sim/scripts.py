@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulators.ems_sim.codes import OP_NAMES, ReturnReason, Signer
 from shared.contracts.values import Phone
+from simulators.ems_sim.codes import OP_NAMES, ReturnReason, Signer
 
 
 def _known_code(code: str) -> str:

@@ -10,6 +10,7 @@ import structlog
 from fastapi import Depends, Request
 
 from shared.contracts.ems_wire import RET_NO_RECEIPT, RET_NO_WAYBILL, RET_NOT_CANCELLABLE, RET_OK, RET_OUT_OF_AREA
+from shared.plumbing.clock import Clock
 from simulators.ems_sim import lifecycle, receipts, timeline
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.mix import NO_FAULTS, Faults, RandomMix, Weather
@@ -19,7 +20,6 @@ from simulators.ems_sim.pushes import PushSender
 from simulators.ems_sim.replies import Refusal
 from simulators.ems_sim.scripts import Delivered, Script, Scripts
 from simulators.ems_sim.waybills import ScanNote, Waybill
-from shared.plumbing.clock import Clock
 
 log = structlog.get_logger(__name__)
 

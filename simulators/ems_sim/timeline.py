@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from shared.contracts.ems_wire import Trace, format_time
+from shared.plumbing.clock import SHANGHAI, local_date
 from simulators.ems_sim.codes import NOBODY_IN, OP_NAMES, REFUSED, RETURNS, SIGNERS
 from simulators.ems_sim.mix import RandomMix
 from simulators.ems_sim.offices import FAMILY_NAMES, INTAKE, MAIL_ROOM_NAMES, OTHER_NAMES, SORTING, Office, Station
 from simulators.ems_sim.scripts import Delivered, Delivery, Refused, Returned
-from shared.plumbing.clock import SHANGHAI, local_date
 
 # Beijing-time windows. EMS delivers every day of the week, so no working-day calendar applies.
 MORNING_VAN = (time(7, 30), time(9, 0))
@@ -98,6 +98,7 @@ def plan(*, waybill_no: str, booked_at: datetime, delivery: Delivery, receiver_n
     signer = _signer_name(delivery, receiver_name, mix) if isinstance(delivery, Delivered) else ""
     miss = f"未妥投，原因：{RETURNS[delivery.reason][0] if isinstance(delivery, Returned) else NOBODY_IN}"
     # The last attempt's (code, description, deliverCode); every earlier attempt is a 705.
+    final: tuple[str, str, str | None]
     match delivery:
         case Delivered():
             attempts, final = delivery.failed_attempts + 1, ("704", SIGNERS[delivery.signer][1].format(name=signer), "1")

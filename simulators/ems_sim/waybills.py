@@ -7,10 +7,10 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.contracts.ems_wire import Trace, format_time, parse_time
+from shared.contracts.values import mask_phone
+from shared.plumbing.clock import local_date
 from simulators.ems_sim.codes import OUT_FOR_DELIVERY, STATUSES
 from simulators.ems_sim.scripts import Delivery
-from shared.plumbing.clock import local_date
-from shared.contracts.values import mask_phone
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from shared.plumbing.clock import clock_from_settings
 from simulators.mail_sink import api, pages
 from simulators.mail_sink.config import MailSinkSettings
 from simulators.mail_sink.mailbox import Mailbox
 from simulators.mail_sink.smtp import Reception, smtp_server
-from shared.plumbing.clock import clock_from_settings
 from simulators.standalone import standalone_app
 
 

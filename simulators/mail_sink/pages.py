@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from simulators.mail_sink.mailbox import MailboxDep
 from shared.plumbing.clock import SHANGHAI
 from shared.plumbing.problems import Problem
+from simulators.mail_sink.mailbox import MailboxDep
 
 router = APIRouter(tags=["pages"])
 

@@ -73,6 +73,7 @@ def _body(message: EmailMessage, subtype: str) -> str | None:
         content = part.get_content()
     except LookupError:
         # A charset Python does not know; the developer still wants to read what came.
-        content = part.get_payload(decode=True).decode("utf-8", errors="replace")
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else str(payload)
     # A body sent unencoded keeps SMTP's CRLF line ends; the page and the API show lines as written.
     return content.replace("\r\n", "\n")

@@ -8,9 +8,9 @@ import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from shared.plumbing.clock import Clock
 from simulators.mail_sink.config import MailSinkSettings
 from simulators.mail_sink.mailbox import Mailbox
-from shared.plumbing.clock import Clock
 
 log = structlog.get_logger(__name__)
 

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
+from shared.contracts.values import Phone, mask_phone
 from simulators.twilio_sim import lifecycle, listing
 from simulators.twilio_sim.errors import TwilioError
 from simulators.twilio_sim.outcomes import Completed, Rejected
 from simulators.twilio_sim.resources import Call, Message, new_sid, stamp
 from simulators.twilio_sim.simulator import SimulatorDep
-from shared.contracts.values import Phone, mask_phone
 
 log = structlog.get_logger(__name__)
 

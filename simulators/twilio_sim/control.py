@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from shared.contracts.values import Phone
+from shared.plumbing.problems import Problem
 from simulators.twilio_sim.outcomes import Script
 from simulators.twilio_sim.simulator import SimulatorDep
-from shared.plumbing.problems import Problem
-from shared.contracts.values import Phone
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 

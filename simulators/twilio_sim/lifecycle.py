@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import structlog
 
+from shared.plumbing.clock import Clock
 from simulators.twilio_sim.callbacks import CallbackSender
 from simulators.twilio_sim.mix import RandomMix
 from simulators.twilio_sim.outcomes import Busy, CallOutcome, Completed, Delivered, Failed, NoAnswer, Undelivered
 from simulators.twilio_sim.resources import Call, Message, new_sid, stamp
-from shared.plumbing.clock import Clock
 
 log = structlog.get_logger(__name__)
 

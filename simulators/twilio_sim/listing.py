@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from shared.plumbing.clock import utc
 from simulators.twilio_sim.errors import TwilioError
 from simulators.twilio_sim.resources import Message
-from shared.plumbing.clock import utc
 
 FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 DEFAULT_PAGE_SIZE = 50

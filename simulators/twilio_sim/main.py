@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from shared.plumbing.clock import clock_from_settings
+from simulators.standalone import standalone_app
 from simulators.twilio_sim import api, control, errors
 from simulators.twilio_sim.callbacks import CallbackSender, callback_client
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.simulator import Simulator
-from shared.plumbing.clock import clock_from_settings
-from simulators.standalone import standalone_app
 
 
 def create_app(settings: TwilioSimSettings | None = None) -> FastAPI:

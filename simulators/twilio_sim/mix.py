@@ -26,12 +26,12 @@ class RandomMix:
 
     def sms(self) -> SmsOutcome:
         """Draws what becomes of a message."""
-        outcomes, weights = zip(*SMS_MIX)
+        outcomes, weights = zip(*SMS_MIX, strict=True)
         return self._rng.choices(outcomes, weights)[0]
 
     def call(self) -> CallOutcome:
         """Draws what becomes of a call, with a talk time when it is answered."""
-        outcomes, weights = zip(*CALL_MIX)
+        outcomes, weights = zip(*CALL_MIX, strict=True)
         outcome = self._rng.choices(outcomes, weights)[0]
         if isinstance(outcome, Completed):
             return Completed(duration=self._rng.randint(*ANSWERED_CALL_SECONDS))

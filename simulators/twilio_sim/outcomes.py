@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulators.twilio_sim.errors import CARRIER_ERRORS, REFUSALS
 from shared.contracts.values import Phone
+from simulators.twilio_sim.errors import CARRIER_ERRORS, REFUSALS
 
 
 def _known(table: dict[int, str], kind: str) -> AfterValidator:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from simulators.twilio_sim.errors import CARRIER_ERRORS
 from shared.plumbing.clock import Clock
+from simulators.twilio_sim.errors import CARRIER_ERRORS
 
 API_VERSION = "2010-04-01"
 CALL_FINAL = frozenset({"completed", "no-answer", "busy", "failed"})
@@ -18,10 +18,7 @@ CALL_FINAL = frozenset({"completed", "no-answer", "busy", "failed"})
 _CALL_EVENTS = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}
 
 # GSM 03.38: the default alphabet takes one septet a character, its extension table two.
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
+_GSM_BASIC = frozenset("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 _GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 

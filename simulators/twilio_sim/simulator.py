@@ -9,13 +9,13 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Request
 
+from shared.contracts.values import LineType, Phone
+from shared.plumbing.clock import Clock
 from simulators.twilio_sim.callbacks import CallbackSender
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.mix import RandomMix
 from simulators.twilio_sim.outcomes import CallOutcome, Scripts, SmsOutcome, Undelivered
 from simulators.twilio_sim.resources import Call, Message
-from shared.plumbing.clock import Clock
-from shared.contracts.values import LineType, Phone
 
 log = structlog.get_logger(__name__)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from songda.devstack import PROCESSES, SERVICES, Stack
 from shared.contracts.topics import create_topics
+from songda.devstack import PROCESSES, SERVICES, Stack
 from tests.support import free_port, stack_env
 
 REPO = Path(__file__).resolve().parents[2]

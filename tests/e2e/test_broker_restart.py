@@ -7,9 +7,9 @@ import asyncio
 import httpx
 from sqlalchemy import text
 
+from shared.contracts.topics import INTAKE_EVENTS, dlq
 from shared.plumbing.auth import Role
 from shared.plumbing.db import Database
-from shared.contracts.topics import INTAKE_EVENTS, dlq
 from tests.support import eventually, notice_payload, read_topic, token
 
 NOTICES = 1000
@@ -67,10 +67,7 @@ async def test_broker_restart_mid_stream_loses_and_doubles_nothing(broker, make_
         await asyncio.gather(outage(), *(submit(client, queue) for _ in range(WORKERS)))
 
     async def everything_arrived() -> bool:
-        return (
-            await scalar(dbs["delivery"], "SELECT count(*) FROM delivery_notice") >= NOTICES
-            and await scalar(dbs["evidence"], REGISTRATIONS) >= NOTICES
-        )
+        return await scalar(dbs["delivery"], "SELECT count(*) FROM delivery_notice") >= NOTICES and await scalar(dbs["evidence"], REGISTRATIONS) >= NOTICES
 
     await eventually(everything_arrived, timeout=240, interval=0.5, what="all notices in delivery and evidence after the restart")
     assert len(set(accepted)) == NOTICES

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import text
 
+from shared.contracts.envelope import Envelope
+from shared.contracts.topics import DELIVERY_EVENTS
 from shared.plumbing.auth import Role
 from shared.plumbing.db import Database
 from songda.devstack import Stack
-from shared.contracts.envelope import Envelope
-from shared.contracts.topics import DELIVERY_EVENTS
 from tests.support import eventually, read_topic, submit_with_consent, token
 
 RECIPIENTS = 60

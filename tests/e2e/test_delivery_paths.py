@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from shared.contracts.events import PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
+from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
 from shared.plumbing.auth import Role
 from shared.plumbing.clock import SHANGHAI
 from songda.devstack import Stack
-from shared.contracts.events import PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
-from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
 from songda.verify import verify_report
 from tests import photos
 from tests.support import eventually, publish, submit_with_consent, token
@@ -119,9 +119,16 @@ async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confir
         mailing = await eventually(waiting_for(client, stack, notice_id, lambda r: r["tier"] == "postal"), what="court mail")
         attempt_id = mailing["attempts"][-1]["attempt_id"]
         waybill = "1190000000042"
-        await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, [WaybillCreated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, created_at=datetime.now(UTC))], subject=notice_id)
+        await publish(
+            kafka,
+            topic_prefix + CARRIER_GATEWAY_EVENTS,
+            [WaybillCreated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, created_at=datetime.now(UTC))],
+            subject=notice_id,
+        )
         returned = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
-        trace = TrackingUpdated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, status=PostalStatus.returned, op_time=returned, op_code="RET", return_reason=ReturnReason.unclaimed)
+        trace = TrackingUpdated(
+            notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, status=PostalStatus.returned, op_time=returned, op_code="RET", return_reason=ReturnReason.unclaimed
+        )
         await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, [trace], subject=notice_id)
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the return to count as service")
         assert (served["served"]["method"], served["service_date"], served["served"]["deemed"]) == ("postal", date(2026, 11, 30).isoformat(), True)

@@ -46,7 +46,14 @@ SUPERVISOR = token(Role.supervisor, "songda-fuzz")
 # Who calls each service, for how many seconds; the engine stops generating when they are spent.
 CALLERS = {"service": (SERVICE, SECONDS), "court": (COURT, max(5, SECONDS // 3))}
 # The operations the service role is not admitted to: a supervisor's token gets past their 403.
-SUPERVISED = ["/v1/audit-log", "/v1/courts/{court_id}", "/v1/courts/{court_id}/webhook", "/v1/tasks", "/v1/tasks/{task_id}/outcome", "/v1/notices/{notice_id}/recipients/{recipient_id}/publication"]
+SUPERVISED = [
+    "/v1/audit-log",
+    "/v1/courts/{court_id}",
+    "/v1/courts/{court_id}/webhook",
+    "/v1/tasks",
+    "/v1/tasks/{task_id}/outcome",
+    "/v1/notices/{notice_id}/recipients/{recipient_id}/publication",
+]
 # The surfaces without a token are rate limited per client address; the fuzzer is one address sending thousands.
 UNLIMITED = {f"SONGDA_RATE_LIMIT_{surface}": "1000000/minute" for surface in ("EDELIVERY", "EDELIVERY_MISSES", "WEBHOOKS", "WEBHOOK_FORGERIES", "HEALTH")}
 # How often a path parameter that names a real object gets its id rather than a generated value.

@@ -21,16 +21,16 @@ from services.carrier_gateway.main import create_app as create_gateway
 from services.carrier_gateway.models import CarrierItem
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
-from simulators.ems_sim.config import EmsSimSettings
-from simulators.ems_sim.main import create_app as create_sim
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app as create_intake
-from shared.plumbing.auth import Role
 from shared.contracts.events import DispatchPostalItem
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.contracts.values import uscc_check_char
+from shared.plumbing.auth import Role
+from simulators.ems_sim.config import EmsSimSettings
+from simulators.ems_sim.main import create_app as create_sim
 from tests import histories
 from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, publish, running, serving, settings, token
 
@@ -85,8 +85,13 @@ def confirmation_body() -> dict[str, Any]:
 async def world(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[World]:
     # The e-delivery page and the webhooks are called by every caller here: the limits are not under test.
     base = common(
-        kafka=kafka, prefix=topic_prefix, rate_limit_edelivery="10000/minute", rate_limit_edelivery_misses="10000/minute", rate_limit_webhooks="10000/minute",
-        rate_limit_webhook_forgeries="10000/minute", rate_limit_health="10000/minute",
+        kafka=kafka,
+        prefix=topic_prefix,
+        rate_limit_edelivery="10000/minute",
+        rate_limit_edelivery_misses="10000/minute",
+        rate_limit_webhooks="10000/minute",
+        rate_limit_webhook_forgeries="10000/minute",
+        rate_limit_health="10000/minute",
     )
     sim_port = free_port()
     async with AsyncExitStack() as exits:
@@ -94,10 +99,18 @@ async def world(kafka: str, topic_prefix: str, make_database, tmp_path: Path) ->
         configs = {
             "intake": settings(IntakeSettings, database_url=await make_database("intake"), kafka=kafka, prefix=topic_prefix),
             "delivery": settings(DeliverySettings, database_url=await make_database("delivery"), kafka=kafka, prefix=topic_prefix, twilio_origin="http://127.0.0.1:9"),
-            "carrier_gateway": settings(CarrierGatewaySettings, database_url=await make_database("gateway"), kafka=kafka, prefix=topic_prefix, ems_origin=sim_url, booking_poll_ms=50),
+            "carrier_gateway": settings(
+                CarrierGatewaySettings, database_url=await make_database("gateway"), kafka=kafka, prefix=topic_prefix, ems_origin=sim_url, booking_poll_ms=50
+            ),
             "evidence": settings(
-                EvidenceSettings, database_url=await make_database("evidence"), kafka=kafka, prefix=topic_prefix, blob_dir=tmp_path / "blobs", checkpoint_every_s=0.5,
-                webhook_require_https=False, webhook_allowed_networks=["127.0.0.1/32"],
+                EvidenceSettings,
+                database_url=await make_database("evidence"),
+                kafka=kafka,
+                prefix=topic_prefix,
+                blob_dir=tmp_path / "blobs",
+                checkpoint_every_s=0.5,
+                webhook_require_https=False,
+                webhook_allowed_networks=["127.0.0.1/32"],
             ),
         }
         makers: dict[str, Callable[..., FastAPI]] = {"intake": create_intake, "delivery": create_delivery, "carrier_gateway": create_gateway, "evidence": create_evidence}
@@ -120,7 +133,9 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
 
     async def visit() -> dict[str, Any] | None:
         response = await delivery.get(f"/v1/notices/{w.notice_id}/delivery", headers=court)
-        tasks = [t for r in response.json()["recipients"] if r["recipient_id"] == w.recipient_id for t in r["tasks"] if t["status"] == "open"] if response.status_code == 200 else []
+        tasks = (
+            [t for r in response.json()["recipients"] if r["recipient_id"] == w.recipient_id for t in r["tasks"] if t["status"] == "open"] if response.status_code == 200 else []
+        )
         return tasks[0] if tasks else None
 
     task = await eventually(visit, what="a visit to the defendant")
@@ -134,8 +149,17 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
     w.evidence_id = (await eventually(uploaded, what="evidence to know the task")).json()["id"]
 
     command = DispatchPostalItem(
-        notice_id=w.notice_id, recipient_id=w.recipient_id, attempt_id=str(uuid.uuid4()), court_id="C371002", court_name="威海市环翠区人民法院", case_number=CASE,
-        receiver_name="张三", receiver_phone=None, address=histories.ADDRESS, postcode="264200", documents=["传票"],
+        notice_id=w.notice_id,
+        recipient_id=w.recipient_id,
+        attempt_id=str(uuid.uuid4()),
+        court_id="C371002",
+        court_name="威海市环翠区人民法院",
+        case_number=CASE,
+        receiver_name="张三",
+        receiver_phone=None,
+        address=histories.ADDRESS,
+        postcode="264200",
+        documents=["传票"],
     )
     await publish(kafka, names.physical(CARRIER_GATEWAY_COMMANDS), [command], subject=w.notice_id)
 
@@ -153,7 +177,9 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
     w.report_notice_id = history.notice_id
 
     async def reported() -> bool:
-        return (await evidence.get(f"/v1/reports/{history.notice_id}", headers=court)).status_code == 200 and (await evidence.get("/v1/log/checkpoint", headers=court)).status_code == 200
+        return (await evidence.get(f"/v1/reports/{history.notice_id}", headers=court)).status_code == 200 and (
+            await evidence.get("/v1/log/checkpoint", headers=court)
+        ).status_code == 200
 
     await eventually(reported, what="the report and a checkpoint")
     w.hook = f"http://127.0.0.1:{free_port()}/reports"
@@ -201,15 +227,25 @@ TABLE: tuple[Call, ...] = (
     Call("intake", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),
     Call("intake", "post", "/v1/notices", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/notices", lambda w: {"json": notice_body()}),
     Call("intake", "get", "/v1/notices/{notice_id}", (200, 404, 403, 403, 200, 404, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}"),
-    Call("intake", "post", "/v1/address-confirmations", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/address-confirmations", lambda w: {"json": confirmation_body()}),
     Call(
-        "intake", "post", "/v1/address-lookups", (200, 403, 403, 403, 403, 403, 200, 403, 200), lambda w: "/v1/address-lookups",
+        "intake", "post", "/v1/address-confirmations", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/address-confirmations", lambda w: {"json": confirmation_body()}
+    ),
+    Call(
+        "intake",
+        "post",
+        "/v1/address-lookups",
+        (200, 403, 403, 403, 403, 403, 200, 403, 200),
+        lambda w: "/v1/address-lookups",
         lambda w: {"json": {"party": confirmation_body()["party"], "case_number": CASE, "purpose": "核实送达地址"}},
     ),
     Call("intake", "get", "/v1/courts", (200,) * 9, lambda w: "/v1/courts"),
     Call("intake", "get", "/v1/courts/{court_id}", (200,) * 9, lambda w: "/v1/courts/C371002"),
     Call(
-        "intake", "put", "/v1/courts/{court_id}", (403, 403, 403, 403, 403, 403, 200, 403, 403), lambda w: "/v1/courts/C371002",
+        "intake",
+        "put",
+        "/v1/courts/{court_id}",
+        (403, 403, 403, 403, 403, 403, 200, 403, 403),
+        lambda w: "/v1/courts/C371002",
         lambda w: {"json": {"name": "威海市环翠区人民法院", "case_code": "鲁1002", "active": True}},
     ),
     # delivery
@@ -218,16 +254,31 @@ TABLE: tuple[Call, ...] = (
     Call("delivery", "get", "/v1/notices/{notice_id}/delivery", (200, 404, 200, 404, 200, 404, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}/delivery"),
     # Authorised callers reach the recipient and are told it is not yet awaiting a public notice (409); the state is not changed.
     Call(
-        "delivery", "post", "/v1/notices/{notice_id}/recipients/{recipient_id}/publication", (409, 404, 403, 403, 403, 403, 409, 403, 403),
-        lambda w: f"/v1/notices/{w.notice_id}/recipients/{w.recipient_id}/publication", lambda w: {"json": {"published_on": _today()}},
+        "delivery",
+        "post",
+        "/v1/notices/{notice_id}/recipients/{recipient_id}/publication",
+        (409, 404, 403, 403, 403, 403, 409, 403, 403),
+        lambda w: f"/v1/notices/{w.notice_id}/recipients/{w.recipient_id}/publication",
+        lambda w: {"json": {"published_on": _today()}},
     ),
     Call("delivery", "get", "/v1/tasks", (403, 403, 200, 200, 403, 403, 200, 403, 403), lambda w: "/v1/tasks"),
     # "posted" is not an outcome of a visit: the task's own agent and a supervisor get 422 after access is checked, nothing is recorded.
     Call(
-        "delivery", "post", "/v1/tasks/{task_id}/outcome", (403, 403, 422, 404, 403, 403, 422, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/outcome",
+        "delivery",
+        "post",
+        "/v1/tasks/{task_id}/outcome",
+        (403, 403, 422, 404, 403, 403, 422, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/outcome",
         lambda w: {"json": {"outcome": "posted", "evidence_ids": ["x"]}},
     ),
-    Call("delivery", "post", "/webhooks/twilio/status", (403,) * 9, lambda w: "/webhooks/twilio/status?attempt=x", lambda w: {"data": {"MessageSid": "SM1", "MessageStatus": "delivered"}}),
+    Call(
+        "delivery",
+        "post",
+        "/webhooks/twilio/status",
+        (403,) * 9,
+        lambda w: "/webhooks/twilio/status?attempt=x",
+        lambda w: {"data": {"MessageSid": "SM1", "MessageStatus": "delivered"}},
+    ),
     Call("delivery", "get", "/e/{token}", (404,) * 9, lambda w: "/e/" + "A" * 32),
     Call("delivery", "get", "/e/{token}/documents/{number}", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1"),
     Call("delivery", "post", "/e/{token}/ack", (403,) * 9, lambda w: "/e/" + "A" * 32 + "/ack"),
@@ -249,7 +300,14 @@ TABLE: tuple[Call, ...] = (
     Call("evidence", "get", "/v1/reports/{notice_id}.pdf", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}.pdf"),
     Call("evidence", "get", "/v1/reports/{notice_id}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}"),
     Call("evidence", "get", "/v1/notices/{notice_id}/timeline", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}/timeline"),
-    Call("evidence", "put", "/v1/courts/{court_id}/webhook", (200, 404, 403, 403, 403, 403, 200, 403, 403), lambda w: "/v1/courts/C371002/webhook", lambda w: {"json": {"url": w.hook}}),
+    Call(
+        "evidence",
+        "put",
+        "/v1/courts/{court_id}/webhook",
+        (200, 404, 403, 403, 403, 403, 200, 403, 403),
+        lambda w: "/v1/courts/C371002/webhook",
+        lambda w: {"json": {"url": w.hook}},
+    ),
     Call("evidence", "get", "/v1/courts/{court_id}/webhook", (200, 404, 403, 403, 403, 403, 200, 403, 403), lambda w: "/v1/courts/C371002/webhook"),
 )
 

@@ -16,11 +16,11 @@ from sqlmodel import func, select
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app
 from services.intake.models import IntakeConfirmation, IntakeParty
-from shared.plumbing.auth import Role
-from shared.contracts.events import RecipientServed, ServiceMethod
-from shared.plumbing.runtime import Runtime
 from shared.contracts import topics
+from shared.contracts.events import RecipientServed, ServiceMethod
 from shared.contracts.topics import TopicNames
+from shared.plumbing.auth import Role
+from shared.plumbing.runtime import Runtime
 from tests.support import EXAMPLE_NOTICE, eventually, publish, read_topic, running, settings, token
 
 COURT = token(Role.court, "C371002")
@@ -154,7 +154,10 @@ async def test_lookups_create_nothing_and_are_audited(intake) -> None:
     refused = await client.get("/v1/audit-log", headers=AGENT)
     assert refused.status_code == 403
     log = (await client.get("/v1/audit-log", headers=AUDITOR)).json()
-    assert [(e["actor_role"], e["actor_sub"], e["purpose"], e["target"]) for e in log] == [("court", "C371002", "立案审查", FIRST_INSTANCE), ("supervisor", "S-1", "核实送达地址", "-")]
+    assert [(e["actor_role"], e["actor_sub"], e["purpose"], e["target"]) for e in log] == [
+        ("court", "C371002", "立案审查", FIRST_INSTANCE),
+        ("supervisor", "S-1", "核实送达地址", "-"),
+    ]
     assert log[0]["party_ids"] == [known["party"]["party_id"]]
     assert log[1]["party_ids"] == []
     assert "371002198503124210" not in json.dumps(log)  # the log names parties by id, not by ID number
@@ -218,16 +221,37 @@ async def test_the_book_learns_what_worked(intake, kafka, topic_prefix) -> None:
     now = datetime.now(UTC)
     served = [
         RecipientServed(
-            notice_id=registered["id"], recipient_id=recipient_id, method=ServiceMethod.direct, channel="visit", target="山东省威海市环翠区统一路9号",
-            service_date=now.date(), legal_basis="CPL 87/88", deemed=False, served_at=now,
+            notice_id=registered["id"],
+            recipient_id=recipient_id,
+            method=ServiceMethod.direct,
+            channel="visit",
+            target="山东省威海市环翠区统一路9号",
+            service_date=now.date(),
+            legal_basis="CPL 87/88",
+            deemed=False,
+            served_at=now,
         ),
         RecipientServed(
-            notice_id=registered["id"], recipient_id=recipient_id, method=ServiceMethod.electronic, channel="email", target="zhangsan@example.com",
-            service_date=now.date(), legal_basis="CPL 90", deemed=False, served_at=now,
+            notice_id=registered["id"],
+            recipient_id=recipient_id,
+            method=ServiceMethod.electronic,
+            channel="email",
+            target="zhangsan@example.com",
+            service_date=now.date(),
+            legal_basis="CPL 90",
+            deemed=False,
+            served_at=now,
         ),
         RecipientServed(  # deemed served on return: proves nothing about the address
-            notice_id=registered["id"], recipient_id=recipient_id, method=ServiceMethod.postal, channel="court_mail", target="山东省威海市环翠区不在路1号",
-            service_date=now.date(), legal_basis="专递 Art. 11", deemed=True, served_at=now,
+            notice_id=registered["id"],
+            recipient_id=recipient_id,
+            method=ServiceMethod.postal,
+            channel="court_mail",
+            target="山东省威海市环翠区不在路1号",
+            service_date=now.date(),
+            legal_basis="专递 Art. 11",
+            deemed=True,
+            served_at=now,
         ),
     ]
     await publish(kafka, TopicNames(topic_prefix).physical(topics.DELIVERY_EVENTS), served, subject=registered["id"], source="songda/delivery")

@@ -18,12 +18,12 @@ from services.delivery.main import create_app as create_delivery
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app as create_intake
 from services.intake.models import IntakeConfirmation
-from simulators.twilio_sim.config import TwilioSimSettings
-from simulators.twilio_sim.main import create_app as create_sim
+from shared.contracts.topics import INTAKE_EVENTS, TopicNames
 from shared.plumbing.auth import Role
 from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.runtime import Runtime
-from shared.contracts.topics import INTAKE_EVENTS, TopicNames
+from simulators.twilio_sim.config import TwilioSimSettings
+from simulators.twilio_sim.main import create_app as create_sim
 from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, read_topic, running, serving, settings, token
 
 OWNER = token(Role.court, "C371002")

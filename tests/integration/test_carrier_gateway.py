@@ -17,17 +17,17 @@ import pytest
 
 from services.carrier_gateway.config import CarrierGatewaySettings
 from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from shared.contracts.ems_wire import DIGEST_HEADER, decode_key, digest
 from services.carrier_gateway.main import create_app as create_gateway
-from simulators.ems_sim.config import EmsSimSettings
-from simulators.ems_sim.main import create_app as create_sim
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
+from shared.contracts.ems_wire import DIGEST_HEADER, decode_key, digest
+from shared.contracts.events import DispatchPostalItem
+from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.plumbing.auth import Role
 from shared.plumbing.clock import local_date
-from shared.contracts.events import DispatchPostalItem
 from shared.plumbing.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY
-from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
+from simulators.ems_sim.config import EmsSimSettings
+from simulators.ems_sim.main import create_app as create_sim
 from tests.histories import registered
 from tests.support import common, eventually, free_port, publish, read_topic, serving, settings, token
 
@@ -156,7 +156,12 @@ async def test_dispatch_is_booked_tracked_and_its_receipt_returned_with_its_scan
     scan, content_type = await gw.ems.receipt_scan(waybill)
     stored = (await gw.evidence.get(f"/v1/evidence/{receipt['scan_evidence_id']}", headers=SUPERVISOR)).json()
     assert (stored["kind"], stored["sha256"], stored["content_type"]) == ("return_receipt_scan", hashlib.sha256(scan).hexdigest(), content_type)
-    assert (stored["notice_id"], stored["attempt_id"], stored["recipient_id"], stored["details"]) == (command.notice_id, command.attempt_id, command.recipient_id, {"waybill_no": waybill})
+    assert (stored["notice_id"], stored["attempt_id"], stored["recipient_id"], stored["details"]) == (
+        command.notice_id,
+        command.attempt_id,
+        command.recipient_id,
+        {"waybill_no": waybill},
+    )
     view = (await gw.gateway.get(f"/v1/waybills/{waybill}", headers=SUPERVISOR)).json()
     assert [n["op_code"] for n in view["trace"]][:5] == ["203", "310", "306", "702", "704"] and view["closed"] is True
     assert (view["scan"], view["scan_evidence_id"]) == ("stored", receipt["scan_evidence_id"])

@@ -14,13 +14,13 @@ from services.delivery.models import DeliveryNotice
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.evidence.models import EvidenceTimelineEntry
-from services.intake.requests import NoticeIn
 from services.intake.handlers import new_notice, registered_event
-from shared.plumbing.clock import RealClock
+from services.intake.requests import NoticeIn
 from shared.contracts.envelope import Envelope
+from shared.contracts.topics import INTAKE_EVENTS, dlq
+from shared.plumbing.clock import RealClock
 from shared.plumbing.inbox import InboxMessage
 from shared.plumbing.runtime import Runtime
-from shared.contracts.topics import INTAKE_EVENTS, dlq
 from tests.support import eventually, notice_payload, read_topic, running, settings
 
 CLOCK = RealClock()
@@ -69,9 +69,7 @@ async def _done(runtime: Runtime, messages: int) -> bool:
 
 
 async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing(kafka, topic_prefix, make_database, producer) -> None:
-    app = create_delivery(
-        settings(DeliverySettings, database_url=await make_database("delivery"), kafka=kafka, prefix=topic_prefix, consumer_max_attempts=2)
-    )
+    app = create_delivery(settings(DeliverySettings, database_url=await make_database("delivery"), kafka=kafka, prefix=topic_prefix, consumer_max_attempts=2))
     runtime: Runtime = app.state.runtime
     key = b"notice-shared-key"  # one key, so every message lands on the same partition, in this order
     first = registered(1, notice_id="notice-a")

@@ -10,10 +10,10 @@ from aiokafka import AIOKafkaProducer
 from sqlmodel import func, select
 
 from services.evidence.models import EvidenceLogEntry, EvidenceTimelineEntry
-from shared.plumbing.db import Database
-from songda.devstack import Stack
-from shared.plumbing.inbox import InboxMessage
 from shared.contracts.topics import INTAKE_EVENTS
+from shared.plumbing.db import Database
+from shared.plumbing.inbox import InboxMessage
+from songda.devstack import Stack
 from tests.integration.test_consumer import registered
 from tests.support import committed_offsets, eventually, free_port, stack_env
 

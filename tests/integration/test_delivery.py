@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from email.policy import default as default_policy
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -21,10 +21,6 @@ from sqlalchemy import text
 from services.delivery.adapters.twilio import sign
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
-from simulators.twilio_sim.config import TwilioSimSettings
-from simulators.twilio_sim.main import create_app as create_sim
-from shared.plumbing.auth import Role
-from shared.plumbing.db import Database
 from shared.contracts.events import (
     CandidateAddress,
     Consent,
@@ -39,9 +35,13 @@ from shared.contracts.events import (
     WaybillCreated,
 )
 from shared.contracts.registry import Event
-from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.contracts.values import Phone
+from shared.plumbing.auth import Role
+from shared.plumbing.db import Database
+from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN
+from simulators.twilio_sim.config import TwilioSimSettings
+from simulators.twilio_sim.main import create_app as create_sim
 from tests.support import common, eventually, free_port, publish, read_topic, serving, settings, token
 
 SUPERVISOR = token(Role.supervisor, "sup-1")
@@ -175,7 +175,10 @@ async def test_sms_delivered_serves_the_recipient_once(h: Harness) -> None:
     assert types.count("delivery.RecipientServed") == 1 and types.count("delivery.NoticeCompleted") == 1
     # The attempt's message is re-dispatched as if the process had died before recording it: the ledger answers, Twilio is not asked again.
     await h.scalar("UPDATE delivery_attempt SET send_status = 'pending' WHERE notice_id = :n RETURNING id", n=registered.notice_id)
-    await eventually(lambda: h.scalar("SELECT count(*) = 0 FROM delivery_attempt WHERE send_status = 'pending' AND notice_id = :n", n=registered.notice_id), what="the redelivered send to finish")
+    await eventually(
+        lambda: h.scalar("SELECT count(*) = 0 FROM delivery_attempt WHERE send_status = 'pending' AND notice_id = :n", n=registered.notice_id),
+        what="the redelivered send to finish",
+    )
     assert len((await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]) == 1
 
 
@@ -275,9 +278,21 @@ async def test_visit_refused_with_a_photo_then_court_mail_returned_at_a_confirme
     attempt_id = mailing["attempts"][-1]["attempt_id"]
     commands = await read_topic(h.kafka, h.names.physical("carrier_gateway.commands"), expect=1)
     assert any(attempt_id.encode() in r.value for r in commands)
-    await h.publish(CARRIER_GATEWAY_EVENTS, WaybillCreated(notice_id=registered.notice_id, attempt_id=attempt_id, waybill_no="1190000000001", created_at=datetime.now(UTC)), notice_id=registered.notice_id)
+    await h.publish(
+        CARRIER_GATEWAY_EVENTS,
+        WaybillCreated(notice_id=registered.notice_id, attempt_id=attempt_id, waybill_no="1190000000001", created_at=datetime.now(UTC)),
+        notice_id=registered.notice_id,
+    )
     returned_at = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
-    trace = TrackingUpdated(notice_id=registered.notice_id, attempt_id=attempt_id, waybill_no="1190000000001", status=PostalStatus.returned, op_time=returned_at, op_code="RET", return_reason=ReturnReason.unclaimed)
+    trace = TrackingUpdated(
+        notice_id=registered.notice_id,
+        attempt_id=attempt_id,
+        waybill_no="1190000000001",
+        status=PostalStatus.returned,
+        op_time=returned_at,
+        op_code="RET",
+        return_reason=ReturnReason.unclaimed,
+    )
     await h.publish(CARRIER_GATEWAY_EVENTS, trace, notice_id=registered.notice_id)
     served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the return at a confirmed address to count as service")
     assert (served["served"]["method"], served["service_date"], served["served"]["deemed"]) == ("postal", "2026-11-30", True)

@@ -24,10 +24,10 @@ from sqlalchemy import text
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from shared.contracts import checkpoints, merkle
-from shared.plumbing.auth import Role
-from shared.plumbing.db import Database
 from shared.contracts.events import GeoPoint
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
+from shared.plumbing.auth import Role
+from shared.plumbing.db import Database
 from songda.verify import verify_report
 from tests import histories, photos
 from tests.support import eventually, free_port, publish, read_topic, running, serving, settings, token
@@ -84,8 +84,18 @@ class Evidence:
 async def ev(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Evidence]:
     url = await make_database("evidence")
     config = settings(
-        EvidenceSettings, database_url=url, kafka=kafka, prefix=topic_prefix, blob_dir=tmp_path / "blobs", checkpoint_every_s=0.5, max_upload_mb=0.25,
-        push_backoff_s=0.05, push_backoff_max_s=0.2, push_poll_ms=50, webhook_require_https=False, webhook_allowed_networks=["127.0.0.1/32"],
+        EvidenceSettings,
+        database_url=url,
+        kafka=kafka,
+        prefix=topic_prefix,
+        blob_dir=tmp_path / "blobs",
+        checkpoint_every_s=0.5,
+        max_upload_mb=0.25,
+        push_backoff_s=0.05,
+        push_backoff_max_s=0.2,
+        push_poll_ms=50,
+        webhook_require_https=False,
+        webhook_allowed_networks=["127.0.0.1/32"],
     )
     db = Database(url)
     try:
@@ -182,7 +192,14 @@ async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
     leaf = merkle.leaf_hash(proof["entry"].encode())
     assert merkle.verify_inclusion(leaf, item["leaf_index"], cp["size"], [bytes.fromhex(p) for p in proof["path"]], bytes.fromhex(cp["root"]))
     assert json.loads(proof["entry"])["sha256"] == item["sha256"]
-    signed = checkpoints.verify(base64.b64decode(cp["public_key"]), base64.b64decode(cp["signature"]), origin=cp["origin"], size=cp["size"], root=bytes.fromhex(cp["root"]), issued_at=datetime.fromisoformat(cp["issued_at"]))
+    signed = checkpoints.verify(
+        base64.b64decode(cp["public_key"]),
+        base64.b64decode(cp["signature"]),
+        origin=cp["origin"],
+        size=cp["size"],
+        root=bytes.fromhex(cp["root"]),
+        issued_at=datetime.fromisoformat(cp["issued_at"]),
+    )
     assert signed and cp["note"].startswith(f"{cp['origin']}\n{cp['size']}\n")
 
     # The log only grows: an older size is a prefix of the current one.
@@ -260,7 +277,9 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
 
         # Late evidence issues version 2; version 1 stays as it was.
         late = await ev.upload(
-            {"notice_id": history.notice_id, "kind": "ems_trace", "attempt_id": attempt, "details": {"opCode": "801", "opDesc": "回执已返回"}}, None, headers=token(Role.service, "carrier_gateway")
+            {"notice_id": history.notice_id, "kind": "ems_trace", "attempt_id": attempt, "details": {"opCode": "801", "opDesc": "回执已返回"}},
+            None,
+            headers=token(Role.service, "carrier_gateway"),
         )
         assert late.status_code == 201, late.text
         second = await eventually(lambda: issued(2), what="version 2")
@@ -283,7 +302,9 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         assert (await ev.client.get(f"/v1/reports/{history.notice_id}", headers=token(Role.court, "C999999"))).status_code == 404
         async with ev.db.sessions() as session:
-            actions = [row[0] for row in (await session.exec(text("SELECT action FROM audit_entry WHERE target LIKE :n ORDER BY at"), params={"n": f"{history.notice_id}/%"})).all()]  # type: ignore[call-overload]
+            actions = [
+                row[0] for row in (await session.exec(text("SELECT action FROM audit_entry WHERE target LIKE :n ORDER BY at"), params={"n": f"{history.notice_id}/%"})).all()
+            ]  # type: ignore[call-overload]
         assert actions.count("report.json") >= 3 and "report.html" in actions and "report.pdf" in actions
 
 

@@ -27,7 +27,11 @@ def test_missing_infrastructure_fails_with_a_clear_message(variable: str, value:
     env = {**os.environ, variable: value.format(port=port)}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", TARGET],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=180,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 1, result.stdout
     assert message.format(port=port) in result.stdout

@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlmodel import func, select
 
+from shared.contracts.envelope import Envelope, wrap
+from shared.contracts.topics import INTAKE_EVENTS, TopicNames
 from shared.plumbing import outbox
 from shared.plumbing.clock import RealClock
 from shared.plumbing.db import Database, create_tables
-from shared.contracts.envelope import Envelope, wrap
 from shared.plumbing.kafka import Producer
 from shared.plumbing.outbox import OutboxMessage, OutboxRelay
 from shared.plumbing.runtime import PLUMBING_TABLES
-from shared.contracts.topics import INTAKE_EVENTS, TopicNames
 from tests.support import read_topic
 
 CLOCK = RealClock()

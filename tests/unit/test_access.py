@@ -16,8 +16,8 @@ from services.evidence.models import EvidenceNotice, EvidenceTask
 from services.intake import access as intake
 from services.intake.courts import owns_case
 from services.intake.models import IntakeCourt, IntakeNotice
-from shared.plumbing.auth import Principal, Role
 from shared.contracts.casenumber import CaseNumber
+from shared.plumbing.auth import Principal, Role
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 FIRM = "31370000MD0123456A"
@@ -57,8 +57,19 @@ def _notice() -> IntakeNotice:
     represented = {"recipient_id": "r-1", "lawyer": {"name": "王律师", "firm": "某所", "firm_uscc": FIRM}}
     other_side = {"recipient_id": "r-2", "lawyer": None}
     return IntakeNotice(
-        id="n-1", court_id="C371002", court_reference="R", court_name="", case_number="", case_key="", cause="", stage="first_instance",
-        due_date=NOW.date(), received_at=NOW, correlation_id="c", fingerprint="f", notice={"recipients": [represented, other_side]},
+        id="n-1",
+        court_id="C371002",
+        court_reference="R",
+        court_name="",
+        case_number="",
+        case_key="",
+        cause="",
+        stage="first_instance",
+        due_date=NOW.date(),
+        received_at=NOW,
+        correlation_id="c",
+        fingerprint="f",
+        notice={"recipients": [represented, other_side]},
     )
 
 
@@ -86,11 +97,15 @@ def _delivery_notice() -> DeliveryNotice:
 
 
 def _recipient(lawyer: dict[str, Any] | None) -> DeliveryRecipient:
-    return DeliveryRecipient(id="r", notice_id="n-1", position=0, name="", role="", status="", tier="", whereabouts_unknown=False, state={"recipient": {"lawyer": lawyer}}, updated_at=NOW)
+    return DeliveryRecipient(
+        id="r", notice_id="n-1", position=0, name="", role="", status="", tier="", whereabouts_unknown=False, state={"recipient": {"lawyer": lawyer}}, updated_at=NOW
+    )
 
 
 def _task(agent: str = "agent-1") -> DeliveryTask:
-    return DeliveryTask(id="t", attempt_id="a", notice_id="n-1", recipient_id="r", kind="visit", agent_id=agent, status="open", address="", window_start=NOW, window_end=NOW, created_at=NOW)
+    return DeliveryTask(
+        id="t", attempt_id="a", notice_id="n-1", recipient_id="r", kind="visit", agent_id=agent, status="open", address="", window_start=NOW, window_end=NOW, created_at=NOW
+    )
 
 
 @pytest.mark.parametrize(

@@ -38,9 +38,7 @@ GO_SIGNATURE = "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXg
 
 
 def test_body_is_the_c2sp_checkpoint_with_a_time_line() -> None:
-    assert body(**CHECKPOINT) == (
-        f"{ORIGIN}\n42\n{base64.b64encode(ROOT).decode()}\ntime 2024-05-01T08:30:15Z\n".encode()
-    )
+    assert body(**CHECKPOINT) == (f"{ORIGIN}\n42\n{base64.b64encode(ROOT).decode()}\ntime 2024-05-01T08:30:15Z\n".encode())
 
 
 def test_body_writes_the_time_in_utc_to_whole_seconds() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.plumbing.auth import Role, TokenVerifier
-from songda.cli import main
 from shared.plumbing.settings import CommonSettings
+from songda.cli import main
 
 
 @pytest.mark.parametrize(("role", "sub"), [("court", "C371002"), ("agent", "agent-7"), ("supervisor", "dev")])

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from shared.contracts.topics import PARTITIONS
+from shared.plumbing.settings import CommonSettings, Environment
 from songda.cli import SERVICE_MODULES, build_parser
 from songda.devstack import ENV_PREFIX, MAIL_SINK_SMTP_PORT, PROCESSES, SERVICES, SIMULATORS, Stack
-from shared.plumbing.settings import CommonSettings, Environment
-from shared.contracts.topics import PARTITIONS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())

@@ -28,7 +28,6 @@ from services.delivery.domain.machine import (
 from services.delivery.domain.plan import choose_agent, visit_window
 from services.delivery.domain.state import Case, Place, RecipientState, RecipientStatus
 from services.delivery.policy import Assignment, load_policy
-from shared.plumbing.clock import SHANGHAI
 from shared.contracts.events import (
     AddressSource,
     CandidateAddress,
@@ -50,6 +49,7 @@ from shared.contracts.events import (
     Witness,
 )
 from shared.contracts.values import Phone
+from shared.plumbing.clock import SHANGHAI
 
 POLICY = load_policy()
 # Monday 23 November 2026, 09:00 in Beijing: a working day.
@@ -172,7 +172,10 @@ def test_who_may_sign(role: SignerRole, kind: PartyKind, valid: bool) -> None:
         ({}, ["sms", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
         ({"consent": ()}, ["voice", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
         ({"phones": (LANDLINE,), "consent": ((EDeliveryChannel.sms, LANDLINE),)}, ["voice", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
-        ({"consent": ((EDeliveryChannel.sms, MOBILE), (EDeliveryChannel.email, "z@example.com"))}, ["sms", "email", "visit", "visit", "visit", "court_mail", "posting", "publication"]),
+        (
+            {"consent": ((EDeliveryChannel.sms, MOBILE), (EDeliveryChannel.email, "z@example.com"))},
+            ["sms", "email", "visit", "visit", "visit", "court_mail", "posting", "publication"],
+        ),
         ({"whereabouts_unknown": True}, ["sms", "publication"]),
         ({"candidates": ()}, ["sms", "publication"]),
         (

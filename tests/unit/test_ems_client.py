@@ -73,7 +73,13 @@ async def test_a_booking_goes_out_encrypted_with_the_customer_fields(api: respx.
 
     sent = form(route.calls.last.request)
     assert envelope.ok and envelope.ret_body == BOOKED["retBody"]
-    assert (sent["senderNo"], sent["apiCode"], sent["authorization"], sent["msgType"], sent["timeStamp"]) == ("37100200018", API_CREATE_WAYBILL, "auth", "JSON", "2026-11-23 09:00:00")
+    assert (sent["senderNo"], sent["apiCode"], sent["authorization"], sent["msgType"], sent["timeStamp"]) == (
+        "37100200018",
+        API_CREATE_WAYBILL,
+        "auth",
+        "JSON",
+        "2026-11-23 09:00:00",
+    )
     assert decrypt(sent[PAYLOAD_FIELD], KEY) == {"logisticsOrderNo": "a-1"}
 
 

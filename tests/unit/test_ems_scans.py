@@ -16,12 +16,12 @@ from sqlmodel import col, select
 
 from services.carrier_gateway import scans
 from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from shared.contracts.ems_wire import Trace
 from services.carrier_gateway.evidence import EvidenceClient
 from services.carrier_gateway.models import TABLES, CarrierItem, ScanState
 from services.carrier_gateway.scans import Scanner
 from services.carrier_gateway.tracking import apply_traces
-from shared.plumbing.db import Database, create_tables
+from shared.contracts.ems_wire import Trace
+from shared.plumbing.db import Database, create_tables, table_of
 from shared.plumbing.outbox import OutboxMessage
 
 EMS = "http://ems.test/api/gateway"
@@ -37,9 +37,7 @@ SCANNED = {
     "retBody": {"waybillNo": WAYBILL, "imageType": "image/png", "image": base64.b64encode(PNG).decode()},
 }
 NOT_YET = {**SCANNED, "retCode": "B00005", "retMsg": "回执尚未返回", "retBody": None}
-RECEIPT_BACK = Trace(
-    waybill_no=WAYBILL, op_time="2026-11-27 10:00:00", op_code="801", op_name="回执返回", op_desc="回执已返回，签收人：李秀英，关系：家人，签收日期：2026-11-24"
-)
+RECEIPT_BACK = Trace(waybill_no=WAYBILL, op_time="2026-11-27 10:00:00", op_code="801", op_name="回执返回", op_desc="回执已返回，签收人：李秀英，关系：家人，签收日期：2026-11-24")
 
 
 class Clock:
@@ -64,7 +62,7 @@ def api() -> Iterator[respx.MockRouter]:
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'gateway.db'}")
-    await create_tables(database.engine, [OutboxMessage.__table__, *TABLES])  # type: ignore[attr-defined]
+    await create_tables(database.engine, [table_of(OutboxMessage), *TABLES])
     yield database
     await database.dispose()
 
@@ -94,7 +92,9 @@ async def clock(db: Database) -> Clock:
 
 
 def scanner(db: Database, clock: Clock, *, attempts: int = 3) -> Scanner:
-    ems = EmsClient(origin="http://ems.test", sender_no="37100200018", authorization="auth", key=KEY, now=clock.now, breaker=CircuitBreaker(failures=100, cooldown_s=30), attempts=1)
+    ems = EmsClient(
+        origin="http://ems.test", sender_no="37100200018", authorization="auth", key=KEY, now=clock.now, breaker=CircuitBreaker(failures=100, cooldown_s=30), attempts=1
+    )
     evidence = EvidenceClient(url="http://evidence.test", secret="s" * 40, issuer="songda", http=httpx.AsyncClient())
     return Scanner(db=db, clock=clock, client=ems, evidence=evidence, attempts=attempts, backoff=timedelta(minutes=5))
 

@@ -20,6 +20,8 @@ from fastapi import FastAPI, Request, Response
 from PIL import Image
 
 from shared.contracts import ems_wire as wire
+from shared.plumbing.clock import SHANGHAI, Clock, RealClock, clock_from_settings
+from shared.plumbing.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY, CommonSettings
 from simulators.ems_sim import receipts
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.main import create_app
@@ -27,8 +29,6 @@ from simulators.ems_sim.mix import DELIVERY_MIX, RandomMix
 from simulators.ems_sim.offices import station_for
 from simulators.ems_sim.scripts import Delivered, Refused, Returned
 from simulators.ems_sim.timeline import plan
-from shared.plumbing.clock import SHANGHAI, Clock, RealClock, clock_from_settings
-from shared.plumbing.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY, CommonSettings
 from tests.support import eventually, free_port, running, serving
 
 # Monday 23 November 2026, 09:00 in Beijing.

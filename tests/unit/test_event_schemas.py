@@ -198,7 +198,10 @@ def test_breaking_changes_through_real_event_schema() -> None:
 
 
 def test_checker_survives_recursive_schema() -> None:
-    tree = obj({"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}, **{"$defs": {"Node": obj({"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}, "v": STRING}, ["v"])}})
+    tree = obj(
+        {"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
+        **{"$defs": {"Node": obj({"children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}, "v": STRING}, ["v"])}},
+    )
     changed = copy.deepcopy(tree)
     del changed["$defs"]["Node"]["properties"]["v"]
     assert breaking_changes(tree, tree) == []

@@ -102,7 +102,10 @@ def test_one_year_after(day: date, anniversary: date) -> None:
 def test_household_and_this_case_never_expire() -> None:
     old = date(2010, 1, 1)
     ranked, expired = domain.rank_addresses(
-        [fact("山东省威海市环翠区户籍路1号", AddressSource.household, on=old), fact("山东省威海市环翠区确认路7号", AddressSource.confirmation, case=THIS_CASE, stage=Stage.first_instance, on=old)],
+        [
+            fact("山东省威海市环翠区户籍路1号", AddressSource.household, on=old),
+            fact("山东省威海市环翠区确认路7号", AddressSource.confirmation, case=THIS_CASE, stage=Stage.first_instance, on=old),
+        ],
         scope=SCOPE,
         today=TODAY,
     )
@@ -173,7 +176,13 @@ def test_confirmation_carries_over_to_later_stages(confirmed: Stage, notice: Sta
 
 @pytest.mark.parametrize(
     ("case_type", "stage", "implied"),
-    [("民初", Stage.first_instance, None), ("民初", Stage.appeal, Stage.first_instance), ("民终", Stage.appeal, None), ("执", Stage.first_instance, Stage.enforcement), ("刑初", Stage.appeal, None)],
+    [
+        ("民初", Stage.first_instance, None),
+        ("民初", Stage.appeal, Stage.first_instance),
+        ("民终", Stage.appeal, None),
+        ("执", Stage.first_instance, Stage.enforcement),
+        ("刑初", Stage.appeal, None),
+    ],
 )
 def test_stage_mismatch(case_type: str, stage: Stage, implied: Stage | None) -> None:
     assert domain.stage_mismatch(case_type, stage) is implied

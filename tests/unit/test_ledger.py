@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.plumbing.clock import RealClock
-from shared.plumbing.db import Database, create_tables
+from shared.plumbing.db import Database, create_tables, table_of
 from shared.plumbing.ledger import EffectStatus, SideEffect, SideEffectInDoubt, perform
 
 CLOCK = RealClock()
@@ -18,7 +18,7 @@ CLOCK = RealClock()
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'ledger.db'}")
-    await create_tables(database.engine, [SideEffect.__table__])  # type: ignore[attr-defined]
+    await create_tables(database.engine, [table_of(SideEffect)])
     yield database
     await database.dispose()
 

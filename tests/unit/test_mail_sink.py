@@ -15,10 +15,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from services.delivery.adapters.mail import SmtpMailer
+from shared.plumbing.problems import MEDIA_TYPE
 from simulators.mail_sink.config import MailSinkSettings
 from simulators.mail_sink.main import create_app
 from simulators.mail_sink.pages import linkify
-from shared.plumbing.problems import MEDIA_TYPE
 from tests.support import eventually, free_port, serving
 
 SENDER = "威海市环翠区人民法院送达中心 <songda@court.example>"

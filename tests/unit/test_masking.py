@@ -5,8 +5,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from shared.plumbing.masking import PERSONAL_KEYS, mask_event_dict, mask_text, mask_value
 from shared.contracts.values import Phone
+from shared.plumbing.masking import PERSONAL_KEYS, mask_event_dict, mask_text, mask_value
 
 SHA256_EMPTY = hashlib.sha256(b"").hexdigest()
 
@@ -182,6 +182,4 @@ def test_mask_event_dict() -> None:
 def test_mask_event_dict_as_structlog_processor() -> None:
     with capture_logs(processors=[mask_event_dict]) as logs:
         structlog.get_logger().info("sms to 13800138000", id_number="11010519491231002X", attempt=2)
-    assert logs == [
-        {"event": "sms to 138****8000", "id_number": "11**************2X", "attempt": 2, "log_level": "info"}
-    ]
+    assert logs == [{"event": "sms to 138****8000", "id_number": "11**************2X", "attempt": 2, "log_level": "info"}]

@@ -55,46 +55,78 @@ CT_ROOTS = {
 }
 CT_INCLUSION = [  # (index, size, path)
     (0, 1, []),
-    (0, 8, [
-        h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
-        h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-        h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
-    ]),
-    (5, 8, [
-        h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
-        h("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"),
-        h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
-    ]),
-    (2, 3, [
-        h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"),
-    ]),
-    (1, 5, [
-        h("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"),
-        h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-        h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
-    ]),
+    (
+        0,
+        8,
+        [
+            h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
+            h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
+            h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
+        ],
+    ),
+    (
+        5,
+        8,
+        [
+            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
+            h("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"),
+            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
+        ],
+    ),
+    (
+        2,
+        3,
+        [
+            h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"),
+        ],
+    ),
+    (
+        1,
+        5,
+        [
+            h("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"),
+            h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
+            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
+        ],
+    ),
 ]
 CT_CONSISTENCY = [  # (old_size, new_size, path)
     (1, 1, []),
-    (1, 8, [
-        h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
-        h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-        h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
-    ]),
-    (6, 8, [
-        h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
-        h("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"),
-        h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
-    ]),
-    (2, 5, [
-        h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
-        h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
-    ]),
-    (6, 7, [
-        h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
-        h("b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f"),
-        h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
-    ]),
+    (
+        1,
+        8,
+        [
+            h("96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"),
+            h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
+            h("6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"),
+        ],
+    ),
+    (
+        6,
+        8,
+        [
+            h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
+            h("ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0"),
+            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
+        ],
+    ),
+    (
+        2,
+        5,
+        [
+            h("5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e"),
+            h("bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"),
+        ],
+    ),
+    (
+        6,
+        7,
+        [
+            h("0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a"),
+            h("b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f"),
+            h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
+        ],
+    ),
 ]
 SOME_HASH = h("abacaba000000000000000000000000000000000000000000060061e00123456")
 
@@ -160,7 +192,7 @@ def fetched(nodes: set[tuple[int, int]], store: dict[tuple[int, int], bytes]) ->
 def flip(value: bytes, position: int) -> bytes:
     """Returns the value with one byte changed."""
     position %= len(value)
-    return value[:position] + bytes([value[position] ^ 0x10]) + value[position + 1:]
+    return value[:position] + bytes([value[position] ^ 0x10]) + value[position + 1 :]
 
 
 def bad_inclusions(leaf: bytes, index: int, size: int, path: list[bytes], root: bytes) -> Probes:
@@ -186,7 +218,7 @@ def bad_inclusions(leaf: bytes, index: int, size: int, path: list[bytes], root: 
     if len(path) > 1:
         yield "inserted component", (leaf, index, size, [path[0], SOME_HASH, *path[1:]], root)
     for i, p in enumerate(path):
-        yield f"flipped path[{i}]", (leaf, index, size, [*path[:i], flip(p, index + i), *path[i + 1:]], root)
+        yield f"flipped path[{i}]", (leaf, index, size, [*path[:i], flip(p, index + i), *path[i + 1 :]], root)
 
 
 def bad_consistencies(old: int, new: int, old_root: bytes, new_root: bytes, path: list[bytes]) -> Probes:
@@ -211,7 +243,7 @@ def bad_consistencies(old: int, new: int, old_root: bytes, new_root: bytes, path
     yield "preceding new root", (old, new, old_root, new_root, [new_root, *path])
     yield "preceding path[0]", (old, new, old_root, new_root, [path[0], *path])
     for i, p in enumerate(path):
-        yield f"flipped path[{i}]", (old, new, old_root, new_root, [*path[:i], flip(p, old + i), *path[i + 1:]])
+        yield f"flipped path[{i}]", (old, new, old_root, new_root, [*path[:i], flip(p, old + i), *path[i + 1 :]])
 
 
 def accepted(verifier: Callable[..., bool], probes: Probes) -> list[str]:
@@ -242,7 +274,7 @@ def test_published_inclusion_proofs(index: int, size: int, path: list[bytes]) ->
     assert accepted(verify_inclusion, bad_inclusions(leaf, index, size, path, root)) == []
     for i, p in enumerate(path):
         for position in range(len(p)):
-            assert not verify_inclusion(leaf, index, size, [*path[:i], flip(p, position), *path[i + 1:]], root)
+            assert not verify_inclusion(leaf, index, size, [*path[:i], flip(p, position), *path[i + 1 :]], root)
 
 
 @pytest.mark.parametrize(("old", "new", "path"), CT_CONSISTENCY)
@@ -254,7 +286,7 @@ def test_published_consistency_proofs(old: int, new: int, path: list[bytes]) -> 
         assert accepted(verify_consistency, bad_consistencies(old, new, old_root, new_root, path)) == []
     for i, p in enumerate(path):
         for position in range(len(p)):
-            assert not verify_consistency(old, new, old_root, new_root, [*path[:i], flip(p, position), *path[i + 1:]])
+            assert not verify_consistency(old, new, old_root, new_root, [*path[:i], flip(p, position), *path[i + 1 :]])
 
 
 DONT_CARE_1, DONT_CARE_2 = b"don't care 1", b"don't care 2"
@@ -281,9 +313,7 @@ DONT_CARE_1, DONT_CARE_2 = b"don't care 1", b"don't care 2"
         (3, 7, CT_ROOTS[3], CT_ROOTS[7], [b"short"], False),
     ],
 )
-def test_consistency_edge_cases(
-    old: int, new: int, old_root: bytes, new_root: bytes, path: list[bytes], valid: bool
-) -> None:
+def test_consistency_edge_cases(old: int, new: int, old_root: bytes, new_root: bytes, path: list[bytes], valid: bool) -> None:
     assert verify_consistency(old, new, old_root, new_root, path) is valid
 
 
@@ -312,7 +342,7 @@ def test_compact_range_append_yields_exactly_the_completed_nodes(size: int) -> N
     level = 0
     while new_size % (1 << level) == 0:
         index = (new_size >> level) - 1
-        want.append((level, index, root_of(leaves[index << level:(index + 1) << level])))
+        want.append((level, index, root_of(leaves[index << level : (index + 1) << level])))
         level += 1
     assert completed == want
     assert completed[0] == (0, size, leaves[size])
@@ -321,7 +351,7 @@ def test_compact_range_append_yields_exactly_the_completed_nodes(size: int) -> N
     roots, start = [], 0
     for bit in reversed(range(new_size.bit_length())):
         if new_size >> bit & 1:
-            roots.append(root_of(leaves[start:start + (1 << bit)]))
+            roots.append(root_of(leaves[start : start + (1 << bit)]))
             start += 1 << bit
     assert after.hashes == tuple(roots)
 

@@ -14,9 +14,9 @@ from PIL.TiffImagePlugin import IFDRational
 
 from services.evidence.domain import EARTH_RADIUS_M, distance_m, photo_flags
 from services.evidence.photos import PhotoError, read_facts
-from shared.plumbing.clock import SHANGHAI
 from shared.contracts.events import GeoPoint
 from shared.contracts.evidence import EvidenceFlag
+from shared.plumbing.clock import SHANGHAI
 from tests.photos import MAKE, MODEL, jpeg, png
 
 # The address of the task (环翠区, 威海) and points 50 m north and 2 km east of it.
@@ -268,9 +268,7 @@ CONTEXT: dict[str, Any] = {"target": TARGET, "window": WINDOW, "claimed_at": CLA
         pytest.param(jpeg(location=NEAR, taken_at=TAKEN.replace(hour=18, minute=14)), {"claimed_at": None}, [], id="fourteen-minutes-late-tolerated"),
         pytest.param(jpeg(location=NEAR, taken_at=TAKEN), {"claimed_at": CLAIMED + timedelta(hours=1)}, [F.time_mismatch], id="far-from-claimed"),
         pytest.param(jpeg(location=NEAR, taken_at=TAKEN), {"window": None, "claimed_at": None}, [], id="nothing-to-compare"),
-        pytest.param(
-            jpeg(location=NEAR, taken_at=datetime(2026, 3, 2, 2, 14, 7), offset=None), {}, [F.time_mismatch], id="utc-clock-read-as-shanghai"
-        ),
+        pytest.param(jpeg(location=NEAR, taken_at=datetime(2026, 3, 2, 2, 14, 7), offset=None), {}, [F.time_mismatch], id="utc-clock-read-as-shanghai"),
         pytest.param(jpeg(location=NEAR, taken_at=TAKEN, software="Adobe Photoshop 25.0 (Windows)"), {}, [F.edited_by_software], id="photoshop"),
         pytest.param(jpeg(location=NEAR, taken_at=TAKEN, modified_at=TAKEN + timedelta(minutes=30)), {}, [F.edited_by_software], id="rewritten-later"),
         pytest.param(
@@ -323,4 +321,3 @@ def test_software_table(software: str, edited: bool) -> None:
 def test_builder_refuses_exif_details_without_exif() -> None:
     with pytest.raises(ValueError, match="no EXIF segment"):
         jpeg(exif=False, location=NEAR)
-

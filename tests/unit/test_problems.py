@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
-from shared.plumbing.problems import MEDIA_TYPE, TYPE_BASE, Problem, field_path, install, validation_problem
 from shared.contracts.values import PhoneNumber
+from shared.plumbing.problems import MEDIA_TYPE, TYPE_BASE, Problem, field_path, install, validation_problem
 
 
 class Contact(BaseModel):

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts.envelope import Envelope, schema_uri, wrap
-from services.intake.requests import NoticeIn
 from services.intake.handlers import new_notice, registered_event
+from services.intake.requests import NoticeIn
+from shared.contracts.envelope import Envelope, schema_uri, wrap
 from shared.contracts.events import NoticeRegistered
 from shared.contracts.registry import Event, UnknownEvent, decode, event, has_upcaster, upcaster
 
@@ -175,9 +175,7 @@ def test_event_envelope_names_type_and_version() -> None:
 
 def test_decode_returns_registered_class() -> None:
     original = notice_registered()
-    envelope = original.envelope(
-        source="songda/intake", subject=original.notice_id, time=REGISTERED_AT, correlationid="c-1", causationid="k-1"
-    )
+    envelope = original.envelope(source="songda/intake", subject=original.notice_id, time=REGISTERED_AT, correlationid="c-1", causationid="k-1")
     decoded = decode(Envelope.from_bytes(envelope.to_bytes()))
     assert type(decoded) is NoticeRegistered
     assert decoded == original

@@ -12,9 +12,7 @@ from shared.contracts.events import ServiceMethod
 from shared.contracts.report import Checkpoint, Proof
 from tests import histories
 
-CHECKPOINT = Checkpoint(
-    origin="songda.evidence/log", size=100, root="00" * 32, issued_at=datetime(2026, 11, 30, tzinfo=UTC), key_id="00" * 4, public_key="AA==", signature="AA=="
-)
+CHECKPOINT = Checkpoint(origin="songda.evidence/log", size=100, root="00" * 32, issued_at=datetime(2026, 11, 30, tzinfo=UTC), key_id="00" * 4, public_key="AA==", signature="AA==")
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
@@ -35,7 +33,16 @@ CASES = [
     ("postal", histories.postal, ServiceMethod.postal, date(2026, 11, 24), "民事诉讼法第91条", False, ("李四", "family_member", "配偶"), ["succeeded"]),
     ("postal deemed", lambda h: histories.postal(h, deemed=True), ServiceMethod.postal, date(2026, 11, 25), "法院专递规定第11条；法发〔2017〕19号", True, None, ["failed"]),
     ("posting", histories.posting, ServiceMethod.posting, date(2026, 12, 24), "民事诉讼法第95条；民诉法解释第138条", True, None, ["succeeded"]),
-    ("public notice", histories.public_notice, ServiceMethod.public_notice, date(2027, 1, 1), "民事诉讼法第95条；民诉法解释第138条", True, None, ["failed", "failed", "failed", "succeeded"]),
+    (
+        "public notice",
+        histories.public_notice,
+        ServiceMethod.public_notice,
+        date(2027, 1, 1),
+        "民事诉讼法第95条；民诉法解释第138条",
+        True,
+        None,
+        ["failed", "failed", "failed", "succeeded"],
+    ),
 ]
 
 

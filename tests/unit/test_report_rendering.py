@@ -13,10 +13,10 @@ import pytest
 
 from services.evidence import rendering
 from services.evidence.rendering import cjk_font_missing, format_date, format_time, render_html, render_pdf
-from shared.plumbing.clock import SHANGHAI
-from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.events import Channel, Exhausted, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import AttemptEntry, DeliveryReport
+from shared.plumbing.clock import SHANGHAI
 from tests.reports import CASE_NUMBER, attempt, evidence, sample_report
 
 POPPLER = "pdftotext not found: install poppler-utils (Debian: apt-get install poppler-utils; .ci/run installs it when missing)"
@@ -40,9 +40,15 @@ def long_report() -> DeliveryReport:
     attempts = [
         AttemptEntry.model_validate(
             attempt(
-                n, "electronic", "voice", "138****8000",
-                (first + timedelta(hours=n)).isoformat(), (first + timedelta(hours=n, minutes=1)).isoformat(),
-                "failed", f"第{n}次拨打，无人接听", "系统",
+                n,
+                "electronic",
+                "voice",
+                "138****8000",
+                (first + timedelta(hours=n)).isoformat(),
+                (first + timedelta(hours=n, minutes=1)).isoformat(),
+                "failed",
+                f"第{n}次拨打，无人接听",
+                "系统",
                 [evidence(f"ev-long-{n}", "call_record", 2000 + n, (first + timedelta(hours=n, minutes=1)).isoformat())],
             )
         )
@@ -126,15 +132,38 @@ def test_html_escapes_a_hostile_name() -> None:
 def test_a_public_notice_lists_the_exhausted_methods_and_an_unserved_recipient_says_so() -> None:
     base = sample_report()
     zhang = base.recipients[0]
-    exhausted = [Exhausted(tier=entry.tier, channel=entry.channel, target=entry.target, reason=entry.detail or "", at=entry.ended_at or entry.started_at) for entry in zhang.attempts[:3]]
-    published = zhang.model_copy(update={
-        "method": ServiceMethod.public_notice, "method_name": "公告送达", "service_date": date(2026, 12, 21), "deemed": True,
-        "legal_basis": "民事诉讼法第95条；民诉法解释第138条", "signer_name": None, "signer_role": None, "relation": None, "exhausted": exhausted,
-    })
-    unserved = zhang.model_copy(update={
-        "name": "孙七", "served": False, "method": None, "method_name": None, "service_date": None, "legal_basis": None, "deemed": None,
-        "served_at": None, "signer_name": None, "signer_role": None, "relation": None, "exhausted": exhausted,
-    })
+    exhausted = [
+        Exhausted(tier=entry.tier, channel=entry.channel, target=entry.target, reason=entry.detail or "", at=entry.ended_at or entry.started_at) for entry in zhang.attempts[:3]
+    ]
+    published = zhang.model_copy(
+        update={
+            "method": ServiceMethod.public_notice,
+            "method_name": "公告送达",
+            "service_date": date(2026, 12, 21),
+            "deemed": True,
+            "legal_basis": "民事诉讼法第95条；民诉法解释第138条",
+            "signer_name": None,
+            "signer_role": None,
+            "relation": None,
+            "exhausted": exhausted,
+        }
+    )
+    unserved = zhang.model_copy(
+        update={
+            "name": "孙七",
+            "served": False,
+            "method": None,
+            "method_name": None,
+            "service_date": None,
+            "legal_basis": None,
+            "deemed": None,
+            "served_at": None,
+            "signer_name": None,
+            "signer_role": None,
+            "relation": None,
+            "exhausted": exhausted,
+        }
+    )
     html = render_html(sample_report(recipients=[published, unserved], completed_at=None, overdue=True, previous_sha256=None, version=1))
     assert "公告送达前已穷尽的送达方式：" in html
     assert "1. 电子送达·电话（138****8000）：无人接听，2026年11月16日 10:03" in html
@@ -154,8 +183,13 @@ def test_times_are_shown_in_shanghai_and_dates_in_chinese() -> None:
 @pytest.mark.parametrize(
     ("table", "vocabulary"),
     [
-        (rendering.METHOD, ServiceMethod), (rendering.TIER, Tier), (rendering.CHANNEL, Channel), (rendering.SIGNER_ROLE, SignerRole),
-        (rendering.STAGE, Stage), (rendering.EVIDENCE_KIND, EvidenceKind), (rendering.EVIDENCE_FLAG, EvidenceFlag),
+        (rendering.METHOD, ServiceMethod),
+        (rendering.TIER, Tier),
+        (rendering.CHANNEL, Channel),
+        (rendering.SIGNER_ROLE, SignerRole),
+        (rendering.STAGE, Stage),
+        (rendering.EVIDENCE_KIND, EvidenceKind),
+        (rendering.EVIDENCE_FLAG, EvidenceFlag),
     ],
 )
 def test_every_value_has_a_chinese_label(table: dict[StrEnum, str], vocabulary: type[StrEnum]) -> None:
@@ -166,7 +200,12 @@ def test_every_value_has_a_chinese_label(table: dict[StrEnum, str], vocabulary: 
 def test_labels_in_the_brief() -> None:
     assert rendering.METHOD[ServiceMethod.refusal] == "留置送达" and rendering.METHOD[ServiceMethod.public_notice] == "公告送达"
     assert [rendering.CHANNEL[c] for c in (Channel.sms, Channel.email, Channel.voice, Channel.lawyer_firm, Channel.visit, Channel.court_mail)] == [
-        "短信", "电子邮件", "电话", "律所电子送达", "上门", "法院专递",
+        "短信",
+        "电子邮件",
+        "电话",
+        "律所电子送达",
+        "上门",
+        "法院专递",
     ]
     assert [rendering.STAGE[s] for s in Stage] == ["一审", "二审", "再审", "执行"]
     assert rendering.RESULT == {"succeeded": "成功", "failed": "未成功", "open": "进行中"}

@@ -115,9 +115,7 @@ async def test_a_definite_refusal_is_a_rejected_result(api: respx.MockRouter, te
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-async def test_a_server_error_or_rate_limit_leaves_the_outcome_unknown(
-    api: respx.MockRouter, telephony: TwilioTelephony, status: int
-) -> None:
+async def test_a_server_error_or_rate_limit_leaves_the_outcome_unknown(api: respx.MockRouter, telephony: TwilioTelephony, status: int) -> None:
     api.post(f"{API}/Messages.json").respond(status, json={"code": 20500, "message": "Internal error", "status": status})
 
     with pytest.raises(ProviderUnavailable) as raised:
@@ -127,9 +125,7 @@ async def test_a_server_error_or_rate_limit_leaves_the_outcome_unknown(
 
 
 @pytest.mark.parametrize("error", [httpx.ReadTimeout("read timed out"), httpx.ConnectError("refused")])
-async def test_a_timeout_or_connection_error_leaves_the_outcome_unknown(
-    api: respx.MockRouter, telephony: TwilioTelephony, error: Exception
-) -> None:
+async def test_a_timeout_or_connection_error_leaves_the_outcome_unknown(api: respx.MockRouter, telephony: TwilioTelephony, error: Exception) -> None:
     api.post(f"{API}/Calls.json").mock(side_effect=error)
 
     with pytest.raises(ProviderUnavailable) as raised:
@@ -168,15 +164,11 @@ async def test_a_call_without_recording_callback_is_not_recorded(api: respx.Mock
     assert "Record" not in form(route.calls.last.request)
 
 
-async def test_find_sms_returns_the_message_holding_the_token_across_pages(
-    api: respx.MockRouter, telephony: TwilioTelephony
-) -> None:
+async def test_find_sms_returns_the_message_holding_the_token_across_pages(api: respx.MockRouter, telephony: TwilioTelephony) -> None:
     next_page = f"{ACCOUNT}/Messages.json?To=%2B8613800138000&PageSize=50&Page=1&PageToken=PASM1"
     first_page = page([message(sid="SM" + "2" * 32, body="other token b-9", status="delivered")], next_page_uri=next_page)
     second_page = page([message(sid="SM" + "3" * 32, body="您的文书 a-1", status="sent")], next_page_uri=None)
-    route = api.get(f"{API}/Messages.json").mock(
-        side_effect=lambda request: httpx.Response(200, json=second_page if "PageToken" in request.url.params else first_page)
-    )
+    route = api.get(f"{API}/Messages.json").mock(side_effect=lambda request: httpx.Response(200, json=second_page if "PageToken" in request.url.params else first_page))
 
     found = await telephony.find_sms(to=TO, containing="a-1")
     missing = await telephony.find_sms(to=TO, containing="a-404")
@@ -189,9 +181,7 @@ async def test_find_sms_returns_the_message_holding_the_token_across_pages(
     assert route.calls[1].request.url.params["PageToken"] == "PASM1"
 
 
-async def test_find_sms_that_cannot_list_raises_instead_of_answering_none(
-    api: respx.MockRouter, telephony: TwilioTelephony
-) -> None:
+async def test_find_sms_that_cannot_list_raises_instead_of_answering_none(api: respx.MockRouter, telephony: TwilioTelephony) -> None:
     api.get(f"{API}/Messages.json").respond(503)
 
     with pytest.raises(ProviderUnavailable):
@@ -251,9 +241,7 @@ def test_notice_twiml_reads_the_case_in_mandarin_twice_and_hangs_up() -> None:
 async def test_the_fake_answers_as_scripted_and_can_fail_after_or_before_sending() -> None:
     fake = FakeTelephony()
     landline = "+865318888888"
-    refusal = ProviderResult(
-        accepted=False, provider_ref=None, status="rejected", error_code=21614, error_message="not a mobile number"
-    )
+    refusal = ProviderResult(accepted=False, provider_ref=None, status="rejected", error_code=21614, error_message="not a mobile number")
     fake.script(landline, refusal)
 
     fake.fail_next(delivered=True)

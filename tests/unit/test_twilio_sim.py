@@ -21,14 +21,14 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from services.delivery.adapters.twilio import HttpxTwilioClient
-from simulators.twilio_sim.config import TwilioSimSettings
 from shared.plumbing.settings import DEV_TWILIO_ACCOUNT_SID as DEV_ACCOUNT_SID
 from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN as DEV_AUTH_TOKEN
+from shared.plumbing.settings import CommonSettings
+from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.main import create_app
 from simulators.twilio_sim.mix import RandomMix
 from simulators.twilio_sim.outcomes import Completed, Delivered, Failed, Undelivered
 from simulators.twilio_sim.resources import segments
-from shared.plumbing.settings import CommonSettings
 from tests.support import eventually, free_port, running, serving
 
 EPOCH = "2026-11-23T01:00:00+00:00"

@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.ems_wire import RET_OK, Envelope, Trace, WireError, parse_time
-from shared.plumbing.clock import local_date
 from shared.contracts.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
+from shared.plumbing.clock import local_date
 
 # The product docs/ems.md books court mail (法院专递) under.
 COURT_MAIL_PRODUCT = "11"
@@ -119,7 +119,7 @@ class OpCode(StrEnum):
     receipt_returned = "801"
 
 
-STATUS: dict[OpCode, PostalStatus] = {
+STATUS: dict[str, PostalStatus] = {
     OpCode.collected: PostalStatus.accepted,
     OpCode.left_centre: PostalStatus.in_transit,
     OpCode.arrived_at_office: PostalStatus.arrived,
@@ -241,7 +241,7 @@ def _return(text: str) -> dict[str, Any]:
     return {"return_reason": _first(text, _RETURN_REASONS) or ReturnReason.other}
 
 
-_READERS: dict[OpCode, Callable[[str], dict[str, Any]]] = {
+_READERS: dict[str, Callable[[str], dict[str, Any]]] = {
     OpCode.delivered: _signer,
     OpCode.receipt_returned: _receipt,
     OpCode.returned: _return,

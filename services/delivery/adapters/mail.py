@@ -50,9 +50,7 @@ class MailResult:
 class Mailer(Protocol):
     """Sends e-mail; a permanent refusal is a result, an unknown outcome raises MailUnavailable."""
 
-    async def send(
-        self, *, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime
-    ) -> MailResult: ...
+    async def send(self, *, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime) -> MailResult: ...
 
     async def close(self) -> None: ...
 
@@ -81,9 +79,7 @@ class SmtpMailer:
         self._use_tls = use_tls
         self._timeout = timeout
 
-    async def send(
-        self, *, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime
-    ) -> MailResult:
+    async def send(self, *, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime) -> MailResult:
         """Sends one message; `message_id` (angle brackets optional) becomes its Message-ID header."""
         message = _compose(sender=self._sender, to=to, subject=subject, text=text, html=html, message_id=message_id, now=now)
         header_id = str(message["Message-ID"])
@@ -113,9 +109,7 @@ class SmtpMailer:
         """Releases nothing: no connection outlives a message."""
 
 
-def _compose(
-    *, sender: str, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime
-) -> EmailMessage:
+def _compose(*, sender: str, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -172,16 +166,10 @@ class FakeMailer:
         """Makes the next send raise MailUnavailable, after going out when `delivered`."""
         self._failure = "delivered" if delivered else "lost"
 
-    async def send(
-        self, *, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime
-    ) -> MailResult:
+    async def send(self, *, to: str, subject: str, text: str, html: str | None, message_id: str, now: datetime) -> MailResult:
         """Records the message and answers for its address."""
         scripted = self._scripts.get(to)
-        result = (
-            replace(scripted, message_id=message_id)
-            if scripted
-            else MailResult(accepted=True, message_id=message_id, accepted_at=now.isoformat())
-        )
+        result = replace(scripted, message_id=message_id) if scripted else MailResult(accepted=True, message_id=message_id, accepted_at=now.isoformat())
         failure, self._failure = self._failure, None
         if failure != "lost":
             self.sent.append(SentMail(to=to, subject=subject, text=text, html=html, message_id=message_id, result=result))

@@ -20,8 +20,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from shared.plumbing.masking import mask_text
 from shared.contracts.values import mask_phone
+from shared.plumbing.masking import mask_text
 
 log = structlog.get_logger(__name__)
 
@@ -79,9 +79,7 @@ class Telephony(Protocol):
 
     async def send_sms(self, *, to: str, body: str, status_callback: str) -> ProviderResult: ...
 
-    async def place_call(
-        self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None
-    ) -> ProviderResult: ...
+    async def place_call(self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None) -> ProviderResult: ...
 
     async def find_sms(self, *, to: str, containing: str) -> ProviderResult | None: ...
 
@@ -140,7 +138,7 @@ class HttpxTwilioClient(AsyncHttpClient):
             timeout=kwargs["timeout"],
             follow_redirects=allow_redirects,
         )
-        self.log_response(response.status_code, response)  # type: ignore[arg-type]
+        self.log_response(response.status_code, response)
         self._test_only_last_response = TwilioResponse(response.status_code, response.text, response.headers)
         return self._test_only_last_response
 
@@ -165,9 +163,7 @@ def _masked_url(url: str) -> str:
 class TwilioTelephony:
     """Telephony through Twilio's REST API with the official SDK."""
 
-    def __init__(
-        self, *, account_sid: str, auth_token: str, from_number: str, origin: str | None = None, timeout: float = 10.0
-    ) -> None:
+    def __init__(self, *, account_sid: str, auth_token: str, from_number: str, origin: str | None = None, timeout: float = 10.0) -> None:
         self._http = HttpxTwilioClient(timeout=timeout, origin=origin)
         self._client = Client(account_sid, auth_token, http_client=self._http)
         self._from = from_number
@@ -177,13 +173,9 @@ class TwilioTelephony:
         request = self._client.messages.create_async(to=to, from_=self._from, body=body, status_callback=status_callback)
         return await _ask(request, kind="sms", to=to)
 
-    async def place_call(
-        self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None
-    ) -> ProviderResult:
+    async def place_call(self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None) -> ProviderResult:
         """Asks Twilio to call and speak `twiml`, reporting every call event and recording when asked."""
-        recording: dict[str, Any] = (
-            {"record": True, "recording_status_callback": recording_callback} if recording_callback else {}
-        )
+        recording: dict[str, Any] = {"record": True, "recording_status_callback": recording_callback} if recording_callback else {}
         request = self._client.calls.create_async(
             to=to,
             from_=self._from,
@@ -235,9 +227,7 @@ async def _ask(request: Awaitable[Any], *, kind: str, to: str) -> ProviderResult
     except (TwilioRestException, TwilioServiceException) as exc:
         if 400 <= exc.status < 500 and exc.status not in _TRANSIENT_STATUSES:
             log.info(f"{kind}.rejected", to=mask_phone(to), error_code=exc.code)
-            return ProviderResult(
-                accepted=False, provider_ref=None, status="rejected", error_code=exc.code, error_message=_error_message(exc)
-            )
+            return ProviderResult(accepted=False, provider_ref=None, status="rejected", error_code=exc.code, error_message=_error_message(exc))
         raise ProviderUnavailable(f"{kind} to {mask_phone(to)}: Twilio answered {exc.status}") from exc
     except (httpx.TransportError, json.JSONDecodeError) as exc:
         # json: a 2xx whose body is not JSON (a proxy's page) leaves the outcome unknown too.
@@ -300,14 +290,10 @@ class FakeTelephony:
         result = self._answer(to, prefix="SM", count=len(self.messages))
         return self._settle(self.messages, SentSms(to=to, body=body, status_callback=status_callback, result=result))
 
-    async def place_call(
-        self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None
-    ) -> ProviderResult:
+    async def place_call(self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None) -> ProviderResult:
         """Records the call and answers for its number."""
         result = self._answer(to, prefix="CA", count=len(self.calls))
-        call = PlacedCall(
-            to=to, twiml=twiml, status_callback=status_callback, recording_callback=recording_callback, result=result
-        )
+        call = PlacedCall(to=to, twiml=twiml, status_callback=status_callback, recording_callback=recording_callback, result=result)
         return self._settle(self.calls, call)
 
     async def find_sms(self, *, to: str, containing: str) -> ProviderResult | None:

@@ -14,12 +14,8 @@ NOTICE_PERIOD = timedelta(days=30)
 # principal or the staff who receive its documents; either way the litigation agent or a designated proxy.
 # 专递规定 Art. 7, 9 (verify) add the statutory agent and exclude the opposing party in the same case.
 _SIGNERS: dict[PartyKind, frozenset[SignerRole]] = {
-    PartyKind.person: frozenset(
-        {SignerRole.recipient, SignerRole.family_member, SignerRole.statutory_agent, SignerRole.litigation_agent, SignerRole.designated_proxy}
-    ),
-    PartyKind.organisation: frozenset(
-        {SignerRole.legal_representative, SignerRole.principal, SignerRole.mail_room, SignerRole.litigation_agent, SignerRole.designated_proxy}
-    ),
+    PartyKind.person: frozenset({SignerRole.recipient, SignerRole.family_member, SignerRole.statutory_agent, SignerRole.litigation_agent, SignerRole.designated_proxy}),
+    PartyKind.organisation: frozenset({SignerRole.legal_representative, SignerRole.principal, SignerRole.mail_room, SignerRole.litigation_agent, SignerRole.designated_proxy}),
 }
 
 # The basis the report states for each method; a deemed postal service rests on its own rule.

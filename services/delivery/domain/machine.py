@@ -11,7 +11,6 @@ from services.delivery.domain import law
 from services.delivery.domain.plan import PUBLIC_NOTICE, TIER_ORDER, physical_steps, plan_for, posting_window, visit_window
 from services.delivery.domain.state import Attempt, AttemptStatus, Case, Claim, Place, RecipientState, RecipientStatus, Served, Step
 from services.delivery.policy import Policy, ServiceTime
-from shared.plumbing.clock import SHANGHAI, local_date
 from shared.contracts.events import (
     AddressReported,
     AttemptFailed,
@@ -34,6 +33,7 @@ from shared.contracts.events import (
     Witness,
 )
 from shared.contracts.registry import Event
+from shared.plumbing.clock import SHANGHAI, local_date
 from shared.plumbing.workdays import add_working_days, add_working_hours, end_of_working_day
 
 _ATTEMPTS = uuid.UUID("5b1c7f0e-9d2a-4f61-8a53-2f0d6c1e9b47")
@@ -184,9 +184,7 @@ class Tick:
     """Time passed: due times, retries and notice periods are checked."""
 
 
-Input = (
-    Accepted | Arrived | NotArrived | Acknowledged | TaskReported | EvidenceChecked | PostalTrace | PostalReceipt | BookingRefused | PublicationRecorded | AddressChanged | Tick
-)
+Input = Accepted | Arrived | NotArrived | Acknowledged | TaskReported | EvidenceChecked | PostalTrace | PostalReceipt | BookingRefused | PublicationRecorded | AddressChanged | Tick
 
 # Actions: what the service must do outside the state document.
 
@@ -268,7 +266,15 @@ def _begin(decision: Decision, index: int, *, now: datetime, policy: Policy, not
             )
         )
         return decision
-    attempt = Attempt(attempt_id=_attempt_id(state), step=index, tier=step.tier, channel=step.channel, target=step.target or _place_text(step), status=AttemptStatus.scheduled, not_before=not_before)
+    attempt = Attempt(
+        attempt_id=_attempt_id(state),
+        step=index,
+        tier=step.tier,
+        channel=step.channel,
+        target=step.target or _place_text(step),
+        status=AttemptStatus.scheduled,
+        not_before=not_before,
+    )
     decision.state = state.model_copy(update={"attempts": [*state.attempts, attempt]})
     return decision if not_before is not None else _open(decision, now=now, policy=policy)
 
@@ -353,7 +359,9 @@ def _replace(state: RecipientState, attempt: Attempt) -> RecipientState:
     return state.model_copy(update={"attempts": [attempt if a.attempt_id == attempt.attempt_id else a for a in state.attempts]})
 
 
-def _fail(decision: Decision, attempt: Attempt, *, reason: str, at: datetime, error_code: int | None = None, record: Transmission | None = None, retry_at: datetime | None = None) -> None:
+def _fail(
+    decision: Decision, attempt: Attempt, *, reason: str, at: datetime, error_code: int | None = None, record: Transmission | None = None, retry_at: datetime | None = None
+) -> None:
     """Closes an attempt as failed and lists it among the exhausted methods."""
     state = decision.state
     failed = attempt.model_copy(update={"status": AttemptStatus.failed, "finished_at": at, "detail": reason, "error_code": error_code})
@@ -629,7 +637,9 @@ def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
         return _begin(decision, state.cursor, now=now, policy=policy)
     if set(claim.evidence_ids) - set(claim.checked):
         return decision
-    detail = {ServiceMethod.direct: "served in person", ServiceMethod.refusal: "refused; documents left (留置)", ServiceMethod.posting: "notice posted at the address"}[claim.method]
+    detail = {ServiceMethod.direct: "served in person", ServiceMethod.refusal: "refused; documents left (留置)", ServiceMethod.posting: "notice posted at the address"}[
+        claim.method
+    ]
     decision.state = state.model_copy(update={"status": RecipientStatus.in_progress})
     _succeed(decision, attempt, detail=detail, at=claim.at)
     if claim.method is ServiceMethod.posting:
@@ -687,7 +697,9 @@ def _address_changed(decision: Decision, event: AddressChanged, *, now: datetime
         return decision
     candidates = [event.address, *state.recipient.candidates]
     recipient = state.recipient.model_copy(update={"candidates": candidates, "consent": event.consent or state.recipient.consent, "whereabouts_unknown": False})
-    place = Place(text=event.address.text, postcode=event.address.postcode, city=event.address.city, district=event.address.district, location=event.address.location, confirmed_by_party=True)
+    place = Place(
+        text=event.address.text, postcode=event.address.postcode, city=event.address.city, district=event.address.district, location=event.address.location, confirmed_by_party=True
+    )
     decision.state = _move_to(state.model_copy(update={"recipient": recipient}), place, policy=policy)
     if state.status is RecipientStatus.awaiting_publication:
         # The party gave an address after all: a public notice is no longer the only way left (CPL 95).
@@ -727,7 +739,15 @@ def _receipt(decision: Decision, attempt: Attempt, event: PostalReceipt, *, now:
         _fail(decision, attempt, reason=f"return receipt signed by {event.signer_role}, who may not sign", at=event.at)
         return _next(decision, now=now, policy=policy)
     _succeed(decision, attempt, detail=f"return receipt signed by {event.signer_role}", at=event.at)
-    claim = Claim(attempt_id=attempt.attempt_id, method=ServiceMethod.postal, event_day=event.signed_on, at=event.at, signer_name=event.signer_name, signer_role=event.signer_role, relation=event.relation, evidence_ids=[])
+    claim = Claim(
+        attempt_id=attempt.attempt_id,
+        method=ServiceMethod.postal,
+        event_day=event.signed_on,
+        at=event.at,
+        signer_name=event.signer_name,
+        signer_role=event.signer_role,
+        relation=event.relation,
+        evidence_ids=[],
+    )
     # CPL 91: the date on the return receipt is the service date.
     return _serve(decision, served_by(ServiceMethod.postal, attempt, event_day=event.signed_on, deemed=False, at=event.at, claim=claim), now=now)
-

@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 from services.delivery.domain.state import Place, Step
 from services.delivery.policy import Agent, Assignment, Policy, VisitSlot
-from shared.plumbing.clock import SHANGHAI
 from shared.contracts.events import AddressSource, CandidateAddress, Channel, EDeliveryChannel, Recipient, Tier
 from shared.contracts.values import Phone
+from shared.plumbing.clock import SHANGHAI
 from shared.plumbing.workdays import add_working_days, end_of_working_day, is_working_day
 
 TIER_ORDER: dict[Tier, int] = {tier: n for n, tier in enumerate(Tier)}
@@ -107,4 +107,3 @@ def choose_agent(agents: Sequence[Agent], *, place: Place, assignment: Assignmen
             if local:
                 return local[turn % len(local)]
     return agents[turn % len(agents)]
-

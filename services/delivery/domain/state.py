@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.plumbing.clock import SHANGHAI
 from shared.contracts.events import Channel, Exhausted, GeoPoint, Recipient, ServiceMethod, SignerRole, Tier, Witness
+from shared.plumbing.clock import SHANGHAI
 
 
 class Frozen(BaseModel):

@@ -1,0 +1,57 @@
+"""The arrows between packages: shared imports no one, services never import each other, tooling stays out of the product."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
+
+
+def imports(package: str) -> dict[str, set[str]]:
+    """Maps every module file under `package` to the absolute module names it imports."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package.replace(".", "/")).rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    """Lists `file: module` for every import under `package` of a module under one of `forbidden`."""
+    return sorted(f"{file}: {name}" for file, names in imports(package).items() for name in names if any(name == f or name.startswith(f + ".") for f in forbidden))
+
+
+def test_there_are_the_four_services() -> None:
+    assert SERVICES == ["carrier_gateway", "delivery", "evidence", "intake"]
+
+
+def test_shared_imports_no_service_no_simulator_and_no_tooling() -> None:
+    assert offending("shared", ("services", "simulators", "songda")) == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_imports_no_other_service_no_simulator_and_no_tooling(service: str) -> None:
+    others = tuple(f"services.{s}" for s in SERVICES if s != service)
+    assert offending(f"services.{service}", (*others, "simulators", "songda")) == []
+
+
+def test_simulators_import_no_service_and_no_tooling() -> None:
+    # A simulator speaks the outside system's wire format (shared.contracts), never our services' insides.
+    assert offending("simulators", ("services", "songda")) == []
+
+
+def test_the_check_sees_a_forbidden_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "leak.py").write_text("from services.intake import handlers\nimport songda.cli\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    assert offending("shared", ("services", "songda")) == ["shared/leak.py: services.intake", "shared/leak.py: services.intake.handlers", "shared/leak.py: songda.cli"]
