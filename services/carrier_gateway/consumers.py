@@ -6,22 +6,23 @@ from services.carrier_gateway.booking import PENDING
 from services.carrier_gateway.models import CarrierItem
 from shared.contracts.events import DispatchPostalItem
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS
-from shared.plumbing.consumer import EventHandler, MessageContext
+from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.runtime import Deps, MessageHandler
 
 TOPICS = (CARRIER_GATEWAY_COMMANDS,)
 
 
-async def dispatch_postal_item(ctx: MessageContext, command: DispatchPostalItem) -> None:
+async def dispatch_postal_item(deps: Deps, *, message: MessageContext, event: DispatchPostalItem) -> None:
     """Queues the item for booking; a redelivered command finds it queued already and adds nothing."""
-    now = ctx.clock.now()
-    queued = insert_ignoring_duplicates(ctx.session, table_of(CarrierItem)).values(
-        attempt_id=command.attempt_id,
-        notice_id=command.notice_id,
-        recipient_id=command.recipient_id,
-        correlation_id=ctx.envelope.correlationid,
-        command_id=str(ctx.envelope.id),
-        command=command.model_dump(mode="json"),
+    now = message.clock.now()
+    queued = insert_ignoring_duplicates(message.session, table_of(CarrierItem)).values(
+        attempt_id=event.attempt_id,
+        notice_id=event.notice_id,
+        recipient_id=event.recipient_id,
+        correlation_id=message.envelope.correlationid,
+        command_id=str(message.envelope.id),
+        command=event.model_dump(mode="json"),
         booking=PENDING,
         tries=0,
         next_try_at=now,
@@ -29,7 +30,7 @@ async def dispatch_postal_item(ctx: MessageContext, command: DispatchPostalItem)
         created_at=now,
         updated_at=now,
     )
-    await ctx.session.exec(queued)
+    await message.session.exec(queued)
 
 
-HANDLERS: dict[str, EventHandler] = {DispatchPostalItem.type: dispatch_postal_item}
+HANDLERS: dict[str, MessageHandler] = {DispatchPostalItem.type: dispatch_postal_item}

@@ -16,7 +16,7 @@ from services.carrier_gateway.models import TABLES
 from services.carrier_gateway.polling import Poller
 from services.carrier_gateway.scans import Scanner
 from shared.contracts.ems_wire import decode_key
-from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
+from shared.plumbing.runtime import Deps, ServiceSpec, create_service_app
 
 
 def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
@@ -26,13 +26,13 @@ def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
     key = decode_key(settings.ems_sm4_key)
     http = httpx.AsyncClient()
 
-    def workers(runtime: Runtime) -> dict:
+    def workers(deps: Deps) -> dict:
         client = EmsClient(
             origin=settings.ems_origin,
             sender_no=settings.ems_sender_no,
             authorization=settings.ems_authorization,
             key=key,
-            now=runtime.clock.now,
+            now=deps.clock.now,
             breaker=CircuitBreaker(failures=settings.breaker_failures, cooldown_s=settings.breaker_cooldown_s),
             timeout_s=settings.ems_timeout_s,
             attempts=settings.ems_attempts,
@@ -40,12 +40,12 @@ def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
             backoff_max_s=settings.ems_backoff_max_s,
             http=http,
         )
-        booker = Booker(db=runtime.db, clock=runtime.clock, client=client, sender=settings.sender, poll_s=settings.booking_poll_ms / 1000)
-        poller = Poller(db=runtime.db, clock=runtime.clock, client=client, quiet=timedelta(hours=settings.poll_quiet_hours), every_s=settings.poll_every_s)
+        booker = Booker(db=deps.db, clock=deps.clock, client=client, sender=settings.sender, poll_s=settings.booking_poll_ms / 1000)
+        poller = Poller(db=deps.db, clock=deps.clock, client=client, quiet=timedelta(hours=settings.poll_quiet_hours), every_s=settings.poll_every_s)
         evidence = EvidenceClient(url=settings.evidence_url, secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer, http=http, timeout_s=settings.evidence_timeout_s)
         scanner = Scanner(
-            db=runtime.db,
-            clock=runtime.clock,
+            db=deps.db,
+            clock=deps.clock,
             client=client,
             evidence=evidence,
             attempts=settings.scan_attempts,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
 from services.delivery import access
-from services.delivery.deps import Deps
+from services.delivery.deps import DepsDep
 from services.delivery.domain.machine import PublicationRecorded
 from services.delivery.domain.state import Attempt, RecipientState, RecipientStatus, Served
 from services.delivery.models import DeliveryNotice, DeliveryRecipient, DeliveryTask
@@ -143,7 +143,7 @@ class PublicationIn(BaseModel):
 @router.post(
     "/notices/{notice_id}/recipients/{recipient_id}/publication", response_model=RecipientDelivery, summary="Record the publication of a public notice", responses=problems(409)
 )
-async def record_publication(notice_id: Id, recipient_id: Id, body: PublicationIn, principal: Publishers, runtime: RuntimeDep, deps: Deps) -> RecipientDelivery:
+async def record_publication(notice_id: Id, recipient_id: Id, body: PublicationIn, principal: Publishers, runtime: RuntimeDep, deps: DepsDep) -> RecipientDelivery:
     """Starts the thirty days after which the recipient is deemed served; only after every other method failed, and only by the notice's court or a supervisor."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
-from services.delivery.deps import Deps
+from services.delivery.deps import DepsDep
 from services.delivery.domain.machine import Acknowledged
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import advance, emit, token_hash
@@ -119,7 +119,7 @@ async def document(token: Token, number: Annotated[int, PathParam(ge=1, le=1000)
     status_code=303,
     responses=_REFUSALS | {303: {"description": "Acknowledged; back to the page"}, 403: page(403, "The acknowledgement did not come from the e-delivery page itself")},
 )
-async def acknowledge(token: Token, request: Request, runtime: RuntimeDep, deps: Deps) -> RedirectResponse | HTMLResponse:
+async def acknowledge(token: Token, request: Request, runtime: RuntimeDep, deps: DepsDep) -> RedirectResponse | HTMLResponse:
     """Records the acknowledgement once, with time, IP address and browser, then shows the page again; only from the page's own origin."""
     if not from_origin(request, deps.setup.public_url):
         log.warning("edelivery.foreign_acknowledgement", origin=request.headers.get("origin"))

@@ -6,19 +6,17 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.delivery import api, epage, tasks, webhooks
+from services.delivery import api, consumers, epage, tasks, webhooks
 from services.delivery.adapters.mail import SmtpMailer
 from services.delivery.adapters.twilio import TwilioTelephony
 from services.delivery.config import DeliverySettings
 from services.delivery.deps import DeliveryDeps
 from services.delivery.dispatcher import Dispatcher
-from services.delivery.handlers import handlers
 from services.delivery.models import TABLES
 from services.delivery.policy import load_policy
 from services.delivery.status_checks import StatusChecker
 from services.delivery.sweeper import Sweeper
 from services.delivery.workflow import Setup
-from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS
 from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 
@@ -38,20 +36,23 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
         start_tls=settings.smtp_starttls,
     )
 
-    def workers(runtime: Runtime) -> dict:
+    def build_deps(runtime: Runtime) -> DeliveryDeps:
+        return DeliveryDeps(db=runtime.db, clock=runtime.clock, setup=setup, twilio_auth_token=settings.twilio_auth_token)
+
+    def workers(deps: DeliveryDeps) -> dict:
         dispatcher = Dispatcher(
-            db=runtime.db,
-            clock=runtime.clock,
+            db=deps.db,
+            clock=deps.clock,
             setup=setup,
             telephony=telephony,
             mailer=mailer,
             sender_address=settings.smtp_sender,
             poll_s=settings.dispatch_poll_ms / 1000,
         )
-        sweeper = Sweeper(db=runtime.db, clock=runtime.clock, setup=setup, poll_s=settings.sweep_poll_ms / 1000)
+        sweeper = Sweeper(db=deps.db, clock=deps.clock, setup=setup, poll_s=settings.sweep_poll_ms / 1000)
         checker = StatusChecker(
-            db=runtime.db,
-            clock=runtime.clock,
+            db=deps.db,
+            clock=deps.clock,
             setup=setup,
             telephony=telephony,
             quiet=timedelta(seconds=settings.status_check_after_s),
@@ -69,11 +70,10 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
         description="Runs delivery tier by tier for every recipient of a notice and records how and when service happened.",
         tables=TABLES,
         routers=(api.router, tasks.router, webhooks.router, epage.router),
-        consumes=(INTAKE_EVENTS, CARRIER_GATEWAY_EVENTS, EVIDENCE_EVENTS),
-        handlers=handlers(setup),
+        consumes=consumers.TOPICS,
+        handlers=consumers.HANDLERS,
+        deps=build_deps,
         workers=workers,
         close=close,
     )
-    app = create_service_app(spec, settings)
-    app.state.delivery = DeliveryDeps(setup=setup, twilio_auth_token=settings.twilio_auth_token)
-    return app
+    return create_service_app(spec, settings)

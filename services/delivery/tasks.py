@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from services.delivery import access
-from services.delivery.deps import Deps
+from services.delivery.deps import DepsDep
 from services.delivery.domain.machine import TaskOutcome, TaskReported
 from services.delivery.domain.state import Place, RecipientState, RecipientStatus
 from services.delivery.models import DeliveryEvidence, DeliveryRecipient, DeliveryTask
@@ -151,7 +151,7 @@ class OutcomeOut(BaseModel):
 
 
 @router.post("/tasks/{task_id}/outcome", response_model=OutcomeOut, summary="Report what happened on a visit or posting", responses=problems(409))
-async def report_outcome(task_id: Annotated[str, Path(max_length=64)], report: OutcomeIn, principal: Workers, runtime: RuntimeDep, deps: Deps) -> OutcomeOut:
+async def report_outcome(task_id: Annotated[str, Path(max_length=64)], report: OutcomeIn, principal: Workers, runtime: RuntimeDep, deps: DepsDep) -> OutcomeOut:
     """Records the outcome of the caller's open task; a service, refusal or posting that names evidence counts once evidence recorded it unflagged."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.delivery.adapters.twilio import verify_signature
-from services.delivery.deps import Deps
+from services.delivery.deps import DepsDep
 from services.delivery.models import DeliveryAttempt, DeliveryCallback
 from services.delivery.statuses import SETTLED, to_input
 from services.delivery.workflow import advance
@@ -27,7 +27,7 @@ router = APIRouter(tags=["webhooks"], dependencies=[Depends(limited("webhooks", 
 
 
 @router.post("/webhooks/twilio/status", summary="Twilio status callback (signed)", responses=problems(403))
-async def twilio_status(request: Request, runtime: RuntimeDep, deps: Deps, attempt: Annotated[str, Query(min_length=1, max_length=100)]) -> JSONResponse:
+async def twilio_status(request: Request, runtime: RuntimeDep, deps: DepsDep, attempt: Annotated[str, Query(min_length=1, max_length=100)]) -> JSONResponse:
     """Applies a message or call status once; forged callbacks are refused, repeats and stale ones change nothing."""
     params = {k: str(v) for k, v in (await request.form()).items()}
     # Twilio signs the URL it was given, which is our public URL, not whatever a proxy hands us.

@@ -12,18 +12,19 @@ from services.evidence.domain import message_digest
 from services.evidence.models import EvidenceNotice, EvidenceTask, EvidenceTimelineEntry
 from services.evidence.signer import Signer
 from shared.contracts.events import TaskAssigned
-from shared.plumbing.consumer import EnvelopeHandler, MessageContext
+from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.runtime import AnyMessageHandler, Deps
 
 # A visit's or posting's attempt ended: its task is over, and so is its agent's access to it.
 ATTEMPT_ENDS = frozenset({"delivery.AttemptSucceeded", "delivery.AttemptFailed"})
 
 
-def recorder(signer: Signer) -> EnvelopeHandler:
+def recorder(signer: Signer) -> AnyMessageHandler:
     """Returns the handler of every consumed message, issuing reports with `signer`'s checkpoints."""
 
-    async def handle(ctx: MessageContext) -> None:
-        await append_to_timeline(ctx, signer=signer)
+    async def handle(deps: Deps, *, message: MessageContext) -> None:
+        await append_to_timeline(message, signer=signer)
 
     return handle
 

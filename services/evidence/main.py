@@ -10,7 +10,7 @@ from services.evidence.blobs import BlobStore
 from services.evidence.config import EvidenceSettings
 from services.evidence.models import TABLES
 from services.evidence.signer import Signer
-from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
+from shared.plumbing.runtime import Deps, ServiceSpec, create_service_app
 
 
 def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
@@ -20,10 +20,10 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
     signer = Signer(origin=settings.log_origin, seed=settings.signing_seed)
     http = httpx.AsyncClient()
 
-    def workers(runtime: Runtime) -> dict:
+    def workers(deps: Deps) -> dict:
         pusher = courts.Pusher(
-            db=runtime.db,
-            clock=runtime.clock,
+            db=deps.db,
+            clock=deps.clock,
             http=http,
             policy=settings.webhook_policy,
             attempts=settings.push_attempts,
@@ -32,7 +32,7 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
             timeout_s=settings.push_timeout_s,
             poll_s=settings.push_poll_ms / 1000,
         )
-        checkpoints = checkpointer.run(db=runtime.db, signer=signer, clock=runtime.clock, every_s=settings.checkpoint_every_s)
+        checkpoints = checkpointer.run(db=deps.db, signer=signer, clock=deps.clock, every_s=settings.checkpoint_every_s)
         return {"checkpoints": checkpoints, "court_pushes": pusher.run()}
 
     async def close() -> None:

@@ -2,9 +2,9 @@
 
 from services.intake import handlers
 from shared.contracts.topics import DELIVERY_EVENTS
-from shared.plumbing.consumer import EventHandler
+from shared.plumbing.runtime import MessageHandler
 
 TOPICS = (DELIVERY_EVENTS,)
-HANDLERS: dict[str, EventHandler] = {
+HANDLERS: dict[str, MessageHandler] = {
     "delivery.RecipientServed": handlers.learn_from_service,
 }

@@ -34,7 +34,7 @@ from shared.plumbing.auth import Principal, Role
 from shared.plumbing.clock import local_date
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.problems import Problem, validation_problem
-from shared.plumbing.runtime import Runtime
+from shared.plumbing.runtime import Deps, Runtime
 
 SOURCE = "songda/intake"
 
@@ -348,13 +348,13 @@ async def _lookup_refusal(session: AsyncSession, principal: Principal, body: Loo
 # --- Learning from delivery ---------------------------------------------------------------------
 
 
-async def learn_from_service(ctx: MessageContext, event: RecipientServed) -> None:
+async def learn_from_service(deps: Deps, *, message: MessageContext, event: RecipientServed) -> None:
     """Records under the party the address or channel through which service actually reached it."""
-    recipient = await ctx.session.get(IntakeRecipient, event.recipient_id)
+    recipient = await message.session.get(IntakeRecipient, event.recipient_id)
     if recipient is None or recipient.party_id is None or not event.target:
         return
     if domain.learns_address(event.method, deemed=event.deemed):
-        notice = await ctx.session.get(IntakeNotice, recipient.notice_id)
+        notice = await message.session.get(IntakeNotice, recipient.notice_id)
         row = book.entry_row(
             party_id=recipient.party_id,
             address=PostalAddress.parse(event.target),
@@ -363,11 +363,13 @@ async def learn_from_service(ctx: MessageContext, event: RecipientServed) -> Non
             stage=Stage(notice.stage) if notice else None,
             observed_on=event.service_date,
             origin="delivery",
-            now=ctx.clock.now(),
+            now=message.clock.now(),
         )
-        await book.insert_new(ctx.session, book.ENTRY, [row])
+        await book.insert_new(message.session, book.ENTRY, [row])
     elif domain.learns_contact(event.method, deemed=event.deemed) and event.channel in _CONTACT_KIND:
-        await book.mark_contact(ctx.session, party_id=recipient.party_id, kind=_CONTACT_KIND[event.channel], value=event.target, source="delivery", worked_on=event.service_date)
+        await book.mark_contact(
+            message.session, party_id=recipient.party_id, kind=_CONTACT_KIND[event.channel], value=event.target, source="delivery", worked_on=event.service_date
+        )
 
 
 # Which contact an electronic channel proves; the lawyer's firm mailbox is the firm's, not the party's.

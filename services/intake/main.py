@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from services.intake import api, consumers, courts
 from services.intake.config import IntakeSettings
 from services.intake.models import TABLES
-from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
+from shared.plumbing.runtime import Deps, ServiceSpec, create_service_app
 
 log = structlog.get_logger(__name__)
 
@@ -18,9 +18,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     # A malformed courts file stops the service at start, not at its first notice.
     seed = courts.read_seed(seed_file) if seed_file else {}
 
-    async def prepare(runtime: Runtime) -> None:
-        async with runtime.db.transaction() as session:
-            added = await courts.seed(session, seed, now=runtime.clock.now())
+    async def prepare(deps: Deps) -> None:
+        async with deps.db.transaction() as session:
+            added = await courts.seed(session, seed, now=deps.clock.now())
         if added:
             log.info("courts.seeded", added=added, file=str(seed_file))
 

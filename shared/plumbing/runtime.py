@@ -17,7 +17,7 @@ from shared.plumbing import audit, openapi, problems
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import OVERSEERS, TokenVerifier
 from shared.plumbing.clock import Clock, clock_from_settings
-from shared.plumbing.consumer import ConsumerRunner, EnvelopeHandler, EventHandler
+from shared.plumbing.consumer import ConsumerRunner, EnvelopeHandler, EventHandler, MessageContext
 from shared.plumbing.db import Database, create_tables, table_of
 from shared.plumbing.headers import SecurityHeaders
 from shared.plumbing.inbox import InboxMessage
@@ -35,6 +35,20 @@ PLUMBING_TABLES: tuple[Table, ...] = (table_of(OutboxMessage), table_of(InboxMes
 
 
 @dataclass(frozen=True)
+class Deps:
+    """What every handler is given first: the service's database and clock; a service's own Deps adds its policy and ports."""
+
+    db: Database
+    clock: Clock
+
+
+# A message handler: `await handler(deps, message=context, event=event)`, inside the consumer's transaction.
+MessageHandler = Callable[..., Awaitable[None]]
+# A handler of every message whatever its type: `await handler(deps, message=context)`.
+AnyMessageHandler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """The parts that make one service: its name, tables, routes and the messages it handles."""
 
@@ -44,14 +58,31 @@ class ServiceSpec:
     tables: Sequence[Table]
     routers: Sequence[APIRouter]
     consumes: Sequence[str] = ()
-    handlers: Mapping[str, EventHandler] = field(default_factory=dict)
-    on_any: EnvelopeHandler | None = None
-    # Background loops beside relay and consumer (sweepers, dispatchers), started once tables exist.
-    workers: Callable[[Runtime], Mapping[str, Coroutine[Any, Any, None]]] | None = None
+    # consumers.HANDLERS: {event type: handler}.
+    handlers: Mapping[str, MessageHandler] = field(default_factory=dict)
+    on_any: AnyMessageHandler | None = None
+    # Builds the service's Deps once its database and clock exist; plain Deps when it needs no more.
+    deps: Callable[[Runtime], Deps] | None = None
+    # Background loops beside relay and consumer (workers.py: sweepers, dispatchers), started once tables exist.
+    workers: Callable[[Any], Mapping[str, Coroutine[Any, Any, None]]] | None = None
     # Runs once tables exist, before any task or request (seeding reference data).
-    prepare: Callable[[Runtime], Awaitable[None]] | None = None
+    prepare: Callable[[Any], Awaitable[None]] | None = None
     # Closes what the service opened (HTTP clients) after its tasks stopped.
     close: Callable[[], Awaitable[None]] | None = None
+
+
+def _bound(handler: MessageHandler, deps: Deps) -> EventHandler:
+    async def handle(context: MessageContext, event: Any) -> None:
+        await handler(deps, message=context, event=event)
+
+    return handle
+
+
+def _bound_any(handler: AnyMessageHandler, deps: Deps) -> EnvelopeHandler:
+    async def handle(context: MessageContext) -> None:
+        await handler(deps, message=context)
+
+    return handle
 
 
 class Runtime:
@@ -64,6 +95,7 @@ class Runtime:
         self.clock: Clock = clock_from_settings(common)
         self.topics = TopicNames(common.topic_prefix)
         self.db = Database(settings.resolved_database_url(spec.name), pool_size=settings.db_pool_size)
+        self.deps: Deps = spec.deps(self) if spec.deps else Deps(db=self.db, clock=self.clock)
         self.producer = Producer(bootstrap=common.kafka_bootstrap, client_id=f"songda-{spec.name}")
         self.relay = OutboxRelay(
             service=spec.name,
@@ -77,8 +109,8 @@ class Runtime:
         self.consumer = ConsumerRunner(
             name=spec.name,
             topics=spec.consumes,
-            handlers=spec.handlers,
-            on_any=spec.on_any,
+            handlers={kind: _bound(handler, self.deps) for kind, handler in spec.handlers.items()},
+            on_any=_bound_any(spec.on_any, self.deps) if spec.on_any else None,
             database=self.db,
             producer=self.producer,
             names=self.topics,
@@ -95,7 +127,7 @@ class Runtime:
         """Creates missing tables, reads the revoked tokens, and starts the relay and the consumer."""
         await create_tables(self.db.engine, [*PLUMBING_TABLES, *self.spec.tables])
         if self.spec.prepare is not None:
-            await self.spec.prepare(self)
+            await self.spec.prepare(self.deps)
         self.supervisor.start(f"{self.spec.name}.revocations", self.revocation_watcher.run())
         # Until the list is read, every token is answered 503 rather than a revoked one let through.
         if not await self.revocation_watcher.loaded(timeout_s=self.settings.revocations_wait_s):
@@ -103,7 +135,7 @@ class Runtime:
         self.supervisor.start(f"{self.spec.name}.relay", self.relay.run())
         if self.spec.consumes:
             self.supervisor.start(f"{self.spec.name}.consumer", self.consumer.run())
-        for name, work in (self.spec.workers(self) if self.spec.workers else {}).items():
+        for name, work in (self.spec.workers(self.deps) if self.spec.workers else {}).items():
             self.supervisor.start(f"{self.spec.name}.{name}", work)
 
     async def stop(self) -> None:
@@ -153,6 +185,12 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_deps(request: Request) -> Any:
+    """Returns the running service's Deps (each service narrows the type in its own alias)."""
+    return request.app.state.runtime.deps
+
 
 _health = APIRouter(tags=["health"])
 
