@@ -237,6 +237,13 @@ class RecipientServed(Event):
     witness: Witness | None = None
     evidence_ids: list[str] = []
 
+    @property
+    def signature(self) -> Signature | None:
+        """The signer as one part (the wire keeps version 1's flat fields)."""
+        if self.signer_name is None or self.signer_role is None:
+            return None
+        return Signature(name=self.signer_name, role=SignerRole(self.signer_role), relation=self.relation)
+
 
 class Tier(StrEnum):
     """The rungs of tiered delivery (分层送达), tried in this order."""
@@ -274,6 +281,14 @@ class SignerRole(StrEnum):
     designated_proxy = "designated_proxy"
     opposing_party = "opposing_party"
     other = "other"
+
+
+class Signature(Part):
+    """Who signed for the documents (a visit's 送达回证 or court mail's 回执): name, role, relation to the recipient."""
+
+    name: str
+    role: SignerRole
+    relation: str | None = None
 
 
 class Transmission(Part):
@@ -532,6 +547,11 @@ class ReceiptReturned(Event):
     signed_on: date
     returned_at: AwareDatetime
     scan_evidence_id: str | None = None
+
+    @property
+    def signature(self) -> Signature:
+        """The signer as one part (the wire keeps version 1's flat fields)."""
+        return Signature(name=self.signer_name, role=self.signer_role, relation=self.relation)
 
 
 @event("evidence.EvidenceRecorded")
