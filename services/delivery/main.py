@@ -6,16 +6,15 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.delivery import api, consumers, epage, tasks, webhooks
+from services.delivery import consumers
 from services.delivery.adapters.mail import SmtpMailer
 from services.delivery.adapters.twilio import TwilioTelephony
+from services.delivery.api import edelivery, notices, tasks, webhooks
 from services.delivery.config import DeliverySettings
 from services.delivery.deps import DeliveryDeps
-from services.delivery.dispatcher import Dispatcher
 from services.delivery.models import TABLES
 from services.delivery.policy import load_policy
-from services.delivery.status_checks import StatusChecker
-from services.delivery.sweeper import Sweeper
+from services.delivery.workers import Dispatcher, StatusChecker, Sweeper
 from services.delivery.workflow import Setup
 from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
@@ -37,27 +36,20 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
     )
 
     def build_deps(runtime: Runtime) -> DeliveryDeps:
-        return DeliveryDeps(db=runtime.db, clock=runtime.clock, setup=setup, twilio_auth_token=settings.twilio_auth_token)
-
-    def workers(deps: DeliveryDeps) -> dict:
-        dispatcher = Dispatcher(
-            db=deps.db,
-            clock=deps.clock,
+        return DeliveryDeps(
+            db=runtime.db,
+            clock=runtime.clock,
             setup=setup,
             telephony=telephony,
             mailer=mailer,
             sender_address=settings.smtp_sender,
-            poll_s=settings.dispatch_poll_ms / 1000,
+            twilio_auth_token=settings.twilio_auth_token,
         )
-        sweeper = Sweeper(db=deps.db, clock=deps.clock, setup=setup, poll_s=settings.sweep_poll_ms / 1000)
-        checker = StatusChecker(
-            db=deps.db,
-            clock=deps.clock,
-            setup=setup,
-            telephony=telephony,
-            quiet=timedelta(seconds=settings.status_check_after_s),
-            poll_s=settings.status_check_poll_ms / 1000,
-        )
+
+    def workers(deps: DeliveryDeps) -> dict:
+        dispatcher = Dispatcher(deps, poll_s=settings.dispatch_poll_ms / 1000)
+        sweeper = Sweeper(deps, poll_s=settings.sweep_poll_ms / 1000)
+        checker = StatusChecker(deps, quiet=timedelta(seconds=settings.status_check_after_s), poll_s=settings.status_check_poll_ms / 1000)
         return {"dispatcher": dispatcher.run(), "sweeper": sweeper.run(), "status_checks": checker.run()}
 
     async def close() -> None:
@@ -69,7 +61,7 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
         title="Songda delivery",
         description="Runs delivery tier by tier for every recipient of a notice and records how and when service happened.",
         tables=TABLES,
-        routers=(api.router, tasks.router, webhooks.router, epage.router),
+        routers=(notices.router, tasks.router, webhooks.router, edelivery.router),
         consumes=consumers.TOPICS,
         handlers=consumers.HANDLERS,
         deps=build_deps,

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
+
+
+class NoticeStatus(StrEnum):
+    in_progress = "in_progress"
+    completed = "completed"
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    reported = "reported"
+    # The attempt ended without a report (its flagged evidence sent the step out again, or the plan moved on).
+    closed = "closed"
+
+
+class SendStatus(StrEnum):
+    """Where sending a message or call stands."""
+
+    pending = "pending"  # waiting for the dispatcher, again after a failure worth retrying
+    sent = "sent"  # the provider took it; its final status comes by callback or status check
+    settled = "settled"  # its final status was applied to the attempt
+    in_doubt = "in_doubt"  # nobody can tell whether it went out; the attempt's due time moves the plan on
+    unconfirmed = "unconfirmed"  # no final status within a day; the attempt's due time moves the plan on
 
 
 class DeliveryNotice(SQLModel, table=True):
@@ -52,24 +75,23 @@ class DeliveryRecipient(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class DeliveryAttempt(SQLModel, table=True):
-    """An attempt started; messages and calls wait here until the dispatcher has sent them."""
+class DeliveryOutgoing(SQLModel, table=True):
+    """A message or call of an attempt on its way out: its words and where sending it stands (the attempt itself lives in the recipient's state)."""
 
-    __tablename__ = "delivery_attempt"
-    __table_args__ = (Index("ix_delivery_attempt_outgoing", "next_try_at", postgresql_where=text("send_status = 'pending'")),)
+    __tablename__ = "delivery_outgoing"
+    __table_args__ = (Index("ix_delivery_outgoing_due", "next_try_at", postgresql_where=text("status = 'pending'")),)
 
-    id: str = Field(primary_key=True)
+    attempt_id: str = Field(primary_key=True)
     notice_id: str = Field(index=True)
-    recipient_id: str = Field(index=True)
-    tier: str
+    recipient_id: str
     channel: str
-    target: str | None = None
-    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    send_status: str | None = None
+    target: str
+    queued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    status: str
     next_try_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     tries: int = 0
     last_error: str | None = None
-    message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+    message: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
     provider_ref: str | None = Field(default=None, index=True)
 
 
@@ -133,4 +155,4 @@ class DeliveryEvidence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryAttempt, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence))
+TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryOutgoing, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence))

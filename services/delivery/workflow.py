@@ -1,4 +1,4 @@
-"""Runs the state machine against the database: load a recipient for update, apply, save state, events and actions in one transaction."""
+"""Runs the state machine inside a handler's transaction: load a recipient for update, apply, save state, events, commands and actions."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery import texts
-from services.delivery.domain.machine import CloseTask, Decision, Input, OpenTask, Send, apply, start
+from services.delivery.domain.inputs import Input
+from services.delivery.domain.machine import CloseTask, Decision, OpenTask, Send, apply, start
 from services.delivery.domain.plan import choose_agent
 from services.delivery.domain.state import Case, RecipientState, RecipientStatus, wake_at
-from services.delivery.models import DeliveryAttempt, DeliveryLink, DeliveryNotice, DeliveryRecipient, DeliveryTask
+from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
 from services.delivery.policy import Policy
-from shared.contracts.events import AttemptStarted, Channel, DispatchPostalItem, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
+from shared.contracts.events import Channel, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
 from shared.plumbing import outbox
@@ -38,14 +39,10 @@ class Setup:
     public_url: str
 
 
-def topic_of(event: Event) -> str:
-    return CARRIER_GATEWAY_COMMANDS if isinstance(event, DispatchPostalItem) else DELIVERY_EVENTS
-
-
-def emit(session: AsyncSession, event: Event, *, notice: DeliveryNotice, now: datetime, causation: str | None) -> None:
-    """Stages an event for the notice in this transaction's outbox."""
+def emit(session: AsyncSession, event: Event, *, notice: DeliveryNotice, now: datetime, causation: str | None, topic: str = DELIVERY_EVENTS) -> None:
+    """Stages an event (or, on the commands topic, a command) for the notice in this transaction's outbox."""
     envelope = event.envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id, causationid=causation)
-    outbox.add(session, envelope, topic=topic_of(event), now=now)
+    outbox.add(session, envelope, topic=topic, now=now)
 
 
 def token_hash(token: str) -> str:
@@ -96,9 +93,9 @@ async def save(session: AsyncSession, row: DeliveryRecipient, decision: Decision
     row.updated_at = now
     session.add(row)
     for event in decision.events:
-        if isinstance(event, AttemptStarted):
-            _record_attempt(session, event)
         emit(session, event, notice=notice, now=now, causation=causation)
+    for command in decision.commands:
+        emit(session, command, notice=notice, now=now, causation=causation, topic=CARRIER_GATEWAY_COMMANDS)
     for action in decision.actions:
         match action:
             case Send():
@@ -107,33 +104,16 @@ async def save(session: AsyncSession, row: DeliveryRecipient, decision: Decision
                 await _open_task(session, action, state=state, notice=notice, setup=setup, now=now, causation=causation)
             case CloseTask():
                 task = (await session.exec(select(DeliveryTask).where(DeliveryTask.attempt_id == action.attempt_id))).one_or_none()
-                if task is not None and task.status == "open":
-                    task.status = "closed"
+                if task is not None and task.status == TaskStatus.open:
+                    task.status = TaskStatus.closed
                     session.add(task)
     if state.status is RecipientStatus.served:
         await session.flush()
         await _maybe_complete(session, notice, now=now, causation=causation)
 
 
-def _record_attempt(session: AsyncSession, event: AttemptStarted) -> None:
-    session.add(
-        DeliveryAttempt(
-            id=event.attempt_id,
-            notice_id=event.notice_id,
-            recipient_id=event.recipient_id,
-            tier=event.tier,
-            channel=event.channel,
-            target=event.target,
-            started_at=event.started_at,
-        )
-    )
-
-
 async def _prepare_send(session: AsyncSession, action: Send, *, state: RecipientState, setup: Setup, now: datetime) -> None:
     """Queues the message or call for the dispatcher, with its words and (for documents) a fresh e-delivery link."""
-    await session.flush()
-    attempt = await session.get(DeliveryAttempt, action.attempt_id)
-    assert attempt is not None
     link = None
     if action.channel is not Channel.voice:
         token = secrets.token_urlsafe(24)
@@ -148,10 +128,20 @@ async def _prepare_send(session: AsyncSession, action: Send, *, state: Recipient
             )
         )
         link = f"{setup.public_url}/e/{token}"
-    attempt.message = texts.message(action.channel, case=state.case, recipient=state.recipient, link=link, valid_days=setup.policy.electronic.link_valid_days)
-    attempt.send_status = "pending"
-    attempt.next_try_at = now
-    session.add(attempt)
+    words = texts.message(action.channel, case=state.case, recipient=state.recipient, link=link, valid_days=setup.policy.electronic.link_valid_days)
+    session.add(
+        DeliveryOutgoing(
+            attempt_id=action.attempt_id,
+            notice_id=state.case.notice_id,
+            recipient_id=state.recipient.recipient_id,
+            channel=action.channel,
+            target=action.target,
+            queued_at=now,
+            status=SendStatus.pending,
+            next_try_at=now,
+            message=words,
+        )
+    )
 
 
 async def _open_task(session: AsyncSession, action: OpenTask, *, state: RecipientState, notice: DeliveryNotice, setup: Setup, now: datetime, causation: str | None) -> None:
@@ -166,7 +156,7 @@ async def _open_task(session: AsyncSession, action: OpenTask, *, state: Recipien
             recipient_id=state.recipient.recipient_id,
             kind=action.kind,
             agent_id=agent.id,
-            status="open",
+            status=TaskStatus.open,
             address=action.place.text,
             postcode=action.place.postcode,
             window_start=action.window_start,
@@ -198,7 +188,7 @@ async def _maybe_complete(session: AsyncSession, notice: DeliveryNotice, *, now:
         outcome = RecipientState.model_validate(r.state).served
         assert outcome is not None
         served.append(ServedRecipient(recipient_id=r.id, method=outcome.method, service_date=outcome.service_date, deemed=outcome.deemed))
-    notice.status = "completed"
+    notice.status = NoticeStatus.completed
     notice.completed_at = now
     session.add(notice)
     emit(session, NoticeCompleted(notice_id=notice.id, completed_at=now, recipients=served, overdue=notice.overdue_at is not None), notice=notice, now=now, causation=causation)

@@ -174,9 +174,9 @@ async def test_sms_delivered_serves_the_recipient_once(h: Harness) -> None:
     types = [json.loads(r.value)["type"] for r in mine]
     assert types.count("delivery.RecipientServed") == 1 and types.count("delivery.NoticeCompleted") == 1
     # The attempt's message is re-dispatched as if the process had died before recording it: the ledger answers, Twilio is not asked again.
-    await h.scalar("UPDATE delivery_attempt SET send_status = 'pending' WHERE notice_id = :n RETURNING id", n=registered.notice_id)
+    await h.scalar("UPDATE delivery_outgoing SET status = 'pending' WHERE notice_id = :n RETURNING attempt_id", n=registered.notice_id)
     await eventually(
-        lambda: h.scalar("SELECT count(*) = 0 FROM delivery_attempt WHERE send_status = 'pending' AND notice_id = :n", n=registered.notice_id),
+        lambda: h.scalar("SELECT count(*) = 0 FROM delivery_outgoing WHERE status = 'pending' AND notice_id = :n", n=registered.notice_id),
         what="the redelivered send to finish",
     )
     assert len((await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]) == 1
@@ -193,7 +193,7 @@ async def test_a_lost_status_callback_is_made_good_by_asking_twilio(kafka: str, 
         # The arrival is Twilio's time for the delivered status, not the time delivery asked.
         arrived = datetime.fromisoformat(served["attempts"][0]["arrived_at"])
         assert arrived == parsedate_to_datetime(message["date_updated"])
-        assert await h.scalar("SELECT send_status FROM delivery_attempt WHERE notice_id = :n", n=registered.notice_id) == "settled"
+        assert await h.scalar("SELECT status FROM delivery_outgoing WHERE notice_id = :n", n=registered.notice_id) == "settled"
 
 
 async def test_callbacks_forged_replayed_and_stale(h: Harness) -> None:

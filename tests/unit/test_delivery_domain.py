@@ -6,25 +6,22 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.delivery.adapters.twilio_mapper import failure_of
 from services.delivery.domain import deadline, law
-from services.delivery.domain.machine import (
+from services.delivery.domain.inputs import (
     Accepted,
     AddressChanged,
     Arrived,
-    Decision,
     EvidenceChecked,
     NotArrived,
-    OpenTask,
     PostalReceipt,
     PostalTrace,
     PublicationRecorded,
-    Send,
     TaskOutcome,
     TaskReported,
     Tick,
-    apply,
-    start,
 )
+from services.delivery.domain.machine import Decision, OpenTask, Send, apply, start
 from services.delivery.domain.plan import choose_agent, visit_window
 from services.delivery.domain.state import Case, Place, RecipientState, RecipientStatus
 from services.delivery.policy import Assignment, load_policy
@@ -44,6 +41,7 @@ from shared.contracts.events import (
     RecipientUnserved,
     ReturnReason,
     ServiceMethod,
+    Signature,
     SignerRole,
     Tier,
     Witness,
@@ -220,7 +218,7 @@ def test_sms_delivered_serves_on_the_arrival_date_in_beijing() -> None:
 )
 def test_sms_failures(code: int, next_channel: Channel, unusable: bool, scheduled: bool) -> None:
     state = begin().state
-    decision = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=code))
+    decision = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", failure=failure_of(code), error_code=code))
     after = decision.state
     assert after.step.channel is next_channel
     assert (MOBILE in after.unusable) is unusable
@@ -231,13 +229,13 @@ def test_sms_failures(code: int, next_channel: Channel, unusable: bool, schedule
 def test_unreachable_is_retried_then_given_up() -> None:
     state = begin(phones=()).state
     for _ in range(POLICY.electronic.retries):
-        state = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=30003)).state
+        state = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", failure=failure_of(30003), error_code=30003)).state
         assert state.step.channel is Channel.sms and state.current is not None and state.current.not_before is not None
         later = state.current.not_before
         decision = step(state, Tick(), now=later)
         assert any(isinstance(a, Send) for a in decision.actions)
         state = decision.state
-    state = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=30003)).state
+    state = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", failure=failure_of(30003), error_code=30003)).state
     assert state.step.channel is Channel.visit
 
 
@@ -252,7 +250,7 @@ def test_no_receipt_in_time_moves_on() -> None:
 def test_an_input_about_an_earlier_attempt_is_ignored() -> None:
     state = begin().state
     first = current_id(state)
-    state = step(state, NotArrived(attempt_id=first, at=NOW, status="undelivered", error_code=30006)).state
+    state = step(state, NotArrived(attempt_id=first, at=NOW, status="undelivered", failure=failure_of(30006), error_code=30006)).state
     late = step(state, Arrived(attempt_id=first, at=NOW))
     assert late.state == state and not late.events
     assert step(state, Accepted(attempt_id="someone-else", provider_ref="SM1")).state == state
@@ -273,8 +271,8 @@ def at_visit(**kwargs: object) -> RecipientState:
 @pytest.mark.parametrize(
     ("report", "method", "basis"),
     [
-        ({"outcome": TaskOutcome.served, "signer_name": "张三", "signer_role": SignerRole.recipient}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
-        ({"outcome": TaskOutcome.served, "signer_name": "张母", "signer_role": SignerRole.family_member, "relation": "母亲"}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
+        ({"outcome": TaskOutcome.served, "signer": Signature(name="张三", role=SignerRole.recipient)}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
+        ({"outcome": TaskOutcome.served, "signer": Signature(name="张母", role=SignerRole.family_member, relation="母亲")}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
         ({"outcome": TaskOutcome.refused, "witness": Witness(name="王五", organisation="新威路社区居委会")}, ServiceMethod.refusal, "民事诉讼法第89条"),
     ],
 )
@@ -288,7 +286,9 @@ def test_visit_served_or_refused_with_witness(report: dict, method: ServiceMetho
 
 def test_an_invalid_signer_does_not_serve() -> None:
     state = at_visit()
-    decision = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer_name="李四", signer_role=SignerRole.opposing_party))
+    decision = step(
+        state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer=Signature(name="李四", role=SignerRole.opposing_party))
+    )
     assert not any(isinstance(e, RecipientServed) for e in decision.events)
     assert decision.state.step.channel is Channel.visit and decision.state.cursor == state.cursor + 1
 
@@ -352,7 +352,8 @@ def test_booking_court_mail_commands_the_gateway() -> None:
     for _ in POLICY.direct.visits:
         decision = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.not_found))
         state = decision.state
-    [command] = [e for e in decision.events if isinstance(e, DispatchPostalItem)]
+    [command] = decision.commands
+    assert isinstance(command, DispatchPostalItem) and not any(isinstance(e, DispatchPostalItem) for e in decision.events)
     assert (command.address, command.attempt_id, command.receiver_name) == (HOME, current_id(state), "张三")
 
 
@@ -384,7 +385,7 @@ def test_postal_outcomes(kind: AddressSource, events: list, outcome: object) -> 
         if isinstance(item, PostalStatus):
             decision = step(decision.state, PostalTrace(attempt_id=attempt_id, at=RETURNED - timedelta(days=3), status=item))
         elif item[0] == "receipt":
-            decision = step(decision.state, PostalReceipt(attempt_id=attempt_id, at=RETURNED, signer_name="某人", signer_role=item[1], relation=None, signed_on=date(2026, 11, 27)))
+            decision = step(decision.state, PostalReceipt(attempt_id=attempt_id, at=RETURNED, signer=Signature(name="某人", role=item[1]), signed_on=date(2026, 11, 27)))
         else:
             decision = step(decision.state, PostalTrace(attempt_id=attempt_id, at=RETURNED, status=item[0], return_reason=item[1]))
     if isinstance(outcome, Channel):
@@ -409,7 +410,7 @@ def test_posting_with_a_photo_is_deemed_served_thirty_days_later() -> None:
 
 def test_public_notice_lists_exhausted_methods_and_serves_thirty_days_after_publication() -> None:
     state = begin(whereabouts_unknown=True).state
-    decision = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", error_code=30008))
+    decision = step(state, NotArrived(attempt_id=current_id(state), at=NOW, status="undelivered", failure=failure_of(30008), error_code=30008))
     [unserved] = [e for e in decision.events if isinstance(e, RecipientUnserved)]
     assert [(x.channel, x.target) for x in unserved.exhausted] == [(Channel.sms, MOBILE)]
     assert decision.state.status is RecipientStatus.awaiting_publication

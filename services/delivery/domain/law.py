@@ -1,10 +1,14 @@
-"""The law delivery applies: who may sign, and each method's service date and legal basis (DOMAIN.md)."""
+"""The law delivery applies, as tables with their articles: who may sign, what a report must carry, when a returned item counts, each method's date and basis (DOMAIN.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
-from shared.contracts.events import PartyKind, ServiceMethod, SignerRole
+from services.delivery.domain.inputs import TaskOutcome, TaskReported
+from shared.contracts.events import Channel, PartyKind, ReturnReason, ServiceMethod, SignerRole
 
 # CPL 95: a public notice takes effect thirty days after it is issued. Interp. 138 lets it be posted
 # at the recipient's residence, so a posting runs the same thirty days.
@@ -13,7 +17,7 @@ NOTICE_PERIOD = timedelta(days=30)
 # CPL 88: a person signs, or a co-resident adult family member; an organisation's legal representative,
 # principal or the staff who receive its documents; either way the litigation agent or a designated proxy.
 # 专递规定 Art. 7, 9 (verify) add the statutory agent and exclude the opposing party in the same case.
-_SIGNERS: dict[PartyKind, frozenset[SignerRole]] = {
+SIGNERS: dict[PartyKind, frozenset[SignerRole]] = {
     PartyKind.person: frozenset({SignerRole.recipient, SignerRole.family_member, SignerRole.statutory_agent, SignerRole.litigation_agent, SignerRole.designated_proxy}),
     PartyKind.organisation: frozenset({SignerRole.legal_representative, SignerRole.principal, SignerRole.mail_room, SignerRole.litigation_agent, SignerRole.designated_proxy}),
 }
@@ -31,9 +35,70 @@ BASIS: dict[tuple[ServiceMethod, bool], str] = {
 }
 
 
+class DeemedWhere(StrEnum):
+    """Where a returned item must have been sent for its return to count as service."""
+
+    anywhere = "anywhere"
+    at_confirmed_address = "at_confirmed_address"
+
+
+# 专递规定 Art. 11; 法发〔2017〕19号: a returned item is deemed served on its return date when the recipient refused
+# it (whatever the address), or when it was not received at an address the party itself confirmed.
+DEEMED_RETURNS: dict[ReturnReason, DeemedWhere] = {
+    ReturnReason.refused: DeemedWhere.anywhere,
+    ReturnReason.unclaimed: DeemedWhere.at_confirmed_address,
+    ReturnReason.address_wrong: DeemedWhere.at_confirmed_address,
+    ReturnReason.moved: DeemedWhere.at_confirmed_address,
+}
+# 专递规定 Art. 1: an item returned because the recipient's whereabouts are unknown leaves only a public notice.
+ONLY_PUBLIC_NOTICE_AFTER = frozenset({ReturnReason.whereabouts_unknown})
+
+# Which outcomes a kind of task can have: a visit serves, is refused, finds nobody or learns of a move; a posting is posted or finds no place.
+TASK_OUTCOMES: dict[Channel, frozenset[TaskOutcome]] = {
+    Channel.visit: frozenset({TaskOutcome.served, TaskOutcome.refused, TaskOutcome.not_found, TaskOutcome.moved}),
+    Channel.posting: frozenset({TaskOutcome.posted, TaskOutcome.not_found}),
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an agent's report of an outcome must carry: the field, the rule that asks for it, and the test."""
+
+    field: str
+    rule: str
+    met: Callable[[TaskReported], bool]
+
+
+REPORT_REQUIREMENTS: dict[TaskOutcome, Requirement] = {
+    # CPL 88: the service is proved by the signature on the 送达回证, so the signer's name and role are needed.
+    TaskOutcome.served: Requirement("signer", "a service needs the signer's name and role (CPL 88)", lambda r: r.signer is not None),
+    # CPL 89: leaving the documents needs a witness, or photos or video recording the leaving.
+    TaskOutcome.refused: Requirement(
+        "witness", "a refusal needs a witness (name and organisation) or photo/video evidence_ids (CPL 89)", lambda r: r.witness is not None or bool(r.evidence)
+    ),
+    # Interp. 138: a posting is recorded by photo or video.
+    TaskOutcome.posted: Requirement("evidence_ids", "a posting needs the photo of the posted notice (Interp. 138)", lambda r: bool(r.evidence)),
+    TaskOutcome.moved: Requirement("new_address", "a move needs the new address", lambda r: r.new_place is not None),
+}
+
+
 def may_sign(role: SignerRole, *, kind: PartyKind) -> bool:
     """Tells whether `role` may sign for a recipient of this kind (CPL 88; 专递 Art. 7, 9)."""
-    return role in _SIGNERS[kind]
+    return role in SIGNERS[kind]
+
+
+def unmet(report: TaskReported) -> Requirement | None:
+    """Returns the requirement a report of its outcome does not meet, if any."""
+    requirement = REPORT_REQUIREMENTS.get(report.outcome)
+    return requirement if requirement is not None and not requirement.met(report) else None
+
+
+def deemed_on_return(reason: ReturnReason, *, refused_before: bool, confirmed_address: bool) -> bool:
+    """Tells whether a returned item counts as served on its return date (专递规定 Art. 11; 法发〔2017〕19号)."""
+    if refused_before:
+        return True
+    where = DEEMED_RETURNS.get(reason)
+    return where is DeemedWhere.anywhere or (where is DeemedWhere.at_confirmed_address and confirmed_address)
 
 
 def service_date(method: ServiceMethod, event_day: date) -> date:

@@ -5,9 +5,25 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 
 from services.delivery.domain import law
+from services.delivery.domain.inputs import (
+    Accepted,
+    Acknowledged,
+    AddressChanged,
+    Arrived,
+    BookingRefused,
+    EvidenceChecked,
+    Failure,
+    Input,
+    NotArrived,
+    PostalReceipt,
+    PostalTrace,
+    PublicationRecorded,
+    TaskOutcome,
+    TaskReported,
+    Tick,
+)
 from services.delivery.domain.plan import PUBLIC_NOTICE, TIER_ORDER, physical_steps, plan_for, posting_window, visit_window
 from services.delivery.domain.state import Attempt, AttemptStatus, Case, Claim, Place, RecipientState, RecipientStatus, Served, Step
 from services.delivery.policy import Policy, ServiceTime
@@ -16,9 +32,7 @@ from shared.contracts.events import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
-    CandidateAddress,
     Channel,
-    Consent,
     DispatchPostalItem,
     Exhausted,
     PostalStatus,
@@ -27,10 +41,8 @@ from shared.contracts.events import (
     RecipientUnserved,
     ReturnReason,
     ServiceMethod,
-    SignerRole,
     Tier,
     Transmission,
-    Witness,
 )
 from shared.contracts.registry import Event
 from shared.plumbing.clock import SHANGHAI, local_date
@@ -41,150 +53,6 @@ _ATTEMPTS = uuid.UUID("5b1c7f0e-9d2a-4f61-8a53-2f0d6c1e9b47")
 ELECTRONIC_SERVICE = frozenset({Channel.lawyer_firm, Channel.sms, Channel.email})
 TASKS = frozenset({Channel.visit, Channel.posting})
 
-
-class Failure(StrEnum):
-    """What a failed message or call means for the plan."""
-
-    retry = "retry"  # the handset was unreachable: the same number later
-    landline = "landline"  # not a mobile: call it instead
-    unusable = "unusable"  # the number or mailbox does not exist: never again
-    move_on = "move_on"  # no answer, busy, anything else: next step
-
-
-# Twilio's error codes: 30003 unreachable handset; 30006 landline or unreachable carrier; 21614 and
-# 21635 not a mobile number; 21211 invalid number; 30005 unknown destination handset.
-TWILIO_FAILURES: dict[int, Failure] = {
-    30003: Failure.retry,
-    30006: Failure.landline,
-    21614: Failure.landline,
-    21635: Failure.landline,
-    21211: Failure.unusable,
-    30005: Failure.unusable,
-}
-
-
-class TaskOutcome(StrEnum):
-    served = "served"
-    refused = "refused"
-    not_found = "not_found"
-    moved = "moved"
-    posted = "posted"
-
-
-# Inputs: what happened outside the machine.
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """The provider took the message, call or booking under this reference."""
-
-    attempt_id: str
-    provider_ref: str
-
-
-@dataclass(frozen=True)
-class Arrived:
-    """A message reached the recipient's system, or a call was answered."""
-
-    attempt_id: str
-    at: datetime
-    record: Transmission | None = None
-
-
-@dataclass(frozen=True)
-class NotArrived:
-    """A message or call failed; `error_code` is the provider's, `status` its last word."""
-
-    attempt_id: str
-    at: datetime
-    status: str
-    error_code: int | None = None
-    record: Transmission | None = None
-
-
-@dataclass(frozen=True)
-class Acknowledged:
-    """The recipient opened the e-delivery page and acknowledged the documents."""
-
-    attempt_id: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class TaskReported:
-    """An agent's report of a visit or a posting; `evidence` maps each named item to its flags, None while unrecorded."""
-
-    attempt_id: str
-    at: datetime
-    outcome: TaskOutcome
-    agent_id: str
-    signer_name: str | None = None
-    signer_role: SignerRole | None = None
-    relation: str | None = None
-    witness: Witness | None = None
-    evidence: dict[str, list[str] | None] = field(default_factory=dict)
-    new_place: Place | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class EvidenceChecked:
-    """The evidence service recorded an item, with the flags its checks raised."""
-
-    evidence_id: str
-    flags: list[str]
-
-
-@dataclass(frozen=True)
-class PostalTrace:
-    attempt_id: str
-    at: datetime
-    status: PostalStatus
-    return_reason: ReturnReason | None = None
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class PostalReceipt:
-    """The return receipt (回执) came back: who signed and the date they wrote on it."""
-
-    attempt_id: str
-    at: datetime
-    signer_name: str
-    signer_role: SignerRole
-    relation: str | None
-    signed_on: date
-
-
-@dataclass(frozen=True)
-class BookingRefused:
-    attempt_id: str
-    at: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
-class PublicationRecorded:
-    """The court published the public notice on this day."""
-
-    published_on: date
-    at: datetime
-
-
-@dataclass(frozen=True)
-class AddressChanged:
-    """The party confirmed (or changed in writing) its address and e-delivery consent."""
-
-    address: CandidateAddress
-    consent: list[Consent]
-
-
-@dataclass(frozen=True)
-class Tick:
-    """Time passed: due times, retries and notice periods are checked."""
-
-
-Input = Accepted | Arrived | NotArrived | Acknowledged | TaskReported | EvidenceChecked | PostalTrace | PostalReceipt | BookingRefused | PublicationRecorded | AddressChanged | Tick
 
 # Actions: what the service must do outside the state document.
 
@@ -219,15 +87,16 @@ Action = Send | OpenTask | CloseTask
 
 @dataclass
 class Decision:
-    """The outcome of one input: the new state, the events to publish, the actions to take."""
+    """The outcome of one input: the new state, the events to publish, the commands to send, the actions to take."""
 
     state: RecipientState
     events: list[Event] = field(default_factory=list)
+    commands: list[DispatchPostalItem] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.events or self.actions)
+        return bool(self.events or self.commands or self.actions)
 
 
 # Starting and moving along the plan.
@@ -303,7 +172,7 @@ def _open(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
         assert step.place is not None
         last = add_working_days(local_date(now), policy.postal.receipt_wait_days)
         due = end_of_working_day(last, day_end=hours.end)
-        decision.events.append(_dispatch(state, attempt, step.place))
+        decision.commands.append(_dispatch(state, attempt, step.place))
     else:
         assert step.target is not None
         due = add_working_hours(now, policy.electronic.arrival_wait_hours, day_start=hours.start, day_end=hours.end)
@@ -447,9 +316,9 @@ def served_by(method: ServiceMethod, attempt: Attempt, *, event_day: date, deeme
         basis=law.basis(method, deemed=deemed),
         deemed=deemed,
         served_at=at,
-        signer_name=claim.signer_name if claim else None,
-        signer_role=claim.signer_role if claim else None,
-        relation=claim.relation if claim else None,
+        signer_name=claim.signature.name if claim and claim.signature else None,
+        signer_role=claim.signature.role if claim and claim.signature else None,
+        relation=claim.signature.relation if claim and claim.signature else None,
         witness=claim.witness if claim else None,
         evidence_ids=claim.evidence_ids if claim else [],
     )
@@ -528,9 +397,7 @@ def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datet
 
 
 def _not_arrived(decision: Decision, attempt: Attempt, event: NotArrived, *, now: datetime, policy: Policy) -> Decision:
-    failure = TWILIO_FAILURES.get(event.error_code or 0, Failure.move_on) if attempt.channel in (Channel.sms, Channel.voice) else Failure.move_on
-    if event.status == "rejected" and attempt.channel is Channel.email:
-        failure = Failure.unusable
+    failure = event.failure
     state = decision.state
     tries = sum(1 for a in state.attempts if a.step == state.cursor)
     reason = f"{event.status}" + (f" (error {event.error_code})" if event.error_code else "")
@@ -580,9 +447,9 @@ def _reported(decision: Decision, attempt: Attempt, event: TaskReported, *, now:
             decision.state = _move_to(decision.state, event.new_place, policy=policy)
         return _next(decision, now=now, policy=policy)
     if event.outcome is TaskOutcome.served:
-        assert event.signer_role is not None
-        if not law.may_sign(event.signer_role, kind=kind):
-            _fail(decision, attempt, reason=f"{event.signer_role} may not sign for the recipient (CPL 88)", at=event.at)
+        assert event.signer is not None
+        if not law.may_sign(event.signer.role, kind=kind):
+            _fail(decision, attempt, reason=f"{event.signer.role} may not sign for the recipient (CPL 88)", at=event.at)
             return _next(decision, now=now, policy=policy)
         method = ServiceMethod.direct
     elif event.outcome is TaskOutcome.refused:
@@ -594,9 +461,7 @@ def _reported(decision: Decision, attempt: Attempt, event: TaskReported, *, now:
         method=method,
         event_day=day,
         at=event.at,
-        signer_name=event.signer_name,
-        signer_role=event.signer_role,
-        relation=event.relation,
+        signature=event.signer,
         witness=event.witness,
         evidence_ids=sorted(event.evidence),
         checked={k: v for k, v in event.evidence.items() if v is not None},
@@ -719,34 +584,28 @@ def _trace(decision: Decision, attempt: Attempt, event: PostalTrace, *, now: dat
     return_day = local_date(event.at)
     reason = event.return_reason or ReturnReason.other
     step = state.step
-    refused = reason is ReturnReason.refused or state.mail_refused
-    self_confirmed = step.place is not None and step.place.confirmed_by_party and reason in (ReturnReason.unclaimed, ReturnReason.address_wrong, ReturnReason.moved)
-    if refused or self_confirmed:
-        # 专递规定 Art. 11: refused, or not received at the address the party itself confirmed → deemed served on the return date.
+    if law.deemed_on_return(reason, refused_before=state.mail_refused, confirmed_address=step.place is not None and step.place.confirmed_by_party):
         _succeed(decision, attempt, detail=f"returned ({reason.value}); deemed served", at=event.at)
         return _serve(decision, served_by(ServiceMethod.postal, attempt, event_day=return_day, deemed=True, at=event.at), now=now)
     _fail(decision, attempt, reason=f"returned: {reason.value}", at=event.at)
-    if reason is ReturnReason.whereabouts_unknown:
-        # 专递规定 Art. 1: with whereabouts unknown only a public notice is left.
+    if reason in law.ONLY_PUBLIC_NOTICE_AFTER:
         return _begin(decision, len(state.plan) - 1, now=now, policy=policy)
     return _next(decision, now=now, policy=policy)
 
 
 def _receipt(decision: Decision, attempt: Attempt, event: PostalReceipt, *, now: datetime, policy: Policy) -> Decision:
     state = decision.state
-    if not law.may_sign(event.signer_role, kind=state.recipient.kind):
+    if not law.may_sign(event.signer.role, kind=state.recipient.kind):
         # 专递规定 Art. 9: a signer who may not sign (e.g. the opposing party) does not make the item served.
-        _fail(decision, attempt, reason=f"return receipt signed by {event.signer_role}, who may not sign", at=event.at)
+        _fail(decision, attempt, reason=f"return receipt signed by {event.signer.role}, who may not sign", at=event.at)
         return _next(decision, now=now, policy=policy)
-    _succeed(decision, attempt, detail=f"return receipt signed by {event.signer_role}", at=event.at)
+    _succeed(decision, attempt, detail=f"return receipt signed by {event.signer.role}", at=event.at)
     claim = Claim(
         attempt_id=attempt.attempt_id,
         method=ServiceMethod.postal,
         event_day=event.signed_on,
         at=event.at,
-        signer_name=event.signer_name,
-        signer_role=event.signer_role,
-        relation=event.relation,
+        signature=event.signer,
         evidence_ids=[],
     )
     # CPL 91: the date on the return receipt is the service date.

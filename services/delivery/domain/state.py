@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.contracts.events import Channel, Exhausted, GeoPoint, Recipient, ServiceMethod, SignerRole, Tier, Witness
+from shared.contracts.events import Channel, Exhausted, GeoPoint, Recipient, ServiceMethod, Signature, SignerRole, Tier, Witness
 from shared.plumbing.clock import SHANGHAI
 
 
@@ -79,9 +79,7 @@ class Claim(Frozen):
     method: ServiceMethod
     event_day: date
     at: AwareDatetime
-    signer_name: str | None = None
-    signer_role: SignerRole | None = None
-    relation: str | None = None
+    signature: Signature | None = None
     witness: Witness | None = None
     evidence_ids: list[str]
     checked: dict[str, list[str]] = {}

@@ -1,24 +1,25 @@
-"""Delivery's message handlers: each turns an event from another service into an input of the state machine."""
+"""Messages from other services: each turns an event into an input of the state machine, in the consumer's transaction."""
 
 from __future__ import annotations
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.deps import DeliveryDeps
-from services.delivery.domain.machine import Accepted, AddressChanged, BookingRefused, EvidenceChecked, Input, PostalReceipt, PostalTrace
+from services.delivery.domain.inputs import Accepted, AddressChanged, BookingRefused, EvidenceChecked, Input, PostalReceipt, PostalTrace
 from services.delivery.domain.state import Case, RecipientStatus
-from services.delivery.models import DeliveryAttempt, DeliveryEvidence, DeliveryNotice, DeliveryRecipient
+from services.delivery.models import DeliveryEvidence, DeliveryNotice, DeliveryRecipient, NoticeStatus
 from services.delivery.workflow import advance, begin_recipient
 from shared.contracts.events import AddressConfirmed, DispatchFailed, EvidenceRecorded, NoticeRegistered, ReceiptReturned, TrackingUpdated, WaybillCreated
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.db import insert_ignoring_duplicates
 
 
 async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: NoticeRegistered) -> None:
     """Takes a registered notice on and starts every recipient's plan."""
     if await message.session.get(DeliveryNotice, event.notice_id) is not None:
         return
-    now = message.clock.now()
+    now = deps.clock.now()
     notice = DeliveryNotice(
         id=event.notice_id,
         court_id=event.court_id,
@@ -27,7 +28,7 @@ async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: N
         cause=event.cause,
         stage=event.stage,
         due_date=event.due_date,
-        status="in_progress",
+        status=NoticeStatus.in_progress,
         correlation_id=message.envelope.correlationid,
         registered_at=event.registered_at,
         received_at=now,
@@ -40,59 +41,60 @@ async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: N
         await begin_recipient(message.session, notice=notice, case=case, recipient=recipient, position=position, now=now, setup=deps.setup, causation=str(message.envelope.id))
 
 
-async def _to(deps: DeliveryDeps, message: MessageContext, recipient_id: str | None, event: Input) -> None:
-    if recipient_id is not None:
-        await advance(message.session, recipient_id=recipient_id, event=event, now=message.clock.now(), setup=deps.setup, causation=str(message.envelope.id))
-
-
-async def _owner(message: MessageContext, attempt_id: str) -> str | None:
-    attempt = await message.session.get(DeliveryAttempt, attempt_id)
-    return attempt.recipient_id if attempt else None
-
-
 async def address_confirmed(deps: DeliveryDeps, *, message: MessageContext, event: AddressConfirmed) -> None:
     """A confirmation for the case: later physical steps go to the confirmed address (finished notices ignore it)."""
-    await _to(deps, message, event.recipient_id, AddressChanged(address=event.address, consent=list(event.consent)))
+    await _apply(deps, message, event.recipient_id, AddressChanged(address=event.address, consent=list(event.consent)))
 
 
 async def waybill_created(deps: DeliveryDeps, *, message: MessageContext, event: WaybillCreated) -> None:
-    attempt = await message.session.get(DeliveryAttempt, event.attempt_id)
-    if attempt is not None:
-        attempt.provider_ref = event.waybill_no
-        message.session.add(attempt)
-        await _to(deps, message, attempt.recipient_id, Accepted(attempt_id=event.attempt_id, provider_ref=event.waybill_no))
+    """The gateway booked the court mail: the attempt carries the waybill number from now on."""
+    owner = await _owner(message.session, notice_id=event.notice_id, attempt_id=event.attempt_id)
+    await _apply(deps, message, owner, Accepted(attempt_id=event.attempt_id, provider_ref=event.waybill_no))
 
 
 async def tracking_updated(deps: DeliveryDeps, *, message: MessageContext, event: TrackingUpdated) -> None:
+    """A node of the item's trace: a refusal is remembered, a return decides the attempt."""
     if not event.latest:
         # A node older than one already applied would move the item backwards.
         return
     trace = PostalTrace(attempt_id=event.attempt_id, at=event.op_time, status=event.status, return_reason=event.return_reason, detail=event.op_desc)
-    await _to(deps, message, await _owner(message, event.attempt_id), trace)
+    await _apply(deps, message, await _owner(message.session, notice_id=event.notice_id, attempt_id=event.attempt_id), trace)
 
 
 async def receipt_returned(deps: DeliveryDeps, *, message: MessageContext, event: ReceiptReturned) -> None:
-    receipt = PostalReceipt(
-        attempt_id=event.attempt_id, at=event.returned_at, signer_name=event.signer_name, signer_role=event.signer_role, relation=event.relation, signed_on=event.signed_on
-    )
-    await _to(deps, message, await _owner(message, event.attempt_id), receipt)
+    """The return receipt came back: its signer and date decide the service (CPL 91)."""
+    receipt = PostalReceipt(attempt_id=event.attempt_id, at=event.returned_at, signer=event.signature, signed_on=event.signed_on)
+    await _apply(deps, message, await _owner(message.session, notice_id=event.notice_id, attempt_id=event.attempt_id), receipt)
 
 
 async def dispatch_failed(deps: DeliveryDeps, *, message: MessageContext, event: DispatchFailed) -> None:
-    await _to(deps, message, await _owner(message, event.attempt_id), BookingRefused(attempt_id=event.attempt_id, at=event.at, reason=event.reason))
+    """The carrier refused the booking: the plan moves on."""
+    refused = BookingRefused(attempt_id=event.attempt_id, at=event.at, reason=event.reason)
+    await _apply(deps, message, await _owner(message.session, notice_id=event.notice_id, attempt_id=event.attempt_id), refused)
 
 
 async def evidence_recorded(deps: DeliveryDeps, *, message: MessageContext, event: EvidenceRecorded) -> None:
     """Remembers the item and its flags, and settles any reported service that was waiting for it."""
-    statement = insert_ignoring_duplicates(message.session, table_of(DeliveryEvidence)).values(
-        id=event.evidence_id, notice_id=event.notice_id, kind=event.kind, flags=list(event.flags), recorded_at=message.clock.now()
+    statement = insert_ignoring_duplicates(message.session, DeliveryEvidence).values(
+        id=event.evidence_id, notice_id=event.notice_id, kind=event.kind, flags=list(event.flags), recorded_at=deps.clock.now()
     )
     await message.session.exec(statement)
     # Every recipient of the notice locked, not only those awaiting now: a report being made meanwhile holds its
-    # recipient's row, so this waits for it and then sees the recipient awaiting (tasks.report_outcome).
+    # recipient's row, so this waits for it and then sees the recipient awaiting (handlers.team.report_outcome).
     recipients = await message.session.exec(
         select(DeliveryRecipient.id, DeliveryRecipient.status).where(DeliveryRecipient.notice_id == event.notice_id).order_by(col(DeliveryRecipient.id)).with_for_update()
     )
     for recipient_id, status in recipients.all():
         if status == RecipientStatus.awaiting_evidence:
-            await _to(deps, message, recipient_id, EvidenceChecked(evidence_id=event.evidence_id, flags=list(event.flags)))
+            await _apply(deps, message, recipient_id, EvidenceChecked(evidence_id=event.evidence_id, flags=list(event.flags)))
+
+
+async def _apply(deps: DeliveryDeps, message: MessageContext, recipient_id: str | None, event: Input) -> None:
+    if recipient_id is not None:
+        await advance(message.session, recipient_id=recipient_id, event=event, now=deps.clock.now(), setup=deps.setup, causation=str(message.envelope.id))
+
+
+async def _owner(session: AsyncSession, *, notice_id: str, attempt_id: str) -> str | None:
+    """Returns the recipient of the notice whose state holds the attempt: the recipient's state is the one record of its attempts."""
+    rows = await session.exec(select(DeliveryRecipient.id, DeliveryRecipient.state).where(DeliveryRecipient.notice_id == notice_id))
+    return next((recipient_id for recipient_id, state in rows.all() if any(a["attempt_id"] == attempt_id for a in state.get("attempts", []))), None)

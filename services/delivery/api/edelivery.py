@@ -15,19 +15,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 
 from services.delivery.deps import DepsDep
-from services.delivery.domain.machine import Acknowledged
-from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
-from services.delivery.workflow import advance, emit, token_hash
-from shared.contracts.events import DocumentsAcknowledged
+from services.delivery.handlers import edelivery
+from services.delivery.handlers.edelivery import Refused
 from shared.plumbing.clock import SHANGHAI
 from shared.plumbing.headers import PAGE_CSP
 from shared.plumbing.openapi import page, problem_or_page
 from shared.plumbing.ratelimit import limited, missed
-from shared.plumbing.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 
-_templates = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape(["html"]))
+_templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"), autoescape=select_autoescape(["html"]))
 
 # The page is for the recipient alone: no caching by proxies, no referrer leaking the token, never inside another site's frame.
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex", "Content-Security-Policy": PAGE_CSP}
@@ -46,65 +43,48 @@ router = APIRouter(tags=["e-delivery"], dependencies=[Depends(limited("edelivery
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {404: page(404, "No such link (or document)"), 410: page(410, "The link has expired")}
 Token = Annotated[str, PathParam(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
+_REFUSAL_PAGES = {
+    404: {"title": "链接无效", "error": "该送达链接不存在。请核对短信或邮件中的链接，或联系送达法院。"},
+    410: {"title": "链接已过期", "error": "该送达链接已过有效期。请联系送达法院重新送达。"},
+}
 
 
 def _local(dt: datetime) -> str:
     return dt.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
 
 
-async def _link(request: Request, runtime: RuntimeDep, token: str) -> tuple[DeliveryLink | None, HTMLResponse | None]:
-    async with runtime.db.sessions() as session:
-        link = await session.get(DeliveryLink, token_hash(token))
-    if link is None:
-        missed(request, "edelivery_misses")
-        return None, _page(404, title="链接无效", error="该送达链接不存在。请核对短信或邮件中的链接，或联系送达法院。")
-    if link.expires_at <= runtime.clock.now():
-        missed(request, "edelivery_misses")
-        return None, _page(410, title="链接已过期", error="该送达链接已过有效期。请联系送达法院重新送达。")
-    return link, None
+def _refusal(request: Request, refused: Refused) -> HTMLResponse:
+    missed(request, "edelivery_misses")
+    return _page(refused.status, **_REFUSAL_PAGES[refused.status])
 
 
 @router.get("/e/{token}", response_class=HTMLResponse, summary="The e-delivery page (Chinese)", responses=_REFUSALS)
-async def delivery_page(token: Token, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+async def delivery_page(token: Token, request: Request, deps: DepsDep) -> HTMLResponse:
     """Shows the notice and its documents to the holder of an unexpired link, and notes the first opening."""
-    link, refusal = await _link(request, runtime, token)
-    if refusal is not None:
-        return refusal
-    assert link is not None
-    async with runtime.db.transaction() as session:
-        row = await session.get(DeliveryLink, link.token_hash)
-        notice = await session.get(DeliveryNotice, link.notice_id)
-        recipient = await session.get(DeliveryRecipient, link.recipient_id)
-        assert row is not None and notice is not None and recipient is not None
-        if row.opened_at is None:
-            row.opened_at = runtime.clock.now()
-            session.add(row)
+    shown = await edelivery.open_page(deps, token=token)
+    if isinstance(shown, Refused):
+        return _refusal(request, shown)
+    notice, link = shown.notice, shown.link
     return _page(
         title=f"{notice.case_number} 电子送达",
         court_name=notice.court_name,
-        recipient_name=recipient.name,
+        recipient_name=shown.recipient_name,
         case_number=notice.case_number,
         cause=notice.cause,
-        expires=_local(row.expires_at),
+        expires=_local(link.expires_at),
         documents=notice.documents,
-        acknowledged=_local(row.acknowledged_at) if row.acknowledged_at else None,
+        acknowledged=_local(link.acknowledged_at) if link.acknowledged_at else None,
         base=f"/e/{token}",
     )
 
 
 @router.get("/e/{token}/documents/{number}", response_class=HTMLResponse, summary="One document of the notice", responses=_REFUSALS)
-async def document(token: Token, number: Annotated[int, PathParam(ge=1, le=1000)], request: Request, runtime: RuntimeDep) -> HTMLResponse:
+async def document(token: Token, number: Annotated[int, PathParam(ge=1, le=1000)], request: Request, deps: DepsDep) -> HTMLResponse:
     """Shows one listed document's particulars (title, pages, fingerprint) to the link's holder."""
-    link, refusal = await _link(request, runtime, token)
-    if refusal is not None:
-        return refusal
-    assert link is not None
-    async with runtime.db.sessions() as session:
-        notice = await session.get(DeliveryNotice, link.notice_id)
-    assert notice is not None
-    if not 1 <= number <= len(notice.documents):
-        return _page(404, title="文书不存在", error="该文书不存在。")
-    doc = notice.documents[number - 1]
+    found = await edelivery.document(deps, token=token, number=number)
+    if isinstance(found, Refused):
+        return _page(404, title="文书不存在", error="该文书不存在。") if found.no_document else _refusal(request, found)
+    notice, doc = found
     lines = [f"{notice.court_name}", f"{notice.case_number}", f"{doc['title']}（{doc['pages']}页）"]
     if doc.get("sha256"):
         lines.append(f"SHA-256：{doc['sha256']}")
@@ -119,29 +99,15 @@ async def document(token: Token, number: Annotated[int, PathParam(ge=1, le=1000)
     status_code=303,
     responses=_REFUSALS | {303: {"description": "Acknowledged; back to the page"}, 403: page(403, "The acknowledgement did not come from the e-delivery page itself")},
 )
-async def acknowledge(token: Token, request: Request, runtime: RuntimeDep, deps: DepsDep) -> RedirectResponse | HTMLResponse:
+async def acknowledge(token: Token, request: Request, deps: DepsDep) -> RedirectResponse | HTMLResponse:
     """Records the acknowledgement once, with time, IP address and browser, then shows the page again; only from the page's own origin."""
     if not from_origin(request, deps.setup.public_url):
         log.warning("edelivery.foreign_acknowledgement", origin=request.headers.get("origin"))
         return _page(403, title="无法确认", error="确认须在送达页面上点击“确认收到”按钮完成。请重新打开短信或邮件中的链接。")
-    link, refusal = await _link(request, runtime, token)
-    if refusal is not None:
-        return refusal
-    assert link is not None
-    now = runtime.clock.now()
     ip = request.client.host if request.client else None
-    agent = request.headers.get("user-agent", "")[:300]
-    async with runtime.db.transaction() as session:
-        row = await session.get(DeliveryLink, link.token_hash, with_for_update=True)
-        notice = await session.get(DeliveryNotice, link.notice_id)
-        assert row is not None and notice is not None
-        if row.acknowledged_at is None:
-            row.acknowledged_at, row.ip, row.user_agent = now, ip, agent
-            session.add(row)
-            acknowledged = DocumentsAcknowledged(notice_id=row.notice_id, recipient_id=row.recipient_id, attempt_id=row.attempt_id, at=now, ip=ip, user_agent=agent)
-            emit(session, acknowledged, notice=notice, now=now, causation=None)
-            await advance(session, recipient_id=row.recipient_id, event=Acknowledged(attempt_id=row.attempt_id, at=now), now=now, setup=deps.setup, causation=None)
-            log.info("edelivery.acknowledged", attempt_id=row.attempt_id)
+    refused = await edelivery.acknowledge(deps, token=token, ip=ip, user_agent=request.headers.get("user-agent", "")[:300])
+    if refused is not None:
+        return _refusal(request, refused)
     return RedirectResponse(f"/e/{token}", status_code=303, headers=_HEADERS)
 
 

@@ -1,0 +1,92 @@
+"""The e-delivery link's use cases: opening the page, reading a document, acknowledging the documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from services.delivery.deps import DeliveryDeps
+from services.delivery.domain.inputs import Acknowledged
+from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
+from services.delivery.workflow import advance, emit, token_hash
+from shared.contracts.events import DocumentsAcknowledged
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The link does not exist (404) or has expired (410); or the link is good but names no such document."""
+
+    status: int
+    no_document: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the page shows the link's holder."""
+
+    link: DeliveryLink
+    notice: DeliveryNotice
+    recipient_name: str
+
+
+async def _link(deps: DeliveryDeps, token: str) -> DeliveryLink | Refused:
+    async with deps.db.sessions() as session:
+        link = await session.get(DeliveryLink, token_hash(token))
+    if link is None:
+        return Refused(404)
+    if link.expires_at <= deps.clock.now():
+        return Refused(410)
+    return link
+
+
+async def open_page(deps: DeliveryDeps, *, token: str) -> Page | Refused:
+    """Returns the notice and its documents for the holder of an unexpired link, noting the first opening."""
+    found = await _link(deps, token)
+    if isinstance(found, Refused):
+        return found
+    async with deps.db.transaction() as session:
+        link = await session.get(DeliveryLink, found.token_hash)
+        notice = await session.get(DeliveryNotice, found.notice_id)
+        recipient = await session.get(DeliveryRecipient, found.recipient_id)
+        assert link is not None and notice is not None and recipient is not None
+        if link.opened_at is None:
+            link.opened_at = deps.clock.now()
+            session.add(link)
+    return Page(link=link, notice=notice, recipient_name=recipient.name)
+
+
+async def document(deps: DeliveryDeps, *, token: str, number: int) -> tuple[DeliveryNotice, dict[str, Any]] | Refused:
+    """Returns one listed document of the link's notice (numbered from 1) with the notice it belongs to."""
+    found = await _link(deps, token)
+    if isinstance(found, Refused):
+        return found
+    async with deps.db.sessions() as session:
+        notice = await session.get(DeliveryNotice, found.notice_id)
+    assert notice is not None
+    if not 1 <= number <= len(notice.documents):
+        return Refused(404, no_document=True)
+    return notice, notice.documents[number - 1]
+
+
+async def acknowledge(deps: DeliveryDeps, *, token: str, ip: str | None, user_agent: str) -> Refused | None:
+    """Records the acknowledgement once, with time, IP address and browser, and lets the recipient's plan count it."""
+    found = await _link(deps, token)
+    if isinstance(found, Refused):
+        return found
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        link = await session.get(DeliveryLink, found.token_hash, with_for_update=True)
+        notice = await session.get(DeliveryNotice, found.notice_id)
+        assert link is not None and notice is not None
+        if link.acknowledged_at is None:
+            link.acknowledged_at, link.ip, link.user_agent = now, ip, user_agent
+            session.add(link)
+            acknowledged = DocumentsAcknowledged(notice_id=link.notice_id, recipient_id=link.recipient_id, attempt_id=link.attempt_id, at=now, ip=ip, user_agent=user_agent)
+            emit(session, acknowledged, notice=notice, now=now, causation=None)
+            await advance(session, recipient_id=link.recipient_id, event=Acknowledged(attempt_id=link.attempt_id, at=now), now=now, setup=deps.setup, causation=None)
+            log.info("edelivery.acknowledged", attempt_id=link.attempt_id)
+    return None

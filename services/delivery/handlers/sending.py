@@ -1,0 +1,174 @@
+"""Messages and calls: sending each at most once (side-effect ledger), and applying the provider's answer, callback or status."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.delivery.adapters import mail_mapper, twilio_mapper
+from services.delivery.adapters.mail import MailResult, MailUnavailable
+from services.delivery.adapters.twilio import ProviderResult, ProviderStatus, ProviderUnavailable, notice_twiml
+from services.delivery.deps import DeliveryDeps
+from services.delivery.domain.inputs import Accepted, Input
+from services.delivery.models import DeliveryCallback, DeliveryOutgoing, SendStatus
+from services.delivery.workflow import advance
+from shared.contracts.events import Channel
+from shared.plumbing import ledger
+from shared.plumbing.db import insert_ignoring_duplicates
+
+log = structlog.get_logger(__name__)
+
+Call = Callable[[], Awaitable[dict[str, Any]]]
+Reconcile = Callable[[], Awaitable[dict[str, Any] | None]]
+
+
+def status_callback(deps: DeliveryDeps, attempt_id: str) -> str:
+    """The exact URL Twilio signs its callbacks for this attempt with."""
+    return f"{deps.setup.public_url}/webhooks/twilio/status?attempt={attempt_id}"
+
+
+async def dispatch(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing) -> None:
+    """Sends one queued message or call through the ledger and applies the provider's answer."""
+    call, reconcile = _operations(deps, outgoing)
+    try:
+        result = await ledger.perform(deps.db, key=f"{outgoing.channel}:{outgoing.attempt_id}", kind=outgoing.channel, clock=deps.clock, call=call, reconcile=reconcile)
+    except ledger.SideEffectInDoubt as exc:
+        # Sent or not, nobody can tell; sending again could serve twice. The attempt's due time moves the plan on.
+        log.error("dispatch.in_doubt", attempt_id=outgoing.attempt_id, channel=outgoing.channel, error=str(exc))
+        await _mark(deps, outgoing.attempt_id, status=SendStatus.in_doubt, error=str(exc))
+        return
+    except (ProviderUnavailable, MailUnavailable) as exc:
+        log.warning("dispatch.retry", attempt_id=outgoing.attempt_id, channel=outgoing.channel, tries=outgoing.tries + 1, error=type(exc).__name__)
+        await _mark(deps, outgoing.attempt_id, status=SendStatus.pending, error=str(exc), retry_in=timedelta(seconds=min(2 ** (outgoing.tries + 1), 300)))
+        return
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        row = await _locked(session, outgoing.attempt_id)
+        if row.status != SendStatus.pending:
+            return
+        event = _answer(deps, row, result, now=now)
+        # Accepted waits for its final status (a callback or a status check); anything else is final now.
+        row.status = SendStatus.sent if isinstance(event, Accepted) else SendStatus.settled
+        row.provider_ref = result.get("provider_ref") or result.get("message_id")
+        session.add(row)
+        await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
+
+
+def _operations(deps: DeliveryDeps, outgoing: DeliveryOutgoing) -> tuple[Call, Reconcile | None]:
+    message, to = outgoing.message, outgoing.target
+    callback = status_callback(deps, outgoing.attempt_id)
+    if outgoing.channel == Channel.sms:
+
+        async def sms() -> dict[str, Any]:
+            return (await deps.telephony.send_sms(to=to, body=message["body"], status_callback=callback)).to_dict()
+
+        async def find() -> dict[str, Any] | None:
+            found = await deps.telephony.find_sms(to=to, containing=message["token_hint"])
+            return found.to_dict() if found else None
+
+        return sms, find
+    if outgoing.channel == Channel.voice:
+
+        async def voice() -> dict[str, Any]:
+            twiml = notice_twiml(court_name=message["court_name"], case_number=message["case_number"], callback_hint="送达人员将与您联系，请留意短信或上门送达")
+            return (await deps.telephony.place_call(to=to, twiml=twiml, status_callback=callback)).to_dict()
+
+        return voice, None
+
+    async def mail() -> dict[str, Any]:
+        sent = await deps.mailer.send(to=to, subject=message["subject"], text=message["text"], html=None, message_id=f"<{outgoing.attempt_id}@songda>", now=deps.clock.now())
+        return sent.to_dict()
+
+    return mail, None
+
+
+def _answer(deps: DeliveryDeps, outgoing: DeliveryOutgoing, result: dict[str, Any], *, now: datetime) -> Input:
+    if outgoing.channel in (Channel.sms, Channel.voice):
+        return twilio_mapper.answer_input(outgoing.attempt_id, ProviderResult.from_dict(result), at=now)
+    return mail_mapper.answer_input(outgoing.attempt_id, MailResult.from_dict(result), sender=deps.sender_address, receiver=outgoing.target, at=now)
+
+
+async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, error: str, retry_in: timedelta | None = None) -> None:
+    async with deps.db.transaction() as session:
+        row = await session.get(DeliveryOutgoing, attempt_id)
+        if row is None or row.status != SendStatus.pending:
+            return
+        row.status = status
+        row.tries += 1
+        row.last_error = error[:500]
+        row.next_try_at = deps.clock.now() + retry_in if retry_in else None
+        session.add(row)
+
+
+async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing:
+    return (await session.exec(select(DeliveryOutgoing).where(DeliveryOutgoing.attempt_id == attempt_id).with_for_update())).one()
+
+
+def _status_input(outgoing: DeliveryOutgoing, params: Mapping[str, str], *, at: datetime) -> Input | None:
+    return twilio_mapper.status_input(outgoing.attempt_id, dict(params), target=outgoing.target, sent_at=outgoing.queued_at, documents=outgoing.message.get("documents", []), at=at)
+
+
+class NoSuchCall(LookupError):
+    """A callback named an attempt that has no message or call."""
+
+
+async def apply_callback(deps: DeliveryDeps, *, attempt_id: str, params: Mapping[str, str], sid: str, status: str) -> bool | None:
+    """Applies a verified status callback once: None for a repeat, otherwise whether it changed the recipient's delivery."""
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        row = await session.get(DeliveryOutgoing, attempt_id)
+        if row is None or row.channel not in (Channel.sms, Channel.voice):
+            raise NoSuchCall(attempt_id)
+        claim = insert_ignoring_duplicates(session, DeliveryCallback).values(key=f"{sid}:{status}", attempt_id=attempt_id, received_at=now)
+        if (await session.exec(claim)).rowcount != 1:
+            return None
+        event = _status_input(row, params, at=now)
+        if event is None:
+            return False
+        row.status = SendStatus.settled
+        session.add(row)
+        decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
+    return bool(decision and decision.changed)
+
+
+async def check_status(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing, quiet: timedelta, give_up: timedelta) -> None:
+    """Fetches a sent message's or call's status from Twilio and applies it as its lost callback would have been applied."""
+    now = deps.clock.now()
+    try:
+        status = await deps.telephony.status(channel="sms" if outgoing.channel == Channel.sms else "voice", sid=outgoing.provider_ref or "")
+    except ProviderUnavailable as exc:
+        log.warning("status_check.retry", attempt_id=outgoing.attempt_id, error=str(exc))
+        await _check_later(deps, outgoing.attempt_id, at=now + quiet)
+        return
+    await _apply_status(deps, outgoing.attempt_id, status, now=now, quiet=quiet, give_up=give_up)
+
+
+async def _apply_status(deps: DeliveryDeps, attempt_id: str, status: ProviderStatus, *, now: datetime, quiet: timedelta, give_up: timedelta) -> None:
+    async with deps.db.transaction() as session:
+        row = await _locked(session, attempt_id)
+        if row.status != SendStatus.sent:
+            return
+        # The time Twilio reached the status, not the time we asked: the arrival date is the service date (Interp. 135).
+        event = _status_input(row, status.params, at=status.at or now)
+        if event is None:
+            # Twilio keeps nothing back once a message has been sent for a day; an attempt still open by then is left to its due time.
+            row.status, row.next_try_at = (SendStatus.unconfirmed, None) if row.queued_at <= now - give_up else (SendStatus.sent, now + quiet)
+            session.add(row)
+            return
+        row.status = SendStatus.settled
+        session.add(row)
+        decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
+    log.info("status_check.applied", attempt_id=attempt_id, applied=bool(decision and decision.changed))
+
+
+async def _check_later(deps: DeliveryDeps, attempt_id: str, *, at: datetime) -> None:
+    async with deps.db.transaction() as session:
+        row = await session.get(DeliveryOutgoing, attempt_id)
+        if row is not None and row.status == SendStatus.sent:
+            row.next_try_at = at
+            session.add(row)

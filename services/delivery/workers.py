@@ -1,0 +1,99 @@
+"""Delivery's timers and pollers: each finds due work and hands it to the same handlers the routes and consumers use."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from services.delivery.deps import DeliveryDeps
+from services.delivery.handlers import due, sending
+from services.delivery.models import DeliveryOutgoing, DeliveryRecipient, SendStatus
+from shared.contracts.events import Channel
+
+
+@dataclass
+class Dispatcher:
+    """Sends queued messages and calls, oldest first, `batch` at a time."""
+
+    deps: DeliveryDeps
+    poll_s: float = 0.2
+    batch: int = 20
+
+    async def run(self) -> None:
+        """Dispatches until cancelled."""
+        while True:
+            if await self.run_once() == 0:
+                await asyncio.sleep(self.poll_s)
+
+    async def run_once(self) -> int:
+        """Sends what is due now; returns how many it looked at."""
+        now = self.deps.clock.now()
+        async with self.deps.db.sessions() as session:
+            statement = select(DeliveryOutgoing).where(DeliveryOutgoing.status == SendStatus.pending, col(DeliveryOutgoing.next_try_at) <= now)
+            queued = (await session.exec(statement.order_by(col(DeliveryOutgoing.next_try_at)).limit(self.batch))).all()
+        await asyncio.gather(*(sending.dispatch(self.deps, outgoing=outgoing) for outgoing in queued))
+        return len(queued)
+
+
+@dataclass
+class StatusChecker:
+    """Makes good a lost callback: asks Twilio about sent messages and calls with no final status `quiet` after they went out, again every `quiet`, for `give_up` at most."""
+
+    deps: DeliveryDeps
+    quiet: timedelta = timedelta(minutes=10)
+    give_up: timedelta = timedelta(days=1)
+    poll_s: float = 5.0
+    batch: int = 50
+
+    async def run(self) -> None:
+        """Checks until cancelled."""
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self.poll_s)
+
+    async def run_once(self) -> int:
+        """Checks the overdue messages and calls once; returns how many it checked."""
+        now = self.deps.clock.now()
+        async with self.deps.db.sessions() as session:
+            overdue = (
+                await session.exec(
+                    select(DeliveryOutgoing)
+                    .where(DeliveryOutgoing.status == SendStatus.sent, col(DeliveryOutgoing.channel).in_([Channel.sms, Channel.voice]))
+                    .where(col(DeliveryOutgoing.provider_ref).is_not(None), col(DeliveryOutgoing.queued_at) <= now - self.quiet)
+                    .where(or_(col(DeliveryOutgoing.next_try_at).is_(None), col(DeliveryOutgoing.next_try_at) <= now))
+                    .limit(self.batch)
+                )
+            ).all()
+        for outgoing in overdue:
+            await sending.check_status(self.deps, outgoing=outgoing, quiet=self.quiet, give_up=self.give_up)
+        return len(overdue)
+
+
+@dataclass
+class Sweeper:
+    """Looks at the clock every `poll_s` real seconds: wakes recipients whose time came, then raises deadline alerts."""
+
+    deps: DeliveryDeps
+    poll_s: float = 1.0
+    batch: int = 200
+
+    async def run(self) -> None:
+        """Sweeps until cancelled."""
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self.poll_s)
+
+    async def run_once(self) -> int:
+        """Wakes what is due and checks deadlines; returns how many recipients it woke."""
+        now = self.deps.clock.now()
+        async with self.deps.db.sessions() as session:
+            statement = select(DeliveryRecipient.id).where(col(DeliveryRecipient.wake_at) <= now).order_by(col(DeliveryRecipient.wake_at)).limit(self.batch)
+            woken = (await session.exec(statement)).all()
+        for recipient_id in woken:
+            await due.wake(self.deps, recipient_id=recipient_id)
+        await due.raise_deadlines(self.deps)
+        return len(woken)

@@ -1,0 +1,79 @@
+"""Delivery's legal tables, one row per case: returned court mail, what a task report must carry, which outcomes a task may have."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.delivery.domain import law
+from services.delivery.domain.inputs import TaskOutcome, TaskReported
+from services.delivery.domain.state import Place
+from shared.contracts.events import Channel, ReturnReason, Signature, SignerRole, Witness
+
+AT = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("reason", "refused_before", "confirmed_address", "deemed"),
+    [
+        # 专递规定 Art. 11: a refusal is service wherever the item went.
+        (ReturnReason.refused, False, False, True),
+        (ReturnReason.refused, False, True, True),
+        # 法发〔2017〕19号: not received at the address the party itself confirmed.
+        (ReturnReason.unclaimed, False, True, True),
+        (ReturnReason.address_wrong, False, True, True),
+        (ReturnReason.moved, False, True, True),
+        (ReturnReason.unclaimed, False, False, False),
+        (ReturnReason.address_wrong, False, False, False),
+        (ReturnReason.moved, False, False, False),
+        # Whereabouts unknown or any other reason: never, unless the recipient refused the item before it came back.
+        (ReturnReason.whereabouts_unknown, False, True, False),
+        (ReturnReason.other, False, True, False),
+        (ReturnReason.other, True, False, True),
+        (ReturnReason.whereabouts_unknown, True, False, True),
+    ],
+)
+def test_when_a_returned_item_counts_as_served(reason: ReturnReason, refused_before: bool, confirmed_address: bool, deemed: bool) -> None:
+    assert law.deemed_on_return(reason, refused_before=refused_before, confirmed_address=confirmed_address) is deemed
+
+
+def test_only_a_public_notice_follows_whereabouts_unknown() -> None:
+    assert law.ONLY_PUBLIC_NOTICE_AFTER == {ReturnReason.whereabouts_unknown}
+
+
+def report(outcome: TaskOutcome, **fields: object) -> TaskReported:
+    return TaskReported(attempt_id="a-1", at=AT, outcome=outcome, agent_id="agent-1", **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("reported", "missing"),
+    [
+        (report(TaskOutcome.served), "signer"),
+        (report(TaskOutcome.served, signer=Signature(name="张三", role=SignerRole.recipient)), None),
+        (report(TaskOutcome.refused), "witness"),
+        (report(TaskOutcome.refused, witness=Witness(name="王五", organisation="居委会")), None),
+        (report(TaskOutcome.refused, evidence={"ev-1": None}), None),
+        (report(TaskOutcome.posted), "evidence_ids"),
+        (report(TaskOutcome.posted, evidence={"ph-1": []}), None),
+        (report(TaskOutcome.moved), "new_address"),
+        (report(TaskOutcome.moved, new_place=Place(text="山东省威海市环翠区文化中路88号")), None),
+        (report(TaskOutcome.not_found), None),
+    ],
+)
+def test_what_a_task_report_must_carry(reported: TaskReported, missing: str | None) -> None:
+    requirement = law.unmet(reported)
+    assert (requirement.field if requirement else None) == missing
+    if requirement is not None:
+        assert "(CPL" in requirement.rule or "(Interp." in requirement.rule or requirement.field == "new_address"
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcomes"),
+    [
+        (Channel.visit, {TaskOutcome.served, TaskOutcome.refused, TaskOutcome.not_found, TaskOutcome.moved}),
+        (Channel.posting, {TaskOutcome.posted, TaskOutcome.not_found}),
+    ],
+)
+def test_which_outcomes_a_task_may_have(kind: Channel, outcomes: set[TaskOutcome]) -> None:
+    assert law.TASK_OUTCOMES[kind] == outcomes
