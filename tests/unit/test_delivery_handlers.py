@@ -1,0 +1,249 @@
+"""Delivery's handlers against the fakes of their ports (telephony, mail) on an embedded SQLite database: the workflow's paths in milliseconds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from services.delivery.adapters.mail import FakeMailer
+from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
+from services.delivery.deps import DeliveryDeps
+from services.delivery.domain.state import RecipientStatus
+from services.delivery.handlers import due, messages, sending, team
+from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
+from services.delivery.policy import load_policy
+from services.delivery.requests import OutcomeIn, SignerIn
+from services.delivery.workers import Dispatcher, Sweeper
+from services.delivery.workflow import Setup
+from shared.contracts.events import (
+    CandidateAddress,
+    Consent,
+    EDeliveryChannel,
+    EvidenceRecorded,
+    NoticeRegistered,
+    Provenance,
+    ReceiptReturned,
+    Recipient,
+    SignerRole,
+    WaybillCreated,
+)
+from shared.contracts.registry import Event
+from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
+from shared.contracts.values import Phone
+from shared.plumbing.auth import Principal, Role
+from shared.plumbing.consumer import MessageContext
+from shared.plumbing.db import Database, create_tables
+from shared.plumbing.outbox import OutboxMessage
+from shared.plumbing.problems import Problem
+from shared.plumbing.runtime import PLUMBING_TABLES
+
+MOBILE = "+8613800138000"
+HOME = "山东省威海市环翠区新威路17号"
+# Monday 23 November 2026, 09:00 in Beijing: a working day.
+START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+SUPERVISOR = Principal(sub="sup-1", role=Role.supervisor, jti="t-1")
+
+
+@dataclass
+class ManualClock:
+    """A clock the test moves by hand."""
+
+    at: datetime = START
+
+    def now(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class World:
+    deps: DeliveryDeps
+    clock: ManualClock
+    telephony: FakeTelephony
+    mailer: FakeMailer
+
+    async def consume(self, event: Event, *, notice_id: str) -> None:
+        """Hands an event to its handler in one transaction, as the consumer runner does."""
+        envelope = event.envelope(source="test", subject=notice_id, time=self.clock.now(), correlationid=notice_id)
+        handler = {
+            "intake.NoticeRegistered": messages.record_notice,
+            "carrier_gateway.WaybillCreated": messages.waybill_created,
+            "carrier_gateway.ReceiptReturned": messages.receipt_returned,
+            "evidence.EvidenceRecorded": messages.evidence_recorded,
+        }[event.type]
+        async with self.deps.db.transaction() as session:
+            context = MessageContext(session=session, envelope=envelope, raw=b"", clock=self.clock, source="test")
+            await handler(self.deps, message=context, event=event)
+
+    async def staged(self, topic: str = DELIVERY_EVENTS) -> list[dict]:
+        """Returns the envelopes staged in the outbox for `topic`, oldest first."""
+        async with self.deps.db.sessions() as session:
+            rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.topic == topic).order_by(col(OutboxMessage.id)))).all()
+        return [json.loads(r.payload) for r in rows]
+
+    async def types(self, topic: str = DELIVERY_EVENTS) -> list[str]:
+        return [e["type"] for e in await self.staged(topic)]
+
+    async def outgoing(self) -> list[DeliveryOutgoing]:
+        async with self.deps.db.sessions() as session:
+            return list((await session.exec(select(DeliveryOutgoing))).all())
+
+    async def open_task(self) -> DeliveryTask:
+        async with self.deps.db.sessions() as session:
+            return (await session.exec(select(DeliveryTask).where(DeliveryTask.status == TaskStatus.open))).one()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    db = Database(f"sqlite:///{tmp_path / 'delivery.db'}")
+    await create_tables(db.engine, [*PLUMBING_TABLES, *TABLES])
+    clock, telephony, mailer = ManualClock(), FakeTelephony(), FakeMailer()
+    setup = Setup(policy=load_policy(), public_url="http://delivery.test")
+    deps = DeliveryDeps(db=db, clock=clock, setup=setup, telephony=telephony, mailer=mailer, sender_address="法院送达中心 <songda@court.example>", twilio_auth_token="t")
+    yield World(deps=deps, clock=clock, telephony=telephony, mailer=mailer)
+    await db.dispose()
+
+
+def notice(*, consent: bool = True, phones: tuple[str, ...] = (MOBILE,), confirmed: bool = False) -> NoticeRegistered:
+    notice_id = str(uuid.uuid4())
+    channels = [Consent(channel=EDeliveryChannel.sms, address=MOBILE, source_case="（2026）鲁1002民初0999号", confirmed_on=date(2026, 6, 1))] if consent else []
+    return NoticeRegistered(
+        notice_id=notice_id,
+        court_id="C371002",
+        court_name="威海市环翠区人民法院",
+        court_reference=f"T-{notice_id[:8]}",
+        case_number="（2026）鲁1002民初1234号",
+        cause="民间借贷纠纷",
+        stage="first_instance",
+        documents=[{"title": "起诉状副本", "kind": "complaint_copy", "pages": 3}, {"title": "传票", "kind": "summons", "pages": 1}],
+        recipients=[
+            Recipient(
+                recipient_id=str(uuid.uuid4()),
+                name="张三",
+                kind="person",
+                role="defendant",
+                id_type="resident_id",
+                id_number="371002198503124210",
+                phones=[Phone.parse(p) for p in phones],
+                emails=[],
+                candidates=[CandidateAddress(text=HOME, rank=1, provenance=[Provenance(kind="confirmation" if confirmed else "filing")], city="威海市", district="环翠区")],
+                consent=channels,
+            )
+        ],
+        due_date=date(2026, 11, 26),
+        registered_at=START,
+    )
+
+
+async def test_an_sms_sent_once_and_its_delivered_callback_serves_the_recipient(world: World) -> None:
+    registered = notice()
+    await world.consume(registered, notice_id=registered.notice_id)
+    [queued] = await world.outgoing()
+    assert (queued.status, queued.channel, queued.target) == (SendStatus.pending, "sms", MOBILE)
+
+    assert await Dispatcher(world.deps).run_once() == 1
+    assert await Dispatcher(world.deps).run_once() == 0, "a sent message is not sent again"
+    [sms] = world.telephony.messages
+    assert sms.to == MOBILE and "http://delivery.test/e/" in sms.body
+    [sent] = await world.outgoing()
+    assert sent.status == SendStatus.sent and sent.provider_ref == sms.result.provider_ref
+
+    params = {"MessageSid": sent.provider_ref or "", "MessageStatus": "delivered", "To": MOBILE}
+    assert await sending.apply_callback(world.deps, attempt_id=sent.attempt_id, params=params, sid=params["MessageSid"], status="delivered") is True
+    assert await sending.apply_callback(world.deps, attempt_id=sent.attempt_id, params=params, sid=params["MessageSid"], status="delivered") is None, (
+        "a repeated callback is a no-op"
+    )
+    assert await world.types() == ["delivery.AttemptStarted", "delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
+
+
+async def test_an_unreachable_handset_is_retried_later_and_then_reached(world: World) -> None:
+    registered = notice()
+    await world.consume(registered, notice_id=registered.notice_id)
+    world.telephony.script(MOBILE, ProviderResult(accepted=False, provider_ref=None, status="failed", error_code=30003))
+    await Dispatcher(world.deps).run_once()
+    assert await world.types() == ["delivery.AttemptStarted", "delivery.AttemptFailed"]
+    [failed] = [e for e in await world.staged() if e["type"] == "delivery.AttemptFailed"]
+    retry_at = datetime.fromisoformat(failed["data"]["retry_at"])
+
+    world.clock.at = retry_at
+    assert await Sweeper(world.deps).run_once() == 1
+    assert [o.status for o in await world.outgoing()] == [SendStatus.settled, SendStatus.pending]
+
+
+async def test_a_visit_reported_served_with_a_signer_serves_and_one_without_is_refused_naming_the_field(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    agent = Principal(sub=task.agent_id, role=Role.agent, jti="t-2")
+
+    with pytest.raises(Problem) as refused:
+        await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="served"), principal=agent)
+    assert refused.value.status == 422 and refused.value.errors[0]["field"] == "signer"
+    assert (await world.open_task()).id == task.id, "a refused report writes nothing"
+
+    other = Principal(sub="someone-else", role=Role.agent, jti="t-3")
+    with pytest.raises(Problem) as hidden:
+        await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="not_found"), principal=other)
+    assert hidden.value.status == 404
+
+    served = OutcomeIn(outcome="served", signer=SignerIn(name="张三", role=SignerRole.recipient))
+    out = await team.report_outcome(world.deps, task_id=task.id, report=served, principal=agent)
+    assert (out.status, out.recipient_status) == (TaskStatus.reported, RecipientStatus.served)
+    [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
+    assert (event["data"]["method"], event["data"]["signer_name"], event["data"]["legal_basis"]) == ("direct", "张三", "民事诉讼法第87条、第88条")
+
+
+async def test_a_refusal_with_a_photo_waits_for_the_evidence_and_then_counts(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    agent = Principal(sub=task.agent_id, role=Role.agent, jti="t-2")
+    out = await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="refused", evidence_ids=["ev-1"]), principal=agent)
+    assert out.recipient_status is RecipientStatus.awaiting_evidence and out.waiting_for_evidence == ["ev-1"]
+    recorded = EvidenceRecorded(evidence_id="ev-1", notice_id=registered.notice_id, kind="photo", sha256="0" * 64, leaf_index=1, flags=[])
+    await world.consume(recorded, notice_id=registered.notice_id)
+    [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
+    assert (event["data"]["method"], event["data"]["evidence_ids"]) == ("refusal", ["ev-1"])
+
+
+async def test_court_mail_goes_out_as_a_command_and_its_signed_receipt_serves(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    for _ in world.deps.setup.policy.direct.visits:
+        task = await world.open_task()
+        agent = Principal(sub=task.agent_id, role=Role.agent, jti="t-2")
+        await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="not_found"), principal=agent)
+    [command] = await world.staged(CARRIER_GATEWAY_COMMANDS)
+    assert command["type"] == "carrier_gateway.DispatchPostalItem" and "carrier_gateway.DispatchPostalItem" not in await world.types()
+    attempt_id = command["data"]["attempt_id"]
+
+    await world.consume(WaybillCreated(notice_id=registered.notice_id, attempt_id=attempt_id, waybill_no="1100000000001", created_at=START), notice_id=registered.notice_id)
+    receipt = ReceiptReturned(
+        notice_id=registered.notice_id,
+        attempt_id=attempt_id,
+        waybill_no="1100000000001",
+        signer_name="张母",
+        signer_role=SignerRole.family_member,
+        relation="母亲",
+        signed_on=date(2026, 11, 27),
+        returned_at=START + timedelta(days=5),
+    )
+    await world.consume(receipt, notice_id=registered.notice_id)
+    [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
+    assert (event["data"]["method"], event["data"]["service_date"], event["data"]["signer_role"]) == ("postal", "2026-11-27", "family_member")
+
+
+async def test_the_deadline_warning_and_the_overdue_alert_are_raised_once(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    world.clock.at = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    await due.raise_deadlines(world.deps)
+    await due.raise_deadlines(world.deps)
+    types = await world.types()
+    assert types.count("delivery.NoticeOverdue") == 1
