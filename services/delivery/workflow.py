@@ -14,8 +14,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery import texts
+from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send
 from services.delivery.domain.inputs import Input
-from services.delivery.domain.machine import CloseTask, Decision, OpenTask, Send, apply, start
+from services.delivery.domain.machine import apply
+from services.delivery.domain.moves import start
 from services.delivery.domain.plan import choose_agent
 from services.delivery.domain.state import Case, RecipientState, RecipientStatus, wake_at
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus

@@ -8,6 +8,7 @@ import pytest
 
 from services.delivery.adapters.twilio_mapper import failure_of
 from services.delivery.domain import deadline, law
+from services.delivery.domain.decision import Decision, OpenTask, Send
 from services.delivery.domain.inputs import (
     Accepted,
     AddressChanged,
@@ -21,7 +22,8 @@ from services.delivery.domain.inputs import (
     TaskReported,
     Tick,
 )
-from services.delivery.domain.machine import Decision, OpenTask, Send, apply, start
+from services.delivery.domain.machine import apply
+from services.delivery.domain.moves import start
 from services.delivery.domain.plan import choose_agent, visit_window
 from services.delivery.domain.state import Case, Place, RecipientState, RecipientStatus
 from services.delivery.policy import Assignment, load_policy
