@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.contracts.registry import Event, event, upcaster
+from shared.contracts.registry import Command, Event, event, upcaster
 from shared.contracts.values import Phone
 
 
@@ -454,7 +454,7 @@ class NoticeOverdue(Event):
 
 
 @event("carrier_gateway.DispatchPostalItem")
-class DispatchPostalItem(Event):
+class DispatchPostalItem(Command):
     """Command: book court mail (法院专递) for one attempt; the attempt id is the carrier's order number."""
 
     notice_id: str

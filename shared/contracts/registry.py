@@ -52,6 +52,10 @@ class Event(BaseModel):
         )
 
 
+class Command(Event):
+    """An instruction to one service (imperative: DispatchPostalItem), sent on that service's commands topic, never among events."""
+
+
 def event(type_name: str, *, version: int = 1) -> Callable[[type[E]], type[E]]:
     """Registers an event class under its type name and current version."""
 

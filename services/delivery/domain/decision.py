@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.delivery.domain.state import Place, RecipientState
-from shared.contracts.events import Channel, DispatchPostalItem
-from shared.contracts.registry import Event
+from shared.contracts.events import Channel
+from shared.contracts.registry import Command, Event
 
 # Actions: what the service must do outside the state document.
 
@@ -46,7 +46,7 @@ class Decision:
 
     state: RecipientState
     events: list[Event] = field(default_factory=list)
-    commands: list[DispatchPostalItem] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
 
     @property
