@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from services.evidence import log, reports
-from services.evidence.domain import message_digest
+from services.evidence.domain.timeline import event_entry, message_digest
 from services.evidence.models import EvidenceNotice, EvidenceTask, EvidenceTimelineEntry
 from services.evidence.signer import Signer
 from shared.contracts.events import TaskAssigned
@@ -42,16 +42,7 @@ async def append_to_timeline(ctx: MessageContext, *, signer: Signer) -> None:
     elif envelope.type in ATTEMPT_ENDS:
         await ctx.session.exec(update(EvidenceTask).where(col(EvidenceTask.attempt_id) == envelope.data["attempt_id"]).values(closed=True))
     digest = message_digest(ctx.raw)
-    entry = {
-        "type": "event",
-        "event_id": str(envelope.id),
-        "event_type": envelope.type,
-        "source": envelope.source,
-        "subject": envelope.subject,
-        "time": envelope.time.isoformat(),
-        "sha256": digest,
-    }
-    index = await log.append(ctx.session, entry, kind="event", ref=str(envelope.id), notice_id=envelope.subject, now=now)
+    index = await log.append(ctx.session, event_entry(envelope, sha256=digest), kind="event", ref=str(envelope.id), notice_id=envelope.subject, now=now)
     ctx.session.add(
         EvidenceTimelineEntry(
             notice_id=envelope.subject,

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.evidence import log
 from services.evidence.blobs import Stored
-from services.evidence.domain import photo_flags
+from services.evidence.domain.photo_checks import photo_flags
 from services.evidence.models import EvidenceItem, EvidenceTask
 from services.evidence.photos import PhotoError, PhotoFacts, read_facts
 from shared.contracts.events import EvidenceRecorded, GeoPoint

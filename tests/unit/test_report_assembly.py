@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from services.evidence.domain.report import Logged, Uploaded, assemble, read
 from services.evidence.models import EvidenceItem
-from services.evidence.reports import Logged, assemble
+from services.evidence.reports import cited
 from shared.contracts.events import (
     AttemptFailed,
     AttemptStarted,
@@ -36,12 +37,18 @@ NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
 def logged(history: histories.History) -> list[Logged]:
-    """Returns the history as evidence logs it, with placeholder proofs (assembly copies them; verification is tested elsewhere)."""
-    out = []
-    for index, (source, event) in enumerate(history.events):
-        envelope = event.envelope(source=f"songda/{source}", subject=history.notice_id, time=NOW, correlationid=history.notice_id, causationid=str(uuid.uuid4()))
-        out.append(Logged(envelope=envelope.model_dump(mode="json"), sha256=f"{index:064x}", recorded_at=NOW, proof=Proof(leaf_index=index, entry="{}", path=[])))
-    return out
+    """Returns the history as evidence logs and reads it back, with placeholder proofs (assembly copies them; verification is tested elsewhere)."""
+    envelopes = [
+        event.envelope(source=f"songda/{source}", subject=history.notice_id, time=NOW, correlationid=history.notice_id, causationid=str(uuid.uuid4()))
+        for source, event in history.events
+    ]
+    return read_back([envelope.model_dump(mode="json") for envelope in envelopes])
+
+
+def read_back(envelopes: list[dict[str, Any]]) -> list[Logged]:
+    """Decodes logged envelopes as the service does, dropping the ones it does not know."""
+    out = [read(envelope, sha256=f"{index:064x}", recorded_at=NOW, proof=Proof(leaf_index=index, entry="{}", path=[])) for index, envelope in enumerate(envelopes)]
+    return [e for e in out if e is not None]
 
 
 # method, history, service date, basis, deemed, signer, attempts (results in order)
@@ -104,6 +111,19 @@ def test_postal_evidence_is_the_carriers_nodes_and_the_receipt() -> None:
     assert report.recipients[0].addresses[0].used is True
 
 
+def test_old_versions_are_upcast_and_unknown_events_left_out() -> None:
+    history = histories.electronic(histories.registered())
+    current = [e.model_dump(mode="json") for e in (event.envelope(source="songda/x", subject=history.notice_id, time=NOW, correlationid="c") for _, event in history.events)]
+    # Version 1 of NoticeRegistered, as intake published it before recipients could come without an ID number.
+    old = [{**current[0], "dataversion": 1, "dataschema": "urn:songda:event:intake.NoticeRegistered:v1"}, *current[1:]]
+    unknown = {**current[1], "id": str(uuid.uuid4()), "type": "delivery.SomethingNew", "data": {"attempt_id": current[1]["data"]["attempt_id"]}}
+    newer = {**current[1], "id": str(uuid.uuid4()), "dataversion": 9}
+    report = assemble(events=read_back(old), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    assert assemble(events=read_back([*old, unknown, newer]), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW) == report
+    assert report == assemble(events=read_back(current), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    assert [a.result for a in report.recipients[0].attempts] == ["failed", "succeeded"]
+
+
 # The report's JSON is a public contract courts verify by hash: each history's report is kept as a snapshot.
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "reports"
 WRITE_ENV = "SONGDA_WRITE_SNAPSHOTS"
@@ -140,7 +160,7 @@ def mixed(history: histories.History) -> histories.History:
     return history
 
 
-def with_photo(history: histories.History) -> tuple[histories.History, list[tuple[EvidenceItem, Proof]]]:
+def with_photo(history: histories.History) -> tuple[histories.History, list[Uploaded]]:
     """A direct service whose photo (and a call record about no attempt) was uploaded, the photo named by the service."""
     attempt = next(e.attempt_id for _, e in history.events if isinstance(e, AttemptStarted))
     photo = EvidenceItem(
@@ -159,7 +179,7 @@ def with_photo(history: histories.History) -> tuple[histories.History, list[tupl
     )
     loose = photo.model_copy(update={"id": "item-call", "attempt_id": None, "kind": "call_record", "content_type": "application/json", "flags": [], "leaf_index": 41})
     history.events = [(s, e.model_copy(update={"evidence_ids": ["item-photo"]}) if isinstance(e, RecipientServed) else e) for s, e in history.events]
-    return history, [(item, Proof(leaf_index=item.leaf_index, entry="{}", path=["cd" * 32])) for item in (photo, loose)]
+    return history, [cited(item, Proof(leaf_index=item.leaf_index, entry="{}", path=["cd" * 32])) for item in (photo, loose)]
 
 
 SNAPSHOT_CASES = {
@@ -180,7 +200,7 @@ def normalised(document: dict[str, Any]) -> str:
 def test_the_reports_json_is_unchanged(name: str) -> None:
     script, photographed = SNAPSHOT_CASES[name]
     history = script(histories.registered(NOTICE))
-    items: list[tuple[EvidenceItem, Proof]] = []
+    items: list[Uploaded] = []
     if photographed:
         history, items = with_photo(history)
     report = assemble(events=logged(history), items=items, checkpoint=CHECKPOINT, version=2, previous_sha256="ef" * 32, now=NOW)
