@@ -1,4 +1,4 @@
-"""Who reaches which of evidence's objects: a court its own notices' items, timeline and reports; an agent what it uploads for its open tasks; overseers all."""
+"""Who reaches which of evidence's objects: a court its own notices' items, timeline and reports, and its webhook; an agent what it uploads for its open tasks; overseers all."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ async def upload_target(session: AsyncSession, principal: Principal, meta: Uploa
     if principal.role is Role.agent and not works_on(principal, task):
         raise Problem(403, "Forbidden", "metadata.task_id: an agent uploads evidence for an open task assigned to them")
     return notice, task
+
+
+def keeps_webhook(principal: Principal, court_id: str) -> bool:
+    """Tells whether the caller registers and reads a court's webhook: that court, or a supervisor."""
+    return principal.role is Role.supervisor or principal.is_court(court_id)
 
 
 def scoped_key(principal: Principal, key: str | None) -> str | None:

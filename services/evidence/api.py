@@ -1,4 +1,4 @@
-"""Evidence's HTTP API: uploads, items and their proofs, the log's checkpoints, reports and a notice's timeline; every read of an item or report is audited."""
+"""Evidence's HTTP API: uploads, items and their proofs, the log's checkpoints, reports, a notice's timeline and the courts' webhooks; every read of an item or report is audited."""
 
 from __future__ import annotations
 
@@ -10,50 +10,34 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from pydantic import BaseModel, ValidationError
-from sqlmodel import col, select
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from services.evidence import access, items, log, reports
-from services.evidence.blobs import BlobStore
-from services.evidence.models import EvidenceCheckpoint, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTimelineEntry
+from services.evidence import access, handlers, items
+from services.evidence.deps import DepsDep
+from services.evidence.models import EvidenceItem
 from services.evidence.rendering import render_html, render_pdf
-from services.evidence.signer import Signer, present
-from services.evidence.sniffing import ALLOWED, HEAD_BYTES, acceptable, sniff
+from services.evidence.signer import present
+from services.evidence.sniffing import ALLOWED, HEAD_BYTES
 from services.evidence.uploads import receive
 from shared.contracts import checkpoints
-from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import Checkpoint, DeliveryReport
-from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.headers import PAGE_CSP
 from shared.plumbing.openapi import problems
-from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
-from shared.plumbing.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["evidence"])
+courts = APIRouter(prefix="/v1", tags=["courts"])
 
 Readers = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service))]
 ItemReaders = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service, Role.agent))]
 Uploaders = Annotated[Principal, Depends(require(Role.agent, Role.supervisor, Role.service))]
 Anyone = Annotated[Principal, Depends(require(*Role))]
+Registrars = Annotated[Principal, Depends(require(Role.court, Role.supervisor))]
 Id = Annotated[str, Path(max_length=64)]
+CourtId = Annotated[str, Path(pattern=r"^[A-Z0-9]{2,16}$")]
 # Upper bounds of what a number can name: log sizes are int64, report versions int32 columns.
 MAX_COUNT = 2**53
 MAX_VERSION = 2**31 - 1
-
-
-def store(request: Request) -> BlobStore:
-    """Returns the blob store."""
-    return request.app.state.blobs
-
-
-def signer(request: Request) -> Signer:
-    """Returns the log's signer."""
-    return request.app.state.signer
-
-
-Blobs = Annotated[BlobStore, Depends(store)]
-SignerDep = Annotated[Signer, Depends(signer)]
 
 
 class TimelineEntry(BaseModel):
@@ -123,6 +107,23 @@ class ConsistencyOut(BaseModel):
     path: list[str]
 
 
+class WebhookIn(BaseModel):
+    """Where the court wants its reports pushed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl = Field(max_length=2000)
+
+
+class WebhookOut(BaseModel):
+    """A court's registered webhook; the secret is shown only when it is made."""
+
+    court_id: str
+    url: str
+    registered_at: datetime
+    secret: str | None = None
+
+
 def _out(item: EvidenceItem) -> EvidenceOut:
     return EvidenceOut(**item.model_dump(exclude={"idempotency_key"}), content_url=f"/v1/evidence/{item.id}/content", proof_url=f"/v1/evidence/{item.id}/proof")
 
@@ -159,80 +160,26 @@ async def upload(
     request: Request,
     response: Response,
     principal: Uploaders,
-    runtime: RuntimeDep,
-    blobs: Blobs,
-    log_signer: SignerDep,
+    deps: DepsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)] = None,
 ) -> EvidenceOut:
     """Stores the file under its sha256, checks it, logs it and publishes evidence.EvidenceRecorded; a bad upload writes nothing."""
-    upload = await receive(request, store=blobs, limit=request.app.state.max_upload_bytes, head_size=HEAD_BYTES)
+    received = await receive(request, store=deps.blobs, limit=deps.max_upload_bytes, head_size=HEAD_BYTES)
     try:
-        if upload.metadata is None:
-            raise Problem(422, "Invalid evidence", "metadata: the metadata part is missing")
-        try:
-            meta = items.UploadMetadata.model_validate_json(upload.metadata)
-        except ValidationError as exc:
-            raise validation_problem([{**e, "loc": ("metadata", *e["loc"])} for e in exc.errors()]) from None
-        refuse_nul_in(meta.model_dump(mode="json"), ("metadata",))
-        items.check_shape(meta, has_file=upload.file is not None)
-        key = access.scoped_key(principal, idempotency_key)
-        async with runtime.db.sessions() as session:
-            # Authorised first: a key is looked up only among the caller's own uploads to a notice it may add to.
-            notice, task = await access.upload_target(session, principal, meta)
-            earlier = await items.existing(session, key)
-        if earlier is not None:
-            upload.discard()
-            response.status_code = 200
-            return _out(earlier)
-        if task is not None:
-            meta = meta.model_copy(update={"attempt_id": meta.attempt_id or task.attempt_id, "recipient_id": meta.recipient_id or task.recipient_id})
-        facts, flags = None, list[EvidenceFlag]()
-        if upload.file is not None:
-            content_type = sniff(upload.file.head) or "application/octet-stream"
-            if not acceptable(meta.kind, content_type):
-                raise Problem(415, "Unsupported media type", f"file: a {meta.kind} cannot be {content_type} (judged by its content, not its name)")
-            if meta.kind is EvidenceKind.photo:
-                facts, flags = await items.check_photo(upload.file.written(), meta=meta, task=task)
-            stored = await asyncio.to_thread(upload.file.commit)
-        else:
-            content_type = "application/json"
-            stored = await asyncio.to_thread(blobs.put, items.details_bytes(meta))
+        meta = items.parse_metadata(received.metadata, has_file=received.file is not None)
+        item, new = await handlers.record_upload(deps, principal=principal, upload=received, meta=meta, key=access.scoped_key(principal, idempotency_key))
     except BaseException:
-        upload.discard()
+        received.discard()
         raise
-    now = runtime.clock.now()
-    async with runtime.db.transaction() as session:
-        item = await items.record(
-            session,
-            meta=meta,
-            stored=stored,
-            content_type=content_type,
-            filename=upload.filename,
-            facts=facts,
-            flags=flags,
-            uploaded_by=principal.sub,
-            key=key,
-            correlation_id=notice.correlation_id,
-            now=now,
-        )
-        await reports.after_entry(session, signer=log_signer, notice_id=item.notice_id, completed=False, now=now)
+    if not new:
+        response.status_code = 200
     return _out(item)
-
-
-async def _item(session: Any, evidence_id: str, principal: Principal) -> EvidenceItem:
-    item = await session.get(EvidenceItem, evidence_id)
-    if not await access.sees_item(session, principal, item):
-        raise Problem(404, "Not found", f"No evidence {evidence_id}.")
-    return item
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut, summary="An item of evidence, its checks and flags")
-async def read(evidence_id: Id, request: Request, principal: ItemReaders, runtime: RuntimeDep) -> EvidenceOut:
+async def read(evidence_id: Id, request: Request, principal: ItemReaders, deps: DepsDep) -> EvidenceOut:
     """Returns the item's record; the read is audited."""
-    async with runtime.db.transaction() as session:
-        item = await _item(session, evidence_id, principal)
-        audit.record(session, principal, action="evidence.read", target=evidence_id, request=request, now=runtime.clock.now())
-    return _out(item)
+    return _out(await handlers.read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.read", request=request))
 
 
 # The bytes keep the type sniffed at upload, one a kind of evidence may be; an item without a file is its details as JSON.
@@ -240,14 +187,12 @@ _CONTENT_TYPES: dict[str, Any] = {media_type: {} for media_type in sorted(frozen
 
 
 @router.get("/evidence/{evidence_id}/content", summary="The item's content, byte for byte", response_class=FileResponse, responses={200: {"content": _CONTENT_TYPES}})
-async def content(evidence_id: Id, request: Request, principal: ItemReaders, runtime: RuntimeDep, blobs: Blobs) -> FileResponse:
+async def content(evidence_id: Id, request: Request, principal: ItemReaders, deps: DepsDep) -> FileResponse:
     """Returns the stored bytes as an attachment of their sniffed type with their sha256 as the ETag; the read is audited."""
-    async with runtime.db.transaction() as session:
-        item = await _item(session, evidence_id, principal)
-        audit.record(session, principal, action="evidence.content", target=evidence_id, request=request, now=runtime.clock.now())
+    item = await handlers.read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.content", request=request)
     # An attachment, never rendered in our origin: an uploaded page or script cannot run as if we served it.
     return FileResponse(
-        blobs.path(item.sha256),
+        deps.blobs.path(item.sha256),
         media_type=item.content_type,
         filename=f"{item.id}{_suffix(item.content_type)}",
         content_disposition_type="attachment",
@@ -264,30 +209,23 @@ def _b64(sha256: str) -> str:
 
 
 @router.get("/evidence/{evidence_id}/proof", response_model=ProofOut, summary="The item's inclusion proof in the evidence log")
-async def proof(evidence_id: Id, principal: ItemReaders, runtime: RuntimeDep, size: Annotated[int | None, Query(ge=1, le=MAX_COUNT)] = None) -> ProofOut:
+async def proof(evidence_id: Id, principal: ItemReaders, deps: DepsDep, size: Annotated[int | None, Query(ge=1, le=MAX_COUNT)] = None) -> ProofOut:
     """Returns the proof to the latest checkpoint, or to the log at `size`."""
-    async with runtime.db.sessions() as session:
-        item = await _item(session, evidence_id, principal)
-        latest = await log.latest_checkpoint(session)
-        tree_size = size or (latest.size if latest else await log.size(session))
-        if not item.leaf_index < tree_size <= await log.size(session):
-            raise Problem(422, "Invalid size", f"size: the item is leaf {item.leaf_index}; ask for a size between {item.leaf_index + 1} and the log's size")
-        path = await log.inclusion(session, item.leaf_index, tree_size)
-        entry = (await log.entries(session, [item.leaf_index]))[item.leaf_index]
-        anchor = await session.get(EvidenceCheckpoint, tree_size)
+    proved = await handlers.prove_item(deps, principal=principal, evidence_id=evidence_id, size=size)
     return ProofOut(
-        leaf_index=item.leaf_index, entry=entry.entry, leaf_hash=entry.leaf_hash, tree_size=tree_size, path=[p.hex() for p in path], checkpoint=present(anchor) if anchor else None
+        leaf_index=proved.item.leaf_index,
+        entry=proved.entry.entry,
+        leaf_hash=proved.entry.leaf_hash,
+        tree_size=proved.tree_size,
+        path=[p.hex() for p in proved.path],
+        checkpoint=present(proved.checkpoint) if proved.checkpoint else None,
     )
 
 
 @router.get("/log/checkpoint", response_model=CheckpointOut, summary="The evidence log's latest signed checkpoint", responses=problems(404))
-async def checkpoint(principal: Anyone, runtime: RuntimeDep) -> CheckpointOut:
+async def checkpoint(principal: Anyone, deps: DepsDep) -> CheckpointOut:
     """Returns the latest checkpoint and its signed note."""
-    async with runtime.db.sessions() as session:
-        latest = await log.latest_checkpoint(session)
-    if latest is None:
-        raise Problem(404, "Not found", "The log has no checkpoint yet.")
-    shown = present(latest)
+    shown = present(await handlers.latest_checkpoint(deps))
     note = checkpoints.note(
         origin=shown.origin,
         size=shown.size,
@@ -300,63 +238,42 @@ async def checkpoint(principal: Anyone, runtime: RuntimeDep) -> CheckpointOut:
 
 
 @router.get("/log/consistency", response_model=ConsistencyOut, summary="Proof that an older log is a prefix of a newer one")
-async def consistency(
-    principal: Anyone, runtime: RuntimeDep, first: Annotated[int, Query(ge=1, le=MAX_COUNT)], second: Annotated[int, Query(ge=1, le=MAX_COUNT)]
-) -> ConsistencyOut:
+async def consistency(principal: Anyone, deps: DepsDep, first: Annotated[int, Query(ge=1, le=MAX_COUNT)], second: Annotated[int, Query(ge=1, le=MAX_COUNT)]) -> ConsistencyOut:
     """Returns the consistency proof between two sizes of the log."""
-    async with runtime.db.sessions() as session:
-        if not first <= second <= await log.size(session):
-            raise Problem(422, "Invalid size", "second: ask for 1 ≤ first ≤ second ≤ the log's size")
-        path = await log.consistency(session, first, second)
-        roots = (await log.root(session, first), await log.root(session, second))
-    return ConsistencyOut(first=first, second=second, first_root=roots[0].hex(), second_root=roots[1].hex(), path=[p.hex() for p in path])
-
-
-async def _report(notice_id: str, version: int | None, *, principal: Principal, request: Request, runtime: Any, action: str) -> EvidenceReport:
-    async with runtime.db.transaction() as session:
-        statement = select(EvidenceReport).where(EvidenceReport.notice_id == notice_id)
-        statement = statement.where(EvidenceReport.version == version) if version else statement.order_by(col(EvidenceReport.version).desc())
-        report = (await session.exec(statement.limit(1))).first()
-        if report is None or not principal.reaches_court(report.court_id):
-            raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
-        audit.record(session, principal, action=action, target=f"{notice_id}/{report.version}", request=request, now=runtime.clock.now())
-    return report
+    proved = await handlers.prove_consistency(deps, first=first, second=second)
+    return ConsistencyOut(first=first, second=second, first_root=proved.first_root.hex(), second_root=proved.second_root.hex(), path=[p.hex() for p in proved.path])
 
 
 Version = Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="a version; the newest by default")]
 
 
 @router.get("/reports/{notice_id}.html", response_class=HTMLResponse, summary="The delivery report as a page, laid out like a 送达回证")
-async def report_html(notice_id: Id, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> HTMLResponse:
+async def report_html(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> HTMLResponse:
     """Returns the report rendered in Chinese; the read is audited."""
-    report = await _report(notice_id, version, principal=principal, request=request, runtime=runtime, action="report.html")
+    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.html", request=request)
     return HTMLResponse(render_html(DeliveryReport.model_validate(report.document)), headers={"Content-Security-Policy": PAGE_CSP})
 
 
 @router.get("/reports/{notice_id}.pdf", summary="The delivery report as a PDF, laid out like a 送达回证")
-async def report_pdf(notice_id: Id, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> Response:
+async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> Response:
     """Returns the report as a PDF; the read is audited."""
-    report = await _report(notice_id, version, principal=principal, request=request, runtime=runtime, action="report.pdf")
+    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.pdf", request=request)
     pdf = await asyncio.to_thread(render_pdf, DeliveryReport.model_validate(report.document))
     filename = f"delivery-report-{notice_id}-v{report.version}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
 @router.get("/reports/{notice_id}", summary="The delivery report (DeliveryReport v1 JSON)")
-async def report_json(notice_id: Id, request: Request, principal: Readers, runtime: RuntimeDep, version: Version = None) -> JSONResponse:
+async def report_json(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> JSONResponse:
     """Returns the report exactly as sealed; the read is audited."""
-    report = await _report(notice_id, version, principal=principal, request=request, runtime=runtime, action="report.json")
+    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.json", request=request)
     return JSONResponse(report.document, headers={"ETag": f'"{report.sha256}"'})
 
 
 @router.get("/notices/{notice_id}/timeline", response_model=Timeline, summary="Every event recorded for a notice, in order")
-async def timeline(notice_id: Id, principal: Readers, runtime: RuntimeDep) -> Timeline:
+async def timeline(notice_id: Id, principal: Readers, deps: DepsDep) -> Timeline:
     """Returns the notice's timeline; a court sees only its own notices (others answer 404)."""
-    async with runtime.db.sessions() as session:
-        notice = await session.get(EvidenceNotice, notice_id)
-        if not access.sees_notice(principal, notice):
-            raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
-        entries = (await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index)))).all()
+    entries = await handlers.read_timeline(deps, principal=principal, notice_id=notice_id)
     return Timeline(
         notice_id=notice_id,
         entries=[
@@ -373,3 +290,17 @@ async def timeline(notice_id: Id, principal: Readers, runtime: RuntimeDep) -> Ti
             for position, e in enumerate(entries, start=1)
         ],
     )
+
+
+@courts.put("/courts/{court_id}/webhook", response_model=WebhookOut, summary="Register where the court's reports are pushed")
+async def register(court_id: CourtId, body: WebhookIn, principal: Registrars, deps: DepsDep) -> WebhookOut:
+    """Registers (or moves) the court's webhook and returns a new signing secret, shown this once; an internal address is refused."""
+    hook = await handlers.register_webhook(deps, principal=principal, court_id=court_id, url=str(body.url))
+    return WebhookOut(court_id=court_id, url=hook.url, registered_at=hook.registered_at, secret=hook.secret)
+
+
+@courts.get("/courts/{court_id}/webhook", response_model=WebhookOut, summary="The court's registered webhook")
+async def registered(court_id: CourtId, principal: Registrars, deps: DepsDep) -> WebhookOut:
+    """Returns the court's webhook without its secret."""
+    hook = await handlers.read_webhook(deps, principal=principal, court_id=court_id)
+    return WebhookOut(court_id=court_id, url=hook.url, registered_at=hook.registered_at)

@@ -1,58 +1,89 @@
-"""Evidence's message handlers: every consumed event is logged and appended to its notice's timeline."""
+"""Evidence's use cases, one per input: each consumed event, each request, each tick of the checkpointer and of the court pusher."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
+import structlog
+from fastapi import Request
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.evidence import log, reports
-from services.evidence.domain import message_digest
-from services.evidence.models import EvidenceNotice, EvidenceTask, EvidenceTimelineEntry
-from services.evidence.signer import Signer
-from shared.contracts.events import TaskAssigned
+from services.evidence import access, items, log, reports
+from services.evidence.adapters.courts import Push
+from services.evidence.deps import EvidenceDeps
+from services.evidence.domain.timeline import event_entry, message_digest
+from services.evidence.models import (
+    EvidenceCheckpoint,
+    EvidenceCourtHook,
+    EvidenceCourtPush,
+    EvidenceItem,
+    EvidenceLogEntry,
+    EvidenceNotice,
+    EvidenceReport,
+    EvidenceTask,
+    EvidenceTimelineEntry,
+)
+from services.evidence.sniffing import acceptable, sniff
+from services.evidence.targets import TargetRefused
+from services.evidence.uploads import Upload
+from shared.contracts.events import AttemptFailed, AttemptSucceeded, NoticeCompleted, NoticeRegistered, TaskAssigned
+from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.report import canonical
+from shared.plumbing import audit
+from shared.plumbing.auth import Principal
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import insert_ignoring_duplicates, table_of
-from shared.plumbing.runtime import AnyMessageHandler, Deps
+from shared.plumbing.problems import Problem
 
-# A visit's or posting's attempt ended: its task is over, and so is its agent's access to it.
-ATTEMPT_ENDS = frozenset({"delivery.AttemptSucceeded", "delivery.AttemptFailed"})
-
-
-def recorder(signer: Signer) -> AnyMessageHandler:
-    """Returns the handler of every consumed message, issuing reports with `signer`'s checkpoints."""
-
-    async def handle(deps: Deps, *, message: MessageContext) -> None:
-        await append_to_timeline(message, signer=signer)
-
-    return handle
+logger = structlog.get_logger(__name__)
 
 
-async def append_to_timeline(ctx: MessageContext, *, signer: Signer) -> None:
-    """Logs the message as received, appends it to its notice's timeline, and keeps what later checks and reports need."""
-    envelope = ctx.envelope
-    now = ctx.clock.now()
-    if envelope.type == "intake.NoticeRegistered":
-        table = table_of(EvidenceNotice)
-        values = {"id": envelope.subject, "court_id": envelope.data["court_id"], "correlation_id": envelope.correlationid}
-        await ctx.session.exec(insert_ignoring_duplicates(ctx.session, table).values(**values))
-    elif envelope.type == "delivery.TaskAssigned":
-        _remember_task(ctx, TaskAssigned.model_validate(envelope.data))
-    elif envelope.type in ATTEMPT_ENDS:
-        await ctx.session.exec(update(EvidenceTask).where(col(EvidenceTask.attempt_id) == envelope.data["attempt_id"]).values(closed=True))
-    digest = message_digest(ctx.raw)
-    entry = {
-        "type": "event",
-        "event_id": str(envelope.id),
-        "event_type": envelope.type,
-        "source": envelope.source,
-        "subject": envelope.subject,
-        "time": envelope.time.isoformat(),
-        "sha256": digest,
-    }
-    index = await log.append(ctx.session, entry, kind="event", ref=str(envelope.id), notice_id=envelope.subject, now=now)
-    ctx.session.add(
+# Messages: every consumed event is recorded (`record`); a few also keep what later checks need.
+
+
+async def record_notice(deps: EvidenceDeps, *, message: MessageContext, event: NoticeRegistered) -> None:
+    """Keeps the notice's court, who reaches its evidence, and its correlation id, which what evidence publishes about it carries."""
+    values = {"id": message.envelope.subject, "court_id": event.court_id, "correlation_id": message.envelope.correlationid}
+    await message.session.exec(insert_ignoring_duplicates(message.session, table_of(EvidenceNotice)).values(**values))
+
+
+async def remember_task(deps: EvidenceDeps, *, message: MessageContext, event: TaskAssigned) -> None:
+    """Keeps a visit's or posting's task: its agent may upload for it, and its photos are checked against its place and window."""
+    location = event.location
+    message.session.add(
+        EvidenceTask(
+            task_id=event.task_id,
+            notice_id=event.notice_id,
+            recipient_id=event.recipient_id,
+            attempt_id=event.attempt_id,
+            agent_id=event.agent_id,
+            lat=location.lat if location else None,
+            lon=location.lon if location else None,
+            window_start=event.window_start,
+            window_end=event.window_end,
+        )
+    )
+
+
+async def close_task(deps: EvidenceDeps, *, message: MessageContext, event: AttemptSucceeded | AttemptFailed) -> None:
+    """Closes the attempt's task: it is over, and so is its agent's access to it."""
+    await message.session.exec(update(EvidenceTask).where(col(EvidenceTask.attempt_id) == event.attempt_id).values(closed=True))
+
+
+async def record(deps: EvidenceDeps, *, message: MessageContext) -> None:
+    """Logs any consumed message as received, puts it on its notice's timeline, and issues the report when the notice completes (a new version after that)."""
+    envelope = message.envelope
+    now = message.clock.now()
+    digest = message_digest(message.raw)
+    index = await log.append(message.session, event_entry(envelope, sha256=digest), kind="event", ref=str(envelope.id), notice_id=envelope.subject, now=now)
+    message.session.add(
         EvidenceTimelineEntry(
             notice_id=envelope.subject,
             log_index=index,
@@ -61,25 +92,214 @@ async def append_to_timeline(ctx: MessageContext, *, signer: Signer) -> None:
             source=envelope.source,
             event_time=envelope.time,
             sha256=digest,
-            envelope=json.loads(ctx.raw),
+            envelope=json.loads(message.raw),
             recorded_at=now,
         )
     )
-    await reports.after_entry(ctx.session, signer=signer, notice_id=envelope.subject, completed=envelope.type == "delivery.NoticeCompleted", now=now)
+    await reports.after_entry(message.session, signer=deps.signer, notice_id=envelope.subject, completed=envelope.type == NoticeCompleted.type, now=now)
 
 
-def _remember_task(ctx: MessageContext, task: TaskAssigned) -> None:
-    location = task.location
-    ctx.session.add(
-        EvidenceTask(
-            task_id=task.task_id,
-            notice_id=task.notice_id,
-            recipient_id=task.recipient_id,
-            attempt_id=task.attempt_id,
-            agent_id=task.agent_id,
-            lat=location.lat if location else None,
-            lon=location.lon if location else None,
-            window_start=task.window_start,
-            window_end=task.window_end,
+# Requests. Each refuses what the caller may not reach (access.py) inside the transaction that reads it.
+
+
+async def record_upload(deps: EvidenceDeps, *, principal: Principal, upload: Upload, meta: items.UploadMetadata, key: str | None) -> tuple[EvidenceItem, bool]:
+    """Checks an upload, stores it under its sha256 and records the item, its log entry and EvidenceRecorded; returns the item and whether it is new."""
+    async with deps.db.sessions() as session:
+        # Authorised first: a key is looked up only among the caller's own uploads to a notice it may add to.
+        notice, task = await access.upload_target(session, principal, meta)
+        earlier = await items.existing(session, key)
+    if earlier is not None:
+        upload.discard()
+        return earlier, False
+    if task is not None:
+        meta = meta.model_copy(update={"attempt_id": meta.attempt_id or task.attempt_id, "recipient_id": meta.recipient_id or task.recipient_id})
+    facts, flags = None, list[EvidenceFlag]()
+    if upload.file is not None:
+        content_type = sniff(upload.file.head) or "application/octet-stream"
+        if not acceptable(meta.kind, content_type):
+            raise Problem(415, "Unsupported media type", f"file: a {meta.kind} cannot be {content_type} (judged by its content, not its name)")
+        if meta.kind is EvidenceKind.photo:
+            facts, flags = await items.check_photo(upload.file.written(), meta=meta, task=task)
+        stored = await asyncio.to_thread(upload.file.commit)
+    else:
+        content_type = "application/json"
+        stored = await asyncio.to_thread(deps.blobs.put, items.details_bytes(meta))
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        item = await items.record(
+            session,
+            meta=meta,
+            stored=stored,
+            content_type=content_type,
+            filename=upload.filename,
+            facts=facts,
+            flags=flags,
+            uploaded_by=principal.sub,
+            key=key,
+            correlation_id=notice.correlation_id,
+            now=now,
         )
-    )
+        await reports.after_entry(session, signer=deps.signer, notice_id=item.notice_id, completed=False, now=now)
+    return item, True
+
+
+async def read_item(deps: EvidenceDeps, *, principal: Principal, evidence_id: str, action: str, request: Request) -> EvidenceItem:
+    """Returns an item the caller reaches and audits the read as `action`."""
+    async with deps.db.transaction() as session:
+        item = await _item(session, principal, evidence_id)
+        audit.record(session, principal, action=action, target=evidence_id, request=request, now=deps.clock.now())
+    return item
+
+
+async def _item(session: AsyncSession, principal: Principal, evidence_id: str) -> EvidenceItem:
+    item = await session.get(EvidenceItem, evidence_id)
+    if item is None or not await access.sees_item(session, principal, item):
+        raise Problem(404, "Not found", f"No evidence {evidence_id}.")
+    return item
+
+
+@dataclass(frozen=True)
+class ItemProof:
+    """An item's leaf, and the path from it to the root of the log at `tree_size`, signed there when `checkpoint` is set."""
+
+    item: EvidenceItem
+    entry: EvidenceLogEntry
+    tree_size: int
+    path: list[bytes]
+    checkpoint: EvidenceCheckpoint | None
+
+
+async def prove_item(deps: EvidenceDeps, *, principal: Principal, evidence_id: str, size: int | None) -> ItemProof:
+    """Returns an item's inclusion proof to the latest checkpoint, or to the log at `size`."""
+    async with deps.db.sessions() as session:
+        item = await _item(session, principal, evidence_id)
+        latest = await log.latest_checkpoint(session)
+        tree_size = size or (latest.size if latest else await log.size(session))
+        if not item.leaf_index < tree_size <= await log.size(session):
+            raise Problem(422, "Invalid size", f"size: the item is leaf {item.leaf_index}; ask for a size between {item.leaf_index + 1} and the log's size")
+        path = await log.inclusion(session, item.leaf_index, tree_size)
+        entry = (await log.entries(session, [item.leaf_index]))[item.leaf_index]
+        anchor = await session.get(EvidenceCheckpoint, tree_size)
+    return ItemProof(item=item, entry=entry, tree_size=tree_size, path=path, checkpoint=anchor)
+
+
+async def latest_checkpoint(deps: EvidenceDeps) -> EvidenceCheckpoint:
+    """Returns the checkpoint of the largest size signed."""
+    async with deps.db.sessions() as session:
+        latest = await log.latest_checkpoint(session)
+    if latest is None:
+        raise Problem(404, "Not found", "The log has no checkpoint yet.")
+    return latest
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """The roots of the log at two sizes and the proof that the first is a prefix of the second."""
+
+    first_root: bytes
+    second_root: bytes
+    path: list[bytes]
+
+
+async def prove_consistency(deps: EvidenceDeps, *, first: int, second: int) -> Consistency:
+    """Returns the consistency proof between two sizes of the log."""
+    async with deps.db.sessions() as session:
+        if not first <= second <= await log.size(session):
+            raise Problem(422, "Invalid size", "second: ask for 1 ≤ first ≤ second ≤ the log's size")
+        path = await log.consistency(session, first, second)
+        return Consistency(first_root=await log.root(session, first), second_root=await log.root(session, second), path=path)
+
+
+async def read_report(deps: EvidenceDeps, *, principal: Principal, notice_id: str, version: int | None, action: str, request: Request) -> EvidenceReport:
+    """Returns a version of a notice's report (the newest by default) the caller reaches, and audits the read as `action`."""
+    async with deps.db.transaction() as session:
+        statement = select(EvidenceReport).where(EvidenceReport.notice_id == notice_id)
+        statement = statement.where(EvidenceReport.version == version) if version else statement.order_by(col(EvidenceReport.version).desc())
+        report = (await session.exec(statement.limit(1))).first()
+        if report is None or not principal.reaches_court(report.court_id):
+            raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
+        audit.record(session, principal, action=action, target=f"{notice_id}/{report.version}", request=request, now=deps.clock.now())
+    return report
+
+
+async def read_timeline(deps: EvidenceDeps, *, principal: Principal, notice_id: str) -> Sequence[EvidenceTimelineEntry]:
+    """Returns every event logged for a notice the caller reaches, in log order."""
+    async with deps.db.sessions() as session:
+        notice = await session.get(EvidenceNotice, notice_id)
+        if not access.sees_notice(principal, notice):
+            raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
+        statement = select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index))
+        return (await session.exec(statement)).all()
+
+
+def _no_webhook(court_id: str) -> Problem:
+    return Problem(404, "Not found", f"Court {court_id} has no webhook for this caller.")
+
+
+async def register_webhook(deps: EvidenceDeps, *, principal: Principal, court_id: str, url: str) -> EvidenceCourtHook:
+    """Registers (or moves) a court's webhook with a new signing secret; an address the rules refuse is a 422."""
+    if not access.keeps_webhook(principal, court_id):
+        raise _no_webhook(court_id)
+    try:
+        await deps.webhook_policy.vet(url)
+    except TargetRefused as exc:
+        raise Problem(422, "Invalid webhook", f"url: {exc}", kind="validation", errors=[{"field": "url", "message": str(exc)}]) from None
+    now = deps.clock.now()
+    secret = secrets.token_urlsafe(32)
+    async with deps.db.transaction() as session:
+        hook = await session.get(EvidenceCourtHook, court_id)
+        if hook is None:
+            hook = EvidenceCourtHook(court_id=court_id, url=url, secret=secret, registered_at=now)
+        else:
+            hook.url, hook.secret, hook.registered_at = url, secret, now
+        session.add(hook)
+    return hook
+
+
+async def read_webhook(deps: EvidenceDeps, *, principal: Principal, court_id: str) -> EvidenceCourtHook:
+    """Returns a court's webhook the caller keeps."""
+    async with deps.db.sessions() as session:
+        hook = await session.get(EvidenceCourtHook, court_id)
+    if hook is None or not access.keeps_webhook(principal, court_id):
+        raise _no_webhook(court_id)
+    return hook
+
+
+# Timers (workers.py).
+
+
+async def sign_checkpoint(deps: EvidenceDeps) -> None:
+    """Signs the log at its size unless it is empty or already signed there."""
+    async with deps.db.transaction() as session:
+        if await log.size(session) > 0:
+            await log.checkpoint(session, deps.signer, now=deps.clock.now())
+
+
+async def push_report(deps: EvidenceDeps) -> bool:
+    """Pushes the most overdue report version to its court and records the answer; returns whether one was due."""
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        due = select(EvidenceCourtPush).where(EvidenceCourtPush.status == "pending", col(EvidenceCourtPush.next_try_at) <= now)
+        # The lock is held across the request: a second pusher (another replica) skips this row rather than pushing it too.
+        push = (await session.exec(due.order_by(col(EvidenceCourtPush.next_try_at)).limit(1).with_for_update(skip_locked=True))).first()
+        if push is None:
+            return False
+        hook = await session.get(EvidenceCourtHook, push.court_id)
+        report = await session.get(EvidenceReport, (push.notice_id, push.version))
+        assert hook is not None and report is not None
+        sent = Push(url=hook.url, secret=hook.secret, body=canonical(report.document), idempotency_key=f"{report.report_id}:{report.version}")
+        error = await deps.courts.push(sent, now=deps.clock.now())
+        push.tries += 1
+        context = {"court": push.court_id, "notice": push.notice_id, "version": push.version, "tries": push.tries}
+        if error is None:
+            push.status, push.delivered_at, push.last_error = "delivered", deps.clock.now(), None
+            logger.info("court_push.delivered", **context)
+        elif push.tries >= deps.push_attempts:
+            push.status, push.last_error = "failed", error
+            logger.warning("court_push.gave_up", **context, error=error)
+        else:
+            push.last_error = error
+            push.next_try_at = deps.clock.now() + timedelta(seconds=deps.push_backoff.after(push.tries))
+            logger.info("court_push.retry", **context, error=error)
+        session.add(push)
+    return True

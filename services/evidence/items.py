@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.evidence import log
 from services.evidence.blobs import Stored
-from services.evidence.domain import photo_flags
+from services.evidence.domain.photo_checks import photo_flags
 from services.evidence.models import EvidenceItem, EvidenceTask
 from services.evidence.photos import PhotoError, PhotoFacts, read_facts
 from shared.contracts.events import EvidenceRecorded, GeoPoint
@@ -23,7 +23,7 @@ from shared.contracts.evidence import EvidenceFlag, EvidenceKind, PhotoScene
 from shared.contracts.report import canonical
 from shared.contracts.topics import EVIDENCE_EVENTS
 from shared.plumbing import outbox
-from shared.plumbing.problems import Problem
+from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
 
 SOURCE = "songda/evidence"
 # These are files by nature; the others may be metadata alone (a call record, an SMS receipt, an EMS node).
@@ -45,6 +45,19 @@ class UploadMetadata(BaseModel):
     captured_at: AwareDatetime | None = None
     location: GeoPoint | None = None
     details: dict[str, Any] = {}
+
+
+def parse_metadata(text: bytes | None, *, has_file: bool) -> UploadMetadata:
+    """Reads the metadata part, refusing what cannot describe an item with the failing field named."""
+    if text is None:
+        raise Problem(422, "Invalid evidence", "metadata: the metadata part is missing")
+    try:
+        meta = UploadMetadata.model_validate_json(text)
+    except ValidationError as exc:
+        raise validation_problem([{**e, "loc": ("metadata", *e["loc"])} for e in exc.errors()]) from None
+    refuse_nul_in(meta.model_dump(mode="json"), ("metadata",))
+    check_shape(meta, has_file=has_file)
+    return meta
 
 
 def check_shape(meta: UploadMetadata, *, has_file: bool) -> None:

@@ -12,7 +12,7 @@ from PIL import Image, ImageFile
 from PIL.ExifTags import GPS, IFD, Base
 from PIL.TiffImagePlugin import IFDRational
 
-from services.evidence.domain import EARTH_RADIUS_M, distance_m, photo_flags
+from services.evidence.domain.photo_checks import EARTH_RADIUS_M, distance_m, photo_flags
 from services.evidence.photos import PhotoError, read_facts
 from shared.contracts.events import GeoPoint
 from shared.contracts.evidence import EvidenceFlag

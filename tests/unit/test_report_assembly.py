@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from services.evidence.reports import Logged, assemble
-from shared.contracts.events import ServiceMethod
+from services.evidence.domain.report import Logged, Uploaded, assemble, read
+from services.evidence.models import EvidenceItem
+from services.evidence.reports import cited
+from shared.contracts.events import (
+    AttemptFailed,
+    AttemptStarted,
+    AttemptSucceeded,
+    Channel,
+    Consent,
+    DocumentsAcknowledged,
+    EDeliveryChannel,
+    Exhausted,
+    RecipientServed,
+    RecipientUnserved,
+    ServiceMethod,
+    Tier,
+)
 from shared.contracts.report import Checkpoint, Proof
 from tests import histories
 
@@ -17,12 +37,18 @@ NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
 def logged(history: histories.History) -> list[Logged]:
-    """Returns the history as evidence logs it, with placeholder proofs (assembly copies them; verification is tested elsewhere)."""
-    out = []
-    for index, (source, event) in enumerate(history.events):
-        envelope = event.envelope(source=f"songda/{source}", subject=history.notice_id, time=NOW, correlationid=history.notice_id, causationid=str(uuid.uuid4()))
-        out.append(Logged(envelope=envelope.model_dump(mode="json"), sha256=f"{index:064x}", recorded_at=NOW, proof=Proof(leaf_index=index, entry="{}", path=[])))
-    return out
+    """Returns the history as evidence logs and reads it back, with placeholder proofs (assembly copies them; verification is tested elsewhere)."""
+    envelopes = [
+        event.envelope(source=f"songda/{source}", subject=history.notice_id, time=NOW, correlationid=history.notice_id, causationid=str(uuid.uuid4()))
+        for source, event in history.events
+    ]
+    return read_back([envelope.model_dump(mode="json") for envelope in envelopes])
+
+
+def read_back(envelopes: list[dict[str, Any]]) -> list[Logged]:
+    """Decodes logged envelopes as the service does, dropping the ones it does not know."""
+    out = [read(envelope, sha256=f"{index:064x}", recorded_at=NOW, proof=Proof(leaf_index=index, entry="{}", path=[])) for index, envelope in enumerate(envelopes)]
+    return [e for e in out if e is not None]
 
 
 # method, history, service date, basis, deemed, signer, attempts (results in order)
@@ -83,3 +109,105 @@ def test_postal_evidence_is_the_carriers_nodes_and_the_receipt() -> None:
     # The attempt's own outcome, then the 704 node and the return receipt as EMS reported them.
     assert [e.kind for e in mail.evidence] == ["event", "ems_trace", "ems_trace"]
     assert report.recipients[0].addresses[0].used is True
+
+
+def test_old_versions_are_upcast_and_unknown_events_left_out() -> None:
+    history = histories.electronic(histories.registered())
+    current = [e.model_dump(mode="json") for e in (event.envelope(source="songda/x", subject=history.notice_id, time=NOW, correlationid="c") for _, event in history.events)]
+    # Version 1 of NoticeRegistered, as intake published it before recipients could come without an ID number.
+    old = [{**current[0], "dataversion": 1, "dataschema": "urn:songda:event:intake.NoticeRegistered:v1"}, *current[1:]]
+    unknown = {**current[1], "id": str(uuid.uuid4()), "type": "delivery.SomethingNew", "data": {"attempt_id": current[1]["data"]["attempt_id"]}}
+    newer = {**current[1], "id": str(uuid.uuid4()), "dataversion": 9}
+    report = assemble(events=read_back(old), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    assert assemble(events=read_back([*old, unknown, newer]), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW) == report
+    assert report == assemble(events=read_back(current), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    assert [a.result for a in report.recipients[0].attempts] == ["failed", "succeeded"]
+
+
+# The report's JSON is a public contract courts verify by hash: each history's report is kept as a snapshot.
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "reports"
+WRITE_ENV = "SONGDA_WRITE_SNAPSHOTS"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+NOTICE = "9b2f6c1e-4d3a-4f0e-8c7b-2a1d5e6f7a80"
+
+
+def mixed(history: histories.History) -> histories.History:
+    """Consented e-mail through the firm and a call that failed, an acknowledged page, an open attempt, then every method exhausted."""
+    registered = history.events[0][1]
+    recipient = registered.recipients[0]  # type: ignore[attr-defined]
+    consent = Consent(channel=EDeliveryChannel.sms, address="+8613800138000", source_case="（2025）鲁1002民初0321号", confirmed_on=date(2025, 12, 3))
+    history.events[0] = ("intake", registered.model_copy(update={"recipients": [recipient.model_copy(update={"consent": [consent]})]}))
+    common = {"notice_id": history.notice_id, "recipient_id": history.recipient_id}
+    call = {**common, "attempt_id": "call-1", "tier": Tier.electronic, "channel": Channel.voice, "target": "+8613800138000"}
+    page = {**common, "attempt_id": "sms-1", "tier": Tier.electronic, "channel": Channel.sms, "target": "+8613800138000"}
+    firm = {**common, "attempt_id": "firm-1", "tier": Tier.electronic, "channel": Channel.lawyer_firm, "target": "office@example.com"}
+    at = histories.START
+    history.add(
+        "delivery",
+        AttemptStarted(**call, started_at=at),
+        AttemptFailed(**call, at=at + timedelta(minutes=1), reason="no answer at 13800138000", record=histories.sms_record(at, "no-answer")),
+        AttemptStarted(**page, started_at=at),
+        AttemptSucceeded(**page, at=at + timedelta(minutes=2), detail=""),
+        DocumentsAcknowledged(**common, attempt_id="sms-1", at=at + timedelta(minutes=3), ip="203.0.113.9"),
+        AttemptStarted(**firm, started_at=at + timedelta(minutes=4)),
+        RecipientUnserved(
+            **common,
+            exhausted=[Exhausted(tier=Tier.electronic, channel=Channel.voice, target="138****8000", reason="no answer", at=at + timedelta(minutes=1))],
+            recommendation="public notice",
+            at=at + timedelta(minutes=5),
+        ),
+    )
+    return history
+
+
+def with_photo(history: histories.History) -> tuple[histories.History, list[Uploaded]]:
+    """A direct service whose photo (and a call record about no attempt) was uploaded, the photo named by the service."""
+    attempt = next(e.attempt_id for _, e in history.events if isinstance(e, AttemptStarted))
+    photo = EvidenceItem(
+        id="item-photo",
+        notice_id=history.notice_id,
+        attempt_id=attempt,
+        kind="photo",
+        sha256="ab" * 32,
+        size=2048,
+        content_type="image/jpeg",
+        details={},
+        flags=["time_mismatch"],
+        uploaded_by="agent-7",
+        leaf_index=40,
+        recorded_at=NOW,
+    )
+    loose = photo.model_copy(update={"id": "item-call", "attempt_id": None, "kind": "call_record", "content_type": "application/json", "flags": [], "leaf_index": 41})
+    history.events = [(s, e.model_copy(update={"evidence_ids": ["item-photo"]}) if isinstance(e, RecipientServed) else e) for s, e in history.events]
+    return history, [cited(item, Proof(leaf_index=item.leaf_index, entry="{}", path=["cd" * 32])) for item in (photo, loose)]
+
+
+SNAPSHOT_CASES = {
+    **{name: (script, False) for name, script, *_ in CASES},
+    "mixed": (mixed, False),
+    "direct with photo": (histories.direct, True),
+}
+
+
+def normalised(document: dict[str, Any]) -> str:
+    """Returns the document as indented JSON with its random ids (attempts, envelopes) named in order of appearance."""
+    text = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True)
+    names: dict[str, str] = {}
+    return UUID.sub(lambda m: names.setdefault(m.group(0), f"uuid-{len(names) + 1}"), text) + "\n"
+
+
+@pytest.mark.parametrize("name", list(SNAPSHOT_CASES))
+def test_the_reports_json_is_unchanged(name: str) -> None:
+    script, photographed = SNAPSHOT_CASES[name]
+    history = script(histories.registered(NOTICE))
+    items: list[Uploaded] = []
+    if photographed:
+        history, items = with_photo(history)
+    report = assemble(events=logged(history), items=items, checkpoint=CHECKPOINT, version=2, previous_sha256="ef" * 32, now=NOW)
+    text = normalised(report.model_dump(mode="json"))
+    path = SNAPSHOTS / f"{name.replace(' ', '_')}.json"
+    if os.environ.get(WRITE_ENV):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path.name}; run with {WRITE_ENV}=1 to write it"
+    assert text == path.read_text(encoding="utf-8")

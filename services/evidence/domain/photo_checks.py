@@ -1,8 +1,7 @@
-"""Evidence's rules: how a received message is fingerprinted and what a photo must show to stand as proof."""
+"""What a photo must show to stand as proof of place and time (Interp. 138, CPL 89), and the flags it raises when it does not."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -61,11 +60,6 @@ EDITORS = (
     "美颜",
     "黄油相机",
 )
-
-
-def message_digest(raw: bytes) -> str:
-    """Returns the sha256 of the message exactly as it arrived, so anyone holding those bytes can check it."""
-    return hashlib.sha256(raw).hexdigest()
 
 
 def distance_m(a: GeoPoint, b: GeoPoint) -> float:

@@ -1,0 +1,1 @@
+"""Evidence's outside systems, one module each: a port, the real adapter and a fake for tests."""
