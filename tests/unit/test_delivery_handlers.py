@@ -16,7 +16,7 @@ from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientStatus
-from services.delivery.handlers import due, messages, sending, team
+from services.delivery.handlers import due, messages, notices, sending, team
 from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
 from services.delivery.requests import OutcomeIn, SignerIn
@@ -110,7 +110,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await db.dispose()
 
 
-def notice(*, consent: bool = True, phones: tuple[str, ...] = (MOBILE,), confirmed: bool = False) -> NoticeRegistered:
+def notice(*, consent: bool = True, phones: tuple[str, ...] = (MOBILE,), confirmed: bool = False, whereabouts_unknown: bool = False) -> NoticeRegistered:
     notice_id = str(uuid.uuid4())
     channels = [Consent(channel=EDeliveryChannel.sms, address=MOBILE, source_case="（2026）鲁1002民初0999号", confirmed_on=date(2026, 6, 1))] if consent else []
     return NoticeRegistered(
@@ -134,6 +134,7 @@ def notice(*, consent: bool = True, phones: tuple[str, ...] = (MOBILE,), confirm
                 emails=[],
                 candidates=[CandidateAddress(text=HOME, rank=1, provenance=[Provenance(kind="confirmation" if confirmed else "filing")], city="威海市", district="环翠区")],
                 consent=channels,
+                whereabouts_unknown=whereabouts_unknown,
             )
         ],
         due_date=date(2026, 11, 26),
@@ -247,3 +248,25 @@ async def test_the_deadline_warning_and_the_overdue_alert_are_raised_once(world:
     await due.raise_deadlines(world.deps)
     types = await world.types()
     assert types.count("delivery.NoticeOverdue") == 1
+
+
+async def test_a_public_notice_is_recorded_once_by_the_notices_court_and_runs_thirty_days(world: World) -> None:
+    registered = notice(consent=False, phones=(), whereabouts_unknown=True)
+    await world.consume(registered, notice_id=registered.notice_id)
+    recipient_id = registered.recipients[0].recipient_id
+    court = Principal(sub="C371002", role=Role.court, jti="t-4")
+    other_court = Principal(sub="C110105", role=Role.court, jti="t-5")
+    record = notices.record_publication
+
+    with pytest.raises(Problem) as hidden:
+        await record(world.deps, notice_id=registered.notice_id, recipient_id=recipient_id, published_on=date(2026, 11, 23), principal=other_court)
+    assert hidden.value.status == 404
+    with pytest.raises(Problem) as future:
+        await record(world.deps, notice_id=registered.notice_id, recipient_id=recipient_id, published_on=date(2026, 11, 24), principal=court)
+    assert future.value.status == 422 and future.value.errors[0]["field"] == "published_on"
+
+    view = await record(world.deps, notice_id=registered.notice_id, recipient_id=recipient_id, published_on=date(2026, 11, 23), principal=court)
+    assert (view.status, view.public_notice_ends) == (RecipientStatus.notice_period, date(2026, 12, 23))
+    with pytest.raises(Problem) as again:
+        await record(world.deps, notice_id=registered.notice_id, recipient_id=recipient_id, published_on=date(2026, 11, 23), principal=court)
+    assert again.value.status == 409

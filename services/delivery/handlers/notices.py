@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery import access
 from services.delivery.deps import DeliveryDeps
@@ -24,17 +25,7 @@ from shared.plumbing.problems import Problem
 async def notice_delivery(deps: DeliveryDeps, *, notice_id: str, principal: Principal) -> NoticeDelivery:
     """Returns every visible recipient's tier, attempts, tasks, outcome, service date and basis; audited for overseers."""
     async with deps.db.transaction() as session:
-        notice = await session.get(DeliveryNotice, notice_id)
-        if notice is None:
-            raise access.missing_notice(notice_id)
-        rows = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.notice_id == notice_id).order_by(col(DeliveryRecipient.position)))).all()
-        rows = await access.visible_recipients(session, principal, notice, rows)
-        if not rows:
-            raise access.missing_notice(notice_id)
-        tasks = (await session.exec(select(DeliveryTask).where(DeliveryTask.notice_id == notice_id).order_by(col(DeliveryTask.created_at)))).all()
-        if principal.audited:
-            audit.record(session, principal, action="delivery.read", target=notice_id, now=deps.clock.now())
-    return _view(notice, rows, tasks, principal)
+        return await _read(session, notice_id=notice_id, principal=principal, now=deps.clock.now())
 
 
 async def record_publication(deps: DeliveryDeps, *, notice_id: str, recipient_id: str, published_on: date, principal: Principal) -> RecipientDelivery:
@@ -54,8 +45,23 @@ async def record_publication(deps: DeliveryDeps, *, notice_id: str, recipient_id
                 409, "Not awaiting a public notice", f"Recipient {recipient_id} is {row.status}; a public notice is recorded only once every other method failed (CPL 95)."
             )
         await advance(session, recipient_id=recipient_id, event=PublicationRecorded(published_on=published_on, at=now), now=now, setup=deps.setup, causation=None)
-    view = await notice_delivery(deps, notice_id=notice_id, principal=principal)
+        await session.flush()
+        view = await _read(session, notice_id=notice_id, principal=principal, now=now)
     return next(r for r in view.recipients if r.recipient_id == recipient_id)
+
+
+async def _read(session: AsyncSession, *, notice_id: str, principal: Principal, now: datetime) -> NoticeDelivery:
+    notice = await session.get(DeliveryNotice, notice_id)
+    if notice is None:
+        raise access.missing_notice(notice_id)
+    rows = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.notice_id == notice_id).order_by(col(DeliveryRecipient.position)))).all()
+    rows = await access.visible_recipients(session, principal, notice, rows)
+    if not rows:
+        raise access.missing_notice(notice_id)
+    tasks = (await session.exec(select(DeliveryTask).where(DeliveryTask.notice_id == notice_id).order_by(col(DeliveryTask.created_at)))).all()
+    if principal.audited:
+        audit.record(session, principal, action="delivery.read", target=notice_id, now=now)
+    return _view(notice, rows, tasks, principal)
 
 
 def _visible(attempt: Attempt, principal: Principal) -> Attempt:
