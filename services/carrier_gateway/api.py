@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from services.carrier_gateway.ems.mapper import node
+from services.carrier_gateway.adapters.ems.mapper import node
 from services.carrier_gateway.models import CarrierItem, CarrierTrace
 from shared.contracts.ems_wire import Trace
 from shared.contracts.events import PostalStatus, ReturnReason, SignerRole

@@ -9,8 +9,8 @@ from datetime import timedelta
 import structlog
 from sqlmodel import col, select
 
-from services.carrier_gateway.ems.client import CarrierUnavailable, EmsClient
-from services.carrier_gateway.ems.mapper import Booked, CarrierRejected, Sender, booking_outcome, booking_payload
+from services.carrier_gateway.adapters.ems.client import CarrierUnavailable, EmsClient
+from services.carrier_gateway.adapters.ems.mapper import Booked, CarrierRejected, Sender, booking_outcome, booking_payload
 from services.carrier_gateway.models import CarrierItem
 from services.carrier_gateway.tracking import emit
 from shared.contracts.ems_wire import Envelope

@@ -8,10 +8,10 @@ import httpx
 from fastapi import FastAPI
 
 from services.carrier_gateway import api, consumers, webhooks
+from services.carrier_gateway.adapters.ems.client import CircuitBreaker, EmsClient
+from services.carrier_gateway.adapters.evidence import EvidenceClient
 from services.carrier_gateway.booking import Booker
 from services.carrier_gateway.config import CarrierGatewaySettings
-from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from services.carrier_gateway.evidence import EvidenceClient
 from services.carrier_gateway.models import TABLES
 from services.carrier_gateway.polling import Poller
 from services.carrier_gateway.scans import Scanner

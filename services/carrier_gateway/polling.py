@@ -10,12 +10,11 @@ import structlog
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
+from services.carrier_gateway.adapters.ems.client import CarrierUnavailable, CircuitOpen, EmsClient
+from services.carrier_gateway.adapters.ems.mapper import CarrierRejected, traces
 from services.carrier_gateway.booking import BOOKED
-from services.carrier_gateway.ems.client import CarrierUnavailable, CircuitOpen, EmsClient
-from services.carrier_gateway.ems.mapper import CarrierRejected
 from services.carrier_gateway.models import CarrierItem
 from services.carrier_gateway.tracking import apply_traces
-from shared.contracts.ems_wire import Traces
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
 
@@ -63,9 +62,8 @@ class Poller:
             except (CarrierUnavailable, CarrierRejected) as exc:
                 log.warning("ems.poll_failed", attempt_id=attempt_id, error=str(exc))
                 continue
-            traces = Traces.model_validate(envelope.ret_body or {"traces": []}).traces if envelope.ok else []
             async with self.db.transaction() as session:
-                applied = await apply_traces(session, traces, source="poll", now=self.clock.now())
+                applied = await apply_traces(session, traces(envelope), source="poll", now=self.clock.now())
                 item = await session.get(CarrierItem, attempt_id)
                 if item is not None:
                     item.polled_at = self.clock.now()

@@ -10,9 +10,9 @@ import structlog
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.carrier_gateway.ems.client import CarrierUnavailable, EmsClient, ScanNotReady
-from services.carrier_gateway.ems.mapper import CarrierRejected
-from services.carrier_gateway.evidence import EvidenceClient, EvidenceRefused, EvidenceUnavailable
+from services.carrier_gateway.adapters.ems.client import CarrierUnavailable, EmsClient, ScanNotReady
+from services.carrier_gateway.adapters.ems.mapper import CarrierRejected
+from services.carrier_gateway.adapters.evidence import EvidenceClient, EvidenceRefused, EvidenceUnavailable
 from services.carrier_gateway.models import CarrierItem, ScanState
 from services.carrier_gateway.tracking import emit
 from shared.contracts.events import ReceiptReturned

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.carrier_gateway.ems.mapper import Node, node, receipt, supersedes, tracking
+from services.carrier_gateway.adapters.ems.mapper import Node, node, receipt, supersedes, tracking
 from services.carrier_gateway.models import CarrierItem, CarrierTrace, ScanState
 from shared.contracts.ems_wire import Trace
 from shared.contracts.events import PostalStatus

@@ -15,8 +15,8 @@ import respx
 from sqlmodel import col, select
 
 from services.carrier_gateway import scans
-from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from services.carrier_gateway.evidence import EvidenceClient
+from services.carrier_gateway.adapters.ems.client import CircuitBreaker, EmsClient
+from services.carrier_gateway.adapters.evidence import EvidenceClient
 from services.carrier_gateway.models import TABLES, CarrierItem, ScanState
 from services.carrier_gateway.scans import Scanner
 from services.carrier_gateway.tracking import apply_traces
