@@ -228,4 +228,7 @@ class FakeCarrier:
 
 
 def _answer(code: str, message: str, body: dict[str, Any] | None = None) -> Envelope:
+    # As the client does: an S-code refuses the request itself and is never an answer.
+    if code.startswith(_REQUEST_REFUSED):
+        raise CarrierRejected(code, message)
     return Envelope(serial_no="fake", ret_code=code, ret_msg=message, ret_date="2026-01-01 00:00:00", ret_body=body)
