@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 SOURCE = "songda/carrier_gateway"
 
 
-def emit(session: AsyncSession, event: Event, *, item: CarrierItem, now: datetime) -> None:
+def _emit(session: AsyncSession, event: Event, *, item: CarrierItem, now: datetime) -> None:
     """Stages an event about an item in this transaction's outbox, caused by the command that booked it."""
     envelope = event.envelope(source=SOURCE, subject=item.notice_id, time=now, correlationid=item.correlation_id, causationid=item.command_id)
     outbox.add(session, envelope, topic=CARRIER_GATEWAY_EVENTS, now=now)
@@ -89,11 +89,11 @@ async def book_item(deps: CarrierGatewayDeps, *, item: CarrierItem) -> None:
             return
         if isinstance(outcome, Booked):
             row.booking, row.waybill_no = Booking.booked, outcome.waybill_no
-            emit(session, WaybillCreated(notice_id=row.notice_id, attempt_id=row.attempt_id, waybill_no=outcome.waybill_no, created_at=now), item=row, now=now)
+            _emit(session, WaybillCreated(notice_id=row.notice_id, attempt_id=row.attempt_id, waybill_no=outcome.waybill_no, created_at=now), item=row, now=now)
             log.info("ems.booked", attempt_id=row.attempt_id, waybill_no=outcome.waybill_no)
         else:
             row.booking, row.last_error = Booking.refused, f"{outcome.code} {outcome.reason}"
-            emit(session, DispatchFailed(notice_id=row.notice_id, attempt_id=row.attempt_id, reason=outcome.reason or outcome.code, at=now), item=row, now=now)
+            _emit(session, DispatchFailed(notice_id=row.notice_id, attempt_id=row.attempt_id, reason=outcome.reason or outcome.code, at=now), item=row, now=now)
             log.info("ems.booking_refused", attempt_id=row.attempt_id, code=outcome.code)
         row.next_try_at, row.updated_at = None, now
         session.add(row)
@@ -178,7 +178,7 @@ def _advance(session: AsyncSession, item: CarrierItem, new: Node, trace: Trace, 
         item.current, item.status = trace.wire(), new.status.value
         item.closed = new.status in domain.CLOSING
     item.last_node_at = max(filter(None, (item.last_node_at, new.op_time)))
-    emit(session, mapper.tracking(new, notice_id=item.notice_id, attempt_id=item.attempt_id).model_copy(update={"latest": latest}), item=item, now=now)
+    _emit(session, mapper.tracking(new, notice_id=item.notice_id, attempt_id=item.attempt_id).model_copy(update={"latest": latest}), item=item, now=now)
     returned = mapper.receipt(new, notice_id=item.notice_id, attempt_id=item.attempt_id)
     if returned is not None and item.receipt_at is None:
         # One receipt per item: the first 801 read is the one the court's service date rests on (CPL 91).
@@ -250,7 +250,7 @@ async def _scan_pending(session: AsyncSession, attempt_id: str) -> CarrierItem |
 def _release(session: AsyncSession, row: CarrierItem, *, evidence_id: str | None, now: datetime) -> None:
     """Emits the item's one ReceiptReturned, with the scan's evidence id when there is one, and settles the scan."""
     returned = ReceiptReturned.model_validate({**(row.receipt or {}), "scan_evidence_id": evidence_id})
-    emit(session, returned, item=row, now=now)
+    _emit(session, returned, item=row, now=now)
     row.scan = ScanState.stored if evidence_id else ScanState.missing
     row.scan_evidence_id, row.scan_next_at, row.updated_at = evidence_id, None, now
     session.add(row)
