@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.carrier_gateway.ems.mapper import Sender
+from services.carrier_gateway.adapters.ems.mapper import Sender
 from shared.plumbing.settings import DEV_EMS_AUTHORIZATION, DEV_EMS_PUSH_SECRET, DEV_EMS_SENDER_NO, DEV_EMS_SM4_KEY, Environment, ServiceSettings
 
 # The court's own return address on every item it books; a deployment names its court's.

@@ -7,16 +7,16 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from services.carrier_gateway import api, consumers, webhooks
-from services.carrier_gateway.booking import Booker
+from services.carrier_gateway import api, consumers
+from services.carrier_gateway.adapters.ems.client import CircuitBreaker, EmsClient
+from services.carrier_gateway.adapters.evidence import EvidenceClient
 from services.carrier_gateway.config import CarrierGatewaySettings
-from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from services.carrier_gateway.evidence import EvidenceClient
+from services.carrier_gateway.deps import CarrierGatewayDeps
+from services.carrier_gateway.domain import ScanPolicy
 from services.carrier_gateway.models import TABLES
-from services.carrier_gateway.polling import Poller
-from services.carrier_gateway.scans import Scanner
+from services.carrier_gateway.workers import Booker, Poller, Scanner
 from shared.contracts.ems_wire import decode_key
-from shared.plumbing.runtime import Deps, ServiceSpec, create_service_app
+from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 
 def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
@@ -26,13 +26,13 @@ def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
     key = decode_key(settings.ems_sm4_key)
     http = httpx.AsyncClient()
 
-    def workers(deps: Deps) -> dict:
-        client = EmsClient(
+    def build_deps(runtime: Runtime) -> CarrierGatewayDeps:
+        ems = EmsClient(
             origin=settings.ems_origin,
             sender_no=settings.ems_sender_no,
             authorization=settings.ems_authorization,
             key=key,
-            now=deps.clock.now,
+            now=runtime.clock.now,
             breaker=CircuitBreaker(failures=settings.breaker_failures, cooldown_s=settings.breaker_cooldown_s),
             timeout_s=settings.ems_timeout_s,
             attempts=settings.ems_attempts,
@@ -40,18 +40,21 @@ def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
             backoff_max_s=settings.ems_backoff_max_s,
             http=http,
         )
-        booker = Booker(db=deps.db, clock=deps.clock, client=client, sender=settings.sender, poll_s=settings.booking_poll_ms / 1000)
-        poller = Poller(db=deps.db, clock=deps.clock, client=client, quiet=timedelta(hours=settings.poll_quiet_hours), every_s=settings.poll_every_s)
         evidence = EvidenceClient(url=settings.evidence_url, secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer, http=http, timeout_s=settings.evidence_timeout_s)
-        scanner = Scanner(
-            db=deps.db,
-            clock=deps.clock,
-            client=client,
+        return CarrierGatewayDeps(
+            db=runtime.db,
+            clock=runtime.clock,
+            ems=ems,
             evidence=evidence,
-            attempts=settings.scan_attempts,
-            backoff=timedelta(seconds=settings.scan_backoff_s),
-            poll_s=settings.scan_poll_ms / 1000,
+            sender=settings.sender,
+            push_secret=settings.ems_push_secret,
+            scans=ScanPolicy(attempts=settings.scan_attempts, backoff=timedelta(seconds=settings.scan_backoff_s)),
         )
+
+    def workers(deps: CarrierGatewayDeps) -> dict:
+        booker = Booker(deps=deps, poll_s=settings.booking_poll_ms / 1000)
+        poller = Poller(deps=deps, quiet=timedelta(hours=settings.poll_quiet_hours), every_s=settings.poll_every_s)
+        scanner = Scanner(deps=deps, poll_s=settings.scan_poll_ms / 1000)
         return {"booker": booker.run(), "poller": poller.run(), "scanner": scanner.run()}
 
     async def close() -> None:
@@ -62,12 +65,11 @@ def create_app(settings: CarrierGatewaySettings | None = None) -> FastAPI:
         title="Songda carrier gateway",
         description="Books court mail (法院专递) with EMS, follows each item to its return receipt and turns EMS's traces into delivery events.",
         tables=TABLES,
-        routers=(api.router, webhooks.router),
+        routers=(api.router, api.webhooks),
         consumes=consumers.TOPICS,
         handlers=consumers.HANDLERS,
+        deps=build_deps,
         workers=workers,
         close=close,
     )
-    app = create_service_app(spec, settings)
-    app.state.ems_push_secret = settings.ems_push_secret
-    return app
+    return create_service_app(spec, settings)

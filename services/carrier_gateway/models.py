@@ -12,6 +12,14 @@ from sqlmodel import Field, SQLModel
 from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
 
 
+class Booking(StrEnum):
+    """Where an item's booking stands: waiting for EMS, booked under a waybill, or refused by EMS (a B-code)."""
+
+    pending = "pending"
+    booked = "booked"
+    refused = "refused"
+
+
 class ScanState(StrEnum):
     """Where an item's return-receipt scan stands: waiting to reach evidence, stored there, or given up on."""
 
@@ -37,6 +45,7 @@ class CarrierItem(SQLModel, table=True):
     # The DispatchPostalItem envelope that asked for the item; the events it causes name it.
     command_id: str
     command: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    # A Booking.
     booking: str
     tries: int = 0
     next_try_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -19,6 +19,12 @@ def missing_notice(notice_id: str) -> Problem:
     return Problem(404, "Not found", f"No notice {notice_id}.")
 
 
+def check_submitter(principal: Principal, court_id: str) -> None:
+    """Refuses a court submitting a notice in another court's name; services submit for any court."""
+    if principal.role is Role.court and principal.sub != court_id:
+        raise Problem(403, "Forbidden", f"A court may submit only its own notices; this token is for court {principal.sub}.")
+
+
 async def calling_court(session: AsyncSession, principal: Principal) -> IntakeCourt:
     """Returns the registry entry of the court a court token speaks for; an unregistered or inactive court is refused."""
     court = await courts.find(session, principal.sub)

@@ -6,19 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from services.intake import access, courts, handlers
+from services.intake import access, handlers
 from services.intake.courts import COURT_ID, CourtIn, CourtOut
 from services.intake.models import IntakeCourt, IntakeNotice
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn, NoticeOut
-from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import Stage
-from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.openapi import problems
-from shared.plumbing.problems import Problem, validation_problem
-from shared.plumbing.runtime import RuntimeDep
+from shared.plumbing.runtime import Deps, get_deps
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+
+# Intake's handlers need only the database and the clock.
+DepsDep = Annotated[Deps, Depends(get_deps)]
 
 CourtOrService = Annotated[Principal, Depends(require(Role.court, Role.service))]
 Readers = Annotated[Principal, Depends(require(Role.court, Role.lawyer, Role.service, Role.supervisor, Role.auditor))]
@@ -37,49 +37,19 @@ CourtId = Annotated[str, Path(pattern=COURT_ID)]
     summary="Submit a notice to serve (idempotent on court_id + court_reference)",
     responses=problems(409) | {200: {"description": "The same notice was submitted before; the first one is returned"}},
 )
-async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrService, runtime: RuntimeDep) -> NoticeOut:
+async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrService, deps: DepsDep) -> NoticeOut:
     """Validates and registers a notice of a registered court in one of its cases, under the registry's court name, publishing intake.NoticeRegistered."""
-    if principal.role is Role.court and principal.sub != body.court_id:
-        raise Problem(403, "Forbidden", f"A court may submit only its own notices; this token is for court {principal.sub}.")
-    async with runtime.db.sessions() as session:
-        # A court is refused unless registered and active; a service may name any court, checked below.
-        court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
-    payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
-    notice, created = await handlers.register_notice(runtime, payload)
+    access.check_submitter(principal, body.court_id)
+    notice, created = await handlers.register_notice(deps, principal=principal, body=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["Location"] = f"/v1/notices/{notice.id}"
     return _view(notice)
 
 
-def _registered_name(body: NoticeIn, court: IntakeCourt | None, principal: Principal) -> str:
-    """Returns the court's name from the registry, refusing an unknown court, a case of another court and a name that differs."""
-    if court is None or not court.active:
-        raise _invalid("court_id", f"{body.court_id} is not a registered, active court")
-    case = CaseNumber.parse(body.case_number)
-    if not courts.owns_case(court, case):
-        if principal.role is Role.court:
-            raise access.not_your_case(case, court)
-        raise _invalid("case_number", access.not_its_case(case, court))
-    if body.court_name is not None and body.court_name != court.name:
-        raise _invalid("court_name", f"court {court.id} is registered as {court.name}")
-    return court.name
-
-
-def _invalid(field: str, message: str) -> Problem:
-    return validation_problem([{"loc": ("body", field), "msg": message, "type": "value_error"}])
-
-
 @router.get("/notices/{notice_id}", response_model=NoticeOut, summary="Read a notice as registered, with each recipient's ranked addresses")
-async def read_notice(notice_id: NoticeId, principal: Readers, runtime: RuntimeDep) -> NoticeOut:
+async def read_notice(notice_id: NoticeId, principal: Readers, deps: DepsDep) -> NoticeOut:
     """Returns the notice: a court its own, a lawyer the recipients its firm represents; others answer 404, never revealing it exists."""
-    async with runtime.db.transaction() as session:
-        notice = await session.get(IntakeNotice, notice_id)
-        recipients = access.visible_recipients(principal, notice) if notice is not None else None
-        if notice is None or recipients is None:
-            raise access.missing_notice(notice_id)
-        if principal.audited:
-            party_ids = [r["party"]["party_id"] for r in recipients if (r.get("party") or {}).get("party_id")]
-            audit.record(session, principal, action="notice.read", target=notice_id, now=runtime.clock.now(), party_ids=party_ids)
+    notice, recipients = await handlers.read_notice(deps, principal=principal, notice_id=notice_id)
     return _view(notice, recipients)
 
 
@@ -90,43 +60,35 @@ async def read_notice(notice_id: NoticeId, principal: Readers, runtime: RuntimeD
     summary="Record a 送达地址确认书 (a later one for the same party and case supersedes the earlier)",
     responses={200: {"description": "This confirmation was recorded before"}},
 )
-async def confirm_address(body: ConfirmationIn, response: Response, principal: CourtOrService, runtime: RuntimeDep) -> ConfirmationOut:
+async def confirm_address(body: ConfirmationIn, response: Response, principal: CourtOrService, deps: DepsDep) -> ConfirmationOut:
     """Records an address confirmation in one of the caller's own cases and tells delivery about open notices of the case."""
-    async with runtime.db.sessions() as session:
-        await access.check_case(session, principal, CaseNumber.parse(body.case_number))
-    confirmation = await handlers.confirm_address(runtime, body)
+    confirmation = await handlers.confirm_address(deps, principal=principal, body=body)
     response.status_code = status.HTTP_201_CREATED if confirmation.created else status.HTTP_200_OK
     return confirmation
 
 
 @router.post("/address-lookups", response_model=LookupOut, summary="Rank a party's known addresses without creating a notice (audited)")
-async def look_up(body: LookupIn, principal: LookupRoles, runtime: RuntimeDep) -> LookupOut:
+async def look_up(body: LookupIn, principal: LookupRoles, deps: DepsDep) -> LookupOut:
     """Returns the party's candidate addresses in legal order, to a court only for a party its own case names; every lookup is in the audit log."""
-    return await handlers.look_up(runtime, body, principal=principal)
+    return await handlers.look_up(deps, principal=principal, body=body)
 
 
 @router.get("/courts", response_model=list[CourtOut], summary="The courts Songda serves")
-async def court_list(_: Anyone, runtime: RuntimeDep) -> list[CourtOut]:
+async def court_list(_: Anyone, deps: DepsDep) -> list[CourtOut]:
     """Returns every registered court with its case code."""
-    async with runtime.db.sessions() as session:
-        return [_court(c) for c in await courts.every(session)]
+    return [_court(c) for c in await handlers.list_courts(deps)]
 
 
 @router.get("/courts/{court_id}", response_model=CourtOut, summary="One registered court")
-async def court_read(court_id: CourtId, _: Anyone, runtime: RuntimeDep) -> CourtOut:
+async def court_read(court_id: CourtId, _: Anyone, deps: DepsDep) -> CourtOut:
     """Returns the court."""
-    async with runtime.db.sessions() as session:
-        court = await courts.find(session, court_id)
-    if court is None:
-        raise Problem(404, "Not found", f"No court {court_id}.")
-    return _court(court)
+    return _court(await handlers.read_court(deps, court_id=court_id))
 
 
 @router.put("/courts/{court_id}", response_model=CourtOut, summary="Register or change a court (supervisors)", responses=problems(409) | {201: {"description": "Registered"}})
-async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Supervisors, runtime: RuntimeDep) -> CourtOut:
+async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Supervisors, deps: DepsDep) -> CourtOut:
     """Registers a court or changes its name, case code or whether it is active; a case code belongs to one court."""
-    async with runtime.db.transaction() as session:
-        court, created = await courts.put(session, court_id, body, now=runtime.clock.now())
+    court, created = await handlers.put_court(deps, court_id=court_id, body=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _court(court)
 

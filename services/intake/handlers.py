@@ -1,4 +1,4 @@
-"""Intake's use cases: register a notice, record an address confirmation, look a party up, learn from served recipients."""
+"""Intake's use cases: register and read notices, record an address confirmation, look a party up, keep the court registry, learn from served recipients."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake import access, book, domain, resolution
+from services.intake import access, book, courts, domain, resolution
+from services.intake.courts import CourtIn
 from services.intake.domain import AddressFact, CaseScope
-from services.intake.models import IntakeConfirmation, IntakeNotice, IntakeRecipient
-from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut
+from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeNotice, IntakeRecipient
+from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn
 from services.intake.resolution import Identity, Resolution
 from shared.contracts import topics
 from shared.contracts.addresses import PostalAddress
@@ -34,7 +35,7 @@ from shared.plumbing.auth import Principal, Role
 from shared.plumbing.clock import local_date
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.problems import Problem, validation_problem
-from shared.plumbing.runtime import Deps, Runtime
+from shared.plumbing.runtime import Deps
 
 SOURCE = "songda/intake"
 
@@ -67,12 +68,14 @@ def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
     return notice
 
 
-async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[IntakeNotice, bool]:
-    """Stores a validated notice with its recipients resolved against the address book, and stages intake.NoticeRegistered."""
-    now = runtime.clock.now()
-    notice = new_notice(payload, now=now)
+async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -> tuple[IntakeNotice, bool]:
+    """Stores a notice of a registered court in one of its cases, under the registry's court name, with its recipients resolved against the address book, and stages intake.NoticeRegistered; returns it and whether it is new."""
+    now = deps.clock.now()
     try:
-        async with runtime.db.transaction() as session:
+        async with deps.db.transaction() as session:
+            # A court is refused unless registered and active; a service may name any court, checked with the name.
+            court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
+            notice = new_notice(body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}, now=now)
             await _resolve_recipients(session, notice, now=now)
             session.add(notice)
             envelope = registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
@@ -80,12 +83,43 @@ async def register_notice(runtime: Runtime, payload: dict[str, Any]) -> tuple[In
     except IntegrityError:
         # The unique (court_id, court_reference) says this notice was submitted before: a resubmission
         # returns the first one, a different notice under the same reference is a conflict.
-        async with runtime.db.sessions() as session:
-            existing = await _by_reference(session, payload["court_id"], payload["court_reference"])
+        async with deps.db.sessions() as session:
+            existing = await _by_reference(session, body.court_id, body.court_reference)
         if existing is None:
             raise
         return _same_or_conflict(existing, notice.fingerprint), False
     return notice, True
+
+
+def _registered_name(body: NoticeIn, court: IntakeCourt | None, principal: Principal) -> str:
+    """Returns the court's name from the registry, refusing an unknown court, a case of another court and a name that differs."""
+    if court is None or not court.active:
+        raise _invalid("court_id", f"{body.court_id} is not a registered, active court")
+    case = CaseNumber.parse(body.case_number)
+    if not courts.owns_case(court, case):
+        if principal.role is Role.court:
+            raise access.not_your_case(case, court)
+        raise _invalid("case_number", access.not_its_case(case, court))
+    if body.court_name is not None and body.court_name != court.name:
+        raise _invalid("court_name", f"court {court.id} is registered as {court.name}")
+    return court.name
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return validation_problem([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+
+
+async def read_notice(deps: Deps, *, principal: Principal, notice_id: str) -> tuple[IntakeNotice, list[dict[str, Any]]]:
+    """Returns the notice and the recipients the caller may see: a court its own, a lawyer those its firm represents; others answer as missing."""
+    async with deps.db.transaction() as session:
+        notice = await session.get(IntakeNotice, notice_id)
+        recipients = access.visible_recipients(principal, notice) if notice is not None else None
+        if notice is None or recipients is None:
+            raise access.missing_notice(notice_id)
+        if principal.audited:
+            party_ids = [r["party"]["party_id"] for r in recipients if (r.get("party") or {}).get("party_id")]
+            audit.record(session, principal, action="notice.read", target=notice_id, now=deps.clock.now(), party_ids=party_ids)
+    return notice, recipients
 
 
 async def _resolve_recipients(session: AsyncSession, notice: IntakeNotice, *, now: datetime) -> None:
@@ -216,15 +250,16 @@ def registered_event(notice: IntakeNotice) -> NoticeRegistered:
 # --- Address confirmations ----------------------------------------------------------------------
 
 
-async def confirm_address(runtime: Runtime, body: ConfirmationIn) -> ConfirmationOut:
-    """Records a 送达地址确认书; a later one for the same party and case supersedes, and open notices of the case hear of it."""
-    now = runtime.clock.now()
-    if body.confirmed_at > local_date(now):
-        raise validation_problem([{"loc": ("body", "confirmed_at"), "msg": "a confirmation cannot be dated in the future", "type": "date_in_future"}])
+async def confirm_address(deps: Deps, *, principal: Principal, body: ConfirmationIn) -> ConfirmationOut:
+    """Records a 送达地址确认书 in one of the caller's own cases; a later one for the same party and case supersedes, and open notices of the case hear of it."""
+    now = deps.clock.now()
     case = CaseNumber.parse(body.case_number)
     identity = Identity(name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[body.phone.e164] if body.phone else [])
     channels = [(c.channel.value, c.address) for c in body.e_delivery.channels] if body.e_delivery else []
-    async with runtime.db.transaction() as session:
+    async with deps.db.transaction() as session:
+        await access.check_case(session, principal, case)
+        if body.confirmed_at > local_date(now):
+            raise validation_problem([{"loc": ("body", "confirmed_at"), "msg": "a confirmation cannot be dated in the future", "type": "date_in_future"}])
         found = await resolution.match_or_record(session, identity, now=now)
         if found.party_id is None:
             raise validation_problem(
@@ -300,14 +335,14 @@ async def _tell_open_notices(session: AsyncSession, party_id: str, confirmation:
 # --- Lookups ------------------------------------------------------------------------------------
 
 
-async def look_up(runtime: Runtime, body: LookupIn, *, principal: Principal) -> LookupOut:
+async def look_up(deps: Deps, *, principal: Principal, body: LookupIn) -> LookupOut:
     """Returns a party's ranked addresses to a caller entitled to them; every lookup, refused or not, is in the audit log."""
-    now = runtime.clock.now()
+    now = deps.clock.now()
     today = local_date(now)
     keys = {CaseNumber.parse(text).key for text in [*([body.case_number] if body.case_number else []), *body.earlier_case_numbers]}
     scope = CaseScope(case_keys=frozenset(keys), stage=body.stage)
     identity = Identity(name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[p.e164 for p in body.phones])
-    async with runtime.db.transaction() as session:
+    async with deps.db.transaction() as session:
         found = await resolution.match(session, identity)
         refusal = await _lookup_refusal(session, principal, body, party_id=found.party_id)
         if refusal is not None:
@@ -343,6 +378,36 @@ async def _lookup_refusal(session: AsyncSession, principal: Principal, body: Loo
         message = f"no notice or address confirmation of yours in {case.text} names this party"
         return Problem(403, "Forbidden", f"party: {message}", errors=[{"field": "party", "message": message}])
     return None
+
+
+# --- The court registry -------------------------------------------------------------------------
+
+
+async def list_courts(deps: Deps) -> list[IntakeCourt]:
+    """Returns every registered court, by id."""
+    async with deps.db.sessions() as session:
+        return await courts.every(session)
+
+
+async def read_court(deps: Deps, *, court_id: str) -> IntakeCourt:
+    """Returns a registered court."""
+    async with deps.db.sessions() as session:
+        court = await courts.find(session, court_id)
+    if court is None:
+        raise Problem(404, "Not found", f"No court {court_id}.")
+    return court
+
+
+async def put_court(deps: Deps, *, court_id: str, body: CourtIn) -> tuple[IntakeCourt, bool]:
+    """Registers a court or changes its name, case code or whether it is active; returns it and whether it is new."""
+    async with deps.db.transaction() as session:
+        return await courts.put(session, court_id, body, now=deps.clock.now())
+
+
+async def seed_courts(deps: Deps, *, seed: dict[str, CourtIn]) -> int:
+    """Registers the courts of the seed not registered yet; returns how many were added."""
+    async with deps.db.transaction() as session:
+        return await courts.seed(session, seed, now=deps.clock.now())
 
 
 # --- Learning from delivery ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import structlog
 from fastapi import FastAPI
 
-from services.intake import api, consumers, courts
+from services.intake import api, consumers, courts, handlers
 from services.intake.config import IntakeSettings
 from services.intake.models import TABLES
 from shared.plumbing.runtime import Deps, ServiceSpec, create_service_app
@@ -19,8 +19,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     seed = courts.read_seed(seed_file) if seed_file else {}
 
     async def prepare(deps: Deps) -> None:
-        async with deps.db.transaction() as session:
-            added = await courts.seed(session, seed, now=deps.clock.now())
+        added = await handlers.seed_courts(deps, seed=seed)
         if added:
             log.info("courts.seeded", added=added, file=str(seed_file))
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services.carrier_gateway.adapters.ems.client import CircuitBreaker, EmsClient
 from services.carrier_gateway.config import CarrierGatewaySettings
-from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
 from services.carrier_gateway.main import create_app as create_gateway
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence

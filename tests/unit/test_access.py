@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.carrier_gateway.api import reaches as reaches_waybill
+from services.carrier_gateway.access import reaches as reaches_waybill
 from services.carrier_gateway.models import CarrierItem
 from services.delivery import access as delivery
 from services.delivery.models import DeliveryNotice, DeliveryRecipient, DeliveryTask

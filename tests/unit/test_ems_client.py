@@ -11,8 +11,8 @@ import httpx
 import pytest
 import respx
 
-from services.carrier_gateway.ems.client import CarrierUnavailable, CircuitBreaker, CircuitOpen, EmsClient, ScanNotReady
-from services.carrier_gateway.ems.mapper import CarrierRejected
+from services.carrier_gateway.adapters.ems.client import CarrierUnavailable, CircuitBreaker, CircuitOpen, EmsClient, ScanNotReady
+from services.carrier_gateway.adapters.ems.mapper import CarrierRejected
 from shared.contracts.ems_wire import API_CREATE_WAYBILL, API_RECEIPT_SCAN, PAYLOAD_FIELD, decrypt
 
 ORIGIN = "http://ems.test"

@@ -14,7 +14,7 @@ import jwt
 import pytest
 import respx
 
-from services.carrier_gateway.evidence import EvidenceClient, EvidenceRefused, EvidenceUnavailable
+from services.carrier_gateway.adapters.evidence import EvidenceClient, EvidenceRefused, EvidenceUnavailable
 from shared.plumbing.auth import Role, TokenVerifier
 
 URL = "http://evidence.test"

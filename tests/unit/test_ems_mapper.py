@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.carrier_gateway.ems.mapper import (
+from services.carrier_gateway.adapters.ems.mapper import (
     RANK,
     Booked,
     CarrierRejected,

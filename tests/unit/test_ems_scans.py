@@ -14,12 +14,15 @@ import pytest
 import respx
 from sqlmodel import col, select
 
-from services.carrier_gateway import scans
-from services.carrier_gateway.ems.client import CircuitBreaker, EmsClient
-from services.carrier_gateway.evidence import EvidenceClient
+from services.carrier_gateway import handlers
+from services.carrier_gateway.adapters.ems.client import CircuitBreaker, EmsClient
+from services.carrier_gateway.adapters.evidence import EvidenceClient
+from services.carrier_gateway.config import DEFAULT_SENDER
+from services.carrier_gateway.deps import CarrierGatewayDeps
+from services.carrier_gateway.domain import ScanPolicy
+from services.carrier_gateway.handlers import apply_traces
 from services.carrier_gateway.models import TABLES, CarrierItem, ScanState
-from services.carrier_gateway.scans import Scanner
-from services.carrier_gateway.tracking import apply_traces
+from services.carrier_gateway.workers import Scanner
 from shared.contracts.ems_wire import Trace
 from shared.plumbing.db import Database, create_tables, table_of
 from shared.plumbing.outbox import OutboxMessage
@@ -96,7 +99,8 @@ def scanner(db: Database, clock: Clock, *, attempts: int = 3) -> Scanner:
         origin="http://ems.test", sender_no="37100200018", authorization="auth", key=KEY, now=clock.now, breaker=CircuitBreaker(failures=100, cooldown_s=30), attempts=1
     )
     evidence = EvidenceClient(url="http://evidence.test", secret="s" * 40, issuer="songda", http=httpx.AsyncClient())
-    return Scanner(db=db, clock=clock, client=ems, evidence=evidence, attempts=attempts, backoff=timedelta(minutes=5))
+    scans = ScanPolicy(attempts=attempts, backoff=timedelta(minutes=5))
+    return Scanner(deps=CarrierGatewayDeps(db=db, clock=clock, ems=ems, evidence=evidence, sender=DEFAULT_SENDER, push_secret="secret", scans=scans))
 
 
 async def item(db: Database) -> CarrierItem:
@@ -177,7 +181,7 @@ async def test_a_crash_between_upload_and_commit_uploads_again_under_the_same_ke
         raise RuntimeError("killed before the commit")
 
     with monkeypatch.context() as patched:
-        patched.setattr(scans, "_release", crash)
+        patched.setattr(handlers, "_release", crash)
         with pytest.raises(RuntimeError, match="killed"):
             await scanner(db, clock).run_once()
     assert await events(db, "carrier_gateway.ReceiptReturned") == [] and (await item(db)).scan == ScanState.pending

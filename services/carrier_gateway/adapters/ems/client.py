@@ -1,4 +1,4 @@
-"""EMS's open platform over httpx: encrypted requests, timeouts, retries with backoff and jitter, and a circuit breaker."""
+"""EMS's open platform: the port the handlers call, the client over httpx (encrypted requests, retries with backoff and jitter, a circuit breaker) and a fake."""
 
 from __future__ import annotations
 
@@ -6,22 +6,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import structlog
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from services.carrier_gateway.ems.mapper import CarrierRejected
+from services.carrier_gateway.adapters.ems.mapper import CarrierRejected
 from shared.contracts.ems_wire import (
     API_CANCEL_WAYBILL,
     API_CREATE_WAYBILL,
     API_RECEIPT_SCAN,
     API_TRACK,
     RET_NO_RECEIPT,
+    RET_OK,
     Envelope,
     ReceiptScan,
+    Trace,
     WireError,
     request_form,
 )
@@ -82,6 +84,16 @@ class CircuitBreaker:
                 log.warning("ems.circuit_open", failed_in_a_row=self.failed_in_a_row, cooldown_s=self.cooldown_s)
             self.opened_at = self.now()
         self.trial_running = False
+
+
+class Carrier(Protocol):
+    """EMS as the handlers use it; an unknown outcome raises CarrierUnavailable, a request EMS would not read CarrierRejected."""
+
+    async def create_waybill(self, payload: dict[str, Any]) -> Envelope: ...
+
+    async def track(self, waybill_no: str) -> Envelope: ...
+
+    async def receipt_scan(self, waybill_no: str) -> tuple[bytes, str]: ...
 
 
 class _Transient(Exception):
@@ -170,3 +182,53 @@ class EmsClient:
             raise _Transient(f"unreadable answer (HTTP {response.status_code})") from exc
         self.breaker.succeeded()
         return envelope
+
+
+class FakeCarrier:
+    """EMS in memory: books each order once under its own waybill, answers the traces and scans it is given, fails as told."""
+
+    def __init__(self) -> None:
+        self.waybills: dict[str, str] = {}
+        self.refusals: dict[str, tuple[str, str]] = {}
+        self.traces: dict[str, list[Trace]] = {}
+        self.scans: dict[str, tuple[bytes, str]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self._failures: list[Exception] = []
+
+    def fail_next(self, *errors: Exception) -> None:
+        """Makes the next calls raise these errors, one each, in order."""
+        self._failures.extend(errors)
+
+    async def create_waybill(self, payload: dict[str, Any]) -> Envelope:
+        """Answers the order's waybill, the same for the same logisticsOrderNo, or the refusal scripted for it."""
+        order = payload["logisticsOrderNo"]
+        self._call(API_CREATE_WAYBILL, order)
+        if order in self.refusals:
+            code, message = self.refusals[order]
+            return _answer(code, message)
+        waybill_no = self.waybills.setdefault(order, f"{1190000000000 + len(self.waybills) + 1}")
+        return _answer(RET_OK, "成功", {"waybillNo": waybill_no, "logisticsOrderNo": order})
+
+    async def track(self, waybill_no: str) -> Envelope:
+        """Answers every node given for the waybill."""
+        self._call(API_TRACK, waybill_no)
+        return _answer(RET_OK, "成功", {"waybillNo": waybill_no, "traces": [trace.wire() for trace in self.traces.get(waybill_no, [])]})
+
+    async def receipt_scan(self, waybill_no: str) -> tuple[bytes, str]:
+        """Answers the scan given for the waybill; raises ScanNotReady before there is one."""
+        self._call(API_RECEIPT_SCAN, waybill_no)
+        if waybill_no not in self.scans:
+            raise ScanNotReady(f"EMS has no receipt scan for {waybill_no} yet")
+        return self.scans[waybill_no]
+
+    def _call(self, api_code: str, subject: str) -> None:
+        self.calls.append((api_code, subject))
+        if self._failures:
+            raise self._failures.pop(0)
+
+
+def _answer(code: str, message: str, body: dict[str, Any] | None = None) -> Envelope:
+    # As the client does: an S-code refuses the request itself and is never an answer.
+    if code.startswith(_REQUEST_REFUSED):
+        raise CarrierRejected(code, message)
+    return Envelope(serial_no="fake", ret_code=code, ret_msg=message, ret_date="2026-01-01 00:00:00", ret_body=body)

@@ -1,4 +1,4 @@
-"""Evidence's intake over HTTP: a return receipt's scan uploaded once per item, however often it is sent."""
+"""Evidence's intake: the port the scanner's handler calls, the client over HTTP (a receipt's scan uploaded once per item, however often it is sent) and a fake."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import httpx
 
@@ -27,6 +28,12 @@ class EvidenceRefused(RuntimeError):
         super().__init__(f"evidence refused the upload: HTTP {status} {detail}")
         self.status = status
         self.detail = detail
+
+
+class Evidence(Protocol):
+    """Evidence's intake as the handlers use it; raises EvidenceUnavailable when sending again may work, EvidenceRefused when it will not."""
+
+    async def upload_receipt_scan(self, image: bytes, *, content_type: str, notice_id: str, attempt_id: str, recipient_id: str, waybill_no: str) -> str: ...
 
 
 def _wall_clock() -> datetime:
@@ -81,3 +88,23 @@ def _detail(response: httpx.Response) -> str:
         return str(response.json().get("detail", ""))[:300]
     except (ValueError, AttributeError):
         return response.text[:300]
+
+
+class FakeEvidence:
+    """Evidence in memory: one id per attempt however often its scan is sent, failing as told."""
+
+    def __init__(self) -> None:
+        self.uploads: list[tuple[str, bytes]] = []
+        self.ids: dict[str, str] = {}
+        self._failures: list[Exception] = []
+
+    def fail_next(self, *errors: Exception) -> None:
+        """Makes the next uploads raise these errors, one each, in order."""
+        self._failures.extend(errors)
+
+    async def upload_receipt_scan(self, image: bytes, *, content_type: str, notice_id: str, attempt_id: str, recipient_id: str, waybill_no: str) -> str:
+        """Records the upload and answers the attempt's evidence id, the same on a repeat."""
+        if self._failures:
+            raise self._failures.pop(0)
+        self.uploads.append((attempt_id, image))
+        return self.ids.setdefault(attempt_id, f"ev-{len(self.ids) + 1}")

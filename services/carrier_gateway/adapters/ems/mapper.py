@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts.ems_wire import RET_OK, Envelope, Trace, WireError, parse_time
+from shared.contracts.ems_wire import RET_OK, Envelope, Trace, Traces, WireError, parse_time
 from shared.contracts.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
 from shared.plumbing.clock import local_date
 
@@ -103,6 +103,11 @@ def booking_outcome(envelope: Envelope | Mapping[str, Any]) -> Booked | Refused:
 
 
 # Traces
+
+
+def traces(envelope: Envelope) -> list[Trace]:
+    """Returns the nodes a 040001 tracking answer lists; a refusal lists none."""
+    return Traces.model_validate(envelope.ret_body or {"traces": []}).traces if envelope.ok else []
 
 
 class OpCode(StrEnum):

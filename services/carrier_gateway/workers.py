@@ -1,0 +1,118 @@
+"""The carrier gateway's timers: the booker, the poller and the scanner, each finding due items and handing each to its handler."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+
+from services.carrier_gateway import handlers
+from services.carrier_gateway.adapters.ems.client import CarrierUnavailable, CircuitOpen
+from services.carrier_gateway.adapters.ems.mapper import CarrierRejected
+from services.carrier_gateway.deps import CarrierGatewayDeps
+from services.carrier_gateway.models import Booking, CarrierItem, ScanState
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Booker:
+    """Works off items waiting for a booking, oldest first."""
+
+    deps: CarrierGatewayDeps
+    poll_s: float = 0.2
+    batch: int = 10
+
+    async def run(self) -> None:
+        """Books until cancelled."""
+        while True:
+            if await self.run_once() == 0:
+                await asyncio.sleep(self.poll_s)
+
+    async def run_once(self) -> int:
+        """Books what is due now; returns how many items it looked at."""
+        async with self.deps.db.sessions() as session:
+            due = (
+                await session.exec(
+                    select(CarrierItem)
+                    .where(CarrierItem.booking == Booking.pending, col(CarrierItem.next_try_at) <= self.deps.clock.now())
+                    .order_by(col(CarrierItem.next_try_at))
+                    .limit(self.batch)
+                )
+            ).all()
+        await asyncio.gather(*(handlers.book_item(self.deps, item=item) for item in due))
+        return len(due)
+
+
+@dataclass
+class Poller:
+    """Every `every_s`, asks EMS about open items with no node and no query for `quiet` of domain time, so a node whose push never came is still applied."""
+
+    deps: CarrierGatewayDeps
+    quiet: timedelta
+    every_s: float = 5.0
+    batch: int = 50
+
+    async def run(self) -> None:
+        """Polls until cancelled."""
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self.every_s)
+
+    async def run_once(self) -> int:
+        """Polls the quiet items once; returns how many new nodes it found."""
+        cutoff = self.deps.clock.now() - self.quiet
+        async with self.deps.db.sessions() as session:
+            quiet = (
+                await session.exec(
+                    select(CarrierItem.attempt_id, CarrierItem.waybill_no)
+                    .where(CarrierItem.booking == Booking.booked, col(CarrierItem.closed).is_(False), col(CarrierItem.waybill_no).is_not(None))
+                    .where(func.coalesce(CarrierItem.last_node_at, CarrierItem.updated_at) <= cutoff)
+                    .where(or_(col(CarrierItem.polled_at).is_(None), col(CarrierItem.polled_at) <= cutoff))
+                    .order_by(col(CarrierItem.polled_at).nulls_first())
+                    .limit(self.batch)
+                )
+            ).all()
+        found = 0
+        for attempt_id, waybill_no in quiet:
+            assert waybill_no is not None  # selected above
+            try:
+                found += await handlers.poll_item(self.deps, attempt_id=attempt_id, waybill_no=waybill_no)
+            except CircuitOpen:
+                return found
+            except (CarrierUnavailable, CarrierRejected) as exc:
+                log.warning("ems.poll_failed", attempt_id=attempt_id, error=str(exc))
+        return found
+
+
+@dataclass
+class Scanner:
+    """Works off receipts waiting for their scan, the longest-waiting first."""
+
+    deps: CarrierGatewayDeps
+    poll_s: float = 0.5
+    batch: int = 10
+
+    async def run(self) -> None:
+        """Collects scans until cancelled."""
+        while True:
+            if await self.run_once() == 0:
+                await asyncio.sleep(self.poll_s)
+
+    async def run_once(self) -> int:
+        """Tries every scan that is due now; returns how many items it looked at."""
+        async with self.deps.db.sessions() as session:
+            due = (
+                await session.exec(
+                    select(CarrierItem)
+                    .where(CarrierItem.scan == ScanState.pending, col(CarrierItem.scan_next_at) <= self.deps.clock.now())
+                    .order_by(col(CarrierItem.scan_next_at))
+                    .limit(self.batch)
+                )
+            ).all()
+        await asyncio.gather(*(handlers.collect_scan(self.deps, item=item) for item in due))
+        return len(due)
