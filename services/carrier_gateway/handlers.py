@@ -17,7 +17,7 @@ from services.carrier_gateway.adapters.ems.mapper import Booked, CarrierRejected
 from services.carrier_gateway.adapters.evidence import EvidenceRefused, EvidenceUnavailable
 from services.carrier_gateway.deps import CarrierGatewayDeps
 from services.carrier_gateway.models import Booking, CarrierItem, CarrierTrace, ScanState
-from shared.contracts.ems_wire import Envelope, Trace
+from shared.contracts.ems_wire import Answer, Trace
 from shared.contracts.events import DispatchFailed, DispatchPostalItem, ReceiptReturned, WaybillCreated
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
@@ -73,7 +73,7 @@ async def book_item(deps: CarrierGatewayDeps, *, item: CarrierItem) -> None:
     try:
         # EMS answers the same waybill for the same logisticsOrderNo, so asking again is how an unknown outcome is reconciled.
         answer = await ledger.perform(deps.db, key=f"ems:book:{item.attempt_id}", kind="ems_booking", clock=deps.clock, call=create, reconcile=create)
-        outcome = mapper.booking_outcome(Envelope.model_validate(answer))
+        outcome = mapper.booking_outcome(Answer.model_validate(answer))
     except CarrierRejected as exc:
         log.error("ems.booking_rejected", attempt_id=item.attempt_id, code=exc.code)
         await _book_later(deps, item.attempt_id, error=str(exc), after=domain.REJECTED_RETRY)

@@ -111,7 +111,7 @@ def match_party(*, name: str, id_number: str | None, phones: Iterable[str], by_i
 # --- The legal order of candidate addresses -----------------------------------------------------
 
 
-class Tier(IntEnum):
+class Rank(IntEnum):
     """Ranks of a candidate address, best first."""
 
     confirmation = 1  # Interp. 137: a confirmation in this case or an earlier stage of it.
@@ -123,17 +123,17 @@ class Tier(IntEnum):
 
 
 # The legal basis a candidate is ranked on, as the report states it.
-BASIS: dict[Tier, str] = {
-    Tier.confirmation: "民诉法解释第137条",
-    Tier.contract: "法发〔2017〕19号第8条第1项",
-    Tier.filing: "法发〔2017〕19号第8条第2项",
-    Tier.other_case: "法发〔2017〕19号第8条第3项",
-    Tier.civil_activity: "法发〔2017〕19号第8条第4项",
-    Tier.household: "法发〔2017〕19号第9条",
+RANK_BASIS: dict[Rank, str] = {
+    Rank.confirmation: "民诉法解释第137条",
+    Rank.contract: "法发〔2017〕19号第8条第1项",
+    Rank.filing: "法发〔2017〕19号第8条第2项",
+    Rank.other_case: "法发〔2017〕19号第8条第3项",
+    Rank.civil_activity: "法发〔2017〕19号第8条第4项",
+    Rank.household: "法发〔2017〕19号第9条",
 }
 
 # Art. 8(3) and 8(4) count only what happened "within one year"; other tiers do not age.
-WINDOWED: frozenset[Tier] = frozenset({Tier.other_case, Tier.civil_activity})
+WINDOWED: frozenset[Rank] = frozenset({Rank.other_case, Rank.civil_activity})
 
 
 def one_year_after(day: date) -> date:
@@ -173,27 +173,27 @@ class AddressFact:
     on_notice: bool = False
 
 
-def tier_of(fact: AddressFact, scope: CaseScope) -> Tier:
+def tier_of(fact: AddressFact, scope: CaseScope) -> Rank:
     """Places one fact in the legal order, given the notice it is ranked for."""
     in_this_case = fact.on_notice or (fact.case_key is not None and fact.case_key in scope.case_keys)
     if fact.source is AddressSource.confirmation:
         reaches = scope.stage is None or fact.stage is None or confirmation_reaches(fact.stage, scope.stage)
-        return Tier.confirmation if in_this_case and reaches else Tier.other_case
+        return Rank.confirmation if in_this_case and reaches else Rank.other_case
     if fact.source is AddressSource.filing:
-        return Tier.filing if in_this_case else Tier.other_case
+        return Rank.filing if in_this_case else Rank.other_case
     if fact.source is AddressSource.contract:
         # The agreed address binds the dispute of that contract; elsewhere it is an address the party
         # used in a civil activity.
-        return Tier.contract if in_this_case else Tier.civil_activity
+        return Rank.contract if in_this_case else Rank.civil_activity
     return {
-        AddressSource.other_case: Tier.other_case,
-        AddressSource.civil_activity: Tier.civil_activity,
-        AddressSource.delivery: Tier.civil_activity,
-        AddressSource.household: Tier.household,
+        AddressSource.other_case: Rank.other_case,
+        AddressSource.civil_activity: Rank.civil_activity,
+        AddressSource.delivery: Rank.civil_activity,
+        AddressSource.household: Rank.household,
     }[fact.source]
 
 
-def is_expired(fact: AddressFact, tier: Tier, today: date) -> bool:
+def is_expired(fact: AddressFact, tier: Rank, today: date) -> bool:
     """Tells whether a fact has aged out of its one-year window (Art. 8(3)/(4)); undated facts in a window count as expired."""
     if tier not in WINDOWED or fact.on_notice:
         return False
@@ -203,9 +203,9 @@ def is_expired(fact: AddressFact, tier: Tier, today: date) -> bool:
 @dataclass(slots=True)
 class _Candidate:
     key: str
-    facts: list[tuple[AddressFact, Tier, bool]] = field(default_factory=list)
+    facts: list[tuple[AddressFact, Rank, bool]] = field(default_factory=list)
 
-    def best(self) -> tuple[Tier, int] | None:
+    def best(self) -> tuple[Rank, int] | None:
         live = [(tier, -(fact.observed_on or date.min).toordinal()) for fact, tier, expired in self.facts if not expired]
         return min(live) if live else None
 
@@ -237,7 +237,7 @@ def _candidate(candidate: _Candidate, rank: int) -> CandidateAddress:
     )
 
 
-def provenance_of(fact: AddressFact, *, tier: Tier, expired: bool) -> Provenance:
+def provenance_of(fact: AddressFact, *, tier: Rank, expired: bool) -> Provenance:
     """Says where a candidate address comes from and on which article it ranks."""
     return Provenance(
         kind=fact.source,
@@ -245,7 +245,7 @@ def provenance_of(fact: AddressFact, *, tier: Tier, expired: bool) -> Provenance
         confirmed_on=fact.observed_on,
         e_delivery_consent=fact.e_delivery_consent,
         stage=fact.stage,
-        basis=BASIS[tier],
+        basis=RANK_BASIS[tier],
         expired=expired,
     )
 

@@ -82,7 +82,7 @@ class IntakeContact(SQLModel, table=True):
     worked_on: date | None = None
 
 
-class Place(SQLModel):
+class AddressColumns(SQLModel):
     """The columns of a normalised address: as written, its key, its divisions, postcode and location."""
 
     text: str
@@ -95,7 +95,7 @@ class Place(SQLModel):
     lon: float | None = None
 
 
-class IntakeAddressEntry(Place, table=True):
+class IntakeAddressEntry(AddressColumns, table=True):
     """One fact about a party's address: from a filing, a household register, civil activity or a delivery that worked."""
 
     __tablename__ = "intake_address_entry"
@@ -111,7 +111,7 @@ class IntakeAddressEntry(Place, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class IntakeConfirmation(Place, table=True):
+class IntakeConfirmation(AddressColumns, table=True):
     """A 送达地址确认书; never updated: a later one for the same party and case supersedes it, and both are kept."""
 
     __tablename__ = "intake_confirmation"

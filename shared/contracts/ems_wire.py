@@ -123,7 +123,7 @@ class _Wire(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True, frozen=True)
 
 
-class Envelope(_Wire):
+class Answer(_Wire):
     """EMS's answer to every business request, successful or refused."""
 
     serial_no: str

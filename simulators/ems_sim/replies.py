@@ -16,7 +16,7 @@ from shared.contracts.ems_wire import (
     RET_UNAUTHORISED,
     RET_UNDECRYPTABLE,
     RET_UNKNOWN_API,
-    Envelope,
+    Answer,
     format_time,
 )
 
@@ -57,4 +57,4 @@ class Outage(Exception):
 
 def envelope(code: str, *, now: datetime, message: str | None = None, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """Returns the envelope of an answer."""
-    return Envelope(serial_no=uuid.uuid4().hex, ret_code=code, ret_msg=message or MESSAGES[code], ret_date=format_time(now), ret_body=body).model_dump()
+    return Answer(serial_no=uuid.uuid4().hex, ret_code=code, ret_msg=message or MESSAGES[code], ret_date=format_time(now), ret_body=body).model_dump()

@@ -28,7 +28,7 @@ from services.carrier_gateway.adapters.ems.mapper import (
     supersedes,
     tracking,
 )
-from shared.contracts.ems_wire import Envelope, Trace, Traces, WireError, parse_time
+from shared.contracts.ems_wire import Answer, Trace, Traces, WireError, parse_time
 from shared.contracts.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
 
 REPO = Path(__file__).resolve().parents[2]
@@ -312,7 +312,7 @@ def test_a_missing_postcode_is_left_out() -> None:
 )
 def test_the_booking_outcome_is_a_waybill_or_a_refusal(name: str, outcome: Booked | Refused, as_model: bool) -> None:
     answer = load(name)
-    assert booking_outcome(Envelope.model_validate(answer) if as_model else answer) == outcome
+    assert booking_outcome(Answer.model_validate(answer) if as_model else answer) == outcome
 
 
 def test_a_plain_dict_with_only_the_result_fields_is_enough() -> None:

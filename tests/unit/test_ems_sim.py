@@ -199,7 +199,7 @@ async def test_booking_through_the_encrypted_form_answers_a_waybill(ems: Ems) ->
     envelope = await ems.call(wire.API_CREATE_WAYBILL, booking("att-1"))
     after = ems.clock.now()
 
-    answer = wire.Envelope.model_validate(envelope)
+    answer = wire.Answer.model_validate(envelope)
     assert (answer.ret_code, answer.ret_msg, answer.ok) == ("00000", "成功", True)
     assert answer.serial_no and before - timedelta(seconds=1) <= wire.parse_time(answer.ret_date) <= after
     assert answer.ret_body is not None and answer.ret_body["logisticsOrderNo"] == "att-1"

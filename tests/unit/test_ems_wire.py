@@ -77,11 +77,11 @@ def test_request_form_carries_every_field_and_the_sealed_payload() -> None:
 def test_envelope_reads_and_writes_camel_case() -> None:
     raw = {"serialNo": "s1", "retCode": "B00002", "retMsg": "运单不存在", "retDate": "2026-11-23 09:00:00", "retBody": None}
 
-    envelope = wire.Envelope.model_validate(raw)
+    envelope = wire.Answer.model_validate(raw)
 
     assert (envelope.ret_code, envelope.ok) == ("B00002", False)
     assert envelope.model_dump() == raw
-    assert wire.Envelope(serial_no="s", ret_code=wire.RET_OK, ret_msg="成功", ret_date="x", ret_body={"a": 1}).ok
+    assert wire.Answer(serial_no="s", ret_code=wire.RET_OK, ret_msg="成功", ret_date="x", ret_body={"a": 1}).ok
 
 
 def test_trace_keeps_emss_names_and_leaves_out_what_ems_omits() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.intake import domain
-from services.intake.domain import AddressFact, CaseScope, ConfirmationFact, KnownParty, Tier
+from services.intake.domain import AddressFact, CaseScope, ConfirmationFact, KnownParty, Rank
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.events import AddressSource, Consent, EDeliveryChannel, MatchMethod, ServiceMethod, Stage
 
@@ -54,20 +54,20 @@ def test_candidates_follow_the_legal_order() -> None:
 @pytest.mark.parametrize(
     ("source", "case", "stage", "on_notice", "tier"),
     [
-        (AddressSource.confirmation, THIS_CASE, Stage.first_instance, False, Tier.confirmation),
-        (AddressSource.confirmation, OTHER_CASE, Stage.first_instance, False, Tier.other_case),
-        (AddressSource.confirmation, THIS_CASE, Stage.appeal, False, Tier.other_case),  # a later stage does not reach back
-        (AddressSource.contract, THIS_CASE, None, True, Tier.contract),
-        (AddressSource.contract, OTHER_CASE, None, False, Tier.civil_activity),  # another dispute's contract
-        (AddressSource.filing, THIS_CASE, None, True, Tier.filing),
-        (AddressSource.filing, OTHER_CASE, None, False, Tier.other_case),
-        (AddressSource.other_case, OTHER_CASE, None, False, Tier.other_case),
-        (AddressSource.civil_activity, None, None, False, Tier.civil_activity),
-        (AddressSource.delivery, OTHER_CASE, None, False, Tier.civil_activity),
-        (AddressSource.household, None, None, False, Tier.household),
+        (AddressSource.confirmation, THIS_CASE, Stage.first_instance, False, Rank.confirmation),
+        (AddressSource.confirmation, OTHER_CASE, Stage.first_instance, False, Rank.other_case),
+        (AddressSource.confirmation, THIS_CASE, Stage.appeal, False, Rank.other_case),  # a later stage does not reach back
+        (AddressSource.contract, THIS_CASE, None, True, Rank.contract),
+        (AddressSource.contract, OTHER_CASE, None, False, Rank.civil_activity),  # another dispute's contract
+        (AddressSource.filing, THIS_CASE, None, True, Rank.filing),
+        (AddressSource.filing, OTHER_CASE, None, False, Rank.other_case),
+        (AddressSource.other_case, OTHER_CASE, None, False, Rank.other_case),
+        (AddressSource.civil_activity, None, None, False, Rank.civil_activity),
+        (AddressSource.delivery, OTHER_CASE, None, False, Rank.civil_activity),
+        (AddressSource.household, None, None, False, Rank.household),
     ],
 )
-def test_tier_of_each_kind_of_fact(source: AddressSource, case: str | None, stage: Stage | None, on_notice: bool, tier: Tier) -> None:
+def test_tier_of_each_kind_of_fact(source: AddressSource, case: str | None, stage: Stage | None, on_notice: bool, tier: Rank) -> None:
     assert domain.tier_of(fact("山东省威海市环翠区新威路17号", source, case=case, stage=stage, on=RECENT, on_notice=on_notice), SCOPE) is tier
 
 
@@ -171,7 +171,7 @@ def test_confirmation_carries_over_to_later_stages(confirmed: Stage, notice: Sta
     assert domain.confirmation_reaches(confirmed, notice) is reaches
     scope = CaseScope(case_keys=frozenset({THIS_CASE, APPEAL}), stage=notice)
     tier = domain.tier_of(fact("山东省威海市环翠区确认路7号", AddressSource.confirmation, case=THIS_CASE, stage=confirmed, on=RECENT), scope)
-    assert (tier is Tier.confirmation) is reaches
+    assert (tier is Rank.confirmation) is reaches
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from shared.contracts.ems_wire import (
     API_TRACK,
     RET_NO_RECEIPT,
     RET_OK,
-    Envelope,
+    Answer,
     ReceiptScan,
     Trace,
     WireError,
@@ -89,9 +89,9 @@ class CircuitBreaker:
 class Carrier(Protocol):
     """EMS as the handlers use it; an unknown outcome raises CarrierUnavailable, a request EMS would not read CarrierRejected."""
 
-    async def create_waybill(self, payload: dict[str, Any]) -> Envelope: ...
+    async def create_waybill(self, payload: dict[str, Any]) -> Answer: ...
 
-    async def track(self, waybill_no: str) -> Envelope: ...
+    async def track(self, waybill_no: str) -> Answer: ...
 
     async def receipt_scan(self, waybill_no: str) -> tuple[bytes, str]: ...
 
@@ -116,15 +116,15 @@ class EmsClient:
     backoff_max_s: float = 8.0
     http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
 
-    async def create_waybill(self, payload: dict[str, Any]) -> Envelope:
+    async def create_waybill(self, payload: dict[str, Any]) -> Answer:
         """Books an item (020003); EMS answers the same waybill for the same logisticsOrderNo."""
         return await self._request(API_CREATE_WAYBILL, payload)
 
-    async def cancel_waybill(self, waybill_no: str, reason: str) -> Envelope:
+    async def cancel_waybill(self, waybill_no: str, reason: str) -> Answer:
         """Cancels an item that has not gone out for delivery (020006)."""
         return await self._request(API_CANCEL_WAYBILL, {"waybillNo": waybill_no, "cancelReason": reason})
 
-    async def track(self, waybill_no: str) -> Envelope:
+    async def track(self, waybill_no: str) -> Answer:
         """Asks for every node of an item so far (040001)."""
         return await self._request(API_TRACK, {"waybillNo": waybill_no})
 
@@ -142,7 +142,7 @@ class EmsClient:
             # A success envelope around an unusable scan is EMS's fault; the caller asks again later.
             raise CarrierUnavailable(f"EMS {API_RECEIPT_SCAN}: unreadable scan ({exc})") from None
 
-    async def _request(self, api_code: str, payload: dict[str, Any]) -> Envelope:
+    async def _request(self, api_code: str, payload: dict[str, Any]) -> Answer:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_Transient),
             wait=wait_random_exponential(multiplier=self.backoff_s, max=self.backoff_max_s),
@@ -159,7 +159,7 @@ class EmsClient:
             raise CarrierRejected(envelope.ret_code, envelope.ret_msg)
         return envelope
 
-    async def _once(self, api_code: str, payload: dict[str, Any]) -> Envelope:
+    async def _once(self, api_code: str, payload: dict[str, Any]) -> Answer:
         self.breaker.admit()
         form = request_form(api_code, payload, sender_no=self.sender_no, authorization=self.authorization, key=self.key, now=self.now())
         try:
@@ -175,7 +175,7 @@ class EmsClient:
             self.breaker.succeeded()
             raise CarrierRejected(f"HTTP {response.status_code}", response.text[:200])
         try:
-            envelope = Envelope.model_validate_json(response.content)
+            envelope = Answer.model_validate_json(response.content)
         except ValidationError as exc:
             # EMS answered, but not in its own shape: a fault on its side or a proxy's, worth another try.
             self.breaker.failed()
@@ -199,7 +199,7 @@ class FakeCarrier:
         """Makes the next calls raise these errors, one each, in order."""
         self._failures.extend(errors)
 
-    async def create_waybill(self, payload: dict[str, Any]) -> Envelope:
+    async def create_waybill(self, payload: dict[str, Any]) -> Answer:
         """Answers the order's waybill, the same for the same logisticsOrderNo, or the refusal scripted for it."""
         order = payload["logisticsOrderNo"]
         self._call(API_CREATE_WAYBILL, order)
@@ -209,7 +209,7 @@ class FakeCarrier:
         waybill_no = self.waybills.setdefault(order, f"{1190000000000 + len(self.waybills) + 1}")
         return _answer(RET_OK, "成功", {"waybillNo": waybill_no, "logisticsOrderNo": order})
 
-    async def track(self, waybill_no: str) -> Envelope:
+    async def track(self, waybill_no: str) -> Answer:
         """Answers every node given for the waybill."""
         self._call(API_TRACK, waybill_no)
         return _answer(RET_OK, "成功", {"waybillNo": waybill_no, "traces": [trace.wire() for trace in self.traces.get(waybill_no, [])]})
@@ -227,8 +227,8 @@ class FakeCarrier:
             raise self._failures.pop(0)
 
 
-def _answer(code: str, message: str, body: dict[str, Any] | None = None) -> Envelope:
+def _answer(code: str, message: str, body: dict[str, Any] | None = None) -> Answer:
     # As the client does: an S-code refuses the request itself and is never an answer.
     if code.startswith(_REQUEST_REFUSED):
         raise CarrierRejected(code, message)
-    return Envelope(serial_no="fake", ret_code=code, ret_msg=message, ret_date="2026-01-01 00:00:00", ret_body=body)
+    return Answer(serial_no="fake", ret_code=code, ret_msg=message, ret_date="2026-01-01 00:00:00", ret_body=body)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.contracts.ems_wire import RET_OK, Envelope, Trace, Traces, WireError, parse_time
+from shared.contracts.ems_wire import RET_OK, Answer, Trace, Traces, WireError, parse_time
 from shared.contracts.events import DispatchPostalItem, PostalStatus, ReceiptReturned, ReturnReason, SignerRole, TrackingUpdated
 from shared.plumbing.clock import local_date
 
@@ -85,9 +85,9 @@ def _national(phone: str | None) -> str | None:
     return digits if digits.startswith("1") else "0" + digits
 
 
-def booking_outcome(envelope: Envelope | Mapping[str, Any]) -> Booked | Refused:
+def booking_outcome(envelope: Answer | Mapping[str, Any]) -> Booked | Refused:
     """Returns what EMS's answer to a 020003 booking says; raises CarrierRejected for a request EMS would not read."""
-    fields = envelope.model_dump() if isinstance(envelope, Envelope) else envelope
+    fields = envelope.model_dump() if isinstance(envelope, Answer) else envelope
     code, message, body = fields["retCode"], fields.get("retMsg") or "", fields.get("retBody") or {}
     if code == RET_OK:
         if not body.get("waybillNo"):
@@ -105,7 +105,7 @@ def booking_outcome(envelope: Envelope | Mapping[str, Any]) -> Booked | Refused:
 # Traces
 
 
-def traces(envelope: Envelope) -> list[Trace]:
+def traces(envelope: Answer) -> list[Trace]:
     """Returns the nodes a 040001 tracking answer lists; a refusal lists none."""
     return Traces.model_validate(envelope.ret_body or {"traces": []}).traces if envelope.ok else []
 
