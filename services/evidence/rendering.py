@@ -22,6 +22,7 @@ import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from services.evidence.domain.report import METHOD
 from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, SignerRole, Stage, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import AttemptEntry, DeliveryReport, EvidenceRef, RecipientReport
@@ -35,15 +36,6 @@ log = structlog.get_logger(__name__)
 TEMPLATES = Path(__file__).with_name("templates")
 
 # --- Chinese labels: one table per vocabulary. A value missing from a table is shown as it is. ---
-
-METHOD: dict[ServiceMethod, str] = {
-    ServiceMethod.direct: "直接送达",
-    ServiceMethod.refusal: "留置送达",
-    ServiceMethod.electronic: "电子送达",
-    ServiceMethod.postal: "邮寄送达",
-    ServiceMethod.posting: "张贴送达（公告）",
-    ServiceMethod.public_notice: "公告送达",
-}
 
 TIER: dict[Tier, str] = {
     Tier.electronic: "电子送达",

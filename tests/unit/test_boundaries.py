@@ -11,19 +11,20 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
 
 
+def _module_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
 def imports(package: str) -> dict[str, set[str]]:
     """Maps every module file under `package` to the absolute module names it imports."""
-    found: dict[str, set[str]] = {}
-    for path in sorted((ROOT / package.replace(".", "/")).rglob("*.py")):
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
-                names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        found[str(path.relative_to(ROOT))] = names
-    return found
+    return {str(path.relative_to(ROOT)): _module_imports(path) for path in sorted((ROOT / package.replace(".", "/")).rglob("*.py"))}
 
 
 def offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
@@ -55,3 +56,23 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path, monkeypatch: pytest.M
     (tmp_path / "shared" / "leak.py").write_text("from services.intake import handlers\nimport songda.cli\n")
     monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
     assert offending("shared", ("services", "songda")) == ["shared/leak.py: services.intake", "shared/leak.py: services.intake.handlers", "shared/leak.py: songda.cli"]
+
+
+# What a domain may not touch: frameworks, databases, the network, templates, logging.
+IO = ("fastapi", "starlette", "sqlmodel", "sqlalchemy", "httpx", "aiokafka", "asyncpg", "aiosqlite", "aiosmtplib", "twilio", "jinja2", "weasyprint", "structlog")
+# Of the plumbing, a domain may use the pure parts only: time zones and the working calendar, and masking.
+PURE_PLUMBING = ("shared.plumbing.clock", "shared.plumbing.workdays", "shared.plumbing.masking")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_domain_is_pure(service: str) -> None:
+    domain = ROOT / "services" / service / "domain"
+    package = f"services.{service}.domain" if domain.is_dir() else None
+    found = imports(package) if package else {str((ROOT / "services" / service / "domain.py").relative_to(ROOT)): _module_imports(ROOT / "services" / service / "domain.py")}
+    impure = sorted(
+        f"{file}: {name}"
+        for file, names in found.items()
+        for name in names
+        if name.split(".")[0] in IO or (name.startswith("shared.plumbing") and not name.startswith(PURE_PLUMBING))
+    )
+    assert impure == []

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.evidence.rendering import METHOD
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import (
     AttemptFailed,
@@ -46,6 +45,16 @@ _CHANNEL_RECEIPT: dict[Channel, str] = {
     Channel.email: EvidenceKind.email_receipt,
     Channel.lawyer_firm: EvidenceKind.email_receipt,
     Channel.voice: EvidenceKind.call_record,
+}
+
+# Each method's name as the report states it (method_name) and the rendering shows it.
+METHOD: dict[ServiceMethod, str] = {
+    ServiceMethod.direct: "直接送达",
+    ServiceMethod.refusal: "留置送达",
+    ServiceMethod.electronic: "电子送达",
+    ServiceMethod.postal: "邮寄送达",
+    ServiceMethod.posting: "张贴送达（公告）",
+    ServiceMethod.public_notice: "公告送达",
 }
 
 
