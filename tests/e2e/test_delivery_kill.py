@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import text
@@ -12,15 +11,15 @@ from sqlalchemy import text
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import DELIVERY_EVENTS
 from shared.plumbing.auth import Role
+from shared.plumbing.clock import ScaledClock
 from shared.plumbing.db import Database
 from songda.devstack import Stack
+from tests.e2e.conftest import clock_env
 from tests.support import eventually, read_topic, submit_with_consent, token
 
 RECIPIENTS = 60
 KILL_AFTER_SENT = 15
 SUPERVISOR = token(Role.supervisor, "sup-1")
-# Monday 23 November 2026, 09:00 in Beijing, sixty times faster than the wall clock.
-CLOCK = {"SONGDA_CLOCK": "scaled", "SONGDA_CLOCK_EPOCH": "2026-11-23T01:00:00+00:00", "SONGDA_TIME_SCALE": "60"}
 
 
 async def served(client: httpx.AsyncClient, stack: Stack, notice_ids: list[str]) -> int:
@@ -32,8 +31,8 @@ async def served(client: httpx.AsyncClient, stack: Stack, notice_ids: list[str])
     return count
 
 
-async def test_sigkill_mid_sending_loses_and_doubles_nothing(kafka, topic_prefix, make_database, service_stack) -> None:
-    stack = await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**CLOCK, "SONGDA_CLOCK_ANCHOR": datetime.now(UTC).isoformat()})
+async def test_sigkill_mid_sending_loses_and_doubles_nothing(kafka, topic_prefix, make_database, service_stack, domain_clock: ScaledClock) -> None:
+    stack = await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env=clock_env(domain_clock))
     phones = [f"+86139{index:08d}" for index in range(RECIPIENTS)]
     sim = stack.url("twilio_sim")
     async with httpx.AsyncClient(timeout=30) as client:
