@@ -6,7 +6,7 @@ import os
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from shared.contracts.topics import create_topics
 from shared.plumbing.clock import ScaledClock
 from songda.devstack import PROCESSES, SERVICES, Stack
-from tests.support import eventually, free_port, stack_env
+from tests.support import free_port, stack_env
 
 REPO = Path(__file__).resolve().parents[2]
 # Monday 23 November 2026, 09:00 in Beijing, running sixty times faster than the wall clock. Every real second a
@@ -23,40 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 # stack starts late in the day or when more domain time passes per real second, as on a slower machine.
 EPOCH = datetime.fromisoformat(os.environ.get("SONGDA_TEST_CLOCK_EPOCH", "2026-11-23T01:00:00+00:00")).astimezone(UTC)
 TIME_SCALE = float(os.environ.get("SONGDA_TEST_TIME_SCALE", "60"))
-# Real seconds a wait for domain time allows beyond the domain time itself, for the work on a loaded machine.
-WORK_SLACK_S = 60.0
 
 
 @pytest.fixture
 def domain_clock() -> ScaledClock:
     """The scaled clock of the test's stack, anchored now: the test reads "now" from it exactly as every service does."""
     return ScaledClock(epoch=EPOCH, anchor=datetime.now(UTC), scale=TIME_SCALE)
-
-
-def clock_env(clock: ScaledClock) -> dict[str, str]:
-    """Returns the environment that puts a stack's processes on `clock`."""
-    return {
-        "SONGDA_CLOCK": "scaled",
-        "SONGDA_CLOCK_EPOCH": clock.epoch.isoformat(),
-        "SONGDA_CLOCK_ANCHOR": clock.anchor.isoformat(),
-        "SONGDA_TIME_SCALE": repr(clock.scale),
-    }
-
-
-def real_seconds(clock: ScaledClock, span: timedelta) -> float:
-    """Returns how many real seconds `span` of domain time takes on `clock`."""
-    return max(span.total_seconds(), 0.0) / clock.scale
-
-
-async def until(clock: ScaledClock, moment: datetime, *, what: str) -> datetime:
-    """Waits until the domain time on `clock` reaches `moment`, with a deadline that grows with the domain time to wait; returns "now"."""
-
-    async def reached() -> datetime | None:
-        now = clock.now()
-        return now if now >= moment else None
-
-    timeout = real_seconds(clock, moment - clock.now()) + WORK_SLACK_S
-    return await eventually(reached, timeout=timeout, interval=min(1.0, max(0.05, timeout / 100)), what=what)
 
 
 @dataclass

@@ -17,8 +17,7 @@ from shared.plumbing.auth import Role
 from shared.plumbing.clock import ScaledClock
 from shared.plumbing.db import Database
 from songda.devstack import Stack
-from tests.e2e.conftest import clock_env, real_seconds
-from tests.support import eventually, read_topic, submit_with_consent, token
+from tests.support import clock_env, eventually, read_topic, real_seconds, submit_with_consent, token
 
 RECIPIENTS = 60
 KILL_AFTER_SENT = 15

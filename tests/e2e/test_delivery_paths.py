@@ -17,8 +17,7 @@ from shared.plumbing.clock import ScaledClock, local_date
 from songda.devstack import Stack
 from songda.verify import verify_report
 from tests import photos
-from tests.e2e.conftest import clock_env, until
-from tests.support import eventually, publish, submit_with_consent, token
+from tests.support import clock_env, eventually, publish, submit_with_consent, token, until
 
 COURT = token(Role.court, "C371002")
 SUPERVISOR = token(Role.supervisor, "sup-1")
