@@ -1,4 +1,4 @@
-"""Helpers tests share: where the infrastructure is, settings for a test stack, polling with a deadline."""
+"""Helpers tests share: where the infrastructure is, settings for a test stack, polling with a deadline, a scaled stack's "now"."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -25,12 +25,15 @@ from fastapi import FastAPI
 from shared.contracts.registry import Event
 from shared.contracts.values import resident_id_check_char
 from shared.plumbing.auth import Role, mint
+from shared.plumbing.clock import ScaledClock
 from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
 
 EXAMPLE_NOTICE = json.loads((Path(__file__).parent.parent / "docs" / "examples" / "notice.json").read_text())
 KAFKA = os.environ.get("SONGDA_TEST_KAFKA", "127.0.0.1:9092")
 POSTGRES = os.environ.get("SONGDA_TEST_POSTGRES", "postgresql://songda:songda@127.0.0.1:55432/postgres")
 SECRET = "songda-test-secret-at-least-32-characters-long"
+# Real seconds a wait for domain time allows beyond the domain time itself, for the work on a loaded machine.
+WORK_SLACK_S = 60.0
 
 S = TypeVar("S", bound=ServiceSettings)
 T = TypeVar("T")
@@ -86,6 +89,32 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}")
+
+
+def clock_env(clock: ScaledClock) -> dict[str, str]:
+    """Returns the environment that puts a stack's processes on `clock`."""
+    return {
+        "SONGDA_CLOCK": "scaled",
+        "SONGDA_CLOCK_EPOCH": clock.epoch.isoformat(),
+        "SONGDA_CLOCK_ANCHOR": clock.anchor.isoformat(),
+        "SONGDA_TIME_SCALE": repr(clock.scale),
+    }
+
+
+def real_seconds(clock: ScaledClock, span: timedelta) -> float:
+    """Returns how many real seconds `span` of domain time takes on `clock`."""
+    return max(span.total_seconds(), 0.0) / clock.scale
+
+
+async def until(clock: ScaledClock, moment: datetime, *, what: str) -> datetime:
+    """Waits until the domain time on `clock` reaches `moment`, with a deadline that grows with the domain time to wait; returns "now"."""
+
+    async def reached() -> datetime | None:
+        now = clock.now()
+        return now if now >= moment else None
+
+    timeout = real_seconds(clock, moment - clock.now()) + WORK_SLACK_S
+    return await eventually(reached, timeout=timeout, interval=min(1.0, max(0.05, timeout / 100)), what=what)
 
 
 async def read_topic(kafka: str, topic: str, *, expect: int, timeout: float = 30.0, settle: float = 1.0) -> list[ConsumerRecord]:

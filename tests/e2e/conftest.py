@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the services as processes, and a broker of the test's own that it may stop."""
+"""End-to-end fixtures: the services as processes, the scaled clock they share, and a broker of the test's own that it may stop."""
 
 from __future__ import annotations
 
@@ -6,15 +6,29 @@ import os
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from shared.contracts.topics import create_topics
+from shared.plumbing.clock import ScaledClock
 from songda.devstack import PROCESSES, SERVICES, Stack
 from tests.support import free_port, stack_env
 
 REPO = Path(__file__).resolve().parents[2]
+# Monday 23 November 2026, 09:00 in Beijing, running sixty times faster than the wall clock. Every real second a
+# slow machine spends becomes a domain minute, so a test reads the stack's "now" when it needs a time, never
+# assumes one. SONGDA_TEST_CLOCK_EPOCH and SONGDA_TEST_TIME_SCALE change them, to show that a test holds when its
+# stack starts late in the day or when more domain time passes per real second, as on a slower machine.
+EPOCH = datetime.fromisoformat(os.environ.get("SONGDA_TEST_CLOCK_EPOCH", "2026-11-23T01:00:00+00:00")).astimezone(UTC)
+TIME_SCALE = float(os.environ.get("SONGDA_TEST_TIME_SCALE", "60"))
+
+
+@pytest.fixture
+def domain_clock() -> ScaledClock:
+    """The scaled clock of the test's stack, anchored now: the test reads "now" from it exactly as every service does."""
+    return ScaledClock(epoch=EPOCH, anchor=datetime.now(UTC), scale=TIME_SCALE)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,22 +13,19 @@ import pytest
 from shared.contracts.events import PostalStatus, ReturnReason, TrackingUpdated, WaybillCreated
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
 from shared.plumbing.auth import Role
-from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.clock import ScaledClock, local_date
 from songda.devstack import Stack
 from songda.verify import verify_report
 from tests import photos
-from tests.support import eventually, publish, submit_with_consent, token
+from tests.support import clock_env, eventually, publish, submit_with_consent, token, until
 
 COURT = token(Role.court, "C371002")
 SUPERVISOR = token(Role.supervisor, "sup-1")
-# Monday 23 November 2026, 09:00 in Beijing, running sixty times faster than the wall clock.
-CLOCK = {"SONGDA_CLOCK": "scaled", "SONGDA_CLOCK_EPOCH": "2026-11-23T01:00:00+00:00", "SONGDA_TIME_SCALE": "60"}
 
 
 @pytest.fixture
-async def stack(kafka, topic_prefix, make_database, service_stack) -> Stack:
-    anchor = datetime.now(UTC).isoformat()
-    return await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**CLOCK, "SONGDA_CLOCK_ANCHOR": anchor})
+async def stack(kafka, topic_prefix, make_database, service_stack, domain_clock: ScaledClock) -> Stack:
+    return await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env=clock_env(domain_clock))
 
 
 def waiting_for(client: httpx.AsyncClient, stack: Stack, notice_id: str, check: Callable[[dict[str, Any]], bool]) -> Callable[[], Awaitable[dict[str, Any] | None]]:
@@ -51,6 +48,18 @@ async def open_task_view(client: httpx.AsyncClient, stack: Stack, notice_id: str
     return next(t for t in recipient["tasks"] if t["status"] == "open")
 
 
+async def photographed_at(clock: ScaledClock, task: dict[str, Any]) -> datetime:
+    """Returns when the agent photographs at the door: the stack's "now", read at that moment, within the visit's window.
+
+    However long the way to the visit took, the photo is never from the future and never outside the window: a visit
+    planned for a later day is waited for on the domain clock, and a window already over was photographed at its end
+    (the agent uploads later). EXIF keeps whole seconds, so the moment does too.
+    """
+    start, end = datetime.fromisoformat(task["window_start"]), datetime.fromisoformat(task["window_end"])
+    now = await until(clock, start, what=f"the visit's window to open at {start.isoformat()}")
+    return min(now, end).replace(microsecond=0)
+
+
 async def issued_report(client: httpx.AsyncClient, stack: Stack, notice_id: str) -> dict[str, Any]:
     """Waits for evidence to issue the notice's delivery report and returns it."""
 
@@ -61,15 +70,15 @@ async def issued_report(client: httpx.AsyncClient, stack: Stack, notice_id: str)
     return await eventually(probe, timeout=60, what="the delivery report")
 
 
-async def test_sms_delivered_serves(stack: Stack) -> None:
+async def test_sms_delivered_serves(stack: Stack, domain_clock: ScaledClock) -> None:
     phone = "+8613800138001"
     async with httpx.AsyncClient(timeout=10) as client:
         await client.post(f"{stack.url('twilio_sim')}/sim/script", json={"number": phone, "sms": {"outcome": "delivered"}})
         notice_id, _ = await submit_with_consent(client, stack.url("intake"), phone=phone, consent=True)
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), timeout=60, what="the SMS to serve")
         assert (served["served"]["method"], served["served"]["channel"], served["legal_basis"]) == ("electronic", "sms", "民事诉讼法第90条；民诉法解释第135条")
-        arrived = datetime.fromisoformat(served["attempts"][-1]["arrived_at"]).astimezone(SHANGHAI).date()
-        assert served["service_date"] == arrived.isoformat() and arrived >= date(2026, 11, 23)
+        arrived = local_date(datetime.fromisoformat(served["attempts"][-1]["arrived_at"]))
+        assert served["service_date"] == arrived.isoformat() and arrived >= local_date(domain_clock.epoch)
         report = await issued_report(client, stack, notice_id)
         [recipient] = report["recipients"]
         assert (recipient["method"], recipient["service_date"], recipient["legal_basis"]) == ("electronic", served["service_date"], served["legal_basis"])
@@ -77,7 +86,7 @@ async def test_sms_delivered_serves(stack: Stack) -> None:
         assert verify_report(report).ok
 
 
-async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(stack: Stack, kafka: str, topic_prefix: str) -> None:
+async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(stack: Stack, domain_clock: ScaledClock) -> None:
     phone = "+8613800138002"
     async with httpx.AsyncClient(timeout=10) as client:
         script = {"number": phone, "sms": {"outcome": "undelivered", "error_code": 30006}, "call": {"outcome": "no-answer"}}
@@ -87,7 +96,7 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
         at_visit = await eventually(waiting_for(client, stack, notice_id, lambda r: r["tier"] == "direct"), what="the visit")
         assert [(a["channel"], a["status"], a["error_code"]) for a in at_visit["attempts"][:2]] == [("sms", "failed", 30006), ("voice", "failed", None)]
         # The agent photographs the refusal at the door, within the visit's window, and uploads it.
-        taken = datetime.fromisoformat(task["window_start"]) + timedelta(minutes=20)
+        taken = await photographed_at(domain_clock, task)
         metadata = {"notice_id": notice_id, "kind": "photo", "scene": "refusal", "task_id": task["task_id"], "captured_at": taken.isoformat()}
         files = {"metadata": (None, json.dumps(metadata), "application/json"), "file": ("refusal.jpg", photos.jpeg(location=None, taken_at=taken), "image/jpeg")}
         agent = token(Role.agent, task["agent_id"])
@@ -98,7 +107,9 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
 
         photo = (await eventually(uploaded, what="evidence to take the photo")).json()
         assert "time_mismatch" not in photo["flags"] and "exif_stripped" not in photo["flags"]
-        reported = await client.post(f"{stack.url('delivery')}/v1/tasks/{task['task_id']}/outcome", json={"outcome": "refused", "evidence_ids": [photo["id"]]}, headers=SUPERVISOR)
+        reported = await client.post(
+            f"{stack.url('delivery')}/v1/tasks/{task['task_id']}/outcome", json={"outcome": "refused", "at": taken.isoformat(), "evidence_ids": [photo["id"]]}, headers=SUPERVISOR
+        )
         assert reported.status_code == 200, reported.text
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the refusal to count")
         assert (served["served"]["method"], served["legal_basis"], served["served"]["deemed"]) == ("refusal", "民事诉讼法第89条", False)
@@ -107,7 +118,7 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
         assert report["recipients"][0]["method"] == "refusal" and verify_report(report).ok
 
 
-async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confirmed_address(stack: Stack, kafka: str, topic_prefix: str) -> None:
+async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confirmed_address(stack: Stack, kafka: str, topic_prefix: str, domain_clock: ScaledClock) -> None:
     phone = "+8613800138003"
     async with httpx.AsyncClient(timeout=10) as client:
         await client.post(f"{stack.url('twilio_sim')}/sim/script", json={"number": phone, "sms": {"outcome": "failed", "error_code": 30008}, "call": {"outcome": "no-answer"}})
@@ -122,13 +133,14 @@ async def test_nothing_answers_then_court_mail_returns_unclaimed_from_the_confir
         await publish(
             kafka,
             topic_prefix + CARRIER_GATEWAY_EVENTS,
-            [WaybillCreated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, created_at=datetime.now(UTC))],
+            [WaybillCreated(notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, created_at=domain_clock.now())],
             subject=notice_id,
         )
-        returned = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+        # EMS reports the item back as it happens: the return's time is the stack's "now", read when it is sent.
+        returned = domain_clock.now()
         trace = TrackingUpdated(
             notice_id=notice_id, attempt_id=attempt_id, waybill_no=waybill, status=PostalStatus.returned, op_time=returned, op_code="RET", return_reason=ReturnReason.unclaimed
         )
         await publish(kafka, topic_prefix + CARRIER_GATEWAY_EVENTS, [trace], subject=notice_id)
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the return to count as service")
-        assert (served["served"]["method"], served["service_date"], served["served"]["deemed"]) == ("postal", date(2026, 11, 30).isoformat(), True)
+        assert (served["served"]["method"], served["service_date"], served["served"]["deemed"]) == ("postal", local_date(returned).isoformat(), True)

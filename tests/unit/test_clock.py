@@ -11,6 +11,7 @@ import pytest
 import shared.plumbing.clock
 from shared.plumbing.clock import RealClock, ScaledClock, clock_from_settings, local_date, utc
 from shared.plumbing.settings import CommonSettings
+from tests.support import clock_env, real_seconds, until
 
 EPOCH = "2026-11-23T00:00:00+00:00"
 ANCHOR = "2026-01-01T00:00:00+00:00"
@@ -142,3 +143,26 @@ def test_utc(value: datetime, expected: datetime) -> None:
     result = utc(value)
     assert result == expected
     assert result.utcoffset() == timedelta(0)
+
+
+def test_a_test_reads_the_same_now_as_the_stack_it_configures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The end-to-end tests take their times from the clock they hand the stack: the services must build that very clock."""
+    ours = ScaledClock(epoch=datetime(2026, 11, 23, 1, tzinfo=UTC), anchor=datetime(2026, 12, 1, 3, 4, 5, 678901, tzinfo=UTC), scale=60.0)
+    for name, value in clock_env(ours).items():
+        monkeypatch.setenv(name, value)
+    assert clock_from_settings(CommonSettings()) == ours
+
+
+def test_real_seconds_are_domain_time_over_the_scale() -> None:
+    clock = ScaledClock(epoch=datetime(2026, 11, 23, tzinfo=UTC), anchor=datetime(2026, 11, 23, tzinfo=UTC), scale=60)
+    assert real_seconds(clock, timedelta(hours=1)) == 60
+    assert real_seconds(clock, timedelta(minutes=-5)) == 0
+
+
+async def test_until_returns_the_domain_time_once_the_moment_has_come() -> None:
+    clock = ScaledClock(epoch=datetime(2026, 11, 23, tzinfo=UTC), anchor=datetime.now(UTC), scale=3600)
+    passed = await until(clock, datetime(2026, 11, 22, tzinfo=UTC), what="a moment already past")
+    assert passed >= datetime(2026, 11, 23, tzinfo=UTC)
+    # A tenth of a domain hour is a tenth of a real second here.
+    moment = clock.now() + timedelta(hours=0.1)
+    assert await until(clock, moment, what="a tenth of an hour") >= moment

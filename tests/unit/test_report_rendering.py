@@ -1,60 +1,20 @@
-"""The delivery report rendered for the court: a 送达回证 per recipient, the attempt log and the integrity data, in HTML and PDF."""
+"""The delivery report rendered for the court: a 送达回证 per recipient, the attempt log and the integrity data, in HTML (the PDF is read back in tests/integration/test_report_pdf.py)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from pathlib import Path
 
 import pytest
 
 from services.evidence import rendering
-from services.evidence.rendering import cjk_font_missing, format_date, format_time, render_html, render_pdf
+from services.evidence.rendering import format_date, format_time, render_html, render_pdf
 from shared.contracts.events import Channel, Exhausted, ServiceMethod, SignerRole, Stage, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
-from shared.contracts.report import AttemptEntry, DeliveryReport
+from shared.contracts.report import DeliveryReport
 from shared.plumbing.clock import SHANGHAI
-from tests.reports import CASE_NUMBER, attempt, evidence, sample_report
-
-POPPLER = "pdftotext not found: install poppler-utils (Debian: apt-get install poppler-utils; .ci/run installs it when missing)"
-
-
-def pdf_pages(pdf: bytes, tmp_path: Path) -> list[str]:
-    """Returns the text of each page as `pdftotext -layout` extracts it; fails (never skips) without poppler-utils."""
-    pdftotext = shutil.which("pdftotext")
-    if pdftotext is None:
-        pytest.fail(POPPLER, pytrace=False)
-    path = tmp_path / "report.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run([pdftotext, "-layout", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True, timeout=60).stdout
-    return text.split("\f")[:-1]
-
-
-def long_report() -> DeliveryReport:
-    """One recipient with 60 logged attempts: the attempt log runs over several pages."""
-    base = sample_report()
-    first = datetime(2026, 11, 16, 8, 0, tzinfo=SHANGHAI)
-    attempts = [
-        AttemptEntry.model_validate(
-            attempt(
-                n,
-                "electronic",
-                "voice",
-                "138****8000",
-                (first + timedelta(hours=n)).isoformat(),
-                (first + timedelta(hours=n, minutes=1)).isoformat(),
-                "failed",
-                f"第{n}次拨打，无人接听",
-                "系统",
-                [evidence(f"ev-long-{n}", "call_record", 2000 + n, (first + timedelta(hours=n, minutes=1)).isoformat())],
-            )
-        )
-        for n in range(1, 61)
-    ]
-    return sample_report(recipients=[base.recipients[0].model_copy(update={"attempts": attempts})])
+from tests.reports import CASE_NUMBER, sample_report
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +25,6 @@ def report() -> DeliveryReport:
 @pytest.fixture(scope="module")
 def html(report: DeliveryReport) -> str:
     return render_html(report)
-
-
-@pytest.fixture(scope="module")
-def pdf(report: DeliveryReport) -> bytes:
-    return render_pdf(report)
 
 
 def test_the_sample_report_is_sealed_over_its_content(report: DeliveryReport) -> None:
@@ -214,60 +169,7 @@ def test_labels_in_the_brief() -> None:
     assert rendering.label(rendering.SIGNER_ROLE, "neighbour") == "neighbour"
 
 
-def test_the_pdf_carries_the_chinese_text_as_characters(pdf: bytes, tmp_path: Path) -> None:
-    assert pdf.startswith(b"%PDF-")
-    pages = pdf_pages(pdf, tmp_path)
-    text = "\n".join(pages)
-    assert CASE_NUMBER in text
-    assert "张三" in text and "威海某某贸易有限公司" in text
-    assert "送达回证" in text
-    assert "2026年11月21日" in text
-    # The running header names the case on every page; the footer counts the pages.
-    assert all(CASE_NUMBER in page for page in pages)
-    squeezed = [re.sub(r"\s+", "", page) for page in pages]
-    assert all(f"第{n}页/共{len(pages)}页" in page for n, page in enumerate(squeezed, start=1))
-
-
-def poppler(tool: str, pdf: bytes, tmp_path: Path) -> str:
-    """Runs a poppler-utils tool on the PDF; fails (never skips) without poppler-utils."""
-    executable = shutil.which(tool)
-    if executable is None:
-        pytest.fail(POPPLER.replace("pdftotext", tool), pytrace=False)
-    path = tmp_path / "report.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run([executable, str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
-
-
-def test_the_pdf_is_a4_and_embeds_subsets_of_the_serif_cjk_font(pdf: bytes, tmp_path: Path) -> None:
-    info = poppler("pdfinfo", pdf, tmp_path)
-    assert re.search(r"^Page size:\s+595.\d+ x 841.\d+ pts \(A4\)$", info, re.MULTILINE), info
-    assert re.search(r"^Title:\s+送达回证 · （2026）鲁1002民初0999号$", info, re.MULTILINE), info
-    rows = poppler("pdffonts", pdf, tmp_path).splitlines()[2:]
-    assert any("Noto-Serif-CJK-SC" in row for row in rows), rows
-    # Columns: name type encoding emb sub uni object ID; every font embedded as a subset.
-    assert rows and all(row.split()[-5:-2] == ["yes", "yes", "yes"] for row in rows), rows
-
-
-def test_a_long_attempt_log_runs_over_pages_with_its_header_repeated(tmp_path: Path) -> None:
-    pages = pdf_pages(render_pdf(long_report()), tmp_path)
-    assert len(pages) >= 2
-    log_pages = [page for page in pages if "序号" in page and "操作人" in page]
-    assert len(log_pages) >= 2
-    text = "\n".join(pages)
-    assert "第1次拨打" in text and "第60次拨打" in text
-
-
 def test_render_pdf_refuses_without_a_chinese_font(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rendering, "cjk_font_missing", lambda: rendering.NO_CJK_FONT)
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         render_pdf(sample_report())
-
-
-def test_cjk_font_missing_asks_fontconfig(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert cjk_font_missing() is None, "fonts-noto-cjk must be installed for the PDF tests (.ci/run installs it)"
-    monkeypatch.setattr(rendering.subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout="\n", stderr=""))
-    message = cjk_font_missing()
-    assert message is not None and "fonts-noto-cjk" in message
-    monkeypatch.setattr(rendering.shutil, "which", lambda name: None)
-    message = cjk_font_missing()
-    assert message is not None and "fontconfig" in message

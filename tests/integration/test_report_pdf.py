@@ -1,0 +1,120 @@
+"""The delivery report as the court's PDF: WeasyPrint renders it with the installed Chinese font and poppler-utils reads it back.
+
+Moved from the unit tier: these tests need the machine's fonts, WeasyPrint's layout and poppler's tools, and take seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.evidence import rendering
+from services.evidence.rendering import cjk_font_missing, render_pdf
+from shared.contracts.report import AttemptEntry, DeliveryReport
+from shared.plumbing.clock import SHANGHAI
+from tests.reports import CASE_NUMBER, attempt, evidence, sample_report
+
+POPPLER = "pdftotext not found: install poppler-utils (Debian: apt-get install poppler-utils; .ci/run installs it when missing)"
+
+
+def pdf_pages(pdf: bytes, tmp_path: Path) -> list[str]:
+    """Returns the text of each page as `pdftotext -layout` extracts it; fails (never skips) without poppler-utils."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.fail(POPPLER, pytrace=False)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run([pdftotext, "-layout", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True, timeout=60).stdout
+    return text.split("\f")[:-1]
+
+
+def long_report() -> DeliveryReport:
+    """One recipient with 60 logged attempts: the attempt log runs over several pages."""
+    base = sample_report()
+    first = datetime(2026, 11, 16, 8, 0, tzinfo=SHANGHAI)
+    attempts = [
+        AttemptEntry.model_validate(
+            attempt(
+                n,
+                "electronic",
+                "voice",
+                "138****8000",
+                (first + timedelta(hours=n)).isoformat(),
+                (first + timedelta(hours=n, minutes=1)).isoformat(),
+                "failed",
+                f"第{n}次拨打，无人接听",
+                "系统",
+                [evidence(f"ev-long-{n}", "call_record", 2000 + n, (first + timedelta(hours=n, minutes=1)).isoformat())],
+            )
+        )
+        for n in range(1, 61)
+    ]
+    return sample_report(recipients=[base.recipients[0].model_copy(update={"attempts": attempts})])
+
+
+@pytest.fixture(scope="module")
+def report() -> DeliveryReport:
+    return sample_report()
+
+
+@pytest.fixture(scope="module")
+def pdf(report: DeliveryReport) -> bytes:
+    return render_pdf(report)
+
+
+def test_the_pdf_carries_the_chinese_text_as_characters(pdf: bytes, tmp_path: Path) -> None:
+    assert pdf.startswith(b"%PDF-")
+    pages = pdf_pages(pdf, tmp_path)
+    text = "\n".join(pages)
+    assert CASE_NUMBER in text
+    assert "张三" in text and "威海某某贸易有限公司" in text
+    assert "送达回证" in text
+    assert "2026年11月21日" in text
+    # The running header names the case on every page; the footer counts the pages.
+    assert all(CASE_NUMBER in page for page in pages)
+    squeezed = [re.sub(r"\s+", "", page) for page in pages]
+    assert all(f"第{n}页/共{len(pages)}页" in page for n, page in enumerate(squeezed, start=1))
+
+
+def poppler(tool: str, pdf: bytes, tmp_path: Path) -> str:
+    """Runs a poppler-utils tool on the PDF; fails (never skips) without poppler-utils."""
+    executable = shutil.which(tool)
+    if executable is None:
+        pytest.fail(POPPLER.replace("pdftotext", tool), pytrace=False)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run([executable, str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def test_the_pdf_is_a4_and_embeds_subsets_of_the_serif_cjk_font(pdf: bytes, tmp_path: Path) -> None:
+    info = poppler("pdfinfo", pdf, tmp_path)
+    assert re.search(r"^Page size:\s+595.\d+ x 841.\d+ pts \(A4\)$", info, re.MULTILINE), info
+    assert re.search(r"^Title:\s+送达回证 · （2026）鲁1002民初0999号$", info, re.MULTILINE), info
+    rows = poppler("pdffonts", pdf, tmp_path).splitlines()[2:]
+    assert any("Noto-Serif-CJK-SC" in row for row in rows), rows
+    # Columns: name type encoding emb sub uni object ID; every font embedded as a subset.
+    assert rows and all(row.split()[-5:-2] == ["yes", "yes", "yes"] for row in rows), rows
+
+
+def test_a_long_attempt_log_runs_over_pages_with_its_header_repeated(tmp_path: Path) -> None:
+    pages = pdf_pages(render_pdf(long_report()), tmp_path)
+    assert len(pages) >= 2
+    log_pages = [page for page in pages if "序号" in page and "操作人" in page]
+    assert len(log_pages) >= 2
+    text = "\n".join(pages)
+    assert "第1次拨打" in text and "第60次拨打" in text
+
+
+def test_cjk_font_missing_asks_fontconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cjk_font_missing() is None, "fonts-noto-cjk must be installed for the PDF tests (.ci/run installs it)"
+    monkeypatch.setattr(rendering.subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout="\n", stderr=""))
+    message = cjk_font_missing()
+    assert message is not None and "fonts-noto-cjk" in message
+    monkeypatch.setattr(rendering.shutil, "which", lambda name: None)
+    message = cjk_font_missing()
+    assert message is not None and "fontconfig" in message
