@@ -296,7 +296,12 @@ class ConsumerRunner:
             try:
                 event = decode(envelope)
             except (ValidationError, UnknownEvent) as exc:
-                raise PoisonMessage(f"cannot decode {envelope.type} v{envelope.dataversion}: {exc}") from exc
+                if self._on_any is None:
+                    raise PoisonMessage(f"cannot decode {envelope.type} v{envelope.dataversion}: {exc}") from exc
+                # A service that records every message (evidence) still records one it cannot read as its type
+                # (a newer version from a producer upgraded first): the type's own handling is skipped, loudly.
+                log.warning("consumer.undecodable", consumer=self.name, event_type=envelope.type, version=envelope.dataversion, error=type(exc).__name__)
+                return envelope, None, None
         return envelope, handler, event
 
     def _count(self, outcomes: list[tuple[str, bool]], *, ignored: int = 0) -> None:

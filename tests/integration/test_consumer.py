@@ -13,7 +13,7 @@ from services.delivery.main import create_app as create_delivery
 from services.delivery.models import DeliveryNotice
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
-from services.evidence.models import EvidenceTimelineEntry
+from services.evidence.models import EvidenceNotice, EvidenceTimelineEntry
 from services.intake.handlers import new_notice, registered_event
 from services.intake.requests import NoticeIn
 from shared.contracts.envelope import Envelope
@@ -61,6 +61,18 @@ async def test_the_same_envelope_consumed_twice_has_one_effect(kafka, topic_pref
         assert runtime.consumer.stats.duplicates == 1
         assert await count(runtime, EvidenceTimelineEntry) == 1
         assert await count(runtime, InboxMessage) == 1
+
+
+async def test_a_service_that_records_every_message_records_one_it_cannot_decode(kafka, topic_prefix, make_database, producer) -> None:
+    app = create_evidence(settings(EvidenceSettings, database_url=await make_database("evidence"), kafka=kafka, prefix=topic_prefix))
+    runtime: Runtime = app.state.runtime
+    # A NoticeRegistered evidence has a handler for, in a version this release does not know.
+    newer = registered(1).model_copy(update={"dataversion": 99})
+    async with running(app):
+        await producer.send_and_wait(topic_prefix + INTAKE_EVENTS, newer.to_bytes(), key=newer.subject.encode())
+        await eventually(lambda: count(runtime, EvidenceTimelineEntry), timeout=60, what="the message on its notice's timeline")
+        assert runtime.consumer.stats.dead_lettered == 0
+        assert await count(runtime, EvidenceNotice) == 0, "the type's own handling is skipped"
 
 
 async def _done(runtime: Runtime, messages: int) -> bool:
