@@ -8,9 +8,10 @@ import os
 import random
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -22,8 +23,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
+from shared.contracts.events import CandidateAddress, Consent, EDeliveryChannel, NoticeRegistered, Provenance, Recipient
 from shared.contracts.registry import Event
-from shared.contracts.values import resident_id_check_char
+from shared.contracts.values import Phone, resident_id_check_char
 from shared.plumbing.auth import Role, mint
 from shared.plumbing.clock import ScaledClock
 from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
@@ -233,3 +235,46 @@ async def publish(kafka: str, topic: str, events: Sequence[Event], *, subject: s
             await producer.send_and_wait(topic, envelope.to_bytes(), key=subject.encode())
     finally:
         await producer.stop()
+
+
+MOBILE = "+8613800138000"
+HOME = "山东省威海市环翠区新威路17号"
+
+
+def registered_notice(
+    *,
+    consent: Sequence[tuple[EDeliveryChannel, str]] = (),
+    phones: tuple[str, ...] = (MOBILE,),
+    confirmed: bool = False,
+    whereabouts_unknown: bool = False,
+    registered_at: datetime | None = None,
+) -> NoticeRegistered:
+    """Returns an intake.NoticeRegistered for one person at HOME, with the given phones and consented channels."""
+    notice_id = str(uuid.uuid4())
+    return NoticeRegistered(
+        notice_id=notice_id,
+        court_id="C371002",
+        court_name="威海市环翠区人民法院",
+        court_reference=f"T-{notice_id[:8]}",
+        case_number="（2026）鲁1002民初1234号",
+        cause="民间借贷纠纷",
+        stage="first_instance",
+        documents=[{"title": "起诉状副本", "kind": "complaint_copy", "pages": 3}, {"title": "传票", "kind": "summons", "pages": 1}],
+        recipients=[
+            Recipient(
+                recipient_id=str(uuid.uuid4()),
+                name="张三",
+                kind="person",
+                role="defendant",
+                id_type="resident_id",
+                id_number="371002198503124210",
+                phones=[Phone.parse(p) for p in phones],
+                emails=[],
+                candidates=[CandidateAddress(text=HOME, rank=1, provenance=[Provenance(kind="confirmation" if confirmed else "filing")], city="威海市", district="环翠区")],
+                consent=[Consent(channel=c, address=a, source_case="（2026）鲁1002民初0999号", confirmed_on=date(2026, 6, 1)) for c, a in consent],
+                whereabouts_unknown=whereabouts_unknown,
+            )
+        ],
+        due_date=date(2026, 11, 26),
+        registered_at=registered_at or datetime.now(UTC),
+    )

@@ -15,6 +15,7 @@ from services.carrier_gateway.adapters.ems.client import CarrierUnavailable, Cir
 from services.carrier_gateway.adapters.ems.mapper import CarrierRejected
 from services.carrier_gateway.deps import CarrierGatewayDeps
 from services.carrier_gateway.models import Booking, CarrierItem, ScanState
+from shared.plumbing.loops import repeat
 
 log = structlog.get_logger(__name__)
 
@@ -29,9 +30,7 @@ class Booker:
 
     async def run(self) -> None:
         """Books until cancelled."""
-        while True:
-            if await self.run_once() == 0:
-                await asyncio.sleep(self.poll_s)
+        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True)
 
     async def run_once(self) -> int:
         """Books what is due now; returns how many items it looked at."""
@@ -59,9 +58,7 @@ class Poller:
 
     async def run(self) -> None:
         """Polls until cancelled."""
-        while True:
-            await self.run_once()
-            await asyncio.sleep(self.every_s)
+        await repeat(self.run_once, wait_s=self.every_s)
 
     async def run_once(self) -> int:
         """Polls the quiet items once; returns how many new nodes it found."""
@@ -99,9 +96,7 @@ class Scanner:
 
     async def run(self) -> None:
         """Collects scans until cancelled."""
-        while True:
-            if await self.run_once() == 0:
-                await asyncio.sleep(self.poll_s)
+        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True)
 
     async def run_once(self) -> int:
         """Tries every scan that is due now; returns how many items it looked at."""

@@ -13,6 +13,7 @@ from services.delivery.deps import DeliveryDeps
 from services.delivery.handlers import due, sending
 from services.delivery.models import DeliveryOutgoing, DeliveryRecipient, SendStatus
 from shared.contracts.events import Channel
+from shared.plumbing.loops import repeat
 
 
 @dataclass
@@ -25,9 +26,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Dispatches until cancelled."""
-        while True:
-            if await self.run_once() == 0:
-                await asyncio.sleep(self.poll_s)
+        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True)
 
     async def run_once(self) -> int:
         """Sends what is due now; returns how many it looked at."""
@@ -51,9 +50,7 @@ class StatusChecker:
 
     async def run(self) -> None:
         """Checks until cancelled."""
-        while True:
-            await self.run_once()
-            await asyncio.sleep(self.poll_s)
+        await repeat(self.run_once, wait_s=self.poll_s)
 
     async def run_once(self) -> int:
         """Checks the overdue messages and calls once; returns how many it checked."""
@@ -83,9 +80,7 @@ class Sweeper:
 
     async def run(self) -> None:
         """Sweeps until cancelled."""
-        while True:
-            await self.run_once()
-            await asyncio.sleep(self.poll_s)
+        await repeat(self.run_once, wait_s=self.poll_s)
 
     async def run_once(self) -> int:
         """Wakes what is due and checks deadlines; returns how many recipients it woke."""

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from services.evidence import handlers
 from services.evidence.deps import EvidenceDeps
+from shared.plumbing.loops import repeat
 
 
 async def sign_checkpoints(deps: EvidenceDeps, *, every_s: float) -> None:
     """Signs a checkpoint whenever the log has grown, every `every_s` seconds; the first at once."""
-    while True:
-        await handlers.sign_checkpoint(deps)
-        await asyncio.sleep(every_s)
+    await repeat(lambda: handlers.sign_checkpoint(deps), wait_s=every_s)
 
 
 async def push_reports(deps: EvidenceDeps, *, poll_s: float) -> None:
     """Pushes due report versions one after another, waiting `poll_s` whenever none is due."""
-    while True:
-        if not await handlers.push_report(deps):
-            await asyncio.sleep(poll_s)
+    await repeat(lambda: handlers.push_report(deps), wait_s=poll_s, again_while_busy=True)

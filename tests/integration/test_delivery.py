@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import email
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -22,31 +21,24 @@ from services.delivery.adapters.twilio import sign
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
 from shared.contracts.events import (
-    CandidateAddress,
-    Consent,
     EDeliveryChannel,
     EvidenceRecorded,
     NoticeRegistered,
     PostalStatus,
-    Provenance,
-    Recipient,
     ReturnReason,
     TrackingUpdated,
     WaybillCreated,
 )
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
-from shared.contracts.values import Phone
 from shared.plumbing.auth import Role
 from shared.plumbing.db import Database
 from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.main import create_app as create_sim
-from tests.support import common, eventually, free_port, publish, read_topic, serving, settings, token
+from tests.support import HOME, MOBILE, common, eventually, free_port, publish, read_topic, registered_notice, serving, settings, token
 
 SUPERVISOR = token(Role.supervisor, "sup-1")
-MOBILE = "+8613800138000"
-HOME = "山东省威海市环翠区新威路17号"
 
 
 class Inbox:
@@ -125,34 +117,7 @@ async def harness(kafka: str, prefix: str, database_url: str, *, callbacks_lost:
 
 
 def notice(*, consent: list[tuple[EDeliveryChannel, str]], phones: tuple[str, ...] = (MOBILE,), confirmed: bool = False) -> NoticeRegistered:
-    notice_id = str(uuid.uuid4())
-    kind = "confirmation" if confirmed else "filing"
-    return NoticeRegistered(
-        notice_id=notice_id,
-        court_id="C371002",
-        court_name="威海市环翠区人民法院",
-        court_reference=f"T-{notice_id[:8]}",
-        case_number="（2026）鲁1002民初1234号",
-        cause="民间借贷纠纷",
-        stage="first_instance",
-        documents=[{"title": "起诉状副本", "kind": "complaint_copy", "pages": 3}, {"title": "传票", "kind": "summons", "pages": 1}],
-        recipients=[
-            Recipient(
-                recipient_id=str(uuid.uuid4()),
-                name="张三",
-                kind="person",
-                role="defendant",
-                id_type="resident_id",
-                id_number="371002198503124210",
-                phones=[Phone.parse(p) for p in phones],
-                emails=[],
-                candidates=[CandidateAddress(text=HOME, rank=1, provenance=[Provenance(kind=kind)], city="威海市", district="环翠区")],
-                consent=[Consent(channel=c, address=a, source_case="（2026）鲁1002民初0999号", confirmed_on=date(2026, 6, 1)) for c, a in consent],
-            )
-        ],
-        due_date=date(2026, 11, 26),
-        registered_at=datetime.now(UTC),
-    )
+    return registered_notice(consent=consent, phones=phones, confirmed=confirmed)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,29 +22,23 @@ from services.delivery.requests import OutcomeIn, SignerIn
 from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup
 from shared.contracts.events import (
-    CandidateAddress,
-    Consent,
     EDeliveryChannel,
     EvidenceRecorded,
     NoticeRegistered,
-    Provenance,
     ReceiptReturned,
-    Recipient,
     SignerRole,
     WaybillCreated,
 )
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
-from shared.contracts.values import Phone
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import Database, create_tables
 from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.problems import Problem
 from shared.plumbing.runtime import PLUMBING_TABLES
+from tests.support import MOBILE, registered_notice
 
-MOBILE = "+8613800138000"
-HOME = "山东省威海市环翠区新威路17号"
 # Monday 23 November 2026, 09:00 in Beijing: a working day.
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 SUPERVISOR = Principal(sub="sup-1", role=Role.supervisor, jti="t-1")
@@ -110,36 +103,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await db.dispose()
 
 
-def notice(*, consent: bool = True, phones: tuple[str, ...] = (MOBILE,), confirmed: bool = False, whereabouts_unknown: bool = False) -> NoticeRegistered:
-    notice_id = str(uuid.uuid4())
-    channels = [Consent(channel=EDeliveryChannel.sms, address=MOBILE, source_case="（2026）鲁1002民初0999号", confirmed_on=date(2026, 6, 1))] if consent else []
-    return NoticeRegistered(
-        notice_id=notice_id,
-        court_id="C371002",
-        court_name="威海市环翠区人民法院",
-        court_reference=f"T-{notice_id[:8]}",
-        case_number="（2026）鲁1002民初1234号",
-        cause="民间借贷纠纷",
-        stage="first_instance",
-        documents=[{"title": "起诉状副本", "kind": "complaint_copy", "pages": 3}, {"title": "传票", "kind": "summons", "pages": 1}],
-        recipients=[
-            Recipient(
-                recipient_id=str(uuid.uuid4()),
-                name="张三",
-                kind="person",
-                role="defendant",
-                id_type="resident_id",
-                id_number="371002198503124210",
-                phones=[Phone.parse(p) for p in phones],
-                emails=[],
-                candidates=[CandidateAddress(text=HOME, rank=1, provenance=[Provenance(kind="confirmation" if confirmed else "filing")], city="威海市", district="环翠区")],
-                consent=channels,
-                whereabouts_unknown=whereabouts_unknown,
-            )
-        ],
-        due_date=date(2026, 11, 26),
-        registered_at=START,
-    )
+def notice(*, consent: bool = True, phones: tuple[str, ...] = (MOBILE,), whereabouts_unknown: bool = False) -> NoticeRegistered:
+    channels = [(EDeliveryChannel.sms, MOBILE)] if consent else []
+    return registered_notice(consent=channels, phones=phones, whereabouts_unknown=whereabouts_unknown, registered_at=START)
 
 
 async def test_an_sms_sent_once_and_its_delivered_callback_serves_the_recipient(world: World) -> None:
