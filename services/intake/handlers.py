@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake import access, book, courts, domain, resolution
+from services.intake import access, book, courts, domain, notices, resolution
 from services.intake.courts import CourtIn
 from services.intake.domain import AddressFact, CaseScope
 from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeNotice, IntakeRecipient
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn
-from services.intake.resolution import Identity, Resolution
+from services.intake.resolution import Identity
 from shared.contracts import topics
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import (
     AddressConfirmed,
     AddressSource,
-    GeoPoint,
-    MatchMethod,
-    NoticeRegistered,
-    PartyMatch,
-    Recipient,
     RecipientServed,
     Stage,
 )
@@ -43,31 +37,6 @@ SOURCE = "songda/intake"
 # --- Notices ------------------------------------------------------------------------------------
 
 
-def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
-    """Builds the stored notice from a validated request: ids, due date, fingerprint, and the notice's own addresses ranked."""
-    case = CaseNumber.parse(payload["case_number"])
-    notice = IntakeNotice(
-        id=str(uuid.uuid4()),
-        court_id=payload["court_id"],
-        court_reference=payload["court_reference"],
-        court_name=payload["court_name"],
-        case_number=case.text,
-        case_key=case.key,
-        cause=payload["cause"],
-        stage=payload["stage"],
-        due_date=domain.due_date(local_date(now), court_due=_optional_date(payload.get("due_date"))),
-        received_at=now,
-        correlation_id=str(uuid.uuid4()),
-        fingerprint=domain.fingerprint(payload),
-        notice={**payload, "recipients": [{"recipient_id": str(uuid.uuid4()), **r} for r in payload["recipients"]]},
-    )
-    scope, today = case_scope(notice), local_date(now)
-    for recipient in notice.notice["recipients"]:
-        ranked, expired = domain.rank_addresses(notice_facts(recipient, notice=notice), scope=scope, today=today)
-        recipient.update(_resolved(Resolution(match=_unmatched(), candidates=ranked, expired=expired)))
-    return notice
-
-
 async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -> tuple[IntakeNotice, bool]:
     """Stores a notice of a registered court in one of its cases, under the registry's court name, with its recipients resolved against the address book, and stages intake.NoticeRegistered; returns it and whether it is new."""
     now = deps.clock.now()
@@ -75,10 +44,10 @@ async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -
         async with deps.db.transaction() as session:
             # A court is refused unless registered and active; a service may name any court, checked with the name.
             court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
-            notice = new_notice(body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}, now=now)
+            notice = notices.new_notice(body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}, now=now)
             await _resolve_recipients(session, notice, now=now)
             session.add(notice)
-            envelope = registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
+            envelope = notices.registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
             outbox.add(session, envelope, topic=topics.INTAKE_EVENTS, now=now)
     except IntegrityError:
         # The unique (court_id, court_reference) says this notice was submitted before: a resubmission
@@ -123,7 +92,7 @@ async def read_notice(deps: Deps, *, principal: Principal, notice_id: str) -> tu
 
 
 async def _resolve_recipients(session: AsyncSession, notice: IntakeNotice, *, now: datetime) -> None:
-    scope, today = case_scope(notice), local_date(now)
+    scope, today = notices.case_scope(notice), local_date(now)
     recipients = []
     for recipient in notice.notice["recipients"]:
         identity = Identity(
@@ -134,9 +103,9 @@ async def _resolve_recipients(session: AsyncSession, notice: IntakeNotice, *, no
             phones=[p["e164"] for p in recipient["phones"]],
         )
         found = await resolution.match_or_record(session, identity, now=now)
-        facts = notice_facts(recipient, notice=notice)
+        facts = notices.notice_facts(recipient, notice=notice)
         resolved = await resolution.resolve(session, found, scope=scope, notice_facts=facts, today=today)
-        recipients.append({**recipient, **_resolved(resolved)})
+        recipients.append({**recipient, **notices.resolved_fields(resolved)})
         if found.party_id is not None:
             await _remember(session, found.party_id, recipient, facts, now=now)
         session.add(IntakeRecipient(id=recipient["recipient_id"], notice_id=notice.id, party_id=found.party_id))
@@ -165,49 +134,6 @@ async def _remember(session: AsyncSession, party_id: str, recipient: dict[str, A
         await book.insert_new(session, book.CONTACT, [book.contact_row(party_id=party_id, kind=kind, value=v, source="notice") for v in values])
 
 
-def case_scope(notice: IntakeNotice) -> CaseScope:
-    """Returns the case a notice belongs to, with its earlier stages, and its stage."""
-    earlier = {CaseNumber.parse(text).key for text in notice.notice.get("earlier_case_numbers", [])}
-    return CaseScope(case_keys=frozenset({notice.case_key, *earlier}), stage=Stage(notice.stage))
-
-
-def notice_facts(recipient: dict[str, Any], *, notice: IntakeNotice) -> list[AddressFact]:
-    """Turns the addresses a notice gives for a recipient into facts; a dated one ages like any book entry."""
-    received_on = local_date(notice.received_at)
-    facts = []
-    for address in recipient["addresses"]:
-        case_number = address.get("source_case") or notice.case_number
-        observed_on = _optional_date(address.get("observed_on"))
-        facts.append(
-            AddressFact(
-                address=PostalAddress.parse(address["text"]),
-                source=AddressSource(address["source"]),
-                postcode=address.get("postcode"),
-                location=GeoPoint(**address["location"]) if address.get("location") else None,
-                case_key=CaseNumber.parse(case_number).key,
-                case_number=case_number,
-                stage=Stage(notice.stage) if case_number == notice.case_number else None,
-                observed_on=observed_on or received_on,
-                on_notice=observed_on is None,
-            )
-        )
-    return facts
-
-
-def _unmatched() -> PartyMatch:
-    return PartyMatch(party_id=None, method=MatchMethod.new, matched_on=[], note="not yet matched against the address book")
-
-
-def _resolved(resolved: Resolution) -> dict[str, Any]:
-    return {
-        "party": resolved.match.model_dump(mode="json"),
-        "candidates": [c.model_dump(mode="json") for c in resolved.candidates],
-        "expired_candidates": [c.model_dump(mode="json") for c in resolved.expired],
-        "consent": [c.model_dump(mode="json") for c in resolved.consent],
-        "contacts": [c.model_dump(mode="json") for c in resolved.contacts],
-    }
-
-
 async def _by_reference(session: AsyncSession, court_id: str, court_reference: str) -> IntakeNotice | None:
     result = await session.exec(select(IntakeNotice).where(IntakeNotice.court_id == court_id, IntakeNotice.court_reference == court_reference))
     return result.first()
@@ -222,29 +148,6 @@ def _same_or_conflict(existing: IntakeNotice, fingerprint: str) -> IntakeNotice:
             kind="court-reference-conflict",
         )
     return existing
-
-
-def _optional_date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def registered_event(notice: IntakeNotice) -> NoticeRegistered:
-    """Builds the event delivery and evidence consume."""
-    data = notice.notice
-    return NoticeRegistered(
-        notice_id=notice.id,
-        court_id=notice.court_id,
-        court_name=notice.court_name,
-        court_reference=notice.court_reference,
-        case_number=notice.case_number,
-        earlier_case_numbers=data.get("earlier_case_numbers", []),
-        cause=notice.cause,
-        stage=notice.stage,
-        documents=data["documents"],
-        recipients=[Recipient.model_validate(r) for r in data["recipients"]],
-        due_date=notice.due_date,
-        registered_at=notice.received_at,
-    )
 
 
 # --- Address confirmations ----------------------------------------------------------------------
@@ -310,7 +213,7 @@ async def _tell_open_notices(session: AsyncSession, party_id: str, confirmation:
     fact = confirmation.address
     count = 0
     for notice, recipient in rows.all():
-        scope = case_scope(notice)
+        scope = notices.case_scope(notice)
         if confirmation.case_key not in scope.case_keys or not domain.confirmation_reaches(body.stage, Stage(notice.stage)):
             continue
         event = AddressConfirmed(

@@ -14,7 +14,7 @@ from services.delivery.models import DeliveryNotice
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.evidence.models import EvidenceNotice, EvidenceTimelineEntry
-from services.intake.handlers import new_notice, registered_event
+from services.intake.notices import new_notice, registered_event
 from services.intake.requests import NoticeIn
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import INTAKE_EVENTS, dlq

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.intake.handlers import new_notice, registered_event
+from services.intake.notices import new_notice, registered_event
 from services.intake.requests import NoticeIn
 from shared.contracts.envelope import Envelope, schema_uri, wrap
 from shared.contracts.events import NoticeRegistered

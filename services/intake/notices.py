@@ -1,0 +1,107 @@
+"""A notice as intake keeps and announces it: built from a validated request with its own addresses ranked, and its NoticeRegistered."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from services.intake import domain
+from services.intake.domain import AddressFact, CaseScope
+from services.intake.models import IntakeNotice
+from services.intake.resolution import Resolution
+from shared.contracts.addresses import PostalAddress
+from shared.contracts.casenumber import CaseNumber
+from shared.contracts.events import AddressSource, GeoPoint, MatchMethod, NoticeRegistered, PartyMatch, Recipient, Stage
+from shared.plumbing.clock import local_date
+
+
+def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
+    """Builds the stored notice from a validated request: ids, due date, fingerprint, and the notice's own addresses ranked."""
+    case = CaseNumber.parse(payload["case_number"])
+    notice = IntakeNotice(
+        id=str(uuid.uuid4()),
+        court_id=payload["court_id"],
+        court_reference=payload["court_reference"],
+        court_name=payload["court_name"],
+        case_number=case.text,
+        case_key=case.key,
+        cause=payload["cause"],
+        stage=payload["stage"],
+        due_date=domain.due_date(local_date(now), court_due=optional_date(payload.get("due_date"))),
+        received_at=now,
+        correlation_id=str(uuid.uuid4()),
+        fingerprint=domain.fingerprint(payload),
+        notice={**payload, "recipients": [{"recipient_id": str(uuid.uuid4()), **r} for r in payload["recipients"]]},
+    )
+    scope, today = case_scope(notice), local_date(now)
+    for recipient in notice.notice["recipients"]:
+        ranked, expired = domain.rank_addresses(notice_facts(recipient, notice=notice), scope=scope, today=today)
+        recipient.update(resolved_fields(Resolution(match=unmatched(), candidates=ranked, expired=expired)))
+    return notice
+
+
+def case_scope(notice: IntakeNotice) -> CaseScope:
+    """Returns the case a notice belongs to, with its earlier stages, and its stage."""
+    earlier = {CaseNumber.parse(text).key for text in notice.notice.get("earlier_case_numbers", [])}
+    return CaseScope(case_keys=frozenset({notice.case_key, *earlier}), stage=Stage(notice.stage))
+
+
+def notice_facts(recipient: dict[str, Any], *, notice: IntakeNotice) -> list[AddressFact]:
+    """Turns the addresses a notice gives for a recipient into facts; a dated one ages like any book entry."""
+    received_on = local_date(notice.received_at)
+    facts = []
+    for address in recipient["addresses"]:
+        case_number = address.get("source_case") or notice.case_number
+        observed_on = optional_date(address.get("observed_on"))
+        facts.append(
+            AddressFact(
+                address=PostalAddress.parse(address["text"]),
+                source=AddressSource(address["source"]),
+                postcode=address.get("postcode"),
+                location=GeoPoint(**address["location"]) if address.get("location") else None,
+                case_key=CaseNumber.parse(case_number).key,
+                case_number=case_number,
+                stage=Stage(notice.stage) if case_number == notice.case_number else None,
+                observed_on=observed_on or received_on,
+                on_notice=observed_on is None,
+            )
+        )
+    return facts
+
+
+def unmatched() -> PartyMatch:
+    return PartyMatch(party_id=None, method=MatchMethod.new, matched_on=[], note="not yet matched against the address book")
+
+
+def resolved_fields(resolved: Resolution) -> dict[str, Any]:
+    return {
+        "party": resolved.match.model_dump(mode="json"),
+        "candidates": [c.model_dump(mode="json") for c in resolved.candidates],
+        "expired_candidates": [c.model_dump(mode="json") for c in resolved.expired],
+        "consent": [c.model_dump(mode="json") for c in resolved.consent],
+        "contacts": [c.model_dump(mode="json") for c in resolved.contacts],
+    }
+
+
+def optional_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def registered_event(notice: IntakeNotice) -> NoticeRegistered:
+    """Builds the event delivery and evidence consume."""
+    data = notice.notice
+    return NoticeRegistered(
+        notice_id=notice.id,
+        court_id=notice.court_id,
+        court_name=notice.court_name,
+        court_reference=notice.court_reference,
+        case_number=notice.case_number,
+        earlier_case_numbers=data.get("earlier_case_numbers", []),
+        cause=notice.cause,
+        stage=notice.stage,
+        documents=data["documents"],
+        recipients=[Recipient.model_validate(r) for r in data["recipients"]],
+        due_date=notice.due_date,
+        registered_at=notice.received_at,
+    )
