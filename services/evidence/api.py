@@ -124,6 +124,10 @@ class WebhookOut(BaseModel):
     secret: str | None = None
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _out(item: EvidenceItem) -> EvidenceOut:
     return EvidenceOut(**item.model_dump(exclude={"idempotency_key"}), content_url=f"/v1/evidence/{item.id}/content", proof_url=f"/v1/evidence/{item.id}/proof")
 
@@ -179,7 +183,7 @@ async def upload(
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut, summary="An item of evidence, its checks and flags")
 async def read(evidence_id: Id, request: Request, principal: ItemReaders, deps: DepsDep) -> EvidenceOut:
     """Returns the item's record; the read is audited."""
-    return _out(await handlers.read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.read", request=request))
+    return _out(await handlers.read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.read", client=_client(request)))
 
 
 # The bytes keep the type sniffed at upload, one a kind of evidence may be; an item without a file is its details as JSON.
@@ -189,7 +193,7 @@ _CONTENT_TYPES: dict[str, Any] = {media_type: {} for media_type in sorted(frozen
 @router.get("/evidence/{evidence_id}/content", summary="The item's content, byte for byte", response_class=FileResponse, responses={200: {"content": _CONTENT_TYPES}})
 async def content(evidence_id: Id, request: Request, principal: ItemReaders, deps: DepsDep) -> FileResponse:
     """Returns the stored bytes as an attachment of their sniffed type with their sha256 as the ETag; the read is audited."""
-    item = await handlers.read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.content", request=request)
+    item = await handlers.read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.content", client=_client(request))
     # An attachment, never rendered in our origin: an uploaded page or script cannot run as if we served it.
     return FileResponse(
         deps.blobs.path(item.sha256),
@@ -250,14 +254,14 @@ Version = Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="a versi
 @router.get("/reports/{notice_id}.html", response_class=HTMLResponse, summary="The delivery report as a page, laid out like a 送达回证")
 async def report_html(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> HTMLResponse:
     """Returns the report rendered in Chinese; the read is audited."""
-    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.html", request=request)
+    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.html", client=_client(request))
     return HTMLResponse(render_html(DeliveryReport.model_validate(report.document)), headers={"Content-Security-Policy": PAGE_CSP})
 
 
 @router.get("/reports/{notice_id}.pdf", summary="The delivery report as a PDF, laid out like a 送达回证")
 async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> Response:
     """Returns the report as a PDF; the read is audited."""
-    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.pdf", request=request)
+    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.pdf", client=_client(request))
     pdf = await asyncio.to_thread(render_pdf, DeliveryReport.model_validate(report.document))
     filename = f"delivery-report-{notice_id}-v{report.version}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'})
@@ -266,7 +270,7 @@ async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: 
 @router.get("/reports/{notice_id}", summary="The delivery report (DeliveryReport v1 JSON)")
 async def report_json(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> JSONResponse:
     """Returns the report exactly as sealed; the read is audited."""
-    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.json", request=request)
+    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.json", client=_client(request))
     return JSONResponse(report.document, headers={"ETag": f'"{report.sha256}"'})
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
-from fastapi import Request
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -143,11 +142,11 @@ async def record_upload(deps: EvidenceDeps, *, principal: Principal, upload: Upl
     return item, True
 
 
-async def read_item(deps: EvidenceDeps, *, principal: Principal, evidence_id: str, action: str, request: Request) -> EvidenceItem:
+async def read_item(deps: EvidenceDeps, *, principal: Principal, evidence_id: str, action: str, client: str | None) -> EvidenceItem:
     """Returns an item the caller reaches and audits the read as `action`."""
     async with deps.db.transaction() as session:
         item = await _item(session, principal, evidence_id)
-        audit.record(session, principal, action=action, target=evidence_id, request=request, now=deps.clock.now())
+        audit.record(session, principal, action=action, target=evidence_id, client=client, now=deps.clock.now())
     return item
 
 
@@ -210,7 +209,7 @@ async def prove_consistency(deps: EvidenceDeps, *, first: int, second: int) -> C
         return Consistency(first_root=await log.root(session, first), second_root=await log.root(session, second), path=path)
 
 
-async def read_report(deps: EvidenceDeps, *, principal: Principal, notice_id: str, version: int | None, action: str, request: Request) -> EvidenceReport:
+async def read_report(deps: EvidenceDeps, *, principal: Principal, notice_id: str, version: int | None, action: str, client: str | None) -> EvidenceReport:
     """Returns a version of a notice's report (the newest by default) the caller reaches, and audits the read as `action`."""
     async with deps.db.transaction() as session:
         statement = select(EvidenceReport).where(EvidenceReport.notice_id == notice_id)
@@ -218,7 +217,7 @@ async def read_report(deps: EvidenceDeps, *, principal: Principal, notice_id: st
         report = (await session.exec(statement.limit(1))).first()
         if report is None or not principal.reaches_court(report.court_id):
             raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
-        audit.record(session, principal, action=action, target=f"{notice_id}/{report.version}", request=request, now=deps.clock.now())
+        audit.record(session, principal, action=action, target=f"{notice_id}/{report.version}", client=client, now=deps.clock.now())
     return report
 
 

@@ -45,10 +45,9 @@ def record(
     purpose: str | None = None,
     party_ids: Sequence[str] = (),
     outcome: str = "shown",
-    request: Request | None = None,
+    client: str | None = None,
 ) -> None:
-    """Adds an entry in the caller's transaction, so a read is logged exactly when it happened."""
-    client = request.client.host if request is not None and request.client else None
+    """Adds an entry in the caller's transaction, so a read is logged exactly when it happened; `client` is the caller's address."""
     session.add(
         AuditEntry(
             id=str(uuid.uuid4()),
