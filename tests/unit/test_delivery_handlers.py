@@ -15,7 +15,7 @@ from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientStatus
-from services.delivery.handlers import due, messages, notices, sending, team
+from services.delivery.handlers import due, edelivery, messages, notices, sending, team
 from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
 from services.delivery.requests import OutcomeIn, SignerIn
@@ -236,3 +236,23 @@ async def test_a_public_notice_is_recorded_once_by_the_notices_court_and_runs_th
     with pytest.raises(Problem) as again:
         await record(world.deps, notice_id=registered.notice_id, recipient_id=recipient_id, published_on=date(2026, 11, 23), principal=court)
     assert again.value.status == 409
+
+
+async def test_the_link_opens_once_noted_acknowledges_once_and_expires(world: World) -> None:
+    registered = notice()
+    await world.consume(registered, notice_id=registered.notice_id)
+    await Dispatcher(world.deps).run_once()
+    token = world.telephony.messages[0].body.split("http://delivery.test/e/")[1].split()[0]
+
+    assert await edelivery.open_page(world.deps, token="x" * 32) == edelivery.Refused(404)
+    page = await edelivery.open_page(world.deps, token=token)
+    assert isinstance(page, edelivery.Page) and page.recipient_name == "张三" and page.link.opened_at == START
+    assert await edelivery.document(world.deps, token=token, number=3) == edelivery.Refused(404, no_document=True)
+
+    assert await edelivery.acknowledge(world.deps, token=token, ip="203.0.113.7", user_agent="Mozilla/5.0") is None
+    assert await edelivery.acknowledge(world.deps, token=token, ip="203.0.113.8", user_agent="curl") is None
+    [acknowledged] = [e for e in await world.staged() if e["type"] == "delivery.DocumentsAcknowledged"]
+    assert (acknowledged["data"]["ip"], acknowledged["data"]["user_agent"]) == ("203.0.113.7", "Mozilla/5.0")
+
+    world.clock.at = START + timedelta(days=world.deps.setup.policy.electronic.link_valid_days)
+    assert await edelivery.open_page(world.deps, token=token) == edelivery.Refused(410)

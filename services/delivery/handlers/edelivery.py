@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -33,39 +34,37 @@ class Page:
     recipient_name: str
 
 
-async def _link(deps: DeliveryDeps, token: str) -> DeliveryLink | Refused:
-    async with deps.db.sessions() as session:
-        link = await session.get(DeliveryLink, token_hash(token))
+def _usable(link: DeliveryLink | None, *, now: datetime) -> DeliveryLink | Refused:
     if link is None:
         return Refused(404)
-    if link.expires_at <= deps.clock.now():
+    if link.expires_at <= now:
         return Refused(410)
     return link
 
 
 async def open_page(deps: DeliveryDeps, *, token: str) -> Page | Refused:
     """Returns the notice and its documents for the holder of an unexpired link, noting the first opening."""
-    found = await _link(deps, token)
-    if isinstance(found, Refused):
-        return found
+    now = deps.clock.now()
     async with deps.db.transaction() as session:
-        link = await session.get(DeliveryLink, found.token_hash)
-        notice = await session.get(DeliveryNotice, found.notice_id)
-        recipient = await session.get(DeliveryRecipient, found.recipient_id)
-        assert link is not None and notice is not None and recipient is not None
+        link = _usable(await session.get(DeliveryLink, token_hash(token)), now=now)
+        if isinstance(link, Refused):
+            return link
+        notice = await session.get(DeliveryNotice, link.notice_id)
+        recipient = await session.get(DeliveryRecipient, link.recipient_id)
+        assert notice is not None and recipient is not None
         if link.opened_at is None:
-            link.opened_at = deps.clock.now()
+            link.opened_at = now
             session.add(link)
     return Page(link=link, notice=notice, recipient_name=recipient.name)
 
 
 async def document(deps: DeliveryDeps, *, token: str, number: int) -> tuple[DeliveryNotice, dict[str, Any]] | Refused:
     """Returns one listed document of the link's notice (numbered from 1) with the notice it belongs to."""
-    found = await _link(deps, token)
-    if isinstance(found, Refused):
-        return found
     async with deps.db.sessions() as session:
-        notice = await session.get(DeliveryNotice, found.notice_id)
+        link = _usable(await session.get(DeliveryLink, token_hash(token)), now=deps.clock.now())
+        if isinstance(link, Refused):
+            return link
+        notice = await session.get(DeliveryNotice, link.notice_id)
     assert notice is not None
     if not 1 <= number <= len(notice.documents):
         return Refused(404, no_document=True)
@@ -74,14 +73,13 @@ async def document(deps: DeliveryDeps, *, token: str, number: int) -> tuple[Deli
 
 async def acknowledge(deps: DeliveryDeps, *, token: str, ip: str | None, user_agent: str) -> Refused | None:
     """Records the acknowledgement once, with time, IP address and browser, and lets the recipient's plan count it."""
-    found = await _link(deps, token)
-    if isinstance(found, Refused):
-        return found
     now = deps.clock.now()
     async with deps.db.transaction() as session:
-        link = await session.get(DeliveryLink, found.token_hash, with_for_update=True)
-        notice = await session.get(DeliveryNotice, found.notice_id)
-        assert link is not None and notice is not None
+        link = _usable(await session.get(DeliveryLink, token_hash(token), with_for_update=True), now=now)
+        if isinstance(link, Refused):
+            return link
+        notice = await session.get(DeliveryNotice, link.notice_id)
+        assert notice is not None
         if link.acknowledged_at is None:
             link.acknowledged_at, link.ip, link.user_agent = now, ip, user_agent
             session.add(link)
