@@ -13,12 +13,12 @@ from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, 
 from shared.contracts.events import Stage
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.openapi import problems
-from shared.plumbing.runtime import Deps, get_deps
+from shared.plumbing.runtime import DepsDep
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 # Intake's handlers need only the database and the clock.
-DepsDep = Annotated[Deps, Depends(get_deps)]
+
 
 CourtOrService = Annotated[Principal, Depends(require(Role.court, Role.service))]
 Readers = Annotated[Principal, Depends(require(Role.court, Role.lawyer, Role.service, Role.supervisor, Role.auditor))]

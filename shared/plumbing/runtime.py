@@ -192,6 +192,10 @@ def get_deps(request: Request) -> Any:
     return request.app.state.runtime.deps
 
 
+# The routes' alias for a service whose handlers need no more than database and clock.
+DepsDep = Annotated[Deps, Depends(get_deps)]
+
+
 _health = APIRouter(tags=["health"])
 
 

@@ -23,8 +23,10 @@ def _module_imports(path: Path) -> set[str]:
 
 
 def imports(package: str) -> dict[str, set[str]]:
-    """Maps every module file under `package` to the absolute module names it imports."""
-    return {str(path.relative_to(ROOT)): _module_imports(path) for path in sorted((ROOT / package.replace(".", "/")).rglob("*.py"))}
+    """Maps every module file of `package` (a package folder or a single module) to the absolute module names it imports."""
+    base = ROOT / package.replace(".", "/")
+    paths = [base.with_suffix(".py")] if base.with_suffix(".py").is_file() else sorted(base.rglob("*.py"))
+    return {str(path.relative_to(ROOT)): _module_imports(path) for path in paths}
 
 
 def offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
@@ -66,9 +68,8 @@ PURE_PLUMBING = ("shared.plumbing.clock", "shared.plumbing.workdays", "shared.pl
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_domain_is_pure(service: str) -> None:
-    domain = ROOT / "services" / service / "domain"
-    package = f"services.{service}.domain" if domain.is_dir() else None
-    found = imports(package) if package else {str((ROOT / "services" / service / "domain.py").relative_to(ROOT)): _module_imports(ROOT / "services" / service / "domain.py")}
+    found = imports(f"services.{service}.domain")
+    assert found, "every service has a domain"
     impure = sorted(
         f"{file}: {name}"
         for file, names in found.items()

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from services.delivery import consumers
 from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientStatus
-from services.delivery.handlers import due, edelivery, messages, notices, sending, team
+from services.delivery.handlers import due, edelivery, notices, sending, team
 from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
 from services.delivery.requests import OutcomeIn, SignerIn
@@ -62,14 +63,9 @@ class World:
     mailer: FakeMailer
 
     async def consume(self, event: Event, *, notice_id: str) -> None:
-        """Hands an event to its handler in one transaction, as the consumer runner does."""
+        """Hands an event to the handler consumers.py names for it, in one transaction, as the consumer runner does."""
         envelope = event.envelope(source="test", subject=notice_id, time=self.clock.now(), correlationid=notice_id)
-        handler = {
-            "intake.NoticeRegistered": messages.record_notice,
-            "carrier_gateway.WaybillCreated": messages.waybill_created,
-            "carrier_gateway.ReceiptReturned": messages.receipt_returned,
-            "evidence.EvidenceRecorded": messages.evidence_recorded,
-        }[event.type]
+        handler = consumers.HANDLERS[event.type]
         async with self.deps.db.transaction() as session:
             context = MessageContext(session=session, envelope=envelope, raw=b"", clock=self.clock, source="test")
             await handler(self.deps, message=context, event=event)
