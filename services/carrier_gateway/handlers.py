@@ -24,7 +24,7 @@ from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
 from shared.plumbing import audit, ledger, outbox
 from shared.plumbing.auth import Principal
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.db import insert_ignoring_duplicates
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ def _emit(session: AsyncSession, event: Event, *, item: CarrierItem, now: dateti
 async def queue_item(deps: CarrierGatewayDeps, *, message: MessageContext, event: DispatchPostalItem) -> None:
     """Queues the item for booking; a redelivered command finds it queued already and adds nothing."""
     now = message.clock.now()
-    queued = insert_ignoring_duplicates(message.session, table_of(CarrierItem)).values(
+    queued = insert_ignoring_duplicates(message.session, CarrierItem).values(
         attempt_id=event.attempt_id,
         notice_id=event.notice_id,
         recipient_id=event.recipient_id,
@@ -153,7 +153,7 @@ async def apply_traces(session: AsyncSession, traces: Sequence[Trace], *, source
         if item is None:
             applied.unknown += 1
             continue
-        claim = insert_ignoring_duplicates(session, table_of(CarrierTrace)).values(
+        claim = insert_ignoring_duplicates(session, CarrierTrace).values(
             waybill_no=trace.waybill_no,
             op_code=trace.op_code,
             op_time=trace.op_time,

@@ -38,7 +38,7 @@ from shared.contracts.report import canonical
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.db import insert_ignoring_duplicates
 from shared.plumbing.problems import Problem
 
 logger = structlog.get_logger(__name__)
@@ -50,7 +50,7 @@ logger = structlog.get_logger(__name__)
 async def record_notice(deps: EvidenceDeps, *, message: MessageContext, event: NoticeRegistered) -> None:
     """Keeps the notice's court, who reaches its evidence, and its correlation id, which what evidence publishes about it carries."""
     values = {"id": message.envelope.subject, "court_id": event.court_id, "correlation_id": message.envelope.correlationid}
-    await message.session.exec(insert_ignoring_duplicates(message.session, table_of(EvidenceNotice)).values(**values))
+    await message.session.exec(insert_ignoring_duplicates(message.session, EvidenceNotice).values(**values))
 
 
 async def remember_task(deps: EvidenceDeps, *, message: MessageContext, event: TaskAssigned) -> None:

@@ -14,14 +14,14 @@ from services.evidence.models import EvidenceCheckpoint, EvidenceLogEntry, Evide
 from services.evidence.signer import Signer
 from shared.contracts import merkle
 from shared.contracts.report import canonical
-from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.db import insert_ignoring_duplicates
 
 
 async def _head(session: AsyncSession) -> EvidenceLogHead:
     # Every append locks this row until its transaction ends: one writer at a time, so indices have no gaps.
     head = (await session.exec(select(EvidenceLogHead).where(EvidenceLogHead.id == 1).with_for_update())).first()
     if head is None:
-        await session.exec(insert_ignoring_duplicates(session, table_of(EvidenceLogHead)).values(id=1, size=0, frontier=[]))
+        await session.exec(insert_ignoring_duplicates(session, EvidenceLogHead).values(id=1, size=0, frontier=[]))
         head = (await session.exec(select(EvidenceLogHead).where(EvidenceLogHead.id == 1).with_for_update())).one()
     return head
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.models import IntakeCourt
 from shared.contracts.casenumber import CaseNumber
-from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.db import insert_ignoring_duplicates
 from shared.plumbing.problems import Problem
 
 COURT_ID = r"^[A-Z0-9]{2,16}$"
@@ -75,7 +75,7 @@ async def seed(session: AsyncSession, courts: dict[str, CourtIn], *, now: dateti
     added = 0
     for court_id, court in courts.items():
         # Replicas starting together may seed at once: the first insert wins, the others change nothing.
-        insert = insert_ignoring_duplicates(session, table_of(IntakeCourt))
+        insert = insert_ignoring_duplicates(session, IntakeCourt)
         result = await session.exec(insert.values(id=court_id, name=court.name, case_code=court.case_code, active=court.active, updated_at=now))
         added += result.rowcount
     return added

@@ -11,7 +11,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel, select
 
 from shared.plumbing.clock import Clock
-from shared.plumbing.db import Database, JSONDoc, UTCDateTime, insert_ignoring_duplicates, table_of
+from shared.plumbing.db import Database, JSONDoc, UTCDateTime, insert_ignoring_duplicates
 
 Result = dict[str, Any]
 
@@ -56,7 +56,7 @@ async def perform(
     partition's messages one after another.
     """
     async with db.transaction() as session:
-        statement = insert_ignoring_duplicates(db.engine, table_of(SideEffect)).values(key=key, kind=kind, status=EffectStatus.requested, requested_at=clock.now())
+        statement = insert_ignoring_duplicates(db.engine, SideEffect).values(key=key, kind=kind, status=EffectStatus.requested, requested_at=clock.now())
         first = (await session.exec(statement)).rowcount == 1
         entry = None if first else (await session.exec(select(SideEffect).where(SideEffect.key == key))).one()
     if entry is not None and entry.status is EffectStatus.done:
