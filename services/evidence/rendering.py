@@ -107,6 +107,8 @@ EVIDENCE_KIND: dict[str, str] = {
     EvidenceKind.video: "视频",
     EvidenceKind.ems_trace: "邮件轨迹",
     EvidenceKind.return_receipt_scan: "回执扫描件",
+    EvidenceKind.signature: "签名",
+    EvidenceKind.signed_receipt: "已签收送达回证",
     "event": "系统记录",
 }
 

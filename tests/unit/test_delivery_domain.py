@@ -273,8 +273,16 @@ def at_visit(**kwargs: object) -> RecipientState:
 @pytest.mark.parametrize(
     ("report", "method", "basis"),
     [
-        ({"outcome": TaskOutcome.served, "signer": Signature(name="张三", role=SignerRole.recipient)}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
-        ({"outcome": TaskOutcome.served, "signer": Signature(name="张母", role=SignerRole.family_member, relation="母亲")}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
+        (
+            {"outcome": TaskOutcome.served, "signer": Signature(name="张三", role=SignerRole.recipient), "evidence": {"sig-1": []}},
+            ServiceMethod.direct,
+            "民事诉讼法第87条、第88条",
+        ),
+        (
+            {"outcome": TaskOutcome.served, "signer": Signature(name="张母", role=SignerRole.family_member, relation="母亲"), "evidence": {"rc-1": []}},
+            ServiceMethod.direct,
+            "民事诉讼法第87条、第88条",
+        ),
         ({"outcome": TaskOutcome.refused, "witness": Witness(name="王五", organisation="新威路社区居委会")}, ServiceMethod.refusal, "民事诉讼法第89条"),
     ],
 )
@@ -289,7 +297,10 @@ def test_visit_served_or_refused_with_witness(report: dict, method: ServiceMetho
 def test_an_invalid_signer_does_not_serve() -> None:
     state = at_visit()
     decision = step(
-        state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer=Signature(name="李四", role=SignerRole.opposing_party))
+        state,
+        TaskReported(
+            attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer=Signature(name="李四", role=SignerRole.opposing_party), evidence={"sig-1": []}
+        ),
     )
     assert not any(isinstance(e, RecipientServed) for e in decision.events)
     assert decision.state.step.channel is Channel.visit and decision.state.cursor == state.cursor + 1

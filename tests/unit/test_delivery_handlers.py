@@ -99,6 +99,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await db.dispose()
 
 
+def evidence_recorded(registered: NoticeRegistered, evidence_id: str, *, kind: str, flags: tuple[str, ...] = ()) -> EvidenceRecorded:
+    """Returns evidence's word that it recorded an item of the notice."""
+    return EvidenceRecorded(evidence_id=evidence_id, notice_id=registered.notice_id, kind=kind, sha256="0" * 64, leaf_index=1, flags=list(flags))
+
+
 def notice(*, consent: bool = True, phones: tuple[str, ...] = (MOBILE,), whereabouts_unknown: bool = False) -> NoticeRegistered:
     channels = [(EDeliveryChannel.sms, MOBILE)] if consent else []
     return registered_notice(consent=channels, phones=phones, whereabouts_unknown=whereabouts_unknown, registered_at=START)
@@ -155,11 +160,39 @@ async def test_a_visit_reported_served_with_a_signer_serves_and_one_without_is_r
         await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="not_found"), principal=other)
     assert hidden.value.status == 404
 
-    served = OutcomeIn(outcome="served", signer=SignerIn(name="张三", role=SignerRole.recipient))
+    signed = SignerIn(name="张三", role=SignerRole.recipient)
+    with pytest.raises(Problem) as unproved:
+        await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="served", signer=signed), principal=agent)
+    assert unproved.value.status == 422 and unproved.value.errors[0]["field"] == "evidence_ids"
+
+    await world.consume(evidence_recorded(registered, "sig-1", kind="signature"), notice_id=registered.notice_id)
+    served = OutcomeIn(outcome="served", signer=signed, evidence_ids=["sig-1"])
     out = await team.report_outcome(world.deps, task_id=task.id, report=served, principal=agent)
-    assert (out.status, out.recipient_status) == (TaskStatus.reported, RecipientStatus.served)
+    assert (out.status, out.recipient_status, out.waiting_for_evidence) == (TaskStatus.reported, RecipientStatus.served, [])
     [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
     assert (event["data"]["method"], event["data"]["signer_name"], event["data"]["legal_basis"]) == ("direct", "张三", "民事诉讼法第87条、第88条")
+    assert event["data"]["evidence_ids"] == ["sig-1"]
+
+
+async def test_a_service_naming_only_a_scene_photo_is_refused_and_one_with_the_signed_receipt_waits_for_it(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    agent = Principal(sub=task.agent_id, role=Role.agent, jti="t-2")
+    await world.consume(evidence_recorded(registered, "ph-1", kind="photo"), notice_id=registered.notice_id)
+    signed = SignerIn(name="张三", role=SignerRole.recipient)
+
+    with pytest.raises(Problem) as photo_only:
+        await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="served", signer=signed, evidence_ids=["ph-1"]), principal=agent)
+    assert photo_only.value.status == 422 and photo_only.value.errors[0]["field"] == "evidence_ids"
+    assert (await world.open_task()).id == task.id, "a refused report writes nothing"
+
+    report = OutcomeIn(outcome="served", signer=signed, evidence_ids=["ph-1", "rc-1"])
+    out = await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent)
+    assert (out.recipient_status, out.waiting_for_evidence) == (RecipientStatus.awaiting_evidence, ["rc-1"])
+    await world.consume(evidence_recorded(registered, "rc-1", kind="signed_receipt"), notice_id=registered.notice_id)
+    [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
+    assert (event["data"]["method"], event["data"]["evidence_ids"]) == ("direct", ["ph-1", "rc-1"])
 
 
 async def test_a_refusal_with_a_photo_waits_for_the_evidence_and_then_counts(world: World) -> None:
@@ -169,8 +202,7 @@ async def test_a_refusal_with_a_photo_waits_for_the_evidence_and_then_counts(wor
     agent = Principal(sub=task.agent_id, role=Role.agent, jti="t-2")
     out = await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="refused", evidence_ids=["ev-1"]), principal=agent)
     assert out.recipient_status is RecipientStatus.awaiting_evidence and out.waiting_for_evidence == ["ev-1"]
-    recorded = EvidenceRecorded(evidence_id="ev-1", notice_id=registered.notice_id, kind="photo", sha256="0" * 64, leaf_index=1, flags=[])
-    await world.consume(recorded, notice_id=registered.notice_id)
+    await world.consume(evidence_recorded(registered, "ev-1", kind="photo"), notice_id=registered.notice_id)
     [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
     assert (event["data"]["method"], event["data"]["evidence_ids"]) == ("refusal", ["ev-1"])
 

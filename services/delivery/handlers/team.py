@@ -73,10 +73,13 @@ async def report_outcome(deps: DeliveryDeps, *, task_id: str, report: OutcomeIn,
             raise Problem(409, "Task already reported", f"Task {task_id} is {task.status}.")
         if report.outcome not in law.TASK_OUTCOMES[Channel(task.kind)]:
             raise _invalid("outcome", f"a {task.kind} task cannot be reported as {report.outcome.value}")
-        known = {e.id: e.flags for e in (await session.exec(select(DeliveryEvidence).where(col(DeliveryEvidence.id).in_(report.evidence_ids)))).all()}
+        recorded = {e.id: e for e in (await session.exec(select(DeliveryEvidence).where(col(DeliveryEvidence.id).in_(report.evidence_ids)))).all()}
+        known = {e.id: e.flags for e in recorded.values()}
         reported = _reported(report, task=task, known=known, now=now)
         if (requirement := law.unmet(reported)) is not None:
             raise _invalid(requirement.field, requirement.rule)
+        if law.lacks_signature(report.outcome, {e: recorded[e].kind if e in recorded else None for e in report.evidence_ids}):
+            raise _invalid("evidence_ids", "none of these items is the signature drawn on screen or a photo of the signed 送达回证 (CPL 87, 88)")
         task.status = TaskStatus.reported
         task.reported_at = now
         task.outcome = report.model_dump(mode="json")
