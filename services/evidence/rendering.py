@@ -9,33 +9,25 @@ page x / y), in Noto Serif CJK SC found through fontconfig, with the fonts embed
 from __future__ import annotations
 
 import functools
-import logging
-import shutil
-import subprocess
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from services.evidence.domain.report import METHOD
-from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.labels import SIGNER_ROLE, STAGE, party_role
 from shared.contracts.report import AttemptEntry, DeliveryReport, EvidenceRef, RecipientReport
+from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
-
-if TYPE_CHECKING:
-    from types import ModuleType
-
-log = structlog.get_logger(__name__)
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-# --- Chinese labels: one table per vocabulary. A value missing from a table is shown as it is. ---
+# --- Chinese labels: one table per vocabulary (those delivery prints too are in shared.contracts.labels). A value missing from a table is shown as it is. ---
 
 TIER: dict[Tier, str] = {
     Tier.electronic: "电子送达",
@@ -56,26 +48,6 @@ CHANNEL: dict[Channel, str] = {
     Channel.publication: "公告",
 }
 
-SIGNER_ROLE: dict[SignerRole, str] = {
-    SignerRole.recipient: "本人",
-    SignerRole.family_member: "同住成年家属",
-    SignerRole.legal_representative: "法定代表人",
-    SignerRole.principal: "主要负责人",
-    SignerRole.mail_room: "收发部门",
-    SignerRole.litigation_agent: "诉讼代理人",
-    SignerRole.statutory_agent: "法定代理人",
-    SignerRole.designated_proxy: "代收人",
-    SignerRole.opposing_party: "对方当事人",
-    SignerRole.other: "其他",
-}
-
-STAGE: dict[Stage, str] = {
-    Stage.first_instance: "一审",
-    Stage.appeal: "二审",
-    Stage.retrial: "再审",
-    Stage.enforcement: "执行",
-}
-
 # AttemptEntry.result
 RESULT: dict[str, str] = {"succeeded": "成功", "failed": "未成功", "open": "进行中"}
 
@@ -83,20 +55,6 @@ RESULT: dict[str, str] = {"succeeded": "成功", "failed": "未成功", "open": 
 DEEMED: dict[bool, str] = {True: "视为送达", False: "实际送达"}
 
 PARTY_KIND: dict[PartyKind, str] = {PartyKind.person: "自然人", PartyKind.organisation: "法人或其他组织"}
-
-# RecipientReport.role (the party's procedural role, free text from intake).
-PARTY_ROLE: dict[str, str] = {
-    "plaintiff": "原告",
-    "defendant": "被告",
-    "third_party": "第三人",
-    "appellant": "上诉人",
-    "appellee": "被上诉人",
-    "applicant": "申请人",
-    "respondent": "被申请人",
-}
-
-# In enforcement the same roles have their own names.
-ENFORCEMENT_ROLE: dict[str, str] = {"applicant": "申请执行人", "respondent": "被执行人"}
 
 EVIDENCE_KIND: dict[str, str] = {
     EvidenceKind.call_record: "通话记录",
@@ -132,14 +90,6 @@ ADDRESS_SOURCE: dict[AddressSource, str] = {
 }
 
 OPERATOR: dict[str, str] = {"system": "系统自动"}
-
-NO_CJK_FONT = (
-    "No Chinese (CJK) font is installed, so the PDF would show empty boxes instead of characters. "
-    "Install Noto CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) and render again."
-)
-NO_FONTCONFIG = (
-    "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
-)
 
 _NONE = "—"
 
@@ -244,12 +194,6 @@ def deciding_attempt(recipient: RecipientReport) -> AttemptEntry | None:
     return next((entry for entry in recipient.attempts if entry.attempt_id == recipient.deciding_attempt_id), None)
 
 
-def _role(report: DeliveryReport, recipient: RecipientReport) -> str:
-    if report.stage == Stage.enforcement and recipient.role in ENFORCEMENT_ROLE:
-        return ENFORCEMENT_ROLE[recipient.role]
-    return label(PARTY_ROLE, recipient.role)
-
-
 def _address(recipient: RecipientReport, decider: AttemptEntry | None) -> tuple[str, str | None]:
     used = next((address for address in recipient.addresses if address.used), None)
     if used is not None:
@@ -317,7 +261,7 @@ def _receipt(report: DeliveryReport, recipient: RecipientReport) -> Receipt:
     return Receipt(
         recipient_id=recipient.recipient_id,
         name=recipient.name,
-        role=_role(report, recipient),
+        role=party_role(recipient.role, stage=report.stage),
         kind=label(PARTY_KIND, recipient.kind),
         id_number=recipient.id_number,
         address=address,
@@ -374,40 +318,6 @@ def render_html(report: DeliveryReport) -> str:
     )
 
 
-def cjk_font_missing() -> str | None:
-    """Asks fontconfig for a Chinese font; returns why the PDF cannot be rendered (naming the package to install), or None."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return NO_FONTCONFIG
-    try:
-        found = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=30, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return NO_FONTCONFIG
-    return None if found.strip() else NO_CJK_FONT
-
-
-@functools.cache
-def _weasyprint() -> ModuleType:
-    """Imports WeasyPrint on first use and keeps it (and the font subsetter) quiet: they log every font fallback at WARNING."""
-    for name in ("weasyprint", "fontTools"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        # Without libharfbuzz-subset0 WeasyPrint warns at import and subsets with fontTools instead.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import weasyprint
-        from weasyprint.text import ffi
-    if ffi.harfbuzz_subset is None:
-        # fontTools subsets each CJK font glyph by glyph: ~15 s per report instead of well under one.
-        log.warning("pdf.slow_font_subsetting", missing="libharfbuzz-subset0", fix="apt-get install libharfbuzz-subset0")
-    return weasyprint
-
-
 def render_pdf(report: DeliveryReport) -> bytes:
     """Returns the report as an A4 PDF with its fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
-    missing = cjk_font_missing()
-    if missing is not None:
-        raise RuntimeError(missing)
-    weasyprint = _weasyprint()
-    html = weasyprint.HTML(string=render_html(report), base_url=str(TEMPLATES))
-    pdf: bytes = html.write_pdf(full_fonts=False)
-    return pdf
+    return pdf.html_to_pdf(render_html(report), base_url=str(TEMPLATES))

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from services.evidence import rendering
-from services.evidence.rendering import cjk_font_missing, render_pdf
+from services.evidence.rendering import render_pdf
 from shared.contracts.report import AttemptEntry, DeliveryReport
+from shared.plumbing import pdf as html_pdf
 from shared.plumbing.clock import SHANGHAI
 from tests.reports import CASE_NUMBER, attempt, evidence, sample_report
 
@@ -111,10 +111,10 @@ def test_a_long_attempt_log_runs_over_pages_with_its_header_repeated(tmp_path: P
 
 
 def test_cjk_font_missing_asks_fontconfig(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert cjk_font_missing() is None, "fonts-noto-cjk must be installed for the PDF tests (.ci/run installs it)"
-    monkeypatch.setattr(rendering.subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout="\n", stderr=""))
-    message = cjk_font_missing()
+    assert html_pdf.cjk_font_missing() is None, "fonts-noto-cjk must be installed for the PDF tests (.ci/run installs it)"
+    monkeypatch.setattr(html_pdf.subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout="\n", stderr=""))
+    message = html_pdf.cjk_font_missing()
     assert message is not None and "fonts-noto-cjk" in message
-    monkeypatch.setattr(rendering.shutil, "which", lambda name: None)
-    message = cjk_font_missing()
+    monkeypatch.setattr(html_pdf.shutil, "which", lambda name: None)
+    message = html_pdf.cjk_font_missing()
     assert message is not None and "fontconfig" in message

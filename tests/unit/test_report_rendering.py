@@ -12,7 +12,9 @@ from services.evidence import rendering
 from services.evidence.rendering import format_date, format_time, render_html, render_pdf
 from shared.contracts.events import Channel, Exhausted, ServiceMethod, SignerRole, Stage, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.labels import party_role
 from shared.contracts.report import DeliveryReport
+from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
 from tests.reports import CASE_NUMBER, sample_report
 
@@ -170,6 +172,21 @@ def test_labels_in_the_brief() -> None:
 
 
 def test_render_pdf_refuses_without_a_chinese_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rendering, "cjk_font_missing", lambda: rendering.NO_CJK_FONT)
+    monkeypatch.setattr(pdf, "cjk_font_missing", lambda: pdf.NO_CJK_FONT)
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         render_pdf(sample_report())
+
+
+@pytest.mark.parametrize(
+    ("role", "stage", "name"),
+    [
+        ("defendant", Stage.first_instance, "被告"),
+        ("applicant", Stage.first_instance, "申请人"),
+        ("applicant", Stage.enforcement, "申请执行人"),
+        ("respondent", Stage.enforcement, "被执行人"),
+        ("defendant", Stage.enforcement, "被告"),
+        ("guarantor", Stage.appeal, "guarantor"),
+    ],
+)
+def test_a_party_role_is_named_for_its_stage(role: str, stage: Stage, name: str) -> None:
+    assert party_role(role, stage=stage) == name
