@@ -1,4 +1,4 @@
-"""Delivery's tables: notices, each recipient's state document, attempts, tasks, e-delivery links, callbacks, evidence seen."""
+"""Delivery's tables: notices, each recipient's state document, attempts, tasks, e-delivery links, callbacks, evidence seen, the team's roster."""
 
 from __future__ import annotations
 
@@ -155,4 +155,16 @@ class DeliveryEvidence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryOutgoing, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence))
+class DeliveryAgent(SQLModel, table=True):
+    """A member of the delivery team (the roster): the areas they cover, and whether new tasks go to them."""
+
+    __tablename__ = "delivery_agent"
+
+    id: str = Field(primary_key=True)
+    name: str
+    areas: list[str] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    active: bool
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryOutgoing, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence, DeliveryAgent))

@@ -1,10 +1,11 @@
-"""Delivery's request and response bodies: where a notice stands, the team's task cards and outcome reports, a publication."""
+"""Delivery's request and response bodies: where a notice stands, the team's task cards and outcome reports, a publication, the roster."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.delivery.domain.inputs import TaskOutcome
 from services.delivery.domain.state import Attempt, RecipientStatus, Served
@@ -118,3 +119,26 @@ class OutcomeOut(BaseModel):
     status: str
     recipient_status: RecipientStatus
     waiting_for_evidence: list[str]
+
+
+# --- The roster ---
+
+
+class AgentIn(BaseModel):
+    """A member of the delivery team as a supervisor keeps them in the roster."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    areas: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]] = Field(
+        max_length=50, description="districts or cities (环翠区, 威海市) whose tasks go to them first"
+    )
+    active: bool = Field(description="whether new tasks go to them; their open tasks stay theirs either way")
+
+
+class AgentOut(BaseModel):
+    id: str
+    name: str
+    areas: list[str]
+    active: bool
+    open_tasks: int = Field(description="open tasks assigned to them")

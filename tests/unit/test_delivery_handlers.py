@@ -16,10 +16,10 @@ from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientStatus
-from services.delivery.handlers import due, edelivery, notices, sending, team
+from services.delivery.handlers import due, edelivery, notices, roster, sending, team
 from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
-from services.delivery.requests import OutcomeIn, SignerIn
+from services.delivery.requests import AgentIn, OutcomeIn, SignerIn
 from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup
 from shared.contracts.events import (
@@ -32,6 +32,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
+from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import Database, create_tables
@@ -95,6 +96,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     clock, telephony, mailer = ManualClock(), FakeTelephony(), FakeMailer()
     setup = Setup(policy=load_policy(), public_url="http://delivery.test")
     deps = DeliveryDeps(db=db, clock=clock, setup=setup, telephony=telephony, mailer=mailer, sender_address="法院送达中心 <songda@court.example>", twilio_auth_token="t")
+    await roster.seed_agents(deps, agents=setup.policy.agents)
     yield World(deps=deps, clock=clock, telephony=telephony, mailer=mailer)
     await db.dispose()
 
@@ -284,3 +286,37 @@ async def test_the_link_opens_once_noted_acknowledges_once_and_expires(world: Wo
 
     world.clock.at = START + timedelta(days=world.deps.setup.policy.electronic.link_valid_days)
     assert await edelivery.open_page(world.deps, token=token) == edelivery.Refused(410)
+
+
+# --- The roster ---
+
+
+async def audit_entries(world: World, action: str) -> list[AuditEntry]:
+    async with world.deps.db.sessions() as session:
+        return list((await session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.at)))).all())
+
+
+async def test_the_roster_is_seeded_once_kept_by_supervisors_and_new_tasks_go_to_its_active_agents(world: World) -> None:
+    policy = world.deps.setup.policy
+    assert await roster.seed_agents(world.deps, agents=policy.agents) == 0, "a roster with anyone in it is the supervisors'"
+    listed = await roster.agents(world.deps)
+    assert [(a.id, a.active, a.open_tasks) for a in listed] == [(a.id, True, 0) for a in sorted(policy.agents, key=lambda a: a.id)]
+
+    added, created = await roster.put_agent(world.deps, agent_id="agent-huancui-3", body=AgentIn(name="环翠组三", areas=["环翠区"], active=True), principal=SUPERVISOR)
+    assert (added.id, added.areas, added.open_tasks, created) == ("agent-huancui-3", ["环翠区"], 0, True)
+    # Only the new agent covers 环翠区 now; the others stay in the roster, inactive.
+    for agent in policy.agents:
+        _, created = await roster.put_agent(world.deps, agent_id=agent.id, body=AgentIn(name=agent.name, areas=agent.areas, active=False), principal=SUPERVISOR)
+        assert created is False
+    with pytest.raises(Problem) as last:
+        await roster.put_agent(world.deps, agent_id="agent-huancui-3", body=AgentIn(name="环翠组三", areas=["环翠区"], active=False), principal=SUPERVISOR)
+    assert last.value.status == 409 and last.value.errors[0]["field"] == "active"
+
+    for _ in range(2):
+        registered = notice(consent=False, phones=())
+        await world.consume(registered, notice_id=registered.notice_id)
+    async with world.deps.db.sessions() as session:
+        assert set((await session.exec(select(DeliveryTask.agent_id))).all()) == {"agent-huancui-3"}
+    by_id = {a.id: a for a in await roster.agents(world.deps)}
+    assert (by_id["agent-huancui-3"].open_tasks, by_id["agent-huancui-1"].active) == (2, False)
+    assert [e.outcome for e in await audit_entries(world, "roster.put")] == ["added", "changed", "changed", "changed"]
