@@ -114,6 +114,11 @@ class DeliveryTask(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     reported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+    # When and why the agent first began the visit: the recipient's phones are shown from then on (staged authorisation).
+    begun_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    begun_reason: str | None = None
+    # The Idempotency-Key the report came with: a retry under it is answered as the report was, and records nothing.
+    report_key: str | None = None
 
 
 class DeliveryLink(SQLModel, table=True):

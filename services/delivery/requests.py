@@ -1,4 +1,4 @@
-"""Delivery's request and response bodies: where a notice stands, the team's task cards and outcome reports, a publication, the roster."""
+"""Delivery's request and response bodies: where a notice stands, the team's task cards, details and outcome reports, a publication, the roster."""
 
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ class TaskCard(BaseModel):
 
     task_id: str
     notice_id: str
+    recipient_id: str
     kind: str
     status: str
     case_number: str
@@ -81,6 +82,8 @@ class TaskCard(BaseModel):
     window_end: datetime
     documents: list[str]
     outcomes: list[TaskOutcome]
+    late: bool = Field(description="open, and its window has ended")
+    tried: list[Tried] = Field(description="what was already tried for the recipient, oldest first")
 
 
 class SignerIn(BaseModel):
@@ -121,7 +124,46 @@ class OutcomeOut(BaseModel):
     waiting_for_evidence: list[str]
 
 
-# --- The roster ---
+# --- The team's task pages: what was tried, a task in full, beginning a visit, reassigning, the roster ---
+
+
+class Tried(BaseModel):
+    """An attempt already made for the recipient: its channel, how it stands and what came of it; never its number or mailbox."""
+
+    channel: str
+    status: str
+    detail: str | None
+    at: datetime | None = Field(description="when it ended, else when it started")
+
+
+class TaskDetail(TaskCard):
+    """One task in full: its card, the recipient's role, where the address is, who may sign, and the phones once the visit is begun."""
+
+    party_role: str
+    lat: float | None
+    lon: float | None
+    signer_roles: list[SignerRole] = Field(description="who may sign for a recipient of this kind (CPL 88; 专递 Art. 7, 9)")
+    begun_at: datetime | None
+    phones: list[str] | None = Field(description="null until the visit is begun (POST /v1/tasks/{task_id}/begin); every showing is in the audit log")
+    reported_at: datetime | None
+    outcome: OutcomeIn | None = Field(description="the report as the agent made it")
+
+
+class BeginIn(BaseModel):
+    """Why the agent needs the recipient's phones now (staged authorisation: the reason goes to the audit log)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=2, max_length=200)
+
+
+class ReassignIn(BaseModel):
+    """The active agent a supervisor gives an open task to, and why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    agent_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=2, max_length=200)
 
 
 class AgentIn(BaseModel):

@@ -21,6 +21,7 @@ from services.carrier_gateway.main import create_app as create_gateway
 from services.carrier_gateway.models import CarrierItem
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
+from services.delivery.policy import load_policy
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
@@ -38,6 +39,7 @@ FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
 OTHER_FIRM = "31370000MD054321" + "6" + uscc_check_char("31370000MD0543216")
 OTHER_AGENT = "agent-nobody"
 CASE = "（2026）鲁1002民初5150号"
+SEEDED = load_policy().agents[-1]
 
 # The callers, in the order of the table's columns.
 CALLERS = ("court", "other_court", "agent", "other_agent", "lawyer", "other_lawyer", "supervisor", "auditor", "service")
@@ -270,6 +272,36 @@ TABLE: tuple[Call, ...] = (
         (403, 403, 422, 404, 403, 403, 422, 403, 403),
         lambda w: f"/v1/tasks/{w.task_id}/outcome",
         lambda w: {"json": {"outcome": "posted", "evidence_ids": ["x"]}},
+    ),
+    # The team's task pages: the task's own agent and a supervisor; another agent is told the task does not exist.
+    Call("delivery", "get", "/v1/tasks/{task_id}", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}"),
+    Call(
+        "delivery",
+        "post",
+        "/v1/tasks/{task_id}/begin",
+        (403, 403, 200, 404, 403, 403, 200, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/begin",
+        lambda w: {"json": {"reason": "上门前电话预约"}},
+    ),
+    # An agent the roster does not have: the supervisor gets 422 after access is checked, and the task stays the agent's.
+    Call(
+        "delivery",
+        "post",
+        "/v1/tasks/{task_id}/reassign",
+        (403, 403, 403, 403, 403, 403, 422, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/reassign",
+        lambda w: {"json": {"agent_id": OTHER_AGENT, "reason": "人手调整"}},
+    ),
+    Call("delivery", "get", "/v1/tasks/{task_id}/receipt.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/receipt.pdf"),
+    Call("delivery", "get", "/v1/agents", (403, 403, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/agents"),
+    # A seeded agent put as it is: changed in nothing, 200.
+    Call(
+        "delivery",
+        "put",
+        "/v1/agents/{agent_id}",
+        (403, 403, 403, 403, 403, 403, 200, 403, 403),
+        lambda w: f"/v1/agents/{SEEDED.id}",
+        lambda w: {"json": {"name": SEEDED.name, "areas": SEEDED.areas, "active": True}},
     ),
     Call(
         "delivery",

@@ -11,21 +11,24 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from services.delivery import consumers
+from services.delivery import consumers, receipts
 from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
-from services.delivery.domain.state import RecipientStatus
+from services.delivery.domain.state import RecipientState, RecipientStatus
 from services.delivery.handlers import due, edelivery, notices, roster, sending, team
-from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
+from services.delivery.models import TABLES, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
-from services.delivery.requests import AgentIn, OutcomeIn, SignerIn
+from services.delivery.requests import AgentIn, OutcomeIn, ReassignIn, SignerIn
 from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup
 from shared.contracts.events import (
     EDeliveryChannel,
     EvidenceRecorded,
+    GeoPoint,
+    MatchMethod,
     NoticeRegistered,
+    PartyMatch,
     ReceiptReturned,
     SignerRole,
     WaybillCreated,
@@ -288,12 +291,154 @@ async def test_the_link_opens_once_noted_acknowledges_once_and_expires(world: Wo
     assert await edelivery.open_page(world.deps, token=token) == edelivery.Refused(410)
 
 
-# --- The roster ---
+# --- The team's task pages: cards, a task in full, beginning a visit, retried reports, reassigning, the roster ---
+
+OTHER_MOBILE = "+8613900139000"
+PARTY = PartyMatch(party_id="party-zs", method=MatchMethod.id_number, matched_on=["id_number"], note="")
+
+
+def agent_of(task: DeliveryTask) -> Principal:
+    return Principal(sub=task.agent_id, role=Role.agent, jti="t-agent")
+
+
+def located(registered: NoticeRegistered, *, lat: float, lon: float) -> NoticeRegistered:
+    """The notice with its recipient matched to a party and the address's coordinates known."""
+    recipient = registered.recipients[0]
+    candidate = recipient.candidates[0].model_copy(update={"location": GeoPoint(lat=lat, lon=lon)})
+    return registered.model_copy(update={"recipients": [recipient.model_copy(update={"candidates": [candidate], "party": PARTY})]})
+
+
+async def calls_fail(world: World, registered: NoticeRegistered) -> None:
+    """Takes the recipient past the calls to its first visit: one number does not exist, the other is busy."""
+    world.telephony.script(MOBILE, ProviderResult(accepted=False, provider_ref=None, status="failed", error_code=30005))
+    world.telephony.script(OTHER_MOBILE, ProviderResult(accepted=False, provider_ref=None, status="busy"))
+    await world.consume(registered, notice_id=registered.notice_id)
+    while await Dispatcher(world.deps).run_once():
+        pass
 
 
 async def audit_entries(world: World, action: str) -> list[AuditEntry]:
     async with world.deps.db.sessions() as session:
         return list((await session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.at)))).all())
+
+
+async def test_a_card_says_what_was_tried_without_the_numbers_and_late_tasks_come_first(world: World) -> None:
+    registered = notice(consent=False, phones=(MOBILE, OTHER_MOBILE))
+    await calls_fail(world, registered)
+    task = await world.open_task()
+    [card] = await team.tasks(world.deps, principal=agent_of(task), agent=None, status=TaskStatus.open)
+    assert (card.task_id, card.recipient_id, card.late) == (task.id, registered.recipients[0].recipient_id, False)
+    assert [(t.channel, t.status, t.detail, t.at) for t in card.tried] == [("voice", "failed", "failed (error 30005)", START), ("voice", "failed", "busy", START)]
+    assert "13800138000" not in card.model_dump_json() and "13900139000" not in card.model_dump_json()
+
+    second = notice(consent=False, phones=())
+    await world.consume(second, notice_id=second.notice_id)
+    # The second task's window began earlier but has not ended; the first one's has: it comes first.
+    async with world.deps.db.transaction() as session:
+        for task_id, start, end in ((task.id, START, START + timedelta(hours=1)), (None, START - timedelta(hours=1), START + timedelta(hours=9))):
+            statement = select(DeliveryTask).where(DeliveryTask.id == task_id if task_id else DeliveryTask.notice_id == second.notice_id)
+            row = (await session.exec(statement)).one()
+            row.window_start, row.window_end = start, end
+            session.add(row)
+    world.clock.at = START + timedelta(hours=2)
+    listed = await team.tasks(world.deps, principal=SUPERVISOR, agent=None, status=TaskStatus.open)
+    assert [(c.notice_id, c.late) for c in listed] == [(registered.notice_id, True), (second.notice_id, False)]
+
+
+async def test_a_task_in_full_shows_the_phones_only_once_the_visit_is_begun_and_every_showing_is_audited(world: World) -> None:
+    registered = located(notice(consent=False, phones=(MOBILE, OTHER_MOBILE)), lat=37.5131, lon=122.1204)
+    await calls_fail(world, registered)
+    task = await world.open_task()
+    agent = agent_of(task)
+
+    before = await team.task(world.deps, task_id=task.id, principal=agent, client="198.51.100.7")
+    assert (before.party_role, before.lat, before.lon, before.phones, before.begun_at, before.outcome) == ("defendant", 37.5131, 122.1204, None, None, None)
+    assert before.signer_roles == [SignerRole.recipient, SignerRole.family_member, SignerRole.litigation_agent, SignerRole.statutory_agent, SignerRole.designated_proxy]
+    assert await audit_entries(world, "task.contacts") == [], "nothing was shown, nothing is logged"
+    with pytest.raises(Problem) as hidden:
+        await team.task(world.deps, task_id=task.id, principal=Principal(sub="someone-else", role=Role.agent, jti="t-3"), client=None)
+    assert hidden.value.status == 404
+
+    begun = await team.begin(world.deps, task_id=task.id, reason="上门前电话预约", principal=agent, client="198.51.100.7")
+    # The number that does not exist is left out.
+    assert (begun.phones, begun.begun_at) == ([OTHER_MOBILE], START)
+    world.clock.at = START + timedelta(minutes=5)
+    again = await team.begin(world.deps, task_id=task.id, reason="再次联系", principal=agent, client="198.51.100.8")
+    assert (again.phones, again.begun_at) == ([OTHER_MOBILE], START), "the visit began the first time"
+    shown = await team.task(world.deps, task_id=task.id, principal=agent, client="198.51.100.9")
+    assert shown.phones == [OTHER_MOBILE]
+    entries = await audit_entries(world, "task.contacts")
+    assert [(e.actor_sub, e.target, e.purpose, e.party_ids, e.client) for e in entries] == [
+        (task.agent_id, task.id, "上门前电话预约", ["party-zs"], "198.51.100.7"),
+        (task.agent_id, task.id, "再次联系", ["party-zs"], "198.51.100.8"),
+        (task.agent_id, task.id, "上门前电话预约", ["party-zs"], "198.51.100.9"),
+    ]
+
+    await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="not_found"), principal=agent)
+    with pytest.raises(Problem) as closed:
+        await team.begin(world.deps, task_id=task.id, reason="上门前电话预约", principal=agent, client=None)
+    assert closed.value.status == 409
+    reported = await team.task(world.deps, task_id=task.id, principal=SUPERVISOR, client=None)
+    assert (reported.status, reported.phones, reported.outcome) == (TaskStatus.reported, None, OutcomeIn(outcome="not_found"))
+    assert len(await audit_entries(world, "task.contacts")) == 3 and len(await audit_entries(world, "task.read")) == 1
+
+
+async def test_a_report_retried_under_its_key_is_answered_again_and_records_nothing(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    agent = agent_of(task)
+    report = OutcomeIn(outcome="refused", evidence_ids=["ev-1"])
+    first = await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent, key="visit-1")
+    staged = await world.staged()
+
+    again = await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent, key="visit-1")
+    assert again == first and first.waiting_for_evidence == ["ev-1"]
+    assert await world.staged() == staged, "a retry records nothing"
+    for key in ("visit-2", None):
+        with pytest.raises(Problem) as refused:
+            await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent, key=key)
+        assert refused.value.status == 409
+
+    # Answered from what is stored: the recipient as it stands now.
+    await world.consume(evidence_recorded(registered, "ev-1", kind="photo"), notice_id=registered.notice_id)
+    later = await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent, key="visit-1")
+    assert (later.status, later.recipient_status, later.waiting_for_evidence) == (TaskStatus.reported, RecipientStatus.served, [])
+
+
+async def test_a_supervisor_reassigns_an_open_task_to_an_active_agent_of_the_roster(world: World) -> None:
+    registered = located(notice(consent=False, phones=()), lat=37.5131, lon=122.1204)
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    old = agent_of(task)
+    target = "agent-weihai" if task.agent_id != "agent-weihai" else "agent-huancui-2"
+    await roster.put_agent(world.deps, agent_id="agent-retired", body=AgentIn(name="退休组", areas=[], active=False), principal=SUPERVISOR)
+
+    for agent_id in ("agent-nobody", "agent-retired"):
+        with pytest.raises(Problem) as refused:
+            await team.reassign(world.deps, task_id=task.id, body=ReassignIn(agent_id=agent_id, reason="人手调整"), principal=SUPERVISOR)
+        assert refused.value.status == 422 and refused.value.errors[0]["field"] == "agent_id"
+    assert (await world.open_task()).agent_id == task.agent_id, "a refused reassignment writes nothing"
+
+    card = await team.reassign(world.deps, task_id=task.id, body=ReassignIn(agent_id=target, reason="原送达人休假"), principal=SUPERVISOR)
+    new = Principal(sub=target, role=Role.agent, jti="t-new")
+    assert card.task_id == task.id
+    assert await team.tasks(world.deps, principal=old, agent=None, status=TaskStatus.open) == []
+    assert [c.task_id for c in await team.tasks(world.deps, principal=new, agent=None, status=TaskStatus.open)] == [task.id]
+    with pytest.raises(Problem) as gone:
+        await team.task(world.deps, task_id=task.id, principal=old, client=None)
+    assert gone.value.status == 404
+    # Evidence learns who may now upload for the task, and where its photos are checked against.
+    assigned = [e["data"] for e in await world.staged() if e["type"] == "delivery.TaskAssigned"]
+    assert [(a["task_id"], a["agent_id"]) for a in assigned] == [(task.id, task.agent_id), (task.id, target)]
+    assert assigned[1]["location"] == {"lat": 37.5131, "lon": 122.1204}
+    [entry] = await audit_entries(world, "task.reassign")
+    assert (entry.actor_sub, entry.target, entry.purpose, entry.party_ids) == ("sup-1", task.id, "原送达人休假", ["party-zs"])
+
+    await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="not_found"), principal=new)
+    with pytest.raises(Problem) as closed:
+        await team.reassign(world.deps, task_id=task.id, body=ReassignIn(agent_id=task.agent_id, reason="人手调整"), principal=SUPERVISOR)
+    assert closed.value.status == 409
 
 
 async def test_the_roster_is_seeded_once_kept_by_supervisors_and_new_tasks_go_to_its_active_agents(world: World) -> None:
@@ -320,3 +465,28 @@ async def test_the_roster_is_seeded_once_kept_by_supervisors_and_new_tasks_go_to
     by_id = {a.id: a for a in await roster.agents(world.deps)}
     assert (by_id["agent-huancui-3"].open_tasks, by_id["agent-huancui-1"].active) == (2, False)
     assert [e.outcome for e in await audit_entries(world, "roster.put")] == ["added", "changed", "changed", "changed"]
+
+
+async def test_the_receipt_is_the_tasks_agents_or_a_supervisors_and_is_filled_from_the_notice_and_task(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    with pytest.raises(Problem) as hidden:
+        await team.receipt(world.deps, task_id=task.id, principal=Principal(sub="someone-else", role=Role.agent, jti="t-3"), client=None)
+    assert hidden.value.status == 404
+    async with world.deps.db.sessions() as session:
+        notice_row = await session.get(DeliveryNotice, registered.notice_id)
+        recipient = await session.get(DeliveryRecipient, task.recipient_id)
+    assert notice_row is not None and recipient is not None
+    form = receipts.form(task, RecipientState.model_validate(recipient.state), notice=notice_row)
+    assert (form.court_name, form.case_number, form.cause, form.stage, form.documents) == (
+        "威海市环翠区人民法院",
+        "（2026）鲁1002民初1234号",
+        "民间借贷纠纷",
+        "一审",
+        ["起诉状副本", "传票"],
+    )
+    assert (form.recipient_name, form.recipient_role, form.window) == ("张三", "被告", "2026年11月23日 09:00至12:00")
+    assert form.signers == "本人、同住成年家属、诉讼代理人、法定代理人、代收人"
+    html = receipts.render_html(form)
+    assert all(box in html for box in ("受送达人<br>签名或盖章", "代收人及与<br>受送达人关系", "签收日期", "送达人签名"))
