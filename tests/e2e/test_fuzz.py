@@ -51,7 +51,12 @@ SUPERVISED = [
     "/v1/courts/{court_id}",
     "/v1/courts/{court_id}/webhook",
     "/v1/tasks",
+    "/v1/tasks/{task_id}",
+    "/v1/tasks/{task_id}/begin",
     "/v1/tasks/{task_id}/outcome",
+    "/v1/tasks/{task_id}/reassign",
+    "/v1/tasks/{task_id}/receipt.pdf",
+    "/v1/agents/{agent_id}",
     "/v1/notices/{notice_id}/recipients/{recipient_id}/publication",
 ]
 # The surfaces without a token are rate limited per client address; the fuzzer is one address sending thousands.
