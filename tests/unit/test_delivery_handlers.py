@@ -16,22 +16,25 @@ from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientStatus
-from services.delivery.handlers import due, edelivery, notices, sending, team
+from services.delivery.handlers import due, edelivery, holds, notices, sending, team
 from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
 from services.delivery.requests import OutcomeIn, SignerIn
 from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup
 from shared.contracts.events import (
+    Channel,
     EDeliveryChannel,
     EvidenceRecorded,
     NoticeRegistered,
     ReceiptReturned,
+    ServiceMethod,
     SignerRole,
     WaybillCreated,
 )
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
+from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import Database, create_tables
@@ -173,6 +176,78 @@ async def test_a_refusal_with_a_photo_waits_for_the_evidence_and_then_counts(wor
     await world.consume(recorded, notice_id=registered.notice_id)
     [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
     assert (event["data"]["method"], event["data"]["evidence_ids"]) == ("refusal", ["ev-1"])
+
+
+async def held_refusal(world: World) -> tuple[NoticeRegistered, DeliveryTask]:
+    """A refusal reported with a photo that evidence recorded far from the address: the recipient is held."""
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    agent = Principal(sub=task.agent_id, role=Role.agent, jti="t-2")
+    await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="refused", evidence_ids=["ev-1"]), principal=agent)
+    world.clock.at = START + timedelta(minutes=20)
+    recorded = EvidenceRecorded(evidence_id="ev-1", notice_id=registered.notice_id, kind="photo", sha256="0" * 64, leaf_index=1, flags=["far_from_address"])
+    await world.consume(recorded, notice_id=registered.notice_id)
+    return registered, task
+
+
+async def audit_log(world: World) -> list[AuditEntry]:
+    async with world.deps.db.sessions() as session:
+        return list((await session.exec(select(AuditEntry).order_by(col(AuditEntry.at)))).all())
+
+
+async def test_flagged_evidence_holds_the_refusal_for_a_supervisor_who_accepts_it(world: World) -> None:
+    registered, task = await held_refusal(world)
+    recipient_id = registered.recipients[0].recipient_id
+    assert await world.types() == ["delivery.AttemptStarted", "delivery.TaskAssigned"], "no automatic revisit, nothing served"
+    [hold] = await holds.holds(world.deps, principal=SUPERVISOR)
+    assert (hold.recipient_id, hold.notice_id, hold.court_id, hold.case_number, hold.recipient_name) == (
+        recipient_id,
+        registered.notice_id,
+        "C371002",
+        registered.case_number,
+        "张三",
+    )
+    assert (hold.task_id, hold.agent_id, hold.outcome, hold.reported_at, hold.flags) == (task.id, task.agent_id, "refused", START, {"ev-1": ["far_from_address"]})
+    assert [(e.action, e.actor_sub) for e in await audit_log(world)] == [("holds.read", "sup-1")]
+
+    world.clock.at = START + timedelta(hours=2)
+    view = await holds.accept(world.deps, recipient_id=recipient_id, reason="电话回访确认已留置", principal=SUPERVISOR)
+    assert view.status is RecipientStatus.served and view.served is not None and view.served.method is ServiceMethod.refusal
+    review = {"by": "sup-1", "at": world.clock.at.isoformat().replace("+00:00", "Z"), "reason": "电话回访确认已留置", "flags": {"ev-1": ["far_from_address"]}}
+    [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
+    assert (event["data"]["method"], event["data"]["service_date"], event["data"]["evidence_ids"], event["data"]["review"]) == ("refusal", "2026-11-23", ["ev-1"], review)
+    assert (await world.types())[-3:] == ["delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
+    [*_, accepted] = await audit_log(world)
+    assert (accepted.action, accepted.target, accepted.purpose, accepted.actor_sub) == ("hold.accept", recipient_id, "电话回访确认已留置", "sup-1")
+    assert await holds.holds(world.deps, principal=SUPERVISOR) == []
+
+    with pytest.raises(Problem) as again:
+        await holds.accept(world.deps, recipient_id=recipient_id, reason="再次确认", principal=SUPERVISOR)
+    assert again.value.status == 409
+    with pytest.raises(Problem) as unknown:
+        await holds.revisit(world.deps, recipient_id="no-such-recipient", reason="重新上门", principal=SUPERVISOR)
+    assert unknown.value.status == 404
+    assert [e.action for e in await audit_log(world)] == ["holds.read", "hold.accept", "holds.read"], "a refused decision writes nothing"
+
+
+async def test_a_supervisors_revisit_fails_the_held_visit_and_assigns_a_new_one(world: World) -> None:
+    registered, task = await held_refusal(world)
+    recipient_id = registered.recipients[0].recipient_id
+    before = len(await world.staged())
+    view = await holds.revisit(world.deps, recipient_id=recipient_id, reason="照片位置不符，重新上门", principal=SUPERVISOR)
+    assert view.status is RecipientStatus.in_progress and view.served is None
+    failed, fresh = view.attempts[-2], view.attempts[-1]
+    assert (failed.attempt_id, failed.status, failed.detail) == (task.attempt_id, "failed", "evidence flagged: far_from_address; revisit ordered by sup-1: 照片位置不符，重新上门")
+    assert (fresh.channel, fresh.status, fresh.step) == (Channel.visit, "open", failed.step)
+    assert [e["type"] for e in (await world.staged())[before:]] == ["delivery.AttemptFailed", "delivery.AttemptStarted", "delivery.TaskAssigned"]
+    new_task = await world.open_task()
+    assert new_task.attempt_id == fresh.attempt_id and new_task.id != task.id
+    [*_, revisited] = await audit_log(world)
+    assert (revisited.action, revisited.purpose) == ("hold.revisit", "照片位置不符，重新上门")
+    with pytest.raises(Problem) as again:
+        await holds.revisit(world.deps, recipient_id=recipient_id, reason="重新上门", principal=SUPERVISOR)
+    assert again.value.status == 409
 
 
 async def test_court_mail_goes_out_as_a_command_and_its_signed_receipt_serves(world: World) -> None:

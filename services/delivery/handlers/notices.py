@@ -72,33 +72,34 @@ def _visible(attempt: Attempt, principal: Principal) -> Attempt:
 
 
 def _view(notice: DeliveryNotice, rows: Sequence[DeliveryRecipient], tasks: Sequence[DeliveryTask], principal: Principal) -> NoticeDelivery:
-    recipients = []
-    for row in rows:
-        state = RecipientState.model_validate(row.state)
-        served = state.served
-        recipients.append(
-            RecipientDelivery(
-                recipient_id=row.id,
-                name=row.name,
-                role=row.role,
-                status=state.status,
-                tier=row.tier,
-                whereabouts_unknown=row.whereabouts_unknown,
-                attempts=[_visible(a, principal) for a in state.attempts],
-                tasks=[
-                    TaskView(task_id=t.id, **t.model_dump(include={"attempt_id", "kind", "agent_id", "status", "address", "window_start", "window_end", "reported_at"}))
-                    for t in tasks
-                    if t.recipient_id == row.id
-                ],
-                served=served,
-                service_date=served.service_date if served else None,
-                legal_basis=served.basis if served else None,
-                exhausted=state.exhausted,
-                public_notice_ends=state.period_ends,
-            )
-        )
     return NoticeDelivery(
         **notice.model_dump(include={"court_id", "case_number", "stage", "status", "due_date", "registered_at", "received_at", "warned_at", "overdue_at", "completed_at"}),
         notice_id=notice.id,
-        recipients=recipients,
+        recipients=[_recipient(row, [t for t in tasks if t.recipient_id == row.id], principal) for row in rows],
+    )
+
+
+async def recipient_view(session: AsyncSession, row: DeliveryRecipient, principal: Principal) -> RecipientDelivery:
+    """Returns one recipient's delivery as its notice's view shows it, for a caller already allowed to see it."""
+    statement = select(DeliveryTask).where(DeliveryTask.notice_id == row.notice_id, DeliveryTask.recipient_id == row.id).order_by(col(DeliveryTask.created_at))
+    return _recipient(row, (await session.exec(statement)).all(), principal)
+
+
+def _recipient(row: DeliveryRecipient, tasks: Sequence[DeliveryTask], principal: Principal) -> RecipientDelivery:
+    state = RecipientState.model_validate(row.state)
+    served = state.served
+    return RecipientDelivery(
+        recipient_id=row.id,
+        name=row.name,
+        role=row.role,
+        status=state.status,
+        tier=row.tier,
+        whereabouts_unknown=row.whereabouts_unknown,
+        attempts=[_visible(a, principal) for a in state.attempts],
+        tasks=[TaskView(task_id=t.id, **t.model_dump(include={"attempt_id", "kind", "agent_id", "status", "address", "window_start", "window_end", "reported_at"})) for t in tasks],
+        served=served,
+        service_date=served.service_date if served else None,
+        legal_basis=served.basis if served else None,
+        exhausted=state.exhausted,
+        public_notice_ends=state.period_ends,
     )
