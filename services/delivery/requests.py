@@ -144,3 +144,35 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=2, max_length=500, pattern=r"\S", description="in the supervisor's words; not blank")
+
+
+# The notice list.
+
+
+class NoticeRecipient(BaseModel):
+    recipient_id: str
+    name: str
+    status: RecipientStatus
+
+
+class NoticeRow(BaseModel):
+    """One notice in the list: where it stands, its deadline alerts, its recipients and the agents with its open tasks."""
+
+    notice_id: str
+    court_id: str
+    case_number: str
+    status: str
+    due_date: date
+    registered_at: datetime
+    warned_at: datetime | None
+    overdue_at: datetime | None
+    completed_at: datetime | None
+    recipients: list[NoticeRecipient]
+    agents: list[str] = Field(description="agents with an open task of the notice")
+
+
+class NoticePage(BaseModel):
+    """A page of the notice list, by due date then notice id; `next_cursor` asks for the next page, None on the last."""
+
+    items: list[NoticeRow]
+    next_cursor: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -17,9 +18,10 @@ from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientStatus
 from services.delivery.handlers import due, edelivery, holds, notices, sending, team
-from services.delivery.models import TABLES, DeliveryOutgoing, DeliveryTask, SendStatus, TaskStatus
+from services.delivery.models import TABLES, DeliveryNotice, DeliveryOutgoing, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
-from services.delivery.requests import OutcomeIn, SignerIn
+from services.delivery.requests import NoticePage, OutcomeIn, SignerIn
+from services.delivery.search import NoticeFilter
 from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup
 from shared.contracts.events import (
@@ -327,3 +329,107 @@ async def test_the_link_opens_once_noted_acknowledges_once_and_expires(world: Wo
 
     world.clock.at = START + timedelta(days=world.deps.setup.policy.electronic.link_valid_days)
     assert await edelivery.open_page(world.deps, token=token) == edelivery.Refused(410)
+
+
+# The notice list.
+
+
+def listed(
+    *, court: str = "C371002", case: str = "（2026）鲁1002民初1234号", names: tuple[str, ...] = ("张三",), due_on: date = date(2026, 11, 26), visit: bool = False
+) -> NoticeRegistered:
+    """A registered notice with these recipients; with `visit`, no phone, so its first step is a visit task."""
+    base = registered_notice(consent=[] if visit else [(EDeliveryChannel.sms, MOBILE)], phones=() if visit else (MOBILE,), registered_at=START)
+    recipients = [base.recipients[0].model_copy(update={"recipient_id": str(uuid.uuid4()), "name": name}) for name in names]
+    return base.model_copy(update={"court_id": court, "case_number": case, "recipients": recipients, "due_date": due_on})
+
+
+async def list_of(world: World, principal: Principal = SUPERVISOR, *, cursor: str | None = None, limit: int = 50, **wanted: object) -> NoticePage:
+    return await notices.list_notices(world.deps, principal=principal, wanted=NoticeFilter(**wanted), cursor=cursor, limit=limit)  # type: ignore[arg-type]
+
+
+async def test_each_filter_of_the_notice_list_narrows_it(world: World) -> None:
+    made = {
+        "loan": listed(names=("张三", "李四"), due_on=date(2026, 11, 24)),
+        "sale": listed(case="（2026）鲁1002民初77号", names=("Zhao Liu 有限公司",), due_on=date(2026, 11, 25), visit=True),
+        "other_court": listed(court="C110105", case="（2026）京0105民初5号", names=("张三丰",), due_on=date(2026, 11, 26)),
+        "late": listed(case="（2026）鲁1002民初1235号", names=("王五",), due_on=date(2026, 11, 20)),
+        "done": listed(case="（2025）鲁1002民初9号", names=("孙七",), due_on=date(2026, 11, 27)),
+    }
+    for registered in made.values():
+        await world.consume(registered, notice_id=registered.notice_id)
+    ids = {name: registered.notice_id for name, registered in made.items()}
+    async with world.deps.db.transaction() as session:
+        late, done = await session.get(DeliveryNotice, ids["late"]), await session.get(DeliveryNotice, ids["done"])
+        assert late is not None and done is not None
+        late.warned_at, late.overdue_at = START, START
+        done.warned_at, done.completed_at, done.status = START, START, NoticeStatus.completed
+        session.add_all([late, done])
+    task = await world.open_task()
+
+    async def names(principal: Principal = SUPERVISOR, **wanted: object) -> list[str]:
+        page = await list_of(world, principal, **wanted)
+        return [next(name for name, notice_id in ids.items() if notice_id == row.notice_id) for row in page.items]
+
+    everything = ["late", "loan", "sale", "other_court", "done"]
+    assert await names() == everything, "by due date"
+    assert await names(status=NoticeStatus.completed) == ["done"]
+    assert await names(status=NoticeStatus.in_progress) == ["late", "loan", "sale", "other_court"]
+    assert await names(court="C110105") == ["other_court"]
+    assert await names(agent=task.agent_id) == ["sale"] and await names(agent="agent-nobody") == []
+    assert await names(case_number="(2026)鲁1002民初123") == ["late", "loan"], "half-width brackets find full-width ones"
+    assert await names(case_number="（2026）鲁1002民初1234号") == ["loan"]
+    assert await names(case_number="民初77") == ["sale"]
+    assert await names(party="张三") == ["loan", "other_court"] and await names(party="李四") == ["loan"]
+    assert await names(party="zhao liu") == ["sale"], "case and spaces do not matter"
+    assert await names(party="三李") == [], "a search never runs across two names"
+    assert await names(party="%") == [] and await names(case_number="_") == [], "wildcards are taken literally"
+    assert await names(due_from=date(2026, 11, 25), due_to=date(2026, 11, 26)) == ["sale", "other_court"]
+    assert await names(overdue=True) == ["late"] and await names(overdue=False) == ["loan", "sale", "other_court", "done"]
+    assert await names(warning=True) == ["late"] and await names(warning=False) == ["loan", "sale", "other_court", "done"]
+
+    [loan] = (await list_of(world, case_number="1234号")).items
+    assert [(r.name, r.status) for r in loan.recipients] == [("张三", RecipientStatus.in_progress), ("李四", RecipientStatus.in_progress)]
+    [sale] = (await list_of(world, agent=task.agent_id)).items
+    assert (sale.agents, sale.court_id, sale.due_date) == ([task.agent_id], "C371002", date(2026, 11, 25))
+
+    court, other = Principal(sub="C371002", role=Role.court, jti="t-6"), Principal(sub="C110105", role=Role.court, jti="t-7")
+    assert await names(court) == ["late", "loan", "sale", "done"]
+    assert await names(court, court="C110105") == [] and await names(court, court="C371002", party="张三") == ["loan"]
+    assert await names(other) == ["other_court"] and await names(other, party="李四") == []
+    assert [e.action for e in await audit_log(world)].count("notices.list") > 0, "supervisors' reads are audited"
+
+
+async def test_the_notice_list_pages_through_every_row_exactly_once(world: World) -> None:
+    days = [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 25), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 27)]
+    made = [listed(due_on=day) for day in days]
+    for registered in made:
+        await world.consume(registered, notice_id=registered.notice_id)
+    expected = [r.notice_id for r in sorted(made, key=lambda r: (r.due_date, r.notice_id))]
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(len(made)):
+        page = await list_of(world, cursor=cursor, limit=3)
+        seen += [row.notice_id for row in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    assert [len((await list_of(world, limit=limit)).items) for limit in (1, 7, 100)] == [1, 7, 7]
+    assert (await list_of(world, limit=7)).next_cursor is None
+
+
+@pytest.mark.parametrize(
+    ("cursor", "wanted", "field"),
+    [
+        ("bm90LWEtY3Vyc29y", {}, "cursor"),
+        ("WyIyMDI2LTEzLTAxIiwgIngiXQ", {}, "cursor"),
+        ("eyIyMDI2LTExLTI0IjogMSwgIngiOiAyfQ", {}, "cursor"),
+        (None, {"due_from": date(2026, 11, 27), "due_to": date(2026, 11, 26)}, "due_to"),
+    ],
+    ids=["not-json", "no-such-date", "an-object", "due-range-reversed"],
+)
+async def test_a_bad_query_of_the_notice_list_names_its_field(world: World, cursor: str | None, wanted: dict, field: str) -> None:
+    with pytest.raises(Problem) as refused:
+        await list_of(world, cursor=cursor, **wanted)
+    assert refused.value.status == 422 and [e["field"] for e in refused.value.errors] == [field]
+    assert await audit_log(world) == [], "a refused query reads nothing"
