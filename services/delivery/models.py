@@ -20,7 +20,7 @@ class NoticeStatus(StrEnum):
 class TaskStatus(StrEnum):
     open = "open"
     reported = "reported"
-    # The attempt ended without a report (its flagged evidence sent the step out again, or the plan moved on).
+    # The attempt ended without a report (the plan moved on).
     closed = "closed"
 
 

@@ -236,6 +236,11 @@ async def test_flagged_evidence_holds_the_refusal_for_a_supervisor_who_accepts_i
 async def test_a_supervisors_revisit_fails_the_held_visit_and_assigns_a_new_one(world: World) -> None:
     registered, task = await held_refusal(world)
     recipient_id = registered.recipients[0].recipient_id
+    # The deadline runs on while the service is held.
+    world.clock.at = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    await due.raise_deadlines(world.deps)
+    [overdue] = [e for e in await world.staged() if e["type"] == "delivery.NoticeOverdue"]
+    assert overdue["data"]["pending"] == [recipient_id]
     before = len(await world.staged())
     view = await holds.revisit(world.deps, recipient_id=recipient_id, reason="照片位置不符，重新上门", principal=SUPERVISOR)
     assert view.status is RecipientStatus.in_progress and view.served is None
