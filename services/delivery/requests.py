@@ -184,3 +184,61 @@ class AgentOut(BaseModel):
     areas: list[str]
     active: bool
     open_tasks: int = Field(description="open tasks assigned to them")
+
+
+# Held evidence: the supervisors' list and their review.
+
+
+class HoldOut(BaseModel):
+    """A reported service held because an item of its evidence carries a blocking flag; it waits for a supervisor."""
+
+    recipient_id: str
+    notice_id: str
+    court_id: str
+    case_number: str
+    recipient_name: str
+    task_id: str | None = Field(description="the task whose report is held")
+    agent_id: str | None = Field(description="the agent the task was assigned to")
+    outcome: TaskOutcome
+    reported_at: datetime
+    flags: dict[str, list[str]] = Field(description="every item the report named, by evidence id, with the flags evidence's checks raised (the policy blocks on some)")
+
+
+class ReviewIn(BaseModel):
+    """Why the supervisor accepts the held evidence or orders the step made again: kept with the decision and in the audit log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=500, pattern=r"\S", description="in the supervisor's words; not blank")
+
+
+# The notice list.
+
+
+class NoticeRecipient(BaseModel):
+    recipient_id: str
+    name: str
+    status: RecipientStatus
+
+
+class NoticeRow(BaseModel):
+    """One notice in the list: where it stands, its deadline alerts, its recipients and the agents with its open tasks."""
+
+    notice_id: str
+    court_id: str
+    case_number: str
+    status: str
+    due_date: date
+    registered_at: datetime
+    warned_at: datetime | None
+    overdue_at: datetime | None
+    completed_at: datetime | None
+    recipients: list[NoticeRecipient]
+    agents: list[str] = Field(description="agents with an open task of the notice")
+
+
+class NoticePage(BaseModel):
+    """A page of the notice list, by due date then notice id; `next_cursor` asks for the next page, None on the last."""
+
+    items: list[NoticeRow]
+    next_cursor: str | None

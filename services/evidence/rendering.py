@@ -125,6 +125,8 @@ class EvidenceLine:
     digest: str
     leaf_index: int
     flags: list[str]
+    # A supervisor accepted the item despite its flags.
+    accepted: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,13 +166,18 @@ class Receipt:
     attempts: list[AttemptRow]
 
 
-def _evidence(ref: EvidenceRef) -> EvidenceLine:
+def _evidence(ref: EvidenceRef, *, accepted: bool = False) -> EvidenceLine:
     return EvidenceLine(
         kind=label(EVIDENCE_KIND, ref.kind),
         digest=ref.sha256[:12],
         leaf_index=ref.proof.leaf_index,
         flags=[label(EVIDENCE_FLAG, flag) for flag in ref.flags],
+        accepted=accepted,
     )
+
+
+def _flag_names(flags: list[str]) -> str:
+    return "、".join(label(EVIDENCE_FLAG, flag) for flag in flags)
 
 
 def _attempt(entry: AttemptEntry) -> AttemptRow:
@@ -245,9 +252,15 @@ def _remarks(recipient: RecipientReport, decider: AttemptEntry | None) -> list[s
             remarks.append(f"电子送达依据：{basis}。")
     if recipient.deemed and recipient.served_at is not None:
         remarks.append(f"本件为视为送达，送达日期依法律依据栏所列条文确定（系统记录于{format_time(recipient.served_at)}）。")
-    flagged = [f"{label(EVIDENCE_KIND, ref.kind)} {ref.sha256[:12]}：{'、'.join(label(EVIDENCE_FLAG, flag) for flag in ref.flags)}" for ref in recipient.evidence if ref.flags]
+    flagged = {ref.ref: f"{label(EVIDENCE_KIND, ref.kind)} {ref.sha256[:12]}：{_flag_names(ref.flags)}" for ref in recipient.evidence if ref.flags}
+    review = recipient.review
+    if review is not None:
+        # The flags the supervisor set aside are stated even for an item the report does not cite.
+        for item, flags in review.flags.items():
+            flagged.setdefault(item, f"{item}：{_flag_names(flags)}")
     if flagged:
-        remarks.append("证据核查提示：" + "；".join(flagged) + "。")
+        accepted = f"，经督办人员审核认可（理由：{review.reason}；审核人：{review.by}，{format_time(review.at)}）" if review is not None else ""
+        remarks.append("证据核查提示：" + "；".join(flagged.values()) + accepted + "。")
     return remarks
 
 
@@ -274,7 +287,7 @@ def _receipt(report: DeliveryReport, recipient: RecipientReport) -> Receipt:
         signer=_signer(recipient),
         witness=witness,
         server=label(OPERATOR, decider.operator) if decider is not None else _NONE,
-        evidence=[_evidence(ref) for ref in recipient.evidence],
+        evidence=[_evidence(ref, accepted=recipient.review is not None and ref.ref in recipient.review.flags) for ref in recipient.evidence],
         remarks=_remarks(recipient, decider),
         attempts=[_attempt(entry) for entry in sorted(recipient.attempts, key=lambda entry: entry.sequence)],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -16,13 +17,15 @@ from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientState, RecipientStatus
-from services.delivery.handlers import due, edelivery, notices, roster, sending, team
-from services.delivery.models import TABLES, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, SendStatus, TaskStatus
+from services.delivery.handlers import due, edelivery, holds, notices, roster, sending, team
+from services.delivery.models import TABLES, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
 from services.delivery.policy import load_policy
-from services.delivery.requests import AgentIn, OutcomeIn, ReassignIn, SignerIn
+from services.delivery.requests import AgentIn, NoticePage, OutcomeIn, ReassignIn, SignerIn
+from services.delivery.search import NoticeFilter
 from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup
 from shared.contracts.events import (
+    Channel,
     EDeliveryChannel,
     EvidenceRecorded,
     GeoPoint,
@@ -30,6 +33,7 @@ from shared.contracts.events import (
     NoticeRegistered,
     PartyMatch,
     ReceiptReturned,
+    ServiceMethod,
     SignerRole,
     WaybillCreated,
 )
@@ -212,6 +216,83 @@ async def test_a_refusal_with_a_photo_waits_for_the_evidence_and_then_counts(wor
     assert (event["data"]["method"], event["data"]["evidence_ids"]) == ("refusal", ["ev-1"])
 
 
+async def held_refusal(world: World) -> tuple[NoticeRegistered, DeliveryTask]:
+    """A refusal reported with a photo that evidence recorded far from the address: the recipient is held."""
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    agent = Principal(sub=task.agent_id, role=Role.agent, jti="t-2")
+    await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="refused", evidence_ids=["ev-1"]), principal=agent)
+    world.clock.at = START + timedelta(minutes=20)
+    recorded = EvidenceRecorded(evidence_id="ev-1", notice_id=registered.notice_id, kind="photo", sha256="0" * 64, leaf_index=1, flags=["far_from_address"])
+    await world.consume(recorded, notice_id=registered.notice_id)
+    return registered, task
+
+
+async def audit_log(world: World) -> list[AuditEntry]:
+    async with world.deps.db.sessions() as session:
+        return list((await session.exec(select(AuditEntry).order_by(col(AuditEntry.at)))).all())
+
+
+async def test_flagged_evidence_holds_the_refusal_for_a_supervisor_who_accepts_it(world: World) -> None:
+    registered, task = await held_refusal(world)
+    recipient_id = registered.recipients[0].recipient_id
+    assert await world.types() == ["delivery.AttemptStarted", "delivery.TaskAssigned"], "no automatic revisit, nothing served"
+    [hold] = await holds.holds(world.deps, principal=SUPERVISOR)
+    assert (hold.recipient_id, hold.notice_id, hold.court_id, hold.case_number, hold.recipient_name) == (
+        recipient_id,
+        registered.notice_id,
+        "C371002",
+        registered.case_number,
+        "张三",
+    )
+    assert (hold.task_id, hold.agent_id, hold.outcome, hold.reported_at, hold.flags) == (task.id, task.agent_id, "refused", START, {"ev-1": ["far_from_address"]})
+    assert [(e.action, e.actor_sub) for e in await audit_log(world)] == [("holds.read", "sup-1")]
+
+    world.clock.at = START + timedelta(hours=2)
+    view = await holds.accept(world.deps, recipient_id=recipient_id, reason="电话回访确认已留置", principal=SUPERVISOR)
+    assert view.status is RecipientStatus.served and view.served is not None and view.served.method is ServiceMethod.refusal
+    review = {"by": "sup-1", "at": world.clock.at.isoformat().replace("+00:00", "Z"), "reason": "电话回访确认已留置", "flags": {"ev-1": ["far_from_address"]}}
+    [event] = [e for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
+    assert (event["data"]["method"], event["data"]["service_date"], event["data"]["evidence_ids"], event["data"]["review"]) == ("refusal", "2026-11-23", ["ev-1"], review)
+    assert (await world.types())[-3:] == ["delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
+    [*_, accepted] = await audit_log(world)
+    assert (accepted.action, accepted.target, accepted.purpose, accepted.actor_sub) == ("hold.accept", recipient_id, "电话回访确认已留置", "sup-1")
+    assert await holds.holds(world.deps, principal=SUPERVISOR) == []
+
+    with pytest.raises(Problem) as again:
+        await holds.accept(world.deps, recipient_id=recipient_id, reason="再次确认", principal=SUPERVISOR)
+    assert again.value.status == 409
+    with pytest.raises(Problem) as unknown:
+        await holds.revisit(world.deps, recipient_id="no-such-recipient", reason="重新上门", principal=SUPERVISOR)
+    assert unknown.value.status == 404
+    assert [e.action for e in await audit_log(world)] == ["holds.read", "hold.accept", "holds.read"], "a refused decision writes nothing"
+
+
+async def test_a_supervisors_revisit_fails_the_held_visit_and_assigns_a_new_one(world: World) -> None:
+    registered, task = await held_refusal(world)
+    recipient_id = registered.recipients[0].recipient_id
+    # The deadline runs on while the service is held.
+    world.clock.at = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    await due.raise_deadlines(world.deps)
+    [overdue] = [e for e in await world.staged() if e["type"] == "delivery.NoticeOverdue"]
+    assert overdue["data"]["pending"] == [recipient_id]
+    before = len(await world.staged())
+    view = await holds.revisit(world.deps, recipient_id=recipient_id, reason="照片位置不符，重新上门", principal=SUPERVISOR)
+    assert view.status is RecipientStatus.in_progress and view.served is None
+    failed, fresh = view.attempts[-2], view.attempts[-1]
+    assert (failed.attempt_id, failed.status, failed.detail) == (task.attempt_id, "failed", "evidence flagged: far_from_address; revisit ordered by sup-1: 照片位置不符，重新上门")
+    assert (fresh.channel, fresh.status, fresh.step) == (Channel.visit, "open", failed.step)
+    assert [e["type"] for e in (await world.staged())[before:]] == ["delivery.AttemptFailed", "delivery.AttemptStarted", "delivery.TaskAssigned"]
+    new_task = await world.open_task()
+    assert new_task.attempt_id == fresh.attempt_id and new_task.id != task.id
+    [*_, revisited] = await audit_log(world)
+    assert (revisited.action, revisited.purpose) == ("hold.revisit", "照片位置不符，重新上门")
+    with pytest.raises(Problem) as again:
+        await holds.revisit(world.deps, recipient_id=recipient_id, reason="重新上门", principal=SUPERVISOR)
+    assert again.value.status == 409
+
+
 async def test_court_mail_goes_out_as_a_command_and_its_signed_receipt_serves(world: World) -> None:
     registered = notice(consent=False, phones=())
     await world.consume(registered, notice_id=registered.notice_id)
@@ -318,8 +399,7 @@ async def calls_fail(world: World, registered: NoticeRegistered) -> None:
 
 
 async def audit_entries(world: World, action: str) -> list[AuditEntry]:
-    async with world.deps.db.sessions() as session:
-        return list((await session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.at)))).all())
+    return [entry for entry in await audit_log(world) if entry.action == action]
 
 
 async def test_a_card_says_what_was_tried_without_the_numbers_and_late_tasks_come_first(world: World) -> None:
@@ -490,3 +570,107 @@ async def test_the_receipt_is_the_tasks_agents_or_a_supervisors_and_is_filled_fr
     assert form.signers == "本人、同住成年家属、诉讼代理人、法定代理人、代收人"
     html = receipts.render_html(form)
     assert all(box in html for box in ("受送达人<br>签名或盖章", "代收人及与<br>受送达人关系", "签收日期", "送达人签名"))
+
+
+# The notice list.
+
+
+def listed(
+    *, court: str = "C371002", case: str = "（2026）鲁1002民初1234号", names: tuple[str, ...] = ("张三",), due_on: date = date(2026, 11, 26), visit: bool = False
+) -> NoticeRegistered:
+    """A registered notice with these recipients; with `visit`, no phone, so its first step is a visit task."""
+    base = registered_notice(consent=[] if visit else [(EDeliveryChannel.sms, MOBILE)], phones=() if visit else (MOBILE,), registered_at=START)
+    recipients = [base.recipients[0].model_copy(update={"recipient_id": str(uuid.uuid4()), "name": name}) for name in names]
+    return base.model_copy(update={"court_id": court, "case_number": case, "recipients": recipients, "due_date": due_on})
+
+
+async def list_of(world: World, principal: Principal = SUPERVISOR, *, cursor: str | None = None, limit: int = 50, **wanted: object) -> NoticePage:
+    return await notices.list_notices(world.deps, principal=principal, wanted=NoticeFilter(**wanted), cursor=cursor, limit=limit)  # type: ignore[arg-type]
+
+
+async def test_each_filter_of_the_notice_list_narrows_it(world: World) -> None:
+    made = {
+        "loan": listed(names=("张三", "李四"), due_on=date(2026, 11, 24)),
+        "sale": listed(case="（2026）鲁1002民初77号", names=("Zhao Liu 有限公司",), due_on=date(2026, 11, 25), visit=True),
+        "other_court": listed(court="C110105", case="（2026）京0105民初5号", names=("张三丰",), due_on=date(2026, 11, 26)),
+        "late": listed(case="（2026）鲁1002民初1235号", names=("王五",), due_on=date(2026, 11, 20)),
+        "done": listed(case="（2025）鲁1002民初9号", names=("孙七",), due_on=date(2026, 11, 27)),
+    }
+    for registered in made.values():
+        await world.consume(registered, notice_id=registered.notice_id)
+    ids = {name: registered.notice_id for name, registered in made.items()}
+    async with world.deps.db.transaction() as session:
+        late, done = await session.get(DeliveryNotice, ids["late"]), await session.get(DeliveryNotice, ids["done"])
+        assert late is not None and done is not None
+        late.warned_at, late.overdue_at = START, START
+        done.warned_at, done.completed_at, done.status = START, START, NoticeStatus.completed
+        session.add_all([late, done])
+    task = await world.open_task()
+
+    async def names(principal: Principal = SUPERVISOR, **wanted: object) -> list[str]:
+        page = await list_of(world, principal, **wanted)
+        return [next(name for name, notice_id in ids.items() if notice_id == row.notice_id) for row in page.items]
+
+    everything = ["late", "loan", "sale", "other_court", "done"]
+    assert await names() == everything, "by due date"
+    assert await names(status=NoticeStatus.completed) == ["done"]
+    assert await names(status=NoticeStatus.in_progress) == ["late", "loan", "sale", "other_court"]
+    assert await names(court="C110105") == ["other_court"]
+    assert await names(agent=task.agent_id) == ["sale"] and await names(agent="agent-nobody") == []
+    assert await names(case_number="(2026)鲁1002民初123") == ["late", "loan"], "half-width brackets find full-width ones"
+    assert await names(case_number="（2026）鲁1002民初1234号") == ["loan"]
+    assert await names(case_number="民初77") == ["sale"]
+    assert await names(party="张三") == ["loan", "other_court"] and await names(party="李四") == ["loan"]
+    assert await names(party="zhao liu") == ["sale"], "case and spaces do not matter"
+    assert await names(party="三李") == [], "a search never runs across two names"
+    assert await names(party="%") == [] and await names(case_number="_") == [], "wildcards are taken literally"
+    assert await names(due_from=date(2026, 11, 25), due_to=date(2026, 11, 26)) == ["sale", "other_court"]
+    assert await names(overdue=True) == ["late"] and await names(overdue=False) == ["loan", "sale", "other_court", "done"]
+    assert await names(warning=True) == ["late"] and await names(warning=False) == ["loan", "sale", "other_court", "done"]
+
+    [loan] = (await list_of(world, case_number="1234号")).items
+    assert [(r.name, r.status) for r in loan.recipients] == [("张三", RecipientStatus.in_progress), ("李四", RecipientStatus.in_progress)]
+    [sale] = (await list_of(world, agent=task.agent_id)).items
+    assert (sale.agents, sale.court_id, sale.due_date) == ([task.agent_id], "C371002", date(2026, 11, 25))
+
+    court, other = Principal(sub="C371002", role=Role.court, jti="t-6"), Principal(sub="C110105", role=Role.court, jti="t-7")
+    assert await names(court) == ["late", "loan", "sale", "done"]
+    assert await names(court, court="C110105") == [] and await names(court, court="C371002", party="张三") == ["loan"]
+    assert await names(other) == ["other_court"] and await names(other, party="李四") == []
+    assert [e.action for e in await audit_log(world)].count("notices.list") > 0, "supervisors' reads are audited"
+
+
+async def test_the_notice_list_pages_through_every_row_exactly_once(world: World) -> None:
+    days = [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 25), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 27)]
+    made = [listed(due_on=day) for day in days]
+    for registered in made:
+        await world.consume(registered, notice_id=registered.notice_id)
+    expected = [r.notice_id for r in sorted(made, key=lambda r: (r.due_date, r.notice_id))]
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(len(made)):
+        page = await list_of(world, cursor=cursor, limit=3)
+        seen += [row.notice_id for row in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    assert [len((await list_of(world, limit=limit)).items) for limit in (1, 7, 100)] == [1, 7, 7]
+    assert (await list_of(world, limit=7)).next_cursor is None
+
+
+@pytest.mark.parametrize(
+    ("cursor", "wanted", "field"),
+    [
+        ("bm90LWEtY3Vyc29y", {}, "cursor"),
+        ("WyIyMDI2LTEzLTAxIiwgIngiXQ", {}, "cursor"),
+        ("eyIyMDI2LTExLTI0IjogMSwgIngiOiAyfQ", {}, "cursor"),
+        (None, {"due_from": date(2026, 11, 27), "due_to": date(2026, 11, 26)}, "due_to"),
+    ],
+    ids=["not-json", "no-such-date", "an-object", "due-range-reversed"],
+)
+async def test_a_bad_query_of_the_notice_list_names_its_field(world: World, cursor: str | None, wanted: dict, field: str) -> None:
+    with pytest.raises(Problem) as refused:
+        await list_of(world, cursor=cursor, **wanted)
+    assert refused.value.status == 422 and [e["field"] for e in refused.value.errors] == [field]
+    assert await audit_log(world) == [], "a refused query reads nothing"

@@ -10,7 +10,7 @@ import pytest
 
 from services.evidence import rendering
 from services.evidence.rendering import format_date, format_time, render_html, render_pdf
-from shared.contracts.events import Channel, Exhausted, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import Channel, Exhausted, Review, ServiceMethod, SignerRole, Stage, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.labels import party_role
 from shared.contracts.report import DeliveryReport
@@ -127,6 +127,22 @@ def test_a_public_notice_lists_the_exhausted_methods_and_an_unserved_recipient_s
     assert "2026年12月21日" in html and "视为送达" in html and "无需签收（公告送达）" in html
     assert "截至本报告出具时尚未送达。" in html and "已尝试但未成功的送达方式：" in html
     assert "尚未全部送达" in html and "无（本报告为首个版本）" in html
+
+
+def test_evidence_a_supervisor_accepted_despite_its_flags_is_stated_with_the_reason() -> None:
+    base = sample_report()
+    zhang = base.recipients[0]
+    [photo] = [ref for attempt in zhang.attempts for ref in attempt.evidence if ref.kind == "photo"]
+    flagged = photo.model_copy(update={"flags": ["far_from_address"]})
+    review = Review(by="sup-1", at=datetime(2026, 11, 22, 2, 30, tzinfo=UTC), reason="电话回访确认已送达", flags={flagged.ref: ["far_from_address"]})
+    plain = render_html(sample_report(recipients=[zhang.model_copy(update={"evidence": [flagged]}), base.recipients[1]]))
+    assert f"证据核查提示：照片 {flagged.sha256[:12]}：拍摄地点距送达地址较远。" in plain and "审核认可" not in plain
+    html = render_html(sample_report(recipients=[zhang.model_copy(update={"evidence": [flagged], "review": review}), base.recipients[1]]))
+    assert f"证据核查提示：照片 {flagged.sha256[:12]}：拍摄地点距送达地址较远，经督办人员审核认可（理由：电话回访确认已送达；审核人：sup-1，2026年11月22日 10:30）。" in html
+    assert html.count("〔经督办人员审核认可〕") == 1
+    # An accepted item the receipt does not cite is still named, by its id.
+    loose = render_html(sample_report(recipients=[zhang.model_copy(update={"evidence": [], "review": review}), base.recipients[1]]))
+    assert f"证据核查提示：{flagged.ref}：拍摄地点距送达地址较远，经督办人员审核认可（理由：电话回访确认已送达" in loose
 
 
 def test_times_are_shown_in_shanghai_and_dates_in_chinese() -> None:
