@@ -15,7 +15,7 @@ from services.console import errors
 from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import Delivery, DeliveryClient
 from services.console.adapters.evidence import Evidence, EvidenceClient
-from services.console.api import people
+from services.console.api import people, tasks
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
 from services.console.deps import ConsoleDeps
@@ -87,9 +87,9 @@ def create_app(settings: ConsoleSettings | None = None, *, delivery: Delivery | 
     spec = ServiceSpec(
         name="console",
         title="Songda console",
-        description="The web front door: sign-in and sessions over the services' own APIs. It keeps users and sessions, no delivery data.",
+        description="The web front door: sign-in, sessions, and the delivery team's pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
-        routers=(people.router,),
+        routers=(people.router, tasks.router),
         deps=build_deps,
         close=close,
     )

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -64,8 +65,18 @@ def coordinates(lat: float, lon: float) -> str:
     return f"{'北纬' if lat >= 0 else '南纬'}{abs(lat):.5f}°，{'东经' if lon >= 0 else '西经'}{abs(lon):.5f}°"
 
 
+def phone(number: str) -> str:
+    """Writes a phone number as people in China read it (138 0013 8000, 0631 520 0000); one it cannot read, as it is."""
+    try:
+        parsed = phonenumbers.parse(number, "CN")
+    except phonenumbers.NumberParseException:
+        return number
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 86 else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(parsed, style)
+
+
 templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-templates.filters.update(day=day, clock=clock, moment=moment, coordinates=coordinates)
+templates.filters.update(day=day, clock=clock, moment=moment, coordinates=coordinates, phone=phone)
 templates.globals.update(texts=texts, htmx=HTMX)
 
 
