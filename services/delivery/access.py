@@ -17,6 +17,11 @@ def missing_notice(notice_id: str) -> Problem:
     return Problem(404, "Not found", f"Delivery has no notice {notice_id} (yet: registration reaches delivery within moments).")
 
 
+def missing_recipient(recipient_id: str) -> Problem:
+    """The answer for a recipient delivery does not have."""
+    return Problem(404, "Not found", f"Delivery has no recipient {recipient_id}.")
+
+
 def missing_task(task_id: str) -> Problem:
     """The answer for a task that does not exist, and for another agent's."""
     return Problem(404, "Not found", f"You have no task {task_id}.")

@@ -1,4 +1,4 @@
-"""Delivery's tables: notices, each recipient's state document, attempts, tasks, e-delivery links, callbacks, evidence seen."""
+"""Delivery's tables: notices, each recipient's state document, attempts, tasks, e-delivery links, callbacks, evidence seen, the team's roster."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, text
+from sqlalchemy import DDL, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
@@ -20,7 +20,7 @@ class NoticeStatus(StrEnum):
 class TaskStatus(StrEnum):
     open = "open"
     reported = "reported"
-    # The attempt ended without a report (its flagged evidence sent the step out again, or the plan moved on).
+    # The attempt ended without a report (the plan moved on).
     closed = "closed"
 
 
@@ -38,6 +38,14 @@ class DeliveryNotice(SQLModel, table=True):
     """A notice delivery is working on, with its deadline alerts."""
 
     __tablename__ = "delivery_notice"
+    # The notice list pages by due date and id, and searches names and case numbers by any part: on PostgreSQL a
+    # trigram index serves a LIKE '%…%' (pg_trgm, a trusted extension the database's owner may create).
+    __table_args__ = (
+        Index("ix_delivery_notice_due", "due_date", "id"),
+        Index("ix_delivery_notice_party_names", "party_names", postgresql_using="gin", postgresql_ops={"party_names": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        Index("ix_delivery_notice_case_search", "case_search", postgresql_using="gin", postgresql_ops={"case_search": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        {"listeners": [("before_create", DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))]},
+    )
 
     id: str = Field(primary_key=True)
     court_id: str = Field(index=True)
@@ -54,6 +62,9 @@ class DeliveryNotice(SQLModel, table=True):
     overdue_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     documents: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    # What the notice list searches, written once when the notice is registered (search.py): recipients' names, the case number.
+    party_names: str = ""
+    case_search: str = ""
 
 
 class DeliveryRecipient(SQLModel, table=True):
@@ -114,6 +125,11 @@ class DeliveryTask(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     reported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONDoc, nullable=True))
+    # When and why the agent first began the visit: the recipient's phones are shown from then on (staged authorisation).
+    begun_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    begun_reason: str | None = None
+    # The Idempotency-Key the report came with: a retry under it is answered as the report was, and records nothing.
+    report_key: str | None = None
 
 
 class DeliveryLink(SQLModel, table=True):
@@ -155,4 +171,16 @@ class DeliveryEvidence(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryOutgoing, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence))
+class DeliveryAgent(SQLModel, table=True):
+    """A member of the delivery team (the roster): the areas they cover, and whether new tasks go to them."""
+
+    __tablename__ = "delivery_agent"
+
+    id: str = Field(primary_key=True)
+    name: str
+    areas: list[str] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    active: bool
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryOutgoing, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence, DeliveryAgent))

@@ -1,4 +1,4 @@
-"""Delivery policy: time limits, visit slots, agents and blocking evidence flags, read from TOML."""
+"""Delivery policy: time limits, visit slots, blocking evidence flags and the roster's first agents, read from TOML."""
 
 from __future__ import annotations
 
@@ -75,9 +75,15 @@ class EvidenceRules(Section):
     blocking_flags: frozenset[str] = frozenset()
 
 
+# A roster id: lower-case letters, digits and hyphens, as agents' tokens carry it.
+AGENT_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
+
+
 class Agent(Section):
-    id: str
-    name: str
+    """A member of the delivery team as the roster's first seed names them (the roster itself is `delivery_agent`)."""
+
+    id: str = Field(pattern=AGENT_ID)
+    name: str = Field(min_length=1, max_length=100)
     areas: list[str] = []
 
 
@@ -91,6 +97,7 @@ class Policy(Section):
     posting: Posting
     deadline: Deadline
     evidence: EvidenceRules
+    # Only the roster's first seed: read into `delivery_agent` when that table is empty, kept there by supervisors.
     agents: list[Agent] = Field(min_length=1)
 
 

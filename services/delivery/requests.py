@@ -1,10 +1,11 @@
-"""Delivery's request and response bodies: where a notice stands, the team's task cards and outcome reports, a publication."""
+"""Delivery's request and response bodies: where a notice stands, the team's task cards, details and outcome reports, a publication, the roster."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.delivery.domain.inputs import TaskOutcome
 from services.delivery.domain.state import Attempt, RecipientStatus, Served
@@ -67,6 +68,7 @@ class TaskCard(BaseModel):
 
     task_id: str
     notice_id: str
+    recipient_id: str
     kind: str
     status: str
     case_number: str
@@ -80,6 +82,8 @@ class TaskCard(BaseModel):
     window_end: datetime
     documents: list[str]
     outcomes: list[TaskOutcome]
+    late: bool = Field(description="open, and its window has ended")
+    tried: list[Tried] = Field(description="what was already tried for the recipient, oldest first")
 
 
 class SignerIn(BaseModel):
@@ -118,3 +122,123 @@ class OutcomeOut(BaseModel):
     status: str
     recipient_status: RecipientStatus
     waiting_for_evidence: list[str]
+
+
+# --- The team's task pages: what was tried, a task in full, beginning a visit, reassigning, the roster ---
+
+
+class Tried(BaseModel):
+    """An attempt already made for the recipient: its channel, how it stands and what came of it; never its number or mailbox."""
+
+    channel: str
+    status: str
+    detail: str | None
+    at: datetime | None = Field(description="when it ended, else when it started")
+
+
+class TaskDetail(TaskCard):
+    """One task in full: its card, the recipient's role, where the address is, who may sign, and the phones once the visit is begun."""
+
+    party_role: str
+    lat: float | None
+    lon: float | None
+    signer_roles: list[SignerRole] = Field(description="who may sign for a recipient of this kind (CPL 88; 专递 Art. 7, 9)")
+    begun_at: datetime | None
+    phones: list[str] | None = Field(description="null until the visit is begun (POST /v1/tasks/{task_id}/begin); every showing is in the audit log")
+    reported_at: datetime | None
+    outcome: OutcomeIn | None = Field(description="the report as the agent made it")
+
+
+class BeginIn(BaseModel):
+    """Why the agent needs the recipient's phones now (staged authorisation: the reason goes to the audit log)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=2, max_length=200)
+
+
+class ReassignIn(BaseModel):
+    """The active agent a supervisor gives an open task to, and why."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    agent_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=2, max_length=200)
+
+
+class AgentIn(BaseModel):
+    """A member of the delivery team as a supervisor keeps them in the roster."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    areas: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]] = Field(
+        max_length=50, description="districts or cities (环翠区, 威海市) whose tasks go to them first"
+    )
+    active: bool = Field(description="whether new tasks go to them; their open tasks stay theirs either way")
+
+
+class AgentOut(BaseModel):
+    id: str
+    name: str
+    areas: list[str]
+    active: bool
+    open_tasks: int = Field(description="open tasks assigned to them")
+
+
+# Held evidence: the supervisors' list and their review.
+
+
+class HoldOut(BaseModel):
+    """A reported service held because an item of its evidence carries a blocking flag; it waits for a supervisor."""
+
+    recipient_id: str
+    notice_id: str
+    court_id: str
+    case_number: str
+    recipient_name: str
+    task_id: str | None = Field(description="the task whose report is held")
+    agent_id: str | None = Field(description="the agent the task was assigned to")
+    outcome: TaskOutcome
+    reported_at: datetime
+    flags: dict[str, list[str]] = Field(description="every item the report named, by evidence id, with the flags evidence's checks raised (the policy blocks on some)")
+
+
+class ReviewIn(BaseModel):
+    """Why the supervisor accepts the held evidence or orders the step made again: kept with the decision and in the audit log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=500, pattern=r"\S", description="in the supervisor's words; not blank")
+
+
+# The notice list.
+
+
+class NoticeRecipient(BaseModel):
+    recipient_id: str
+    name: str
+    status: RecipientStatus
+
+
+class NoticeRow(BaseModel):
+    """One notice in the list: where it stands, its deadline alerts, its recipients and the agents with its open tasks."""
+
+    notice_id: str
+    court_id: str
+    case_number: str
+    status: str
+    due_date: date
+    registered_at: datetime
+    warned_at: datetime | None
+    overdue_at: datetime | None
+    completed_at: datetime | None
+    recipients: list[NoticeRecipient]
+    agents: list[str] = Field(description="agents with an open task of the notice")
+
+
+class NoticePage(BaseModel):
+    """A page of the notice list, by due date then notice id; `next_cursor` asks for the next page, None on the last."""
+
+    items: list[NoticeRow]
+    next_cursor: str | None

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.delivery import texts
+from services.delivery import roster, texts
 from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send
 from services.delivery.domain.inputs import Input
 from services.delivery.domain.machine import apply
@@ -22,7 +22,7 @@ from services.delivery.domain.plan import choose_agent
 from services.delivery.domain.state import Case, RecipientState, RecipientStatus, wake_at
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
 from services.delivery.policy import Policy
-from shared.contracts.events import Channel, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
+from shared.contracts.events import Channel, GeoPoint, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
 from shared.plumbing import outbox
@@ -148,37 +148,40 @@ async def _prepare_send(session: AsyncSession, action: Send, *, state: Recipient
 
 async def _open_task(session: AsyncSession, action: OpenTask, *, state: RecipientState, notice: DeliveryNotice, setup: Setup, now: datetime, causation: str | None) -> None:
     turn = (await session.exec(select(func.count()).select_from(DeliveryTask))).one()
-    agent = choose_agent(setup.policy.agents, place=action.place, assignment=setup.policy.direct.assignment, turn=turn)
-    task_id = str(uuid.uuid5(_TASKS, action.attempt_id))
-    session.add(
-        DeliveryTask(
-            id=task_id,
-            attempt_id=action.attempt_id,
-            notice_id=notice.id,
-            recipient_id=state.recipient.recipient_id,
-            kind=action.kind,
-            agent_id=agent.id,
-            status=TaskStatus.open,
-            address=action.place.text,
-            postcode=action.place.postcode,
-            window_start=action.window_start,
-            window_end=action.window_end,
-            created_at=now,
-        )
-    )
-    assigned = TaskAssigned(
+    # The roster keeps one agent active at least (roster.put), and is seeded before anything is consumed.
+    agent = choose_agent(await roster.active(session), place=action.place, assignment=setup.policy.direct.assignment, turn=turn)
+    task = DeliveryTask(
+        id=str(uuid.uuid5(_TASKS, action.attempt_id)),
+        attempt_id=action.attempt_id,
         notice_id=notice.id,
         recipient_id=state.recipient.recipient_id,
-        attempt_id=action.attempt_id,
-        task_id=task_id,
         kind=action.kind,
         agent_id=agent.id,
+        status=TaskStatus.open,
         address=action.place.text,
-        location=action.place.location,
+        postcode=action.place.postcode,
         window_start=action.window_start,
         window_end=action.window_end,
+        created_at=now,
     )
-    emit(session, assigned, notice=notice, now=now, causation=causation)
+    session.add(task)
+    emit(session, task_assigned(task, location=action.place.location), notice=notice, now=now, causation=causation)
+
+
+def task_assigned(task: DeliveryTask, *, location: GeoPoint | None) -> TaskAssigned:
+    """Returns the event that says who works a task, where and when: when it opens, and again when a supervisor reassigns it."""
+    return TaskAssigned(
+        notice_id=task.notice_id,
+        recipient_id=task.recipient_id,
+        attempt_id=task.attempt_id,
+        task_id=task.id,
+        kind=Channel(task.kind),
+        agent_id=task.agent_id,
+        address=task.address,
+        location=location,
+        window_start=task.window_start,
+        window_end=task.window_end,
+    )
 
 
 async def _maybe_complete(session: AsyncSession, notice: DeliveryNotice, *, now: datetime, causation: str | None) -> None:

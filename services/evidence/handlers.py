@@ -54,7 +54,15 @@ async def record_notice(deps: EvidenceDeps, *, message: MessageContext, event: N
 
 
 async def remember_task(deps: EvidenceDeps, *, message: MessageContext, event: TaskAssigned) -> None:
-    """Keeps a visit's or posting's task: its agent may upload for it, and its photos are checked against its place and window."""
+    """Keeps a visit's or posting's task: its agent may upload for it, and its photos are checked against its place and window.
+
+    A task assigned again (a supervisor reassigned it) changes hands: from then on only its new agent uploads for it.
+    """
+    known = await message.session.get(EvidenceTask, event.task_id)
+    if known is not None:
+        known.agent_id = event.agent_id
+        message.session.add(known)
+        return
     location = event.location
     message.session.add(
         EvidenceTask(

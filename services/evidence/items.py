@@ -27,7 +27,7 @@ from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
 
 SOURCE = "songda/evidence"
 # These are files by nature; the others may be metadata alone (a call record, an SMS receipt, an EMS node).
-NEEDS_FILE = frozenset({EvidenceKind.photo, EvidenceKind.video, EvidenceKind.return_receipt_scan})
+NEEDS_FILE = frozenset({EvidenceKind.photo, EvidenceKind.video, EvidenceKind.return_receipt_scan, EvidenceKind.signature, EvidenceKind.signed_receipt})
 
 
 class UploadMetadata(BaseModel):

@@ -9,33 +9,25 @@ page x / y), in Noto Serif CJK SC found through fontconfig, with the fonts embed
 from __future__ import annotations
 
 import functools
-import logging
-import shutil
-import subprocess
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from services.evidence.domain.report import METHOD
-from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.labels import SIGNER_ROLE, STAGE, party_role
 from shared.contracts.report import AttemptEntry, DeliveryReport, EvidenceRef, RecipientReport
+from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
-
-if TYPE_CHECKING:
-    from types import ModuleType
-
-log = structlog.get_logger(__name__)
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-# --- Chinese labels: one table per vocabulary. A value missing from a table is shown as it is. ---
+# --- Chinese labels: one table per vocabulary (those delivery prints too are in shared.contracts.labels). A value missing from a table is shown as it is. ---
 
 TIER: dict[Tier, str] = {
     Tier.electronic: "电子送达",
@@ -56,26 +48,6 @@ CHANNEL: dict[Channel, str] = {
     Channel.publication: "公告",
 }
 
-SIGNER_ROLE: dict[SignerRole, str] = {
-    SignerRole.recipient: "本人",
-    SignerRole.family_member: "同住成年家属",
-    SignerRole.legal_representative: "法定代表人",
-    SignerRole.principal: "主要负责人",
-    SignerRole.mail_room: "收发部门",
-    SignerRole.litigation_agent: "诉讼代理人",
-    SignerRole.statutory_agent: "法定代理人",
-    SignerRole.designated_proxy: "代收人",
-    SignerRole.opposing_party: "对方当事人",
-    SignerRole.other: "其他",
-}
-
-STAGE: dict[Stage, str] = {
-    Stage.first_instance: "一审",
-    Stage.appeal: "二审",
-    Stage.retrial: "再审",
-    Stage.enforcement: "执行",
-}
-
 # AttemptEntry.result
 RESULT: dict[str, str] = {"succeeded": "成功", "failed": "未成功", "open": "进行中"}
 
@@ -83,20 +55,6 @@ RESULT: dict[str, str] = {"succeeded": "成功", "failed": "未成功", "open": 
 DEEMED: dict[bool, str] = {True: "视为送达", False: "实际送达"}
 
 PARTY_KIND: dict[PartyKind, str] = {PartyKind.person: "自然人", PartyKind.organisation: "法人或其他组织"}
-
-# RecipientReport.role (the party's procedural role, free text from intake).
-PARTY_ROLE: dict[str, str] = {
-    "plaintiff": "原告",
-    "defendant": "被告",
-    "third_party": "第三人",
-    "appellant": "上诉人",
-    "appellee": "被上诉人",
-    "applicant": "申请人",
-    "respondent": "被申请人",
-}
-
-# In enforcement the same roles have their own names.
-ENFORCEMENT_ROLE: dict[str, str] = {"applicant": "申请执行人", "respondent": "被执行人"}
 
 EVIDENCE_KIND: dict[str, str] = {
     EvidenceKind.call_record: "通话记录",
@@ -107,6 +65,8 @@ EVIDENCE_KIND: dict[str, str] = {
     EvidenceKind.video: "视频",
     EvidenceKind.ems_trace: "邮件轨迹",
     EvidenceKind.return_receipt_scan: "回执扫描件",
+    EvidenceKind.signature: "签名",
+    EvidenceKind.signed_receipt: "已签收送达回证",
     "event": "系统记录",
 }
 
@@ -130,14 +90,6 @@ ADDRESS_SOURCE: dict[AddressSource, str] = {
 }
 
 OPERATOR: dict[str, str] = {"system": "系统自动"}
-
-NO_CJK_FONT = (
-    "No Chinese (CJK) font is installed, so the PDF would show empty boxes instead of characters. "
-    "Install Noto CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) and render again."
-)
-NO_FONTCONFIG = (
-    "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
-)
 
 _NONE = "—"
 
@@ -173,6 +125,8 @@ class EvidenceLine:
     digest: str
     leaf_index: int
     flags: list[str]
+    # A supervisor accepted the item despite its flags.
+    accepted: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,13 +166,18 @@ class Receipt:
     attempts: list[AttemptRow]
 
 
-def _evidence(ref: EvidenceRef) -> EvidenceLine:
+def _evidence(ref: EvidenceRef, *, accepted: bool = False) -> EvidenceLine:
     return EvidenceLine(
         kind=label(EVIDENCE_KIND, ref.kind),
         digest=ref.sha256[:12],
         leaf_index=ref.proof.leaf_index,
         flags=[label(EVIDENCE_FLAG, flag) for flag in ref.flags],
+        accepted=accepted,
     )
+
+
+def _flag_names(flags: list[str]) -> str:
+    return "、".join(label(EVIDENCE_FLAG, flag) for flag in flags)
 
 
 def _attempt(entry: AttemptEntry) -> AttemptRow:
@@ -240,12 +199,6 @@ def _attempt(entry: AttemptEntry) -> AttemptRow:
 def deciding_attempt(recipient: RecipientReport) -> AttemptEntry | None:
     """Returns the attempt the service rests on, as the report names it; None when unserved or the attempt is not in the log."""
     return next((entry for entry in recipient.attempts if entry.attempt_id == recipient.deciding_attempt_id), None)
-
-
-def _role(report: DeliveryReport, recipient: RecipientReport) -> str:
-    if report.stage == Stage.enforcement and recipient.role in ENFORCEMENT_ROLE:
-        return ENFORCEMENT_ROLE[recipient.role]
-    return label(PARTY_ROLE, recipient.role)
 
 
 def _address(recipient: RecipientReport, decider: AttemptEntry | None) -> tuple[str, str | None]:
@@ -299,9 +252,15 @@ def _remarks(recipient: RecipientReport, decider: AttemptEntry | None) -> list[s
             remarks.append(f"电子送达依据：{basis}。")
     if recipient.deemed and recipient.served_at is not None:
         remarks.append(f"本件为视为送达，送达日期依法律依据栏所列条文确定（系统记录于{format_time(recipient.served_at)}）。")
-    flagged = [f"{label(EVIDENCE_KIND, ref.kind)} {ref.sha256[:12]}：{'、'.join(label(EVIDENCE_FLAG, flag) for flag in ref.flags)}" for ref in recipient.evidence if ref.flags]
+    flagged = {ref.ref: f"{label(EVIDENCE_KIND, ref.kind)} {ref.sha256[:12]}：{_flag_names(ref.flags)}" for ref in recipient.evidence if ref.flags}
+    review = recipient.review
+    if review is not None:
+        # The flags the supervisor set aside are stated even for an item the report does not cite.
+        for item, flags in review.flags.items():
+            flagged.setdefault(item, f"{item}：{_flag_names(flags)}")
     if flagged:
-        remarks.append("证据核查提示：" + "；".join(flagged) + "。")
+        accepted = f"，经督办人员审核认可（理由：{review.reason}；审核人：{review.by}，{format_time(review.at)}）" if review is not None else ""
+        remarks.append("证据核查提示：" + "；".join(flagged.values()) + accepted + "。")
     return remarks
 
 
@@ -315,7 +274,7 @@ def _receipt(report: DeliveryReport, recipient: RecipientReport) -> Receipt:
     return Receipt(
         recipient_id=recipient.recipient_id,
         name=recipient.name,
-        role=_role(report, recipient),
+        role=party_role(recipient.role, stage=report.stage),
         kind=label(PARTY_KIND, recipient.kind),
         id_number=recipient.id_number,
         address=address,
@@ -328,7 +287,7 @@ def _receipt(report: DeliveryReport, recipient: RecipientReport) -> Receipt:
         signer=_signer(recipient),
         witness=witness,
         server=label(OPERATOR, decider.operator) if decider is not None else _NONE,
-        evidence=[_evidence(ref) for ref in recipient.evidence],
+        evidence=[_evidence(ref, accepted=recipient.review is not None and ref.ref in recipient.review.flags) for ref in recipient.evidence],
         remarks=_remarks(recipient, decider),
         attempts=[_attempt(entry) for entry in sorted(recipient.attempts, key=lambda entry: entry.sequence)],
     )
@@ -372,40 +331,6 @@ def render_html(report: DeliveryReport) -> str:
     )
 
 
-def cjk_font_missing() -> str | None:
-    """Asks fontconfig for a Chinese font; returns why the PDF cannot be rendered (naming the package to install), or None."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return NO_FONTCONFIG
-    try:
-        found = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=30, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return NO_FONTCONFIG
-    return None if found.strip() else NO_CJK_FONT
-
-
-@functools.cache
-def _weasyprint() -> ModuleType:
-    """Imports WeasyPrint on first use and keeps it (and the font subsetter) quiet: they log every font fallback at WARNING."""
-    for name in ("weasyprint", "fontTools"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        # Without libharfbuzz-subset0 WeasyPrint warns at import and subsets with fontTools instead.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import weasyprint
-        from weasyprint.text import ffi
-    if ffi.harfbuzz_subset is None:
-        # fontTools subsets each CJK font glyph by glyph: ~15 s per report instead of well under one.
-        log.warning("pdf.slow_font_subsetting", missing="libharfbuzz-subset0", fix="apt-get install libharfbuzz-subset0")
-    return weasyprint
-
-
 def render_pdf(report: DeliveryReport) -> bytes:
     """Returns the report as an A4 PDF with its fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
-    missing = cjk_font_missing()
-    if missing is not None:
-        raise RuntimeError(missing)
-    weasyprint = _weasyprint()
-    html = weasyprint.HTML(string=render_html(report), base_url=str(TEMPLATES))
-    pdf: bytes = html.write_pdf(full_fonts=False)
-    return pdf
+    return pdf.html_to_pdf(render_html(report), base_url=str(TEMPLATES))

@@ -30,6 +30,9 @@ ALLOWED: dict[EvidenceKind, frozenset[str]] = {
     EvidenceKind.edelivery_receipt: _RECEIPTS,
     EvidenceKind.ems_trace: frozenset({"application/json"}),
     EvidenceKind.return_receipt_scan: frozenset({"image/jpeg", "image/png", "application/pdf"}),
+    # A signature drawn on screen is exported by the canvas as PNG; a signed 送达回证 is photographed or scanned.
+    EvidenceKind.signature: frozenset({"image/png"}),
+    EvidenceKind.signed_receipt: frozenset({"image/jpeg", "image/png", "application/pdf"}),
 }
 
 # C0 controls other than tab, line feed, form feed and carriage return, and DEL, never occur in text.

@@ -20,6 +20,7 @@ from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import (
     AddressConfirmed,
+    AddressReported,
     AddressSource,
     RecipientServed,
     Stage,
@@ -338,6 +339,28 @@ async def learn_from_service(deps: Deps, *, message: MessageContext, event: Reci
         await book.mark_contact(
             message.session, party_id=recipient.party_id, kind=_CONTACT_KIND[event.channel], value=event.target, source="delivery", worked_on=event.service_date
         )
+
+
+async def learn_reported_move(deps: Deps, *, message: MessageContext, event: AddressReported) -> None:
+    """Records under the party the address an agent learned it moved to, so later notices find it (已搬离)."""
+    recipient = await message.session.get(IntakeRecipient, event.recipient_id)
+    party_id = event.party_id or (recipient.party_id if recipient else None)
+    if party_id is None:
+        return
+    notice = await message.session.get(IntakeNotice, event.notice_id)
+    # Ranked as an address of civil activity (法发〔2017〕19号 Art. 8(4)): learned on the ground, not given by the party.
+    row = book.entry_row(
+        party_id=party_id,
+        address=PostalAddress.parse(event.address),
+        source=AddressSource.delivery,
+        postcode=event.postcode,
+        case=CaseNumber.parse(notice.case_number) if notice else None,
+        stage=Stage(notice.stage) if notice else None,
+        observed_on=event.observed_on,
+        origin="agent_report",
+        now=message.clock.now(),
+    )
+    await book.insert_new(message.session, book.ENTRY, [row])
 
 
 # Which contact an electronic channel proves; the lawyer's firm mailbox is the firm's, not the party's.

@@ -217,6 +217,15 @@ class Witness(Part):
     organisation: str
 
 
+class Review(Part):
+    """A supervisor's acceptance of evidence whose checks raised blocking flags: who, when, why, and the flags set aside per item."""
+
+    by: str
+    at: AwareDatetime
+    reason: str
+    flags: dict[str, list[str]]
+
+
 @event("delivery.RecipientServed")
 class RecipientServed(Event):
     """A recipient counts as served: how, on which date, on what legal basis, actually or deemed."""
@@ -236,6 +245,8 @@ class RecipientServed(Event):
     relation: str | None = None
     witness: Witness | None = None
     evidence_ids: list[str] = []
+    # Set when the service rests on evidence a supervisor accepted despite its flags; absent from older events.
+    review: Review | None = None
 
     @property
     def signature(self) -> Signature | None:

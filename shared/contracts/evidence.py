@@ -14,6 +14,10 @@ class EvidenceKind(StrEnum):
     video = "video"
     ems_trace = "ems_trace"
     return_receipt_scan = "return_receipt_scan"
+    # CPL 87, 88: the signature on the 送达回证 proves a direct service; either drawn on the agent's screen (PNG)
+    # or signed on paper and photographed or scanned (JPEG, PNG, PDF). Neither is a photo of a scene.
+    signature = "signature"
+    signed_receipt = "signed_receipt"
 
 
 class PhotoScene(StrEnum):

@@ -7,9 +7,9 @@ import json
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts.events import Channel, Document, Exhausted, Provenance, ServiceMethod, Stage, Tier, Witness
+from shared.contracts.events import Channel, Document, Exhausted, Provenance, Review, ServiceMethod, Stage, Tier, Witness
 
 FORMAT = "songda.delivery-report/v1"
 # The part of a report its own hash leaves out: the hash itself and where the report sits in the log.
@@ -106,6 +106,9 @@ class RecipientReport(_Part):
     evidence: list[EvidenceRef]
     # Before a public notice, or when unserved: every method tried and why it failed (CPL 95).
     exhausted: list[Exhausted]
+    # A supervisor accepted the service's evidence despite flags its checks raised. Left out of the JSON when there
+    # is none, so a report without a review is byte for byte what it was before reviews existed (courts verify by hash).
+    review: Review | None = Field(default=None, exclude_if=lambda review: review is None)
 
 
 class Checkpoint(_Part):

@@ -51,8 +51,15 @@ SUPERVISED = [
     "/v1/courts/{court_id}",
     "/v1/courts/{court_id}/webhook",
     "/v1/tasks",
+    "/v1/tasks/{task_id}",
+    "/v1/tasks/{task_id}/begin",
     "/v1/tasks/{task_id}/outcome",
+    "/v1/tasks/{task_id}/reassign",
+    "/v1/tasks/{task_id}/receipt.pdf",
+    "/v1/agents/{agent_id}",
     "/v1/notices/{notice_id}/recipients/{recipient_id}/publication",
+    "/v1/holds/{recipient_id}/accept",
+    "/v1/holds/{recipient_id}/revisit",
 ]
 # The surfaces without a token are rate limited per client address; the fuzzer is one address sending thousands.
 UNLIMITED = {f"SONGDA_RATE_LIMIT_{surface}": "1000000/minute" for surface in ("EDELIVERY", "EDELIVERY_MISSES", "WEBHOOKS", "WEBHOOK_FORGERIES", "HEALTH")}

@@ -21,6 +21,7 @@ from services.carrier_gateway.main import create_app as create_gateway
 from services.carrier_gateway.models import CarrierItem
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
+from services.delivery.policy import load_policy
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
@@ -38,6 +39,7 @@ FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
 OTHER_FIRM = "31370000MD054321" + "6" + uscc_check_char("31370000MD0543216")
 OTHER_AGENT = "agent-nobody"
 CASE = "（2026）鲁1002民初5150号"
+SEEDED = load_policy().agents[-1]
 
 # The callers, in the order of the table's columns.
 CALLERS = ("court", "other_court", "agent", "other_agent", "lawyer", "other_lawyer", "supervisor", "auditor", "service")
@@ -261,7 +263,26 @@ TABLE: tuple[Call, ...] = (
         lambda w: f"/v1/notices/{w.notice_id}/recipients/{w.recipient_id}/publication",
         lambda w: {"json": {"published_on": _today()}},
     ),
+    Call("delivery", "get", "/v1/notices", (200, 200, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/notices"),
     Call("delivery", "get", "/v1/tasks", (403, 403, 200, 200, 403, 403, 200, 403, 403), lambda w: "/v1/tasks"),
+    Call("delivery", "get", "/v1/holds", (403, 403, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/holds"),
+    # Only a supervisor decides a held service; the world's recipient is not held, so it is told so (409) and nothing changes.
+    Call(
+        "delivery",
+        "post",
+        "/v1/holds/{recipient_id}/accept",
+        (403, 403, 403, 403, 403, 403, 409, 403, 403),
+        lambda w: f"/v1/holds/{w.recipient_id}/accept",
+        lambda w: {"json": {"reason": "核实无误"}},
+    ),
+    Call(
+        "delivery",
+        "post",
+        "/v1/holds/{recipient_id}/revisit",
+        (403, 403, 403, 403, 403, 403, 409, 403, 403),
+        lambda w: f"/v1/holds/{w.recipient_id}/revisit",
+        lambda w: {"json": {"reason": "重新上门"}},
+    ),
     # "posted" is not an outcome of a visit: the task's own agent and a supervisor get 422 after access is checked, nothing is recorded.
     Call(
         "delivery",
@@ -270,6 +291,36 @@ TABLE: tuple[Call, ...] = (
         (403, 403, 422, 404, 403, 403, 422, 403, 403),
         lambda w: f"/v1/tasks/{w.task_id}/outcome",
         lambda w: {"json": {"outcome": "posted", "evidence_ids": ["x"]}},
+    ),
+    # The team's task pages: the task's own agent and a supervisor; another agent is told the task does not exist.
+    Call("delivery", "get", "/v1/tasks/{task_id}", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}"),
+    Call(
+        "delivery",
+        "post",
+        "/v1/tasks/{task_id}/begin",
+        (403, 403, 200, 404, 403, 403, 200, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/begin",
+        lambda w: {"json": {"reason": "上门前电话预约"}},
+    ),
+    # An agent the roster does not have: the supervisor gets 422 after access is checked, and the task stays the agent's.
+    Call(
+        "delivery",
+        "post",
+        "/v1/tasks/{task_id}/reassign",
+        (403, 403, 403, 403, 403, 403, 422, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/reassign",
+        lambda w: {"json": {"agent_id": OTHER_AGENT, "reason": "人手调整"}},
+    ),
+    Call("delivery", "get", "/v1/tasks/{task_id}/receipt.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/receipt.pdf"),
+    Call("delivery", "get", "/v1/agents", (403, 403, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/agents"),
+    # A seeded agent put as it is: changed in nothing, 200.
+    Call(
+        "delivery",
+        "put",
+        "/v1/agents/{agent_id}",
+        (403, 403, 403, 403, 403, 403, 200, 403, 403),
+        lambda w: f"/v1/agents/{SEEDED.id}",
+        lambda w: {"json": {"name": SEEDED.name, "areas": SEEDED.areas, "active": True}},
     ),
     Call(
         "delivery",
@@ -360,10 +411,24 @@ async def test_lists_and_views_show_each_caller_only_its_own(world: World) -> No
     assert all(t["agent_id"] == w.agent_id for r in agent_view["recipients"] for t in r["tasks"] if t["status"] == "open")
     assert all(t["notice_id"] != w.notice_id for t in (await delivery.get("/v1/tasks", headers=w.headers["other_agent"])).json())
     assert w.task_id in [t["task_id"] for t in (await delivery.get("/v1/tasks", headers=w.headers["agent"])).json()]
+    # The notice list: a court its own notices; another court never sees them, even when it asks for that court.
+    own = (await delivery.get("/v1/notices", headers=w.headers["court"])).json()["items"]
+    assert w.notice_id in [n["notice_id"] for n in own] and {n["court_id"] for n in own} == {"C371002"}
+    for query in ({}, {"court": "C371002"}, {"case_number": CASE}):
+        listed = (await delivery.get("/v1/notices", params=query, headers=w.headers["other_court"])).json()
+        assert listed == {"items": [], "next_cursor": None}, query
+    assert w.notice_id in [n["notice_id"] for n in (await delivery.get("/v1/notices", params={"party": "赵六"}, headers=w.headers["auditor"])).json()["items"]]
     # A supervisor's and an auditor's reads are in each service's audit log.
     await intake.get(f"/v1/notices/{w.notice_id}", headers=w.headers["auditor"])
     await delivery.get(f"/v1/notices/{w.notice_id}/delivery", headers=w.headers["supervisor"])
     await w.clients["carrier_gateway"].get(f"/v1/waybills/{w.waybill_no}", headers=w.headers["auditor"])
-    for service, action in (("intake", "notice.read"), ("delivery", "delivery.read"), ("carrier_gateway", "waybill.read")):
+    await delivery.get("/v1/holds", headers=w.headers["supervisor"])
+    for service, action in (
+        ("intake", "notice.read"),
+        ("delivery", "delivery.read"),
+        ("delivery", "notices.list"),
+        ("delivery", "holds.read"),
+        ("carrier_gateway", "waybill.read"),
+    ):
         log = (await w.clients[service].get("/v1/audit-log", headers=w.headers["auditor"])).json()
         assert action in [e["action"] for e in log], service

@@ -17,7 +17,7 @@ from services.intake.config import IntakeSettings
 from services.intake.main import create_app
 from services.intake.models import IntakeConfirmation, IntakeParty
 from shared.contracts import topics
-from shared.contracts.events import RecipientServed, ServiceMethod
+from shared.contracts.events import AddressReported, RecipientServed, ServiceMethod
 from shared.contracts.topics import TopicNames
 from shared.plumbing.auth import Role
 from shared.plumbing.runtime import Runtime
@@ -266,3 +266,22 @@ async def test_the_book_learns_what_worked(intake, kafka, topic_prefix) -> None:
     assert by_text["山东省威海市环翠区统一路9号"]["provenance"][0]["basis"] == "法发〔2017〕19号第8条第4项"
     assert "山东省威海市环翠区不在路1号" not in by_text
     assert [(c["kind"], c["value"], c["worked_on"]) for c in found["contacts"] if c["worked_on"]] == [("email", "zhangsan@example.com", now.date().isoformat())]
+
+
+async def test_the_book_learns_where_an_agent_found_the_party_moved_to(intake, kafka, topic_prefix) -> None:
+    client, _ = intake
+    registered = (await client.post("/v1/notices", json=notice("MOVED-1"), headers=COURT)).json()
+    recipient_id = registered["recipients"][0]["recipient_id"]
+    today = datetime.now(UTC).date()
+    moved = AddressReported(
+        notice_id=registered["id"], recipient_id=recipient_id, address="山东省威海市环翠区海滨北路66号", postcode="264200", observed_on=today, reported_by="agent-huancui-1"
+    )
+    await publish(kafka, TopicNames(topic_prefix).physical(topics.DELIVERY_EVENTS), [moved], subject=registered["id"], source="songda/delivery")
+
+    async def learned() -> dict[str, Any] | None:
+        found = await look_up(client)
+        return next((c for c in found["candidates"] if c["text"] == moved.address), None)
+
+    candidate = await eventually(learned, what="the reported new address in the book")
+    assert [(p["kind"], p["basis"], p["source_case"], p["expired"]) for p in candidate["provenance"]] == [("delivery", "法发〔2017〕19号第8条第4项", FIRST_INSTANCE, False)]
+    assert candidate["postcode"] == "264200"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import email
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -281,3 +282,120 @@ async def test_refusal_with_a_photo_counts_once_evidence_recorded_it(h: Harness)
     await h.publish(EVIDENCE_EVENTS, recorded, notice_id=registered.notice_id)
     served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the recorded photo to make the refusal count")
     assert (served["served"]["method"], served["legal_basis"], served["served"]["evidence_ids"]) == ("refusal", "民事诉讼法第89条", ["ev-photo-1"])
+
+
+async def _held_refusal(h: Harness, photo: str) -> tuple[NoticeRegistered, str]:
+    """A visit reported as a refusal with a photo that evidence recorded far from the address: the recipient is held."""
+    registered = notice(consent=[], phones=())
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    task_id = await eventually(lambda: _open_task(h, registered.notice_id), what="a visit task")
+    reported = await h.delivery.post(f"/v1/tasks/{task_id}/outcome", json={"outcome": "refused", "evidence_ids": [photo]}, headers=SUPERVISOR)
+    assert reported.status_code == 200, reported.text
+    recorded = EvidenceRecorded(notice_id=registered.notice_id, evidence_id=photo, kind="photo", sha256="0" * 64, leaf_index=1, flags=["far_from_address"])
+    await h.publish(EVIDENCE_EVENTS, recorded, notice_id=registered.notice_id)
+    await h.recipient_when(registered.notice_id, lambda r: r["status"] == "held", "the flagged photo to hold the refusal")
+    return registered, task_id
+
+
+async def test_a_flagged_photo_holds_the_refusal_until_a_supervisor_accepts_it_or_orders_a_revisit(h: Harness) -> None:
+    accepted, accepted_task = await _held_refusal(h, "ev-far-1")
+    revisited, revisited_task = await _held_refusal(h, "ev-far-2")
+    holds = (await h.delivery.get("/v1/holds", headers=SUPERVISOR)).json()
+    assert [(x["notice_id"], x["task_id"], x["outcome"], x["flags"]) for x in holds] == [
+        (accepted.notice_id, accepted_task, "refused", {"ev-far-1": ["far_from_address"]}),
+        (revisited.notice_id, revisited_task, "refused", {"ev-far-2": ["far_from_address"]}),
+    ]
+    recipient = accepted.recipients[0].recipient_id
+    blank = await h.delivery.post(f"/v1/holds/{recipient}/accept", json={"reason": "  "}, headers=SUPERVISOR)
+    assert blank.status_code == 422 and [e["field"] for e in blank.json()["errors"]] == ["reason"]
+    assert (await h.delivery.post("/v1/holds/no-such-recipient/accept", json={"reason": "核实无误"}, headers=SUPERVISOR)).status_code == 404
+
+    answer = await h.delivery.post(f"/v1/holds/{recipient}/accept", json={"reason": "电话回访确认已留置"}, headers=SUPERVISOR)
+    assert answer.status_code == 200, answer.text
+    served = answer.json()
+    assert (served["status"], served["served"]["method"], served["legal_basis"]) == ("served", "refusal", "民事诉讼法第89条")
+    assert (served["served"]["review"]["by"], served["served"]["review"]["reason"], served["served"]["review"]["flags"]) == (
+        "sup-1",
+        "电话回访确认已留置",
+        {"ev-far-1": ["far_from_address"]},
+    )
+    assert (await h.delivery.post(f"/v1/holds/{recipient}/revisit", json={"reason": "重新上门"}, headers=SUPERVISOR)).status_code == 409
+
+    again = await h.delivery.post(f"/v1/holds/{revisited.recipients[0].recipient_id}/revisit", json={"reason": "照片位置不符，重新上门"}, headers=SUPERVISOR)
+    assert again.status_code == 200, again.text
+    failed, fresh = again.json()["attempts"][-2:]
+    assert (failed["status"], failed["detail"]) == ("failed", "evidence flagged: far_from_address; revisit ordered by sup-1: 照片位置不符，重新上门")
+    assert (fresh["channel"], fresh["status"], again.json()["status"]) == ("visit", "open", "in_progress")
+    assert [t["status"] for t in again.json()["tasks"]] == ["reported", "open"]
+    assert (await h.delivery.get("/v1/holds", headers=SUPERVISOR)).json() == []
+
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
+    [event] = [json.loads(r.value) for r in records if r.key == accepted.notice_id.encode() and json.loads(r.value)["type"] == "delivery.RecipientServed"]
+    assert event["data"]["review"]["reason"] == "电话回访确认已留置"
+    audited = (await h.delivery.get("/v1/audit-log", headers=SUPERVISOR)).json()
+    assert {(e["action"], e["purpose"]) for e in audited} >= {("hold.accept", "电话回访确认已留置"), ("hold.revisit", "照片位置不符，重新上门")}
+
+
+async def test_the_notice_list_filters_and_pages_on_postgresql(h: Harness) -> None:
+    def listed(case: str, names: tuple[str, ...], due_on: date, *, court: str = "C371002", visit: bool = False) -> NoticeRegistered:
+        """Without `visit` the recipients have no phone and no address: they wait for a public notice, so nothing serves them meanwhile."""
+        base = notice(consent=[], phones=())
+        person = base.recipients[0] if visit else base.recipients[0].model_copy(update={"candidates": []})
+        people = [person.model_copy(update={"recipient_id": str(uuid.uuid4()), "name": name}) for name in names]
+        return base.model_copy(update={"court_id": court, "case_number": case, "recipients": people, "due_date": due_on})
+
+    later = date.today() + timedelta(days=200)
+    made = {
+        "loan": listed("（2026）鲁1002民初1234号", ("张三", "李四"), later),
+        "sale": listed("（2026）鲁1002民初77号", ("Zhao Liu 有限公司",), later + timedelta(days=1), visit=True),
+        "beijing": listed("（2026）京0105民初5号", ("张三丰",), later + timedelta(days=1), court="C110105"),
+        "late": listed("（2026）鲁1002民初1235号", ("王五",), date.today() - timedelta(days=3)),
+        "next": listed("（2026）鲁1002民初1236号", ("孙七",), later + timedelta(days=2)),
+    }
+    for registered in made.values():
+        await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    names = {registered.notice_id: name for name, registered in made.items()}
+
+    async def listing(headers: dict[str, str] = SUPERVISOR, **params: Any) -> list[str]:
+        response = await h.delivery.get("/v1/notices", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return [names[row["notice_id"]] for row in response.json()["items"]]
+
+    async def count(expected: int, **params: Any) -> bool:
+        return len(await listing(**params)) == expected
+
+    await eventually(lambda: count(len(made)), what="delivery to take every notice on")
+    await eventually(lambda: count(1, overdue="true"), what="the sweeper to mark the late notice overdue")
+    await eventually(lambda: _open_task(h, made["sale"].notice_id), what="the visit of the notice without a phone")
+    agent = (await h.view(made["sale"].notice_id))["recipients"][0]["tasks"][0]["agent_id"]  # type: ignore[index]
+
+    everything = await listing()
+    assert sorted(everything) == sorted(made) and [made[n].due_date for n in everything] == sorted(r.due_date for r in made.values())
+    assert await listing(overdue="true") == ["late"] and "late" not in await listing(overdue="false")
+    assert await listing(court="C110105") == ["beijing"]
+    assert await listing(case_number="(2026)鲁1002民初123") == ["late", "loan", "next"]
+    assert await listing(case_number="民初77号") == ["sale"]
+    assert sorted(await listing(party="张三")) == ["beijing", "loan"] and await listing(party="zhao liu") == ["sale"]
+    assert await listing(party="_") == [] and await listing(party="三李") == []
+    assert await listing(agent=agent) == ["sale"]
+    assert sorted(await listing(due_from=(later + timedelta(days=1)).isoformat(), due_to=(later + timedelta(days=1)).isoformat())) == ["beijing", "sale"]
+    assert await listing(status="in_progress") == everything and await listing(status="completed") == []
+
+    pages, cursor = [], None
+    while True:
+        response = (await h.delivery.get("/v1/notices", params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=SUPERVISOR)).json()
+        pages.append([row["notice_id"] for row in response["items"]])
+        cursor = response["next_cursor"]
+        if cursor is None:
+            break
+    assert [len(page) for page in pages] == [2, 2, 1] and sorted(sum(pages, [])) == sorted(names)
+    assert [names[n] for n in sum(pages, [])] == everything
+
+    court, beijing = token(Role.court, "C371002"), token(Role.court, "C110105")
+    assert "beijing" not in await listing(court) and await listing(court, court="C110105") == []
+    assert await listing(beijing) == ["beijing"] and await listing(beijing, party="李四") == []
+    forged = await h.delivery.get("/v1/notices", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=SUPERVISOR)
+    assert forged.status_code == 422 and [e["field"] for e in forged.json()["errors"]] == ["cursor"]
+    reversed_range = await h.delivery.get("/v1/notices", params={"due_from": "2027-01-02", "due_to": "2027-01-01"}, headers=SUPERVISOR)
+    assert reversed_range.status_code == 422 and [e["field"] for e in reversed_range.json()["errors"]] == ["due_to"]
+    assert (await h.delivery.get("/v1/notices", params={"limit": 101}, headers=SUPERVISOR)).status_code == 422

@@ -6,31 +6,18 @@ Moved from the unit tier: these tests need the machine's fonts, WeasyPrint's lay
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from services.evidence import rendering
-from services.evidence.rendering import cjk_font_missing, render_pdf
+from services.evidence.rendering import render_pdf
 from shared.contracts.report import AttemptEntry, DeliveryReport
+from shared.plumbing import pdf as html_pdf
 from shared.plumbing.clock import SHANGHAI
+from tests.pdfs import pdf_pages, poppler
 from tests.reports import CASE_NUMBER, attempt, evidence, sample_report
-
-POPPLER = "pdftotext not found: install poppler-utils (Debian: apt-get install poppler-utils; .ci/run installs it when missing)"
-
-
-def pdf_pages(pdf: bytes, tmp_path: Path) -> list[str]:
-    """Returns the text of each page as `pdftotext -layout` extracts it; fails (never skips) without poppler-utils."""
-    pdftotext = shutil.which("pdftotext")
-    if pdftotext is None:
-        pytest.fail(POPPLER, pytrace=False)
-    path = tmp_path / "report.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run([pdftotext, "-layout", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True, timeout=60).stdout
-    return text.split("\f")[:-1]
 
 
 def long_report() -> DeliveryReport:
@@ -81,16 +68,6 @@ def test_the_pdf_carries_the_chinese_text_as_characters(pdf: bytes, tmp_path: Pa
     assert all(f"第{n}页/共{len(pages)}页" in page for n, page in enumerate(squeezed, start=1))
 
 
-def poppler(tool: str, pdf: bytes, tmp_path: Path) -> str:
-    """Runs a poppler-utils tool on the PDF; fails (never skips) without poppler-utils."""
-    executable = shutil.which(tool)
-    if executable is None:
-        pytest.fail(POPPLER.replace("pdftotext", tool), pytrace=False)
-    path = tmp_path / "report.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run([executable, str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
-
-
 def test_the_pdf_is_a4_and_embeds_subsets_of_the_serif_cjk_font(pdf: bytes, tmp_path: Path) -> None:
     info = poppler("pdfinfo", pdf, tmp_path)
     assert re.search(r"^Page size:\s+595.\d+ x 841.\d+ pts \(A4\)$", info, re.MULTILINE), info
@@ -111,10 +88,10 @@ def test_a_long_attempt_log_runs_over_pages_with_its_header_repeated(tmp_path: P
 
 
 def test_cjk_font_missing_asks_fontconfig(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert cjk_font_missing() is None, "fonts-noto-cjk must be installed for the PDF tests (.ci/run installs it)"
-    monkeypatch.setattr(rendering.subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout="\n", stderr=""))
-    message = cjk_font_missing()
+    assert html_pdf.cjk_font_missing() is None, "fonts-noto-cjk must be installed for the PDF tests (.ci/run installs it)"
+    monkeypatch.setattr(html_pdf.subprocess, "run", lambda *args, **kwargs: subprocess.CompletedProcess(args, 0, stdout="\n", stderr=""))
+    message = html_pdf.cjk_font_missing()
     assert message is not None and "fonts-noto-cjk" in message
-    monkeypatch.setattr(rendering.shutil, "which", lambda name: None)
-    message = cjk_font_missing()
+    monkeypatch.setattr(html_pdf.shutil, "which", lambda name: None)
+    message = html_pdf.cjk_font_missing()
     assert message is not None and "fontconfig" in message

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -13,11 +13,13 @@ from services.delivery.domain.inputs import (
     Accepted,
     AddressChanged,
     Arrived,
+    EvidenceAccepted,
     EvidenceChecked,
     NotArrived,
     PostalReceipt,
     PostalTrace,
     PublicationRecorded,
+    RevisitOrdered,
     TaskOutcome,
     TaskReported,
     Tick,
@@ -25,7 +27,7 @@ from services.delivery.domain.inputs import (
 from services.delivery.domain.machine import apply
 from services.delivery.domain.moves import start
 from services.delivery.domain.plan import choose_agent, visit_window
-from services.delivery.domain.state import Case, Place, RecipientState, RecipientStatus
+from services.delivery.domain.state import Case, Place, RecipientState, RecipientStatus, wake_at
 from services.delivery.policy import Assignment, load_policy
 from shared.contracts.events import (
     AddressSource,
@@ -42,6 +44,7 @@ from shared.contracts.events import (
     RecipientServed,
     RecipientUnserved,
     ReturnReason,
+    Review,
     ServiceMethod,
     Signature,
     SignerRole,
@@ -49,7 +52,7 @@ from shared.contracts.events import (
     Witness,
 )
 from shared.contracts.values import Phone
-from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.clock import SHANGHAI, local_date
 
 POLICY = load_policy()
 # Monday 23 November 2026, 09:00 in Beijing: a working day.
@@ -273,8 +276,16 @@ def at_visit(**kwargs: object) -> RecipientState:
 @pytest.mark.parametrize(
     ("report", "method", "basis"),
     [
-        ({"outcome": TaskOutcome.served, "signer": Signature(name="张三", role=SignerRole.recipient)}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
-        ({"outcome": TaskOutcome.served, "signer": Signature(name="张母", role=SignerRole.family_member, relation="母亲")}, ServiceMethod.direct, "民事诉讼法第87条、第88条"),
+        (
+            {"outcome": TaskOutcome.served, "signer": Signature(name="张三", role=SignerRole.recipient), "evidence": {"sig-1": []}},
+            ServiceMethod.direct,
+            "民事诉讼法第87条、第88条",
+        ),
+        (
+            {"outcome": TaskOutcome.served, "signer": Signature(name="张母", role=SignerRole.family_member, relation="母亲"), "evidence": {"rc-1": []}},
+            ServiceMethod.direct,
+            "民事诉讼法第87条、第88条",
+        ),
         ({"outcome": TaskOutcome.refused, "witness": Witness(name="王五", organisation="新威路社区居委会")}, ServiceMethod.refusal, "民事诉讼法第89条"),
     ],
 )
@@ -289,7 +300,10 @@ def test_visit_served_or_refused_with_witness(report: dict, method: ServiceMetho
 def test_an_invalid_signer_does_not_serve() -> None:
     state = at_visit()
     decision = step(
-        state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer=Signature(name="李四", role=SignerRole.opposing_party))
+        state,
+        TaskReported(
+            attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer=Signature(name="李四", role=SignerRole.opposing_party), evidence={"sig-1": []}
+        ),
     )
     assert not any(isinstance(e, RecipientServed) for e in decision.events)
     assert decision.state.step.channel is Channel.visit and decision.state.cursor == state.cursor + 1
@@ -304,13 +318,128 @@ def test_refusal_with_a_photo_counts_once_evidence_is_recorded_unflagged() -> No
     assert event.method is ServiceMethod.refusal and event.evidence_ids == ["ev-1"]
 
 
-def test_flagged_evidence_sends_the_visit_out_again() -> None:
-    state = at_visit()
-    reported = step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.refused, evidence={"ev-1": None}))
-    decision = step(reported.state, EvidenceChecked(evidence_id="ev-1", flags=["far_from_address"]))
+# Held evidence: a blocking flag waits for a supervisor, who accepts the evidence or orders the step made again.
+REVIEWED_AT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+ACCEPT = EvidenceAccepted(by="sup-1", reason="现场照片经电话核实", at=REVIEWED_AT)
+REVISIT = RevisitOrdered(by="sup-1", reason="照片地点不符，重新上门", at=REVIEWED_AT)
+WITNESS = Witness(name="王五", organisation="新威路社区居委会")
+
+
+def reported_at(channel: Channel, outcome: TaskOutcome, evidence: dict[str, list[str] | None], **report: object) -> tuple[RecipientState, Decision]:
+    """The state at a visit (or a posting) and the decision on its report naming `evidence`."""
+    state = at_visit() if channel is Channel.visit else advance_to(at_mail(), Channel.posting)
+    return state, step(state, TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=outcome, evidence=evidence, **report))  # type: ignore[arg-type]
+
+
+def held(channel: Channel = Channel.visit, outcome: TaskOutcome = TaskOutcome.refused, **report: object) -> tuple[RecipientState, RecipientState]:
+    """The state before a report and the state once its photo came back far from the address (held)."""
+    before, reported = reported_at(channel, outcome, {"ev-1": None, "ev-2": None}, **report)
+    state = step(reported.state, EvidenceChecked(evidence_id="ev-1", flags=["no_gps"])).state
+    decision = step(state, EvidenceChecked(evidence_id="ev-2", flags=["far_from_address", "time_mismatch"]))
+    assert not decision.events and not decision.actions
+    return before, decision.state
+
+
+def test_a_flagged_item_holds_the_service_once_every_item_is_recorded() -> None:
+    before, reported = reported_at(Channel.visit, TaskOutcome.refused, {"ev-1": None, "ev-2": None})
+    flagged = step(reported.state, EvidenceChecked(evidence_id="ev-2", flags=["far_from_address"]))
+    assert flagged.state.status is RecipientStatus.awaiting_evidence and not flagged.events, "the other item is still to come"
+    decision = step(flagged.state, EvidenceChecked(evidence_id="ev-1", flags=[]))
+    state = decision.state
+    assert state.status is RecipientStatus.held and not decision.events and not decision.actions
+    assert state.claim is not None and state.claim.checked == {"ev-1": [], "ev-2": ["far_from_address"]}
+    assert state.current is not None and state.current.attempt_id == current_id(before) and state.current.status.value == "reported"
+    assert wake_at(state) is None
+
+
+@pytest.mark.parametrize(
+    ("channel", "outcome", "report", "status", "events", "method"),
+    [
+        (Channel.visit, TaskOutcome.refused, {"witness": WITNESS}, RecipientStatus.served, ["delivery.AttemptSucceeded", "delivery.RecipientServed"], ServiceMethod.refusal),
+        (
+            Channel.visit,
+            TaskOutcome.served,
+            {"signer": Signature(name="张三", role=SignerRole.recipient)},
+            RecipientStatus.served,
+            ["delivery.AttemptSucceeded", "delivery.RecipientServed"],
+            ServiceMethod.direct,
+        ),
+        (Channel.posting, TaskOutcome.posted, {}, RecipientStatus.notice_period, ["delivery.AttemptSucceeded"], None),
+    ],
+)
+def test_accepted_evidence_counts_as_unflagged_evidence_would_and_records_the_review(
+    channel: Channel, outcome: TaskOutcome, report: dict, status: RecipientStatus, events: list[str], method: ServiceMethod | None
+) -> None:
+    _, state = held(channel, outcome, **report)
+    decision = step(state, ACCEPT, now=REVIEWED_AT)
+    _, unflagged = reported_at(channel, outcome, {"ev-1": [], "ev-2": []}, **report)
+    assert decision.state.status is status and [e.type for e in decision.events] == events
+    assert [type(a) for a in decision.actions] == [type(a) for a in unflagged.actions]
+    review = Review(by="sup-1", at=REVIEWED_AT, reason="现场照片经电话核实", flags={"ev-2": ["far_from_address", "time_mismatch"]})
+    if method is not None:
+        event = served(decision)
+        assert event.review == review and decision.state.served is not None and decision.state.served.review == review
+        # Apart from the review, exactly what the same report with clean evidence would have served.
+        assert event.model_copy(update={"review": None}) == served(unflagged)
+        assert event.method is method and event.service_date == date(2026, 11, 23) and event.evidence_ids == ["ev-1", "ev-2"]
+    else:
+        assert decision.state.period_ends == unflagged.state.period_ends == law.service_date(ServiceMethod.posting, local_date(NOW))
+        ended = served(step(decision.state, Tick(), now=datetime.combine(decision.state.period_ends, time.min, SHANGHAI)))
+        assert (ended.method, ended.deemed, ended.review) == (ServiceMethod.posting, True, review)
+
+
+@pytest.mark.parametrize("channel", [Channel.visit, Channel.posting])
+def test_a_revisit_fails_the_attempt_with_its_flags_and_the_reason_and_makes_the_step_again(channel: Channel) -> None:
+    outcome = TaskOutcome.refused if channel is Channel.visit else TaskOutcome.posted
+    before, state = held(channel, outcome)
+    decision = step(state, REVISIT, now=REVIEWED_AT)
+    after = decision.state
+    assert after.status is RecipientStatus.in_progress and after.claim is None and after.cursor == before.cursor
+    assert [e.type for e in decision.events] == ["delivery.AttemptFailed", "delivery.AttemptStarted"]
+    failed = after.attempt(current_id(before))
+    assert failed is not None and failed.status.value == "failed"
+    assert failed.detail == "evidence flagged: far_from_address, time_mismatch; revisit ordered by sup-1: 照片地点不符，重新上门"
+    assert after.exhausted[-1].reason == failed.detail
+    assert current_id(after) != current_id(before) and after.step.channel is channel
+    [task] = [a for a in decision.actions if isinstance(a, OpenTask)]
+    assert task.kind is channel and task.attempt_id == current_id(after)
     assert not any(isinstance(e, RecipientServed) for e in decision.events)
-    assert decision.state.cursor == state.cursor and decision.state.current is not None and decision.state.current.attempt_id != current_id(state)
-    assert any(isinstance(a, OpenTask) for a in decision.actions)
+
+
+def _awaiting() -> RecipientState:
+    return reported_at(Channel.visit, TaskOutcome.refused, {"ev-1": None})[1].state
+
+
+def _in_progress() -> RecipientState:
+    return at_visit()
+
+
+def _held() -> RecipientState:
+    return held()[1]
+
+
+def _served() -> RecipientState:
+    return step(_held(), ACCEPT, now=REVIEWED_AT).state
+
+
+# Only a held recipient takes a supervisor's decision, and a held one waits for nothing but that decision.
+@pytest.mark.parametrize(
+    ("make", "event"),
+    [
+        pytest.param(_awaiting, ACCEPT, id="accept-awaiting-evidence"),
+        pytest.param(_awaiting, REVISIT, id="revisit-awaiting-evidence"),
+        pytest.param(_in_progress, ACCEPT, id="accept-in-progress"),
+        pytest.param(_in_progress, REVISIT, id="revisit-in-progress"),
+        pytest.param(_served, ACCEPT, id="accept-served"),
+        pytest.param(_served, REVISIT, id="revisit-served"),
+        pytest.param(_held, Tick(), id="tick-held"),
+        pytest.param(_held, EvidenceChecked(evidence_id="ev-2", flags=[]), id="evidence-again-held"),
+    ],
+)
+def test_inputs_that_change_nothing(make: object, event: object) -> None:
+    state = make()  # type: ignore[operator]
+    decision = step(state, event, now=REVIEWED_AT + timedelta(days=40))
+    assert decision.state == state and not decision.changed
 
 
 def test_already_recorded_evidence_counts_at_once() -> None:

@@ -50,7 +50,9 @@ def report(outcome: TaskOutcome, **fields: object) -> TaskReported:
     ("reported", "missing"),
     [
         (report(TaskOutcome.served), "signer"),
-        (report(TaskOutcome.served, signer=Signature(name="张三", role=SignerRole.recipient)), None),
+        (report(TaskOutcome.served, evidence={"sig-1": None}), "signer"),
+        (report(TaskOutcome.served, signer=Signature(name="张三", role=SignerRole.recipient)), "evidence_ids"),
+        (report(TaskOutcome.served, signer=Signature(name="张三", role=SignerRole.recipient), evidence={"sig-1": None}), None),
         (report(TaskOutcome.refused), "witness"),
         (report(TaskOutcome.refused, witness=Witness(name="王五", organisation="居委会")), None),
         (report(TaskOutcome.refused, evidence={"ev-1": None}), None),
@@ -66,6 +68,25 @@ def test_what_a_task_report_must_carry(reported: TaskReported, missing: str | No
     assert (requirement.field if requirement else None) == missing
     if requirement is not None:
         assert "(CPL" in requirement.rule or "(Interp." in requirement.rule or requirement.field == "new_address"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "kinds", "lacks"),
+    [
+        # CPL 87, 88: a service rests on the signature, drawn on screen or on the photographed 送达回证.
+        (TaskOutcome.served, {"sig-1": "signature"}, False),
+        (TaskOutcome.served, {"rc-1": "signed_receipt"}, False),
+        (TaskOutcome.served, {"ph-1": "photo", "sig-1": "signature"}, False),
+        (TaskOutcome.served, {"ph-1": "photo"}, True),
+        (TaskOutcome.served, {"ph-1": "photo", "vd-1": "video"}, True),
+        # An item evidence has not recorded yet has no kind here: it is not refused for it.
+        (TaskOutcome.served, {"ph-1": "photo", "new-1": None}, False),
+        (TaskOutcome.refused, {"ph-1": "photo"}, False),
+        (TaskOutcome.posted, {"ph-1": "photo"}, False),
+    ],
+)
+def test_a_service_names_the_signature(outcome: TaskOutcome, kinds: dict[str, str | None], lacks: bool) -> None:
+    assert law.lacks_signature(outcome, kinds) is lacks
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 import respx
 from sqlmodel import select
 
-from services.evidence import handlers
+from services.evidence import access, handlers
 from services.evidence.adapters.courts import SIGNATURE_HEADER, FakeCourtWebhooks, HttpCourtWebhooks, Push
 from services.evidence.blobs import BlobStore
 from services.evidence.consumers import HANDLERS
@@ -101,6 +101,18 @@ async def test_consumed_events_are_logged_and_the_completed_notice_reported_and_
     assert len(report.document["recipients"][0]["attempts"][0]["evidence"]) == 1
     assert (push.version, push.status) == (1, "pending") and published == ["evidence.ReportIssued"]
     assert len(await handlers.read_timeline(deps, principal=Principal(histories.COURT, Role.court), notice_id=history.notice_id)) == len(history.events)
+
+
+async def test_a_task_assigned_again_changes_hands(deps: EvidenceDeps) -> None:
+    history = histories.direct(histories.registered())
+    [assigned] = [event for _, event in history.events if isinstance(event, TaskAssigned)]
+    reassigned = assigned.model_copy(update={"agent_id": "agent-weihai"})
+    events = [history.events[0], ("delivery", assigned), ("delivery", reassigned)]
+    await consume(deps, histories.History(notice_id=history.notice_id, recipient_id=history.recipient_id, events=events))
+    async with deps.db.sessions() as session:
+        [task] = (await session.exec(select(EvidenceTask))).all()
+    assert (task.task_id, task.agent_id, task.closed) == (assigned.task_id, "agent-weihai", False)
+    assert access.works_on(Principal("agent-weihai", Role.agent), task) and not access.works_on(Principal(assigned.agent_id, Role.agent), task)
 
 
 async def _owe(deps: EvidenceDeps) -> None:

@@ -26,6 +26,7 @@ from shared.contracts.events import (
     Exhausted,
     RecipientServed,
     RecipientUnserved,
+    Review,
     ServiceMethod,
     Tier,
 )
@@ -109,6 +110,33 @@ def test_postal_evidence_is_the_carriers_nodes_and_the_receipt() -> None:
     # The attempt's own outcome, then the 704 node and the return receipt as EMS reported them.
     assert [e.kind for e in mail.evidence] == ["event", "ems_trace", "ems_trace"]
     assert report.recipients[0].addresses[0].used is True
+
+
+REVIEW = Review(by="sup-1", at=datetime(2026, 11, 24, 3, 0, tzinfo=UTC), reason="电话回访确认已留置", flags={"item-photo": ["far_from_address"]})
+
+
+def reviewed(history: histories.History) -> histories.History:
+    """The service rests on evidence a supervisor accepted despite a blocking flag."""
+    history.events = [(s, e.model_copy(update={"review": REVIEW}) if isinstance(e, RecipientServed) else e) for s, e in history.events]
+    return history
+
+
+def test_a_review_of_the_evidence_is_carried_and_a_report_without_one_keeps_its_json() -> None:
+    report = assemble(events=logged(reviewed(histories.refusal(histories.registered()))), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    assert report.recipients[0].review == REVIEW
+    assert report.model_dump(mode="json")["recipients"][0]["review"]["reason"] == "电话回访确认已留置"
+    plain = assemble(events=logged(histories.refusal(histories.registered())), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    assert plain.recipients[0].review is None and "review" not in plain.model_dump(mode="json")["recipients"][0]
+
+
+def test_a_served_event_logged_before_reviews_existed_still_decodes() -> None:
+    history = histories.refusal(histories.registered())
+    envelopes = [e.model_dump(mode="json") for e in (event.envelope(source="songda/x", subject=history.notice_id, time=NOW, correlationid="c") for _, event in history.events)]
+    for envelope in envelopes:
+        if envelope["type"] == "delivery.RecipientServed":
+            del envelope["data"]["review"]
+    report = assemble(events=read_back(envelopes), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    assert report.recipients[0].served and report.recipients[0].review is None
 
 
 def test_old_versions_are_upcast_and_unknown_events_left_out() -> None:

@@ -10,9 +10,11 @@ import pytest
 
 from services.evidence import rendering
 from services.evidence.rendering import format_date, format_time, render_html, render_pdf
-from shared.contracts.events import Channel, Exhausted, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import Channel, Exhausted, Review, ServiceMethod, SignerRole, Stage, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.labels import party_role
 from shared.contracts.report import DeliveryReport
+from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
 from tests.reports import CASE_NUMBER, sample_report
 
@@ -127,6 +129,22 @@ def test_a_public_notice_lists_the_exhausted_methods_and_an_unserved_recipient_s
     assert "尚未全部送达" in html and "无（本报告为首个版本）" in html
 
 
+def test_evidence_a_supervisor_accepted_despite_its_flags_is_stated_with_the_reason() -> None:
+    base = sample_report()
+    zhang = base.recipients[0]
+    [photo] = [ref for attempt in zhang.attempts for ref in attempt.evidence if ref.kind == "photo"]
+    flagged = photo.model_copy(update={"flags": ["far_from_address"]})
+    review = Review(by="sup-1", at=datetime(2026, 11, 22, 2, 30, tzinfo=UTC), reason="电话回访确认已送达", flags={flagged.ref: ["far_from_address"]})
+    plain = render_html(sample_report(recipients=[zhang.model_copy(update={"evidence": [flagged]}), base.recipients[1]]))
+    assert f"证据核查提示：照片 {flagged.sha256[:12]}：拍摄地点距送达地址较远。" in plain and "审核认可" not in plain
+    html = render_html(sample_report(recipients=[zhang.model_copy(update={"evidence": [flagged], "review": review}), base.recipients[1]]))
+    assert f"证据核查提示：照片 {flagged.sha256[:12]}：拍摄地点距送达地址较远，经督办人员审核认可（理由：电话回访确认已送达；审核人：sup-1，2026年11月22日 10:30）。" in html
+    assert html.count("〔经督办人员审核认可〕") == 1
+    # An accepted item the receipt does not cite is still named, by its id.
+    loose = render_html(sample_report(recipients=[zhang.model_copy(update={"evidence": [], "review": review}), base.recipients[1]]))
+    assert f"证据核查提示：{flagged.ref}：拍摄地点距送达地址较远，经督办人员审核认可（理由：电话回访确认已送达" in loose
+
+
 def test_times_are_shown_in_shanghai_and_dates_in_chinese() -> None:
     assert format_time(datetime(2026, 11, 23, 1, 30, tzinfo=UTC)) == "2026年11月23日 09:30"
     assert format_time(datetime(2026, 11, 22, 23, 5, tzinfo=SHANGHAI)) == "2026年11月22日 23:05"
@@ -170,6 +188,21 @@ def test_labels_in_the_brief() -> None:
 
 
 def test_render_pdf_refuses_without_a_chinese_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rendering, "cjk_font_missing", lambda: rendering.NO_CJK_FONT)
+    monkeypatch.setattr(pdf, "cjk_font_missing", lambda: pdf.NO_CJK_FONT)
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         render_pdf(sample_report())
+
+
+@pytest.mark.parametrize(
+    ("role", "stage", "name"),
+    [
+        ("defendant", Stage.first_instance, "被告"),
+        ("applicant", Stage.first_instance, "申请人"),
+        ("applicant", Stage.enforcement, "申请执行人"),
+        ("respondent", Stage.enforcement, "被执行人"),
+        ("defendant", Stage.enforcement, "被告"),
+        ("guarantor", Stage.appeal, "guarantor"),
+    ],
+)
+def test_a_party_role_is_named_for_its_stage(role: str, stage: Stage, name: str) -> None:
+    assert party_role(role, stage=stage) == name

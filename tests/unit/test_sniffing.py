@@ -163,6 +163,13 @@ K = EvidenceKind
         (K.return_receipt_scan, "application/pdf", True),
         (K.return_receipt_scan, "image/webp", False),
         (K.return_receipt_scan, "application/zip", False),
+        (K.signature, "image/png", True),
+        (K.signature, "image/jpeg", False),
+        (K.signature, "application/pdf", False),
+        (K.signed_receipt, "image/jpeg", True),
+        (K.signed_receipt, "image/png", True),
+        (K.signed_receipt, "application/pdf", True),
+        (K.signed_receipt, "image/webp", False),
         # Declared types carry parameters and any case.
         (K.ems_trace, "application/json; charset=utf-8", True),
         (K.photo, "IMAGE/JPEG", True),
@@ -180,6 +187,9 @@ def test_acceptable(kind: EvidenceKind, content_type: str, allowed: bool) -> Non
         pytest.param(email(), K.email_receipt, id="email"),
         pytest.param(LONG_JSON, K.ems_trace, id="ems-trace"),
         pytest.param(pillow("PDF"), K.return_receipt_scan, id="receipt-scan"),
+        pytest.param(png(), K.signature, id="drawn-signature"),
+        pytest.param(pillow("PDF"), K.signed_receipt, id="signed-receipt-scan"),
+        pytest.param(jpeg(), K.signed_receipt, id="signed-receipt-photo"),
     ],
 )
 def test_sniffed_uploads_are_acceptable(data: bytes, kind: EvidenceKind) -> None:

@@ -88,6 +88,24 @@ class EvidenceChecked:
 
 
 @dataclass(frozen=True)
+class EvidenceAccepted:
+    """A supervisor accepted the held evidence despite its flags: the reported service counts."""
+
+    by: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RevisitOrdered:
+    """A supervisor refused the held evidence: the step is made again."""
+
+    by: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class PostalTrace:
     attempt_id: str
     at: datetime
@@ -134,4 +152,19 @@ class Tick:
     """Time passed: due times, retries and notice periods are checked."""
 
 
-Input = Accepted | Arrived | NotArrived | Acknowledged | TaskReported | EvidenceChecked | PostalTrace | PostalReceipt | BookingRefused | PublicationRecorded | AddressChanged | Tick
+Input = (
+    Accepted
+    | Arrived
+    | NotArrived
+    | Acknowledged
+    | TaskReported
+    | EvidenceChecked
+    | EvidenceAccepted
+    | RevisitOrdered
+    | PostalTrace
+    | PostalReceipt
+    | BookingRefused
+    | PublicationRecorded
+    | AddressChanged
+    | Tick
+)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
 from services.delivery.domain.inputs import TaskOutcome, TaskReported
 from shared.contracts.events import Channel, PartyKind, ReturnReason, ServiceMethod, SignerRole
+from shared.contracts.evidence import EvidenceKind
 
 # CPL 95: a public notice takes effect thirty days after it is issued. Interp. 138 lets it be posted
 # at the recipient's residence, so a posting runs the same thirty days.
@@ -69,17 +70,24 @@ class Requirement:
     met: Callable[[TaskReported], bool]
 
 
-REPORT_REQUIREMENTS: dict[TaskOutcome, Requirement] = {
-    # CPL 88: the service is proved by the signature on the 送达回证, so the signer's name and role are needed.
-    TaskOutcome.served: Requirement("signer", "a service needs the signer's name and role (CPL 88)", lambda r: r.signer is not None),
+REPORT_REQUIREMENTS: dict[TaskOutcome, tuple[Requirement, ...]] = {
+    TaskOutcome.served: (
+        # CPL 88: a service is signed for by the recipient or one who may sign for them, so the signer's name and role are needed.
+        Requirement("signer", "a service needs the signer's name and role (CPL 88)", lambda r: r.signer is not None),
+        # CPL 87, 88: the service is proved by the signature on the 送达回证: drawn on screen, or the signed receipt photographed.
+        Requirement("evidence_ids", "a service needs the signature drawn on screen or a photo of the signed 送达回证 as evidence_ids (CPL 87, 88)", lambda r: bool(r.evidence)),
+    ),
     # CPL 89: leaving the documents needs a witness, or photos or video recording the leaving.
-    TaskOutcome.refused: Requirement(
-        "witness", "a refusal needs a witness (name and organisation) or photo/video evidence_ids (CPL 89)", lambda r: r.witness is not None or bool(r.evidence)
+    TaskOutcome.refused: (
+        Requirement("witness", "a refusal needs a witness (name and organisation) or photo/video evidence_ids (CPL 89)", lambda r: r.witness is not None or bool(r.evidence)),
     ),
     # Interp. 138: a posting is recorded by photo or video.
-    TaskOutcome.posted: Requirement("evidence_ids", "a posting needs the photo of the posted notice (Interp. 138)", lambda r: bool(r.evidence)),
-    TaskOutcome.moved: Requirement("new_address", "a move needs the new address", lambda r: r.new_place is not None),
+    TaskOutcome.posted: (Requirement("evidence_ids", "a posting needs the photo of the posted notice (Interp. 138)", lambda r: bool(r.evidence)),),
+    TaskOutcome.moved: (Requirement("new_address", "a move needs the new address", lambda r: r.new_place is not None),),
 }
+
+# CPL 87, 88: the kinds of evidence that carry the signature on the 送达回证, one of which a reported service must name.
+SIGNATURE_PROOF = frozenset({EvidenceKind.signature, EvidenceKind.signed_receipt})
 
 
 def may_sign(role: SignerRole, *, kind: PartyKind) -> bool:
@@ -88,9 +96,13 @@ def may_sign(role: SignerRole, *, kind: PartyKind) -> bool:
 
 
 def unmet(report: TaskReported) -> Requirement | None:
-    """Returns the requirement a report of its outcome does not meet, if any."""
-    requirement = REPORT_REQUIREMENTS.get(report.outcome)
-    return requirement if requirement is not None and not requirement.met(report) else None
+    """Returns the first requirement a report of its outcome does not meet, if any."""
+    return next((r for r in REPORT_REQUIREMENTS.get(report.outcome, ()) if not r.met(report)), None)
+
+
+def lacks_signature(outcome: TaskOutcome, kinds: Mapping[str, str | None]) -> bool:
+    """Tells whether a reported service's evidence shows no signature: every item is recorded (`kinds` maps each to its kind, None while not) and none is one (CPL 87, 88)."""
+    return outcome is TaskOutcome.served and bool(kinds) and all(kind is not None and kind not in SIGNATURE_PROOF for kind in kinds.values())
 
 
 def deemed_on_return(reason: ReturnReason, *, refused_before: bool, confirmed_address: bool) -> bool:

@@ -12,6 +12,7 @@ from services.delivery.domain.inputs import (
     AddressChanged,
     Arrived,
     BookingRefused,
+    EvidenceAccepted,
     EvidenceChecked,
     Failure,
     Input,
@@ -19,6 +20,7 @@ from services.delivery.domain.inputs import (
     PostalReceipt,
     PostalTrace,
     PublicationRecorded,
+    RevisitOrdered,
     TaskOutcome,
     TaskReported,
     Tick,
@@ -44,6 +46,7 @@ from shared.contracts.events import (
     Channel,
     PostalStatus,
     ReturnReason,
+    Review,
     ServiceMethod,
     Tier,
 )
@@ -61,6 +64,10 @@ def apply(state: RecipientState, event: Input, *, now: datetime, policy: Policy)
             return _tick(decision, now=now, policy=policy)
         case EvidenceChecked():
             return _evidence(decision, event, now=now, policy=policy)
+        case EvidenceAccepted():
+            return _accept(decision, event, now=now, policy=policy)
+        case RevisitOrdered():
+            return _revisit(decision, event, now=now, policy=policy)
         case PublicationRecorded():
             return _published(decision, event)
         case AddressChanged():
@@ -205,27 +212,39 @@ def _move_to(state: RecipientState, place: Place, *, policy: Policy) -> Recipien
 
 def _evidence(decision: Decision, event: EvidenceChecked, *, now: datetime, policy: Policy) -> Decision:
     claim = decision.state.claim
-    if claim is None or event.evidence_id not in claim.evidence_ids:
+    if decision.state.status is not RecipientStatus.awaiting_evidence or claim is None or event.evidence_id not in claim.evidence_ids:
         return decision
     claim = claim.model_copy(update={"checked": {**claim.checked, event.evidence_id: list(event.flags)}})
     decision.state = decision.state.model_copy(update={"claim": claim})
     return _settle(decision, now=now, policy=policy)
 
 
+def _blocking(claim: Claim, policy: Policy) -> dict[str, list[str]]:
+    """Returns each recorded item's flags that the policy calls blocking, for the items that have any."""
+    found = {item: sorted(f for f in flags if f in policy.evidence.blocking_flags) for item, flags in claim.checked.items()}
+    return {item: flags for item, flags in sorted(found.items()) if flags}
+
+
 def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
-    """Counts a reported service once all its evidence is recorded unflagged; a flagged item sends the step out again."""
+    """Counts a reported service once all its evidence is recorded unflagged; a blocking flag holds it for a supervisor's review."""
+    claim = decision.state.claim
+    assert claim is not None
+    if set(claim.evidence_ids) - set(claim.checked):
+        return decision
+    if _blocking(claim, policy):
+        # Held until a supervisor accepts the evidence or orders a new visit; the attempt stays reported meanwhile.
+        decision.state = decision.state.model_copy(update={"status": RecipientStatus.held})
+        return decision
+    return _count(decision, now=now, policy=policy)
+
+
+def _count(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
+    """Counts the reported service: served in person or by refusal, or a posting's notice period begins."""
     state = decision.state
     claim = state.claim
     assert claim is not None
     attempt = state.attempt(claim.attempt_id)
     assert attempt is not None
-    blocking = sorted({f for flags in claim.checked.values() for f in flags if f in policy.evidence.blocking_flags})
-    if blocking:
-        decision.state = state.model_copy(update={"claim": None, "status": RecipientStatus.in_progress})
-        fail(decision, attempt, reason=f"evidence flagged: {', '.join(blocking)}", at=now)
-        return begin(decision, state.cursor, now=now, policy=policy)
-    if set(claim.evidence_ids) - set(claim.checked):
-        return decision
     detail = {ServiceMethod.direct: "served in person", ServiceMethod.refusal: "refused; documents left (留置)", ServiceMethod.posting: "notice posted at the address"}[
         claim.method
     ]
@@ -236,6 +255,29 @@ def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
         decision.state = decision.state.model_copy(update={"status": RecipientStatus.notice_period, "period_ends": ends})
         return _tick(decision, now=now, policy=policy)
     return serve(decision, served_by(claim.method, attempt, event_day=claim.event_day, deemed=False, at=claim.at, claim=claim), now=now)
+
+
+def _accept(decision: Decision, event: EvidenceAccepted, *, now: datetime, policy: Policy) -> Decision:
+    """A supervisor accepted held evidence: the service counts as an unflagged one would, and says who set which flags aside and why."""
+    state = decision.state
+    if state.status is not RecipientStatus.held or state.claim is None:
+        return decision
+    review = Review(by=event.by, at=event.at, reason=event.reason, flags=_blocking(state.claim, policy))
+    decision.state = state.model_copy(update={"claim": state.claim.model_copy(update={"review": review})})
+    return _count(decision, now=now, policy=policy)
+
+
+def _revisit(decision: Decision, event: RevisitOrdered, *, now: datetime, policy: Policy) -> Decision:
+    """A supervisor refused held evidence: the attempt fails with its flags and the reason, and the step begins again."""
+    state = decision.state
+    if state.status is not RecipientStatus.held or state.claim is None:
+        return decision
+    attempt = state.attempt(state.claim.attempt_id)
+    assert attempt is not None
+    flags = sorted({f for item in _blocking(state.claim, policy).values() for f in item})
+    decision.state = state.model_copy(update={"claim": None, "status": RecipientStatus.in_progress})
+    fail(decision, attempt, reason=f"evidence flagged: {', '.join(flags)}; revisit ordered by {event.by}: {event.reason}", at=event.at)
+    return begin(decision, state.cursor, now=now, policy=policy)
 
 
 def _end_period(decision: Decision, *, now: datetime) -> Decision:

@@ -230,6 +230,7 @@ def serve(decision: Decision, served: Served, *, now: datetime) -> Decision:
             relation=served.relation,
             witness=served.witness,
             evidence_ids=served.evidence_ids,
+            review=served.review,
         )
     )
     return decision
@@ -251,4 +252,5 @@ def served_by(method: ServiceMethod, attempt: Attempt, *, event_day: date, deeme
         relation=claim.signature.relation if claim and claim.signature else None,
         witness=claim.witness if claim else None,
         evidence_ids=claim.evidence_ids if claim else [],
+        review=claim.review if claim else None,
     )

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.contracts.events import Channel, Exhausted, GeoPoint, Recipient, ServiceMethod, Signature, SignerRole, Tier, Witness
+from shared.contracts.events import Channel, Exhausted, GeoPoint, Recipient, Review, ServiceMethod, Signature, SignerRole, Tier, Witness
 from shared.plumbing.clock import SHANGHAI
 
 
@@ -18,6 +18,8 @@ class Frozen(BaseModel):
 class RecipientStatus(StrEnum):
     in_progress = "in_progress"
     awaiting_evidence = "awaiting_evidence"
+    # Every item of a reported service is recorded and one carries a blocking flag: a supervisor accepts it or orders a new visit.
+    held = "held"
     awaiting_publication = "awaiting_publication"
     notice_period = "notice_period"
     served = "served"
@@ -73,7 +75,7 @@ class Attempt(Frozen):
 
 
 class Claim(Frozen):
-    """A reported service waiting for its photo or video evidence to be recorded unflagged."""
+    """A reported service waiting for its photo or video evidence to be recorded unflagged, or for a supervisor to accept it flagged."""
 
     attempt_id: str
     method: ServiceMethod
@@ -83,6 +85,7 @@ class Claim(Frozen):
     witness: Witness | None = None
     evidence_ids: list[str]
     checked: dict[str, list[str]] = {}
+    review: Review | None = None
 
 
 class Served(Frozen):
@@ -101,6 +104,7 @@ class Served(Frozen):
     relation: str | None = None
     witness: Witness | None = None
     evidence_ids: list[str] = []
+    review: Review | None = None
 
 
 class Case(Frozen):

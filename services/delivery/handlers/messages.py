@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.delivery import search
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.inputs import Accepted, AddressChanged, BookingRefused, EvidenceChecked, Input, PostalReceipt, PostalTrace
 from services.delivery.domain.state import Case, RecipientStatus
@@ -33,6 +34,8 @@ async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: N
         registered_at=event.registered_at,
         received_at=now,
         documents=[d.model_dump(mode="json") for d in event.documents],
+        party_names=search.party_names(r.name for r in event.recipients),
+        case_search=search.search_text(event.case_number),
     )
     message.session.add(notice)
     case = Case(notice_id=event.notice_id, court_id=event.court_id, court_name=event.court_name, case_number=event.case_number, documents=[d.title for d in event.documents])

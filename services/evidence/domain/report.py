@@ -157,6 +157,7 @@ def _recipient(recipient: Recipient, *, events: Sequence[Logged], items: Sequenc
         witness=served.witness if served else None,
         evidence=[u.ref for u in items if u.ref.ref in served_ids],
         exhausted=_exhausted(attempts, method=served.method if served else None, unserved=unserved),
+        review=served.review if served else None,
     )
 
 

@@ -1,0 +1,62 @@
+"""HTML to PDF with WeasyPrint, in a Chinese font found through fontconfig and embedded as subsets: the delivery report and the 送达回证 to sign."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import subprocess
+import warnings
+from typing import TYPE_CHECKING
+
+import structlog
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+log = structlog.get_logger(__name__)
+
+NO_CJK_FONT = (
+    "No Chinese (CJK) font is installed, so the PDF would show empty boxes instead of characters. "
+    "Install Noto CJK (Debian/Ubuntu: apt-get install fonts-noto-cjk) and render again."
+)
+NO_FONTCONFIG = (
+    "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
+)
+
+
+def cjk_font_missing() -> str | None:
+    """Asks fontconfig for a Chinese font; returns why a PDF cannot be rendered (naming the package to install), or None."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return NO_FONTCONFIG
+    try:
+        found = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return NO_FONTCONFIG
+    return None if found.strip() else NO_CJK_FONT
+
+
+@functools.cache
+def _weasyprint() -> ModuleType:
+    """Imports WeasyPrint on first use and keeps it (and the font subsetter) quiet: they log every font fallback at WARNING."""
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        # Without libharfbuzz-subset0 WeasyPrint warns at import and subsets with fontTools instead.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import weasyprint
+        from weasyprint.text import ffi
+    if ffi.harfbuzz_subset is None:
+        # fontTools subsets each CJK font glyph by glyph: ~15 s per report instead of well under one.
+        log.warning("pdf.slow_font_subsetting", missing="libharfbuzz-subset0", fix="apt-get install libharfbuzz-subset0")
+    return weasyprint
+
+
+def html_to_pdf(html: str, *, base_url: str) -> bytes:
+    """Returns the page as a PDF laid out by its print rules, fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
+    missing = cjk_font_missing()
+    if missing is not None:
+        raise RuntimeError(missing)
+    pdf: bytes = _weasyprint().HTML(string=html, base_url=base_url).write_pdf(full_fonts=False)
+    return pdf
