@@ -8,9 +8,10 @@ import httpx
 from playwright.async_api import BrowserContext, Page, expect
 
 from shared.contracts.events import GeoPoint
+from shared.plumbing.auth import Role
 from tests import photos
 from tests.browser.support import HOME, PASSWORD, SUPERVISOR, BrowserStack, Visit, Watched, screenshot
-from tests.support import eventually
+from tests.support import eventually, token
 
 # Chinese text reaches a person in time on a loaded two-core machine; a browser test waits for it, never sleeps.
 SLOW = 30_000
@@ -60,6 +61,13 @@ async def test_repeated_failures_lock_the_username_and_the_page_says_so(stack: B
     await expect(page.locator("#username-error")).to_contain_text("已暂时锁定")
     assert page.url == f"{stack.console}/login"
     await screenshot(page, "phone-login-locked")
+    # Every attempt is in the console's audit log, read as on any service, with the browser's address and never a password.
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.get(f"{stack.console}/v1/audit-log", params={"actor": "agent-weihai", "limit": 1000}, headers=token(Role.auditor, "browser-auditor"))
+    assert answer.status_code == 200, answer.text
+    attempts = [(e["outcome"], e["client"]) for e in reversed(answer.json()) if e["target"] == "user:forgetful"]
+    assert attempts == [("wrong_password", "127.0.0.1")] * 5 + [("locked", "127.0.0.1")]
+    assert "a wrong password" not in answer.text and PASSWORD not in answer.text
 
 
 async def test_a_post_without_the_csrf_token_is_refused_and_delivery_records_nothing(stack: BrowserStack, desktop: BrowserContext) -> None:
@@ -75,7 +83,9 @@ async def test_a_post_without_the_csrf_token_is_refused_and_delivery_records_not
     assert (task["status"], task["begun_at"], task["reported_at"]) == ("open", None, None)
 
 
-async def test_an_agent_sees_today_with_the_task_and_another_agents_task_is_not_found(stack: BrowserStack, phone: BrowserContext, desktop: BrowserContext) -> None:
+async def test_an_agent_sees_today_with_the_task_and_another_agents_task_is_not_found_while_a_supervisor_opens_it(
+    stack: BrowserStack, phone: BrowserContext, desktop: BrowserContext
+) -> None:
     visit = await stack.visit()
     for size, context in (("phone", phone), ("desktop", desktop)):
         page = await context.new_page()
@@ -97,19 +107,18 @@ async def test_an_agent_sees_today_with_the_task_and_another_agents_task_is_not_
             await expect(page.locator(".law__title")).to_contain_text("法律依据")
             await screenshot(page, f"{size}-outcome-{outcome}")
         assert watched.errors == []
-    page = await desktop.new_page()
-    await page.context.clear_cookies()
-    await sign_in(page, stack, visit.other_agent)
-    answer = await page.goto(f"{stack.console}/tasks/{visit.task_id}")
-    assert answer is not None and answer.status == 404
-    await expect(page.locator("h1")).to_have_text("找不到页面")
-    await screenshot(page, "desktop-not-found")
-    await page.context.clear_cookies()
-    await sign_in(page, stack, "supervisor")
-    await expect(page.locator("h1")).to_contain_text("您好")
-    await screenshot(page, "desktop-welcome")
-    assert (await page.goto(f"{stack.console}/tasks/{visit.task_id}")) is not None
-    await expect(page.locator("h1")).to_have_text(visit.case_number)
+        await context.clear_cookies()
+        await sign_in(page, stack, visit.other_agent)
+        answer = await page.goto(f"{stack.console}/tasks/{visit.task_id}")
+        assert answer is not None and answer.status == 404
+        await expect(page.locator("h1")).to_have_text("找不到页面")
+        await screenshot(page, f"{size}-not-found")
+        await context.clear_cookies()
+        await sign_in(page, stack, "supervisor")
+        await expect(page.locator("h1")).to_contain_text("您好")
+        await screenshot(page, f"{size}-welcome")
+        await page.goto(f"{stack.console}/tasks/{visit.task_id}")
+        await expect(page.locator("h1")).to_have_text(visit.case_number)
 
 
 async def test_an_agent_on_a_phone_records_a_refusal_with_a_photo_and_the_recipient_is_served_by_refusal(stack: BrowserStack, phone: BrowserContext) -> None:
@@ -171,6 +180,8 @@ async def test_a_service_signed_on_the_screen_is_recorded_as_direct_service(stac
     await expect(page.locator("#evidence-list .evidence")).to_contain_text("已保存")
     await screenshot(page, "desktop-outcome-served-signed")
     await page.click("button:has-text('继续')")
+    await expect(page.locator(".summary")).to_contain_text("本人")
+    await screenshot(page, "desktop-check")
     await page.click("button:has-text('确认提交')")
     await expect(page.locator("#standing")).to_contain_text("受送达人已签收：直接送达", timeout=SLOW)
     await screenshot(page, "desktop-result")
