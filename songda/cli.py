@@ -1,10 +1,11 @@
-"""The `songda` command: dev tokens, serving a service, topics, the local stack, imports, and checking delivery reports."""
+"""The `songda` command: dev tokens, serving a service, topics, the local stack, the console's users, imports, and checking delivery reports."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import base64
+import getpass
 import importlib
 import json
 import os
@@ -12,14 +13,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from shared.plumbing.auth import Role, TokenTooLong, mint
 from shared.plumbing.settings import CommonSettings
 
+if TYPE_CHECKING:
+    from services.console.deps import ConsoleDeps
+
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 SERVICE_MODULES = {
+    "console": "services.console",
     "intake": "services.intake",
     "delivery": "services.delivery",
     "carrier_gateway": "services.carrier_gateway",
@@ -137,15 +145,38 @@ def _kafka_running() -> bool:
     return True
 
 
-def _banner(stack) -> str:
+def _demo_accounts() -> list:
+    """Adds the console's demo accounts that are missing (development only) and returns them all for the banner."""
+    from services.console.config import ConsoleSettings
+    from services.console.demo import DEMO_ACCOUNTS
+    from services.console.handlers import people
+    from services.console.main import offline
+    from shared.plumbing.settings import Environment
+
+    settings = ConsoleSettings()
+    if settings.common.env is not Environment.development:
+        return []
+
+    async def add() -> None:
+        async with offline(settings) as deps:
+            await people.add_missing(deps, accounts=DEMO_ACCOUNTS)
+
+    asyncio.run(add())
+    return list(DEMO_ACCOUNTS)
+
+
+def _banner(stack, accounts: list) -> str:
     settings = CommonSettings()
     # Tokens expire in real time whatever the domain clock says: PyJWT checks exp against the wall clock.
     now = datetime.now(UTC)
     court = mint(secret=settings.jwt_secret, role=Role.court, sub="C371002", issuer=settings.jwt_issuer, now=now)
     supervisor = mint(secret=settings.jwt_secret, role=Role.supervisor, sub="dev-supervisor", issuer=settings.jwt_issuer, now=now)
-    lines = ["", "Songda is running:"]
+    lines = ["", "Songda is running:", "", f"  Console (sign in here): {stack.url('console')}"]
+    lines += [f"    {account.role.value:<11} {account.username:<16} password {account.password}" for account in accounts]
+    lines.append("")
     for name in SERVICE_MODULES:
-        lines.append(f"  {name:<16} {stack.url(name)}   (OpenAPI: {stack.url(name)}/openapi.json)")
+        if name != "console":
+            lines.append(f"  {name:<16} {stack.url(name)}   (OpenAPI: {stack.url(name)}/openapi.json)")
     lines += [
         "",
         f"E-mail that delivery sends stops in the mail sink: {stack.url('mail_sink')}",
@@ -168,6 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started_kafka = not _kafka_running()
     _kafka("start")
+    accounts = _demo_accounts()
     stack = Stack(log_dir=REPO / "var" / "log", run_dir=REPO / "var" / "run")
     stopping = False
 
@@ -180,7 +212,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         stack.start(echo=sys.stdout if args.verbose else None)
         stack.wait_healthy()
-        print(_banner(stack), flush=True)
+        print(_banner(stack, accounts), flush=True)
         print(f"Logs: {stack.log_dir}/<service>.log. Press Ctrl-C to stop.", flush=True)
         while not stopping:
             for name, process in stack.processes.items():
@@ -212,6 +244,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         marker.touch()
     else:
         _kafka("start")  # already running: only makes sure the topics exist
+    accounts = _demo_accounts()
     stack = Stack(log_dir=REPO / "var" / "log", run_dir=run_dir)
     stack.start()
     try:
@@ -220,7 +253,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"up: {exc}", file=sys.stderr)
         stack.stop()
         return 1
-    print(_banner(stack))
+    print(_banner(stack, accounts))
     print("Stop with `make down`.")
     return 0
 
@@ -236,6 +269,71 @@ def cmd_down(args: argparse.Namespace) -> int:
     if marker.exists():
         _kafka("stop")
         marker.unlink()
+    return 0
+
+
+def _console(work: Callable[[ConsoleDeps], Awaitable[T]]) -> T:
+    """Runs `work(deps)` on the console's database (CONSOLE_DATABASE_URL, else var/console.db) and returns its result."""
+    from services.console.config import ConsoleSettings
+    from services.console.main import offline
+
+    async def run() -> T:
+        async with offline(ConsoleSettings()) as deps:
+            return await work(deps)
+
+    return asyncio.run(run())
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Adds a console user; the password is asked for twice unless --password gives it."""
+    from pydantic import ValidationError
+
+    from services.console.accounts import NewUser
+    from services.console.handlers import people
+    from shared.plumbing.problems import Problem
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            print("user: the two passwords differ; nothing was added", file=sys.stderr)
+            return 2
+    try:
+        user = NewUser(username=args.username, role=args.role, scope=args.scope or "", display_name=args.name or "", password=password)
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"user: {'.'.join(str(p) for p in error['loc']) or 'user'}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    try:
+        added = _console(lambda deps: people.add_user(deps, user=user))
+    except Problem as exc:
+        print(f"user: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"user: added {added.username} ({added.role} {added.scope})")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    """Lists the console's users: username, role, scope, name and whether they may sign in."""
+    from services.console.handlers import people
+
+    now = datetime.now(UTC)
+    rows = _console(lambda deps: people.users(deps))
+    print(f"{'username':<24} {'role':<11} {'scope':<20} {'state':<26} name")
+    for user in rows:
+        state = "disabled" if user.disabled else f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC" if user.locked_until and user.locked_until > now else "active"
+        print(f"{user.username:<24} {user.role:<11} {user.scope:<20} {state:<26} {user.display_name}")
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    """Disables a console user and ends their sessions at once."""
+    from services.console.handlers import people
+
+    if not _console(lambda deps: people.disable_user(deps, username=args.username)):
+        print(f"user: no user {args.username}", file=sys.stderr)
+        return 1
+    print(f"user: disabled {args.username}; their sessions have ended")
     return 0
 
 
@@ -377,6 +475,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     sub.add_parser("up", help="start Kafka and every service in the background").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `songda up` started").set_defaults(func=cmd_down)
+
+    user = sub.add_parser("user", help="add, list and disable the console's users").add_subparsers(dest="action", required=True)
+    user_add = user.add_parser("add", help="add a user (asks for the password twice unless --password gives it)")
+    user_add.add_argument("--username", required=True, help="lower-case letters, digits, '.', '_' and '-'")
+    user_add.add_argument("--role", required=True, choices=["court", "agent", "supervisor", "lawyer", "auditor"])
+    user_add.add_argument("--scope", help="court id (court), agent id (agent), the firm's USCC (lawyer); a supervisor's or auditor's is the username")
+    user_add.add_argument("--name", help="the name the console shows (default: the username)")
+    user_add.add_argument("--password", help="at least 10 characters (default: asked for; avoid putting it in the shell's history)")
+    user_add.set_defaults(func=cmd_user_add)
+    user.add_parser("list", help="list the users").set_defaults(func=cmd_user_list)
+    user_disable = user.add_parser("disable", help="disable a user and end their sessions")
+    user_disable.add_argument("username")
+    user_disable.set_defaults(func=cmd_user_disable)
 
     importer = sub.add_parser("import", help="import historical cases, parties and confirmations (JSONL or CSV) into the address book")
     importer.add_argument("file", help="a .jsonl or .csv file with the columns of docs/import.md")

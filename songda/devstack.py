@@ -1,4 +1,4 @@
-"""Runs the four services and the simulators as local processes: for `songda run/up/down`, end-to-end tests and benchmarks."""
+"""Runs the services, the console and the simulators as local processes: for `songda run/up/down`, end-to-end and browser tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ import httpx
 from shared.plumbing.auth import Role, mint
 from shared.plumbing.settings import DEV_JWT_SECRET
 
-SERVICES: dict[str, int] = {"intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
+SERVICES: dict[str, int] = {"console": 8000, "intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
+# The services the console calls, each at the base URL its CONSOLE_<NAME>_URL setting names.
+CONSOLE_CALLS = ("intake", "delivery", "carrier_gateway", "evidence")
 # Stand-ins for outside providers, run beside the services so their real clients are exercised.
 SIMULATORS: dict[str, int] = {"ems_sim": 8010, "twilio_sim": 8011, "mail_sink": 8012}
 # Where the mail sink takes SMTP in `make run`; other stacks get a free port (see Stack.smtp_port).
@@ -56,7 +58,7 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def wiring(self) -> dict[str, str]:
-        """Tells each process where the others listen: delivery's public URL, the Twilio and EMS simulators, evidence, the mail sink.
+        """Tells each process where the others listen: delivery's public URL, the Twilio and EMS simulators, evidence, the mail sink, the services the console calls.
 
         The mail sink takes SMTP on `smtp_port`, and delivery sends its e-mail there.
         """
@@ -71,6 +73,8 @@ class Stack:
                 wires["EMS_SIM_PUSH_URL"] = f"{self.url('carrier_gateway')}/webhooks/ems"
         if "evidence" in self.ports and "carrier_gateway" in self.ports:
             wires["CARRIER_GATEWAY_EVIDENCE_URL"] = self.url("evidence")
+        if "console" in self.ports:
+            wires.update({f"CONSOLE_{name.upper()}_URL": self.url(name) for name in CONSOLE_CALLS if name in self.ports})
         if "mail_sink" in self.ports:
             wires["MAIL_SINK_SMTP_PORT"] = wires["DELIVERY_SMTP_PORT"] = str(self.smtp_port)
             wires["DELIVERY_SMTP_HOST"] = "127.0.0.1"

@@ -10,7 +10,7 @@ source "$(dirname "$0")/../lib.sh"
 PORT=${SONGDA_PG_PORT:-55432}
 PGUSER_NAME=${SONGDA_PG_USER:-songda}
 PGPASS=${SONGDA_PG_PASSWORD:-songda}
-DATABASES="songda_intake songda_delivery songda_carrier_gateway songda_evidence"
+DATABASES="songda_console songda_intake songda_delivery songda_carrier_gateway songda_evidence"
 
 find_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 

@@ -34,8 +34,8 @@ def offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
     return sorted(f"{file}: {name}" for file, names in imports(package).items() for name in names if any(name == f or name.startswith(f + ".") for f in forbidden))
 
 
-def test_there_are_the_four_services() -> None:
-    assert SERVICES == ["carrier_gateway", "delivery", "evidence", "intake"]
+def test_there_are_the_four_services_and_the_console() -> None:
+    assert SERVICES == ["carrier_gateway", "console", "delivery", "evidence", "intake"]
 
 
 def test_shared_imports_no_service_no_simulator_and_no_tooling() -> None:

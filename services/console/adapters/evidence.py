@@ -1,0 +1,79 @@
+"""Evidence's upload as the console uses it: what an item's checks found, the port, the HTTP client and a fake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from services.console.adapters.calls import ServiceApi, ServiceRefused, ServiceUnavailable
+from shared.plumbing.auth import Principal
+
+
+class EvidenceOut(BaseModel):
+    """An uploaded item as evidence recorded it: its id and what its checks flagged."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    kind: str
+    scene: str | None = None
+    content_type: str
+    flags: list[str] = []
+
+
+class Evidence(Protocol):
+    """Evidence's intake, called as the signed-in person."""
+
+    async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str, metadata: Mapping[str, Any], key: str) -> EvidenceOut: ...
+
+
+@dataclass(frozen=True)
+class EvidenceClient:
+    """Evidence over HTTP: `POST /v1/evidence`, multipart, under the caller's idempotency key."""
+
+    api: ServiceApi
+    # Evidence answers 409 for a task it has not heard of yet (delivery.TaskAssigned is on its way); it asks for a
+    # retry in moments, so the agent is spared one: the waits before each try again, in seconds.
+    unheard_waits: tuple[float, ...] = (1.0, 2.0, 3.0)
+
+    async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str, metadata: Mapping[str, Any], key: str) -> EvidenceOut:
+        """Uploads one file with its metadata; the same key returns the item recorded first."""
+        files: dict[str, tuple[str | None, bytes | str, str]] = {
+            "file": (filename, content, content_type),
+            "metadata": (None, json.dumps(dict(metadata)), "application/json"),
+        }
+        for wait in self.unheard_waits:
+            try:
+                return await self._send(caller, files=files, key=key)
+            except ServiceRefused as refused:
+                if refused.status != 409:
+                    raise
+            await asyncio.sleep(wait)
+        return await self._send(caller, files=files, key=key)
+
+    async def _send(self, caller: Principal, *, files: dict[str, tuple[str | None, bytes | str, str]], key: str) -> EvidenceOut:
+        response = await self.api.call("POST", "/v1/evidence", caller, files=files, headers={"Idempotency-Key": key})
+        return EvidenceOut.model_validate(response.json())
+
+
+@dataclass
+class FakeEvidence:
+    """Evidence in memory: one item per key, with the flags a test sets for the next uploads."""
+
+    items: dict[str, tuple[EvidenceOut, dict[str, Any], bytes]] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    down: bool = False
+
+    async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str, metadata: Mapping[str, Any], key: str) -> EvidenceOut:
+        """Records the upload once per key and answers its item."""
+        if self.down:
+            raise ServiceUnavailable("evidence")
+        if key not in self.items:
+            item = EvidenceOut(id=f"ev-{len(self.items) + 1}", kind=str(metadata["kind"]), scene=metadata.get("scene"), content_type=content_type, flags=list(self.flags))
+            self.items[key] = (item, dict(metadata), content)
+        return self.items[key][0]

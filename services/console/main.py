@@ -1,0 +1,101 @@
+"""Composition root of the console: `create_app()` builds the app with its pages, static files, error pages and the clients of the services it calls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.console import errors
+from services.console.adapters.calls import Minter, ServiceApi
+from services.console.adapters.delivery import Delivery, DeliveryClient
+from services.console.adapters.evidence import Evidence, EvidenceClient
+from services.console.api import people, tasks
+from services.console.config import ConsoleSettings
+from services.console.csrf import LoginForms
+from services.console.deps import ConsoleDeps
+from services.console.domain import SignInPolicy
+from services.console.models import TABLES
+from services.console.pages import STATIC
+from services.console.passwords import Passwords
+from services.console.strangers import Strangers
+from shared.plumbing.clock import Clock, RealClock, clock_from_settings
+from shared.plumbing.db import Database, create_tables
+from shared.plumbing.runtime import PLUMBING_TABLES, Runtime, ServiceSpec, create_service_app
+
+
+def policy_of(settings: ConsoleSettings) -> SignInPolicy:
+    """Returns the sign-in policy the settings describe."""
+    return SignInPolicy(
+        attempts=settings.lockout_attempts,
+        lockout=timedelta(minutes=settings.lockout_minutes),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_max_hours),
+    )
+
+
+def console_deps(settings: ConsoleSettings, *, db: Database, clock: Clock, http: httpx.AsyncClient, passwords: Passwords | None = None) -> ConsoleDeps:
+    """Returns the console's Deps over its database, calling the services over `http`."""
+    minter = Minter(secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer)
+
+    def api(name: str, url: str) -> ServiceApi:
+        return ServiceApi(name=name, url=url, http=http, minter=minter, timeout_s=settings.service_timeout_s)
+
+    return ConsoleDeps(
+        db=db,
+        clock=clock,
+        wall=RealClock(),
+        passwords=passwords or Passwords(),
+        policy=policy_of(settings),
+        strangers=Strangers(),
+        delivery=DeliveryClient(api("delivery", settings.delivery_url)),
+        evidence=EvidenceClient(api("evidence", settings.evidence_url)),
+        max_upload_bytes=int(settings.max_upload_mb * 2**20),
+    )
+
+
+@asynccontextmanager
+async def offline(settings: ConsoleSettings) -> AsyncIterator[ConsoleDeps]:
+    """Yields the console's Deps on its database without serving (for `songda user` and the demo accounts), its tables created if missing."""
+    db = Database(settings.resolved_database_url("console"), pool_size=2)
+    http = httpx.AsyncClient()
+    try:
+        await create_tables(db.engine, [*PLUMBING_TABLES, *TABLES])
+        yield console_deps(settings, db=db, clock=clock_from_settings(settings.common), http=http)
+    finally:
+        await http.aclose()
+        await db.dispose()
+
+
+def create_app(settings: ConsoleSettings | None = None, *, delivery: Delivery | None = None, evidence: Evidence | None = None, passwords: Passwords | None = None) -> FastAPI:
+    """Builds the console app from settings (environment by default); tests hand in fakes of the services and a cheaper hasher."""
+    settings = settings or ConsoleSettings()
+    http = httpx.AsyncClient()
+
+    def build_deps(runtime: Runtime) -> ConsoleDeps:
+        deps = console_deps(settings, db=runtime.db, clock=runtime.clock, http=http, passwords=passwords)
+        return replace(deps, delivery=delivery or deps.delivery, evidence=evidence or deps.evidence)
+
+    async def close() -> None:
+        await http.aclose()
+
+    spec = ServiceSpec(
+        name="console",
+        title="Songda console",
+        description="The web front door: sign-in, sessions, and the delivery team's pages over the services' own APIs. It keeps users and sessions, no delivery data.",
+        tables=TABLES,
+        routers=(people.router, tasks.router),
+        deps=build_deps,
+        close=close,
+    )
+    app = create_service_app(spec, settings)
+    app.state.login_forms = LoginForms(settings.common.jwt_secret)
+    app.state.secure_cookies = settings.cookies_secure
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app)
+    return app

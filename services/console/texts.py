@@ -1,0 +1,238 @@
+"""The console's words in Chinese: roles, tasks, outcomes and the law behind each, what was tried, photo checks, and the services' refusals field by field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from shared.contracts import labels
+
+ROLES: dict[str, str] = {"court": "法院", "agent": "送达员", "supervisor": "送达主管", "lawyer": "律师", "auditor": "审计员"}
+
+# What each role can do in the console today; the other pages are still to come.
+ROLE_CAN: dict[str, tuple[str, ...]] = {
+    "supervisor": ("可打开任何送达任务：在地址栏输入 /tasks/任务编号。", "可通过各服务的 /v1/audit-log 接口查阅审计日志。", "主管工作台即将上线。"),
+    "court": ("本院送达案件页面即将上线。", "目前可通过受理服务的接口提交送达通知。"),
+    "lawyer": ("律师事务所送达页面即将上线。",),
+    "auditor": ("可通过各服务的 /v1/audit-log 接口查阅审计日志（含本工作台的登录记录）。", "审计页面即将上线。"),
+    "agent": ("查看今日任务，上门送达或张贴公告，并当场记录送达结果。",),
+}
+
+TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
+RECIPIENT_KINDS: dict[str, str] = {"person": "自然人", "organisation": "法人或其他组织"}
+OUTCOMES: dict[str, str] = {"served": "当面签收", "refused": "拒绝签收（留置送达）", "not_found": "未找到受送达人", "moved": "受送达人已搬离", "posted": "已张贴公告"}
+# Outcomes in the order the task page offers them.
+OUTCOME_ORDER = ("served", "refused", "not_found", "moved", "posted")
+
+
+@dataclass(frozen=True)
+class Law:
+    """The rule an outcome's record rests on, as the form states it."""
+
+    article: str
+    text: str
+
+
+# The law each outcome form states (CPL as amended 2023; Interp. = 最高人民法院关于适用《中华人民共和国民事诉讼法》的解释).
+LAW: dict[str, Law] = {
+    "served": Law(
+        "《中华人民共和国民事诉讼法》第八十七条、第八十八条",
+        "送达诉讼文书应当直接送交受送达人。受送达人是公民的，本人不在交他的同住成年家属签收；受送达人是法人或者其他组织的，"
+        "应当由法人的法定代表人、其他组织的主要负责人或者该法人、组织负责收件的人签收；受送达人有诉讼代理人的，可以送交其代理人签收。"
+        "受送达人在送达回证上记明收到日期，签名或者盖章；签收日期为送达日期。",
+    ),
+    "refused": Law(
+        "《中华人民共和国民事诉讼法》第八十九条",
+        "受送达人或者他的同住成年家属拒绝接收诉讼文书的，送达人可以邀请有关基层组织或者所在单位的代表到场，说明情况，在送达回证上记明拒收事由和日期，"
+        "由送达人、见证人签名或者盖章，把诉讼文书留在受送达人的住所；也可以把诉讼文书留在受送达人的住所，并采用拍照、录像等方式记录送达过程，即视为送达。",
+    ),
+    "not_found": Law(
+        "《中华人民共和国民事诉讼法》第八十七条",
+        "送达诉讼文书必须有送达回证。未能见到受送达人或其同住成年家属的，如实记录上门的时间和情况，法院将另行安排送达。",
+    ),
+    "moved": Law(
+        "《中华人民共和国民事诉讼法》第八十七条",
+        "受送达人已不在该地址居住的，在送达回证上如实记明情况；得知新地址的，一并记录，以便向新地址送达。",
+    ),
+    "posted": Law(
+        "《最高人民法院关于适用〈中华人民共和国民事诉讼法〉的解释》第一百三十八条；《中华人民共和国民事诉讼法》第九十五条",
+        "公告送达可以在受送达人住所地张贴公告；在受送达人住所地张贴公告的，应当采取拍照、录像等方式记录张贴过程。自发出公告之日起经过三十日，即视为送达。",
+    ),
+}
+
+# The signer roles and party roles are named as the 送达回证 and the delivery report name them.
+SIGNER_ROLES: dict[str, str] = {role.value: name for role, name in labels.SIGNER_ROLE.items()}
+PARTY_ROLES = labels.PARTY_ROLE
+
+RECIPIENT_STATUSES: dict[str, str] = {
+    "in_progress": "送达进行中",
+    "awaiting_evidence": "等待照片核验",
+    "held": "照片存疑，待送达主管审核",
+    "awaiting_publication": "等待公告",
+    "notice_period": "公告期中",
+    "served": "已送达",
+}
+
+CHANNELS: dict[str, str] = {
+    "lawyer_firm": "律师事务所平台",
+    "sms": "短信",
+    "email": "电子邮件",
+    "voice": "电话",
+    "visit": "上门",
+    "court_mail": "法院专递",
+    "posting": "张贴公告",
+    "publication": "公告",
+}
+# What a failed attempt of each channel means to the agent at the door.
+FAILED: dict[str, str] = {
+    "lawyer_firm": "律所平台未送达",
+    "sms": "短信未送达",
+    "email": "邮件未送达",
+    "voice": "电话未接通",
+    "visit": "上门未见到受送达人",
+    "court_mail": "法院专递被退回",
+    "posting": "未能张贴",
+}
+
+
+def tried(channel: str, status: str) -> str:
+    """Returns what an earlier attempt came to, in Chinese."""
+    if status == "failed" and channel in FAILED:
+        return FAILED[channel]
+    states = {"succeeded": "已送达", "open": "进行中", "scheduled": "待进行", "reported": "已记录", "failed": "未成功"}
+    return f"{CHANNELS.get(channel, channel)}{states.get(status, '：' + status)}"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """What a photo check found, and what the agent should do about it."""
+
+    message: str
+    blocking: bool
+
+
+# Evidence's flags (shared.contracts.evidence.EvidenceFlag); blocking ones keep a service from counting until resolved.
+FLAGS: dict[str, Flag] = {
+    "far_from_address": Flag("拍摄地点距地址较远：请在门口重新拍摄", True),
+    "time_mismatch": Flag("拍摄时间与本次任务时间不符：请检查手机时间后当场重新拍摄", True),
+    "edited_by_software": Flag("照片经过编辑软件处理：请用相机重新拍摄，不要修图或美颜", True),
+    "exif_stripped": Flag("照片缺少拍摄信息（可能经过压缩或转发）：请直接用相机拍摄后上传原图", True),
+    "no_gps": Flag("照片没有位置信息：请在相机设置中打开定位后重新拍摄", False),
+    "no_reference_location": Flag("该地址没有坐标，无法核对拍摄地点；照片已保存", False),
+}
+CHECKED_OK = "照片已保存，拍摄时间和地点核验通过"
+# Evidence's refusals of an upload, by status: not the agent's open task, not heard of yet, too large, not a type it takes, unreadable.
+UPLOAD_REFUSALS: dict[int, str] = {
+    403: "此任务已不由您负责或已结束，不能再上传",
+    409: "证据服务还未收到此任务，请稍候片刻再上传",
+    413: "文件过大，请重新拍摄或压缩后再传",
+    415: "文件类型不支持：请上传照片（JPEG、PNG、HEIC）",
+    422: "无法读取此文件：请重新拍摄后上传",
+}
+EVIDENCE_KINDS: dict[str, str] = {"photo": "照片", "video": "录像", "signature": "签名", "signed_receipt": "签收的送达回证照片"}
+
+
+def flag(name: str) -> Flag:
+    """Returns what a flag means to the agent; an unknown one is shown as doubtful."""
+    return FLAGS.get(name, Flag(f"照片核验存疑（{name}）：请重新拍摄", True))
+
+
+# Form fields by the path a service names in its 422 problem; the form's input of the same name is where the message shows.
+FORM_FIELDS: dict[str, str] = {
+    "signer": "signer_name",
+    "signer.name": "signer_name",
+    "signer.role": "signer_role",
+    "signer.relation": "signer_relation",
+    "witness": "witness_name",
+    "witness.name": "witness_name",
+    "witness.organisation": "witness_organisation",
+    "evidence_ids": "evidence",
+    "new_address": "new_address_text",
+    "new_address.text": "new_address_text",
+    "new_address.postcode": "new_address_postcode",
+    "at": "at",
+    "note": "note",
+    "reason": "reason",
+    "outcome": "outcome",
+}
+LABELS: dict[str, str] = {
+    "username": "用户名",
+    "password": "密码",
+    "signer_name": "签收人姓名",
+    "signer_role": "签收人身份",
+    "signer_relation": "与受送达人的关系",
+    "witness_name": "见证人姓名",
+    "witness_organisation": "见证人单位",
+    "evidence": "照片或签名",
+    "new_address_text": "新地址",
+    "new_address_postcode": "邮政编码",
+    "at": "时间",
+    "note": "备注",
+    "reason": "事由",
+    "outcome": "送达结果",
+    "file": "文件",
+}
+# The law's requirements as delivery names them (services/delivery/domain/law.py REPORT_REQUIREMENTS), by field and outcome.
+REQUIREMENTS: dict[tuple[str, str], str] = {
+    ("signer", "served"): "请填写签收人姓名并选择其身份（民事诉讼法第八十八条）",
+    ("evidence_ids", "served"): "请让签收人签名，或上传签收后的送达回证照片（民事诉讼法第八十八条）",
+    ("witness", "refused"): "请填写见证人的姓名和单位，或上传留置文书的现场照片（民事诉讼法第八十九条）",
+    ("evidence_ids", "posted"): "请上传张贴现场的照片（民诉法解释第一百三十八条）",
+    ("new_address", "moved"): "请填写受送达人的新地址",
+}
+# pydantic's messages, as the services pass them on, in Chinese.
+_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"^Field required", "请填写{label}"),
+    (r"^String should have at least", "{label}太短"),
+    (r"^String should have at most", "{label}过长"),
+    (r"^String should match pattern", "{label}格式不正确"),
+    (r"^Input should be a valid datetime|^Input should have timezone info", "{label}格式不正确"),
+    (r"^Input should be", "请从列表中选择{label}"),
+    (r"^List should have at most", "{label}过多"),
+)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A message beside one form field (`field` is the input's name and id; empty for the whole form)."""
+
+    field: str
+    message: str
+
+
+def refusal_errors(errors: Sequence[Mapping[str, str]], *, outcome: str = "") -> list[FieldError]:
+    """Turns a service's 422 errors ({field, message}, in English) into Chinese messages beside the form's fields."""
+    shown: list[FieldError] = []
+    for error in errors:
+        path = error.get("field", "")
+        field = FORM_FIELDS.get(path, "")
+        message = REQUIREMENTS.get((path, outcome)) or _message(error.get("message", ""), LABELS.get(field, "此项"))
+        if FieldError(field, message) not in shown:
+            shown.append(FieldError(field, message))
+    return shown
+
+
+def _message(english: str, label: str) -> str:
+    for pattern, chinese in _MESSAGES:
+        if re.search(pattern, english):
+            return chinese.format(label=label)
+    return f"{label}填写有误，请核对后重新提交"
+
+
+SERVICE_NAMES: dict[str, str] = {"delivery": "送达服务", "evidence": "证据服务", "intake": "受理服务", "carrier_gateway": "邮寄服务"}
+
+
+def standing(outcome: str, recipient_status: str, waiting_for_evidence: Sequence[str]) -> str:
+    """Says what the recorded outcome did for the recipient: served (and how), in a notice period, waiting for evidence, or still in progress."""
+    if recipient_status == "served" and outcome == "refused":
+        return "受送达人已视为送达：留置送达（民事诉讼法第八十九条）。"
+    if recipient_status == "served":
+        return "受送达人已签收：直接送达（民事诉讼法第八十八条）。"
+    if recipient_status == "held":
+        return "结果已记录，但照片或签名核验存疑：送达主管审核认可后生效，或安排重新上门。"
+    if recipient_status == "notice_period":
+        return "公告已张贴：自张贴之日起经过三十日，即视为送达（民事诉讼法第九十五条）。"
+    if waiting_for_evidence or recipient_status == "awaiting_evidence":
+        return "结果已记录，照片或签名核验通过后送达即生效；核验存疑的，送达主管会与您联系。"
+    return "结果已记录，法院将安排后续送达。"

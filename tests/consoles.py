@@ -1,0 +1,183 @@
+"""A console for unit tests: its own SQLite file, fakes of delivery and evidence, a cheap Argon2, and a client that keeps cookies as a browser does."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from sqlmodel import col, select
+
+from services.console.accounts import NewUser
+from services.console.adapters.delivery import FakeDelivery, TaskDetail
+from services.console.adapters.evidence import FakeEvidence
+from services.console.config import ConsoleSettings
+from services.console.deps import ConsoleDeps
+from services.console.handlers import people
+from services.console.main import create_app
+from services.console.models import TABLES, ConsoleUser
+from services.console.passwords import Passwords
+from shared.plumbing.audit import AuditEntry
+from shared.plumbing.auth import Role
+from shared.plumbing.db import create_tables
+from shared.plumbing.runtime import PLUMBING_TABLES
+from shared.plumbing.settings import CommonSettings, Environment
+from tests.support import SECRET
+
+# Argon2id at its smallest: the tests check the logic, not the cost.
+CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PASSWORD = "correct horse battery"
+# The address the test client calls from, as the audit log records it.
+CLIENT = ("203.0.113.7", 50000)
+WINDOW_START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+NOW = WINDOW_START
+
+
+class Wall:
+    """A wall clock that stands still until a test moves it."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    async def sleep(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+def task(task_id: str = "t-1", **changes: Any) -> TaskDetail:
+    """Returns an open visit to 张三 at his home, with its window on 23 November 2026 from 09:00 Beijing time."""
+    values: dict[str, Any] = {
+        "task_id": task_id,
+        "notice_id": f"n-{task_id}",
+        "recipient_id": f"r-{task_id}",
+        "kind": "visit",
+        "status": "open",
+        "case_number": "（2026）鲁1002民初1234号",
+        "court_name": "威海市环翠区人民法院",
+        "recipient_name": "张三",
+        "recipient_kind": "person",
+        "id_number_masked": "3710**********4210",
+        "address": "山东省威海市环翠区新威路17号",
+        "postcode": "264200",
+        "window_start": WINDOW_START,
+        "window_end": WINDOW_START + timedelta(hours=3),
+        "documents": ["起诉状副本", "传票"],
+        "outcomes": ["moved", "not_found", "refused", "served"],
+        "late": False,
+        "tried": [
+            {"channel": "sms", "status": "failed", "detail": "undelivered", "at": WINDOW_START - timedelta(hours=20)},
+            {"channel": "voice", "status": "failed", "detail": "no-answer", "at": WINDOW_START - timedelta(hours=18)},
+        ],
+        "party_role": "defendant",
+        "lat": 37.5123,
+        "lon": 122.1201,
+        "signer_roles": ["recipient", "family_member", "statutory_agent", "litigation_agent", "designated_proxy"],
+        "begun_at": None,
+        "phones": None,
+        "reported_at": None,
+        "outcome": None,
+    }
+    return TaskDetail.model_validate(values | changes)
+
+
+@dataclass
+class Console:
+    """The app, its Deps and the fakes it calls."""
+
+    app: FastAPI
+    deps: ConsoleDeps
+    delivery: FakeDelivery
+    evidence: FakeEvidence
+
+    async def add(self, username: str, role: Role = Role.agent, scope: str = "", password: str = PASSWORD) -> ConsoleUser:
+        """Adds a user (an agent whose scope is its username, unless told otherwise)."""
+        scope = scope or (username if role is Role.agent else "")
+        return await people.add_user(self.deps, user=NewUser(username=username, role=role, scope=scope, display_name=username, password=password))
+
+    @asynccontextmanager
+    async def browser(self, *, raise_app_exceptions: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+        """Yields a client that keeps cookies; over https, as the console's cookies are Secure outside development."""
+        transport = httpx.ASGITransport(app=self.app, client=CLIENT, raise_app_exceptions=raise_app_exceptions)
+        async with httpx.AsyncClient(transport=transport, base_url="https://console.test") as client:
+            yield client
+
+    async def audit(self, action: str = "console.sign_in") -> list[AuditEntry]:
+        """Returns the audit log's entries of an action, oldest first."""
+        async with self.deps.db.sessions() as session:
+            return list((await session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.at)))).all())
+
+    def on_wall(self, at: datetime = NOW) -> Wall:
+        """Puts the console's sessions, locks and tokens on a wall clock the test moves."""
+        wall = Wall(at)
+        object.__setattr__(self.deps, "wall", wall)
+        return wall
+
+    async def user(self, username: str) -> ConsoleUser:
+        """Returns a user's row as stored."""
+        async with self.deps.db.sessions() as session:
+            return (await session.exec(select(ConsoleUser).where(ConsoleUser.username == username))).one()
+
+
+@asynccontextmanager
+async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
+    """Builds a console on a SQLite file in `tmp_path`, in the test environment, with the given settings."""
+    settings = ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'console.db'}", common=CommonSettings(env=Environment.test, jwt_secret=SECRET), **overrides)
+    delivery, evidence = FakeDelivery(), FakeEvidence()
+    app = create_app(settings, delivery=delivery, evidence=evidence, passwords=Passwords(CHEAP))
+    runtime = app.state.runtime
+    await create_tables(runtime.db.engine, [*PLUMBING_TABLES, *TABLES])
+    try:
+        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence)
+    finally:
+        await runtime.db.dispose()
+
+
+def hidden(html: str, name: str) -> str:
+    """Returns the value of a form's hidden field."""
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no field {name}"
+    return found.group(1)
+
+
+def page_token(html: str) -> str:
+    """Returns the session's CSRF token a page carries for htmx."""
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
+    """Opens the sign-in form and sends it, as a browser would; returns the answer to the form."""
+    form = await client.get("/login")
+    return await client.post("/login", data={"username": username, "password": password, "csrf_token": hidden(form.text, "csrf_token")})
+
+
+async def signed_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
+    """Signs in and returns the session's CSRF token."""
+    answer = await sign_in(client, username, password)
+    assert answer.status_code == 303, answer.text
+    return page_token((await client.get("/welcome")).text)
+
+
+def texts_of(html: str) -> str:
+    """Returns a page's text without tags, for checking what a person reads."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def messages(html: str, names: Sequence[str] = ("field-error",)) -> list[str]:
+    """Returns the messages beside the fields."""
+    return [m.strip() for name in names for m in re.findall(rf'<p class="{name}"[^>]*><span class="visually-hidden">错误：</span>([^<]+)</p>', html)]
+
+
+def on_wall(console: Console, at: datetime = NOW) -> Wall:
+    """Puts a console on a wall clock the test moves (sessions, locks and tokens count wall-clock time)."""
+    return console.on_wall(at)
