@@ -14,9 +14,9 @@ from shared.contracts.events import PostalStatus, ReturnReason, TrackingUpdated,
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS
 from shared.plumbing.auth import Role
 from shared.plumbing.clock import ScaledClock, local_date
+from simulators import camera
 from songda.devstack import Stack
 from songda.verify import verify_report
-from tests import photos
 from tests.support import clock_env, eventually, publish, submit_with_consent, token, until
 
 COURT = token(Role.court, "C371002")
@@ -98,7 +98,7 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
         # The agent photographs the refusal at the door, within the visit's window, and uploads it.
         taken = await photographed_at(domain_clock, task)
         metadata = {"notice_id": notice_id, "kind": "photo", "scene": "refusal", "task_id": task["task_id"], "captured_at": taken.isoformat()}
-        files = {"metadata": (None, json.dumps(metadata), "application/json"), "file": ("refusal.jpg", photos.jpeg(location=None, taken_at=taken), "image/jpeg")}
+        files = {"metadata": (None, json.dumps(metadata), "application/json"), "file": ("refusal.jpg", camera.jpeg(location=None, taken_at=taken), "image/jpeg")}
         agent = token(Role.agent, task["agent_id"])
 
         async def uploaded() -> httpx.Response | None:

@@ -17,7 +17,7 @@ from services.evidence.photos import PhotoError, read_facts
 from shared.contracts.events import GeoPoint
 from shared.contracts.evidence import EvidenceFlag
 from shared.plumbing.clock import SHANGHAI
-from tests.photos import MAKE, MODEL, jpeg, png
+from simulators.camera import MAKE, MODEL, jpeg, png
 
 # The address of the task (环翠区, 威海) and points 50 m north and 2 km east of it.
 TARGET = GeoPoint(lat=37.5091, lon=122.1164)

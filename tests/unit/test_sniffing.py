@@ -11,7 +11,7 @@ from PIL import Image
 
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES, acceptable, sniff
 from shared.contracts.evidence import EvidenceKind
-from tests.photos import jpeg, png
+from simulators.camera import jpeg, png
 
 
 def pillow(format: str) -> bytes:

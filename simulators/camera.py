@@ -1,4 +1,4 @@
-"""Builds real JPEG and PNG files with chosen EXIF, the way a phone camera writes it, for tests of photo evidence."""
+"""A simulated phone camera: real JPEG and PNG files with chosen EXIF, as tests of photo evidence and the demo's robot agent take them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,311 @@
+"""`songda demo`: the whole system on a scaled clock, seeded with a court's day of notices whose outcomes are scripted, and a robot colleague."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from shared.contracts.events import GeoPoint
+from shared.contracts.values import resident_id_check_char
+from shared.plumbing.auth import Role, mint
+from shared.plumbing.clock import SHANGHAI, ScaledClock
+from shared.plumbing.settings import DEV_JWT_SECRET
+from shared.plumbing.workdays import is_working_day
+from simulators import camera
+
+COURT_ID = "C371002"
+COURT_NAME = "威海市环翠区人民法院"
+# The agent a newcomer signs in as; its visits are left for them, every other task is worked by the robot.
+YOUR_AGENT = "agent-huancui-1"
+# A nine-hour working day passes in a minute.
+SCALE = 540.0
+DOCUMENTS = [
+    {"title": "起诉状副本", "kind": "complaint_copy", "pages": 3},
+    {"title": "应诉通知书", "kind": "notice_to_respond", "pages": 1},
+    {"title": "传票", "kind": "summons", "pages": 1},
+]
+
+
+@dataclass(frozen=True)
+class Party:
+    """One recipient of the demo's day and what the simulators and the robot will make of its delivery."""
+
+    name: str
+    phone: str
+    street: str
+    district: str
+    location: GeoPoint
+    story: str
+    # The Twilio simulator's script for the party's phone; None leaves it to the random mix.
+    sms: Mapping[str, Any] | None = None
+    call: Mapping[str, Any] | None = None
+    consent: Literal["sms", "email", "none"] = "none"
+    # The EMS simulator's script for court mail to the party.
+    mail: Mapping[str, Any] | None = None
+    # Whether the party confirmed its address in an earlier case (a return from it is then deemed served).
+    confirmed: bool = True
+    # Who works the party's visits: the newcomer, or the robot, who finds nobody in.
+    visits: Literal["you", "robot"] = "robot"
+
+    @property
+    def address(self) -> str:
+        """Returns the full address as a court writes it."""
+        return f"山东省威海市{self.district}{self.street}"
+
+
+NO_ANSWER = {"outcome": "no-answer"}
+PARTIES: tuple[Party, ...] = (
+    Party(
+        "王芳", "+8613906310001", "新威路17号", "环翠区", GeoPoint(lat=37.5091, lon=122.1164), "短信送达成功（电子送达，到达即送达）", sms={"outcome": "delivered"}, consent="sms"
+    ),
+    Party("李强", "+8613906310002", "统一路88号", "环翠区", GeoPoint(lat=37.5125, lon=122.1203), "电子邮件送达成功", sms={"outcome": "delivered"}, consent="email"),
+    Party("陈晨", "+8613906310003", "青岛北路5号", "环翠区", GeoPoint(lat=37.5040, lon=122.1102), "短信送达成功", sms={"outcome": "delivered"}, consent="sms"),
+    Party("刘洋", "+8613906310004", "昆明路21号", "环翠区", GeoPoint(lat=37.5011, lon=122.1059), "短信送达成功", sms={"outcome": "delivered"}, consent="sms"),
+    Party(
+        "赵敏",
+        "+8613906310005",
+        "古寨东路140号",
+        "环翠区",
+        GeoPoint(lat=37.4968, lon=122.1291),
+        "短信未送达、电话未接通 → 上门送达（由您处理）",
+        sms={"outcome": "undelivered", "error_code": 30006},
+        call=NO_ANSWER,
+        consent="sms",
+        visits="you",
+    ),
+    Party(
+        "孙伟",
+        "+8613906310006",
+        "文化西路56号",
+        "环翠区",
+        GeoPoint(lat=37.5150, lon=122.0950),
+        "短信发送失败、电话未接通 → 上门送达（由您处理）",
+        sms={"outcome": "failed", "error_code": 30008},
+        call=NO_ANSWER,
+        consent="sms",
+        visits="you",
+    ),
+    Party(
+        "周杰",
+        "+8613906310007",
+        "龙山路12号",
+        "文登区",
+        GeoPoint(lat=37.1937, lon=122.0577),
+        "电话未接通、上门未遇 → 法院专递妥投",
+        call=NO_ANSWER,
+        mail={"outcome": "delivered", "signer": "family", "signer_name": "周丽"},
+    ),
+    Party(
+        "吴刚", "+8613906310008", "峰山路3号", "文登区", GeoPoint(lat=37.2001, lon=122.0488), "上门未遇 → 法院专递被拒收（视为送达）", call=NO_ANSWER, mail={"outcome": "refused"}
+    ),
+    Party(
+        "郑丽",
+        "+8613906310009",
+        "米山路77号",
+        "文登区",
+        GeoPoint(lat=37.1862, lon=122.0710),
+        "上门未遇 → 法院专递退回（地址未确认）→ 张贴公告，拍照留证",
+        call=NO_ANSWER,
+        mail={"outcome": "returned", "reason": "unclaimed"},
+        confirmed=False,
+    ),
+)
+
+
+@dataclass
+class Demo:
+    """A running demo's addresses, clock and tokens, and the tasks the robot already handled."""
+
+    urls: Mapping[str, str]
+    clock: ScaledClock
+    secret: str = DEV_JWT_SECRET
+    issuer: str = "songda"
+    done: set[str] = field(default_factory=set)
+
+    def headers(self, role: Role, sub: str) -> dict[str, str]:
+        """Returns a bearer header for a short-lived token."""
+        token = mint(secret=self.secret, role=role, sub=sub, issuer=self.issuer, now=datetime.now(UTC), ttl=timedelta(minutes=10))
+        return {"Authorization": f"Bearer {token}"}
+
+
+def next_morning(now: datetime) -> datetime:
+    """Returns 08:30 Beijing time on the next working day after `now`, where the demo's domain clock starts."""
+    day = now.astimezone(SHANGHAI).date() + timedelta(days=1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return datetime.combine(day, time(8, 30), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def demo_environment(var_dir: Path, clock: ScaledClock, *, prefix: str) -> dict[str, str]:
+    """Returns the environment every demo process shares: its own data folder and topics, and the scaled clock."""
+    return {
+        "SONGDA_VAR_DIR": str(var_dir),
+        "SONGDA_TOPIC_PREFIX": prefix,
+        "SONGDA_CLOCK": "scaled",
+        "SONGDA_CLOCK_EPOCH": clock.epoch.isoformat(),
+        "SONGDA_CLOCK_ANCHOR": clock.anchor.isoformat(),
+        "SONGDA_TIME_SCALE": repr(clock.scale),
+    }
+
+
+def fresh_folder(var_dir: Path) -> Path:
+    """Empties the demo's data folder, so every demo starts from the same morning."""
+    shutil.rmtree(var_dir, ignore_errors=True)
+    var_dir.mkdir(parents=True)
+    return var_dir
+
+
+def _id_number(rng: random.Random) -> str:
+    first17 = f"371002{rng.randint(1960, 1999)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def _person(party: Party, rng: random.Random) -> dict[str, Any]:
+    emails = [f"{party.phone[-4:]}@example.com"] if party.consent == "email" else []
+    return {
+        "name": party.name,
+        "kind": "person",
+        "role": "defendant",
+        "id_type": "resident_id",
+        "id_number": _id_number(rng),
+        "phones": [party.phone],
+        "emails": emails,
+        "addresses": [{"text": party.address, "postcode": "264200", "source": "filing", "location": party.location.model_dump()}],
+        "lawyer": None,
+        "whereabouts_unknown": False,
+    }
+
+
+def _confirmation(party: Party, person: dict[str, Any], *, case_number: str, demo_day: date) -> dict[str, Any]:
+    channels = {"sms": [{"channel": "sms", "address": party.phone}], "email": [{"channel": "email", "address": person["emails"][0] if person["emails"] else ""}], "none": []}
+    return {
+        "case_number": case_number,
+        "stage": "first_instance",
+        "party": {k: person[k] for k in ("name", "kind", "id_type", "id_number")},
+        "address": {"text": party.address, "postcode": "264200", "location": party.location.model_dump()},
+        "phone": party.phone,
+        "e_delivery": {"consent": party.consent != "none", "channels": channels[party.consent]},
+        "confirmed_at": (demo_day - timedelta(days=7)).isoformat(),
+    }
+
+
+async def seed(client: httpx.AsyncClient, demo: Demo, *, parties: tuple[Party, ...] = PARTIES) -> list[str]:
+    """Scripts the simulators for each party, records earlier confirmations and submits the day's notices; returns their ids."""
+    rng = random.Random(2026)
+    court = demo.headers(Role.court, COURT_ID)
+    notices = []
+    for number, party in enumerate(parties, start=1):
+        twilio = {k: v for k, v in (("sms", party.sms), ("call", party.call)) if v is not None}
+        if twilio:
+            await _ok(await client.post(f"{demo.urls['twilio_sim']}/sim/script", json={"number": party.phone, **twilio}))
+        if party.mail is not None:
+            await _ok(await client.post(f"{demo.urls['ems_sim']}/sim/script", json={"phone": party.phone, "delivery": party.mail, "clean": True}))
+        person = _person(party, rng)
+        case_number = f"（{demo.clock.now().astimezone(SHANGHAI).year}）鲁1002民初{3100 + number}号"
+        if party.confirmed:
+            # The party confirmed its address, and its consent to e-service, at the case's filing (送达地址确认书).
+            await _ok(
+                await client.post(
+                    f"{demo.urls['intake']}/v1/address-confirmations",
+                    json=_confirmation(party, person, case_number=case_number, demo_day=demo.clock.now().astimezone(SHANGHAI).date()),
+                    headers=court,
+                )
+            )
+        notice = {
+            "court_reference": f"DEMO-{uuid.uuid4().hex[:10]}",
+            "court_id": COURT_ID,
+            "court_name": COURT_NAME,
+            "case_number": case_number,
+            "cause": rng.choice(["民间借贷纠纷", "买卖合同纠纷", "物业服务合同纠纷", "租赁合同纠纷"]),
+            "stage": "first_instance",
+            "documents": DOCUMENTS,
+            "recipients": [person],
+        }
+        response = await client.post(f"{demo.urls['intake']}/v1/notices", json=notice, headers=court)
+        await _ok(response)
+        notices.append(response.json()["id"])
+    return notices
+
+
+async def _ok(response: httpx.Response) -> None:
+    if response.status_code >= 300:
+        raise RuntimeError(f"demo: {response.request.method} {response.request.url.path} answered {response.status_code}: {response.text[:500]}")
+
+
+async def robot_round(client: httpx.AsyncClient, demo: Demo, *, parties: tuple[Party, ...] = PARTIES) -> list[str]:
+    """Works the open tasks once as the newcomer's colleague: hands the newcomer theirs, finds nobody in on the rest, posts notices; returns what it did."""
+    supervisor = demo.headers(Role.supervisor, "demo-robot")
+    by_name = {p.name: p for p in parties}
+    answer = await client.get(f"{demo.urls['delivery']}/v1/tasks", headers=supervisor)
+    await _ok(answer)
+    did = []
+    now = demo.clock.now()
+    for task in answer.json():
+        party = by_name.get(task["recipient_name"])
+        if party is None or task["task_id"] in demo.done or datetime.fromisoformat(task["window_start"]) > now:
+            continue
+        if party.visits == "you" and task["kind"] == "visit":
+            if task.get("agent_id", YOUR_AGENT) != YOUR_AGENT:
+                reason = {"agent_id": YOUR_AGENT, "reason": "演示：交由您处理"}
+                await _ok(await client.post(f"{demo.urls['delivery']}/v1/tasks/{task['task_id']}/reassign", json=reason, headers=supervisor))
+                did.append(f"{party.name}：上门任务已分派给您")
+            demo.done.add(task["task_id"])
+            continue
+        if task["kind"] == "posting":
+            evidence_id = await _photograph(client, demo, task, party, supervisor)
+            report = {"outcome": "posted", "evidence_ids": [evidence_id]}
+            did.append(f"{party.name}：已张贴公告并拍照")
+        else:
+            report = {"outcome": "not_found", "note": "演示：上门未遇"}
+            did.append(f"{party.name}：上门未遇")
+        headers = {**supervisor, "Idempotency-Key": task["task_id"]}
+        await _ok(await client.post(f"{demo.urls['delivery']}/v1/tasks/{task['task_id']}/outcome", json=report, headers=headers))
+        demo.done.add(task["task_id"])
+    return did
+
+
+async def _photograph(client: httpx.AsyncClient, demo: Demo, task: Mapping[str, Any], party: Party, headers: Mapping[str, str]) -> str:
+    """Takes the posting's photo at the address, now, and uploads it; returns the evidence id."""
+    taken = demo.clock.now().replace(microsecond=0)
+    metadata = {"notice_id": task["notice_id"], "kind": "photo", "scene": "posting", "task_id": task["task_id"], "captured_at": taken.isoformat()}
+    photo = camera.jpeg(location=party.location, taken_at=taken)
+    files: dict[str, tuple[str | None, str | bytes, str]] = {"metadata": (None, json.dumps(metadata), "application/json"), "file": ("posting.jpg", photo, "image/jpeg")}
+    response = await client.post(f"{demo.urls['evidence']}/v1/evidence", files=files, headers={**headers, "Idempotency-Key": f"posting-{task['task_id']}"})
+    await _ok(response)
+    return str(response.json()["id"])
+
+
+def story(parties: tuple[Party, ...] = PARTIES) -> str:
+    """Returns what the newcomer will watch happen, one line per party."""
+    return "\n".join(f"  {p.name}（{p.address}）：{p.story}" for p in parties)
+
+
+def day_label(clock: ScaledClock) -> str:
+    """Returns the demo's current domain time, Beijing, for the progress line."""
+    now = clock.now().astimezone(SHANGHAI)
+    weekday = "一二三四五六日"[now.weekday()]
+    return f"{now:%Y-%m-%d} 星期{weekday} {now:%H:%M}"
+
+
+async def play(demo: Demo, *, stopping: asyncio.Event, say: Callable[[str], None] = print, interval: float = 2.0) -> None:
+    """Seeds the day, then works the robot's tasks every `interval` seconds until `stopping` is set, saying what happens."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        notices = await seed(client, demo)
+        say(f"[{day_label(demo.clock)}] 法院已提交 {len(notices)} 件送达通知，送达开始。")
+        while not stopping.is_set():
+            for line in await robot_round(client, demo):
+                say(f"[{day_label(demo.clock)}] 同事（机器人）：{line}")
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=interval)
+            except TimeoutError:
+                pass
