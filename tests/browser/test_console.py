@@ -9,7 +9,7 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from shared.contracts.events import GeoPoint
 from shared.plumbing.auth import Role
-from tests import photos
+from simulators import camera
 from tests.browser.support import HOME, PASSWORD, SUPERVISOR, BrowserStack, Visit, Watched, screenshot
 from tests.support import eventually, token
 
@@ -135,7 +135,7 @@ async def test_an_agent_on_a_phone_records_a_refusal_with_a_photo_and_the_recipi
     await expect(page.locator("h1")).to_have_text("拒绝签收（留置送达）")
     await expect(page.locator(".law")).to_contain_text("第八十九条")
     # The photo at the door: the phone's camera writes where and when (a few metres from the address, now on the stack's clock).
-    taken = photos.jpeg(location=GeoPoint(lat=HOME["location"]["lat"] + 0.0001, lon=HOME["location"]["lon"]), taken_at=stack.clock.now().replace(microsecond=0))
+    taken = camera.jpeg(location=GeoPoint(lat=HOME["location"]["lat"] + 0.0001, lon=HOME["location"]["lon"]), taken_at=stack.clock.now().replace(microsecond=0))
     await page.set_input_files("#photos", files=[{"name": "IMG_20261123.jpg", "mimeType": "image/jpeg", "buffer": taken}])
     await expect(page.locator("#evidence-list .evidence")).to_contain_text("照片已保存，拍摄时间和地点核验通过", timeout=SLOW)
     await page.fill("#note", "受送达人拒绝开门，文书留置于门口")
