@@ -34,6 +34,7 @@ def card(task: DeliveryTask, state: RecipientState, *, now: datetime) -> TaskCar
         task_id=task.id,
         notice_id=task.notice_id,
         recipient_id=task.recipient_id,
+        agent_id=task.agent_id,
         kind=task.kind,
         status=task.status,
         case_number=state.case.case_number,

@@ -69,6 +69,7 @@ class TaskCard(BaseModel):
     task_id: str
     notice_id: str
     recipient_id: str
+    agent_id: str
     kind: str
     status: str
     case_number: str

@@ -407,7 +407,7 @@ async def test_a_card_says_what_was_tried_without_the_numbers_and_late_tasks_com
     await calls_fail(world, registered)
     task = await world.open_task()
     [card] = await team.tasks(world.deps, principal=agent_of(task), agent=None, status=TaskStatus.open)
-    assert (card.task_id, card.recipient_id, card.late) == (task.id, registered.recipients[0].recipient_id, False)
+    assert (card.task_id, card.recipient_id, card.agent_id, card.late) == (task.id, registered.recipients[0].recipient_id, task.agent_id, False)
     assert [(t.channel, t.status, t.detail, t.at) for t in card.tried] == [("voice", "failed", "failed (error 30005)", START), ("voice", "failed", "busy", START)]
     assert "13800138000" not in card.model_dump_json() and "13900139000" not in card.model_dump_json()
 
@@ -502,7 +502,7 @@ async def test_a_supervisor_reassigns_an_open_task_to_an_active_agent_of_the_ros
 
     card = await team.reassign(world.deps, task_id=task.id, body=ReassignIn(agent_id=target, reason="原送达人休假"), principal=SUPERVISOR)
     new = Principal(sub=target, role=Role.agent, jti="t-new")
-    assert card.task_id == task.id
+    assert (card.task_id, card.agent_id) == (task.id, target)
     assert await team.tasks(world.deps, principal=old, agent=None, status=TaskStatus.open) == []
     assert [c.task_id for c in await team.tasks(world.deps, principal=new, agent=None, status=TaskStatus.open)] == [task.id]
     with pytest.raises(Problem) as gone:
