@@ -73,11 +73,18 @@ def task(task_id: str = "t-1", **changes: Any) -> TaskDetail:
         "documents": ["起诉状副本", "传票"],
         "outcomes": ["moved", "not_found", "refused", "served"],
         "late": False,
-        "tried": [{"channel": "sms", "status": "failed"}, {"channel": "voice", "status": "failed"}],
+        "tried": [
+            {"channel": "sms", "status": "failed", "detail": "undelivered", "at": WINDOW_START - timedelta(hours=20)},
+            {"channel": "voice", "status": "failed", "detail": "no-answer", "at": WINDOW_START - timedelta(hours=18)},
+        ],
         "party_role": "defendant",
         "lat": 37.5123,
         "lon": 122.1201,
         "signer_roles": ["recipient", "family_member", "statutory_agent", "litigation_agent", "designated_proxy"],
+        "begun_at": None,
+        "phones": None,
+        "reported_at": None,
+        "outcome": None,
     }
     return TaskDetail.model_validate(values | changes)
 

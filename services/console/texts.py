@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from shared.contracts import labels
+
 ROLES: dict[str, str] = {"court": "法院", "agent": "送达员", "supervisor": "送达主管", "lawyer": "律师", "auditor": "审计员"}
 
 # What each role can do in the console today; the other pages are still to come.
@@ -19,18 +21,6 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
 RECIPIENT_KINDS: dict[str, str] = {"person": "自然人", "organisation": "法人或其他组织"}
-PARTY_ROLES: dict[str, str] = {
-    "plaintiff": "原告",
-    "defendant": "被告",
-    "third_party": "第三人",
-    "appellant": "上诉人",
-    "appellee": "被上诉人",
-    "applicant": "申请人",
-    "respondent": "被申请人",
-    "enforcement_applicant": "申请执行人",
-    "judgment_debtor": "被执行人",
-}
-
 OUTCOMES: dict[str, str] = {"served": "当面签收", "refused": "拒绝签收（留置送达）", "not_found": "未找到受送达人", "moved": "受送达人已搬离", "posted": "已张贴公告"}
 # Outcomes in the order the task page offers them.
 OUTCOME_ORDER = ("served", "refused", "not_found", "moved", "posted")
@@ -71,22 +61,14 @@ LAW: dict[str, Law] = {
     ),
 }
 
-SIGNER_ROLES: dict[str, str] = {
-    "recipient": "受送达人本人",
-    "family_member": "同住成年家属",
-    "legal_representative": "法定代表人",
-    "principal": "主要负责人",
-    "mail_room": "负责收件的人",
-    "litigation_agent": "诉讼代理人",
-    "statutory_agent": "法定代理人",
-    "designated_proxy": "指定代收人",
-    "opposing_party": "对方当事人",
-    "other": "其他人",
-}
+# The signer roles and party roles are named as the 送达回证 and the delivery report name them.
+SIGNER_ROLES: dict[str, str] = {role.value: name for role, name in labels.SIGNER_ROLE.items()}
+PARTY_ROLES = labels.PARTY_ROLE
 
 RECIPIENT_STATUSES: dict[str, str] = {
     "in_progress": "送达进行中",
     "awaiting_evidence": "等待照片核验",
+    "held": "照片存疑，待送达主管审核",
     "awaiting_publication": "等待公告",
     "notice_period": "公告期中",
     "served": "已送达",
@@ -140,8 +122,10 @@ FLAGS: dict[str, Flag] = {
     "no_reference_location": Flag("该地址没有坐标，无法核对拍摄地点；照片已保存", False),
 }
 CHECKED_OK = "照片已保存，拍摄时间和地点核验通过"
-# Evidence's refusals of an upload, by status: too large, not a type it takes, or a file it cannot read as what it claims.
+# Evidence's refusals of an upload, by status: not the agent's open task, not heard of yet, too large, not a type it takes, unreadable.
 UPLOAD_REFUSALS: dict[int, str] = {
+    403: "此任务已不由您负责或已结束，不能再上传",
+    409: "证据服务还未收到此任务，请稍候片刻再上传",
     413: "文件过大，请重新拍摄或压缩后再传",
     415: "文件类型不支持：请上传照片（JPEG、PNG、HEIC）",
     422: "无法读取此文件：请重新拍摄后上传",
@@ -245,6 +229,8 @@ def standing(outcome: str, recipient_status: str, waiting_for_evidence: Sequence
         return "受送达人已视为送达：留置送达（民事诉讼法第八十九条）。"
     if recipient_status == "served":
         return "受送达人已签收：直接送达（民事诉讼法第八十八条）。"
+    if recipient_status == "held":
+        return "结果已记录，但照片或签名核验存疑：送达主管审核认可后生效，或安排重新上门。"
     if recipient_status == "notice_period":
         return "公告已张贴：自张贴之日起经过三十日，即视为送达（民事诉讼法第九十五条）。"
     if waiting_for_evidence or recipient_status == "awaiting_evidence":

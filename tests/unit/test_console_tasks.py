@@ -38,7 +38,7 @@ def test_today_puts_the_late_first_then_one_group_per_day_and_window() -> None:
 
 async def test_today_lists_each_window_with_the_late_first_marked_and_what_was_tried_in_chinese(console: Console) -> None:
     console.delivery.add("agent-1", consoles.task("t-1"))
-    console.delivery.add("agent-1", consoles.task("t-late", late=True, recipient_name="李四", tried=[{"channel": "email", "status": "failed"}]))
+    console.delivery.add("agent-1", consoles.task("t-late", late=True, recipient_name="李四", tried=[{"channel": "email", "status": "failed", "detail": None, "at": None}]))
     console.delivery.add("agent-2", consoles.task("t-other", recipient_name="王五"))
     async with console.browser() as browser:
         await signed_in(browser, "agent-1")
@@ -74,7 +74,7 @@ async def test_beginning_asks_for_a_reason_then_shows_the_phones_as_tel_links(co
         empty = await browser.post("/tasks/t-1/begin", data={"csrf_token": token, "reason": "  "})
         begun = await browser.post("/tasks/t-1/begin", data={"csrf_token": token, "reason": "已到门口，无人应门"})
         page = await browser.get(begun.headers["location"])
-    assert empty.status_code == 422 and consoles.messages(empty.text) == ["请填写开始送达的事由"]
+    assert empty.status_code == 422 and consoles.messages(empty.text) == ["请填写开始送达的事由（至少两个字）"]
     assert begun.status_code == 303 and begun.headers["location"] == "/tasks/t-1#contact"
     assert 'href="tel:+8613800138000"' in page.text and 'href="tel:+8606315200000"' in page.text
     assert "拨打 138 0013 8000" in texts_of(page.text), "written as people read a number"
@@ -219,3 +219,29 @@ def test_an_item_survives_the_trip_through_a_hidden_field_and_a_forged_one_does_
     item = Item(id="0b0e6e1c-5a57-4b0c-9c1f-8f7f3c2d1e00", kind="photo", flags=("far_from_address", "no_gps"))
     assert Item.decode(item.encode()) == item and Item.decode("ev-1 signature") == Item(id="ev-1", kind="signature")
     assert Item.decode('ev-1 photo "><script>') is None and Item.decode("") is None and Item.decode("a b c d") is None
+
+
+async def test_while_evidence_is_awaited_the_result_asks_again_under_the_same_key_until_the_recipient_stands(console: Console) -> None:
+    console.delivery.add("agent-1", consoles.task("t-1"))
+    console.delivery.standing = "awaiting_evidence"
+    async with console.browser() as browser:
+        token = await signed_in(browser, "agent-1")
+        key = hidden((await browser.get("/tasks/t-1/outcome/refused")).text, "idempotency_key")
+        answers = {"csrf_token": token, "idempotency_key": key, "evidence": "ev-7 photo", "step": "submit"}
+        waiting = await browser.post("/tasks/t-1/outcome/refused", data=answers)
+        console.delivery.standing = "served"
+        asked = await browser.post("/tasks/t-1/outcome/refused", data=answers, headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert "等待照片核验" in texts_of(waiting.text) and 'hx-trigger="every 3s"' in waiting.text and hidden(waiting.text, "idempotency_key") == key
+    assert asked.text.lstrip().startswith('<section class="panel" id="standing">') and "hx-trigger" not in asked.text
+    assert "受送达人已视为送达：留置送达（民事诉讼法第八十九条）" in texts_of(asked.text)
+    assert len(console.delivery.reports) == 1
+
+
+async def test_a_held_service_says_a_supervisor_will_review_it(console: Console) -> None:
+    console.delivery.add("agent-1", consoles.task("t-1"))
+    console.delivery.standing = "held"
+    async with console.browser() as browser:
+        token = await signed_in(browser, "agent-1")
+        key = hidden((await browser.get("/tasks/t-1/outcome/refused")).text, "idempotency_key")
+        result = await browser.post("/tasks/t-1/outcome/refused", data={"csrf_token": token, "idempotency_key": key, "evidence": "ev-7 photo far_from_address", "step": "submit"})
+    assert "送达主管审核认可后生效" in texts_of(result.text) and "hx-trigger" not in result.text

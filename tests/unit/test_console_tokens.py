@@ -116,3 +116,18 @@ async def test_an_id_that_would_leave_its_path_segment_is_never_sent() -> None:
         for bad in ("../audit-log", "t-1?x=1", "", ".."):
             with pytest.raises(ServiceRefused):
                 await delivery.task(Principal(sub="agent-1", role=Role.agent), bad)
+
+
+@respx.mock
+async def test_an_upload_for_a_task_evidence_has_not_heard_of_yet_is_tried_again_under_the_same_key() -> None:
+    unheard = httpx.Response(409, json={"title": "Unknown task", "detail": "retry shortly"}, headers={"Retry-After": "2"})
+    recorded = httpx.Response(201, json={"id": "ev-1", "kind": "photo", "content_type": "image/jpeg", "flags": []})
+    route = respx.post(f"{EVIDENCE}/v1/evidence").mock(side_effect=[unheard, unheard, recorded])
+    async with httpx.AsyncClient() as http:
+        evidence = EvidenceClient(ServiceApi(name="evidence", url=EVIDENCE, http=http, minter=Minter(secret=SECRET, issuer="songda")), unheard_waits=(0, 0, 0))
+        item = await evidence.upload(Principal(sub="agent-1", role=Role.agent), content=b"x", filename="photo.jpg", content_type="image/jpeg", metadata={}, key="console:k")
+        assert item.id == "ev-1" and {c.request.headers["idempotency-key"] for c in route.calls} == {"console:k"} and route.call_count == 3
+        route.mock(side_effect=[unheard] * 4)
+        with pytest.raises(ServiceRefused) as refused:
+            await evidence.upload(Principal(sub="agent-1", role=Role.agent), content=b"x", filename="photo.jpg", content_type="image/jpeg", metadata={}, key="console:k")
+    assert refused.value.status == 409

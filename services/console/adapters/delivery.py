@@ -24,8 +24,8 @@ class Tried(Shape):
 
     channel: str
     status: str
-    detail: str | None = None
-    at: datetime | None = None
+    detail: str | None
+    at: datetime | None
 
 
 class TaskCard(Shape):
@@ -40,28 +40,28 @@ class TaskCard(Shape):
     court_name: str
     recipient_name: str
     recipient_kind: str
-    id_number_masked: str | None = None
+    id_number_masked: str | None
     address: str
-    postcode: str | None = None
+    postcode: str | None
     window_start: datetime
     window_end: datetime
-    documents: list[str] = []
-    outcomes: list[str] = []
-    late: bool = False
-    tried: list[Tried] = []
+    documents: list[str]
+    outcomes: list[str]
+    late: bool
+    tried: list[Tried]
 
 
 class TaskDetail(TaskCard):
     """One task in full; the phones come only once the agent began the visit (null until then)."""
 
-    party_role: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    signer_roles: list[str] = []
-    begun_at: datetime | None = None
-    phones: list[str] | None = None
-    reported_at: datetime | None = None
-    outcome: dict[str, Any] | None = None
+    party_role: str
+    lat: float | None
+    lon: float | None
+    signer_roles: list[str]
+    begun_at: datetime | None
+    phones: list[str] | None
+    reported_at: datetime | None
+    outcome: dict[str, Any] | None
 
 
 class OutcomeOut(Shape):
@@ -134,6 +134,8 @@ class FakeDelivery:
     phones: dict[str, list[str]] = field(default_factory=dict)
     refusal: ServiceRefused | None = None
     down: bool = False
+    # How the recipient stands after a report, when a test says (evidence still awaited, held); else as the outcome makes it.
+    standing: str | None = None
 
     def add(self, agent: str, task: TaskDetail, *, phones: list[str] | None = None) -> None:
         """Assigns a task to an agent; its phones are shown once it is begun."""
@@ -172,14 +174,14 @@ class FakeDelivery:
     async def report(self, caller: Principal, task_id: str, *, outcome: Mapping[str, Any], key: str) -> OutcomeOut:
         """Records the outcome once per key; a set refusal answers instead, once."""
         if key in self.reports:
-            return _recorded(task_id, self.reports[key][1])
+            return _recorded(task_id, self.reports[key][1], standing=self.standing)
         task = self._reach(caller, task_id)
         if self.refusal is not None:
             refusal, self.refusal = self.refusal, None
             raise refusal
         self.reports[key] = (task_id, dict(outcome))
         self.tasks_by_id[task_id] = (self.tasks_by_id[task_id][0], task.model_copy(update={"status": "reported"}))
-        return _recorded(task_id, dict(outcome))
+        return _recorded(task_id, dict(outcome), standing=self.standing)
 
     async def receipt(self, caller: Principal, task_id: str) -> bytes:
         """Returns a stand-in PDF."""
@@ -191,5 +193,7 @@ class FakeDelivery:
 _STANDING = {"served": "served", "refused": "served", "posted": "notice_period"}
 
 
-def _recorded(task_id: str, outcome: Mapping[str, Any]) -> OutcomeOut:
-    return OutcomeOut(task_id=task_id, status="reported", recipient_status=_STANDING.get(str(outcome.get("outcome")), "in_progress"), waiting_for_evidence=[])
+def _recorded(task_id: str, outcome: Mapping[str, Any], *, standing: str | None) -> OutcomeOut:
+    status = standing or _STANDING.get(str(outcome.get("outcome")), "in_progress")
+    waiting = list(outcome.get("evidence_ids", [])) if status == "awaiting_evidence" else []
+    return OutcomeOut(task_id=task_id, status="reported", recipient_status=status, waiting_for_evidence=waiting)

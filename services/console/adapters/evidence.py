@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from services.console.adapters.calls import ServiceApi, ServiceUnavailable
+from services.console.adapters.calls import ServiceApi, ServiceRefused, ServiceUnavailable
 from shared.plumbing.auth import Principal
 
 
@@ -36,6 +37,9 @@ class EvidenceClient:
     """Evidence over HTTP: `POST /v1/evidence`, multipart, under the caller's idempotency key."""
 
     api: ServiceApi
+    # Evidence answers 409 for a task it has not heard of yet (delivery.TaskAssigned is on its way); it asks for a
+    # retry in moments, so the agent is spared one: the waits before each try again, in seconds.
+    unheard_waits: tuple[float, ...] = (1.0, 2.0, 3.0)
 
     async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str, metadata: Mapping[str, Any], key: str) -> EvidenceOut:
         """Uploads one file with its metadata; the same key returns the item recorded first."""
@@ -43,6 +47,16 @@ class EvidenceClient:
             "file": (filename, content, content_type),
             "metadata": (None, json.dumps(dict(metadata)), "application/json"),
         }
+        for wait in self.unheard_waits:
+            try:
+                return await self._send(caller, files=files, key=key)
+            except ServiceRefused as refused:
+                if refused.status != 409:
+                    raise
+            await asyncio.sleep(wait)
+        return await self._send(caller, files=files, key=key)
+
+    async def _send(self, caller: Principal, *, files: dict[str, tuple[str | None, bytes | str, str]], key: str) -> EvidenceOut:
         response = await self.api.call("POST", "/v1/evidence", caller, files=files, headers={"Idempotency-Key": key})
         return EvidenceOut.model_validate(response.json())
 

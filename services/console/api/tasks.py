@@ -50,9 +50,9 @@ async def begin(task_id: TaskId, request: Request, visitor: Acting, deps: DepsDe
     """Begins the visit with a reason and shows the recipient's phones (htmx swaps the contact panel; without it, the page again)."""
     access.admit(visitor, access.TASKS)
     reason = posted.answer(await posted.submitted(request), "reason", longest=200)
-    if not reason:
+    if len(reason) < 2:
         found = await tasks.task(deps, visitor=visitor, task_id=task_id)
-        errors = [FieldError("reason", "请填写开始送达的事由")]
+        errors = [FieldError("reason", "请填写开始送达的事由（至少两个字）")]
         template = "_contact.html" if is_htmx(request) else "task.html"
         return render(template, request=request, status=422, task=found, begin_errors=errors, reason="")
     begun = await tasks.begin(deps, visitor=visitor, task_id=task_id, reason=reason)
@@ -113,7 +113,7 @@ async def outcome_step(task_id: TaskId, outcome: Outcome, request: Request, visi
     if step == "submit":
         done = await tasks.record_outcome(deps, visitor=visitor, task_id=task_id, form=form)
         if isinstance(done, Recorded):
-            return render("result.html", request=request, form=done.form, result=done.result)
+            return render("_standing.html" if is_htmx(request) else "result.html", request=request, form=done.form, result=done.result)
         return _outcome_page(request, done.task, done.form, done.errors, status=422)
     files = await _files(submitted, outcome, limit=deps.max_upload_bytes)
     checked: Checked = await tasks.check_outcome(deps, visitor=visitor, task_id=task_id, form=form, files=files)

@@ -119,7 +119,7 @@ async def check_outcome(deps: ConsoleDeps, *, visitor: Visitor, task_id: str, fo
 
 async def record_outcome(deps: ConsoleDeps, *, visitor: Visitor, task_id: str, form: OutcomeForm) -> Recorded | Checked:
     """Sends the confirmed outcome under the form's idempotency key; what delivery refuses comes back field by field in Chinese."""
-    # No read of the task first: once recorded it is closed to its agent, and a retry must still get its answer.
+    # The report goes first, without reading the task: a retry under the same key is answered from what was stored.
     errors = forms.check(form, signer_roles=None, now=deps.clock.now())
     if not errors:
         try:
