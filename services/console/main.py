@@ -18,7 +18,7 @@ from services.console.adapters.evidence import Evidence, EvidenceClient
 from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
-from services.console.api import people, tasks
+from services.console.api import people, tasks, team
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
 from services.console.deps import ConsoleDeps
@@ -109,9 +109,9 @@ def create_app(
     spec = ServiceSpec(
         name="console",
         title="Songda console",
-        description="The web front door: sign-in, sessions, and the delivery team's pages over the services' own APIs. It keeps users and sessions, no delivery data.",
+        description="The web front door: sign-in, sessions, and the delivery team's and supervisors' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
-        routers=(people.router, tasks.router),
+        routers=(people.router, tasks.router, team.router),
         deps=build_deps,
         close=close,
     )

@@ -88,5 +88,5 @@ def is_htmx(request: Request) -> bool:
 def render(template: str, *, request: Request, status: int = 200, headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse:
     """Renders a page or fragment for the request's visitor (if any) with the pages' headers."""
     visitor: Visitor | None = getattr(request.state, "visitor", None)
-    body = templates.get_template(template).render(visitor=visitor, **context)
+    body = templates.get_template(template).render(visitor=visitor, current=request.url.path, **context)
     return HTMLResponse(body, status_code=status, headers={**HEADERS, **(headers or {})})

@@ -12,11 +12,24 @@ ROLES: dict[str, str] = {"court": "法院", "agent": "送达员", "supervisor": 
 
 # What each role can do in the console today; the other pages are still to come.
 ROLE_CAN: dict[str, tuple[str, ...]] = {
-    "supervisor": ("可打开任何送达任务：在地址栏输入 /tasks/任务编号。", "可通过各服务的 /v1/audit-log 接口查阅审计日志。", "主管工作台即将上线。"),
+    "supervisor": (
+        "团队看板：查看全部待办任务（按送达员分组，已超时的在前），并可改派。",
+        "花名册：添加送达员，修改姓名、负责区域和是否在岗。",
+        "可通过各服务的 /v1/audit-log 接口查阅审计日志。",
+    ),
     "court": ("本院送达案件页面即将上线。", "目前可通过受理服务的接口提交送达通知。"),
     "lawyer": ("律师事务所送达页面即将上线。",),
-    "auditor": ("可通过各服务的 /v1/audit-log 接口查阅审计日志（含本工作台的登录记录）。", "审计页面即将上线。"),
+    "auditor": (
+        "花名册：查阅送达员名单（只读）。",
+        "可通过各服务的 /v1/audit-log 接口查阅审计日志（含本工作台的登录记录）。",
+    ),
     "agent": ("查看今日任务，上门送达或张贴公告，并当场记录送达结果。",),
+}
+# The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
+NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
+    "agent": (("/today", "今日任务"),),
+    "supervisor": (("/board", "团队看板"), ("/roster", "花名册")),
+    "auditor": (("/roster", "花名册"),),
 }
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
@@ -190,6 +203,8 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     (r"^Input should be a valid datetime|^Input should have timezone info", "{label}格式不正确"),
     (r"^Input should be", "请从列表中选择{label}"),
     (r"^List should have at most", "{label}过多"),
+    # Delivery's refusal of a reassignment to an agent not (or no longer) active in the roster.
+    (r"^no active agent", "{label}不在岗或不在花名册中，请重新选择"),
 )
 
 
@@ -210,6 +225,17 @@ def refusal_errors(errors: Sequence[Mapping[str, str]], *, outcome: str = "") ->
         message = REQUIREMENTS.get((path, outcome)) or _message(error.get("message", ""), LABELS.get(field, "此项"))
         if FieldError(field, message) not in shown:
             shown.append(FieldError(field, message))
+    return shown
+
+
+def field_errors(errors: Sequence[Mapping[str, str]], *, fields: Mapping[str, tuple[str, str]]) -> list[FieldError]:
+    """Turns a service's 422 errors into Chinese messages beside the fields of a form: `fields` maps a path the service names (or its first part) to the input's id and label."""
+    shown: list[FieldError] = []
+    for error in errors:
+        path = error.get("field", "")
+        field, label = fields.get(path) or fields.get(path.split(".")[0]) or ("", "此项")
+        if (found := FieldError(field, _message(error.get("message", ""), label))) not in shown:
+            shown.append(found)
     return shown
 
 
