@@ -15,12 +15,14 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
     "supervisor": (
         "团队看板：查看全部待办任务（按送达员分组，已超时的在前），并可改派。",
         "花名册：添加送达员，修改姓名、负责区域和是否在岗。",
+        "通知列表：按状态、法院、送达员、案号、当事人和期限筛选送达通知。",
         "可通过各服务的 /v1/audit-log 接口查阅审计日志。",
     ),
     "court": ("本院送达案件页面即将上线。", "目前可通过受理服务的接口提交送达通知。"),
     "lawyer": ("律师事务所送达页面即将上线。",),
     "auditor": (
         "花名册：查阅送达员名单（只读）。",
+        "通知列表：按条件筛选查阅送达通知（只读）。",
         "可通过各服务的 /v1/audit-log 接口查阅审计日志（含本工作台的登录记录）。",
     ),
     "agent": ("查看今日任务，上门送达或张贴公告，并当场记录送达结果。",),
@@ -28,8 +30,8 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 # The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     "agent": (("/today", "今日任务"),),
-    "supervisor": (("/board", "团队看板"), ("/roster", "花名册")),
-    "auditor": (("/roster", "花名册"),),
+    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/notices", "通知列表")),
+    "auditor": (("/roster", "花名册"), ("/notices", "通知列表")),
 }
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
@@ -78,6 +80,7 @@ LAW: dict[str, Law] = {
 SIGNER_ROLES: dict[str, str] = {role.value: name for role, name in labels.SIGNER_ROLE.items()}
 PARTY_ROLES = labels.PARTY_ROLE
 
+NOTICE_STATUSES: dict[str, str] = {"in_progress": "送达中", "completed": "已完成"}
 RECIPIENT_STATUSES: dict[str, str] = {
     "in_progress": "送达进行中",
     "awaiting_evidence": "等待照片核验",
