@@ -11,8 +11,9 @@ TODAY = frozenset({Role.agent})
 TASKS = frozenset({Role.agent, Role.supervisor})
 # The board lists everyone's open tasks, which delivery shows supervisors only; reassigning is theirs too.
 BOARD = frozenset({Role.supervisor})
-# Auditors read the roster and the notice list; only supervisors change the roster.
+# Auditors read the roster, the held services and their photos, and the notice list; only supervisors change or decide.
 ROSTER = frozenset({Role.supervisor, Role.auditor})
+HOLDS = frozenset({Role.supervisor, Role.auditor})
 NOTICES = frozenset({Role.supervisor, Role.auditor})
 SUPERVISORS = frozenset({Role.supervisor})
 

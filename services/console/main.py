@@ -18,8 +18,8 @@ from services.console.adapters.evidence import Evidence, EvidenceClient
 from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
+from services.console.api import holds, people, tasks, team
 from services.console.api import notices as notice_list
-from services.console.api import people, tasks, team
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
 from services.console.deps import ConsoleDeps
@@ -112,7 +112,7 @@ def create_app(
         title="Songda console",
         description="The web front door: sign-in, sessions, and the delivery team's and supervisors' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
-        routers=(people.router, tasks.router, team.router, notice_list.router),
+        routers=(people.router, tasks.router, team.router, holds.router, notice_list.router),
         deps=build_deps,
         close=close,
     )

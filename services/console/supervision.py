@@ -1,4 +1,4 @@
-"""The supervisors' forms, read and checked before delivery is asked: reassigning a task, an agent of the roster."""
+"""The supervisors' forms, read and checked before delivery is asked: reassigning a task, an agent of the roster, a decision on held evidence."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from dataclasses import dataclass
 
 from starlette.datastructures import FormData
 
+from services.console.adapters.oversight import Decision
 from services.console.posted import answer
 from services.console.texts import FieldError
 
-# Delivery's agent ids (services/delivery/policy.py AGENT_ID) and its limits (AgentIn, ReassignIn).
+# Delivery's agent ids (services/delivery/policy.py AGENT_ID) and its limits (AgentIn, ReassignIn, ReviewIn).
 AGENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 LONGEST_NAME = 100
 LONGEST_AREA = 50
 MOST_AREAS = 50
 LONGEST_REASSIGN_REASON = 200
+LONGEST_REVIEW_REASON = 500
 # Read well past every limit, so that a long answer is refused as too long rather than silently cut.
 READ_UP_TO = 2000
 # What may separate areas in the text a supervisor types: 、 or a comma (either width), a semicolon, a new line.
@@ -117,3 +119,21 @@ class AgentForm:
         elif any(len(area) > LONGEST_AREA for area in self.areas):
             errors.append(FieldError("areas", f"每个区域名称最多{LONGEST_AREA}个字"))
         return errors
+
+
+@dataclass(frozen=True)
+class Review:
+    """A supervisor's decision on a held service's evidence, and why."""
+
+    recipient_id: str
+    decision: Decision
+    reason: str
+
+    @property
+    def field(self) -> str:
+        """Returns the id of the form's reason field (each held service has both forms on the list)."""
+        return f"{self.decision}-{self.recipient_id}"
+
+    def errors(self) -> list[FieldError]:
+        """Returns what is wrong before delivery is asked."""
+        return reason_errors(self.reason, field=self.field, longest=LONGEST_REVIEW_REASON)
