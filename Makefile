@@ -6,7 +6,7 @@ SONGDA := $(VENV)/bin/songda
 STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install run up down test check test-unit test-integration test-e2e bench bench-lookup bench-delivery bench-carrier bench-evidence clean
+.PHONY: install run up down test check test-unit test-integration test-e2e test-browser bench bench-lookup bench-delivery bench-carrier bench-evidence clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -27,7 +27,7 @@ down:
 	@if [ -x $(SONGDA) ]; then $(SONGDA) down; fi
 
 test: install check
-	bash deploy/with-infra.sh $(MAKE) --no-print-directory test-unit test-integration test-e2e
+	bash deploy/with-infra.sh $(MAKE) --no-print-directory test-unit test-integration test-e2e test-browser
 
 # Lint, format and types over the product and its tests (configured in pyproject.toml).
 check: install
@@ -43,6 +43,10 @@ test-integration: install
 
 test-e2e: install
 	$(PYTEST) tests/e2e -q
+
+# The console in Debian's Chromium (/usr/bin/chromium; Playwright never downloads a browser here); screenshots in tests/browser/screenshots.
+test-browser: install
+	$(PYTEST) tests/browser -q
 
 bench: install
 	bash deploy/with-infra.sh $(PY) bench/pipeline.py

@@ -19,6 +19,8 @@ from fastapi import FastAPI
 from services.carrier_gateway.config import CarrierGatewaySettings
 from services.carrier_gateway.main import create_app as create_gateway
 from services.carrier_gateway.models import CarrierItem
+from services.console.config import ConsoleSettings
+from services.console.main import create_app as create_console
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
 from services.delivery.policy import load_policy
@@ -47,7 +49,7 @@ CALLERS = ("court", "other_court", "agent", "other_agent", "lawyer", "other_lawy
 
 @dataclass
 class World:
-    """The objects every call is about, all of court C371002, and the clients of the four services."""
+    """The objects every call is about, all of court C371002, and the clients of the four services and the console."""
 
     clients: dict[str, httpx.AsyncClient]
     apps: dict[str, FastAPI]
@@ -115,7 +117,15 @@ async def world(kafka: str, topic_prefix: str, make_database, tmp_path: Path) ->
                 webhook_allowed_networks=["127.0.0.1/32"],
             ),
         }
-        makers: dict[str, Callable[..., FastAPI]] = {"intake": create_intake, "delivery": create_delivery, "carrier_gateway": create_gateway, "evidence": create_evidence}
+        # The console's pages are not in its OpenAPI document (they are for browsers, with tests of their own); its API is.
+        configs["console"] = settings(ConsoleSettings, database_url=await make_database("console"), kafka=kafka, prefix=topic_prefix)
+        makers: dict[str, Callable[..., FastAPI]] = {
+            "intake": create_intake,
+            "delivery": create_delivery,
+            "carrier_gateway": create_gateway,
+            "evidence": create_evidence,
+            "console": create_console,
+        }
         apps = {name: makers[name](config.model_copy(update={"common": base})) for name, config in configs.items()}
         clients = {name: await exits.enter_async_context(running(app)) for name, app in apps.items()}
         w = World(clients=clients, apps=apps)
@@ -360,6 +370,9 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"json": {"url": w.hook}},
     ),
     Call("evidence", "get", "/v1/courts/{court_id}/webhook", (200, 404, 403, 403, 403, 403, 200, 403, 403), lambda w: "/v1/courts/C371002/webhook"),
+    # console
+    Call("console", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
+    Call("console", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),
 )
 
 

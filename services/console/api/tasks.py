@@ -42,7 +42,7 @@ async def task(task_id: TaskId, request: Request, visitor: SignedIn, deps: DepsD
     """Shows one task: the party, the address, the papers to take, beginning the visit and the outcomes it may have."""
     access.admit(visitor, access.TASKS)
     found = await tasks.task(deps, visitor=visitor, task_id=task_id)
-    return render("task.html", request=request, task=found, begin_errors=[], reason="")
+    return render("task.html", request=request, task=found, begin_errors=[])
 
 
 @router.post("/tasks/{task_id}/begin", response_class=HTMLResponse)
@@ -54,10 +54,10 @@ async def begin(task_id: TaskId, request: Request, visitor: Acting, deps: DepsDe
         found = await tasks.task(deps, visitor=visitor, task_id=task_id)
         errors = [FieldError("reason", "请填写开始送达的事由（至少两个字）")]
         template = "_contact.html" if is_htmx(request) else "task.html"
-        return render(template, request=request, status=422, task=found, begin_errors=errors, reason="")
+        return render(template, request=request, status=422, task=found, begin_errors=errors)
     begun = await tasks.begin(deps, visitor=visitor, task_id=task_id, reason=reason)
     if is_htmx(request):
-        return render("_contact.html", request=request, task=begun, begin_errors=[], reason="")
+        return render("_contact.html", request=request, task=begun, begin_errors=[])
     return RedirectResponse(f"/tasks/{task_id}#contact", status_code=303)
 
 

@@ -21,7 +21,8 @@ from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.problems import Problem
 
-# Who the audit log names for an attempt at a username nobody has, and for the `songda user` command.
+# Who the audit log names for an attempt at a username nobody has, and for the `songda user` command. The log's times are
+# the system's (the domain clock), as on every service; locks and sessions count the wall clock, as people and tokens do.
 CONSOLE = Principal(sub="console", role=Role.service)
 OPERATOR = Principal(sub="songda-cli", role=Role.service)
 
@@ -84,7 +85,7 @@ async def sign_in(deps: ConsoleDeps, *, username: str, password: str, client: st
     if user is None:
         return await _stranger(deps, name=name, password=password, now=now, client=client)
     if is_locked(user.locked_until, now=now):
-        return await _refuse(deps, user, Attempt.locked, now=now, client=client)
+        return await _refuse(deps, user, Attempt.locked, client=client)
     # The hash is checked outside the transaction: it takes a tenth of a second that no other sign-in should wait for.
     matches = await deps.passwords.verify(user.password_hash, password)
     rehashed = await deps.passwords.hash(password) if matches and deps.passwords.outdated(user.password_hash) else None
@@ -102,7 +103,7 @@ async def sign_in(deps: ConsoleDeps, *, username: str, password: str, client: st
             outcome, shown = Attempt.wrong_password, Attempt.locked if user.locked_until else Attempt.wrong_password
         else:
             return await _open(deps, session, user, rehashed=rehashed, now=now, client=client, replacing=replacing)
-        audit.record(session, _as(user), action="console.sign_in", target=f"user:{user.username}", now=now, outcome=outcome, client=client)
+        audit.record(session, _as(user), action="console.sign_in", target=f"user:{user.username}", now=deps.clock.now(), outcome=outcome, client=client)
     return Refused(shown=shown)
 
 
@@ -115,7 +116,7 @@ async def _open(deps: ConsoleDeps, session: AsyncSession, user: ConsoleUser, *, 
     await session.exec(delete(ConsoleSession).where((col(ConsoleSession.expires_at) < now) | (col(ConsoleSession.id) == (replacing or ""))))
     session.add(user)
     session.add(opened)
-    audit.record(session, _as(user), action="console.sign_in", target=f"user:{user.username}", now=now, outcome=Attempt.ok, client=client)
+    audit.record(session, _as(user), action="console.sign_in", target=f"user:{user.username}", now=deps.clock.now(), outcome=Attempt.ok, client=client)
     return SignedIn(token=token, visitor=_visitor(user, opened))
 
 
@@ -127,13 +128,13 @@ async def _stranger(deps: ConsoleDeps, *, name: str, password: str, now: datetim
         await deps.passwords.spend(password)
         shown = Attempt.locked if deps.strangers.fail(name, now=now, policy=deps.policy) else Attempt.wrong_password
     async with deps.db.transaction() as session:
-        audit.record(session, CONSOLE, action="console.sign_in", target=f"user:{name[:64]}", now=now, outcome=Attempt.unknown_user, client=client)
+        audit.record(session, CONSOLE, action="console.sign_in", target=f"user:{name[:64]}", now=deps.clock.now(), outcome=Attempt.unknown_user, client=client)
     return Refused(shown=shown)
 
 
-async def _refuse(deps: ConsoleDeps, user: ConsoleUser, attempt: Attempt, *, now: datetime, client: str | None) -> Refused:
+async def _refuse(deps: ConsoleDeps, user: ConsoleUser, attempt: Attempt, *, client: str | None) -> Refused:
     async with deps.db.transaction() as session:
-        audit.record(session, _as(user), action="console.sign_in", target=f"user:{user.username}", now=now, outcome=attempt, client=client)
+        audit.record(session, _as(user), action="console.sign_in", target=f"user:{user.username}", now=deps.clock.now(), outcome=attempt, client=client)
     return Refused(shown=attempt)
 
 
@@ -160,16 +161,15 @@ async def visit(deps: ConsoleDeps, *, token: str) -> Visitor | None:
 
 async def sign_out(deps: ConsoleDeps, *, visitor: Visitor, client: str | None) -> None:
     """Ends the session and audits it."""
-    now = deps.wall.now()
     async with deps.db.transaction() as session:
         await session.exec(delete(ConsoleSession).where(col(ConsoleSession.id) == visitor.session_id))
-        audit.record(session, visitor.principal, action="console.sign_out", target=f"user:{visitor.username}", now=now, client=client)
+        audit.record(session, visitor.principal, action="console.sign_out", target=f"user:{visitor.username}", now=deps.clock.now(), client=client)
 
 
 async def add_user(deps: ConsoleDeps, *, user: NewUser) -> ConsoleUser:
     """Adds a user with a fresh Argon2id hash of the password; 409 when the username is taken."""
     password_hash = await deps.passwords.hash(user.password)
-    now = deps.wall.now()
+    now = deps.clock.now()
     async with deps.db.transaction() as session:
         if await _user(session, user.username) is not None:
             raise Problem(409, "Username taken", f"username: {user.username} is taken", errors=[{"field": "username", "message": "is taken"}])
@@ -195,15 +195,14 @@ async def users(deps: ConsoleDeps) -> Sequence[ConsoleUser]:
 
 async def disable_user(deps: ConsoleDeps, *, username: str) -> bool:
     """Disables a user and ends their sessions at once; False when there is no such user."""
-    name, now = _normal(username), deps.wall.now()
     async with deps.db.transaction() as session:
-        user = await _user(session, name, lock=True)
+        user = await _user(session, _normal(username), lock=True)
         if user is None:
             return False
         user.disabled = True
         session.add(user)
         await session.exec(delete(ConsoleSession).where(col(ConsoleSession.user_id) == user.id))
-        audit.record(session, OPERATOR, action="console.user_disable", target=f"user:{user.username}", now=now)
+        audit.record(session, OPERATOR, action="console.user_disable", target=f"user:{user.username}", now=deps.clock.now())
     return True
 
 
@@ -217,7 +216,8 @@ async def add_missing(deps: ConsoleDeps, *, accounts: Sequence[NewUser]) -> list
         try:
             await add_user(deps, user=account)
         except Problem as exc:
-            if exc.status != 409:  # another process added it meanwhile: it is there, as wanted
+            # 409: another process added it meanwhile, so it is there, as wanted.
+            if exc.status != 409:
                 raise
             continue
         added.append(account.username)
