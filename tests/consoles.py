@@ -1,4 +1,4 @@
-"""A console for unit tests: its own SQLite file, fakes of delivery and evidence, a cheap Argon2, and a client that keeps cookies as a browser does."""
+"""A console for unit tests: its own SQLite file, fakes of the services it calls, a cheap Argon2, and a client that keeps cookies as a browser does."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,9 @@ from sqlmodel import col, select
 from services.console.accounts import NewUser
 from services.console.adapters.delivery import FakeDelivery, TaskDetail
 from services.console.adapters.evidence import FakeEvidence
+from services.console.adapters.intake import FakeIntake
+from services.console.adapters.notices import FakeNotices, NoticeRow
+from services.console.adapters.oversight import FakeOversight, Hold
 from services.console.config import ConsoleSettings
 from services.console.deps import ConsoleDeps
 from services.console.handlers import people
@@ -89,6 +92,41 @@ def task(task_id: str = "t-1", **changes: Any) -> TaskDetail:
     return TaskDetail.model_validate(values | changes)
 
 
+def hold(recipient_id: str = "r-1", **changes: Any) -> Hold:
+    """Returns 王五's refusal reported by agent-1 on 23 November 2026, held because its first photo was taken far from the address."""
+    values: dict[str, Any] = {
+        "recipient_id": recipient_id,
+        "notice_id": f"n-{recipient_id}",
+        "court_id": "C371002",
+        "case_number": "（2026）鲁1002民初2345号",
+        "recipient_name": "王五",
+        "task_id": f"t-{recipient_id}",
+        "agent_id": "agent-1",
+        "outcome": "refused",
+        "reported_at": WINDOW_START + timedelta(hours=1),
+        "flags": {"ev-1": ["far_from_address", "no_gps"], "ev-2": []},
+    }
+    return Hold.model_validate(values | changes)
+
+
+def notice(notice_id: str = "n-1", **changes: Any) -> NoticeRow:
+    """Returns a notice of the 环翠 court due on 1 December 2026, its early warning raised, to 张三 (in progress) and 李四 (held), with agent-1 on it."""
+    values: dict[str, Any] = {
+        "notice_id": notice_id,
+        "court_id": "C371002",
+        "case_number": "（2026）鲁1002民初1234号",
+        "status": "in_progress",
+        "due_date": date(2026, 12, 1),
+        "registered_at": WINDOW_START - timedelta(days=10),
+        "warned_at": WINDOW_START,
+        "overdue_at": None,
+        "completed_at": None,
+        "recipients": [{"recipient_id": "r-1", "name": "张三", "status": "in_progress"}, {"recipient_id": "r-2", "name": "李四", "status": "held"}],
+        "agents": ["agent-1"],
+    }
+    return NoticeRow.model_validate(values | changes)
+
+
 @dataclass
 class Console:
     """The app, its Deps and the fakes it calls."""
@@ -97,6 +135,9 @@ class Console:
     deps: ConsoleDeps
     delivery: FakeDelivery
     evidence: FakeEvidence
+    oversight: FakeOversight
+    notices: FakeNotices
+    intake: FakeIntake
 
     async def add(self, username: str, role: Role = Role.agent, scope: str = "", password: str = PASSWORD) -> ConsoleUser:
         """Adds a user (an agent whose scope is its username, unless told otherwise)."""
@@ -131,12 +172,12 @@ class Console:
 async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
     """Builds a console on a SQLite file in `tmp_path`, in the test environment, with the given settings."""
     settings = ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'console.db'}", common=CommonSettings(env=Environment.test, jwt_secret=SECRET), **overrides)
-    delivery, evidence = FakeDelivery(), FakeEvidence()
-    app = create_app(settings, delivery=delivery, evidence=evidence, passwords=Passwords(CHEAP))
+    delivery, evidence, oversight, notices, intake = FakeDelivery(), FakeEvidence(), FakeOversight(), FakeNotices(), FakeIntake()
+    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, passwords=Passwords(CHEAP))
     runtime = app.state.runtime
     await create_tables(runtime.db.engine, [*PLUMBING_TABLES, *TABLES])
     try:
-        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence)
+        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake)
     finally:
         await runtime.db.dispose()
 

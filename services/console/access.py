@@ -9,9 +9,21 @@ from shared.plumbing.auth import Role
 # Today lists the caller's own queue: an agent's. A supervisor may open any task by its address.
 TODAY = frozenset({Role.agent})
 TASKS = frozenset({Role.agent, Role.supervisor})
+# The board lists everyone's open tasks, which delivery shows supervisors only; reassigning is theirs too.
+BOARD = frozenset({Role.supervisor})
+# Auditors read the roster, the held services and their photos, and the notice list; only supervisors change or decide.
+ROSTER = frozenset({Role.supervisor, Role.auditor})
+HOLDS = frozenset({Role.supervisor, Role.auditor})
+NOTICES = frozenset({Role.supervisor, Role.auditor})
+SUPERVISORS = frozenset({Role.supervisor})
 
 
 def admit(visitor: Visitor, roles: frozenset[Role]) -> None:
-    """Refuses (403 page) a person whose role the page is not for."""
+    """Refuses (403 page) a person whose role the page or action is not for."""
     if visitor.role not in roles:
-        raise PageError(403, "无权访问", "此页面供送达员和送达主管使用。请返回首页查看您可以办理的事项。")
+        raise PageError(403, "无权访问", "您的账号无权查看此页面或办理此事项。请返回首页查看您可以办理的事项。")
+
+
+def may(visitor: Visitor, roles: frozenset[Role]) -> bool:
+    """Tells whether the person's role is among those of a page or action (to offer its forms or links)."""
+    return visitor.role in roles

@@ -15,7 +15,7 @@ class ConsoleSettings(ServiceSettings):
 
     port: int = 8000
     # The services' public HTTP APIs; the console calls them with a short-lived token of the signed-in user.
-    # Intake's and the carrier gateway's are for the court's and supervisor's pages to come.
+    # Intake names the courts on the notice list; the carrier gateway's is for the court's pages to come.
     intake_url: str = "http://127.0.0.1:8001"
     delivery_url: str = "http://127.0.0.1:8002"
     carrier_gateway_url: str = "http://127.0.0.1:8003"

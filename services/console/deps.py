@@ -9,6 +9,9 @@ from fastapi import Depends
 
 from services.console.adapters.delivery import Delivery
 from services.console.adapters.evidence import Evidence
+from services.console.adapters.intake import Intake
+from services.console.adapters.notices import Notices
+from services.console.adapters.oversight import Oversight
 from services.console.domain import SignInPolicy
 from services.console.passwords import Passwords
 from services.console.strangers import Strangers
@@ -25,6 +28,10 @@ class ConsoleDeps(Deps):
     strangers: Strangers
     delivery: Delivery
     evidence: Evidence
+    # Delivery's supervisors' API and its notice list, and intake's court registry (to name courts).
+    oversight: Oversight
+    notices: Notices
+    intake: Intake
     # The largest file the console takes to pass on to evidence.
     max_upload_bytes: int
 

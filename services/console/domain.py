@@ -1,4 +1,4 @@
-"""The console's rules, pure: when a username locks, when a session ends, where each role lands, and how Today groups the team's work."""
+"""The console's rules, pure: when a username locks, when a session ends, where each role lands, how Today groups an agent's work and the board the team's."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def session_end(*, last_seen: datetime, expires_at: datetime, policy: SignInPoli
     return min(last_seen + policy.idle, expires_at)
 
 
-# Where each role starts; the pages for courts, supervisors, lawyers and auditors are still to come.
-LANDING: dict[str, str] = {"agent": "/today"}
+# Where each role starts; the pages for courts, lawyers and auditors are still to come (auditors read the supervisors' lists from /welcome).
+LANDING: dict[str, str] = {"agent": "/today", "supervisor": "/board"}
 ELSEWHERE = "/welcome"
 
 
@@ -89,3 +89,57 @@ def by_window(tasks: Sequence[T]) -> list[Window[T]]:
     for (start, end), members in windows.items():
         groups.append(Window(late=False, day=start.astimezone(SHANGHAI).date(), start=start, end=end, tasks=members))
     return groups
+
+
+class Assigned(Scheduled, Protocol):
+    """A scheduled task and the agent who holds it."""
+
+    @property
+    def agent_id(self) -> str: ...
+
+
+class Member(Protocol):
+    """An agent of the roster."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+A = TypeVar("A", bound=Assigned)
+
+
+@dataclass(frozen=True)
+class Crew(Generic[A]):
+    """One agent's open tasks on the board, the late ones first; `on_roster` is False for an agent the roster no longer names."""
+
+    agent_id: str
+    name: str
+    active: bool
+    on_roster: bool
+    tasks: list[A]
+
+    @property
+    def late(self) -> int:
+        """Returns how many of the tasks are late."""
+        return sum(1 for task in self.tasks if task.late)
+
+
+def by_agent(tasks: Sequence[A], agents: Sequence[Member]) -> list[Crew[A]]:
+    """Groups open tasks by agent, each agent's late ones first, then by window.
+
+    The agents with the most late tasks come first, then the roster's order. An active agent without tasks is
+    listed too (free to take one); an inactive one only while they still hold tasks, which want reassigning.
+    """
+    held: dict[str, list[A]] = {}
+    for task in sorted(tasks, key=lambda t: (not t.late, t.window_start, t.window_end)):
+        held.setdefault(task.agent_id, []).append(task)
+    crews = [Crew(agent_id=a.id, name=a.name, active=a.active, on_roster=True, tasks=held.pop(a.id, [])) for a in agents]
+    crews += [Crew(agent_id=agent_id, name=agent_id, active=False, on_roster=False, tasks=mine) for agent_id, mine in sorted(held.items())]
+    listed = [crew for crew in crews if crew.tasks or crew.active]
+    return sorted(listed, key=lambda crew: -crew.late)

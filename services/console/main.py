@@ -15,7 +15,11 @@ from services.console import errors
 from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import Delivery, DeliveryClient
 from services.console.adapters.evidence import Evidence, EvidenceClient
-from services.console.api import people, tasks
+from services.console.adapters.intake import Intake, IntakeClient
+from services.console.adapters.notices import Notices, NoticesClient
+from services.console.adapters.oversight import Oversight, OversightClient
+from services.console.api import holds, people, tasks, team
+from services.console.api import notices as notice_list
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
 from services.console.deps import ConsoleDeps
@@ -55,6 +59,9 @@ def console_deps(settings: ConsoleSettings, *, db: Database, clock: Clock, http:
         strangers=Strangers(),
         delivery=DeliveryClient(api("delivery", settings.delivery_url)),
         evidence=EvidenceClient(api("evidence", settings.evidence_url)),
+        oversight=OversightClient(api("delivery", settings.delivery_url)),
+        notices=NoticesClient(api("delivery", settings.delivery_url)),
+        intake=IntakeClient(api("intake", settings.intake_url)),
         max_upload_bytes=int(settings.max_upload_mb * 2**20),
     )
 
@@ -72,14 +79,30 @@ async def offline(settings: ConsoleSettings) -> AsyncIterator[ConsoleDeps]:
         await db.dispose()
 
 
-def create_app(settings: ConsoleSettings | None = None, *, delivery: Delivery | None = None, evidence: Evidence | None = None, passwords: Passwords | None = None) -> FastAPI:
+def create_app(
+    settings: ConsoleSettings | None = None,
+    *,
+    delivery: Delivery | None = None,
+    evidence: Evidence | None = None,
+    oversight: Oversight | None = None,
+    notices: Notices | None = None,
+    intake: Intake | None = None,
+    passwords: Passwords | None = None,
+) -> FastAPI:
     """Builds the console app from settings (environment by default); tests hand in fakes of the services and a cheaper hasher."""
     settings = settings or ConsoleSettings()
     http = httpx.AsyncClient()
 
     def build_deps(runtime: Runtime) -> ConsoleDeps:
         deps = console_deps(settings, db=runtime.db, clock=runtime.clock, http=http, passwords=passwords)
-        return replace(deps, delivery=delivery or deps.delivery, evidence=evidence or deps.evidence)
+        return replace(
+            deps,
+            delivery=delivery or deps.delivery,
+            evidence=evidence or deps.evidence,
+            oversight=oversight or deps.oversight,
+            notices=notices or deps.notices,
+            intake=intake or deps.intake,
+        )
 
     async def close() -> None:
         await http.aclose()
@@ -87,9 +110,9 @@ def create_app(settings: ConsoleSettings | None = None, *, delivery: Delivery | 
     spec = ServiceSpec(
         name="console",
         title="Songda console",
-        description="The web front door: sign-in, sessions, and the delivery team's pages over the services' own APIs. It keeps users and sessions, no delivery data.",
+        description="The web front door: sign-in, sessions, and the delivery team's and supervisors' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
-        routers=(people.router, tasks.router),
+        routers=(people.router, tasks.router, team.router, holds.router, notice_list.router),
         deps=build_deps,
         close=close,
     )

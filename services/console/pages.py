@@ -60,6 +60,11 @@ def moment(value: datetime) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
+def calendar(value: date) -> str:
+    """Writes a calendar day with its year, as a due date is read: 2026年11月23日."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
 def coordinates(lat: float, lon: float) -> str:
     """Writes a point as latitude and longitude in words, without a map link: 北纬37.51230°，东经122.12010°."""
     return f"{'北纬' if lat >= 0 else '南纬'}{abs(lat):.5f}°，{'东经' if lon >= 0 else '西经'}{abs(lon):.5f}°"
@@ -76,7 +81,7 @@ def phone(number: str) -> str:
 
 
 templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-templates.filters.update(day=day, clock=clock, moment=moment, coordinates=coordinates, phone=phone)
+templates.filters.update(day=day, clock=clock, moment=moment, calendar=calendar, coordinates=coordinates, phone=phone)
 templates.globals.update(texts=texts, htmx=HTMX)
 
 
@@ -88,5 +93,5 @@ def is_htmx(request: Request) -> bool:
 def render(template: str, *, request: Request, status: int = 200, headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse:
     """Renders a page or fragment for the request's visitor (if any) with the pages' headers."""
     visitor: Visitor | None = getattr(request.state, "visitor", None)
-    body = templates.get_template(template).render(visitor=visitor, **context)
+    body = templates.get_template(template).render(visitor=visitor, current=request.url.path, **context)
     return HTMLResponse(body, status_code=status, headers={**HEADERS, **(headers or {})})

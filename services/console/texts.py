@@ -12,11 +12,28 @@ ROLES: dict[str, str] = {"court": "法院", "agent": "送达员", "supervisor": 
 
 # What each role can do in the console today; the other pages are still to come.
 ROLE_CAN: dict[str, tuple[str, ...]] = {
-    "supervisor": ("可打开任何送达任务：在地址栏输入 /tasks/任务编号。", "可通过各服务的 /v1/audit-log 接口查阅审计日志。", "主管工作台即将上线。"),
+    "supervisor": (
+        "团队看板：查看全部待办任务（按送达员分组，已超时的在前），并可改派。",
+        "花名册：添加送达员，修改姓名、负责区域和是否在岗。",
+        "待审核证据：查看核验存疑的照片，认可证据或安排重新上门。",
+        "通知列表：按状态、法院、送达员、案号、当事人和期限筛选送达通知。",
+        "可通过各服务的 /v1/audit-log 接口查阅审计日志。",
+    ),
     "court": ("本院送达案件页面即将上线。", "目前可通过受理服务的接口提交送达通知。"),
     "lawyer": ("律师事务所送达页面即将上线。",),
-    "auditor": ("可通过各服务的 /v1/audit-log 接口查阅审计日志（含本工作台的登录记录）。", "审计页面即将上线。"),
+    "auditor": (
+        "花名册：查阅送达员名单（只读）。",
+        "待审核证据：查阅核验存疑的送达及其照片（只读）。",
+        "通知列表：按条件筛选查阅送达通知（只读）。",
+        "可通过各服务的 /v1/audit-log 接口查阅审计日志（含本工作台的登录记录）。",
+    ),
     "agent": ("查看今日任务，上门送达或张贴公告，并当场记录送达结果。",),
+}
+# The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
+NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
+    "agent": (("/today", "今日任务"),),
+    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表")),
+    "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表")),
 }
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
@@ -65,6 +82,7 @@ LAW: dict[str, Law] = {
 SIGNER_ROLES: dict[str, str] = {role.value: name for role, name in labels.SIGNER_ROLE.items()}
 PARTY_ROLES = labels.PARTY_ROLE
 
+NOTICE_STATUSES: dict[str, str] = {"in_progress": "送达中", "completed": "已完成"}
 RECIPIENT_STATUSES: dict[str, str] = {
     "in_progress": "送达进行中",
     "awaiting_evidence": "等待照片核验",
@@ -190,6 +208,8 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     (r"^Input should be a valid datetime|^Input should have timezone info", "{label}格式不正确"),
     (r"^Input should be", "请从列表中选择{label}"),
     (r"^List should have at most", "{label}过多"),
+    # Delivery's refusal of a reassignment to an agent not (or no longer) active in the roster.
+    (r"^no active agent", "{label}不在岗或不在花名册中，请重新选择"),
 )
 
 
@@ -210,6 +230,17 @@ def refusal_errors(errors: Sequence[Mapping[str, str]], *, outcome: str = "") ->
         message = REQUIREMENTS.get((path, outcome)) or _message(error.get("message", ""), LABELS.get(field, "此项"))
         if FieldError(field, message) not in shown:
             shown.append(FieldError(field, message))
+    return shown
+
+
+def field_errors(errors: Sequence[Mapping[str, str]], *, fields: Mapping[str, tuple[str, str]]) -> list[FieldError]:
+    """Turns a service's 422 errors into Chinese messages beside the fields of a form: `fields` maps a path the service names (or its first part) to the input's id and label."""
+    shown: list[FieldError] = []
+    for error in errors:
+        path = error.get("field", "")
+        field, label = fields.get(path) or fields.get(path.split(".")[0]) or ("", "此项")
+        if (found := FieldError(field, _message(error.get("message", ""), label))) not in shown:
+            shown.append(found)
     return shown
 
 

@@ -65,6 +65,13 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         built.delivery.add("agent-1", consoles.task("t-2", late=True, kind="posting", outcomes=["not_found", "posted"]))
         await built.add("agent-1")
         await built.add("supervisor", Role.supervisor)
+        built.oversight.hire("agent-1", "环翠组一")
+        built.oversight.hire("agent-2", "环翠组二")
+        built.oversight.assign("agent-1", consoles.task("t-1"))
+        built.oversight.assign("agent-1", consoles.task("t-2", late=True))
+        built.oversight.hold(consoles.hold("r-1"))
+        built.notices.rows = [consoles.notice("n-1"), consoles.notice("n-2")]
+        built.notices.page_size = 1
         yield built
 
 
@@ -100,15 +107,23 @@ async def every_page(console: Console) -> dict[str, httpx.Response]:
         pages["down"] = await browser.get("/today")
         console.delivery.down = False
     async with console.browser() as browser:
-        await signed_in(browser, "supervisor")
+        token = await signed_in(browser, "supervisor")
         pages["welcome"] = await browser.get("/welcome")
         pages["forbidden"] = await browser.get("/today")
+        for path in ("/board", "/roster", "/roster/agent-1", "/holds", "/notices", "/notices?cursor=1"):
+            pages[path] = await browser.get(path)
+        pages["reassign refused"] = await browser.post("/tasks/t-1/reassign", data={"csrf_token": token, "reason": "请假"})
+        pages["roster refused"] = await browser.post("/roster", data={"csrf_token": token, "id": "agent-1", "name": "重名"})
+        pages["hold refused"] = await browser.post("/holds/r-1/accept", data={"csrf_token": token})
+        pages["notices refused"] = await browser.get("/notices", params={"due_from": "soon"})
     return pages
 
 
 async def test_no_page_names_anything_off_site_nor_runs_inline_script_or_style(console: Console) -> None:
     pages = await every_page(console)
-    refused = {"login refused": 200, "/no-such-page": 404, "form errors": 422, "csrf refused": 403, "down": 503, "forbidden": 403}
+    refused = {"login refused": 200, "/no-such-page": 404, "form errors": 422, "csrf refused": 403, "down": 503, "forbidden": 403} | dict.fromkeys(
+        ("reassign refused", "roster refused", "hold refused", "notices refused"), 422
+    )
     assert {name: page.status_code for name, page in pages.items()} == {name: refused.get(name, 200) for name in pages}
     html = {name: page for name, page in pages.items() if page.headers["content-type"].startswith("text/html")}
     assert len(html) == len(pages) - 1, "all but the PDF are pages"

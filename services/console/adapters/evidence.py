@@ -1,9 +1,10 @@
-"""Evidence's upload as the console uses it: what an item's checks found, the port, the HTTP client and a fake."""
+"""Evidence as the console uses it: the upload and what its checks found, an item's stored bytes, the port, the HTTP client and a fake."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -11,7 +12,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from services.console.adapters.calls import ServiceApi, ServiceRefused, ServiceUnavailable
-from shared.plumbing.auth import Principal
+from shared.plumbing.auth import Principal, Role
 
 
 class EvidenceOut(BaseModel):
@@ -26,15 +27,25 @@ class EvidenceOut(BaseModel):
     flags: list[str] = []
 
 
+@dataclass(frozen=True)
+class Content:
+    """An item's stored bytes and the type evidence sniffed when it was uploaded."""
+
+    data: bytes
+    content_type: str
+
+
 class Evidence(Protocol):
-    """Evidence's intake, called as the signed-in person."""
+    """Evidence's intake and its items' content, called as the signed-in person."""
 
     async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str, metadata: Mapping[str, Any], key: str) -> EvidenceOut: ...
+
+    async def content(self, caller: Principal, evidence_id: str) -> Content: ...
 
 
 @dataclass(frozen=True)
 class EvidenceClient:
-    """Evidence over HTTP: `POST /v1/evidence`, multipart, under the caller's idempotency key."""
+    """Evidence over HTTP: uploads (`POST /v1/evidence`, multipart, under the caller's idempotency key) and items' content."""
 
     api: ServiceApi
     # Evidence answers 409 for a task it has not heard of yet (delivery.TaskAssigned is on its way); it asks for a
@@ -60,6 +71,13 @@ class EvidenceClient:
         response = await self.api.call("POST", "/v1/evidence", caller, files=files, headers={"Idempotency-Key": key})
         return EvidenceOut.model_validate(response.json())
 
+    async def content(self, caller: Principal, evidence_id: str) -> Content:
+        """Returns an item's stored bytes and their type (evidence audits the read; 404 for an item the caller does not reach)."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", evidence_id):
+            raise ServiceRefused(404, {"detail": "no such item"})
+        response = await self.api.call("GET", f"/v1/evidence/{evidence_id}/content", caller)
+        return Content(data=response.content, content_type=response.headers.get("content-type", "application/octet-stream"))
+
 
 @dataclass
 class FakeEvidence:
@@ -77,3 +95,13 @@ class FakeEvidence:
             item = EvidenceOut(id=f"ev-{len(self.items) + 1}", kind=str(metadata["kind"]), scene=metadata.get("scene"), content_type=content_type, flags=list(self.flags))
             self.items[key] = (item, dict(metadata), content)
         return self.items[key][0]
+
+    async def content(self, caller: Principal, evidence_id: str) -> Content:
+        """Returns an uploaded item's bytes to the roles that read every court's evidence; any other answers as missing."""
+        if self.down:
+            raise ServiceUnavailable("evidence")
+        found = [(item, data) for item, _, data in self.items.values() if item.id == evidence_id]
+        if not found or caller.role not in (Role.supervisor, Role.auditor, Role.service):
+            raise ServiceRefused(404, {"title": "Not found", "detail": f"No evidence {evidence_id}."})
+        item, data = found[0]
+        return Content(data=data, content_type=item.content_type)
