@@ -6,7 +6,7 @@ SONGDA := $(VENV)/bin/songda
 STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install run up down test check test-unit test-integration test-e2e test-browser bench bench-lookup bench-delivery bench-carrier bench-evidence clean
+.PHONY: install run up down demo test check test-unit test-integration test-e2e test-browser bench bench-lookup bench-delivery bench-carrier bench-evidence clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -22,6 +22,9 @@ run: install
 
 up: install
 	$(SONGDA) up
+
+demo: install
+	$(SONGDA) demo
 
 down:
 	@if [ -x $(SONGDA) ]; then $(SONGDA) down; fi

@@ -23,6 +23,8 @@ from shared.plumbing.settings import CommonSettings
 
 if TYPE_CHECKING:
     from services.console.deps import ConsoleDeps
+    from songda.demo import Demo
+    from songda.devstack import Stack
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
@@ -258,6 +260,63 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Starts the whole system on a scaled clock in var/demo, seeds a court's day and works it with a robot colleague until Ctrl-C."""
+    from shared.contracts.topics import create_topics
+    from shared.plumbing.clock import ScaledClock
+    from songda import demo
+    from songda.devstack import Stack, StackError
+
+    started_kafka = not _kafka_running()
+    _kafka("start")
+    now = datetime.now(UTC)
+    # The morning begins once the stack is up and the day is seeded, about half a minute from now.
+    clock = ScaledClock(epoch=demo.next_morning(now), anchor=now + timedelta(seconds=30), scale=args.scale)
+    var_dir = demo.fresh_folder(REPO / "var" / "demo")
+    # Topics of its own, so that neither an earlier demo nor `make run` leaks into this one.
+    prefix = f"demo{now:%Y%m%d%H%M%S}."
+    asyncio.run(create_topics(CommonSettings().kafka_bootstrap, prefix=prefix))
+    os.environ.update(demo.demo_environment(var_dir, clock, prefix=prefix))
+    accounts = _demo_accounts()
+    stack = Stack(log_dir=var_dir / "log", run_dir=var_dir / "run")
+    stopping = asyncio.Event()
+    try:
+        stack.start()
+        stack.wait_healthy()
+        print(_banner(stack, accounts), flush=True)
+        print(f"The demo's day starts {demo.day_label(clock)} and runs {args.scale:g} times faster than real time. Today:", flush=True)
+        print(demo.story(), flush=True)
+        print(f"Sign in to {stack.url('console')} as {demo.YOUR_AGENT} to work your visits. Logs: {stack.log_dir}. Ctrl-C stops.", flush=True)
+        asyncio.run(_demo_until_stopped(demo.Demo(urls={name: stack.url(name) for name in stack.ports}, clock=clock), stack, stopping))
+    except StackError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nstopping services…", flush=True)
+        stack.stop()
+        if started_kafka:
+            _kafka("stop")
+    return 0
+
+
+async def _demo_until_stopped(running: Demo, stack: Stack, stopping: asyncio.Event) -> None:
+    """Plays the demo until Ctrl-C or a service exits."""
+    from songda import demo
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    play = asyncio.create_task(demo.play(running, stopping=stopping))
+    while not stopping.is_set() and not play.done():
+        for name, process in stack.processes.items():
+            if process.poll() is not None:
+                print(f"{name} exited with code {process.returncode}:\n{stack.tail(name)}", file=sys.stderr)
+                stopping.set()
+        await asyncio.sleep(0.3)
+    stopping.set()
+    await play
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     """Stops what `songda up` started."""
     from songda.devstack import stop_recorded
@@ -475,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     sub.add_parser("up", help="start Kafka and every service in the background").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `songda up` started").set_defaults(func=cmd_down)
+    demo = sub.add_parser("demo", help="start everything on a scaled clock with a court's day of scripted notices and a robot colleague (Ctrl-C stops)")
+    demo.add_argument("--scale", type=float, default=540.0, help="domain seconds per real second (default 540: a nine-hour working day in a minute)")
+    demo.set_defaults(func=cmd_demo)
 
     user = sub.add_parser("user", help="add, list and disable the console's users").add_subparsers(dest="action", required=True)
     user_add = user.add_parser("add", help="add a user (asks for the password twice unless --password gives it)")

@@ -27,8 +27,6 @@ COURT_ID = "C371002"
 COURT_NAME = "威海市环翠区人民法院"
 # The agent a newcomer signs in as; its visits are left for them, every other task is worked by the robot.
 YOUR_AGENT = "agent-huancui-1"
-# A nine-hour working day passes in a minute.
-SCALE = 540.0
 DOCUMENTS = [
     {"title": "起诉状副本", "kind": "complaint_copy", "pages": 3},
     {"title": "应诉通知书", "kind": "notice_to_respond", "pages": 1},
@@ -124,13 +122,14 @@ PARTIES: tuple[Party, ...] = (
 
 @dataclass
 class Demo:
-    """A running demo's addresses, clock and tokens, and the tasks the robot already handled."""
+    """A running demo's addresses, clock and tokens, the tasks the robot already handled and the notices already announced."""
 
     urls: Mapping[str, str]
     clock: ScaledClock
     secret: str = DEV_JWT_SECRET
     issuer: str = "songda"
     done: set[str] = field(default_factory=set)
+    completed: set[str] = field(default_factory=set)
 
     def headers(self, role: Role, sub: str) -> dict[str, str]:
         """Returns a bearer header for a short-lived token."""
@@ -298,14 +297,30 @@ def day_label(clock: ScaledClock) -> str:
 
 
 async def play(demo: Demo, *, stopping: asyncio.Event, say: Callable[[str], None] = print, interval: float = 2.0) -> None:
-    """Seeds the day, then works the robot's tasks every `interval` seconds until `stopping` is set, saying what happens."""
+    """Seeds the day, then every `interval` seconds works the robot's tasks and announces served notices, until `stopping` is set."""
     async with httpx.AsyncClient(timeout=30) as client:
         notices = await seed(client, demo)
         say(f"[{day_label(demo.clock)}] 法院已提交 {len(notices)} 件送达通知，送达开始。")
         while not stopping.is_set():
             for line in await robot_round(client, demo):
                 say(f"[{day_label(demo.clock)}] 同事（机器人）：{line}")
+            for line in await newly_completed(client, demo):
+                say(f"[{day_label(demo.clock)}] {line}")
             try:
                 await asyncio.wait_for(stopping.wait(), timeout=interval)
             except TimeoutError:
                 pass
+
+
+async def newly_completed(client: httpx.AsyncClient, demo: Demo) -> list[str]:
+    """Returns a line for each notice served since the last call, with where its delivery report is."""
+    answer = await client.get(f"{demo.urls['delivery']}/v1/notices", params={"status": "completed", "limit": 100}, headers=demo.headers(Role.supervisor, "demo-robot"))
+    await _ok(answer)
+    lines = []
+    for row in answer.json()["items"]:
+        if row["notice_id"] in demo.completed:
+            continue
+        demo.completed.add(row["notice_id"])
+        names = "、".join(r["name"] for r in row["recipients"])
+        lines.append(f"{row['case_number']}（{names}）送达完毕；送达报告：{demo.urls['console']}/notices/{row['notice_id']}/report")
+    return lines

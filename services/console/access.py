@@ -16,6 +16,8 @@ ROSTER = frozenset({Role.supervisor, Role.auditor})
 HOLDS = frozenset({Role.supervisor, Role.auditor})
 NOTICES = frozenset({Role.supervisor, Role.auditor})
 SUPERVISORS = frozenset({Role.supervisor})
+# A delivery report: its court's, and every court's for the overseers (evidence decides which notice is whose).
+REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
 
 
 def admit(visitor: Visitor, roles: frozenset[Role]) -> None:

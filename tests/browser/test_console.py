@@ -83,7 +83,7 @@ async def test_a_post_without_the_csrf_token_is_refused_and_delivery_records_not
     assert (task["status"], task["begun_at"], task["reported_at"]) == ("open", None, None)
 
 
-async def test_an_agent_sees_today_with_the_task_and_another_agents_task_is_not_found_while_a_supervisor_opens_it(
+async def test_an_agent_sees_today_with_the_task_and_another_agents_task_is_not_found_while_a_supervisor_sees_it_on_the_board_and_opens_it(
     stack: BrowserStack, phone: BrowserContext, desktop: BrowserContext
 ) -> None:
     visit = await stack.visit()
@@ -115,8 +115,14 @@ async def test_an_agent_sees_today_with_the_task_and_another_agents_task_is_not_
         await screenshot(page, f"{size}-not-found")
         await context.clear_cookies()
         await sign_in(page, stack, "supervisor")
-        await expect(page.locator("h1")).to_contain_text("您好")
-        await screenshot(page, f"{size}-welcome")
+        await expect(page.locator("h1")).to_have_text("团队看板")
+        await expect(page.locator(f"a[href='/tasks/{visit.task_id}']").first).to_be_visible()
+        await screenshot(page, f"{size}-board")
+        for path, title in (("/roster", "花名册"), ("/holds", "待审核证据"), (f"/notices?case_number={visit.case_number}", "通知列表")):
+            await page.goto(f"{stack.console}{path}")
+            await expect(page.locator("h1")).to_have_text(title)
+            await screenshot(page, f"{size}-{path.strip('/').split('?')[0]}")
+        await expect(page.locator("main")).to_contain_text(visit.case_number)
         await page.goto(f"{stack.console}/tasks/{visit.task_id}")
         await expect(page.locator("h1")).to_have_text(visit.case_number)
 

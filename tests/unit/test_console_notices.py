@@ -64,7 +64,9 @@ async def test_the_list_shows_each_notice_where_it_stands_with_its_recipients_an
         page = await browser.get("/notices")
     rows = [texts_of(row) for row in re.findall(r"<tr class=\"[^\"]*\">(.*?)</tr>", page.text, flags=re.S)]
     assert page.status_code == 200 and len(rows) == 2
-    assert rows[0].split() == ["（2026）鲁1082民初77号", "荣成市人民法院", "2026年11月20日", "已完成", "超期", "某某有限公司（已送达）", "—"], "the earliest due first"
+    assert rows[0].split() == ["（2026）鲁1082民初77号", "荣成市人民法院", "2026年11月20日", "已完成", "超期", "送达报告（PDF）", "某某有限公司（已送达）", "—"], (
+        "the earliest due first"
+    )
     assert rows[1].split() == [
         "（2026）鲁1002民初1234号",
         "威海市环翠区人民法院",
@@ -155,6 +157,24 @@ async def test_an_auditor_reads_the_list_and_others_are_refused(console: Console
             refused.append((await browser.get("/notices")).status_code)
     assert read_by_auditor.status_code == 200 and "环翠组一" in read_by_auditor.text and refused == [403, 403]
     assert console.notices.asked == [{}]
+
+
+async def test_a_served_notice_links_its_report_which_opens_as_pdf_for_those_evidence_shows_it_to(console: Console) -> None:
+    console.evidence.reports["n-2"] = ("C371082", b"%PDF-1.7 report of n-2")
+    async with console.browser() as browser:
+        await signed_in(browser, "boss")
+        listed = await browser.get("/notices")
+        opened = await browser.get("/notices/n-2/report")
+        missing = await browser.get("/notices/n-1/report")
+    assert listed.text.count('/report"') == 1 and 'href="/notices/n-2/report"' in listed.text, "only the completed notice links its report"
+    assert (opened.status_code, opened.headers["content-type"], opened.content) == (200, "application/pdf", b"%PDF-1.7 report of n-2")
+    assert opened.headers["content-disposition"].startswith("inline") and missing.status_code == 404
+    answers = []
+    for username in ("clerk", "agent-1"):
+        async with console.browser() as browser:
+            await signed_in(browser, username)
+            answers.append((await browser.get("/notices/n-2/report")).status_code)
+    assert answers == [404, 403], "another court's report answers as missing; an agent reaches no reports"
 
 
 def test_the_filter_reads_the_query_tidily_and_links_back_to_itself() -> None:

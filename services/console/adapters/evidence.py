@@ -42,6 +42,8 @@ class Evidence(Protocol):
 
     async def content(self, caller: Principal, evidence_id: str) -> Content: ...
 
+    async def report_pdf(self, caller: Principal, notice_id: str) -> Content: ...
+
 
 @dataclass(frozen=True)
 class EvidenceClient:
@@ -78,12 +80,21 @@ class EvidenceClient:
         response = await self.api.call("GET", f"/v1/evidence/{evidence_id}/content", caller)
         return Content(data=response.content, content_type=response.headers.get("content-type", "application/octet-stream"))
 
+    async def report_pdf(self, caller: Principal, notice_id: str) -> Content:
+        """Returns a notice's latest delivery report as PDF (evidence audits the read; 404 before it is issued or for another court's notice)."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", notice_id):
+            raise ServiceRefused(404, {"detail": "no such report"})
+        response = await self.api.call("GET", f"/v1/reports/{notice_id}.pdf", caller)
+        return Content(data=response.content, content_type="application/pdf")
+
 
 @dataclass
 class FakeEvidence:
     """Evidence in memory: one item per key, with the flags a test sets for the next uploads."""
 
     items: dict[str, tuple[EvidenceOut, dict[str, Any], bytes]] = field(default_factory=dict)
+    # Issued reports by notice id, with the court whose they are.
+    reports: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     down: bool = False
 
@@ -105,3 +116,12 @@ class FakeEvidence:
             raise ServiceRefused(404, {"title": "Not found", "detail": f"No evidence {evidence_id}."})
         item, data = found[0]
         return Content(data=data, content_type=item.content_type)
+
+    async def report_pdf(self, caller: Principal, notice_id: str) -> Content:
+        """Returns an issued report to its court and to the roles that read every court's; any other answers as missing."""
+        if self.down:
+            raise ServiceUnavailable("evidence")
+        court_id, data = self.reports.get(notice_id, ("", b""))
+        if not data or not (caller.role in (Role.supervisor, Role.auditor, Role.service) or caller.is_court(court_id)):
+            raise ServiceRefused(404, {"title": "Not found", "detail": f"No report for notice {notice_id}."})
+        return Content(data=data, content_type="application/pdf")
