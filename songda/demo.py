@@ -147,14 +147,7 @@ def next_morning(now: datetime) -> datetime:
 
 def demo_environment(var_dir: Path, clock: ScaledClock, *, prefix: str) -> dict[str, str]:
     """Returns the environment every demo process shares: its own data folder and topics, and the scaled clock."""
-    return {
-        "SONGDA_VAR_DIR": str(var_dir),
-        "SONGDA_TOPIC_PREFIX": prefix,
-        "SONGDA_CLOCK": "scaled",
-        "SONGDA_CLOCK_EPOCH": clock.epoch.isoformat(),
-        "SONGDA_CLOCK_ANCHOR": clock.anchor.isoformat(),
-        "SONGDA_TIME_SCALE": repr(clock.scale),
-    }
+    return {"SONGDA_VAR_DIR": str(var_dir), "SONGDA_TOPIC_PREFIX": prefix, **clock.environment()}
 
 
 def fresh_folder(var_dir: Path) -> Path:

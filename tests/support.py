@@ -93,16 +93,6 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last value: {last!r}")
 
 
-def clock_env(clock: ScaledClock) -> dict[str, str]:
-    """Returns the environment that puts a stack's processes on `clock`."""
-    return {
-        "SONGDA_CLOCK": "scaled",
-        "SONGDA_CLOCK_EPOCH": clock.epoch.isoformat(),
-        "SONGDA_CLOCK_ANCHOR": clock.anchor.isoformat(),
-        "SONGDA_TIME_SCALE": repr(clock.scale),
-    }
-
-
 def real_seconds(clock: ScaledClock, span: timedelta) -> float:
     """Returns how many real seconds `span` of domain time takes on `clock`."""
     return max(span.total_seconds(), 0.0) / clock.scale

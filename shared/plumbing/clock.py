@@ -51,6 +51,15 @@ class ScaledClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self.scale)
 
+    def environment(self) -> dict[str, str]:
+        """Returns the settings (SONGDA_CLOCK and its values) that put another process on this clock."""
+        return {
+            "SONGDA_CLOCK": "scaled",
+            "SONGDA_CLOCK_EPOCH": self.epoch.isoformat(),
+            "SONGDA_CLOCK_ANCHOR": self.anchor.isoformat(),
+            "SONGDA_TIME_SCALE": repr(self.scale),
+        }
+
 
 def _parse_instant(value: str, name: str) -> datetime:
     try:

@@ -17,7 +17,7 @@ from shared.contracts.topics import ALL_TOPICS, TopicNames, create_topics
 from shared.plumbing.clock import ScaledClock
 from songda.devstack import PROCESSES, SERVICES, Stack
 from tests.browser.support import AGENTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, EPOCH, HOME, PHONE, TIME_SCALE, BrowserStack
-from tests.support import clock_env, free_port, pg_url, stack_env
+from tests.support import free_port, pg_url, stack_env
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +53,7 @@ async def stack(kafka: str, postgres: str, tmp_path_factory: pytest.TempPathFact
     finally:
         await connection.close()
     clock = ScaledClock(epoch=EPOCH, anchor=datetime.now(UTC), scale=TIME_SCALE)
-    env = {**stack_env(kafka=kafka, prefix=prefix), **clock_env(clock), "SONGDA_VAR_DIR": str(workdir / "var")}
+    env = {**stack_env(kafka=kafka, prefix=prefix), **clock.environment(), "SONGDA_VAR_DIR": str(workdir / "var")}
     env |= {f"{name.upper()}_DATABASE_URL": pg_url(database) for name, database in databases.items()}
     stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=workdir / "log", run_dir=workdir / "run")
     built = BrowserStack(stack=stack, clock=clock, env=env)

@@ -17,7 +17,7 @@ from shared.plumbing.auth import Role
 from shared.plumbing.clock import ScaledClock
 from shared.plumbing.db import Database
 from songda.devstack import Stack
-from tests.support import clock_env, eventually, read_topic, real_seconds, submit_with_consent, token
+from tests.support import eventually, read_topic, real_seconds, submit_with_consent, token
 
 RECIPIENTS = 60
 KILL_AFTER_SENT = 15
@@ -51,7 +51,7 @@ async def served(client: httpx.AsyncClient, stack: Stack, notice_ids: list[str])
 
 async def test_sigkill_mid_sending_loses_and_doubles_nothing(kafka, topic_prefix, make_database, service_stack, domain_clock: ScaledClock, tmp_path: Path) -> None:
     policy = {"DELIVERY_POLICY_FILE": str(patient_policy(tmp_path, domain_clock))}
-    stack = await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**clock_env(domain_clock), **policy})
+    stack = await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env={**domain_clock.environment(), **policy})
     phones = [f"+86139{index:08d}" for index in range(RECIPIENTS)]
     sim = stack.url("twilio_sim")
     async with httpx.AsyncClient(timeout=30) as client:

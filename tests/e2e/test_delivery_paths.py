@@ -17,7 +17,7 @@ from shared.plumbing.clock import ScaledClock, local_date
 from simulators import camera
 from songda.devstack import Stack
 from songda.verify import verify_report
-from tests.support import clock_env, eventually, publish, submit_with_consent, token, until
+from tests.support import eventually, publish, submit_with_consent, token, until
 
 COURT = token(Role.court, "C371002")
 SUPERVISOR = token(Role.supervisor, "sup-1")
@@ -25,7 +25,7 @@ SUPERVISOR = token(Role.supervisor, "sup-1")
 
 @pytest.fixture
 async def stack(kafka, topic_prefix, make_database, service_stack, domain_clock: ScaledClock) -> Stack:
-    return await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env=clock_env(domain_clock))
+    return await service_stack(kafka=kafka, prefix=topic_prefix, make_database=make_database, extra_env=domain_clock.environment())
 
 
 def waiting_for(client: httpx.AsyncClient, stack: Stack, notice_id: str, check: Callable[[dict[str, Any]], bool]) -> Callable[[], Awaitable[dict[str, Any] | None]]:

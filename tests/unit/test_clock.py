@@ -11,7 +11,7 @@ import pytest
 import shared.plumbing.clock
 from shared.plumbing.clock import RealClock, ScaledClock, clock_from_settings, local_date, utc
 from shared.plumbing.settings import CommonSettings
-from tests.support import clock_env, real_seconds, until
+from tests.support import real_seconds, until
 
 EPOCH = "2026-11-23T00:00:00+00:00"
 ANCHOR = "2026-01-01T00:00:00+00:00"
@@ -148,7 +148,7 @@ def test_utc(value: datetime, expected: datetime) -> None:
 def test_a_test_reads_the_same_now_as_the_stack_it_configures(monkeypatch: pytest.MonkeyPatch) -> None:
     """The end-to-end tests take their times from the clock they hand the stack: the services must build that very clock."""
     ours = ScaledClock(epoch=datetime(2026, 11, 23, 1, tzinfo=UTC), anchor=datetime(2026, 12, 1, 3, 4, 5, 678901, tzinfo=UTC), scale=60.0)
-    for name, value in clock_env(ours).items():
+    for name, value in ours.environment().items():
         monkeypatch.setenv(name, value)
     assert clock_from_settings(CommonSettings()) == ours
 
