@@ -36,8 +36,9 @@ from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, e
 from shared.contracts.events import GeoPoint  # noqa: E402
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames, create_topics  # noqa: E402
 from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
+from simulators import camera  # noqa: E402
 from songda.devstack import SERVICES, Stack  # noqa: E402
-from tests import histories, photos  # noqa: E402
+from tests import histories  # noqa: E402
 from tests.support import KAFKA, publish, stack_env, token  # noqa: E402
 
 AGENT = token(Role.agent, "agent-7")
@@ -52,7 +53,7 @@ def camera_photos(count: int, *, width: int, height: int) -> list[bytes]:
     taken = histories.START + timedelta(days=1, hours=1)
     out = []
     for index in range(count):
-        photo = photos.jpeg(location=GeoPoint(lat=histories.HOME.lat + 0.0002, lon=histories.HOME.lon), taken_at=taken + timedelta(seconds=index), size=(8, 8))
+        photo = camera.jpeg(location=GeoPoint(lat=histories.HOME.lat + 0.0002, lon=histories.HOME.lon), taken_at=taken + timedelta(seconds=index), size=(8, 8))
         # The EXIF of a small photo on the pixels of a big one: the header is what the checks read.
         exif = Image.open(io.BytesIO(photo)).getexif()
         buffer = io.BytesIO()

@@ -28,8 +28,9 @@ from shared.contracts.events import GeoPoint
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.plumbing.auth import Role
 from shared.plumbing.db import Database
+from simulators import camera
 from songda.verify import verify_report
-from tests import histories, photos
+from tests import histories
 from tests.support import eventually, free_port, publish, read_topic, running, serving, settings, token
 
 COURT = token(Role.court, histories.COURT)
@@ -121,14 +122,14 @@ async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
     await ev.play(history, holding=frozenset({"AttemptSucceeded", "RecipientServed", "NoticeCompleted"}))
     task = task_of(history)
 
-    near = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW))
+    near = await ev.upload(photo_meta(history, task), camera.jpeg(location=NEAR, taken_at=IN_WINDOW))
     assert near.status_code == 201, near.text
     assert near.json()["flags"] == [] and near.json()["attempt_id"] is not None
-    far = await ev.upload(photo_meta(history, task), photos.jpeg(location=FAR, taken_at=IN_WINDOW))
+    far = await ev.upload(photo_meta(history, task), camera.jpeg(location=FAR, taken_at=IN_WINDOW))
     assert far.json()["flags"] == ["far_from_address"]
-    stripped = await ev.upload(photo_meta(history, task), photos.jpeg(exif=False))
+    stripped = await ev.upload(photo_meta(history, task), camera.jpeg(exif=False))
     assert "exif_stripped" in stripped.json()["flags"]
-    late = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW + timedelta(days=3)))
+    late = await ev.upload(photo_meta(history, task), camera.jpeg(location=NEAR, taken_at=IN_WINDOW + timedelta(days=3)))
     assert "time_mismatch" in late.json()["flags"]
 
     # Delivery hears of every item with its flags.
@@ -138,30 +139,30 @@ async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
 
     # Bad uploads are refused with the field named, and write nothing.
     before = (await ev.count("evidence_item"), await ev.count("evidence_log_entry"), sorted(p.name for p in ev.blobs.rglob("*") if p.is_file()))
-    missing_kind = await ev.upload({"notice_id": history.notice_id, "task_id": task}, photos.jpeg())
+    missing_kind = await ev.upload({"notice_id": history.notice_id, "task_id": task}, camera.jpeg())
     assert missing_kind.status_code == 422 and missing_kind.headers["content-type"] == "application/problem+json"
     assert "metadata.kind" in missing_kind.text
     not_a_photo = await ev.upload(photo_meta(history, task), b"%PDF-1.7\n" + b"0" * 200, name="photo.jpg")
     assert not_a_photo.status_code == 415 and "application/pdf" in not_a_photo.json()["detail"]
-    too_big = await ev.upload(photo_meta(history, task), photos.jpeg() + b"\0" * 300_000)
+    too_big = await ev.upload(photo_meta(history, task), camera.jpeg() + b"\0" * 300_000)
     assert too_big.status_code == 413 and too_big.json()["detail"].startswith("file:")
-    someone_else = await ev.upload(photo_meta(history, task), photos.jpeg(), headers=token(Role.agent, "agent-8"))
+    someone_else = await ev.upload(photo_meta(history, task), camera.jpeg(), headers=token(Role.agent, "agent-8"))
     assert someone_else.status_code == 403
-    no_scene = await ev.upload({"notice_id": history.notice_id, "kind": "photo", "task_id": task}, photos.jpeg())
+    no_scene = await ev.upload({"notice_id": history.notice_id, "kind": "photo", "task_id": task}, camera.jpeg())
     assert no_scene.status_code == 422 and no_scene.json()["detail"].startswith("scene:")
     after = (await ev.count("evidence_item"), await ev.count("evidence_log_entry"), sorted(p.name for p in ev.blobs.rglob("*") if p.is_file()))
     assert after == before
 
     # A retried upload with the same key answers the item already recorded.
     keyed = {**AGENT, "Idempotency-Key": "upload-1"}
-    first = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
-    again = await ev.upload(photo_meta(history, task), photos.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
+    first = await ev.upload(photo_meta(history, task), camera.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
+    again = await ev.upload(photo_meta(history, task), camera.jpeg(location=NEAR, taken_at=IN_WINDOW), headers=keyed)
     assert (first.status_code, again.status_code) == (201, 200) and first.json()["id"] == again.json()["id"]
     # The key is the caller's own: another uploader using it records its own item and never sees the first.
-    theirs = await ev.upload(photo_meta(history, task), photos.jpeg(location=FAR, taken_at=IN_WINDOW), headers={**token(Role.supervisor, "S-1"), "Idempotency-Key": "upload-1"})
+    theirs = await ev.upload(photo_meta(history, task), camera.jpeg(location=FAR, taken_at=IN_WINDOW), headers={**token(Role.supervisor, "S-1"), "Idempotency-Key": "upload-1"})
     assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
     # Another agent's key is checked only after the task: it is refused, not answered with the item.
-    assert (await ev.upload(photo_meta(history, task), photos.jpeg(), headers={**token(Role.agent, "agent-8"), "Idempotency-Key": "upload-1"})).status_code == 403
+    assert (await ev.upload(photo_meta(history, task), camera.jpeg(), headers={**token(Role.agent, "agent-8"), "Idempotency-Key": "upload-1"})).status_code == 403
 
     # Reads: the record, the bytes by sha256, each read audited; another court sees nothing.
     item = near.json()
@@ -179,7 +180,7 @@ async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
         return (await ev.client.get(f"/v1/evidence/{item['id']}", headers=AGENT)).status_code == 404
 
     await eventually(task_over, what="the agent to lose the item with its task")
-    assert (await ev.upload(photo_meta(history, task), photos.jpeg())).status_code == 403
+    assert (await ev.upload(photo_meta(history, task), camera.jpeg())).status_code == 403
 
     # The item's proof leads to a signed checkpoint's root.
     async def checkpoint() -> dict[str, Any] | None:
@@ -245,7 +246,7 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         await ev.play(history)
         attempt = next(e.attempt_id for _, e in history.events if type(e).__name__ == "AttemptStarted")  # type: ignore[attr-defined]
         scan = await ev.upload(
-            {"notice_id": history.notice_id, "kind": "return_receipt_scan", "attempt_id": attempt}, photos.png(), headers=token(Role.service, "carrier_gateway"), name="receipt.png"
+            {"notice_id": history.notice_id, "kind": "return_receipt_scan", "attempt_id": attempt}, camera.png(), headers=token(Role.service, "carrier_gateway"), name="receipt.png"
         )
         assert scan.status_code == 201, scan.text
         assert (await ev.client.get(f"/v1/reports/{history.notice_id}", headers=COURT)).status_code == 404
