@@ -22,7 +22,7 @@ from shared.plumbing.settings import DEV_JWT_SECRET
 
 SERVICES: dict[str, int] = {"console": 8000, "intake": 8001, "delivery": 8002, "carrier_gateway": 8003, "evidence": 8004}
 # The services the console calls, each at the base URL its CONSOLE_<NAME>_URL setting names.
-CONSOLE_CALLS = ("intake", "delivery", "carrier_gateway", "evidence")
+CONSOLE_CALLS = ("intake", "delivery", "evidence")
 # Stand-ins for outside providers, run beside the services so their real clients are exercised.
 SIMULATORS: dict[str, int] = {"ems_sim": 8010, "twilio_sim": 8011, "mail_sink": 8012}
 # Where the mail sink takes SMTP in `make run`; other stacks get a free port (see Stack.smtp_port).

@@ -15,10 +15,9 @@ class ConsoleSettings(ServiceSettings):
 
     port: int = 8000
     # The services' public HTTP APIs; the console calls them with a short-lived token of the signed-in user.
-    # Intake names the courts on the notice list; the carrier gateway's is for the court's pages to come.
+    # Intake names the courts on the notice list.
     intake_url: str = "http://127.0.0.1:8001"
     delivery_url: str = "http://127.0.0.1:8002"
-    carrier_gateway_url: str = "http://127.0.0.1:8003"
     evidence_url: str = "http://127.0.0.1:8004"
     service_timeout_s: float = Field(default=15.0, gt=0)
     # A session ends after this long without a request, and at the latest this long after sign-in (wall-clock time).
