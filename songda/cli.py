@@ -217,10 +217,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(_banner(stack, accounts), flush=True)
         print(f"Logs: {stack.log_dir}/<service>.log. Press Ctrl-C to stop.", flush=True)
         while not stopping:
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"{name} exited with code {process.returncode}:\n{stack.tail(name)}", file=sys.stderr)
-                    stopping = True
+            if (exited := stack.exited()) is not None:
+                print(exited, file=sys.stderr)
+                stopping = True
             time.sleep(0.3)
     except StackError as exc:
         print(f"run: {exc}", file=sys.stderr)
@@ -308,10 +307,9 @@ async def _demo_until_stopped(running: Demo, stack: Stack, stopping: asyncio.Eve
         loop.add_signal_handler(sig, stopping.set)
     play = asyncio.create_task(demo.play(running, stopping=stopping))
     while not stopping.is_set() and not play.done():
-        for name, process in stack.processes.items():
-            if process.poll() is not None:
-                print(f"{name} exited with code {process.returncode}:\n{stack.tail(name)}", file=sys.stderr)
-                stopping.set()
+        if (exited := stack.exited()) is not None:
+            print(exited, file=sys.stderr)
+            stopping.set()
         await asyncio.sleep(0.3)
     stopping.set()
     await play

@@ -126,6 +126,13 @@ class Stack:
         token = mint(secret=secret, role=Role.service, sub="songda-devstack", issuer=issuer, now=datetime.now(UTC), ttl=timedelta(minutes=10))
         return {"Authorization": f"Bearer {token}"}
 
+    def exited(self) -> str | None:
+        """Returns what the first process that has exited said last, or None while every one runs."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                return f"{name} exited with code {process.returncode}:\n{self.tail(name)}"
+        return None
+
     def tail(self, name: str, lines: int = 20) -> str:
         """Returns the last lines a service logged."""
         path = self.log_dir / f"{name}.log"
