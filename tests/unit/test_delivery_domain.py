@@ -318,6 +318,37 @@ def test_refusal_with_a_photo_counts_once_evidence_is_recorded_unflagged() -> No
     assert event.method is ServiceMethod.refusal and event.evidence_ids == ["ev-1"]
 
 
+@pytest.mark.parametrize(
+    ("recorded", "kinds_at_report", "counts"),
+    [
+        pytest.param({"ev-1": "signature"}, {}, True, id="signature-recorded-later"),
+        pytest.param({"ev-1": "signed_receipt"}, {}, True, id="signed-receipt-recorded-later"),
+        pytest.param({"ev-1": "photo", "ev-2": "signature"}, {}, True, id="photo-and-signature"),
+        pytest.param({"ev-1": "photo"}, {}, False, id="only-a-photo"),
+        pytest.param({"ev-2": "photo"}, {"ev-1": "video"}, False, id="a-video-known-and-a-photo-later"),
+        pytest.param({"ev-2": "signature"}, {"ev-1": "photo"}, True, id="a-photo-known-and-the-signature-later"),
+    ],
+)
+def test_a_service_counts_only_when_its_recorded_evidence_carries_the_signature(recorded: dict[str, str], kinds_at_report: dict[str, str], counts: bool) -> None:
+    """CPL 87, 88: evidence named before it was recorded is checked for the signature once it is; without one the visit is made again."""
+    state = at_visit()
+    evidence: dict[str, list[str] | None] = {**{item: [] for item in kinds_at_report}, **{item: None for item in recorded}}
+    signer = Signature(name="张三", role=SignerRole.recipient)
+    report = TaskReported(attempt_id=current_id(state), at=NOW, agent_id="a", outcome=TaskOutcome.served, signer=signer, evidence=evidence, kinds=kinds_at_report)
+    decision = step(state, report)
+    for item, kind in recorded.items():
+        assert decision.state.status is RecipientStatus.awaiting_evidence
+        decision = step(decision.state, EvidenceChecked(evidence_id=item, flags=[], kind=kind))
+    if counts:
+        assert served(decision).method is ServiceMethod.direct
+    else:
+        assert not any(isinstance(e, RecipientServed) for e in decision.events)
+        failed = decision.state.attempt(current_id(state))
+        assert failed is not None and failed.status.value == "failed" and "signature" in (failed.detail or "")
+        assert decision.state.step.channel is Channel.visit and decision.state.cursor == state.cursor and decision.state.current is not None
+        assert decision.state.current.attempt_id != current_id(state), "the visit is made again"
+
+
 # Held evidence: a blocking flag waits for a supervisor, who accepts the evidence or orders the step made again.
 REVIEWED_AT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 ACCEPT = EvidenceAccepted(by="sup-1", reason="现场照片经电话核实", at=REVIEWED_AT)

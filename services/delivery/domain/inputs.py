@@ -75,16 +75,19 @@ class TaskReported:
     signer: Signature | None = None
     witness: Witness | None = None
     evidence: dict[str, list[str] | None] = field(default_factory=dict)
+    # The kinds of the named items evidence had already recorded (signature, photo, …).
+    kinds: dict[str, str] = field(default_factory=dict)
     new_place: Place | None = None
     note: str | None = None
 
 
 @dataclass(frozen=True)
 class EvidenceChecked:
-    """The evidence service recorded an item, with the flags its checks raised."""
+    """The evidence service recorded an item of a kind, with the flags its checks raised."""
 
     evidence_id: str
     flags: list[str]
+    kind: str | None = None
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ def _reported(decision: Decision, attempt: Attempt, event: TaskReported, *, now:
         witness=event.witness,
         evidence_ids=sorted(event.evidence),
         checked={k: v for k, v in event.evidence.items() if v is not None},
+        kinds=dict(event.kinds),
     )
     reported = attempt.model_copy(update={"status": AttemptStatus.reported, "finished_at": event.at, "detail": event.outcome.value})
     decision.state = replace_attempt(state, reported).model_copy(update={"claim": claim, "status": RecipientStatus.awaiting_evidence})
@@ -214,7 +215,8 @@ def _evidence(decision: Decision, event: EvidenceChecked, *, now: datetime, poli
     claim = decision.state.claim
     if decision.state.status is not RecipientStatus.awaiting_evidence or claim is None or event.evidence_id not in claim.evidence_ids:
         return decision
-    claim = claim.model_copy(update={"checked": {**claim.checked, event.evidence_id: list(event.flags)}})
+    kinds = {**claim.kinds, event.evidence_id: event.kind} if event.kind is not None else claim.kinds
+    claim = claim.model_copy(update={"checked": {**claim.checked, event.evidence_id: list(event.flags)}, "kinds": kinds})
     decision.state = decision.state.model_copy(update={"claim": claim})
     return _settle(decision, now=now, policy=policy)
 
@@ -231,11 +233,25 @@ def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     assert claim is not None
     if set(claim.evidence_ids) - set(claim.checked):
         return decision
+    if claim.method is ServiceMethod.direct and law.lacks_signature(TaskOutcome.served, {item: claim.kinds.get(item) for item in claim.evidence_ids}):
+        # Evidence named before it was recorded turned out to carry no signature: the service is not proved.
+        return _unproved(decision, now=now, policy=policy)
     if _blocking(claim, policy):
         # Held until a supervisor accepts the evidence or orders a new visit; the attempt stays reported meanwhile.
         decision.state = decision.state.model_copy(update={"status": RecipientStatus.held})
         return decision
     return _count(decision, now=now, policy=policy)
+
+
+def _unproved(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
+    """A reported service whose recorded evidence holds no signature fails, and the step is made again (CPL 87, 88)."""
+    state = decision.state
+    assert state.claim is not None
+    attempt = state.attempt(state.claim.attempt_id)
+    assert attempt is not None
+    decision.state = state.model_copy(update={"claim": None, "status": RecipientStatus.in_progress})
+    fail(decision, attempt, reason="service reported without the signature on the 送达回证 (CPL 87, 88)", at=now)
+    return begin(decision, state.cursor, now=now, policy=policy)
 
 
 def _count(decision: Decision, *, now: datetime, policy: Policy) -> Decision:

@@ -85,6 +85,8 @@ class Claim(Frozen):
     witness: Witness | None = None
     evidence_ids: list[str]
     checked: dict[str, list[str]] = {}
+    # Each recorded item's kind, to tell whether a service's evidence carries the signature (CPL 87, 88).
+    kinds: dict[str, str] = {}
     review: Review | None = None
 
 

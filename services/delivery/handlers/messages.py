@@ -89,7 +89,7 @@ async def evidence_recorded(deps: DeliveryDeps, *, message: MessageContext, even
     )
     for recipient_id, status in recipients.all():
         if status == RecipientStatus.awaiting_evidence:
-            await _apply(deps, message, recipient_id, EvidenceChecked(evidence_id=event.evidence_id, flags=list(event.flags)))
+            await _apply(deps, message, recipient_id, EvidenceChecked(evidence_id=event.evidence_id, flags=list(event.flags), kind=event.kind))
 
 
 async def _apply(deps: DeliveryDeps, message: MessageContext, recipient_id: str | None, event: Input) -> None:

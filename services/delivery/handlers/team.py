@@ -143,7 +143,7 @@ async def report_outcome(deps: DeliveryDeps, *, task_id: str, report: OutcomeIn,
             raise _invalid("outcome", f"a {task.kind} task cannot be reported as {report.outcome.value}")
         recorded = {e.id: e for e in (await session.exec(select(DeliveryEvidence).where(col(DeliveryEvidence.id).in_(report.evidence_ids)))).all()}
         known = {e.id: e.flags for e in recorded.values()}
-        reported = _reported(report, task=task, known=known, now=now)
+        reported = _reported(report, task=task, known=known, kinds={e.id: e.kind for e in recorded.values()}, now=now)
         if (requirement := law.unmet(reported)) is not None:
             raise _invalid(requirement.field, requirement.rule)
         if law.lacks_signature(report.outcome, {e: recorded[e].kind if e in recorded else None for e in report.evidence_ids}):
@@ -167,7 +167,7 @@ async def _as_reported(session: AsyncSession, task: DeliveryTask) -> OutcomeOut:
     return OutcomeOut(task_id=task.id, status=task.status, recipient_status=recipient.status, waiting_for_evidence=sorted(set(named) - recorded))
 
 
-def _reported(report: OutcomeIn, *, task: DeliveryTask, known: dict[str, list[str]], now: datetime) -> TaskReported:
+def _reported(report: OutcomeIn, *, task: DeliveryTask, known: dict[str, list[str]], kinds: dict[str, str], now: datetime) -> TaskReported:
     signer = report.signer
     return TaskReported(
         attempt_id=task.attempt_id,
@@ -177,6 +177,7 @@ def _reported(report: OutcomeIn, *, task: DeliveryTask, known: dict[str, list[st
         signer=Signature(name=signer.name, role=signer.role, relation=signer.relation) if signer else None,
         witness=report.witness,
         evidence={e: known.get(e) for e in report.evidence_ids},
+        kinds=kinds,
         new_place=Place(text=report.new_address.text, postcode=report.new_address.postcode) if report.new_address else None,
         note=report.note,
     )
