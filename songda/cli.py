@@ -269,8 +269,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started_kafka = not _kafka_running()
     _kafka("start")
     now = datetime.now(UTC)
-    # The morning begins once the stack is up and the day is seeded, about half a minute from now.
-    clock = ScaledClock(epoch=demo.next_morning(now), anchor=now + timedelta(seconds=30), scale=args.scale)
+    # The morning begins about when the stack is up and the day is seeded (10–25 s on two cores).
+    clock = ScaledClock(epoch=demo.next_morning(now), anchor=now + timedelta(seconds=15), scale=args.scale)
     var_dir = demo.fresh_folder(REPO / "var" / "demo")
     # Topics of its own, so that neither an earlier demo nor `make run` leaks into this one.
     prefix = f"demo{now:%Y%m%d%H%M%S}."
