@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -323,18 +323,7 @@ async def learn_from_service(deps: Deps, *, message: MessageContext, event: Reci
     if recipient is None or recipient.party_id is None or not event.target:
         return
     if domain.learns_address(event.method, deemed=event.deemed):
-        notice = await message.session.get(IntakeNotice, recipient.notice_id)
-        row = book.entry_row(
-            party_id=recipient.party_id,
-            address=PostalAddress.parse(event.target),
-            source=AddressSource.delivery,
-            case=CaseNumber.parse(notice.case_number) if notice else None,
-            stage=Stage(notice.stage) if notice else None,
-            observed_on=event.service_date,
-            origin="delivery",
-            now=message.clock.now(),
-        )
-        await book.insert_new(message.session, book.ENTRY, [row])
+        await _learn_address(message, party_id=recipient.party_id, notice_id=recipient.notice_id, text=event.target, observed_on=event.service_date, origin="delivery")
     elif domain.learns_contact(event.method, deemed=event.deemed) and event.channel in _CONTACT_KIND:
         await book.mark_contact(
             message.session, party_id=recipient.party_id, kind=_CONTACT_KIND[event.channel], value=event.target, source="delivery", worked_on=event.service_date
@@ -347,17 +336,22 @@ async def learn_reported_move(deps: Deps, *, message: MessageContext, event: Add
     party_id = event.party_id or (recipient.party_id if recipient else None)
     if party_id is None:
         return
-    notice = await message.session.get(IntakeNotice, event.notice_id)
     # Ranked as an address of civil activity (法发〔2017〕19号 Art. 8(4)): learned on the ground, not given by the party.
+    await _learn_address(message, party_id=party_id, notice_id=event.notice_id, text=event.address, postcode=event.postcode, observed_on=event.observed_on, origin="agent_report")
+
+
+async def _learn_address(message: MessageContext, *, party_id: str, notice_id: str, text: str, observed_on: date, origin: str, postcode: str | None = None) -> None:
+    """Adds an address delivery learned to the party's book, in the case and stage of the notice it was learned for."""
+    notice = await message.session.get(IntakeNotice, notice_id)
     row = book.entry_row(
         party_id=party_id,
-        address=PostalAddress.parse(event.address),
+        address=PostalAddress.parse(text),
         source=AddressSource.delivery,
-        postcode=event.postcode,
+        postcode=postcode,
         case=CaseNumber.parse(notice.case_number) if notice else None,
         stage=Stage(notice.stage) if notice else None,
-        observed_on=event.observed_on,
-        origin="agent_report",
+        observed_on=observed_on,
+        origin=origin,
         now=message.clock.now(),
     )
     await book.insert_new(message.session, book.ENTRY, [row])
