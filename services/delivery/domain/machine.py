@@ -235,7 +235,7 @@ def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
         return decision
     if claim.method is ServiceMethod.direct and law.lacks_signature(TaskOutcome.served, {item: claim.kinds.get(item) for item in claim.evidence_ids}):
         # Evidence named before it was recorded turned out to carry no signature: the service is not proved.
-        return _unproved(decision, now=now, policy=policy)
+        return _again(decision, reason="service reported without the signature on the 送达回证 (CPL 87, 88)", at=now, now=now, policy=policy)
     if _blocking(claim, policy):
         # Held until a supervisor accepts the evidence or orders a new visit; the attempt stays reported meanwhile.
         decision.state = decision.state.model_copy(update={"status": RecipientStatus.held})
@@ -243,14 +243,14 @@ def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     return _count(decision, now=now, policy=policy)
 
 
-def _unproved(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
-    """A reported service whose recorded evidence holds no signature fails, and the step is made again (CPL 87, 88)."""
+def _again(decision: Decision, *, reason: str, at: datetime, now: datetime, policy: Policy) -> Decision:
+    """Fails the claimed attempt with `reason` and makes its step again: a new visit or posting."""
     state = decision.state
     assert state.claim is not None
     attempt = state.attempt(state.claim.attempt_id)
     assert attempt is not None
     decision.state = state.model_copy(update={"claim": None, "status": RecipientStatus.in_progress})
-    fail(decision, attempt, reason="service reported without the signature on the 送达回证 (CPL 87, 88)", at=now)
+    fail(decision, attempt, reason=reason, at=at)
     return begin(decision, state.cursor, now=now, policy=policy)
 
 
@@ -288,12 +288,8 @@ def _revisit(decision: Decision, event: RevisitOrdered, *, now: datetime, policy
     state = decision.state
     if state.status is not RecipientStatus.held or state.claim is None:
         return decision
-    attempt = state.attempt(state.claim.attempt_id)
-    assert attempt is not None
     flags = sorted({f for item in _blocking(state.claim, policy).values() for f in item})
-    decision.state = state.model_copy(update={"claim": None, "status": RecipientStatus.in_progress})
-    fail(decision, attempt, reason=f"evidence flagged: {', '.join(flags)}; revisit ordered by {event.by}: {event.reason}", at=event.at)
-    return begin(decision, state.cursor, now=now, policy=policy)
+    return _again(decision, reason=f"evidence flagged: {', '.join(flags)}; revisit ordered by {event.by}: {event.reason}", at=event.at, now=now, policy=policy)
 
 
 def _end_period(decision: Decision, *, now: datetime) -> Decision:
