@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import func, or_
@@ -21,30 +22,45 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass
-class Booker:
-    """Works off items waiting for a booking, oldest first."""
+class _DueItems:
+    """Works off the items whose next try is due, the longest-waiting first, handing each to the worker's handler at once."""
 
     deps: CarrierGatewayDeps
-    poll_s: float = 0.2
+    poll_s: float
     batch: int = 10
 
     async def run(self) -> None:
-        """Books until cancelled."""
+        """Works until cancelled."""
         await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True)
 
     async def run_once(self) -> int:
-        """Books what is due now; returns how many items it looked at."""
+        """Works what is due now; returns how many items it looked at."""
+        waiting, due_at = self.queue()
         async with self.deps.db.sessions() as session:
-            due = (
-                await session.exec(
-                    select(CarrierItem)
-                    .where(CarrierItem.booking == Booking.pending, col(CarrierItem.next_try_at) <= self.deps.clock.now())
-                    .order_by(col(CarrierItem.next_try_at))
-                    .limit(self.batch)
-                )
-            ).all()
-        await asyncio.gather(*(handlers.book_item(self.deps, item=item) for item in due))
+            due = (await session.exec(select(CarrierItem).where(waiting, due_at <= self.deps.clock.now()).order_by(due_at).limit(self.batch))).all()
+        await asyncio.gather(*(self.work(item) for item in due))
         return len(due)
+
+    def queue(self) -> tuple[Any, Any]:
+        """Returns which items wait for this worker, and the column saying when each is due."""
+        raise NotImplementedError
+
+    async def work(self, item: CarrierItem) -> None:
+        """Handles one due item."""
+        raise NotImplementedError
+
+
+@dataclass
+class Booker(_DueItems):
+    """Books items waiting for a booking."""
+
+    poll_s: float = 0.2
+
+    def queue(self) -> tuple[Any, Any]:
+        return CarrierItem.booking == Booking.pending, col(CarrierItem.next_try_at)
+
+    async def work(self, item: CarrierItem) -> None:
+        await handlers.book_item(self.deps, item=item)
 
 
 @dataclass
@@ -87,27 +103,13 @@ class Poller:
 
 
 @dataclass
-class Scanner:
-    """Works off receipts waiting for their scan, the longest-waiting first."""
+class Scanner(_DueItems):
+    """Collects the scans of return receipts waiting for them."""
 
-    deps: CarrierGatewayDeps
     poll_s: float = 0.5
-    batch: int = 10
 
-    async def run(self) -> None:
-        """Collects scans until cancelled."""
-        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True)
+    def queue(self) -> tuple[Any, Any]:
+        return CarrierItem.scan == ScanState.pending, col(CarrierItem.scan_next_at)
 
-    async def run_once(self) -> int:
-        """Tries every scan that is due now; returns how many items it looked at."""
-        async with self.deps.db.sessions() as session:
-            due = (
-                await session.exec(
-                    select(CarrierItem)
-                    .where(CarrierItem.scan == ScanState.pending, col(CarrierItem.scan_next_at) <= self.deps.clock.now())
-                    .order_by(col(CarrierItem.scan_next_at))
-                    .limit(self.batch)
-                )
-            ).all()
-        await asyncio.gather(*(handlers.collect_scan(self.deps, item=item) for item in due))
-        return len(due)
+    async def work(self, item: CarrierItem) -> None:
+        await handlers.collect_scan(self.deps, item=item)
