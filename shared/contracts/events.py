@@ -396,6 +396,28 @@ class DocumentsAcknowledged(Event):
     user_agent: str | None = None
 
 
+class Disposition(StrEnum):
+    """How a document was opened from the e-delivery page: shown in the browser, or saved."""
+
+    view = "view"
+    download = "download"
+
+
+@event("delivery.DocumentOpened")
+class DocumentOpened(Event):
+    """The holder of an e-delivery link opened one of the notice's documents: which file, how, when, from which address, with which browser."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    sha256: str
+    title: str
+    disposition: Disposition
+    opened_at: AwareDatetime
+    ip: str | None = None
+    user_agent: str | None = None
+
+
 @event("delivery.AddressReported")
 class AddressReported(Event):
     """An agent found that the recipient moved and reported the new address."""

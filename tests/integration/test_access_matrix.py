@@ -355,6 +355,7 @@ TABLE: tuple[Call, ...] = (
     ),
     Call("delivery", "get", "/e/{token}", (404,) * 9, lambda w: "/e/" + "A" * 32),
     Call("delivery", "get", "/e/{token}/documents/{number}", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1"),
+    Call("delivery", "get", "/e/{token}/documents/{number}/download", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1/download"),
     Call("delivery", "post", "/e/{token}/ack", (403,) * 9, lambda w: "/e/" + "A" * 32 + "/ack"),
     # carrier gateway
     Call("carrier_gateway", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
