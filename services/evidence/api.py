@@ -433,8 +433,12 @@ By = Annotated[kpis.Grouping | None, Query(description="split per court, agent o
 @kpis_router.get("/kpis", response_model=KpisOut, summary="The KPIs courts are judged by, for a date range, per court, agent or week")
 async def read_kpis(principal: KpiReaders, deps: DepsDep, court_id: KpiCourt = None, start: From = None, to: To = None, by: By = None) -> KpisOut:
     """Returns success rates, time to serve, the share served within 3 working days, the overdue rate, first-attempt success, the electronic share and costs."""
-    result = await _read_kpis(principal, deps, court_id=court_id, start=start, end=to, by=by)
-    groups = [KpiGroupOut(key=key, label=kpi_sheets.group_label(key, by, result.court_names), figures=_figures(f)) for key, f in result.groups]
+    return kpis_out(await _read_kpis(principal, deps, court_id=court_id, start=start, end=to, by=by))
+
+
+def kpis_out(result: handlers.Kpis) -> KpisOut:
+    """Returns the KPIs as the API shows them."""
+    groups = [KpiGroupOut(key=key, label=kpi_sheets.group_label(key, result.by, result.court_names), figures=_figures(f)) for key, f in result.groups]
     return KpisOut(court_id=result.court_id, start=result.start, end=result.end, by=result.by, as_of=result.as_of, total=_figures(result.total), groups=groups)
 
 

@@ -265,10 +265,11 @@ async def read_kpis(deps: EvidenceDeps, *, principal: Principal, court_id: str |
         scope, foreign = principal.sub, court_id not in (None, principal.sub)
     async with deps.db.sessions() as session:
         facts = [] if foreign else await kpi_facts.load(session, court_id=scope, start=start, end=end)
-    return _kpis(facts, court_id=scope, start=start, end=end, by=by, as_of=deps.clock.now())
+    return summarise(facts, court_id=scope, start=start, end=end, by=by, as_of=deps.clock.now())
 
 
-def _kpis(facts: list[kpis.RecipientFact], *, court_id: str | None, start: date | None, end: date | None, by: kpis.Grouping | None, as_of: datetime) -> Kpis:
+def summarise(facts: list[kpis.RecipientFact], *, court_id: str | None, start: date | None, end: date | None, by: kpis.Grouping | None, as_of: datetime) -> Kpis:
+    """Returns the figures of the facts in total and per group."""
     return Kpis(
         court_id=court_id,
         start=start,
@@ -300,7 +301,7 @@ async def monthly_kpis(deps: EvidenceDeps, *, principal: Principal, court_id: st
         if name is None:
             raise Problem(404, "Not found", f"No notices of court {court_id}.")
         facts = await kpi_facts.load(session, court_id=court_id, start=month, end=end)
-    weeks = _kpis(facts, court_id=court_id, start=month, end=end, by=kpis.Grouping.week, as_of=deps.clock.now())
+    weeks = summarise(facts, court_id=court_id, start=month, end=end, by=kpis.Grouping.week, as_of=deps.clock.now())
     return Monthly(court_id=court_id, court_name=name, month=month, weeks=weeks, agents=kpis.grouped(facts, kpis.Grouping.agent, as_of=weeks.as_of))
 
 
