@@ -143,7 +143,8 @@ class Chart:
 
 
 def _share(rate: Mapping[str, Any]) -> float | None:
-    return None if rate["value"] is None else round(rate["value"] * 100, 2)
+    """The share in per cent to one decimal, as the tables write it."""
+    return None if rate["value"] is None else round(rate["value"] * 100, 1)
 
 
 def _label(key: str, label: str, by: str) -> str:
@@ -198,8 +199,8 @@ def charts(answer: Mapping[str, Any]) -> list[Chart]:
         kind="bar",
         categories=[METHODS[m] for m in timed],
         series=[
-            ("中位数", [total["time_to_serve_by_method"][m]["median_hours"] for m in timed], "小时"),
-            ("第90百分位", [total["time_to_serve_by_method"][m]["p90_hours"] for m in timed], "小时"),
+            ("中位数", [round(total["time_to_serve_by_method"][m]["median_hours"], 1) for m in timed], "小时"),
+            ("第90百分位", [round(total["time_to_serve_by_method"][m]["p90_hours"], 1) for m in timed], "小时"),
         ],
         head=["送达方式", "人数", "中位数", "第90百分位"],
         rows=[

@@ -59,7 +59,7 @@ async def test_a_supervisor_sees_every_court_per_court_with_cards_charts_and_the
     assert list(drawn) == ["chart-groups", "chart-tiers", "chart-methods", "chart-times", "chart-costs"]
     groups = drawn["chart-groups"]
     assert groups["categories"] == ["威海市环翠区人民法院", "荣成市人民法院"]
-    assert [s["values"] for s in groups["series"]] == [[100.0, 66.67], [60.0, 50.0], [50.0, 66.67]]
+    assert [s["values"] for s in groups["series"]] == [[100.0, 66.7], [60.0, 50.0], [50.0, 66.7]]
     # The same numbers in the table beside the chart.
     assert "威海市环翠区人民法院 4 100%（5/5） 60%（3/5） 50%（2/4） 140.09元" in shown
     assert drawn["chart-methods"]["series"][0]["values"] == [1.0, 1.0, 1.0, 2.0, 1.0, 1.0]

@@ -21,7 +21,7 @@
       xAxis: { type: "category", data: data.categories, axisLabel: { interval: 0, rotate: data.categories.length > 4 ? 30 : 0 } },
       yAxis: { type: "value", name: unit, max: unit === "%" ? 100 : null },
       series: data.series.map(function (s) {
-        return { name: s.name, type: "bar", data: s.values, label: { show: data.categories.length <= 8, position: "top", formatter: function (p) { return withUnit(s.unit)(p.value); } } };
+        return { name: s.name, type: "bar", data: s.values, label: { show: data.series.length === 1 && data.categories.length <= 8, position: "top", formatter: function (p) { return withUnit(s.unit)(p.value); } } };
       })
     };
   }
@@ -35,7 +35,7 @@
         name: series.name,
         type: "pie",
         radius: ["35%", "65%"],
-        label: { formatter: "{b}：{d}%" },
+        label: { formatter: function (p) { return p.name + "：" + withUnit(series.unit)(p.value); } },
         data: data.categories.map(function (name, i) { return { name: name, value: series.values[i] }; })
       }]
     };
