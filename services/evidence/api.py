@@ -317,7 +317,7 @@ async def registered(court_id: CourtId, principal: Registrars, deps: DepsDep) ->
 
 kpis_router = APIRouter(prefix="/v1", tags=["kpis"])
 KpiReaders = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service))]
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="the month, as 2026-11")]
+Month = Annotated[str, Path(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", description="the month (2000–2099), as 2026-11")]
 
 
 class RateOut(BaseModel):

@@ -50,7 +50,7 @@ class Evidence(Protocol):
 
 
 # The KPI files the console passes on: the CSV, and a court's monthly report.
-KPI_FILE = re.compile(r"kpis\.csv|kpis/monthly/[A-Z0-9]{2,16}/\d{4}-(0[1-9]|1[0-2])\.(pdf|xlsx)")
+KPI_FILE = re.compile(r"kpis\.csv|kpis/monthly/[A-Z0-9]{2,16}/20\d{2}-(0[1-9]|1[0-2])\.(pdf|xlsx)")
 
 
 @dataclass(frozen=True)

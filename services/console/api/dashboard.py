@@ -19,7 +19,7 @@ from shared.plumbing.clock import local_date
 router = APIRouter(include_in_schema=False)
 
 CourtId = Annotated[str, Path(pattern=r"^[A-Z0-9]{2,16}$")]
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, Path(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")]
 # A file is for the person who asked: never kept by a cache, never sniffed as something else.
 FILE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
 
