@@ -376,6 +376,7 @@ class Notice:
         )
 
     def unserved(self, index: int, *, at: datetime) -> None:
+        """Every method short of a public notice failed for recipient `index`."""
         self.history.add("delivery", RecipientUnserved(notice_id=self.history.notice_id, recipient_id=self.recipients[index], exhausted=[], recommendation="public_notice", at=at))
 
     def overdue(self, due: date) -> None:
@@ -384,6 +385,7 @@ class Notice:
         self.history.add("delivery", NoticeOverdue(notice_id=self.history.notice_id, due_date=due, pending=[], at=at))
 
     def completed(self, *, at: datetime, overdue: bool) -> None:
+        """Every recipient is served: the notice completes, overdue or not as delivery found it."""
         served = [e for _, e in self.history.events if isinstance(e, RecipientServed)]
         recipients = [ServedRecipient(recipient_id=e.recipient_id, method=e.method, service_date=e.service_date, deemed=e.deemed) for e in served]
         self.history.add("delivery", NoticeCompleted(notice_id=self.history.notice_id, completed_at=at, recipients=recipients, overdue=overdue))

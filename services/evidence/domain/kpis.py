@@ -119,6 +119,7 @@ class RecipientFact(BaseModel):
 
     @property
     def served(self) -> bool:
+        """Tells whether a RecipientServed stands for the recipient (actually or deemed)."""
         return self.method is not None
 
     @property
@@ -133,10 +134,6 @@ class RecipientFact(BaseModel):
         if deciding is not None:
             return deciding.agent_id
         return next((a.agent_id for a in reversed(self.attempts) if a.agent_id), None)
-
-    @property
-    def cost_fen(self) -> int:
-        return sum(a.cost_fen or 0 for a in self.attempts)
 
 
 # The fold.
