@@ -184,7 +184,7 @@ async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
 
 def hidden(html: str, name: str) -> str:
     """Returns the value of a form's hidden field."""
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
     assert found, f"no field {name}"
     return found.group(1)
 

@@ -112,11 +112,11 @@ class NoticeForm:
         row = rows[index] if index < len(rows) else index
         if table == "documents":
             name = "file" if part in FILE_PARTS or part == "" else part
-            label = DOCUMENT_LABELS.get(name)
-            return (f"documents[{row}].{name}" if label else ""), f"第{row + 1}份文书的{label or part}"
+            known = DOCUMENT_LABELS.get(name)
+            return (f"documents[{row}].{name}" if known else ""), f"第{row + 1}份文书的{known or part}"
         name = ("postcode" if rest.endswith(".postcode") else "address") if part == "addresses" else part
-        label = RECIPIENT_LABELS.get(name)
-        return (f"recipients[{row}].{name}" if label else ""), f"第{row + 1}位受送达人的{label or part or '信息'}"
+        known = RECIPIENT_LABELS.get(name)
+        return (f"recipients[{row}].{name}" if known else ""), f"第{row + 1}位受送达人的{known or part or '信息'}"
 
 
 def _document(row: Mapping[str, str]) -> dict[str, Any]:
