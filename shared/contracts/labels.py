@@ -1,4 +1,4 @@
-"""The Chinese names of the contracts' words that more than one service prints: the delivery report (evidence) and the 送达回证 to sign (delivery)."""
+"""The Chinese names of the contracts' words that more than one service prints: the delivery report (evidence), the 送达回证 to sign (delivery) and the courts' notice pages (console)."""
 
 from __future__ import annotations
 
