@@ -54,6 +54,9 @@ class Document(Part):
     kind: str
     pages: int
     sha256: str | None = None
+    # The file in the document store (absent from notices registered before files were kept).
+    size: int | None = None
+    content_type: str | None = None
 
 
 class GeoPoint(Part):
