@@ -177,9 +177,12 @@ async def test_a_supervisor_chooses_an_active_court_and_others_may_not_submit(co
     async with console.browser() as browser:
         token = await signed_in(browser, "boss")
         blank = await browser.get("/notices/new")
+        unchosen = await browser.post("/notices/new", data=form(token, "R-9"), files=pdf())
         done = await browser.post("/notices/new", data=form(token, "R-9") | {"court_id": "C371002"}, files=pdf())
     options = re.findall(r'<option value="([^"]*)"', blank.text[blank.text.index('id="court_id"') :].split("</select>")[0])
     assert options == ["", "C371002"], "inactive courts are not offered"
+    assert unchosen.status_code == 422 and messages(unchosen.text) == ["请先选择法院，文书将为该法院上传"]
+    assert console.intake.documents[next(iter(console.intake.documents))][0] == "C371002", "uploaded for the court chosen"
     assert done.status_code == 303 and console.intake.submitted[0]["court_id"] == "C371002"
     answers = {}
     for username in ("reader", "agent-1"):

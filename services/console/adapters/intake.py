@@ -81,7 +81,7 @@ class Intake(Protocol):
 
     async def document(self, caller: Principal, sha256: str) -> Content: ...
 
-    async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str) -> StoredDocument: ...
+    async def upload(self, caller: Principal, *, court_id: str, content: bytes, filename: str, content_type: str) -> StoredDocument: ...
 
     async def submit(self, caller: Principal, body: Mapping[str, Any]) -> NoticeRecord: ...
 
@@ -111,9 +111,9 @@ class IntakeClient:
         response = await self.api.call("GET", f"/v1/documents/{_sha256(sha256)}", caller)
         return Content(data=response.content, content_type=response.headers.get("content-type", "application/octet-stream"))
 
-    async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str) -> StoredDocument:
-        """Stores a file (multipart `file`) and returns its sha256, sniffed type and pages; the same bytes again answer the same."""
-        response = await self.api.call("POST", "/v1/documents", caller, files={"file": (filename, content, content_type)})
+    async def upload(self, caller: Principal, *, court_id: str, content: bytes, filename: str, content_type: str) -> StoredDocument:
+        """Stores a file for a court (multipart `file` and `court_id`) and returns its sha256, sniffed type and pages; the same bytes again answer the same."""
+        response = await self.api.call("POST", "/v1/documents", caller, files={"file": (filename, content, content_type)}, data={"court_id": court_id})
         return StoredDocument.model_validate(response.json())
 
     async def submit(self, caller: Principal, body: Mapping[str, Any]) -> NoticeRecord:
@@ -127,7 +127,7 @@ class FakeIntake:
 
     registry: list[Court] = field(default_factory=list)
     notices: dict[str, NoticeRecord] = field(default_factory=dict)
-    # Stored documents by sha256: the court (or supervisor) that uploaded them, their bytes and type.
+    # Stored documents by sha256: the court they were uploaded for, their bytes and type.
     documents: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
     submitted: list[dict[str, Any]] = field(default_factory=list)
     # The refusal of the next submission (a 422 with its errors, say), then none.
@@ -160,15 +160,15 @@ class FakeIntake:
             raise ServiceRefused(404, {"title": "Not found", "detail": f"No document {sha256}."})
         return Content(data=data, content_type=content_type)
 
-    async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str) -> StoredDocument:
-        """Stores a PDF (one page per `/Type /Page` it holds) or refuses anything else (415), as intake sniffs it."""
+    async def upload(self, caller: Principal, *, court_id: str, content: bytes, filename: str, content_type: str) -> StoredDocument:
+        """Stores a PDF for a court (one page per `/Type /Page` it holds) or refuses anything else (415), as intake sniffs it; a court uploads for itself only."""
         self._up()
-        if caller.role not in SUBMITTERS:
+        if caller.role not in SUBMITTERS or (caller.role is Role.court and court_id != caller.sub):
             raise ServiceRefused(403, {"title": "Forbidden", "detail": f"The role {caller.role.value!r} may not do this."})
         if not content.startswith(b"%PDF-"):
             raise ServiceRefused(415, {"title": "Unsupported media type", "detail": "file: neither PDF nor OFD"})
         sha256 = hashlib.sha256(content).hexdigest()
-        self.documents.setdefault(sha256, (caller.sub, content, "application/pdf"))
+        self.documents.setdefault(sha256, (court_id, content, "application/pdf"))
         pages = max(1, content.count(b"/Type /Page") - content.count(b"/Type /Pages"))
         return StoredDocument(sha256=sha256, content_type="application/pdf", size=len(content), pages=pages, filename=filename)
 

@@ -25,6 +25,7 @@ UPLOAD_REFUSALS: dict[int, str] = {
 }
 REFERENCE_TAKEN = "此编号已用于本院另一份内容不同的通知，请换一个编号"
 COURT_REFUSED = "受理服务不接受本院提交：本院尚未登记或已停用，请联系送达主管"
+CHOOSE_COURT = "请先选择法院，文书将为该法院上传"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,10 @@ async def courts(deps: ConsoleDeps, *, visitor: Visitor) -> list[Court]:
 
 
 async def upload(deps: ConsoleDeps, *, visitor: Visitor, form: NoticeForm, files: dict[str, UploadFile]) -> list[FieldError]:
-    """Uploads each chosen file to intake and keeps its sha256, type and pages in its row; returns each file intake refused."""
+    """Uploads each chosen file to intake for the form's court and keeps its sha256, type and pages in its row; returns each file intake refused."""
+    court_id = visitor.scope if visitor.role is Role.court else form.value("court_id")
+    if files and not court_id:
+        return [FieldError("court_id", CHOOSE_COURT)]
     errors: list[FieldError] = []
     for name, file in files.items():
         index = int(name.split("[", 1)[1].split("]", 1)[0])
@@ -68,9 +72,12 @@ async def upload(deps: ConsoleDeps, *, visitor: Visitor, form: NoticeForm, files
             continue
         try:
             stored = await deps.intake.upload(
-                visitor.principal, content=content, filename=file.filename or "document", content_type=file.content_type or "application/octet-stream"
+                visitor.principal, court_id=court_id, content=content, filename=file.filename or "document", content_type=file.content_type or "application/octet-stream"
             )
         except ServiceRefused as refused:
+            if any(error["field"] == "court_id" for error in refused.errors):
+                # The court a supervisor chose is not one intake takes documents for: said once, beside it.
+                return [FieldError("court_id", explain(refused.errors[0]["message"], "法院"))]
             if refused.status not in UPLOAD_REFUSALS:
                 raise
             errors.append(FieldError(name, f"第{index + 1}份文书：{UPLOAD_REFUSALS[refused.status]}"))
@@ -88,7 +95,8 @@ async def submit(deps: ConsoleDeps, *, visitor: Visitor, form: NoticeForm, files
     if visitor.role is Role.court:
         form.values["court_id"] = visitor.scope
     refused = await upload(deps, visitor=visitor, form=form, files=files)
-    errors = refused + [e for e in form.errors() if e.field not in {r.field for r in refused}]
+    # A file chosen but not stored (refused, or no court chosen yet) is said once, not asked for again.
+    errors = refused + [e for e in form.errors() if e.field not in {r.field for r in refused} | set(files)]
     if errors:
         return Refused(form=form, errors=errors, status=422)
     try:
