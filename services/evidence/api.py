@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import mimetypes
 from datetime import datetime
@@ -15,7 +14,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from services.evidence import access, handlers, items
 from services.evidence.deps import DepsDep
 from services.evidence.models import EvidenceItem
-from services.evidence.rendering import render_html, render_pdf
+from services.evidence.rendering import render_html
 from services.evidence.signer import present
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES
 from services.evidence.uploads import receive
@@ -105,6 +104,14 @@ class ConsistencyOut(BaseModel):
     first_root: str
     second_root: str
     path: list[str]
+
+
+class ReportVersionOut(BaseModel):
+    """One issued version of a notice's report: `sha256` is the hash its seal carries."""
+
+    version: int
+    sha256: str
+    issued_at: datetime
 
 
 class WebhookIn(BaseModel):
@@ -270,13 +277,29 @@ async def report_html(notice_id: Id, request: Request, principal: Readers, deps:
     return HTMLResponse(render_html(DeliveryReport.model_validate(report.document)), headers={"Content-Security-Policy": PAGE_CSP})
 
 
-@router.get("/reports/{notice_id}.pdf", summary="The delivery report as a PDF, laid out like a 送达回证")
-async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> Response:
-    """Returns the report as a PDF; the read is audited."""
-    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.pdf", client=_client(request))
-    pdf = await asyncio.to_thread(render_pdf, DeliveryReport.model_validate(report.document))
-    filename = f"delivery-report-{notice_id}-v{report.version}.pdf"
-    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'})
+@router.get(
+    "/reports/{notice_id}.pdf",
+    response_class=FileResponse,
+    summary="The delivery report as a PDF, laid out like a 送达回证",
+    responses={200: {"content": {"application/pdf": {}}, "description": "The version's PDF, rendered once and then served as stored; the ETag is its sha256"}},
+)
+async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> FileResponse:
+    """Returns the report as a PDF, typeset when the version was issued (or on its first request) and stored; the read is audited."""
+    report, sha256 = await handlers.report_pdf(deps, principal=principal, notice_id=notice_id, version=version, client=_client(request))
+    return FileResponse(
+        deps.blobs.path(sha256),
+        media_type="application/pdf",
+        filename=f"delivery-report-{notice_id}-v{report.version}.pdf",
+        content_disposition_type="inline",
+        headers={"ETag": f'"{sha256}"'},
+    )
+
+
+@router.get("/reports/{notice_id}/versions", response_model=list[ReportVersionOut], summary="Every issued version of the delivery report, oldest first")
+async def report_versions(notice_id: Id, request: Request, principal: Readers, deps: DepsDep) -> list[ReportVersionOut]:
+    """Returns each version's number, seal hash and issue time (any of them readable with `?version=N`); the read is audited."""
+    versions = await handlers.report_versions(deps, principal=principal, notice_id=notice_id, client=_client(request))
+    return [ReportVersionOut(version=v.version, sha256=v.sha256, issued_at=v.issued_at) for v in versions]
 
 
 @router.get("/reports/{notice_id}", summary="The delivery report (DeliveryReport v1 JSON)")

@@ -1,4 +1,4 @@
-"""Evidence's use cases, one per input: each consumed event, each request, each tick of the checkpointer and of the court pusher."""
+"""Evidence's use cases, one per input: each consumed event, each request, each tick of the checkpointer, the report renderer and the court pusher."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import exists, tuple_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.evidence import access, items, log, reports, thumbnails
+from services.evidence import access, items, log, rendering, reports, thumbnails
 from services.evidence.adapters.courts import Push
 from services.evidence.deps import EvidenceDeps
 from services.evidence.domain.timeline import event_entry, message_digest
@@ -35,7 +36,7 @@ from services.evidence.targets import TargetRefused
 from services.evidence.uploads import Upload
 from shared.contracts.events import AttemptFailed, AttemptSucceeded, NoticeCompleted, NoticeRegistered, TaskAssigned
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
-from shared.contracts.report import canonical
+from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal
 from shared.plumbing.consumer import MessageContext
@@ -253,6 +254,54 @@ async def read_report(deps: EvidenceDeps, *, principal: Principal, notice_id: st
     return report
 
 
+@dataclass(frozen=True)
+class ReportVersion:
+    """One issued version of a notice's report: its number, the hash its seal carries and when it was issued."""
+
+    version: int
+    sha256: str
+    issued_at: datetime
+
+
+async def report_versions(deps: EvidenceDeps, *, principal: Principal, notice_id: str, client: str | None) -> list[ReportVersion]:
+    """Returns every version of a notice's report the caller reaches, oldest first, and audits the read."""
+    async with deps.db.transaction() as session:
+        statement = select(EvidenceReport.version, EvidenceReport.sha256, EvidenceReport.issued_at, EvidenceReport.court_id).where(EvidenceReport.notice_id == notice_id)
+        rows = (await session.exec(statement.order_by(col(EvidenceReport.version)))).all()
+        if not rows or not principal.reaches_court(rows[0][3]):
+            raise Problem(404, "Not found", f"No delivery report for notice {notice_id} yet.")
+        audit.record(session, principal, action="report.versions", target=notice_id, client=client, now=deps.clock.now())
+    return [ReportVersion(version=version, sha256=sha256, issued_at=issued_at) for version, sha256, issued_at, _ in rows]
+
+
+async def report_pdf(deps: EvidenceDeps, *, principal: Principal, notice_id: str, version: int | None, client: str | None) -> tuple[EvidenceReport, str]:
+    """Returns a version of a notice's report the caller reaches and the sha256 of its PDF blob, rendered now only if no one has yet; the read is audited."""
+    report = await read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.pdf", client=client)
+    return report, await _stored_pdf(deps, report)
+
+
+async def _stored_pdf(deps: EvidenceDeps, report: EvidenceReport) -> str:
+    """Returns the sha256 of the version's PDF blob, rendering and storing it first when it has none."""
+    if report.pdf_sha256 is not None and deps.blobs.exists(report.pdf_sha256):
+        return report.pdf_sha256
+    key = (report.notice_id, report.version)
+    async with deps.renderings.turn(key):
+        # Another request, or the background renderer, may have rendered it while this one waited.
+        async with deps.db.sessions() as session:
+            stored = (await session.exec(select(EvidenceReport.pdf_sha256).where(EvidenceReport.notice_id == report.notice_id, EvidenceReport.version == report.version))).one()
+        if stored is not None and deps.blobs.exists(stored):
+            return stored
+        # WeasyPrint lays the pages out for a while; in a thread, the service goes on answering meanwhile.
+        content = await asyncio.to_thread(rendering.render_pdf, DeliveryReport.model_validate(report.document))
+        blob = await asyncio.to_thread(deps.blobs.put, content)
+        async with deps.db.transaction() as session:
+            await session.exec(
+                update(EvidenceReport).where(col(EvidenceReport.notice_id) == report.notice_id, col(EvidenceReport.version) == report.version).values(pdf_sha256=blob.sha256)
+            )
+    logger.info("report_pdf.rendered", notice=report.notice_id, version=report.version, size=blob.size)
+    return blob.sha256
+
+
 async def read_timeline(deps: EvidenceDeps, *, principal: Principal, notice_id: str) -> Sequence[EvidenceTimelineEntry]:
     """Returns every event logged for a notice the caller reaches, in log order."""
     async with deps.db.sessions() as session:
@@ -304,6 +353,30 @@ async def sign_checkpoint(deps: EvidenceDeps) -> None:
     async with deps.db.transaction() as session:
         if await log.size(session) > 0:
             await log.checkpoint(session, deps.signer, now=deps.clock.now())
+
+
+async def render_report(deps: EvidenceDeps) -> bool:
+    """Renders the PDF of the longest-waiting version that is its notice's newest and has none yet; returns whether there was one.
+
+    A version superseded before its turn came is left to its first request, if any ever comes. One that failed to
+    render is not tried again by this process in the background, and the renderer rests until its next round.
+    """
+    newer = aliased(EvidenceReport)
+    superseded = exists().where(col(newer.notice_id) == col(EvidenceReport.notice_id), col(newer.version) > col(EvidenceReport.version))
+    statement = select(EvidenceReport).where(col(EvidenceReport.pdf_sha256).is_(None), ~superseded)
+    if deps.renderings.failed:
+        statement = statement.where(tuple_(col(EvidenceReport.notice_id), col(EvidenceReport.version)).not_in(sorted(deps.renderings.failed)))
+    async with deps.db.sessions() as session:
+        report = (await session.exec(statement.order_by(col(EvidenceReport.issued_at), col(EvidenceReport.notice_id)).limit(1))).first()
+    if report is None:
+        return False
+    try:
+        await _stored_pdf(deps, report)
+    except Exception:
+        deps.renderings.failed.add((report.notice_id, report.version))
+        logger.exception("report_pdf.render_failed", notice=report.notice_id, version=report.version)
+        return False
+    return True
 
 
 async def push_report(deps: EvidenceDeps) -> bool:

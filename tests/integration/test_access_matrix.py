@@ -384,6 +384,7 @@ TABLE: tuple[Call, ...] = (
     Call("evidence", "get", "/v1/reports/{notice_id}.html", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}.html"),
     Call("evidence", "get", "/v1/reports/{notice_id}.pdf", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}.pdf"),
     Call("evidence", "get", "/v1/reports/{notice_id}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}"),
+    Call("evidence", "get", "/v1/reports/{notice_id}/versions", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}/versions"),
     Call("evidence", "get", "/v1/notices/{notice_id}/timeline", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}/timeline"),
     Call(
         "evidence",
