@@ -5,95 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from services.console.adapters.evidence import Item, TimelineEntry
-from services.console.adapters.intake import Court, NoticeRecord
-from services.console.adapters.notices import NoticeState
+from services.console.adapters.intake import Court
 from shared.plumbing.auth import Role
 from tests import consoles
 from tests.consoles import NOW, Console, signed_in, texts_of
 
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Page >> endobj\n%%EOF"
-PDF_SHA = hashlib.sha256(PDF).hexdigest()
+PDF, PDF_SHA = consoles.SAMPLE_PDF, consoles.SAMPLE_SHA
 PHOTO = b"\xff\xd8\xff\xe0 a photo at the door"
-
-
-def record(notice_id: str = "n-1", court_id: str = "C371002", **changes: object) -> NoticeRecord:
-    """Returns a notice as intake registered it: one document with its file, one without (registered before files were kept), two recipients."""
-    values: dict[str, object] = {
-        "id": notice_id,
-        "court_id": court_id,
-        "court_reference": "HC-2026-1",
-        "case_number": "（2026）鲁1002民初1234号",
-        "cause": "民间借贷纠纷",
-        "stage": "first_instance",
-        "due_date": date(2026, 12, 1),
-        "received_at": NOW - timedelta(days=2),
-        "documents": [{"title": "起诉状副本", "kind": "complaint_copy", "pages": 1, "sha256": PDF_SHA}, {"title": "传票", "kind": "summons", "pages": 1}],
-        "recipients": [
-            {"recipient_id": "r-1", "name": "张三", "kind": "person", "role": "defendant"},
-            {"recipient_id": "r-2", "name": "李四", "kind": "person", "role": "plaintiff"},
-        ],
-    }
-    return NoticeRecord.model_validate(values | changes)
-
-
-def state(notice_id: str = "n-1", court_id: str = "C371002", **changes: object) -> NoticeState:
-    """Returns delivery's state of the notice: 张三 after a failed SMS on a visit, 李四 served by SMS; the early warning raised."""
-    values: dict[str, object] = {
-        "notice_id": notice_id,
-        "court_id": court_id,
-        "case_number": "（2026）鲁1002民初1234号",
-        "stage": "first_instance",
-        "status": "in_progress",
-        "due_date": date(2026, 12, 1),
-        "registered_at": NOW - timedelta(days=2),
-        "warned_at": NOW,
-        "overdue_at": None,
-        "completed_at": None,
-        "recipients": [
-            {
-                "recipient_id": "r-1",
-                "name": "张三",
-                "role": "defendant",
-                "status": "in_progress",
-                "tier": "direct",
-                "whereabouts_unknown": False,
-                "attempts": [
-                    {
-                        "attempt_id": "a-1",
-                        "step": 0,
-                        "tier": "electronic",
-                        "channel": "sms",
-                        "status": "failed",
-                        "started_at": NOW - timedelta(days=2),
-                        "finished_at": NOW - timedelta(days=1),
-                    },
-                    {"attempt_id": "a-2", "step": 1, "tier": "direct", "channel": "visit", "status": "open", "started_at": NOW, "finished_at": None},
-                ],
-                "served": None,
-                "service_date": None,
-                "public_notice_ends": None,
-            },
-            {
-                "recipient_id": "r-2",
-                "name": "李四",
-                "role": "plaintiff",
-                "status": "served",
-                "tier": "electronic",
-                "whereabouts_unknown": False,
-                "attempts": [{"attempt_id": "a-3", "step": 0, "tier": "electronic", "channel": "sms", "status": "succeeded", "started_at": NOW, "finished_at": NOW}],
-                "served": {"method": "electronic", "service_date": "2026-11-23", "basis": "CPL 90", "deemed": False},
-                "service_date": "2026-11-23",
-                "public_notice_ends": None,
-            },
-        ],
-    }
-    return NoticeState.model_validate(values | changes)
 
 
 def entry(position: int, event_type: str, hours: int) -> TimelineEntry:
@@ -111,10 +35,10 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         await built.add("agent-1")
         await built.add("counsel", Role.lawyer, scope="91370000MA3C5X2L4X")
         built.intake.registry = [Court(id="C371002", name="威海市环翠区人民法院", active=True), Court(id="C371082", name="荣成市人民法院", active=True)]
-        built.intake.notices = {"n-1": record(), "n-9": record("n-9", "C371082", case_number="（2026）鲁1082民初9号", documents=[])}
+        built.intake.notices = {"n-1": consoles.registered(), "n-9": consoles.registered("n-9", "C371082", case_number="（2026）鲁1082民初9号", documents=[])}
         built.intake.documents[PDF_SHA] = ("C371002", PDF, "application/pdf")
         built.notices.rows = [consoles.notice("n-1"), consoles.notice("n-9", court_id="C371082", case_number="（2026）鲁1082民初9号")]
-        built.notices.states = {"n-1": state(), "n-9": state("n-9", "C371082")}
+        built.notices.states = {"n-1": consoles.delivery_state(), "n-9": consoles.delivery_state("n-9", "C371082")}
         built.evidence.notices = {"n-1": "C371002", "n-9": "C371082"}
         built.evidence.timelines["n-1"] = [
             entry(1, "intake.NoticeRegistered", 0),
@@ -179,7 +103,7 @@ async def test_a_notice_the_other_services_have_not_heard_of_yet_is_shown_as_reg
 
 async def test_without_report_versions_a_completed_notice_offers_its_newest_report(console: Console) -> None:
     console.evidence.versioned = False
-    console.notices.states["n-1"] = state(status="completed", completed_at=NOW)
+    console.notices.states["n-1"] = consoles.delivery_state(status="completed", completed_at=NOW)
     async with console.browser() as browser:
         await signed_in(browser, "clerk")
         page = await browser.get("/notices/n-1")
