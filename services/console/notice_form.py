@@ -150,6 +150,7 @@ def read(form: FormData) -> tuple[NoticeForm, dict[str, UploadFile]]:
         if table == "documents" and index < MOST_DOCUMENTS:
             if name == "file" and isinstance(value, UploadFile) and value.filename:
                 files[key] = value
+                documents.setdefault(index, {})
             elif name in DOCUMENT_FIELDS:
                 documents.setdefault(index, {})[name] = _tidy(value, DOCUMENT_FIELDS[name])
         elif table == "recipients" and index < MOST_RECIPIENTS and name in RECIPIENT_FIELDS:

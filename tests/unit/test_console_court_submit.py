@@ -163,6 +163,13 @@ async def test_without_javascript_a_row_is_added_by_posting_the_form_back_with_e
     assert 'name="documents[1].title"' in more.text and 'hx-get="/notices/new/documents/2"' in more.text
 
 
+async def test_a_file_in_a_row_of_its_own_is_uploaded_into_that_row(console: Console) -> None:
+    async with console.browser() as browser:
+        token = await signed_in(browser, "clerk")
+        page = await browser.post("/notices/new", data=form(token, "R-1") | {"step": "add_document"}, files={"documents[2].file": ("传票.pdf", PDF, "application/pdf")})
+    assert page.status_code == 200 and hidden(page.text, "documents[2].sha256") in console.intake.documents and 'value="传票"' in page.text
+
+
 async def test_htmx_fetches_an_empty_row_with_the_button_for_the_next(console: Console) -> None:
     async with console.browser() as browser:
         await signed_in(browser, "clerk")
