@@ -304,6 +304,12 @@ MOBILE = "+8613800138000"
 HOME = "山东省威海市环翠区新威路17号"
 
 
+def example_document(kind: str) -> dict[str, Any]:
+    """Returns one of the example notice's documents as NoticeRegistered carries it (its file is docs/examples/<kind>.pdf)."""
+    [document] = [d for d in EXAMPLE_NOTICE["documents"] if d["kind"] == kind]
+    return {**document, "size": (EXAMPLES / f"{kind}.pdf").stat().st_size, "content_type": "application/pdf"}
+
+
 def registered_notice(
     *,
     consent: Sequence[tuple[EDeliveryChannel, str]] = (),
@@ -322,7 +328,7 @@ def registered_notice(
         case_number="（2026）鲁1002民初1234号",
         cause="民间借贷纠纷",
         stage="first_instance",
-        documents=[{"title": "起诉状副本", "kind": "complaint_copy", "pages": 3}, {"title": "传票", "kind": "summons", "pages": 1}],
+        documents=[example_document("complaint_copy"), example_document("summons")],
         recipients=[
             Recipient(
                 recipient_id=str(uuid.uuid4()),

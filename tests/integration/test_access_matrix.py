@@ -343,6 +343,14 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"json": {"agent_id": OTHER_AGENT, "reason": "人手调整"}},
     ),
     Call("delivery", "get", "/v1/tasks/{task_id}/receipt.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/receipt.pdf"),
+    Call("delivery", "get", "/v1/tasks/{task_id}/print.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/print.pdf"),
+    Call(
+        "delivery",
+        "get",
+        "/v1/tasks/{task_id}/documents/{sha256}",
+        (403, 403, 200, 404, 403, 403, 200, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/documents/{w.sha256}",
+    ),
     Call("delivery", "get", "/v1/agents", (403, 403, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/agents"),
     # A seeded agent put as it is: changed in nothing, 200.
     Call(
@@ -363,6 +371,7 @@ TABLE: tuple[Call, ...] = (
     ),
     Call("delivery", "get", "/e/{token}", (404,) * 9, lambda w: "/e/" + "A" * 32),
     Call("delivery", "get", "/e/{token}/documents/{number}", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1"),
+    Call("delivery", "get", "/e/{token}/documents/{number}/download", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1/download"),
     Call("delivery", "post", "/e/{token}/ack", (403,) * 9, lambda w: "/e/" + "A" * 32 + "/ack"),
     # carrier gateway
     Call("carrier_gateway", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
