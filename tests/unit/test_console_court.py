@@ -12,6 +12,7 @@ import pytest
 
 from services.console.adapters.evidence import Item, TimelineEntry
 from services.console.adapters.intake import Court
+from shared.contracts import events, labels, registry
 from shared.plumbing.auth import Role
 from tests import consoles
 from tests.consoles import NOW, Console, signed_in, texts_of
@@ -176,3 +177,9 @@ async def test_a_court_is_welcomed_with_what_it_can_do(console: Console) -> None
         await signed_in(browser, "clerk")
         page = await browser.get("/welcome")
     assert "本院通知" in texts_of(page.text) and "即将上线" not in page.text
+
+
+def test_every_event_a_timeline_can_hold_has_a_chinese_name() -> None:
+    assert events.NoticeRegistered.type in registry.registered(), "the contracts' events are registered once imported"
+    assert set(labels.EVENT) == set(registry.registered()), "a new event type needs its line in shared/contracts/labels.py EVENT"
+    assert labels.event("delivery.NoticeOverdue") == "已超过送达期限（超期）" and labels.event("x.Unknown") == "x.Unknown"
