@@ -137,7 +137,7 @@ async def test_a_document_opens_in_the_browser_or_downloads_and_only_if_the_noti
         unnamed = await browser.get(f"/notices/n-1/documents/{stray}")
         bad = await browser.get("/notices/n-1/documents/..%2f..%2fetc")
     assert (shown.status_code, shown.content, shown.headers["content-type"]) == (200, PDF, "application/pdf")
-    assert shown.headers["content-disposition"] == "inline; filename=\".pdf\"; filename*=UTF-8''%E8%B5%B7%E8%AF%89%E7%8A%B6%E5%89%AF%E6%9C%AC.pdf"
+    assert shown.headers["content-disposition"] == "inline; filename=\"document.pdf\"; filename*=UTF-8''%E8%B5%B7%E8%AF%89%E7%8A%B6%E5%89%AF%E6%9C%AC.pdf"
     assert saved.headers["content-disposition"].startswith("attachment;") and "sandbox" in shown.headers["content-security-policy"]
     assert shown.headers["cache-control"] == "private, no-store" and (unnamed.status_code, bad.status_code) == (404, 404)
 

@@ -29,9 +29,10 @@ REPORT_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:;
 SUFFIXES = {"application/pdf": ".pdf", "application/ofd": ".ofd"}
 
 
-def _disposition(kind: Literal["inline", "attachment"], filename: str) -> str:
-    """Returns a Content-Disposition naming the file in ASCII for old browsers and in UTF-8 (RFC 6266) for the rest."""
-    return f"{kind}; filename=\"{quote(filename.encode('ascii', 'ignore').decode() or 'file')}\"; filename*=UTF-8''{quote(filename)}"
+def _disposition(kind: Literal["inline", "attachment"], title: str, suffix: str) -> str:
+    """Returns a Content-Disposition naming the file by its title in UTF-8 (RFC 6266), and plainly for browsers that read only ASCII."""
+    plain = title if title.isascii() and title.isprintable() and '"' not in title else "document"
+    return f"{kind}; filename=\"{quote(plain)}{suffix}\"; filename*=UTF-8''{quote(title + suffix)}"
 
 
 @router.get("/notices", response_class=HTMLResponse)
@@ -63,7 +64,7 @@ async def document(notice_id: NoticeId, sha256: Sha256, visitor: SignedIn, deps:
     named, content = await notice_page.document(deps, visitor=visitor, notice_id=notice_id, sha256=sha256)
     media_type = content.content_type.split(";", 1)[0].strip().lower()
     kind: Literal["inline", "attachment"] = "inline" if media_type == "application/pdf" and not download else "attachment"
-    headers = FILE_HEADERS | {"Content-Disposition": _disposition(kind, named.title + SUFFIXES.get(media_type, ""))}
+    headers = FILE_HEADERS | {"Content-Disposition": _disposition(kind, named.title, SUFFIXES.get(media_type, ""))}
     return Response(content.data, media_type=media_type, headers=headers)
 
 
