@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import json
 import os
 import random
@@ -28,6 +30,7 @@ from shared.contracts.registry import Event
 from shared.contracts.values import Phone, resident_id_check_char
 from shared.plumbing.auth import Role, mint
 from shared.plumbing.clock import ScaledClock
+from shared.plumbing.pdf import html_to_pdf
 from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
 
 EXAMPLE_NOTICE = json.loads((Path(__file__).parent.parent / "docs" / "examples" / "notice.json").read_text())
@@ -147,6 +150,36 @@ def notice_payload(index: int, *, court_id: str = "C371002", seed: int = 0) -> d
     return payload
 
 
+@functools.cache
+def sample_pdf(pages: int = 1, text: str = "起诉状副本") -> bytes:
+    """Returns a small real PDF with the Chinese text on each of its pages, rendered once per arguments (the same bytes for the whole run)."""
+    sheets = "".join(f'<section style="break-before: {"page" if n else "auto"}"><h1>{text}</h1><p>第{n + 1}页，共{pages}页</p></section>' for n in range(pages))
+    return html_to_pdf(f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><body>{sheets}</body></html>', base_url=".")
+
+
+async def upload_document(
+    client: httpx.AsyncClient, intake: str, *, headers: dict[str, str], data: bytes | None = None, filename: str = "起诉状副本.pdf", court_id: str | None = None
+) -> dict[str, Any]:
+    """Uploads a document (the sample PDF by default) to intake's store for the caller's court (a service names the court); returns intake's answer."""
+    form = {"court_id": court_id} if court_id else None
+    uploaded = await client.post(f"{intake}/v1/documents", files={"file": (filename, sample_pdf() if data is None else data, "application/pdf")}, data=form, headers=headers)
+    assert uploaded.status_code in (200, 201), uploaded.text
+    return dict(uploaded.json())
+
+
+def with_documents(notice: dict[str, Any], sha256: str) -> dict[str, Any]:
+    """Returns a copy of a notice whose every document is the stored file `sha256` (its page count left to the file)."""
+    copied = copy.deepcopy(notice)
+    copied["documents"] = [{"title": d["title"], "kind": d["kind"], "sha256": sha256} for d in notice["documents"]]
+    return copied
+
+
+async def attach_documents(client: httpx.AsyncClient, intake: str, notice: dict[str, Any], *, headers: dict[str, str]) -> dict[str, Any]:
+    """Uploads the sample PDF for the notice's court and returns a copy of the notice whose documents are that file."""
+    stored = await upload_document(client, intake, headers=headers, court_id=notice["court_id"])
+    return with_documents(notice, stored["sha256"])
+
+
 def address_confirmation(person: dict[str, Any], *, case_number: str, phone: str, consent: bool) -> dict[str, Any]:
     """Returns a recipient's address confirmation in a case at their first address, consenting to SMS service (CPL 90) or not."""
     return {
@@ -170,6 +203,7 @@ async def submit_with_consent(client: httpx.AsyncClient, intake: str, *, phone: 
     confirmed = await client.post(f"{intake}/v1/address-confirmations", json=confirmation, headers=court)
     assert confirmed.status_code in (200, 201), confirmed.text
     notice = {**EXAMPLE_NOTICE, "court_reference": f"E2E-{random.getrandbits(48):012x}", "case_number": case_number, "recipients": [person]}
+    notice = await attach_documents(client, intake, notice, headers=court)
     submitted = await client.post(f"{intake}/v1/notices", json=notice, headers=court)
     assert submitted.status_code == 201, submitted.text
     body = submitted.json()
