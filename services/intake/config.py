@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.plumbing.settings import Environment, ServiceSettings
@@ -17,6 +18,13 @@ class IntakeSettings(ServiceSettings):
     port: int = 8001
     # Courts registered at start when missing; by default the demo courts outside production, none in production.
     courts_seed: Path | None = None
+    # A workbook of notices: how big it and the whole upload with its files may be, and how many rows and files it may carry.
+    batch_workbook_max_mb: float = Field(default=10, gt=0)
+    batch_upload_max_mb: float = Field(default=500, gt=0)
+    batch_max_rows: int = Field(default=5000, ge=1)
+    batch_max_files: int = Field(default=1000, ge=1)
+    # How long the batch worker waits when no notice of a workbook waits to be registered.
+    batch_poll_ms: int = Field(default=500, ge=10)
 
     @property
     def seed_file(self) -> Path | None:
