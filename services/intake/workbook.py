@@ -206,7 +206,9 @@ def read(data: bytes, *, max_rows: int) -> list[SheetNotice]:
     for number, values in documents:
         _add_document(notices, number, values)
     for notice in notices.values():
-        if not notice.payload.get("recipients") and not any(e.field.startswith("recipients") for e in notice.errors):
+        if not notice.court_reference:
+            continue
+        if not notice.payload.get("recipients"):
             notice.errors.append(CellError(notice.sheet, notice.row, "法院编号", "recipients", f"“{TASKS}”表中没有法院编号为 {notice.court_reference} 的受送达人"))
         if not notice.files and notice.payload.get("recipients"):
             notice.errors.append(CellError(notice.sheet, notice.row, "法院编号", "documents", f"“{DOCUMENTS}”表中没有法院编号为 {notice.court_reference} 的文书"))
@@ -300,13 +302,10 @@ def _notice_value(notice: SheetNotice, column: Column, raw: Any, *, number: int,
 
 def _add_document(notices: dict[str, SheetNotice], number: int, values: Mapping[str, Any]) -> None:
     reference = _text(values.get("法院编号"))
-    known = reference is not None and reference in notices
     notice = _notice(notices, DOCUMENTS, number, reference)
     if reference is None:
         notice.errors.append(CellError(DOCUMENTS, number, "法院编号", "court_reference", "必填"))
         return
-    if not known:
-        notice.errors.append(CellError(DOCUMENTS, number, "法院编号", "court_reference", f"“{TASKS}”表中没有法院编号为 {reference} 的受送达人"))
     index = len(notice.files)
     prefix = f"documents[{index}]"
     notice.cells[prefix] = Cell(DOCUMENTS, number, "文书名称")
