@@ -16,6 +16,8 @@ ROSTER = frozenset({Role.supervisor, Role.auditor})
 HOLDS = frozenset({Role.supervisor, Role.auditor})
 NOTICES = frozenset({Role.supervisor, Role.auditor})
 SUPERVISORS = frozenset({Role.supervisor})
+# Notices from a workbook: a court uploads its own, a supervisor for a court it picks.
+BATCHES = frozenset({Role.court, Role.supervisor})
 # A delivery report: its court's, and every court's for the overseers (evidence decides which notice is whose).
 REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
 

@@ -17,9 +17,10 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
         "花名册：添加送达员，修改姓名、负责区域和是否在岗。",
         "待审核证据：查看核验存疑的照片，认可证据或安排重新上门。",
         "通知列表：按状态、法院、送达员、案号、当事人和期限筛选送达通知。",
+        "批量导入：为法院上传 Excel 工作簿及文书，查看每行的登记结果。",
         "可通过各服务的 /v1/audit-log 接口查阅审计日志。",
     ),
-    "court": ("本院送达案件页面即将上线。", "目前可通过受理服务的接口提交送达通知。"),
+    "court": ("批量导入：下载模板，上传填好的 Excel 工作簿及文书，查看每行的登记结果和退回原因。", "本院送达案件页面即将上线。"),
     "lawyer": ("律师事务所送达页面即将上线。",),
     "auditor": (
         "花名册：查阅送达员名单（只读）。",
@@ -32,7 +33,8 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 # The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     "agent": (("/today", "今日任务"),),
-    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表")),
+    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/notices/batch", "批量导入")),
+    "court": (("/notices/batch", "批量导入"),),
     "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表")),
 }
 

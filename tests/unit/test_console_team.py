@@ -232,7 +232,16 @@ async def test_a_supervisor_lands_on_the_board_and_the_bar_names_each_role_its_p
             page = await browser.get(path)
         bars[username] = (landing.headers["location"], re.findall(r'<a class="nav__link" href="([^"]+)"( aria-current="page")?>([^<]+)</a>', page.text))
     assert bars == {
-        "boss": ("/board", [("/board", ' aria-current="page"', "团队看板"), ("/roster", "", "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表")]),
+        "boss": (
+            "/board",
+            [
+                ("/board", ' aria-current="page"', "团队看板"),
+                ("/roster", "", "花名册"),
+                ("/holds", "", "待审核证据"),
+                ("/notices", "", "通知列表"),
+                ("/notices/batch", "", "批量导入"),
+            ],
+        ),
         "reader": ("/welcome", [("/roster", ' aria-current="page"', "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表")]),
         "agent-1": ("/today", [("/today", ' aria-current="page"', "今日任务")]),
     }
