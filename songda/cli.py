@@ -189,6 +189,7 @@ def _banner(stack, accounts: list) -> str:
         "",
         "Try:",
         f"  TOKEN={court}",
+        f'  for f in docs/examples/*.pdf; do curl -s -X POST {stack.url("intake")}/v1/documents -H "Authorization: Bearer $TOKEN" -F file=@$f; done',
         f"  curl -s -X POST {stack.url('intake')}/v1/notices -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d @docs/examples/notice.json",
         "",
     ]

@@ -9,7 +9,6 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from services.intake.workbook import file_name
-from shared.plumbing.documents import DocumentStore
 from shared.plumbing.problems import Problem
 
 WORKBOOK_FIELD = "workbook"
@@ -29,9 +28,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class BatchIntake:
-    """What the upload route needs beside the Deps: the document store the files go to, the upload's limits and the most rows a sheet may have."""
+    """What the upload route needs beside the Deps: the upload's limits and the most rows a sheet may have."""
 
-    store: DocumentStore
     limits: Limits
     max_rows: int
 

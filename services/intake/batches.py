@@ -19,12 +19,13 @@ from starlette.datastructures import UploadFile
 
 from services.intake import access, courts, handlers, refusals, workbook
 from services.intake.batch_upload import BatchUpload
+from services.intake.deps import IntakeDeps
 from services.intake.models import IntakeBatch, IntakeBatchRow
 from services.intake.requests import NoticeIn
 from services.intake.workbook import Cell, CellError, SheetNotice
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
-from shared.plumbing.documents import CHUNK, DocumentError, DocumentStore
+from shared.plumbing.documents import CHUNK
 from shared.plumbing.problems import Problem, validation_problem
 from shared.plumbing.runtime import Deps
 
@@ -44,7 +45,7 @@ class StoredFile:
     pages: int
 
 
-async def submit(deps: Deps, *, principal: Principal, upload: BatchUpload, store: DocumentStore, max_rows: int) -> IntakeBatch:
+async def submit(deps: IntakeDeps, *, principal: Principal, upload: BatchUpload, max_rows: int) -> IntakeBatch:
     """Takes a workbook upload whole or not at all: the workbook read and its shape checked, the court checked, the files stored; then the batch is kept for the worker."""
     court_id = _court_of(principal, upload.court_id)
     try:
@@ -61,7 +62,7 @@ async def submit(deps: Deps, *, principal: Principal, upload: BatchUpload, store
         raise _refused(422, "Invalid workbook", "workbook", f"“{workbook.TASKS}”工作表中没有送达任务")
     async with deps.db.transaction() as session:
         await check_court(session, principal, court_id)
-    files = await _store(store, upload)
+    files = await _store(deps, principal=principal, court_id=court_id, upload=upload)
     return await intake_batch(deps, principal=principal, court_id=court_id, filename=upload.filename, notices=notices, files=files)
 
 
@@ -80,14 +81,14 @@ def _refused(status: int, title: str, field: str, message: str) -> Problem:
     return Problem(status, title, f"{field}: {message}", kind="validation" if status == 422 else None, errors=[{"field": field, "message": message}])
 
 
-async def _store(store: DocumentStore, upload: BatchUpload) -> dict[str, StoredFile]:
-    """Stores each file of the upload; refuses two different files under one name, and a file that is not a readable PDF or OFD, naming it."""
+async def _store(deps: IntakeDeps, *, principal: Principal, court_id: str, upload: BatchUpload) -> dict[str, StoredFile]:
+    """Stores each file of the upload as the court's document, as POST /v1/documents does; refuses two different files under one name, and a file that is not a readable PDF or OFD, naming it."""
     stored: dict[str, StoredFile] = {}
     for index, (name, part) in enumerate(upload.files):
         try:
-            kept = await store.put(_chunks(part))
-        except DocumentError as refused:
-            raise _refused(refused.status, "Invalid document", f"files[{index}]", f"{name}: {refused}") from None
+            kept, _ = await handlers.store_document(deps, principal=principal, court_id=court_id, filename=name[:200], content=_chunks(part))
+        except Problem as refused:
+            raise _refused(refused.status, refused.title, f"files[{index}]", f"{name}: {refused.detail.removeprefix('file: ')}") from None
         if name in stored and stored[name].sha256 != kept.sha256:
             raise _refused(422, "Invalid document", f"files[{index}]", f"two different files are named {name}")
         stored[name] = StoredFile(sha256=kept.sha256, pages=kept.pages)

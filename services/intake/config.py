@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.plumbing.documents import DEFAULT_MAX_BYTES
 from shared.plumbing.settings import Environment, ServiceSettings
 
 DEMO_COURTS = Path(__file__).with_name("courts.toml")
@@ -18,6 +19,8 @@ class IntakeSettings(ServiceSettings):
     port: int = 8001
     # Courts registered at start when missing; by default the demo courts outside production, none in production.
     courts_seed: Path | None = None
+    # The largest document a court may upload (bytes); a scanned 起诉状 with its exhibits stays well below 50 MB.
+    document_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
     # A workbook of notices: how big it and the whole upload with its files may be, and how many rows and files it may carry.
     batch_workbook_max_mb: float = Field(default=10, gt=0)
     batch_upload_max_mb: float = Field(default=500, gt=0)

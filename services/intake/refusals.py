@@ -42,8 +42,8 @@ _BY_MESSAGE: tuple[tuple[str, str], ...] = (
     (r"unified social credit code must be 18", "统一社会信用代码应为 18 位"),
     (r"unified social credit code", "统一社会信用代码有误，请核对"),
     (r"give id_type together with id_number", "填写证件号码时须同时填写证件类型"),
-    (r"not in the document store|not uploaded|unknown document|no such document", "未找到该文件，请随表格一并上传"),
-    (r"pages", "页数与文件不符"),
+    (r"no document \S+ uploaded", "未找到该文件，请随表格一并上传"),
+    (r"the file has (\d+) pages", "页数与文件不符（文件为 {0} 页）"),
 )
 
 

@@ -54,6 +54,9 @@ class Document(Part):
     kind: str
     pages: int
     sha256: str | None = None
+    # The file in the document store (absent from notices registered before files were kept).
+    size: int | None = None
+    content_type: str | None = None
 
 
 class GeoPoint(Part):
@@ -389,6 +392,28 @@ class DocumentsAcknowledged(Event):
     recipient_id: str
     attempt_id: str
     at: AwareDatetime
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class Disposition(StrEnum):
+    """How a document was opened from the e-delivery page: shown in the browser, or saved."""
+
+    view = "view"
+    download = "download"
+
+
+@event("delivery.DocumentOpened")
+class DocumentOpened(Event):
+    """The holder of an e-delivery link opened one of the notice's documents: which file, how, when, from which address, with which browser."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    sha256: str
+    title: str
+    disposition: Disposition
+    opened_at: AwareDatetime
     ip: str | None = None
     user_agent: str | None = None
 

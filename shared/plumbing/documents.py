@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from pypdf import PdfReader
@@ -20,6 +21,9 @@ from pypdf.errors import PyPdfError
 PDF = "application/pdf"
 OFD = "application/ofd"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SUFFIXES = {PDF: ".pdf", OFD: ".ofd"}
+# A served document is never a page of ours: nothing in it may run, load or be framed as if we served it.
+SANDBOX_CSP = "default-src 'none'; sandbox"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 CHUNK = 1024 * 1024
 # OFD.xml and Document.xml are a few kilobytes; a bigger one is not a document but a trap (a zip bomb).
@@ -224,3 +228,11 @@ async def _chunks(source: bytes | AsyncIterable[bytes]) -> AsyncIterable[bytes]:
         return
     async for chunk in source:
         yield chunk
+
+
+def served_headers(*, sha256: str, title: str, content_type: str, disposition: str) -> dict[str, str]:
+    """Returns the headers a document is served with: shown in place (`inline`) or saved (`attachment`) under its title, sandboxed, its sha256 as the ETag."""
+    suffix = SUFFIXES.get(content_type, "")
+    # The ASCII name for old clients, the title itself (RFC 5987) for the rest.
+    named = f"{disposition}; filename=\"{sha256[:16]}{suffix}\"; filename*=UTF-8''{quote(title + suffix, safe='')}"
+    return {"Content-Disposition": named, "ETag": f'"{sha256}"', "Content-Security-Policy": SANDBOX_CSP, "Cache-Control": "private, no-store"}

@@ -24,11 +24,11 @@ COURT = token(Role.court, "C371002")
 
 
 @pytest.fixture
-async def make_intake(kafka, topic_prefix, make_database, tmp_path: Path, monkeypatch) -> Callable[[], FastAPI]:
+async def make_intake(kafka, topic_prefix, make_database, tmp_path: Path) -> Callable[[], FastAPI]:
     """Returns a maker of intake apps over one database and one document store, so a test can stop intake and start it again."""
-    monkeypatch.setenv("SONGDA_DOCUMENTS_DIR", str(tmp_path / "documents"))
-    url = await make_database("intake")
-    return lambda: create_app(settings(IntakeSettings, database_url=url, kafka=kafka, prefix=topic_prefix, batch_poll_ms=50))
+    configured = settings(IntakeSettings, database_url=await make_database("intake"), kafka=kafka, prefix=topic_prefix, batch_poll_ms=50)
+    configured.common.documents_dir = tmp_path / "documents"
+    return lambda: create_app(configured)
 
 
 @pytest.fixture

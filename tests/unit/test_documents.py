@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,32 +18,8 @@ from shared.plumbing.documents import (
     DocumentUnreadable,
     DocumentUnsupported,
 )
+from tests.support import sample_ofd as ofd
 from tests.support import sample_pdf
-
-OFD_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD">
-  <ofd:DocBody><ofd:DocInfo><ofd:DocID>{doc_id}</ofd:DocID><ofd:Title>传票</ofd:Title></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody>
-</ofd:OFD>"""
-DOCUMENT_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<ofd:Document xmlns:ofd="http://www.ofdspec.org/2016">
-  <ofd:CommonData><ofd:MaxUnitID>10</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData>
-  <ofd:Pages>{pages}</ofd:Pages>
-</ofd:Document>"""
-CONTENT_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Content><ofd:Layer ID="2"/></ofd:Content></ofd:Page>"""
-
-
-def ofd(pages: int, *, doc_id: str = "songda-test", with_ofd_xml: bool = True) -> bytes:
-    """Returns a minimal OFD package (GB/T 33190-2016): OFD.xml naming Doc_0/Document.xml, which lists the pages."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        if with_ofd_xml:
-            archive.writestr("OFD.xml", OFD_XML.format(doc_id=doc_id))
-        page_list = "".join(f'<ofd:Page ID="{n + 3}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(pages))
-        archive.writestr("Doc_0/Document.xml", DOCUMENT_XML.format(pages=page_list))
-        for n in range(pages):
-            archive.writestr(f"Doc_0/Pages/Page_{n}/Content.xml", CONTENT_XML)
-    return buffer.getvalue()
 
 
 @pytest.fixture

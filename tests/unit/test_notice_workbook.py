@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from services.intake import batches, courts, refusals, workbook
 from services.intake.config import DEMO_COURTS
-from services.intake.models import TABLES, IntakeBatch, IntakeNotice
+from services.intake.models import TABLES, IntakeBatch, IntakeDocument, IntakeNotice
 from services.intake.requests import NoticeIn
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.db import Database, create_tables
@@ -148,6 +148,8 @@ async def deps(tmp_path: Path) -> AsyncIterator[Deps]:
     deps = Deps(db=db, clock=type("Fixed", (), {"now": staticmethod(lambda: at)})())
     async with db.transaction() as session:
         await courts.seed(session, courts.read_seed(DEMO_COURTS), now=at)
+        # The court uploaded the workbook's one file, as POST /v1/notice-batches stores it.
+        session.add(IntakeDocument(sha256=PDF.sha256, court_id="C371002", filename=workbooks.FILE, size=1000, pages=PDF.pages, content_type="application/pdf", uploaded_at=at))
     yield deps
     await db.dispose()
 
@@ -190,3 +192,11 @@ def test_a_row_without_its_reference_is_refused_alone() -> None:
         [("文书", 2, "法院编号", "“送达任务”表中没有法院编号为 WB-0-00000 的受送达人")],
         [("文书", 3, "法院编号", "必填")],
     ]
+
+
+async def test_a_file_the_court_never_uploaded_refuses_its_notice_at_the_file_name(deps: Deps) -> None:
+    stranger = batches.StoredFile(sha256="b" * 64, pages=1)
+    batch = await batches.intake_batch(deps, principal=COURT, court_id="C371002", filename="a.xlsx", notices=read(workbooks.notices(1)), files={workbooks.FILE: stranger})
+    await register_all(deps)
+    _, [row] = await batches.read_batch(deps, principal=COURT, batch_id=batch.id)
+    assert (row.status, row.errors) == ("refused", [{"sheet": "文书", "row": 2, "column": "文件名", "field": "documents[0].sha256", "message": "未找到该文件，请随表格一并上传"}])
