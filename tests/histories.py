@@ -13,7 +13,9 @@ from shared.contracts.events import (
     AttemptSucceeded,
     CandidateAddress,
     Channel,
+    Disposition,
     Document,
+    DocumentOpened,
     GeoPoint,
     IdType,
     NoticeCompleted,
@@ -36,6 +38,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.registry import Event
 from shared.contracts.values import Phone
+from tests.support import example_document
 
 COURT = "C371002"
 CASE = "（2026）鲁1002民初0999号"
@@ -92,7 +95,7 @@ def registered(notice_id: str | None = None, *, name: str = "张三") -> History
             case_number=CASE,
             cause="民间借贷纠纷",
             stage=Stage.first_instance,
-            documents=[Document(title="起诉状副本", kind="complaint_copy", pages=3), Document(title="传票", kind="summons", pages=1)],
+            documents=[Document.model_validate(example_document("complaint_copy")), Document.model_validate(example_document("summons"))],
             recipients=[recipient],
             due_date=date(2026, 11, 26),
             registered_at=START,
@@ -159,6 +162,22 @@ def electronic(history: History) -> History:
     _served(
         history, method=ServiceMethod.electronic, on=date(2026, 11, 23), basis="民事诉讼法第90条；民诉法解释第135条", deemed=False, at=at + timedelta(minutes=5), attempt_id=attempt
     )
+    # The recipient follows the message's link, reads the 起诉状 in the browser, then saves it.
+    browser = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+    complaint = example_document("complaint_copy")
+    for minutes, disposition in ((20, Disposition.view), (22, Disposition.download)):
+        opened = DocumentOpened(
+            notice_id=history.notice_id,
+            recipient_id=history.recipient_id,
+            attempt_id=attempt,
+            sha256=complaint["sha256"],
+            title=complaint["title"],
+            disposition=disposition,
+            opened_at=at + timedelta(minutes=minutes),
+            ip="203.0.113.7",
+            user_agent=browser,
+        )
+        history.add("delivery", opened)
     return history
 
 

@@ -32,7 +32,7 @@ from shared.plumbing import audit, outbox
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.clock import local_date
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.documents import DocumentCorrupt, DocumentError, DocumentMissing, DocumentTooLarge, DocumentUnsupported
+from shared.plumbing.documents import DocumentError, DocumentTooLarge, DocumentUnsupported, read_or_problem
 from shared.plumbing.problems import Problem, validation_problem
 from shared.plumbing.runtime import Deps
 
@@ -99,19 +99,7 @@ async def read_document(deps: IntakeDeps, *, principal: Principal, sha256: str) 
             raise Problem(404, "Not found", f"No document {sha256}.")
         if principal.audited:
             audit.record(session, principal, action="document.read", target=sha256, now=deps.clock.now())
-    return document, stored_bytes(deps, sha256)
-
-
-def stored_bytes(deps: IntakeDeps, sha256: str) -> bytes:
-    """Returns a document's bytes from the store; a missing or changed file is an error the caller sees and the operator is told of."""
-    try:
-        return deps.documents.read(sha256)
-    except DocumentMissing as error:
-        log.error("document.missing", sha256=sha256, store=str(deps.documents.root))
-        raise Problem(503, "Document unavailable", "The document's file is not in the document store; the operator has been alerted.") from error
-    except DocumentCorrupt as error:
-        log.error("document.corrupt", sha256=sha256, store=str(deps.documents.root))
-        raise Problem(500, "Document corrupt", "The document's file no longer matches its sha256; the operator has been alerted.") from error
+    return document, await read_or_problem(deps.documents, sha256)
 
 
 # --- Notices ------------------------------------------------------------------------------------

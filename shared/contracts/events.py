@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.registry import Command, Event, event, upcaster
 from shared.contracts.values import Phone
@@ -54,9 +54,10 @@ class Document(Part):
     kind: str
     pages: int
     sha256: str | None = None
-    # The file in the document store (absent from notices registered before files were kept).
-    size: int | None = None
-    content_type: str | None = None
+    # The file in the document store; absent from notices registered before files were kept, and then left out of the
+    # JSON, so that their reports stay byte for byte what they were (courts verify them by hash).
+    size: int | None = Field(default=None, exclude_if=lambda size: size is None)
+    content_type: str | None = Field(default=None, exclude_if=lambda content_type: content_type is None)
 
 
 class GeoPoint(Part):

@@ -15,8 +15,13 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-from pypdf import PdfReader
+import structlog
+from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
+
+from shared.plumbing.problems import Problem
+
+log = structlog.get_logger(__name__)
 
 PDF = "application/pdf"
 OFD = "application/ofd"
@@ -236,3 +241,25 @@ def served_headers(*, sha256: str, title: str, content_type: str, disposition: s
     # The ASCII name for old clients, the title itself (RFC 5987) for the rest.
     named = f"{disposition}; filename=\"{sha256[:16]}{suffix}\"; filename*=UTF-8''{quote(title + suffix, safe='')}"
     return {"Content-Disposition": named, "ETag": f'"{sha256}"', "Content-Security-Policy": SANDBOX_CSP, "Cache-Control": "private, no-store"}
+
+
+async def read_or_problem(store: DocumentStore, sha256: str, **context: str) -> bytes:
+    """Reads a stored document off the event loop; a missing (503) or changed (500) file is logged as an error and answered as a problem, never as empty bytes."""
+    try:
+        return await asyncio.to_thread(store.read, sha256)
+    except DocumentMissing as error:
+        log.error("document.missing", sha256=sha256, store=str(store.root), **context)
+        raise Problem(503, "Document unavailable", f"The file of document {sha256} is not in the document store; the operator has been alerted.") from error
+    except DocumentCorrupt as error:
+        log.error("document.corrupt", sha256=sha256, store=str(store.root), **context)
+        raise Problem(500, "Document corrupt", f"The file of document {sha256} no longer matches its sha256; the operator has been alerted.") from error
+
+
+def merge_pdfs(parts: list[bytes]) -> bytes:
+    """Returns the PDFs one after another as one PDF, each page as it was."""
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(part)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -56,6 +56,8 @@ SUPERVISED = [
     "/v1/tasks/{task_id}/outcome",
     "/v1/tasks/{task_id}/reassign",
     "/v1/tasks/{task_id}/receipt.pdf",
+    "/v1/tasks/{task_id}/print.pdf",
+    "/v1/tasks/{task_id}/documents/{sha256}",
     "/v1/agents/{agent_id}",
     "/v1/notices/{notice_id}/recipients/{recipient_id}/publication",
     "/v1/holds/{recipient_id}/accept",

@@ -349,6 +349,14 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"json": {"agent_id": OTHER_AGENT, "reason": "人手调整"}},
     ),
     Call("delivery", "get", "/v1/tasks/{task_id}/receipt.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/receipt.pdf"),
+    Call("delivery", "get", "/v1/tasks/{task_id}/print.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/print.pdf"),
+    Call(
+        "delivery",
+        "get",
+        "/v1/tasks/{task_id}/documents/{sha256}",
+        (403, 403, 200, 404, 403, 403, 200, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/documents/{w.sha256}",
+    ),
     Call("delivery", "get", "/v1/agents", (403, 403, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/agents"),
     # A seeded agent put as it is: changed in nothing, 200.
     Call(

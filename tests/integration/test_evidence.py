@@ -31,7 +31,7 @@ from shared.plumbing.db import Database
 from simulators import camera
 from songda.verify import verify_report
 from tests import histories
-from tests.support import eventually, free_port, publish, read_topic, running, serving, settings, token
+from tests.support import EXAMPLES, eventually, free_port, publish, read_topic, running, serving, settings, token
 
 COURT = token(Role.court, histories.COURT)
 AGENT = token(Role.agent, "agent-7")
@@ -270,6 +270,14 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         path.write_text(json.dumps(report, ensure_ascii=False))
         cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path), "--blobs", str(ev.blobs)], capture_output=True, text=True)
         assert cli.returncode == 0, cli.stdout + cli.stderr
+        # The files a party was handed: each is named as the document the report lists, and one the report does not list fails the check.
+        served = [EXAMPLES / "complaint_copy.pdf", EXAMPLES / "summons.pdf"]
+        cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path), "--document", *map(str, served)], capture_output=True, text=True)
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert f"ok    document {served[0]}: listed as 起诉状副本" in cli.stdout and f"ok    document {served[1]}: listed as 传票" in cli.stdout
+        stranger = EXAMPLES / "notice_to_respond.pdf"
+        cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path), "--document", str(served[0]), str(stranger)], capture_output=True, text=True)
+        assert cli.returncode == 1 and f"FAIL  document {stranger}: NOT in the report" in cli.stdout
         changed = json.loads(path.read_text())
         changed["recipients"][0]["service_date"] = "2026-11-23"
         path.write_text(json.dumps(changed, ensure_ascii=False))

@@ -82,7 +82,7 @@ async def every_page(console: Console) -> dict[str, httpx.Response]:
         pages["login"] = await browser.get("/login")
         pages["login refused"] = await consoles.sign_in(browser, "agent-1", "wrong password")
         token = await signed_in(browser, "agent-1")
-        for path in ("/today", "/tasks/t-1", "/tasks/t-2", "/no-such-page", "/tasks/t-1/receipt.pdf"):
+        for path in ("/today", "/tasks/t-1", "/tasks/t-2", "/no-such-page", "/tasks/t-1/print.pdf"):
             pages[path] = await browser.get(path)
         pages["today fragment"] = await browser.get("/today", headers={"HX-Request": "true"})
         for outcome in ("served", "refused", "not_found", "moved"):

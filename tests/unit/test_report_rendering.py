@@ -10,7 +10,7 @@ import pytest
 
 from services.evidence import rendering
 from services.evidence.rendering import format_date, format_time, render_html, render_pdf
-from shared.contracts.events import Channel, Exhausted, Review, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import Channel, Disposition, Exhausted, Review, ServiceMethod, SignerRole, Stage, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.labels import party_role
 from shared.contracts.report import DeliveryReport
@@ -163,6 +163,7 @@ def test_times_are_shown_in_shanghai_and_dates_in_chinese() -> None:
         (rendering.STAGE, Stage),
         (rendering.EVIDENCE_KIND, EvidenceKind),
         (rendering.EVIDENCE_FLAG, EvidenceFlag),
+        (rendering.DISPOSITION, Disposition),
     ],
 )
 def test_every_value_has_a_chinese_label(table: dict[StrEnum, str], vocabulary: type[StrEnum]) -> None:

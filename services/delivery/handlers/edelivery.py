@@ -13,7 +13,7 @@ from services.delivery.domain.inputs import Acknowledged
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import advance, emit, token_hash
 from shared.contracts.events import Disposition, DocumentOpened, DocumentsAcknowledged
-from shared.plumbing.documents import DocumentCorrupt, DocumentMissing, sniff
+from shared.plumbing.documents import DocumentCorrupt, DocumentMissing
 
 log = structlog.get_logger(__name__)
 
@@ -78,8 +78,8 @@ async def open_document(deps: DeliveryDeps, *, token: str, number: int, disposit
             return link
         notice = await session.get(DeliveryNotice, link.notice_id)
     assert notice is not None
-    if not 1 <= number <= len(notice.documents) or not notice.documents[number - 1].get("sha256"):
-        # A notice registered before files were kept lists titles only: there is nothing to open.
+    if not 1 <= number <= len(notice.documents) or not notice.documents[number - 1].get("content_type"):
+        # A notice registered before files were kept lists titles only (no content type): there is nothing to open.
         return Refused(404, no_document=True)
     document = notice.documents[number - 1]
     sha256 = document["sha256"]
@@ -107,8 +107,7 @@ async def open_document(deps: DeliveryDeps, *, token: str, number: int, disposit
         # Evidence of the e-service, and nothing else: the recipient's plan moves on their acknowledgement, not on a reading.
         emit(session, opened, notice=notice, now=now, causation=None)
     log.info("edelivery.document_opened", attempt_id=link.attempt_id, sha256=sha256, disposition=str(disposition))
-    content_type = document.get("content_type") or sniff(data[:8]) or "application/octet-stream"
-    return Opened(title=document["title"], sha256=sha256, content_type=content_type, data=data)
+    return Opened(title=document["title"], sha256=sha256, content_type=document["content_type"], data=data)
 
 
 async def acknowledge(deps: DeliveryDeps, *, token: str, ip: str | None, user_agent: str) -> Refused | None:
