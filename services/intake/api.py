@@ -166,10 +166,9 @@ async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Sup
 async def batch_template(_: Anyone) -> Response:
     """Returns the workbook courts fill in (sheets 送达任务 and 文书, and 说明 explaining each column)."""
     headers = {"Content-Disposition": "attachment; filename=\"songda-notices.xlsx\"; filename*=UTF-8''%E9%80%81%E8%BE%BE%E4%BB%BB%E5%8A%A1%E6%A8%A1%E6%9D%BF.xlsx"}
-    return Response(_TEMPLATE, media_type=XLSX, headers=headers)
+    return Response(workbook.template(), media_type=XLSX, headers=headers)
 
 
-_TEMPLATE = workbook.template()
 _UPLOAD = {
     "required": True,
     "content": {

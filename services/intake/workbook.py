@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import re
 import unicodedata
@@ -26,6 +27,8 @@ DOCUMENTS = "文书"
 GUIDE = "说明"
 # How many rows of the template carry the drop-down lists and the text format.
 TEMPLATE_ROWS = 2000
+# A workbook is a zip of XML; what it unpacks to is bounded, so a small upload cannot expand into gigabytes (a zip bomb).
+MAX_UNPACKED_BYTES = 256 * 2**20
 
 STAGES: dict[str, str] = {label: stage.value for stage, label in labels.STAGE.items()}
 KINDS: dict[str, str] = {"自然人": PartyKind.person.value, "法人或其他组织": PartyKind.organisation.value}
@@ -123,7 +126,7 @@ class WrongShape(ValueError):
 
 
 class TooManyRows(ValueError):
-    """The workbook has more rows than one batch takes."""
+    """The workbook has more rows than one batch takes, or unpacks to more than a workbook of them could."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,14 @@ def file_name(raw: str) -> str:
 def read(data: bytes, *, max_rows: int) -> list[SheetNotice]:
     """Reads a workbook into its notices in the order of their first rows; raises NotAWorkbook, WrongShape or TooManyRows for the workbook as a whole."""
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise NotAWorkbook(f"not an Excel workbook (.xlsx): {type(exc).__name__}") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise TooManyRows(f"工作簿解压后超过 {MAX_UNPACKED_BYTES // 2**20} MB，请分成几个工作簿上传")
+    try:
+        # openpyxl parses with defusedxml when it is installed (a dependency), so entity expansion is refused too.
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise NotAWorkbook(f"not an Excel workbook (.xlsx): {type(exc).__name__}") from None
@@ -388,6 +399,7 @@ def _text(raw: Any) -> str | None:
 # --- The template ---------------------------------------------------------------------------------
 
 
+@functools.cache
 def template() -> bytes:
     """Returns the workbook courts fill in: the two sheets with their headers, lists of allowed values and one example notice, and the 说明 sheet."""
     book = Workbook()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -200,3 +201,13 @@ async def test_a_file_the_court_never_uploaded_refuses_its_notice_at_the_file_na
     await register_all(deps)
     _, [row] = await batches.read_batch(deps, principal=COURT, batch_id=batch.id)
     assert (row.status, row.errors) == ("refused", [{"sheet": "文书", "row": 2, "column": "文件名", "field": "documents[0].sha256", "message": "未找到该文件，请随表格一并上传"}])
+
+
+def test_a_workbook_that_unpacks_to_far_more_than_its_rows_is_refused_before_it_is_parsed() -> None:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/sharedStrings.xml", "w") as member:
+            for _ in range(workbook.MAX_UNPACKED_BYTES // 2**20 + 1):
+                member.write(bytes(2**20))
+    with pytest.raises(workbook.TooManyRows):
+        read(packed.getvalue())
