@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import UploadFile
@@ -60,6 +60,7 @@ async def submit(deps: IntakeDeps, *, principal: Principal, upload: BatchUpload,
         raise _refused(413, "Too large", "workbook", str(exc)) from None
     if not notices:
         raise _refused(422, "Invalid workbook", "workbook", f"“{workbook.TASKS}”工作表中没有送达任务")
+    # The court is checked before any file is stored, so a wrong court is refused as such and not as a file's fault.
     async with deps.db.transaction() as session:
         await check_court(session, principal, court_id)
     files = await _store(deps, principal=principal, court_id=court_id, upload=upload)
@@ -215,6 +216,12 @@ async def _register(session: AsyncSession, batch: IntakeBatch, row: IntakeBatchR
             registered, created = await handlers.register_in(session, principal=principal, body=body, now=now)
     except Problem as refused:
         return REFUSED, None, refusals.of_problem(notice, refused)
+    except SQLAlchemyError:
+        # The database (or a concurrent registration of the reference): the row stays pending for the next round.
+        raise
+    except Exception as exc:  # noqa: BLE001 — a notice this code cannot register is refused, so it never stops the batch or intake
+        log.error("batch.row_failed", batch_id=row.batch_id, position=row.position, error=type(exc).__name__)
+        return REFUSED, None, [CellError(notice.sheet, notice.row, "法院编号", "", "未能登记（系统错误），请联系送达平台管理员")]
     return (REGISTERED if created else DUPLICATE), registered.id, []
 
 

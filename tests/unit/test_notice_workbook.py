@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from services.intake import batches, courts, refusals, workbook
+from services.intake import batches, courts, handlers, refusals, workbook
 from services.intake.config import DEMO_COURTS
 from services.intake.models import TABLES, IntakeBatch, IntakeDocument, IntakeNotice
 from services.intake.requests import NoticeIn
@@ -211,3 +211,19 @@ def test_a_workbook_that_unpacks_to_far_more_than_its_rows_is_refused_before_it_
                 member.write(bytes(2**20))
     with pytest.raises(workbook.TooManyRows):
         read(packed.getvalue())
+
+
+async def test_a_notice_the_handler_fails_on_is_refused_and_the_batch_goes_on(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = handlers.register_in
+
+    async def failing_on_the_first(session, *, principal, body, now):
+        if body.court_reference.endswith("00000"):
+            raise RuntimeError("a bug")
+        return await original(session, principal=principal, body=body, now=now)
+
+    monkeypatch.setattr(handlers, "register_in", failing_on_the_first)
+    batch = await batches.intake_batch(deps, principal=COURT, court_id="C371002", filename="a.xlsx", notices=read(workbooks.notices(2)), files={workbooks.FILE: PDF})
+    assert await register_all(deps) == 2
+    done, rows = await batches.read_batch(deps, principal=COURT, batch_id=batch.id)
+    assert (done.status, [r.status for r in rows]) == ("done", ["refused", "registered"])
+    assert rows[0].errors[0]["message"] == "未能登记（系统错误），请联系送达平台管理员"
