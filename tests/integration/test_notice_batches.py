@@ -1,7 +1,8 @@
-"""Notices from an Excel workbook on real PostgreSQL: a 200-notice workbook with a bad row and a duplicate, a worker stopped mid-batch, the workbook's shape refused whole."""
+"""Notices from an Excel workbook on real PostgreSQL: a 200-notice workbook with a bad row and a duplicate, intake stopped or SIGKILLed mid-batch, the workbook's shape refused whole."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from services.intake.config import IntakeSettings
 from services.intake.main import create_app
 from services.intake.models import IntakeBatchRow, IntakeNotice
 from shared.plumbing.auth import Role
+from shared.plumbing.db import Database
 from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.runtime import Runtime
+from songda.devstack import Stack
 from tests import workbooks
-from tests.support import eventually, running, sample_pdf, settings, token
+from tests.support import eventually, free_port, running, sample_pdf, settings, stack_env, token
 
 COURT = token(Role.court, "C371002")
 
@@ -134,6 +137,50 @@ async def test_a_worker_stopped_mid_batch_continues_after_restart_and_registers_
         body = await finished(client, batch_id)
         assert (body["done"], body["registered"], body["duplicates"], body["refused"]) == (60, 60, 0, 0)
         assert await counts(again.state.runtime) == (60, 60)
+
+
+async def test_intake_killed_mid_batch_has_registered_exactly_the_rows_marked_so_and_finishes_after_restart(kafka, topic_prefix, make_database, tmp_path: Path) -> None:
+    url = await make_database("intake")
+    env = {**stack_env(kafka=kafka, prefix=topic_prefix), "INTAKE_DATABASE_URL": url, "SONGDA_VAR_DIR": str(tmp_path / "var"), "INTAKE_BATCH_POLL_MS": "50"}
+    port = free_port()
+    first = Stack(env=env, ports={"intake": port}, log_dir=tmp_path / "log", run_dir=tmp_path / "run")
+    first.start()
+    try:
+        first.wait_healthy()
+        async with httpx.AsyncClient(base_url=first.url("intake"), timeout=60) as client:
+            batch_id = (await client.post("/v1/notice-batches", headers=COURT, **upload(workbooks.notices(80, seed=3)))).json()["batch_id"]
+
+            async def some() -> bool:
+                return (await client.get(f"/v1/notice-batches/{batch_id}", headers=COURT)).json()["done"] >= 10
+
+            await eventually(some, what="ten notices registered")
+        first.kill("intake", signal.SIGKILL)
+    finally:
+        first.stop()
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            notices = await session.scalar(select(func.count()).select_from(IntakeNotice))
+            marked = await session.scalar(select(func.count()).select_from(IntakeBatchRow).where(IntakeBatchRow.status == "registered"))
+    finally:
+        await db.dispose()
+    # A notice and its row's outcome commit together: killed at any moment, the two agree.
+    assert 10 <= notices == marked < 80
+    second = Stack(env=env, ports={"intake": port}, log_dir=tmp_path / "log2", run_dir=tmp_path / "run2")
+    second.start()
+    try:
+        second.wait_healthy()
+        async with httpx.AsyncClient(base_url=second.url("intake"), timeout=60) as client:
+
+            async def done() -> dict[str, Any] | None:
+                body = (await client.get(f"/v1/notice-batches/{batch_id}", headers=COURT)).json()
+                return body if body["status"] == "done" else None
+
+            body = await eventually(done, timeout=120, what="the batch finished after the restart")
+    finally:
+        second.stop()
+    assert (body["done"], body["registered"], body["duplicates"], body["refused"]) == (80, 80, 0, 0)
+    assert len({r["notice_id"] for r in body["rows"]}) == 80
 
 
 async def test_a_workbook_of_the_wrong_shape_is_refused_whole_naming_sheet_and_column(intake) -> None:
