@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.console import errors
@@ -127,5 +128,12 @@ def create_app(
     app.state.login_forms = LoginForms(settings.common.jwt_secret)
     app.state.secure_cookies = settings.cookies_secure
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Browsers ask /favicon.ico of a page that names no icon: a PDF shown in Chromium's viewer, say.
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     errors.install(app)
     return app
+
+
+async def _favicon() -> RedirectResponse:
+    """Sends a browser asking for /favicon.ico to the console's icon."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, BrowserContext, async_playwright
 from shared.contracts.topics import ALL_TOPICS, TopicNames, create_topics
 from shared.plumbing.clock import ScaledClock
 from songda.devstack import PROCESSES, SERVICES, Stack
-from tests.browser.support import AGENTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, EPOCH, HOME, PHONE, TIME_SCALE, BrowserStack
+from tests.browser.support import AGENTS, CHROMIUM, CHROMIUM_ARGS, COURTS, DESKTOP, EPOCH, HOME, PHONE, TIME_SCALE, BrowserStack
 from tests.support import free_port, pg_url, stack_env
 
 
@@ -41,7 +41,7 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 
 @pytest.fixture(scope="session")
 async def stack(kafka: str, postgres: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BrowserStack]:
-    """Starts the console, the services and the simulators as processes on topics and PostgreSQL databases of their own, with two agents and a supervisor."""
+    """Starts the console, the services and the simulators as processes on topics and PostgreSQL databases of their own, with two agents, a supervisor and two courts' clerks."""
     prefix = f"b{uuid.uuid4().hex[:10]}."
     await create_topics(kafka, prefix=prefix)
     workdir = tmp_path_factory.mktemp("browser-stack")
@@ -63,6 +63,8 @@ async def stack(kafka: str, postgres: str, tmp_path_factory: pytest.TempPathFact
         for agent in AGENTS:
             built.add_user(agent, "agent", agent)
         built.add_user("supervisor", "supervisor")
+        for username, court_id in COURTS.items():
+            built.add_user(username, "court", court_id)
         yield built
     finally:
         stack.stop()

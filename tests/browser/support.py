@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import uuid
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Frame, Page, expect
 
 from shared.plumbing.auth import Role
 from shared.plumbing.clock import ScaledClock
@@ -36,6 +37,11 @@ DESKTOP = {"width": 1280, "height": 900}
 HOME = {"text": "山东省威海市环翠区新威路17号", "postcode": "264200", "source": "filing", "location": {"lat": 37.5131, "lon": 122.1204}}
 PASSWORD = "browser-test-password"
 AGENTS = ("agent-huancui-1", "agent-huancui-2")
+# Two courts' clerks: 威海中院 (C371000), whose notices no other browser test makes, so its dashboard counts one test's
+# history alone; and 荣成 (C371082), the court that must not see them.
+COURTS = {"clerk-weihai": "C371000", "clerk-rongcheng": "C371082"}
+# Chromium's PDF viewer: the document's page hosts this extension's frame, which shows the page count once the file is read.
+PDF_VIEWER = "chrome-extension://mhjfbmdgcfjbbpaeojofohoefgiehjai/"
 SUPERVISOR = token(Role.supervisor, "browser-supervisor")
 
 
@@ -128,3 +134,19 @@ async def screenshot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
     assert await page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+
+
+async def viewed_pdf(page: Page, url: str, *, what: str) -> tuple[dict[str, str], str]:
+    """Opens a PDF in the tab and waits for Chromium's own viewer to read it; returns the answer's headers and the page count the viewer shows."""
+    answer = await page.goto(url)
+    assert answer is not None and answer.status == 200, f"{what}: {answer.status if answer else 'no answer'}"
+
+    async def viewer() -> Frame | None:
+        return next((frame for frame in page.frames if frame.url.startswith(PDF_VIEWER)), None)
+
+    frame = await eventually(viewer, timeout=30, interval=0.2, what=f"Chromium's PDF viewer to show {what}")
+    # The count reads 0 until the viewer has parsed the file.
+    await expect(frame.locator("#pagelength")).to_have_text(re.compile(r"^\s*[1-9][0-9]*\s*$"), timeout=30_000)
+    pages = await frame.locator("#pagelength").text_content()
+    # Playwright's `headers` leaves out the security headers; `all_headers` has the CSP.
+    return await answer.all_headers(), (pages or "").strip()

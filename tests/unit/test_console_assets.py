@@ -167,6 +167,14 @@ async def test_every_page_sends_a_csp_of_self_and_loads_what_the_console_serves(
             assert answer.status_code == 200 and answer.content, url
 
 
+async def test_the_icon_browsers_ask_for_of_a_page_without_one_is_the_consoles(console: Console) -> None:
+    async with console.browser() as browser:
+        answer = await browser.get("/favicon.ico")
+        icon = await browser.get("/favicon.ico", follow_redirects=True)
+    assert (answer.status_code, answer.headers["location"]) == (301, "/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_the_vendored_htmx_is_the_file_its_readme_names_with_its_licence_beside_it() -> None:
     readme = (STATIC / "vendor" / "README.md").read_text()
     script = STATIC / HTMX.removeprefix("/static/")
