@@ -11,12 +11,14 @@ import pytest
 from shared.plumbing.documents import (
     OFD,
     PDF,
+    SANDBOX_CSP,
     DocumentCorrupt,
     DocumentMissing,
     DocumentStore,
     DocumentTooLarge,
     DocumentUnreadable,
     DocumentUnsupported,
+    served_headers,
 )
 from tests.support import sample_ofd as ofd
 from tests.support import sample_pdf
@@ -118,3 +120,12 @@ def test_a_document_never_stored_is_missing(store: DocumentStore) -> None:
 def test_only_a_sha256_names_a_file(store: DocumentStore) -> None:
     with pytest.raises(ValueError):
         store.path("../../etc/passwd")
+
+
+@pytest.mark.parametrize("disposition", ["inline", "attachment"])
+def test_a_served_document_is_sandboxed_whether_shown_or_saved(disposition: str) -> None:
+    # Chromium's PDF viewer draws a PDF under this policy (tests/browser/test_court_flow.py), so the one shown in place keeps it.
+    headers = served_headers(sha256="a" * 64, title="传票", content_type=PDF, disposition=disposition)
+    assert headers["Content-Security-Policy"] == SANDBOX_CSP == "default-src 'none'; sandbox"
+    assert headers["Content-Disposition"] == f"{disposition}; filename=\"{'a' * 16}.pdf\"; filename*=UTF-8''%E4%BC%A0%E7%A5%A8.pdf"
+    assert (headers["Cache-Control"], headers["ETag"]) == ("private, no-store", f'"{"a" * 64}"')

@@ -14,6 +14,7 @@ from services.console.deps import DepsDep
 from services.console.handlers import notice_page, notices
 from services.console.pages import render
 from shared.plumbing.auth import Role
+from shared.plumbing.documents import SANDBOX_CSP
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,7 +23,7 @@ EvidenceId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 Version = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 # Personal data that must never be run as a page of ours, whatever it holds, nor kept in a cache.
-FILE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
+FILE_HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": SANDBOX_CSP}
 # Evidence's report page carries its own inline style sheet; it is shown sandboxed, running nothing.
 REPORT_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; sandbox"
 # What a document's file is called when saved, by its type; a browser shows a PDF itself, an OFD needs a reader.
