@@ -190,6 +190,8 @@ def test_labels_in_the_brief() -> None:
 
 def test_render_pdf_refuses_without_a_chinese_font(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdf, "cjk_font_missing", lambda: pdf.NO_CJK_FONT)
+    # A font found by an earlier render of the run is remembered; this test asks again.
+    pdf._cjk_font.cache_clear()
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         render_pdf(sample_report())
 
