@@ -20,7 +20,7 @@ from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
 from services.console.api import batches as batch_pages
-from services.console.api import holds, people, tasks, team
+from services.console.api import dashboard, holds, people, tasks, team
 from services.console.api import notices as notice_list
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
@@ -119,7 +119,7 @@ def create_app(
         description="The web front door: sign-in, sessions, and the delivery team's and supervisors' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
         # The batch pages before the notice list's: /notices/batch is not a notice.
-        routers=(people.router, tasks.router, team.router, holds.router, batch_pages.router, notice_list.router),
+        routers=(people.router, tasks.router, team.router, holds.router, batch_pages.router, notice_list.router, dashboard.router),
         deps=build_deps,
         close=close,
     )

@@ -334,6 +334,8 @@ class AttemptStarted(Event):
     target: str | None = None
     started_at: AwareDatetime
     due_at: AwareDatetime | None = None
+    # The price of the attempt in fen, as delivery's policy stood when it started; absent from older events.
+    cost_fen: int | None = None
 
 
 @event("delivery.AttemptSucceeded")

@@ -406,6 +406,11 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"json": {"url": w.hook}},
     ),
     Call("evidence", "get", "/v1/courts/{court_id}/webhook", (200, 404, 403, 403, 403, 403, 200, 403, 403), lambda w: "/v1/courts/C371002/webhook"),
+    # A court reads its own court's KPIs (another court's read as a court without notices); a monthly report of another court is missing.
+    Call("evidence", "get", "/v1/kpis", (200, 200, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis?court_id=C371002&by=week"),
+    Call("evidence", "get", "/v1/kpis.csv", (200, 200, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis.csv?court_id=C371002&by=agent"),
+    Call("evidence", "get", "/v1/kpis/monthly/{court_id}/{month}.pdf", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis/monthly/C371002/2026-11.pdf"),
+    Call("evidence", "get", "/v1/kpis/monthly/{court_id}/{month}.xlsx", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis/monthly/C371002/2026-11.xlsx"),
     # console
     Call("console", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("console", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),
