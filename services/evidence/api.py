@@ -16,7 +16,7 @@ from services.evidence import access, handlers, items, kpi_sheets
 from services.evidence.deps import DepsDep, EvidenceDeps
 from services.evidence.domain import kpis
 from services.evidence.models import EvidenceItem
-from services.evidence.rendering import render_html, render_pdf
+from services.evidence.rendering import render_html
 from services.evidence.signer import present
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES
 from services.evidence.uploads import receive
@@ -108,6 +108,14 @@ class ConsistencyOut(BaseModel):
     first_root: str
     second_root: str
     path: list[str]
+
+
+class ReportVersionOut(BaseModel):
+    """One issued version of a notice's report: `sha256` is the hash its seal carries."""
+
+    version: int
+    sha256: str
+    issued_at: datetime
 
 
 class WebhookIn(BaseModel):
@@ -207,6 +215,18 @@ async def content(evidence_id: Id, request: Request, principal: ItemReaders, dep
     )
 
 
+@router.get(
+    "/evidence/{evidence_id}/thumbnail",
+    summary="A small preview of a picture: JPEG, at most 320 px on its long side, upright, without EXIF",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def thumbnail(evidence_id: Id, request: Request, principal: ItemReaders, deps: DepsDep) -> Response:
+    """Returns the preview of a photo, signature or photographed receipt to whoever reaches the item (404 for any other kind); the read is audited."""
+    data = await handlers.read_thumbnail(deps, principal=principal, evidence_id=evidence_id, client=_client(request))
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
 def _suffix(content_type: str) -> str:
     return mimetypes.guess_extension(content_type) or ".bin"
 
@@ -261,13 +281,32 @@ async def report_html(notice_id: Id, request: Request, principal: Readers, deps:
     return HTMLResponse(render_html(DeliveryReport.model_validate(report.document)), headers={"Content-Security-Policy": PAGE_CSP})
 
 
-@router.get("/reports/{notice_id}.pdf", summary="The delivery report as a PDF, laid out like a 送达回证")
-async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> Response:
-    """Returns the report as a PDF; the read is audited."""
-    report = await handlers.read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.pdf", client=_client(request))
-    pdf = await asyncio.to_thread(render_pdf, DeliveryReport.model_validate(report.document))
-    filename = f"delivery-report-{notice_id}-v{report.version}.pdf"
-    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'})
+@router.get(
+    "/reports/{notice_id}.pdf",
+    response_class=FileResponse,
+    summary="The delivery report as a PDF, laid out like a 送达回证",
+    responses={200: {"content": {"application/pdf": {}}, "description": "The version's PDF, rendered once and then served as stored; the ETag is its sha256"}},
+)
+async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> FileResponse:
+    """Returns the report as a PDF, typeset when the version was issued (or on its first request) and stored; the read is audited."""
+    pdf = await handlers.report_pdf(deps, principal=principal, notice_id=notice_id, version=version, client=_client(request))
+    response = FileResponse(
+        deps.blobs.path(pdf.sha256),
+        media_type="application/pdf",
+        filename=f"delivery-report-{notice_id}-v{pdf.version}.pdf",
+        content_disposition_type="inline",
+        headers={"ETag": f'"{pdf.sha256}"'},
+    )
+    # A report's PDF (half a megabyte, mostly its fonts) in one read rather than a thread hop per 64 KiB.
+    response.chunk_size = 1 << 20
+    return response
+
+
+@router.get("/reports/{notice_id}/versions", response_model=list[ReportVersionOut], summary="Every issued version of the delivery report, oldest first")
+async def report_versions(notice_id: Id, request: Request, principal: Readers, deps: DepsDep) -> list[ReportVersionOut]:
+    """Returns each version's number, seal hash and issue time (any of them readable with `?version=N`); the read is audited."""
+    versions = await handlers.report_versions(deps, principal=principal, notice_id=notice_id, client=_client(request))
+    return [ReportVersionOut(version=v.version, sha256=v.sha256, issued_at=v.issued_at) for v in versions]
 
 
 @router.get("/reports/{notice_id}", summary="The delivery report (DeliveryReport v1 JSON)")
@@ -297,6 +336,12 @@ async def timeline(notice_id: Id, principal: Readers, deps: DepsDep) -> Timeline
             for position, e in enumerate(entries, start=1)
         ],
     )
+
+
+@router.get("/notices/{notice_id}/evidence", response_model=list[EvidenceOut], summary="Every item of evidence recorded for a notice, in order")
+async def notice_evidence(notice_id: Id, request: Request, principal: Readers, deps: DepsDep) -> list[EvidenceOut]:
+    """Returns the notice's items with their checks and flags; a court sees only its own notices' (others answer 404); the read is audited."""
+    return [_out(item) for item in await handlers.notice_items(deps, principal=principal, notice_id=notice_id, client=_client(request))]
 
 
 @courts.put("/courts/{court_id}/webhook", response_model=WebhookOut, summary="Register where the court's reports are pushed")

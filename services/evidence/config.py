@@ -13,7 +13,7 @@ from shared.plumbing.settings import Environment, ServiceSettings
 
 
 class EvidenceSettings(ServiceSettings):
-    """Evidence's own settings: where blobs live, upload limits, the log's signing key, checkpoints and court pushes."""
+    """Evidence's own settings: where blobs live, upload limits, the log's signing key, checkpoints, report rendering and court pushes."""
 
     model_config = SettingsConfigDict(env_prefix="EVIDENCE_", extra="ignore")
 
@@ -31,6 +31,9 @@ class EvidenceSettings(ServiceSettings):
     push_backoff_max_s: float = Field(default=900.0, gt=0)
     push_timeout_s: float = Field(default=10.0, gt=0)
     push_poll_ms: int = Field(default=500, ge=10)
+    # Issued report versions rendered as PDF in the background (off: each on its first request), looked for at this interval.
+    render_issued: bool = True
+    render_poll_ms: int = Field(default=1000, ge=10)
     # Court webhooks: https only (None: everywhere but development), and non-public networks the operator allows (法院专网, CIDR).
     webhook_require_https: bool | None = None
     webhook_allowed_networks: list[str] = []

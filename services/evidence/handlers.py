@@ -1,4 +1,4 @@
-"""Evidence's use cases, one per input: each consumed event, each request, each tick of the checkpointer and of the court pusher."""
+"""Evidence's use cases, one per input: each consumed event, each request, each tick of the checkpointer, the report renderer and the court pusher."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import exists, tuple_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.evidence import access, items, kpi_facts, log, reports
+from services.evidence import access, items, kpi_facts, log, rendering, reports, thumbnails
 from services.evidence.adapters.courts import Push
 from services.evidence.deps import EvidenceDeps
 from services.evidence.domain import kpis
@@ -30,12 +31,13 @@ from services.evidence.models import (
     EvidenceTask,
     EvidenceTimelineEntry,
 )
+from services.evidence.photos import PhotoError
 from services.evidence.sniffing import acceptable, sniff
 from services.evidence.targets import TargetRefused
 from services.evidence.uploads import Upload
 from shared.contracts.events import AttemptFailed, AttemptSucceeded, NoticeCompleted, NoticeRegistered, TaskAssigned
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
-from shared.contracts.report import canonical
+from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.consumer import MessageContext
@@ -162,6 +164,29 @@ async def read_item(deps: EvidenceDeps, *, principal: Principal, evidence_id: st
     return item
 
 
+async def read_thumbnail(deps: EvidenceDeps, *, principal: Principal, evidence_id: str, client: str | None) -> bytes:
+    """Returns a small upright JPEG of a picture the caller reaches, without its EXIF, and audits the read like the content's; an item that is no picture has none (404)."""
+    item = await read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.thumbnail", client=client)
+    if not thumbnails.has_thumbnail(item.kind, item.content_type):
+        raise Problem(404, "Not found", f"Evidence {evidence_id} is no picture and has no thumbnail.")
+    data = await asyncio.to_thread(deps.blobs.path(item.sha256).read_bytes)
+    try:
+        return await asyncio.to_thread(thumbnails.thumbnail, data)
+    except PhotoError:
+        # Sniffed as a picture at upload but not decodable now: there is nothing to preview, and the bytes stay at /content.
+        raise Problem(404, "Not found", f"Evidence {evidence_id} has no thumbnail.") from None
+
+
+async def notice_items(deps: EvidenceDeps, *, principal: Principal, notice_id: str, client: str | None) -> Sequence[EvidenceItem]:
+    """Returns the items recorded for a notice the caller reaches, in log order, and audits the read."""
+    async with deps.db.transaction() as session:
+        if not access.sees_notice(principal, await session.get(EvidenceNotice, notice_id)):
+            raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
+        found = (await session.exec(select(EvidenceItem).where(EvidenceItem.notice_id == notice_id).order_by(col(EvidenceItem.leaf_index)))).all()
+        audit.record(session, principal, action="evidence.list", target=notice_id, client=client, now=deps.clock.now())
+    return found
+
+
 async def _item(session: AsyncSession, principal: Principal, evidence_id: str) -> EvidenceItem:
     item = await session.get(EvidenceItem, evidence_id)
     if item is None or not await access.sees_item(session, principal, item):
@@ -231,6 +256,68 @@ async def read_report(deps: EvidenceDeps, *, principal: Principal, notice_id: st
             raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
         audit.record(session, principal, action=action, target=f"{notice_id}/{report.version}", client=client, now=deps.clock.now())
     return report
+
+
+@dataclass(frozen=True)
+class ReportVersion:
+    """One issued version of a notice's report: its number, the hash its seal carries and when it was issued."""
+
+    version: int
+    sha256: str
+    issued_at: datetime
+
+
+async def report_versions(deps: EvidenceDeps, *, principal: Principal, notice_id: str, client: str | None) -> list[ReportVersion]:
+    """Returns every version of a notice's report the caller reaches, oldest first, and audits the read."""
+    async with deps.db.transaction() as session:
+        statement = select(EvidenceReport.version, EvidenceReport.sha256, EvidenceReport.issued_at, EvidenceReport.court_id).where(EvidenceReport.notice_id == notice_id)
+        rows = (await session.exec(statement.order_by(col(EvidenceReport.version)))).all()
+        if not rows or not principal.reaches_court(rows[0][3]):
+            raise Problem(404, "Not found", f"No delivery report for notice {notice_id} yet.")
+        audit.record(session, principal, action="report.versions", target=notice_id, client=client, now=deps.clock.now())
+    return [ReportVersion(version=version, sha256=sha256, issued_at=issued_at) for version, sha256, issued_at, _ in rows]
+
+
+@dataclass(frozen=True)
+class ReportPdf:
+    """A version of a notice's report as a stored PDF: the version's number and the blob's sha256."""
+
+    version: int
+    sha256: str
+
+
+async def report_pdf(deps: EvidenceDeps, *, principal: Principal, notice_id: str, version: int | None, client: str | None) -> ReportPdf:
+    """Returns the stored PDF of a version of a notice's report (the newest by default) the caller reaches, rendered now only if it has none yet; the read is audited."""
+    async with deps.db.transaction() as session:
+        # The document itself is read only if the version must be rendered.
+        statement = select(EvidenceReport.version, EvidenceReport.court_id, EvidenceReport.pdf_sha256).where(EvidenceReport.notice_id == notice_id)
+        statement = statement.where(EvidenceReport.version == version) if version else statement.order_by(col(EvidenceReport.version).desc())
+        row = (await session.exec(statement.limit(1))).first()
+        if row is None or not principal.reaches_court(row[1]):
+            raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
+        found, _, stored = row
+        audit.record(session, principal, action="report.pdf", target=f"{notice_id}/{found}", client=client, now=deps.clock.now())
+    if stored is None or not deps.blobs.exists(stored):
+        stored = await _render(deps, notice_id=notice_id, version=found)
+    return ReportPdf(version=found, sha256=stored)
+
+
+async def _render(deps: EvidenceDeps, *, notice_id: str, version: int) -> str:
+    """Renders a version as PDF and stores it, unless someone did meanwhile; returns the blob's sha256."""
+    key = col(EvidenceReport.notice_id) == notice_id, col(EvidenceReport.version) == version
+    async with deps.renderings.turn((notice_id, version)):
+        # Another request, or the background renderer, may have rendered it while this one waited.
+        async with deps.db.sessions() as session:
+            stored, document = (await session.exec(select(EvidenceReport.pdf_sha256, EvidenceReport.document).where(*key))).one()
+        if stored is not None and deps.blobs.exists(stored):
+            return stored
+        # WeasyPrint lays the pages out for a while; in a thread, the service goes on answering meanwhile.
+        content = await asyncio.to_thread(rendering.render_pdf, DeliveryReport.model_validate(document))
+        blob = await asyncio.to_thread(deps.blobs.put, content)
+        async with deps.db.transaction() as session:
+            await session.exec(update(EvidenceReport).where(*key).values(pdf_sha256=blob.sha256))
+    logger.info("report_pdf.rendered", notice=notice_id, version=version, size=blob.size)
+    return blob.sha256
 
 
 async def read_timeline(deps: EvidenceDeps, *, principal: Principal, notice_id: str) -> Sequence[EvidenceTimelineEntry]:
@@ -346,6 +433,31 @@ async def sign_checkpoint(deps: EvidenceDeps) -> None:
     async with deps.db.transaction() as session:
         if await log.size(session) > 0:
             await log.checkpoint(session, deps.signer, now=deps.clock.now())
+
+
+async def render_report(deps: EvidenceDeps) -> bool:
+    """Renders the PDF of the longest-waiting version that is its notice's newest and has none yet; returns whether there was one.
+
+    A version superseded before its turn came is left to its first request, if any ever comes. One that failed to
+    render is not tried again by this process in the background, and the renderer rests until its next round.
+    """
+    newer = aliased(EvidenceReport)
+    superseded = exists().where(col(newer.notice_id) == col(EvidenceReport.notice_id), col(newer.version) > col(EvidenceReport.version))
+    statement = select(EvidenceReport.notice_id, EvidenceReport.version).where(col(EvidenceReport.pdf_sha256).is_(None), ~superseded)
+    if deps.renderings.failed:
+        statement = statement.where(tuple_(col(EvidenceReport.notice_id), col(EvidenceReport.version)).not_in(sorted(deps.renderings.failed)))
+    async with deps.db.sessions() as session:
+        waiting = (await session.exec(statement.order_by(col(EvidenceReport.issued_at), col(EvidenceReport.notice_id)).limit(1))).first()
+    if waiting is None:
+        return False
+    notice_id, version = waiting
+    try:
+        await _render(deps, notice_id=notice_id, version=version)
+    except Exception:
+        deps.renderings.failed.add((notice_id, version))
+        logger.exception("report_pdf.render_failed", notice=notice_id, version=version)
+        return False
+    return True
 
 
 async def push_report(deps: EvidenceDeps) -> bool:

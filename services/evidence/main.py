@@ -1,4 +1,4 @@
-"""Composition root of evidence: `create_app()` builds the app; the lifespan runs relay, consumer, checkpoints and court pushes."""
+"""Composition root of evidence: `create_app()` builds the app; the lifespan runs relay, consumer, checkpoints, the report renderer and court pushes."""
 
 from __future__ import annotations
 
@@ -38,10 +38,13 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
         )
 
     def run(deps: EvidenceDeps) -> dict:
-        return {
+        tasks = {
             "checkpoints": workers.sign_checkpoints(deps, every_s=settings.checkpoint_every_s),
             "court_pushes": workers.push_reports(deps, poll_s=settings.push_poll_ms / 1000),
         }
+        if settings.render_issued:
+            tasks["report_pdfs"] = workers.render_reports(deps, poll_s=settings.render_poll_ms / 1000)
+        return tasks
 
     spec = ServiceSpec(
         name="evidence",

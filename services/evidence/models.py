@@ -138,6 +138,8 @@ class EvidenceReport(SQLModel, table=True):
     """One version of a notice's delivery report, kept as issued; a later version never replaces it."""
 
     __tablename__ = "evidence_report"
+    # The renderer finds the versions it has yet to render without reading the rendered ones.
+    __table_args__ = (Index("ix_evidence_report_unrendered", "issued_at", postgresql_where=text("pdf_sha256 IS NULL")),)
 
     notice_id: str = Field(primary_key=True)
     version: int = Field(primary_key=True)
@@ -148,6 +150,8 @@ class EvidenceReport(SQLModel, table=True):
     # The log size the report covers; an entry for the notice past it makes the report out of date.
     covers: int = Field(sa_column=Column(BigInteger, nullable=False))
     issued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # The blob holding the version rendered as PDF, once rendered: each version is typeset once and then served as stored.
+    pdf_sha256: str | None = None
 
 
 class EvidenceCourtHook(SQLModel, table=True):

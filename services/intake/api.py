@@ -25,6 +25,8 @@ router = APIRouter(prefix="/v1", tags=["intake"])
 
 
 CourtOrService = Annotated[Principal, Depends(require(Role.court, Role.service))]
+# A supervisor submits for a court they choose in the console, as a service does for any court.
+Submitters = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
 Readers = Annotated[Principal, Depends(require(Role.court, Role.lawyer, Role.service, Role.supervisor, Role.auditor))]
 # Agents get what a visit needs on their task card; a lookup would show them every contact and consent (PIPL Art. 6).
 LookupRoles = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
@@ -96,7 +98,7 @@ async def read_document(
     summary="Submit a notice to serve (idempotent on court_id + court_reference)",
     responses=problems(409) | {200: {"description": "The same notice was submitted before; the first one is returned"}},
 )
-async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrService, deps: DepsDep) -> NoticeOut:
+async def submit_notice(body: NoticeIn, response: Response, principal: Submitters, deps: DepsDep) -> NoticeOut:
     """Validates and registers a notice of a registered court in one of its cases, under the registry's court name, publishing intake.NoticeRegistered."""
     access.check_submitter(principal, body.court_id)
     notice, created = await handlers.register_notice(deps, principal=principal, body=body)

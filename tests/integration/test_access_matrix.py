@@ -32,6 +32,7 @@ from shared.contracts.events import DispatchPostalItem
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.contracts.values import uscc_check_char
 from shared.plumbing.auth import Role
+from simulators import camera
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.main import create_app as create_sim
 from tests import histories
@@ -58,6 +59,7 @@ class World:
     task_id: str = ""
     agent_id: str = ""
     evidence_id: str = ""
+    photo_id: str = ""
     waybill_no: str = ""
     report_notice_id: str = ""
     hook: str = ""
@@ -162,6 +164,7 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
         return response if response.status_code == 201 else None
 
     w.evidence_id = (await eventually(uploaded, what="evidence to know the task")).json()["id"]
+    w.photo_id = (await evidence.post("/v1/evidence", files=_photo(w), headers=agent)).json()["id"]
 
     command = DispatchPostalItem(
         notice_id=w.notice_id,
@@ -217,6 +220,11 @@ def _item(w: World) -> dict[str, Any]:
     return {"metadata": (None, json.dumps(meta), "application/json")}
 
 
+def _photo(w: World) -> dict[str, Any]:
+    meta = {"notice_id": w.notice_id, "kind": "photo", "scene": "visit", "task_id": w.task_id}
+    return {"metadata": (None, json.dumps(meta), "application/json"), "file": ("door.jpg", camera.jpeg(), "image/jpeg")}
+
+
 @dataclass(frozen=True)
 class Call:
     """One endpoint: how to call it about the world's objects, and what each caller must get."""
@@ -250,7 +258,7 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"files": {"file": ("起诉状副本.pdf", (EXAMPLES / "complaint_copy.pdf").read_bytes(), "application/pdf")}, "data": {"court_id": "C371002"}},
     ),
     Call("intake", "get", "/v1/documents/{sha256}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/documents/{w.sha256}"),
-    Call("intake", "post", "/v1/notices", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/notices", lambda w: {"json": notice_body()}),
+    Call("intake", "post", "/v1/notices", (200, 403, 403, 403, 403, 403, 200, 403, 200), lambda w: "/v1/notices", lambda w: {"json": notice_body()}),
     Call("intake", "get", "/v1/notices/{notice_id}", (200, 404, 403, 403, 200, 404, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}"),
     Call(
         "intake", "post", "/v1/address-confirmations", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/address-confirmations", lambda w: {"json": confirmation_body()}
@@ -376,12 +384,16 @@ TABLE: tuple[Call, ...] = (
     Call("evidence", "post", "/v1/evidence", (403, 403, 201, 403, 403, 403, 201, 403, 201), lambda w: "/v1/evidence", lambda w: {"files": _item(w)}),
     Call("evidence", "get", "/v1/evidence/{evidence_id}", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.evidence_id}"),
     Call("evidence", "get", "/v1/evidence/{evidence_id}/content", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.evidence_id}/content"),
+    # A photo's thumbnail, to whoever reaches the item (an item that is no picture has none: tests/unit/test_thumbnails.py).
+    Call("evidence", "get", "/v1/evidence/{evidence_id}/thumbnail", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.photo_id}/thumbnail"),
+    Call("evidence", "get", "/v1/notices/{notice_id}/evidence", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}/evidence"),
     Call("evidence", "get", "/v1/evidence/{evidence_id}/proof", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.evidence_id}/proof"),
     Call("evidence", "get", "/v1/log/checkpoint", (200,) * 9, lambda w: "/v1/log/checkpoint"),
     Call("evidence", "get", "/v1/log/consistency", (200,) * 9, lambda w: "/v1/log/consistency?first=1&second=1"),
     Call("evidence", "get", "/v1/reports/{notice_id}.html", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}.html"),
     Call("evidence", "get", "/v1/reports/{notice_id}.pdf", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}.pdf"),
     Call("evidence", "get", "/v1/reports/{notice_id}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}"),
+    Call("evidence", "get", "/v1/reports/{notice_id}/versions", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/reports/{w.report_notice_id}/versions"),
     Call("evidence", "get", "/v1/notices/{notice_id}/timeline", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}/timeline"),
     Call(
         "evidence",
@@ -433,7 +445,7 @@ async def test_every_endpoint_answers_every_caller_as_the_table_says(world: Worl
 
 def _made_up(call: Call, w: World) -> str:
     url = call.url(w)
-    for known in (w.notice_id, w.evidence_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256):
+    for known in (w.notice_id, w.evidence_id, w.photo_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256):
         url = url.replace(known, "0" * 8 + known[8:]) if known else url
     return url
 

@@ -97,6 +97,7 @@ async def ev(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> As
         push_backoff_s=0.05,
         push_backoff_max_s=0.2,
         push_poll_ms=50,
+        render_poll_ms=50,
         webhook_require_https=False,
         webhook_allowed_networks=["127.0.0.1/32"],
     )
@@ -297,6 +298,8 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         first = (await ev.client.get(f"/v1/reports/{history.notice_id}?version=1", headers=COURT)).json()
         assert first == report and second["previous_sha256"] == report["seal"]["report_sha256"]
         assert verify_report(second, blobs=ev.blobs).ok
+        # The renderer typesets the newest version in the background, before anyone asks for it.
+        rendered = await eventually(lambda: _rendered(ev, history.notice_id, 2), what="version 2 rendered as PDF")
 
         # The court got both versions, signed, after two refused deliveries, each kept once.
         await eventually(lambda: _kept(court, 2), timeout=30, what="both versions pushed to the court")
@@ -311,12 +314,41 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         assert html.status_code == 200 and histories.CASE in html.text
         pdf = await ev.client.get(f"/v1/reports/{history.notice_id}.pdf", headers=COURT)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        # Each version typeset once, then served as stored: the same bytes, named by their sha256.
+        digest = hashlib.sha256(pdf.content).hexdigest()
+        assert digest == rendered
+        assert pdf.headers["etag"] == f'"{digest}"' and (ev.blobs / digest[:2] / digest[2:4] / digest).read_bytes() == pdf.content
+        again = await ev.client.get(f"/v1/reports/{history.notice_id}.pdf?version=2", headers=COURT)
+        assert again.content == pdf.content
+        older = await ev.client.get(f"/v1/reports/{history.notice_id}.pdf?version=1", headers=COURT)
+        assert older.status_code == 200 and older.headers["etag"] != pdf.headers["etag"]
+        assert 'filename="delivery-report-' in older.headers["content-disposition"] and "-v1.pdf" in older.headers["content-disposition"]
+        versions = await ev.client.get(f"/v1/reports/{history.notice_id}/versions", headers=COURT)
+        assert [(v["version"], v["sha256"]) for v in versions.json()] == [(1, report["seal"]["report_sha256"]), (2, second["seal"]["report_sha256"])]
+        for suffix in ("", ".html", ".pdf"):
+            missing = await ev.client.get(f"/v1/reports/{history.notice_id}{suffix}?version=3", headers=COURT)
+            assert (missing.status_code, missing.headers["content-type"]) == (404, "application/problem+json"), suffix
+            for bad in ("0", "2147483648", "x"):
+                refused = await ev.client.get(f"/v1/reports/{history.notice_id}{suffix}?version={bad}", headers=COURT)
+                assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "version"), (suffix, bad)
+        assert (await ev.client.get(f"/v1/reports/{history.notice_id}/versions", headers=token(Role.court, "C999999"))).status_code == 404
         assert (await ev.client.get(f"/v1/reports/{history.notice_id}", headers=token(Role.court, "C999999"))).status_code == 404
         async with ev.db.sessions() as session:
             actions = [
                 row[0] for row in (await session.exec(text("SELECT action FROM audit_entry WHERE target LIKE :n ORDER BY at"), params={"n": f"{history.notice_id}/%"})).all()
             ]  # type: ignore[call-overload]
-        assert actions.count("report.json") >= 3 and "report.html" in actions and "report.pdf" in actions
+        assert actions.count("report.json") >= 3 and "report.html" in actions and actions.count("report.pdf") == 3
+        async with ev.db.sessions() as session:
+            listed = (await session.exec(text("SELECT count(*) FROM audit_entry WHERE action = 'report.versions' AND target = :n"), params={"n": history.notice_id})).one()  # type: ignore[call-overload]
+        assert listed[0] == 1
+
+
+async def _rendered(ev: Evidence, notice_id: str, version: int) -> str | None:
+    async with ev.db.sessions() as session:
+        row = (
+            await session.exec(text("SELECT pdf_sha256 FROM evidence_report WHERE notice_id = :n AND version = :v"), params={"n": notice_id, "v": version})  # type: ignore[call-overload]
+        ).one()
+    return row[0]
 
 
 async def _kept(court: Court, count: int) -> bool:

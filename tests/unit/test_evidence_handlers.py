@@ -1,7 +1,8 @@
-"""Evidence's handlers on a SQLite file with the fake court port: consumed events logged into a report, pushes delivered, retried and given up, and the real push adapter against respx."""
+"""Evidence's handlers on a SQLite file with the fake court port: consumed events logged into a report, pushes delivered, retried and given up, the real push adapter against respx, report versions listed and each rendered as PDF once."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -25,14 +26,17 @@ from services.evidence.targets import TargetPolicy, networks
 from shared.contracts.checkpoints import DEV_SIGNING_SEED
 from shared.contracts.events import AttemptStarted, TaskAssigned
 from shared.contracts.registry import decode
-from shared.contracts.report import canonical
+from shared.contracts.report import DeliveryReport, canonical
+from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import Database, create_tables
 from shared.plumbing.outbox import OutboxMessage
+from shared.plumbing.problems import Problem
 from shared.plumbing.runtime import PLUMBING_TABLES
 from tests import histories
+from tests.reports import sample_report
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 LOCAL = TargetPolicy(require_https=False, allowed=networks(["127.0.0.1/32"]))
@@ -187,3 +191,100 @@ async def test_the_http_adapter_signs_the_body_and_connects_to_the_address_it_ch
         assert refused is not None and refused.startswith("refused: ") and route.call_count == 3
     finally:
         await courts.close()
+
+
+class Typesetter:
+    """Stands in for WeasyPrint: a PDF naming the version it was asked for, counting the renders and failing for the notices it is told to."""
+
+    def __init__(self, failing: tuple[str, ...] = ()) -> None:
+        self.rendered: list[tuple[str, int]] = []
+        self.failing = failing
+
+    def __call__(self, report: DeliveryReport) -> bytes:
+        if report.notice_id in self.failing:
+            raise RuntimeError("no Chinese font")
+        self.rendered.append((report.notice_id, report.version))
+        return f"%PDF-1.7 {report.notice_id} v{report.version}".encode()
+
+
+async def _issue(deps: EvidenceDeps, notice_id: str, version: int, *, after_s: int = 0, court_id: str = histories.COURT) -> None:
+    """Stores a version of a notice's report, issued `after_s` seconds after NOW."""
+    document = sample_report().model_copy(update={"notice_id": notice_id, "version": version}).model_dump(mode="json")
+    async with deps.db.transaction() as session:
+        session.add(
+            EvidenceReport(
+                notice_id=notice_id,
+                version=version,
+                report_id=f"r-{notice_id}",
+                court_id=court_id,
+                sha256=f"{version:064x}",
+                document=document,
+                covers=1,
+                issued_at=NOW + timedelta(seconds=after_s),
+            )
+        )
+
+
+async def _pdf_sha256s(deps: EvidenceDeps) -> dict[tuple[str, int], str | None]:
+    async with deps.db.sessions() as session:
+        return {(r.notice_id, r.version): r.pdf_sha256 for r in (await session.exec(select(EvidenceReport))).all()}
+
+
+async def test_a_version_asked_for_by_several_at_once_is_rendered_once_and_then_served_as_stored(deps: EvidenceDeps, monkeypatch: pytest.MonkeyPatch) -> None:
+    typesetter = Typesetter()
+    monkeypatch.setattr(handlers.rendering, "render_pdf", typesetter)
+    await _issue(deps, "n-1", 1)
+    await _issue(deps, "n-1", 2, after_s=60)
+    court = Principal(histories.COURT, Role.court)
+
+    answers = await asyncio.gather(*(handlers.report_pdf(deps, principal=court, notice_id="n-1", version=None, client=None) for _ in range(3)))
+    assert typesetter.rendered == [("n-1", 2)]
+    [sha256] = {answer.sha256 for answer in answers}
+    assert {answer.version for answer in answers} == {2}
+    assert deps.blobs.path(sha256).read_bytes() == b"%PDF-1.7 n-1 v2" and sha256 == hashlib.sha256(b"%PDF-1.7 n-1 v2").hexdigest()
+    assert await _pdf_sha256s(deps) == {("n-1", 1): None, ("n-1", 2): sha256}
+
+    # Served as stored from then on; an older version is rendered on its own first request.
+    again = await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=None, client=None)
+    first = await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=1, client=None)
+    assert again.sha256 == sha256 and (first.version, first.sha256 != sha256) == (1, True) and typesetter.rendered == [("n-1", 2), ("n-1", 1)]
+    with pytest.raises(Problem) as missing:
+        await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=3, client=None)
+    assert missing.value.status == 404 and typesetter.rendered == [("n-1", 2), ("n-1", 1)]
+    async with deps.db.sessions() as session:
+        reads = (await session.exec(select(AuditEntry.action).where(AuditEntry.action == "report.pdf"))).all()
+    assert len(reads) == 5
+
+
+async def test_the_renderer_renders_each_notices_newest_version_oldest_first_and_leaves_a_failed_one(deps: EvidenceDeps, monkeypatch: pytest.MonkeyPatch) -> None:
+    typesetter = Typesetter(failing=("n-bad",))
+    monkeypatch.setattr(handlers.rendering, "render_pdf", typesetter)
+    await _issue(deps, "n-1", 1)
+    await _issue(deps, "n-bad", 1, after_s=10)
+    await _issue(deps, "n-2", 1, after_s=20)
+    await _issue(deps, "n-1", 2, after_s=30)
+
+    # The failed one rests the renderer until its next round, which goes on to the others without it.
+    assert await handlers.render_report(deps) is False
+    assert deps.renderings.failed == {("n-bad", 1)}
+    assert [await handlers.render_report(deps) for _ in range(3)] == [True, True, False]
+    assert typesetter.rendered == [("n-2", 1), ("n-1", 2)]
+    stored = await _pdf_sha256s(deps)
+    # Version 1 of n-1 was superseded before its turn: nobody has asked for it.
+    assert stored[("n-1", 1)] is None and stored[("n-bad", 1)] is None
+    assert stored[("n-2", 1)] is not None and stored[("n-1", 2)] is not None
+
+
+async def test_the_versions_of_a_report_are_listed_for_its_court_and_overseers_only(deps: EvidenceDeps) -> None:
+    await _issue(deps, "n-1", 1)
+    await _issue(deps, "n-1", 2, after_s=60)
+    listed = await handlers.report_versions(deps, principal=Principal(histories.COURT, Role.court), notice_id="n-1", client="127.0.0.1")
+    assert [(v.version, v.sha256, v.issued_at) for v in listed] == [(1, f"{1:064x}", NOW), (2, f"{2:064x}", NOW + timedelta(seconds=60))]
+    assert len(await handlers.report_versions(deps, principal=Principal("auditor-1", Role.auditor), notice_id="n-1", client=None)) == 2
+    for principal, notice_id in ((Principal("C110105", Role.court), "n-1"), (Principal(histories.COURT, Role.court), "n-none")):
+        with pytest.raises(Problem) as refused:
+            await handlers.report_versions(deps, principal=principal, notice_id=notice_id, client=None)
+        assert refused.value.status == 404
+    async with deps.db.sessions() as session:
+        audited = (await session.exec(select(AuditEntry.target).where(AuditEntry.action == "report.versions"))).all()
+    assert audited == ["n-1", "n-1"]
