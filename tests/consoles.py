@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from services.console.accounts import NewUser
+from services.console.adapters.batches import FakeBatches
 from services.console.adapters.delivery import FakeDelivery, TaskDetail
 from services.console.adapters.evidence import FakeEvidence
 from services.console.adapters.intake import FakeIntake, NoticeRecord
@@ -220,6 +221,7 @@ class Console:
     oversight: FakeOversight
     notices: FakeNotices
     intake: FakeIntake
+    batches: FakeBatches
 
     async def add(self, username: str, role: Role = Role.agent, scope: str = "", password: str = PASSWORD) -> ConsoleUser:
         """Adds a user (an agent whose scope is its username, unless told otherwise)."""
@@ -254,12 +256,12 @@ class Console:
 async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
     """Builds a console on a SQLite file in `tmp_path`, in the test environment, with the given settings."""
     settings = ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'console.db'}", common=CommonSettings(env=Environment.test, jwt_secret=SECRET), **overrides)
-    delivery, evidence, oversight, notices, intake = FakeDelivery(), FakeEvidence(), FakeOversight(), FakeNotices(), FakeIntake()
-    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, passwords=Passwords(CHEAP))
+    delivery, evidence, oversight, notices, intake, batches = FakeDelivery(), FakeEvidence(), FakeOversight(), FakeNotices(), FakeIntake(), FakeBatches()
+    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, passwords=Passwords(CHEAP))
     runtime = app.state.runtime
     await create_tables(runtime.db.engine, [*PLUMBING_TABLES, *TABLES])
     try:
-        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake)
+        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches)
     finally:
         await runtime.db.dispose()
 

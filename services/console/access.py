@@ -21,6 +21,8 @@ EVIDENCE = frozenset({Role.court, Role.supervisor, Role.auditor})
 # Submitting a notice: a court for itself, a supervisor for a court they choose.
 SUBMIT = frozenset({Role.court, Role.supervisor})
 SUPERVISORS = frozenset({Role.supervisor})
+# Notices from a workbook: a court uploads its own, a supervisor for a court it picks.
+BATCHES = frozenset({Role.court, Role.supervisor})
 # A delivery report: its court's, and every court's for the overseers (evidence decides which notice is whose).
 REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
 # The KPIs: a court its own court's (evidence decides), supervisors and auditors any court's or all.

@@ -35,7 +35,7 @@ from shared.plumbing.auth import Role
 from simulators import camera
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.main import create_app as create_sim
-from tests import histories
+from tests import histories, workbooks
 from tests.support import EXAMPLE_NOTICE, EXAMPLES, common, eventually, free_port, publish, running, serving, settings, token, upload_examples
 
 FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
@@ -62,6 +62,7 @@ class World:
     photo_id: str = ""
     waybill_no: str = ""
     report_notice_id: str = ""
+    batch_id: str = ""
     hook: str = ""
     sha256: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -75,6 +76,12 @@ def notice_body() -> dict[str, Any]:
     plaintiff = {**copy.deepcopy(defendant), "name": "赵六", "role": "plaintiff", "id_number": "371002199001014219", "lawyer": None}
     body.update(court_reference="MATRIX-1", case_number=CASE, recipients=[defendant, plaintiff])
     return body
+
+
+def batch_upload() -> dict[str, Any]:
+    """A workbook of one notice whose defendant's ID number is wrong, for court C371002: its row is refused, so the batch registers nothing."""
+    data = workbooks.notices(1, changes={0: {"法院编号": "MATRIX-B-1", "证件号码": "371002198503124211"}})
+    return {"files": {"workbook": ("送达任务.xlsx", data, "application/octet-stream")}, "data": {"court_id": "C371002"}}
 
 
 def confirmation_body() -> dict[str, Any]:
@@ -147,6 +154,9 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
     assert submitted.status_code == 201, submitted.text
     w.notice_id = submitted.json()["id"]
     w.recipient_id = submitted.json()["recipients"][0]["recipient_id"]
+    batch = await intake.post("/v1/notice-batches", headers=court, **batch_upload())
+    assert batch.status_code == 202, batch.text
+    w.batch_id = batch.json()["batch_id"]
 
     async def visit() -> dict[str, Any] | None:
         response = await delivery.get(f"/v1/notices/{w.notice_id}/delivery", headers=court)
@@ -271,6 +281,10 @@ TABLE: tuple[Call, ...] = (
         lambda w: "/v1/address-lookups",
         lambda w: {"json": {"party": confirmation_body()["party"], "case_number": CASE, "purpose": "核实送达地址"}},
     ),
+    Call("intake", "get", "/v1/notice-batches/template.xlsx", (200,) * 9, lambda w: "/v1/notice-batches/template.xlsx"),
+    # A court submits for itself, a supervisor or a service names the court; the workbook's one notice is refused by the worker, so nothing is registered.
+    Call("intake", "post", "/v1/notice-batches", (202, 403, 403, 403, 403, 403, 202, 403, 202), lambda w: "/v1/notice-batches", lambda w: batch_upload()),
+    Call("intake", "get", "/v1/notice-batches/{batch_id}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/notice-batches/{w.batch_id}"),
     Call("intake", "get", "/v1/courts", (200,) * 9, lambda w: "/v1/courts"),
     Call("intake", "get", "/v1/courts/{court_id}", (200,) * 9, lambda w: "/v1/courts/C371002"),
     Call(
@@ -445,7 +459,7 @@ async def test_every_endpoint_answers_every_caller_as_the_table_says(world: Worl
 
 def _made_up(call: Call, w: World) -> str:
     url = call.url(w)
-    for known in (w.notice_id, w.evidence_id, w.photo_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256):
+    for known in (w.notice_id, w.evidence_id, w.photo_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256, w.batch_id):
         url = url.replace(known, "0" * 8 + known[8:]) if known else url
     return url
 
@@ -472,11 +486,13 @@ async def test_lists_and_views_show_each_caller_only_its_own(world: World) -> No
     assert w.notice_id in [n["notice_id"] for n in (await delivery.get("/v1/notices", params={"party": "赵六"}, headers=w.headers["auditor"])).json()["items"]]
     # A supervisor's and an auditor's reads are in each service's audit log.
     await intake.get(f"/v1/notices/{w.notice_id}", headers=w.headers["auditor"])
+    await intake.get(f"/v1/notice-batches/{w.batch_id}", headers=w.headers["supervisor"])
     await delivery.get(f"/v1/notices/{w.notice_id}/delivery", headers=w.headers["supervisor"])
     await w.clients["carrier_gateway"].get(f"/v1/waybills/{w.waybill_no}", headers=w.headers["auditor"])
     await delivery.get("/v1/holds", headers=w.headers["supervisor"])
     for service, action in (
         ("intake", "notice.read"),
+        ("intake", "notice_batch.read"),
         ("delivery", "delivery.read"),
         ("delivery", "notices.list"),
         ("delivery", "holds.read"),
