@@ -5,8 +5,11 @@ blob directory. Photo ingest: N distinct camera-sized JPEGs (EXIF with GPS and t
 are uploaded by an agent for a visit task, concurrently; each is streamed to the blob store, hashed,
 sniffed, its EXIF checked against the task, logged in the Merkle log and announced on Kafka. In the
 same run the floor: bare sha256 + write + fsync of the same files. Reports: M notices with a postal
-history are played through Kafka until each report is issued, then every report is fetched as JSON
-and as PDF; the floor is a raw SQL read of the stored report documents.
+history are played through Kafka until each report is issued, then every report is fetched as JSON,
+as PDF for the first time (the background renderer is off, so each is typeset on that request) and
+then as PDF again, R rounds, served as stored; the floors are a raw SQL read of the stored report
+documents and a raw read of the stored PDF files. The evidence process's CPU per report is printed
+for each.
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ async def wait_for(client: httpx.AsyncClient, paths: list[str], *, timeout: floa
 
 
 async def fetch_all(stack: Stack, notice_ids: list[str], *, suffix: str, concurrency: int, name: str) -> Figures:
-    """Fetches every report in one rendering; returns the figures."""
+    """Fetches every report (as often as it is listed) in one rendering; returns the figures."""
     latencies: list[float] = []
     async with httpx.AsyncClient(base_url=stack.url("evidence"), headers=COURT, timeout=120) as client:
 
@@ -153,6 +156,40 @@ async def floor_reports(url: str, notice_ids: list[str], concurrency: int) -> Fi
     return figures("raw SQL read of the report document", latencies, seconds)
 
 
+async def floor_pdfs(url: str, blobs: Path, notice_ids: list[str], concurrency: int) -> Figures:
+    """Raw read of each stored PDF file, its path from the newest version's pdf_sha256, `concurrency` at once."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT DISTINCT ON (notice_id) notice_id, pdf_sha256 FROM evidence_report WHERE notice_id = ANY($1) ORDER BY notice_id, version DESC", sorted(set(notice_ids))
+        )
+    finally:
+        await connection.close()
+    stored = {row["notice_id"]: row["pdf_sha256"] for row in rows if row["pdf_sha256"]}
+    if len(stored) != len(set(notice_ids)):
+        raise SystemExit(f"\n{len(set(notice_ids)) - len(stored)} reports have no stored PDF")
+    latencies: list[float] = []
+
+    async def read(notice_id: str) -> None:
+        started = time.perf_counter()
+        sha256 = stored[notice_id]
+        await asyncio.to_thread((blobs / sha256[:2] / sha256[2:4] / sha256).read_bytes)
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    began = time.perf_counter()
+    await each("raw PDF file reads", notice_ids, concurrency, read)
+    return figures("raw read of the stored PDF file", latencies, time.perf_counter() - began)
+
+
+async def fetch_measured(stack: Stack, notice_ids: list[str], *, suffix: str, concurrency: int, name: str, cpu: dict[str, float], key: str) -> Figures:
+    """Fetches every report as `fetch_all` does and records the evidence process's CPU ms per request in `cpu[key]`."""
+    process = stack.processes["evidence"].pid
+    before = cpu_seconds(process)
+    measured = await fetch_all(stack, notice_ids, suffix=suffix, concurrency=concurrency, name=name)
+    cpu[key] = (cpu_seconds(process) - before) * 1000 / len(notice_ids)
+    return measured
+
+
 async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], dict[str, float]]:
     """Runs evidence and measures ingest and reports; returns the figures and size facts."""
     urls = await make_databases(run)
@@ -161,6 +198,8 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         "SONGDA_LOG_LEVEL": "WARNING",
         "EVIDENCE_BLOB_DIR": str(workdir / "blobs"),
         "EVIDENCE_MAX_UPLOAD_MB": "64",
+        # Each report is typeset on its first request, so that first render is measured; the stored file serves the rest.
+        "EVIDENCE_RENDER_ISSUED": "false",
         **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
     }
     stack = Stack(env=env, ports={"evidence": SERVICES["evidence"] + 100}, log_dir=workdir / "log", run_dir=workdir / "run")
@@ -186,16 +225,22 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
             await play(notices, prefix=prefix, completed=True)
             await wait_for(client, [f"/v1/reports/{h.notice_id}" for h in notices], timeout=300, label="reports")
         ids = [h.notice_id for h in notices]
-        as_json = await fetch_all(stack, ids, suffix="", concurrency=args.concurrency, name="report as JSON")
-        as_pdf = await fetch_all(stack, ids, suffix=".pdf", concurrency=2, name="report as PDF")
-        floor_sql = await floor_reports(urls["evidence"], ids, args.concurrency)
+        served = ids * args.rounds
+        cpu: dict[str, float] = {}
+        as_json = await fetch_measured(stack, served, suffix="", concurrency=args.concurrency, name="report as JSON", cpu=cpu, key="json")
+        # Two at once, as before rendering was stored: WeasyPrint typesets one report at a time per process.
+        first_pdf = await fetch_measured(stack, ids, suffix=".pdf", concurrency=2, name="report as PDF, first render", cpu=cpu, key="pdf_first")
+        stored_pdf = await fetch_measured(stack, served, suffix=".pdf", concurrency=args.concurrency, name="report as PDF, served stored", cpu=cpu, key="pdf_stored")
+        floor_sql = await floor_reports(urls["evidence"], served, args.concurrency)
+        floor_pdf = await floor_pdfs(urls["evidence"], workdir / "blobs", served, args.concurrency)
     finally:
         stack.stop()
         await drop_databases(urls)
     floor_dir = workdir / "floor"
     floor_dir.mkdir()
     floor = floor_ingest(files, floor_dir)
-    return [photo, floor, as_json, as_pdf, floor_sql], {"megabytes": megabytes, "cpu_ms_per_photo": cpu_photo}
+    facts = {"megabytes": megabytes, "cpu_ms_per_photo": cpu_photo, **{f"cpu_ms_per_report_{key}": value for key, value in cpu.items()}}
+    return [photo, floor, as_json, first_pdf, stored_pdf, floor_sql, floor_pdf], facts
 
 
 def report(rows: list[Figures], args: argparse.Namespace, facts: dict[str, float]) -> str:
@@ -211,6 +256,15 @@ def report(rows: list[Figures], args: argparse.Namespace, facts: dict[str, float
         rate = f"{mb / row.seconds:>8.1f}" if row in (photo, floor) else f"{'':>8}"
         lines.append(f"  {row.name:<38} {row.per_second:>11,.1f} {rate} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {row.seconds:>8.2f}")
     lines.append(f"  ingest / bare floor throughput: {photo.per_second / floor.per_second:.3f}; evidence CPU per photo {facts['cpu_ms_per_photo']:.1f} ms")
+    first, stored = rows[3], rows[4]
+    lines.append(
+        f"  report as PDF served stored: {stored.per_second:.1f}/s (target ≥ 20), p99 {stored.p99_ms:.0f} ms (target ≤ 200);"
+        f" first render {first.per_second:.1f}/s, p50 {first.p50_ms:.0f} ms"
+    )
+    lines.append(
+        f"  evidence CPU per report: JSON {facts['cpu_ms_per_report_json']:.1f} ms, PDF first render {facts['cpu_ms_per_report_pdf_first']:.1f} ms,"
+        f" PDF served stored {facts['cpu_ms_per_report_pdf_stored']:.1f} ms"
+    )
     return "\n".join(lines)
 
 
@@ -232,6 +286,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-n", "--photos", type=int, default=200, help="photos to upload (default 200)")
     parser.add_argument("-r", "--reports", type=int, default=50, help="notices whose reports are issued and fetched (default 50)")
     parser.add_argument("-c", "--concurrency", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--rounds", type=int, default=4, help="times each report is read as JSON, as stored PDF and by the floors (default 4)")
     parser.add_argument("--width", type=int, default=2048)
     parser.add_argument("--height", type=int, default=1536)
     return parser.parse_args(argv)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -95,3 +96,9 @@ def test_cjk_font_missing_asks_fontconfig(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(html_pdf.shutil, "which", lambda name: None)
     message = html_pdf.cjk_font_missing()
     assert message is not None and "fontconfig" in message
+
+
+def test_renders_from_several_threads_at_once_come_out_byte_for_byte_the_same(report: DeliveryReport, pdf: bytes) -> None:
+    # The stored PDF is named by its sha256: a version rendered again, by any thread, must be the same file.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert set(pool.map(lambda _: render_pdf(report), range(3))) == {pdf}
