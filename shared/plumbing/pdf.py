@@ -1,8 +1,9 @@
 """HTML to PDF with WeasyPrint, in a Chinese font found through fontconfig and embedded as subsets: the delivery report and the 送达回证 to sign.
 
-What does not change between renders is made once per process and reused: the check that a Chinese font is
-installed, the fontconfig configuration with its Pango font map, and each parsed stylesheet. The font map is not
-safe to share between threads, so renders take turns; they would anyway, each holding the GIL nearly throughout.
+What does not change between renders is made once and reused: the check that a Chinese font is installed (once
+per process), and the fontconfig configuration with its Pango font map and each parsed stylesheet (once per
+thread: a font map is not safe to share between threads, and a lock would keep the threads of the event loop's
+pool waiting behind a long render).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ NO_FONTCONFIG = (
     "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
 )
 
-_RENDERING = threading.Lock()
+_PER_THREAD = threading.local()
 
 
 def cjk_font_missing() -> str | None:
@@ -71,25 +72,30 @@ def _weasyprint() -> ModuleType:
     return weasyprint
 
 
-@functools.cache
 def _fonts() -> Any:
-    """Returns the process's one FontConfiguration: loading fontconfig and a fresh Pango font map took a third of each render."""
-    from weasyprint.text.fonts import FontConfiguration
+    """Returns this thread's FontConfiguration: loading fontconfig and a fresh Pango font map cost each render about 0.1 s of CPU."""
+    fonts = getattr(_PER_THREAD, "fonts", None)
+    if fonts is None:
+        from weasyprint.text.fonts import FontConfiguration
 
-    _weasyprint()
-    return FontConfiguration()
+        _weasyprint()
+        fonts = _PER_THREAD.fonts = FontConfiguration()
+        _PER_THREAD.stylesheets = {}
+    return fonts
 
 
-@functools.cache
 def _stylesheet(path: Path) -> Any:
-    """Returns a stylesheet file parsed once, for every render that applies it."""
-    return _weasyprint().CSS(filename=str(path), font_config=_fonts())
+    """Returns a stylesheet file as this thread parsed it, for every render that applies it."""
+    fonts = _fonts()
+    sheets: dict[Path, Any] = _PER_THREAD.stylesheets
+    if path not in sheets:
+        sheets[path] = _weasyprint().CSS(filename=str(path), font_config=fonts)
+    return sheets[path]
 
 
 def html_to_pdf(html: str, *, base_url: str, stylesheets: Sequence[Path] = ()) -> bytes:
-    """Returns the page as a PDF laid out by its print rules and `stylesheets` (files, parsed once), fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
+    """Returns the page as a PDF laid out by its print rules and `stylesheets` (files, parsed once per thread), fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
     _cjk_font()
-    with _RENDERING:
-        sheets = [_stylesheet(path) for path in stylesheets]
-        pdf: bytes = _weasyprint().HTML(string=html, base_url=base_url).write_pdf(full_fonts=False, font_config=_fonts(), stylesheets=sheets)
+    sheets = [_stylesheet(path) for path in stylesheets]
+    pdf: bytes = _weasyprint().HTML(string=html, base_url=base_url).write_pdf(full_fonts=False, font_config=_fonts(), stylesheets=sheets)
     return pdf
