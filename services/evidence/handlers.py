@@ -250,31 +250,46 @@ async def report_versions(deps: EvidenceDeps, *, principal: Principal, notice_id
     return [ReportVersion(version=version, sha256=sha256, issued_at=issued_at) for version, sha256, issued_at, _ in rows]
 
 
-async def report_pdf(deps: EvidenceDeps, *, principal: Principal, notice_id: str, version: int | None, client: str | None) -> tuple[EvidenceReport, str]:
-    """Returns a version of a notice's report the caller reaches and the sha256 of its PDF blob, rendered now only if no one has yet; the read is audited."""
-    report = await read_report(deps, principal=principal, notice_id=notice_id, version=version, action="report.pdf", client=client)
-    return report, await _stored_pdf(deps, report)
+@dataclass(frozen=True)
+class ReportPdf:
+    """A version of a notice's report as a stored PDF: the blob's sha256."""
+
+    notice_id: str
+    version: int
+    sha256: str
 
 
-async def _stored_pdf(deps: EvidenceDeps, report: EvidenceReport) -> str:
-    """Returns the sha256 of the version's PDF blob, rendering and storing it first when it has none."""
-    if report.pdf_sha256 is not None and deps.blobs.exists(report.pdf_sha256):
-        return report.pdf_sha256
-    key = (report.notice_id, report.version)
-    async with deps.renderings.turn(key):
+async def report_pdf(deps: EvidenceDeps, *, principal: Principal, notice_id: str, version: int | None, client: str | None) -> ReportPdf:
+    """Returns the stored PDF of a version of a notice's report (the newest by default) the caller reaches, rendered now only if it has none yet; the read is audited."""
+    async with deps.db.transaction() as session:
+        # The document itself is read only if the version must be rendered.
+        statement = select(EvidenceReport.version, EvidenceReport.court_id, EvidenceReport.pdf_sha256).where(EvidenceReport.notice_id == notice_id)
+        statement = statement.where(EvidenceReport.version == version) if version else statement.order_by(col(EvidenceReport.version).desc())
+        row = (await session.exec(statement.limit(1))).first()
+        if row is None or not principal.reaches_court(row[1]):
+            raise Problem(404, "Not found", f"No delivery report for notice {notice_id}" + (f" in version {version}." if version else " yet."))
+        found, _, stored = row
+        audit.record(session, principal, action="report.pdf", target=f"{notice_id}/{found}", client=client, now=deps.clock.now())
+    if stored is None or not deps.blobs.exists(stored):
+        stored = await _render(deps, notice_id=notice_id, version=found)
+    return ReportPdf(notice_id=notice_id, version=found, sha256=stored)
+
+
+async def _render(deps: EvidenceDeps, *, notice_id: str, version: int) -> str:
+    """Renders a version as PDF and stores it, unless someone did meanwhile; returns the blob's sha256."""
+    key = col(EvidenceReport.notice_id) == notice_id, col(EvidenceReport.version) == version
+    async with deps.renderings.turn((notice_id, version)):
         # Another request, or the background renderer, may have rendered it while this one waited.
         async with deps.db.sessions() as session:
-            stored = (await session.exec(select(EvidenceReport.pdf_sha256).where(EvidenceReport.notice_id == report.notice_id, EvidenceReport.version == report.version))).one()
+            stored, document = (await session.exec(select(EvidenceReport.pdf_sha256, EvidenceReport.document).where(*key))).one()
         if stored is not None and deps.blobs.exists(stored):
             return stored
         # WeasyPrint lays the pages out for a while; in a thread, the service goes on answering meanwhile.
-        content = await asyncio.to_thread(rendering.render_pdf, DeliveryReport.model_validate(report.document))
+        content = await asyncio.to_thread(rendering.render_pdf, DeliveryReport.model_validate(document))
         blob = await asyncio.to_thread(deps.blobs.put, content)
         async with deps.db.transaction() as session:
-            await session.exec(
-                update(EvidenceReport).where(col(EvidenceReport.notice_id) == report.notice_id, col(EvidenceReport.version) == report.version).values(pdf_sha256=blob.sha256)
-            )
-    logger.info("report_pdf.rendered", notice=report.notice_id, version=report.version, size=blob.size)
+            await session.exec(update(EvidenceReport).where(*key).values(pdf_sha256=blob.sha256))
+    logger.info("report_pdf.rendered", notice=notice_id, version=version, size=blob.size)
     return blob.sha256
 
 
@@ -339,18 +354,19 @@ async def render_report(deps: EvidenceDeps) -> bool:
     """
     newer = aliased(EvidenceReport)
     superseded = exists().where(col(newer.notice_id) == col(EvidenceReport.notice_id), col(newer.version) > col(EvidenceReport.version))
-    statement = select(EvidenceReport).where(col(EvidenceReport.pdf_sha256).is_(None), ~superseded)
+    statement = select(EvidenceReport.notice_id, EvidenceReport.version).where(col(EvidenceReport.pdf_sha256).is_(None), ~superseded)
     if deps.renderings.failed:
         statement = statement.where(tuple_(col(EvidenceReport.notice_id), col(EvidenceReport.version)).not_in(sorted(deps.renderings.failed)))
     async with deps.db.sessions() as session:
-        report = (await session.exec(statement.order_by(col(EvidenceReport.issued_at), col(EvidenceReport.notice_id)).limit(1))).first()
-    if report is None:
+        waiting = (await session.exec(statement.order_by(col(EvidenceReport.issued_at), col(EvidenceReport.notice_id)).limit(1))).first()
+    if waiting is None:
         return False
+    notice_id, version = waiting
     try:
-        await _stored_pdf(deps, report)
+        await _render(deps, notice_id=notice_id, version=version)
     except Exception:
-        deps.renderings.failed.add((report.notice_id, report.version))
-        logger.exception("report_pdf.render_failed", notice=report.notice_id, version=report.version)
+        deps.renderings.failed.add((notice_id, version))
+        logger.exception("report_pdf.render_failed", notice=notice_id, version=version)
         return False
     return True
 

@@ -239,15 +239,15 @@ async def test_a_version_asked_for_by_several_at_once_is_rendered_once_and_then_
 
     answers = await asyncio.gather(*(handlers.report_pdf(deps, principal=court, notice_id="n-1", version=None, client=None) for _ in range(3)))
     assert typesetter.rendered == [("n-1", 2)]
-    [sha256] = {sha for _, sha in answers}
-    assert {report.version for report, _ in answers} == {2}
+    [sha256] = {answer.sha256 for answer in answers}
+    assert {answer.version for answer in answers} == {2}
     assert deps.blobs.path(sha256).read_bytes() == b"%PDF-1.7 n-1 v2" and sha256 == hashlib.sha256(b"%PDF-1.7 n-1 v2").hexdigest()
     assert await _pdf_sha256s(deps) == {("n-1", 1): None, ("n-1", 2): sha256}
 
     # Served as stored from then on; an older version is rendered on its own first request.
-    _, again = await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=None, client=None)
-    _, first = await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=1, client=None)
-    assert again == sha256 and first != sha256 and typesetter.rendered == [("n-1", 2), ("n-1", 1)]
+    again = await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=None, client=None)
+    first = await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=1, client=None)
+    assert again.sha256 == sha256 and (first.version, first.sha256 != sha256) == (1, True) and typesetter.rendered == [("n-1", 2), ("n-1", 1)]
     with pytest.raises(Problem) as missing:
         await handlers.report_pdf(deps, principal=court, notice_id="n-1", version=3, client=None)
     assert missing.value.status == 404 and typesetter.rendered == [("n-1", 2), ("n-1", 1)]
