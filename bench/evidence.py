@@ -120,6 +120,18 @@ async def wait_for(client: httpx.AsyncClient, paths: list[str], *, timeout: floa
             await asyncio.sleep(0.5)
 
 
+async def wait_for_timeline(client: httpx.AsyncClient, notice_id: str, count: int, *, timeout: float) -> None:
+    """Polls until the notice's timeline holds `count` events."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.get(f"/v1/notices/{notice_id}/timeline")
+        if response.status_code == 200 and len(response.json()["entries"]) >= count:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"\nthe visit's {count} events not logged after {timeout:.0f} s")
+        await asyncio.sleep(0.2)
+
+
 async def fetch_all(stack: Stack, notice_ids: list[str], *, suffix: str, concurrency: int, name: str) -> Figures:
     """Fetches every report (as often as it is listed) in one rendering; returns the figures."""
     latencies: list[float] = []
@@ -215,7 +227,8 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         stack.wait_healthy()
         async with httpx.AsyncClient(base_url=stack.url("evidence"), headers=COURT, timeout=30) as client:
             await play([visit], prefix=prefix, completed=False)
-            await wait_for(client, [f"/v1/notices/{visit.notice_id}/timeline"], timeout=60, label="notices")
+            # Every event of the visit logged, its TaskAssigned among them: an upload for a task not yet heard of is refused (409).
+            await wait_for_timeline(client, visit.notice_id, len(visit.events), timeout=60)
             process = stack.processes["evidence"].pid
             cpu_before = cpu_seconds(process)
             photo = await ingest(stack, visit, files, args.concurrency)
