@@ -252,9 +252,8 @@ async def report_versions(deps: EvidenceDeps, *, principal: Principal, notice_id
 
 @dataclass(frozen=True)
 class ReportPdf:
-    """A version of a notice's report as a stored PDF: the blob's sha256."""
+    """A version of a notice's report as a stored PDF: the version's number and the blob's sha256."""
 
-    notice_id: str
     version: int
     sha256: str
 
@@ -272,7 +271,7 @@ async def report_pdf(deps: EvidenceDeps, *, principal: Principal, notice_id: str
         audit.record(session, principal, action="report.pdf", target=f"{notice_id}/{found}", client=client, now=deps.clock.now())
     if stored is None or not deps.blobs.exists(stored):
         stored = await _render(deps, notice_id=notice_id, version=found)
-    return ReportPdf(notice_id=notice_id, version=found, sha256=stored)
+    return ReportPdf(version=found, sha256=stored)
 
 
 async def _render(deps: EvidenceDeps, *, notice_id: str, version: int) -> str:

@@ -340,5 +340,5 @@ def render_html(report: DeliveryReport) -> str:
 
 def render_pdf(report: DeliveryReport) -> bytes:
     """Returns the report as an A4 PDF with its fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
-    # The same page with the same rules, parsed once per process instead of inline on every render.
+    # The same page with the same rules, parsed once per rendering thread instead of inline on every render.
     return pdf.html_to_pdf(_page(report, stylesheet=Markup("")), base_url=str(TEMPLATES), stylesheets=(STYLESHEET,))
