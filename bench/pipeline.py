@@ -29,7 +29,7 @@ from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
 from songda.devstack import SERVICES, Stack  # noqa: E402
-from tests.support import KAFKA, notice_payload  # noqa: E402
+from tests.support import KAFKA, notice_payload, upload_document, with_documents  # noqa: E402
 
 SECRET = "songda-bench-secret-at-least-32-characters"
 
@@ -40,10 +40,12 @@ async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> d
     headers = {"Authorization": f"Bearer {bearer}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=stack.url("intake"), headers=headers, timeout=120, limits=limits) as client:
+        # One document, uploaded once, served with every notice: the bench measures notices, not uploads.
+        sha256 = (await upload_document(client, "", headers=headers))["sha256"]
 
         async def post(index: int) -> tuple[str, float]:
             started = time.time()
-            response = await client.post("/v1/notices", json=notice_payload(index, seed=seed))
+            response = await client.post("/v1/notices", json=with_documents(notice_payload(index, seed=seed), sha256))
             response.raise_for_status()
             return response.json()["id"], started
 

@@ -189,6 +189,7 @@ def _banner(stack, accounts: list) -> str:
         "",
         "Try:",
         f"  TOKEN={court}",
+        f'  for f in docs/examples/*.pdf; do curl -s -X POST {stack.url("intake")}/v1/documents -H "Authorization: Bearer $TOKEN" -F file=@$f; done',
         f"  curl -s -X POST {stack.url('intake')}/v1/notices -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d @docs/examples/notice.json",
         "",
     ]
@@ -481,7 +482,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"verify: cannot read {args.report}: {exc}", file=sys.stderr)
         return 2
-    verdict = verify_report(document, blobs=Path(args.blobs) if args.blobs else None, key=args.key)
+    verdict = verify_report(document, blobs=Path(args.blobs) if args.blobs else None, key=args.key, documents=[Path(name) for name in args.document])
     for line in verdict.passed:
         print(f"ok    {line}")
     for line in verdict.problems:
@@ -563,10 +564,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--today", help="the data set's last day, YYYY-MM-DD (default today); cases span the two years before")
     gen.set_defaults(func=cmd_gen)
 
-    verify = sub.add_parser("verify", help="check a delivery report offline: its hash, checkpoint signature, evidence proofs and blobs")
+    verify = sub.add_parser("verify", help="check a delivery report offline: its hash, checkpoint signature, evidence proofs, blobs and served documents")
     verify.add_argument("report", help="a report as GET /v1/reports/{notice_id} returns it")
     verify.add_argument("--blobs", help="a directory of evidence files named by sha256 (flat or as the blob store lays them out)")
     verify.add_argument("--key", help="the evidence log's public key (base64) to pin, instead of the one the report carries")
+    verify.add_argument("--document", nargs="+", default=[], metavar="FILE", help="files said to be the served documents: each must be one the report lists (by sha256)")
     verify.set_defaults(func=cmd_verify)
 
     sub.add_parser("keygen", help="print a new signing seed for the evidence log").set_defaults(func=cmd_keygen)

@@ -22,16 +22,12 @@ from shared.plumbing.clock import SHANGHAI, ScaledClock
 from shared.plumbing.settings import DEV_JWT_SECRET
 from shared.plumbing.workdays import is_working_day
 from simulators import camera
+from songda import paperwork
 
 COURT_ID = "C371002"
 COURT_NAME = "威海市环翠区人民法院"
 # The agent a newcomer signs in as; its visits are left for them, every other task is worked by the robot.
 YOUR_AGENT = "agent-huancui-1"
-DOCUMENTS = [
-    {"title": "起诉状副本", "kind": "complaint_copy", "pages": 3},
-    {"title": "应诉通知书", "kind": "notice_to_respond", "pages": 1},
-    {"title": "传票", "kind": "summons", "pages": 1},
-]
 
 
 @dataclass(frozen=True)
@@ -213,20 +209,33 @@ async def seed(client: httpx.AsyncClient, demo: Demo, *, parties: tuple[Party, .
                     headers=court,
                 )
             )
+        cause = rng.choice(["民间借贷纠纷", "买卖合同纠纷", "物业服务合同纠纷", "租赁合同纠纷"])
         notice = {
             "court_reference": f"DEMO-{uuid.uuid4().hex[:10]}",
             "court_id": COURT_ID,
             "court_name": COURT_NAME,
             "case_number": case_number,
-            "cause": rng.choice(["民间借贷纠纷", "买卖合同纠纷", "物业服务合同纠纷", "租赁合同纠纷"]),
+            "cause": cause,
             "stage": "first_instance",
-            "documents": DOCUMENTS,
+            "documents": await _upload_papers(client, demo, case_number=case_number, cause=cause, defendant=party.name, headers=court),
             "recipients": [person],
         }
         response = await client.post(f"{demo.urls['intake']}/v1/notices", json=notice, headers=court)
         await _ok(response)
         notices.append(response.json()["id"])
     return notices
+
+
+async def _upload_papers(client: httpx.AsyncClient, demo: Demo, *, case_number: str, cause: str, defendant: str, headers: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Renders the case's 起诉状副本, 应诉通知书 and 传票 as PDFs, uploads them to intake and returns them as the notice names them."""
+    documents = []
+    for paper in paperwork.papers(court_name=COURT_NAME, case_number=case_number, cause=cause, defendant=defendant):
+        # Rendering takes a quarter of a second of CPU; the loop keeps serving the demo's other calls meanwhile.
+        data = await asyncio.to_thread(paperwork.render, paper, court_name=COURT_NAME)
+        response = await client.post(f"{demo.urls['intake']}/v1/documents", files={"file": (f"{paper.title}.pdf", data, "application/pdf")}, headers=dict(headers))
+        await _ok(response)
+        documents.append({"title": paper.title, "kind": paper.kind, "sha256": response.json()["sha256"]})
+    return documents
 
 
 async def _ok(response: httpx.Response) -> None:

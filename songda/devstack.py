@@ -75,6 +75,11 @@ class Stack:
             wires["CARRIER_GATEWAY_EVIDENCE_URL"] = self.url("evidence")
         if "console" in self.ports:
             wires.update({f"CONSOLE_{name.upper()}_URL": self.url(name) for name in CONSOLE_CALLS if name in self.ports})
+        # One document store for intake (which writes it) and delivery (which reads it), named absolutely so that every
+        # process shares it whatever its working directory: the one configured, else the stack's var/documents.
+        env = {**os.environ, **self.env}
+        documents = env.get("SONGDA_DOCUMENTS_DIR") or Path(env.get("SONGDA_VAR_DIR") or "var") / "documents"
+        wires["SONGDA_DOCUMENTS_DIR"] = str(Path(documents).resolve())
         if "mail_sink" in self.ports:
             wires["MAIL_SINK_SMTP_PORT"] = wires["DELIVERY_SMTP_PORT"] = str(self.smtp_port)
             wires["DELIVERY_SMTP_HOST"] = "127.0.0.1"

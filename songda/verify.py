@@ -1,11 +1,11 @@
-"""Offline verification of a delivery report: its hash, its checkpoint's signature, every evidence proof, and the blobs themselves."""
+"""Offline verification of a delivery report: its hash, its checkpoint's signature, every evidence proof, the blobs themselves, and the served documents' files."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,8 @@ def _refs(report: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield f"{recipient.get('name')} attempt {attempt.get('sequence')}", ref
         for ref in recipient.get("evidence", []):
             yield f"{recipient.get('name')} service", ref
+        for opening in recipient.get("openings", []):
+            yield f"{recipient.get('name')} opened {opening.get('title')}", opening.get("receipt") or {}
 
 
 def _blob(directory: Path, sha256: str) -> Path | None:
@@ -52,8 +54,8 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_report(report: dict[str, Any], *, blobs: Path | None = None, key: str | None = None) -> Verdict:
-    """Checks a report document; `key` pins the log's public key (base64), otherwise the report's own is used and said so."""
+def verify_report(report: dict[str, Any], *, blobs: Path | None = None, key: str | None = None, documents: Sequence[Path] = ()) -> Verdict:
+    """Checks a report document; `key` pins the log's public key (base64), otherwise the report's own is used and said so; each of `documents` must be a file the report lists."""
     verdict = Verdict()
     if report.get("format") != FORMAT:
         verdict.problems.append(f"format: expected {FORMAT}, found {report.get('format')!r}")
@@ -97,7 +99,24 @@ def verify_report(report: dict[str, Any], *, blobs: Path | None = None, key: str
     verdict.passed.append(f"{proved} evidence entries included in the checkpoint (RFC 9162 proofs)")
     if blobs is not None:
         verdict.passed.append(f"{checked} blobs hash to their recorded sha256")
+    _check_documents(report, documents, verdict)
     return verdict
+
+
+def _check_documents(report: dict[str, Any], documents: Sequence[Path], verdict: Verdict) -> None:
+    """Says of each file whether it is one the report lists as served (by its sha256), and as which document."""
+    listed = {d.get("sha256"): d for d in report.get("documents", []) if d.get("sha256")}
+    for path in documents:
+        try:
+            sha256 = _file_sha256(path)
+        except OSError as error:
+            verdict.problems.append(f"document {path}: cannot be read ({error.strerror or error})")
+            continue
+        document = listed.get(sha256)
+        if document is None:
+            verdict.problems.append(f"document {path}: NOT in the report (sha256 {sha256} is none of its {len(listed)} documents)")
+        else:
+            verdict.passed.append(f"document {path}: listed as {document.get('title')} ({document.get('pages')} pages, sha256 {sha256})")
 
 
 def _check_ref(ref: dict[str, Any], *, size: int, root: bytes) -> str | None:

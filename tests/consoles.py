@@ -27,11 +27,15 @@ from services.console.handlers import people
 from services.console.main import create_app
 from services.console.models import TABLES, ConsoleUser
 from services.console.passwords import Passwords
+from services.evidence.api import kpis_out
+from services.evidence.domain.kpis import Grouping, fold
+from services.evidence.handlers import summarise
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Role
 from shared.plumbing.db import create_tables
 from shared.plumbing.runtime import PLUMBING_TABLES
 from shared.plumbing.settings import CommonSettings, Environment
+from tests import histories
 from tests.support import SECRET
 
 # Argon2id at its smallest: the tests check the logic, not the cost.
@@ -222,3 +226,10 @@ def messages(html: str, names: Sequence[str] = ("field-error",)) -> list[str]:
 def on_wall(console: Console, at: datetime = NOW) -> Wall:
     """Puts a console on a wall clock the test moves (sessions, locks and tokens count wall-clock time)."""
     return console.on_wall(at)
+
+
+def kpi_answer(court_id: str | None, *, by: str = "week", as_of: datetime = datetime(2027, 1, 10, tzinfo=UTC)) -> dict[str, Any]:
+    """Returns evidence's `GET /v1/kpis` answer over the known history of tests/histories.py, for one court or all, as evidence computes it."""
+    facts = [f for history in histories.kpi_notices() for f in fold([event for _, event in history.events]) if court_id in (None, f.court_id)]
+    result = summarise(facts, court_id=court_id, start=None, end=None, by=Grouping(by), as_of=as_of)
+    return kpis_out(result).model_dump(mode="json", by_alias=True)

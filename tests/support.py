@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
+import io
 import json
 import os
 import random
 import socket
 import time
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -28,9 +32,12 @@ from shared.contracts.registry import Event
 from shared.contracts.values import Phone, resident_id_check_char
 from shared.plumbing.auth import Role, mint
 from shared.plumbing.clock import ScaledClock
+from shared.plumbing.pdf import html_to_pdf
 from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
 
-EXAMPLE_NOTICE = json.loads((Path(__file__).parent.parent / "docs" / "examples" / "notice.json").read_text())
+EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
+# The README's example notice; its documents are the PDFs beside it, which a court uploads first (`upload_examples`).
+EXAMPLE_NOTICE = json.loads((EXAMPLES / "notice.json").read_text())
 KAFKA = os.environ.get("SONGDA_TEST_KAFKA", "127.0.0.1:9092")
 POSTGRES = os.environ.get("SONGDA_TEST_POSTGRES", "postgresql://songda:songda@127.0.0.1:55432/postgres")
 SECRET = "songda-test-secret-at-least-32-characters-long"
@@ -147,6 +154,71 @@ def notice_payload(index: int, *, court_id: str = "C371002", seed: int = 0) -> d
     return payload
 
 
+@functools.cache
+def sample_pdf(pages: int = 1, text: str = "起诉状副本") -> bytes:
+    """Returns a small real PDF with the Chinese text on each of its pages, rendered once per arguments (the same bytes for the whole run)."""
+    sheets = "".join(f'<section style="break-before: {"page" if n else "auto"}"><h1>{text}</h1><p>第{n + 1}页，共{pages}页</p></section>' for n in range(pages))
+    return html_to_pdf(f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><body>{sheets}</body></html>', base_url=".")
+
+
+OFD_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0" DocType="OFD">
+  <ofd:DocBody><ofd:DocInfo><ofd:DocID>{doc_id}</ofd:DocID><ofd:Title>传票</ofd:Title></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody>
+</ofd:OFD>"""
+DOCUMENT_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<ofd:Document xmlns:ofd="http://www.ofdspec.org/2016">
+  <ofd:CommonData><ofd:MaxUnitID>10</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData>
+  <ofd:Pages>{pages}</ofd:Pages>
+</ofd:Document>"""
+CONTENT_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Content><ofd:Layer ID="2"/></ofd:Content></ofd:Page>"""
+
+
+def sample_ofd(pages: int = 1, *, doc_id: str = "songda-test", with_ofd_xml: bool = True) -> bytes:
+    """Returns a minimal OFD package (GB/T 33190-2016): OFD.xml naming Doc_0/Document.xml, which lists the pages."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        if with_ofd_xml:
+            archive.writestr("OFD.xml", OFD_XML.format(doc_id=doc_id))
+        page_list = "".join(f'<ofd:Page ID="{n + 3}" BaseLoc="Pages/Page_{n}/Content.xml"/>' for n in range(pages))
+        archive.writestr("Doc_0/Document.xml", DOCUMENT_XML.format(pages=page_list))
+        for n in range(pages):
+            archive.writestr(f"Doc_0/Pages/Page_{n}/Content.xml", CONTENT_XML)
+    return buffer.getvalue()
+
+
+async def upload_document(
+    client: httpx.AsyncClient, intake: str, *, headers: dict[str, str], data: bytes | None = None, filename: str = "起诉状副本.pdf", court_id: str | None = None
+) -> dict[str, Any]:
+    """Uploads a document (the sample PDF by default) to intake's store for the caller's court (a service names the court); returns intake's answer."""
+    form = {"court_id": court_id} if court_id else None
+    uploaded = await client.post(f"{intake}/v1/documents", files={"file": (filename, sample_pdf() if data is None else data, "application/pdf")}, data=form, headers=headers)
+    assert uploaded.status_code in (200, 201), uploaded.text
+    return dict(uploaded.json())
+
+
+async def upload_examples(client: httpx.AsyncClient, intake: str, *, headers: dict[str, str], court_id: str = "C371002") -> None:
+    """Uploads the example notice's documents (docs/examples/*.pdf) for a court, so that notices built on EXAMPLE_NOTICE name stored files."""
+    for document in EXAMPLE_NOTICE["documents"]:
+        stored = await upload_document(
+            client, intake, headers=headers, data=(EXAMPLES / f"{document['kind']}.pdf").read_bytes(), filename=f"{document['title']}.pdf", court_id=court_id
+        )
+        assert stored["sha256"] == document["sha256"], f"docs/examples/{document['kind']}.pdf is not the file notice.json names"
+
+
+def with_documents(notice: dict[str, Any], sha256: str) -> dict[str, Any]:
+    """Returns a copy of a notice whose every document is the stored file `sha256` (its page count left to the file)."""
+    copied = copy.deepcopy(notice)
+    copied["documents"] = [{"title": d["title"], "kind": d["kind"], "sha256": sha256} for d in notice["documents"]]
+    return copied
+
+
+async def attach_documents(client: httpx.AsyncClient, intake: str, notice: dict[str, Any], *, headers: dict[str, str]) -> dict[str, Any]:
+    """Uploads the sample PDF for the notice's court and returns a copy of the notice whose documents are that file."""
+    stored = await upload_document(client, intake, headers=headers, court_id=notice["court_id"])
+    return with_documents(notice, stored["sha256"])
+
+
 def address_confirmation(person: dict[str, Any], *, case_number: str, phone: str, consent: bool) -> dict[str, Any]:
     """Returns a recipient's address confirmation in a case at their first address, consenting to SMS service (CPL 90) or not."""
     return {
@@ -170,6 +242,7 @@ async def submit_with_consent(client: httpx.AsyncClient, intake: str, *, phone: 
     confirmed = await client.post(f"{intake}/v1/address-confirmations", json=confirmation, headers=court)
     assert confirmed.status_code in (200, 201), confirmed.text
     notice = {**EXAMPLE_NOTICE, "court_reference": f"E2E-{random.getrandbits(48):012x}", "case_number": case_number, "recipients": [person]}
+    await upload_examples(client, intake, headers=court)
     submitted = await client.post(f"{intake}/v1/notices", json=notice, headers=court)
     assert submitted.status_code == 201, submitted.text
     body = submitted.json()
@@ -231,6 +304,12 @@ MOBILE = "+8613800138000"
 HOME = "山东省威海市环翠区新威路17号"
 
 
+def example_document(kind: str) -> dict[str, Any]:
+    """Returns one of the example notice's documents as NoticeRegistered carries it (its file is docs/examples/<kind>.pdf)."""
+    [document] = [d for d in EXAMPLE_NOTICE["documents"] if d["kind"] == kind]
+    return {**document, "size": (EXAMPLES / f"{kind}.pdf").stat().st_size, "content_type": "application/pdf"}
+
+
 def registered_notice(
     *,
     consent: Sequence[tuple[EDeliveryChannel, str]] = (),
@@ -249,7 +328,7 @@ def registered_notice(
         case_number="（2026）鲁1002民初1234号",
         cause="民间借贷纠纷",
         stage="first_instance",
-        documents=[{"title": "起诉状副本", "kind": "complaint_copy", "pages": 3}, {"title": "传票", "kind": "summons", "pages": 1}],
+        documents=[example_document("complaint_copy"), example_document("summons")],
         recipients=[
             Recipient(
                 recipient_id=str(uuid.uuid4()),

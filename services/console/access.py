@@ -18,6 +18,8 @@ NOTICES = frozenset({Role.supervisor, Role.auditor})
 SUPERVISORS = frozenset({Role.supervisor})
 # A delivery report: its court's, and every court's for the overseers (evidence decides which notice is whose).
 REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
+# The KPIs: a court its own court's (evidence decides), supervisors and auditors any court's or all.
+DASHBOARD = frozenset({Role.court, Role.supervisor, Role.auditor})
 
 
 def admit(visitor: Visitor, roles: frozenset[Role]) -> None:

@@ -18,7 +18,7 @@ from services.console.adapters.evidence import Evidence, EvidenceClient
 from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
-from services.console.api import holds, people, tasks, team
+from services.console.api import dashboard, holds, people, tasks, team
 from services.console.api import notices as notice_list
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
@@ -112,7 +112,7 @@ def create_app(
         title="Songda console",
         description="The web front door: sign-in, sessions, and the delivery team's and supervisors' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
-        routers=(people.router, tasks.router, team.router, holds.router, notice_list.router),
+        routers=(people.router, tasks.router, team.router, holds.router, notice_list.router, dashboard.router),
         deps=build_deps,
         close=close,
     )

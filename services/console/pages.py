@@ -22,6 +22,9 @@ STATIC = HERE / "static"
 # The vendored htmx (static/vendor/README.md says how to update it); pages load it from here and nowhere else.
 HTMX_VERSION = "2.0.11"
 HTMX = f"/static/vendor/htmx/{HTMX_VERSION}/htmx.min.js"
+# The vendored Apache ECharts (static/vendor/README.md), for the dashboard's charts only.
+ECHARTS_VERSION = "5.6.0"
+ECHARTS = f"/static/vendor/echarts/{ECHARTS_VERSION}/echarts.min.js"
 
 # Scripts, styles and images from the console itself only: no inline script, no CDN, never framed.
 CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -82,7 +85,7 @@ def phone(number: str) -> str:
 
 templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 templates.filters.update(day=day, clock=clock, moment=moment, calendar=calendar, coordinates=coordinates, phone=phone)
-templates.globals.update(texts=texts, htmx=HTMX)
+templates.globals.update(texts=texts, htmx=HTMX, echarts=ECHARTS)
 
 
 def is_htmx(request: Request) -> bool:

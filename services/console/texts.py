@@ -17,14 +17,16 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
         "花名册：添加送达员，修改姓名、负责区域和是否在岗。",
         "待审核证据：查看核验存疑的照片，认可证据或安排重新上门。",
         "通知列表：按状态、法院、送达员、案号、当事人和期限筛选送达通知。",
+        "统计看板：各法院、送达员、各周的送达成功率、用时、超期率和费用，导出表格和月度考核报表。",
         "可通过各服务的 /v1/audit-log 接口查阅审计日志。",
     ),
-    "court": ("本院送达案件页面即将上线。", "目前可通过受理服务的接口提交送达通知。"),
+    "court": ("统计看板：本院的送达成功率、用时、超期率和费用，导出表格和月度考核报表。", "目前可通过受理服务的接口提交送达通知。"),
     "lawyer": ("律师事务所送达页面即将上线。",),
     "auditor": (
         "花名册：查阅送达员名单（只读）。",
         "待审核证据：查阅核验存疑的送达及其照片（只读）。",
         "通知列表：按条件筛选查阅送达通知（只读）。",
+        "统计看板：查阅各法院的考核指标（只读）。",
         "可通过各服务的 /v1/audit-log 接口查阅审计日志（含本工作台的登录记录）。",
     ),
     "agent": ("查看今日任务，上门送达或张贴公告，并当场记录送达结果。",),
@@ -32,8 +34,9 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 # The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     "agent": (("/today", "今日任务"),),
-    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表")),
-    "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表")),
+    "court": (("/dashboard", "统计看板"),),
+    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板")),
+    "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板")),
 }
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}

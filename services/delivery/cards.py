@@ -6,10 +6,11 @@ from datetime import datetime
 
 from services.delivery.domain import law
 from services.delivery.domain.state import AttemptStatus, RecipientState
-from services.delivery.models import DeliveryTask, TaskStatus
-from services.delivery.requests import OutcomeIn, TaskCard, TaskDetail, Tried
+from services.delivery.models import DeliveryNotice, DeliveryTask, TaskStatus
+from services.delivery.requests import OutcomeIn, PrintApart, TaskCard, TaskDetail, Tried
 from shared.contracts.events import Channel, GeoPoint, SignerRole
 from shared.contracts.values import mask_id_number
+from shared.plumbing.documents import OFD
 from shared.plumbing.masking import mask_text
 
 
@@ -73,8 +74,8 @@ def party_ids(state: RecipientState) -> list[str]:
     return [party.party_id] if party is not None and party.party_id else []
 
 
-def detail(task: DeliveryTask, state: RecipientState, *, now: datetime, shown: list[str] | None) -> TaskDetail:
-    """Returns the task in full; `shown` are the phones the caller is shown, None before the visit is begun."""
+def detail(task: DeliveryTask, state: RecipientState, *, now: datetime, shown: list[str] | None, notice: DeliveryNotice) -> TaskDetail:
+    """Returns the task in full; `shown` are the phones the caller is shown, None before the visit is begun; the notice's OFD documents to print apart."""
     point = location(task, state)
     return TaskDetail(
         **card(task, state, now=now).model_dump(),
@@ -86,4 +87,5 @@ def detail(task: DeliveryTask, state: RecipientState, *, now: datetime, shown: l
         phones=shown,
         reported_at=task.reported_at,
         outcome=OutcomeIn.model_validate(task.outcome) if task.outcome is not None else None,
+        print_apart=[PrintApart(title=d["title"], sha256=d["sha256"]) for d in notice.documents if d.get("content_type") == OFD],
     )

@@ -1,4 +1,4 @@
-"""What delivery's handlers are given: database and clock, the workflow setup, the telephony and mail ports, and the Twilio token that signs callbacks."""
+"""What delivery's handlers are given: database and clock, the workflow setup, the telephony and mail ports, the Twilio token that signs callbacks, and the document store."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Depends
 from services.delivery.adapters.mail import Mailer
 from services.delivery.adapters.twilio import Telephony
 from services.delivery.workflow import Setup
+from shared.plumbing.documents import DocumentStore
 from shared.plumbing.runtime import Deps, get_deps
 
 
@@ -21,6 +22,8 @@ class DeliveryDeps(Deps):
     # The From of every e-mail, which the report states as the sender.
     sender_address: str
     twilio_auth_token: str
+    # The courts' documents, which intake wrote: read here, by sha256, for the e-delivery page and the agent's print-out.
+    documents: DocumentStore
 
 
 DepsDep = Annotated[DeliveryDeps, Depends(get_deps)]

@@ -18,6 +18,7 @@ from services.delivery.models import TABLES
 from services.delivery.policy import load_policy
 from services.delivery.workers import Dispatcher, StatusChecker, Sweeper
 from services.delivery.workflow import Setup
+from shared.plumbing.documents import DocumentStore
 from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,7 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
             mailer=mailer,
             sender_address=settings.smtp_sender,
             twilio_auth_token=settings.twilio_auth_token,
+            documents=DocumentStore(settings.common.documents),
         )
 
     def workers(deps: DeliveryDeps) -> dict:

@@ -1,4 +1,4 @@
-"""Delivery policy: time limits, visit slots, blocking evidence flags and the roster's first agents, read from TOML."""
+"""Delivery policy: time limits, visit slots, blocking evidence flags, prices and the roster's first agents, read from TOML."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.contracts.events import Channel
 
 DEFAULT_FILE = Path(__file__).with_name("policy.toml")
 
@@ -75,6 +77,31 @@ class EvidenceRules(Section):
     blocking_flags: frozenset[str] = frozenset()
 
 
+class Prices(Section):
+    """What one attempt of each channel costs, in fen (分)."""
+
+    sms: int = Field(ge=0)
+    call: int = Field(ge=0)
+    email: int = Field(ge=0)
+    court_mail: int = Field(ge=0)
+    visit: int = Field(ge=0)
+    posting: int = Field(ge=0)
+    public_notice: int = Field(ge=0)
+
+    def of(self, channel: Channel) -> int:
+        """Returns the price of one attempt on `channel`; a lawyer's firm is written to by e-mail."""
+        return {
+            Channel.sms: self.sms,
+            Channel.voice: self.call,
+            Channel.email: self.email,
+            Channel.lawyer_firm: self.email,
+            Channel.court_mail: self.court_mail,
+            Channel.visit: self.visit,
+            Channel.posting: self.posting,
+            Channel.publication: self.public_notice,
+        }[channel]
+
+
 # A roster id: lower-case letters, digits and hyphens, as agents' tokens carry it.
 AGENT_ID = r"^[a-z0-9][a-z0-9-]{1,63}$"
 
@@ -97,6 +124,7 @@ class Policy(Section):
     posting: Posting
     deadline: Deadline
     evidence: EvidenceRules
+    prices: Prices
     # Only the roster's first seed: read into `delivery_agent` when that table is empty, kept there by supervisors.
     agents: list[Agent] = Field(min_length=1)
 

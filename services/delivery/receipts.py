@@ -1,4 +1,4 @@
-"""The 送达回证 an agent prints for a visit: pre-filled from the notice and the task, in Chinese, with blank boxes for the signatures; HTML laid out for A4, and its PDF."""
+"""The 送达回证 an agent prints for a visit: pre-filled from the notice and the task, in Chinese, with blank boxes for the signatures; HTML laid out for A4, its PDF, and the print-out of it with the documents."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -16,6 +17,7 @@ from shared.contracts.events import SignerRole, Stage
 from shared.contracts.labels import SIGNER_ROLE, STAGE, party_role
 from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.documents import OFD, PDF, merge_pdfs
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -30,6 +32,8 @@ class ReceiptForm:
     cause: str
     stage: str
     documents: list[str]
+    # Documents kept as OFD: browsers and printers' PDF paths cannot take them, so the agent prints them separately.
+    separate: list[str]
     recipient_name: str
     recipient_role: str
     address: str
@@ -59,6 +63,7 @@ def form(task: DeliveryTask, state: RecipientState, *, notice: DeliveryNotice) -
         cause=notice.cause or "—",
         stage=STAGE[Stage(notice.stage)],
         documents=[document["title"] for document in notice.documents],
+        separate=[document["title"] for document in notice.documents if document.get("content_type") == OFD],
         recipient_name=state.recipient.name,
         recipient_role=party_role(state.recipient.role, stage=notice.stage),
         address=f"{task.address}（邮编 {task.postcode}）" if task.postcode else task.address,
@@ -81,3 +86,14 @@ def render_html(receipt: ReceiptForm) -> str:
 def render_pdf(receipt: ReceiptForm) -> bytes:
     """Returns the form as an A4 PDF; raises RuntimeError when no Chinese font is installed."""
     return pdf.html_to_pdf(render_html(receipt), base_url=str(TEMPLATES))
+
+
+def printed(notice: DeliveryNotice) -> list[dict[str, Any]]:
+    """Returns the notice's documents that go into the print-out after the form: the stored PDFs, in the notice's order."""
+    # A notice registered before files were kept names no content type: its documents are only listed on the form.
+    return [document for document in notice.documents if document.get("content_type") == PDF]
+
+
+def print_out(receipt: ReceiptForm, documents: list[bytes]) -> bytes:
+    """Returns the form followed by every PDF document, one file for the agent to print."""
+    return merge_pdfs([render_pdf(receipt), *documents])

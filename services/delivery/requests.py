@@ -137,6 +137,13 @@ class Tried(BaseModel):
     at: datetime | None = Field(description="when it ended, else when it started")
 
 
+class PrintApart(BaseModel):
+    """A document kept as OFD: not in print.pdf, printed on its own from /v1/tasks/{task_id}/documents/{sha256}."""
+
+    title: str
+    sha256: str
+
+
 class TaskDetail(TaskCard):
     """One task in full: its card, the recipient's role, where the address is, who may sign, and the phones once the visit is begun."""
 
@@ -148,6 +155,7 @@ class TaskDetail(TaskCard):
     phones: list[str] | None = Field(description="null until the visit is begun (POST /v1/tasks/{task_id}/begin); every showing is in the audit log")
     reported_at: datetime | None
     outcome: OutcomeIn | None = Field(description="the report as the agent made it")
+    print_apart: list[PrintApart] = Field(default_factory=list, description="OFD documents to print one by one beside print.pdf")
 
 
 class BeginIn(BaseModel):

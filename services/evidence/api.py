@@ -1,28 +1,32 @@
-"""Evidence's HTTP API: uploads, items and their proofs, the log's checkpoints, reports, a notice's timeline and the courts' webhooks; every read of an item or report is audited."""
+"""Evidence's HTTP API: uploads, items and their proofs, the log's checkpoints, reports, a notice's timeline, the courts' webhooks and the KPIs; every read of an item or report is audited."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import mimetypes
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from services.evidence import access, handlers, items
-from services.evidence.deps import DepsDep
+from services.evidence import access, handlers, items, kpi_sheets
+from services.evidence.deps import DepsDep, EvidenceDeps
+from services.evidence.domain import kpis
 from services.evidence.models import EvidenceItem
 from services.evidence.rendering import render_html
 from services.evidence.signer import present
 from services.evidence.sniffing import ALLOWED, HEAD_BYTES
 from services.evidence.uploads import receive
 from shared.contracts import checkpoints
+from shared.contracts.events import ServiceMethod, Tier
 from shared.contracts.report import Checkpoint, DeliveryReport
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.headers import PAGE_CSP
 from shared.plumbing.openapi import problems
+from shared.plumbing.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["evidence"])
 courts = APIRouter(prefix="/v1", tags=["courts"])
@@ -334,3 +338,168 @@ async def registered(court_id: CourtId, principal: Registrars, deps: DepsDep) ->
     """Returns the court's webhook without its secret."""
     hook = await handlers.read_webhook(deps, principal=principal, court_id=court_id)
     return WebhookOut(court_id=court_id, url=hook.url, registered_at=hook.registered_at)
+
+
+# The numbers courts are judged by (docs/kpis.md): a court sees its own court's, overseers any court's or all.
+
+kpis_router = APIRouter(prefix="/v1", tags=["kpis"])
+KpiReaders = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service))]
+Month = Annotated[str, Path(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", description="the month (2000–2099), as 2026-11")]
+
+
+class RateOut(BaseModel):
+    """A share: `numerator` of `denominator`, and its value (null over nothing)."""
+
+    numerator: int
+    denominator: int
+    value: float | None
+
+
+class DurationsOut(BaseModel):
+    """How long serving took: over how many recipients, the median and the 90th percentile, in hours."""
+
+    count: int
+    median_hours: float | None
+    p90_hours: float | None
+
+
+class FiguresOut(BaseModel):
+    """Every KPI over one group of notice recipients (each defined in docs/kpis.md)."""
+
+    notices: int
+    recipients: int
+    settled: int
+    served: int
+    open: int
+    success: RateOut
+    success_by_tier: dict[Tier, RateOut]
+    success_by_method: dict[ServiceMethod, RateOut]
+    time_to_serve: DurationsOut
+    time_to_serve_by_method: dict[ServiceMethod, DurationsOut]
+    within_3_working_days: RateOut
+    overdue: RateOut
+    first_attempt: RateOut
+    electronic: RateOut
+    cost_fen: int
+    cost_per_notice_fen: float | None
+    cost_by_item_fen: dict[kpis.Item, int]
+    cost_per_notice_by_item_fen: dict[kpis.Item, float]
+    uncosted_attempts: int
+
+
+class KpiGroupOut(BaseModel):
+    """The figures of one court, agent ("" for none) or ISO week, and its name as the sheets show it."""
+
+    key: str
+    label: str
+    figures: FiguresOut
+
+
+class KpisOut(BaseModel):
+    """The KPIs over the notices received (Beijing dates) from `from` to `to`, in total and per group."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    court_id: str | None
+    start: date | None = Field(serialization_alias="from")
+    end: date | None = Field(serialization_alias="to")
+    by: kpis.Grouping | None
+    as_of: datetime
+    total: FiguresOut
+    groups: list[KpiGroupOut]
+
+
+def _rate(rate: kpis.Rate) -> RateOut:
+    return RateOut(numerator=rate.numerator, denominator=rate.denominator, value=None if rate.value is None else float(rate.value))
+
+
+def _hours(duration: timedelta | None) -> float | None:
+    return None if duration is None else duration.total_seconds() / 3600
+
+
+def _durations(durations: kpis.Durations) -> DurationsOut:
+    return DurationsOut(count=durations.count, median_hours=_hours(durations.median), p90_hours=_hours(durations.p90))
+
+
+def _figures(f: kpis.Figures) -> FiguresOut:
+    return FiguresOut(
+        notices=f.notices,
+        recipients=f.recipients,
+        settled=f.settled,
+        served=f.served,
+        open=f.open,
+        success=_rate(f.success),
+        success_by_tier={tier: _rate(rate) for tier, rate in f.success_by_tier.items()},
+        success_by_method={method: _rate(rate) for method, rate in f.success_by_method.items()},
+        time_to_serve=_durations(f.time_to_serve),
+        time_to_serve_by_method={method: _durations(d) for method, d in f.time_to_serve_by_method.items()},
+        within_3_working_days=_rate(f.within_working_days),
+        overdue=_rate(f.overdue),
+        first_attempt=_rate(f.first_attempt),
+        electronic=_rate(f.electronic),
+        cost_fen=f.cost_fen,
+        cost_per_notice_fen=None if f.cost_per_notice_fen is None else float(f.cost_per_notice_fen),
+        cost_by_item_fen=f.cost_by_item_fen,
+        cost_per_notice_by_item_fen={item: float(value) for item, value in f.cost_per_notice_by_item_fen.items()},
+        uncosted_attempts=f.uncosted_attempts,
+    )
+
+
+async def _read_kpis(principal: Principal, deps: EvidenceDeps, *, court_id: str | None, start: date | None, end: date | None, by: kpis.Grouping | None) -> handlers.Kpis:
+    if start and end and start > end:
+        raise Problem(422, "Invalid range", "to: the range ends before it starts", kind="validation", errors=[{"field": "to", "message": "must not be before from"}])
+    return await handlers.read_kpis(deps, principal=principal, court_id=court_id, start=start, end=end, by=by)
+
+
+KpiCourt = Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2,16}$", description="one court; a court's token reads its own")]
+From = Annotated[date | None, Query(alias="from", description="first day of receipt (Beijing), included")]
+To = Annotated[date | None, Query(description="last day of receipt (Beijing), included")]
+By = Annotated[kpis.Grouping | None, Query(description="split per court, agent or ISO week")]
+
+
+@kpis_router.get("/kpis", response_model=KpisOut, summary="The KPIs courts are judged by, for a date range, per court, agent or week")
+async def read_kpis(principal: KpiReaders, deps: DepsDep, court_id: KpiCourt = None, start: From = None, to: To = None, by: By = None) -> KpisOut:
+    """Returns success rates, time to serve, the share served within 3 working days, the overdue rate, first-attempt success, the electronic share and costs."""
+    return kpis_out(await _read_kpis(principal, deps, court_id=court_id, start=start, end=to, by=by))
+
+
+def kpis_out(result: handlers.Kpis) -> KpisOut:
+    """Returns the KPIs as the API shows them."""
+    groups = [KpiGroupOut(key=key, label=kpi_sheets.group_label(key, result.by, result.court_names), figures=_figures(f)) for key, f in result.groups]
+    return KpisOut(court_id=result.court_id, start=result.start, end=result.end, by=result.by, as_of=result.as_of, total=_figures(result.total), groups=groups)
+
+
+_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "The groups and their total, a row each, UTF-8 with a byte-order mark"}}
+
+
+@kpis_router.get("/kpis.csv", summary="The KPIs as CSV for Excel (same query as /v1/kpis)", response_class=Response, responses=_CSV)
+async def kpis_csv(principal: KpiReaders, deps: DepsDep, court_id: KpiCourt = None, start: From = None, to: To = None, by: By = None) -> Response:
+    """Returns the table the dashboard shows, in Chinese, one row per group and a total row."""
+    result = await _read_kpis(principal, deps, court_id=court_id, start=start, end=to, by=by)
+    name = f"kpis-{court_id or result.court_id or 'all'}-{start or 'start'}-{to or 'now'}.csv"
+    return Response(kpi_sheets.to_csv(result), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _month(month: str) -> date:
+    return date.fromisoformat(f"{month}-01")
+
+
+_PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "The monthly supervision report, A4"}}
+_XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_XLSX: dict[int | str, dict[str, Any]] = {200: {"content": {_XLSX_TYPE: {}}, "description": "The monthly supervision report as a workbook: 汇总, 按周, 按送达人员"}}
+
+
+@kpis_router.get("/kpis/monthly/{court_id}/{month}.pdf", summary="A court's monthly supervision report (月度考核报表) as PDF", response_class=Response, responses=_PDF)
+async def monthly_pdf(court_id: CourtId, month: Month, principal: KpiReaders, deps: DepsDep) -> Response:
+    """Returns the month's figures, per week and per agent, in Chinese; another court's answers as a court without notices (404)."""
+    monthly = await handlers.monthly_kpis(deps, principal=principal, court_id=court_id, month=_month(month))
+    body = await asyncio.to_thread(kpi_sheets.render_monthly_pdf, monthly)
+    return Response(body, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="monthly-{court_id}-{month}.pdf"'})
+
+
+@kpis_router.get("/kpis/monthly/{court_id}/{month}.xlsx", summary="A court's monthly supervision report (月度考核报表) as Excel", response_class=Response, responses=_XLSX)
+async def monthly_xlsx(court_id: CourtId, month: Month, principal: KpiReaders, deps: DepsDep) -> Response:
+    """Returns the month's figures as a workbook; another court's answers as a court without notices (404)."""
+    monthly = await handlers.monthly_kpis(deps, principal=principal, court_id=court_id, month=_month(month))
+    body = await asyncio.to_thread(kpi_sheets.to_xlsx, monthly)
+    return Response(body, media_type=_XLSX_TYPE, headers={"Content-Disposition": f'attachment; filename="monthly-{court_id}-{month}.xlsx"'})

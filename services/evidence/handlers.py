@@ -7,7 +7,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import structlog
 from sqlalchemy import exists, tuple_, update
@@ -15,9 +15,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.evidence import access, items, log, rendering, reports
+from services.evidence import access, items, kpi_facts, log, rendering, reports
 from services.evidence.adapters.courts import Push
 from services.evidence.deps import EvidenceDeps
+from services.evidence.domain import kpis
 from services.evidence.domain.timeline import event_entry, message_digest
 from services.evidence.models import (
     EvidenceCheckpoint,
@@ -37,7 +38,7 @@ from shared.contracts.events import AttemptFailed, AttemptSucceeded, NoticeCompl
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing import audit
-from shared.plumbing.auth import Principal
+from shared.plumbing.auth import Principal, Role
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import insert_ignoring_duplicates
 from shared.plumbing.problems import Problem
@@ -86,7 +87,7 @@ async def close_task(deps: EvidenceDeps, *, message: MessageContext, event: Atte
 
 
 async def record(deps: EvidenceDeps, *, message: MessageContext) -> None:
-    """Logs any consumed message as received, puts it on its notice's timeline, and issues the report when the notice completes (a new version after that)."""
+    """Logs any consumed message as received, puts it on its notice's timeline, refreshes its notice's KPI facts, and issues the report when the notice completes (a new version after that)."""
     envelope = message.envelope
     now = message.clock.now()
     digest = message_digest(message.raw)
@@ -104,6 +105,9 @@ async def record(deps: EvidenceDeps, *, message: MessageContext) -> None:
             recorded_at=now,
         )
     )
+    if envelope.type in kpis.READS:
+        # After the entry, so the fold reads the event just logged with the rest of the notice's.
+        await kpi_facts.refresh(message.session, envelope.subject)
     await reports.after_entry(message.session, signer=deps.signer, notice_id=envelope.subject, completed=envelope.type == NoticeCompleted.type, now=now)
 
 
@@ -300,6 +304,68 @@ async def read_timeline(deps: EvidenceDeps, *, principal: Principal, notice_id: 
             raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
         statement = select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index))
         return (await session.exec(statement)).all()
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The KPIs of a court (every court when `court_id` is None) over notices received from `start` to `end`: in total and per group."""
+
+    court_id: str | None
+    start: date | None
+    end: date | None
+    by: kpis.Grouping | None
+    as_of: datetime
+    total: kpis.Figures
+    groups: list[tuple[str, kpis.Figures]]
+    # The courts' names as their notices carry them, by id.
+    court_names: dict[str, str]
+
+
+async def read_kpis(deps: EvidenceDeps, *, principal: Principal, court_id: str | None, start: date | None, end: date | None, by: kpis.Grouping | None) -> Kpis:
+    """Returns the KPIs the caller may see: a court its own court's (another court's read as a court without notices), overseers any court's or all."""
+    scope, foreign = court_id, False
+    if principal.role is Role.court:
+        scope, foreign = principal.sub, court_id not in (None, principal.sub)
+    async with deps.db.sessions() as session:
+        facts = [] if foreign else await kpi_facts.load(session, court_id=scope, start=start, end=end)
+    return summarise(facts, court_id=scope, start=start, end=end, by=by, as_of=deps.clock.now())
+
+
+def summarise(facts: list[kpis.RecipientFact], *, court_id: str | None, start: date | None, end: date | None, by: kpis.Grouping | None, as_of: datetime) -> Kpis:
+    """Returns the figures of the facts in total and per group."""
+    return Kpis(
+        court_id=court_id,
+        start=start,
+        end=end,
+        by=by,
+        as_of=as_of,
+        total=kpis.figures(facts, as_of=as_of),
+        groups=kpis.grouped(facts, by, as_of=as_of) if by else [],
+        court_names={f.court_id: f.court_name for f in facts},
+    )
+
+
+@dataclass(frozen=True)
+class Monthly:
+    """A court's monthly supervision report (月度考核报表): the month's figures, per ISO week and per agent."""
+
+    court_id: str
+    court_name: str
+    month: date
+    weeks: Kpis
+    agents: list[tuple[str, kpis.Figures]]
+
+
+async def monthly_kpis(deps: EvidenceDeps, *, principal: Principal, court_id: str, month: date) -> Monthly:
+    """Returns a court's report for the month starting on `month`; a court evidence never heard of, or another court's, answers 404."""
+    end = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    async with deps.db.sessions() as session:
+        name = await kpi_facts.court_name(session, court_id) if principal.reaches_court(court_id) else None
+        if name is None:
+            raise Problem(404, "Not found", f"No notices of court {court_id}.")
+        facts = await kpi_facts.load(session, court_id=court_id, start=month, end=end)
+    weeks = summarise(facts, court_id=court_id, start=month, end=end, by=kpis.Grouping.week, as_of=deps.clock.now())
+    return Monthly(court_id=court_id, court_name=name, month=month, weeks=weeks, agents=kpis.grouped(facts, kpis.Grouping.agent, as_of=weeks.as_of))
 
 
 def _no_webhook(court_id: str) -> Problem:

@@ -1,8 +1,8 @@
-"""Evidence's tables: the notices' timelines, the Merkle log, evidence items, checkpoints, reports, courts' webhooks and the read audit."""
+"""Evidence's tables: the notices' timelines, the Merkle log, evidence items, checkpoints, reports, courts' webhooks, the KPIs' facts and the read audit."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, text
@@ -181,6 +181,21 @@ class EvidenceCourtPush(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
+class EvidenceKpiFact(SQLModel, table=True):
+    """What the KPIs know of one notice recipient (domain/kpis.py's RecipientFact as JSON), with the columns the figures are filtered by."""
+
+    __tablename__ = "evidence_kpi_fact"
+    __table_args__ = (Index("ix_evidence_kpi_fact_court_received", "court_id", "received_on"),)
+
+    notice_id: str = Field(primary_key=True)
+    recipient_id: str = Field(primary_key=True)
+    court_id: str
+    agent_id: str | None = Field(default=None, index=True)
+    # The day the court handed the notice over, in Beijing: date ranges and weeks count by it.
+    received_on: date = Field(index=True)
+    fact: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+
+
 TABLES = tuple(
     table_of(m)
     for m in (
@@ -195,5 +210,6 @@ TABLES = tuple(
         EvidenceReport,
         EvidenceCourtHook,
         EvidenceCourtPush,
+        EvidenceKpiFact,
     )
 )

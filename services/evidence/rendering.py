@@ -18,12 +18,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from services.evidence.domain.report import METHOD
-from shared.contracts.events import AddressSource, Channel, PartyKind, ServiceMethod, Tier
+from shared.contracts.events import AddressSource, Channel, Disposition, PartyKind, ServiceMethod, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.labels import SIGNER_ROLE, STAGE, party_role
-from shared.contracts.report import AttemptEntry, DeliveryReport, EvidenceRef, RecipientReport
+from shared.contracts.report import AttemptEntry, DeliveryReport, DocumentOpening, EvidenceRef, RecipientReport
 from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.documents import OFD, PDF
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -90,6 +91,18 @@ ADDRESS_SOURCE: dict[AddressSource, str] = {
 }
 
 OPERATOR: dict[str, str] = {"system": "系统自动"}
+# Document.kind, as courts name their papers; another kind is shown as the court gave it.
+DOCUMENT_KIND: dict[str, str] = {
+    "complaint_copy": "起诉状副本",
+    "notice_to_respond": "应诉通知书",
+    "summons": "传票",
+    "evidence_notice": "举证通知书",
+    "judgment": "判决书",
+    "ruling": "裁定书",
+    "mediation": "调解书",
+}
+DISPOSITION: dict[Disposition, str] = {Disposition.view: "在线查看", Disposition.download: "下载"}
+CONTENT_TYPE: dict[str, str] = {PDF: "PDF", OFD: "OFD"}
 
 _NONE = "—"
 
@@ -145,6 +158,26 @@ class AttemptRow:
 
 
 @dataclass(frozen=True)
+class DocumentRow:
+    number: int
+    title: str
+    kind: str
+    pages: int
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class OpeningRow:
+    at: str
+    title: str
+    disposition: str
+    ip: str
+    browser: str
+    leaf_index: int
+
+
+@dataclass(frozen=True)
 class Receipt:
     recipient_id: str
     name: str
@@ -164,6 +197,7 @@ class Receipt:
     evidence: list[EvidenceLine]
     remarks: list[str]
     attempts: list[AttemptRow]
+    openings: list[OpeningRow]
 
 
 def _evidence(ref: EvidenceRef, *, accepted: bool = False) -> EvidenceLine:
@@ -290,7 +324,33 @@ def _receipt(report: DeliveryReport, recipient: RecipientReport) -> Receipt:
         evidence=[_evidence(ref, accepted=recipient.review is not None and ref.ref in recipient.review.flags) for ref in recipient.evidence],
         remarks=_remarks(recipient, decider),
         attempts=[_attempt(entry) for entry in sorted(recipient.attempts, key=lambda entry: entry.sequence)],
+        openings=[_opening(opening) for opening in recipient.openings],
     )
+
+
+def _opening(opening: DocumentOpening) -> OpeningRow:
+    return OpeningRow(
+        at=format_time(opening.opened_at),
+        title=opening.title,
+        disposition=label(DISPOSITION, opening.disposition),
+        ip=opening.ip or _NONE,
+        browser=opening.user_agent or _NONE,
+        leaf_index=opening.receipt.proof.leaf_index,
+    )
+
+
+def _documents(report: DeliveryReport) -> list[DocumentRow]:
+    return [
+        DocumentRow(
+            number=number,
+            title=document.title,
+            kind=label(DOCUMENT_KIND, document.kind),
+            pages=document.pages,
+            file=label(CONTENT_TYPE, document.content_type) if document.content_type else _NONE,
+            sha256=document.sha256 or _NONE,
+        )
+        for number, document in enumerate(report.documents, start=1)
+    ]
 
 
 @functools.cache
@@ -326,6 +386,7 @@ def _page(report: DeliveryReport, *, stylesheet: Markup) -> str:
             receipts=[_receipt(report, recipient) for recipient in report.recipients],
             stage=label(STAGE, report.stage),
             documents="、".join(document.title for document in report.documents),
+            document_rows=_documents(report),
             format_time=format_time,
             format_date=format_date,
             stylesheet=stylesheet,

@@ -1,19 +1,23 @@
-"""Intake's HTTP API: notices, address confirmations, address lookups and their audit log."""
+"""Intake's HTTP API: documents, notices, address confirmations, address lookups and their audit log."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from pathlib import PurePath
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile, status
 
 from services.intake import access, handlers
 from services.intake.courts import COURT_ID, CourtIn, CourtOut
-from services.intake.models import IntakeCourt, IntakeNotice
-from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn, NoticeOut
+from services.intake.deps import DepsDep
+from services.intake.models import IntakeCourt, IntakeDocument, IntakeNotice
+from services.intake.requests import ConfirmationIn, ConfirmationOut, DocumentOut, LookupIn, LookupOut, NoticeIn, NoticeOut
 from shared.contracts.events import Stage
 from shared.plumbing.auth import Principal, Role, require
+from shared.plumbing.documents import CHUNK, OFD, PDF, served_headers
 from shared.plumbing.openapi import problems
-from shared.plumbing.runtime import DepsDep
+from shared.plumbing.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -25,9 +29,64 @@ Readers = Annotated[Principal, Depends(require(Role.court, Role.lawyer, Role.ser
 # Agents get what a visit needs on their task card; a lookup would show them every contact and consent (PIPL Art. 6).
 LookupRoles = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
 Supervisors = Annotated[Principal, Depends(require(Role.supervisor))]
+Uploaders = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
+DocumentReaders = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service))]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+# The multipart envelope around a file of the largest size allowed: boundary lines, part headers, the court_id field.
+_ENVELOPE_BYTES = 64 * 1024
 Anyone = Annotated[Principal, Depends(require(*Role))]
 NoticeId = Annotated[str, Path(max_length=64)]
 CourtId = Annotated[str, Path(pattern=COURT_ID)]
+
+
+@router.post(
+    "/documents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentOut,
+    summary="Upload a document to serve (PDF or OFD, multipart field `file`); a notice names it by its sha256",
+    responses=problems(413, 415) | {200: {"description": "This court uploaded the same file before; it is returned"}},
+)
+async def upload_document(
+    request: Request,
+    response: Response,
+    principal: Uploaders,
+    deps: DepsDep,
+    file: Annotated[UploadFile, File(description="The document: PDF or OFD, judged by its bytes")],
+    court_id: Annotated[str | None, Form(pattern=COURT_ID, description="Services and supervisors: the court the document is for")] = None,
+) -> DocumentOut:
+    """Stores the file once under its sha256 with its sniffed type and page count, for the caller's court; too big answers 413, neither PDF nor OFD 415, a damaged file 422."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > deps.documents.max_bytes + _ENVELOPE_BYTES:
+        raise Problem(413, "Payload too large", f"file: larger than {deps.documents.max_bytes:,} bytes", errors=[{"field": "file", "message": "too large"}])
+    # Only the name's last part, without control characters (PostgreSQL text cannot hold NUL), and not too long.
+    filename = "".join(c for c in PurePath(file.filename or "").name if c.isprintable())[:200] or "document"
+    document, created = await handlers.store_document(deps, principal=principal, court_id=court_id, filename=filename, content=_chunks(file))
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    response.headers["Location"] = f"/v1/documents/{document.sha256}"
+    return _document(document)
+
+
+async def _chunks(file: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await file.read(CHUNK):
+        yield chunk
+
+
+@router.get(
+    "/documents/{sha256}",
+    response_class=Response,
+    summary="A stored document, byte for byte (the court that uploaded it, overseers)",
+    responses=problems(500, 503) | {200: {"description": "The file", "content": {PDF: {"schema": {"type": "string", "format": "binary"}}, OFD: {}}}},
+)
+async def read_document(
+    sha256: Sha256,
+    principal: DocumentReaders,
+    deps: DepsDep,
+    disposition: Annotated[Literal["attachment", "inline"], Query(description="inline to show it in the browser")] = "attachment",
+) -> Response:
+    """Returns the file after checking its hash, sandboxed, under the name it was uploaded with; a court reaches only what it uploaded, an overseer's read is audited."""
+    document, data = await handlers.read_document(deps, principal=principal, sha256=sha256)
+    title = PurePath(document.filename).stem or sha256[:16]
+    return Response(data, media_type=document.content_type, headers=served_headers(sha256=sha256, title=title, content_type=document.content_type, disposition=disposition))
 
 
 @router.post(
@@ -91,6 +150,10 @@ async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Sup
     court, created = await handlers.put_court(deps, court_id=court_id, body=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _court(court)
+
+
+def _document(document: IntakeDocument) -> DocumentOut:
+    return DocumentOut(sha256=document.sha256, content_type=document.content_type, size=document.size, pages=document.pages, filename=document.filename)
 
 
 def _court(court: IntakeCourt) -> CourtOut:

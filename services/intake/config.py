@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.plumbing.documents import DEFAULT_MAX_BYTES
 from shared.plumbing.settings import Environment, ServiceSettings
 
 DEMO_COURTS = Path(__file__).with_name("courts.toml")
@@ -17,6 +19,8 @@ class IntakeSettings(ServiceSettings):
     port: int = 8001
     # Courts registered at start when missing; by default the demo courts outside production, none in production.
     courts_seed: Path | None = None
+    # The largest document a court may upload (bytes); a scanned 起诉状 with its exhibits stays well below 50 MB.
+    document_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
 
     @property
     def seed_file(self) -> Path | None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
 from datetime import date, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import access, book, courts, domain, notices, resolution
 from services.intake.courts import CourtIn
+from services.intake.deps import IntakeDeps
 from services.intake.domain import AddressFact, CaseScope
-from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeNotice, IntakeRecipient
+from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeDocument, IntakeNotice, IntakeRecipient
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn
 from services.intake.resolution import Identity
 from shared.contracts import topics
@@ -29,10 +32,74 @@ from shared.plumbing import audit, outbox
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.clock import local_date
 from shared.plumbing.consumer import MessageContext
+from shared.plumbing.documents import DocumentError, DocumentTooLarge, DocumentUnsupported, read_or_problem
 from shared.plumbing.problems import Problem, validation_problem
 from shared.plumbing.runtime import Deps
 
 SOURCE = "songda/intake"
+log = structlog.get_logger(__name__)
+
+
+# --- Documents ----------------------------------------------------------------------------------
+
+
+async def store_document(deps: IntakeDeps, *, principal: Principal, court_id: str | None, filename: str, content: AsyncIterable[bytes]) -> tuple[IntakeDocument, bool]:
+    """Keeps an uploaded PDF or OFD in the document store for a registered court (a court's own, a service or supervisor naming it); returns it and whether the court had not uploaded it before."""
+    async with deps.db.sessions() as session:
+        court = await _uploading_court(session, principal, court_id)
+    try:
+        stored = await deps.documents.put(content)
+    except DocumentError as error:
+        raise _refused_file(error) from error
+    now = deps.clock.now()
+    row = IntakeDocument(sha256=stored.sha256, court_id=court.id, filename=filename, size=stored.size, pages=stored.pages, content_type=stored.content_type, uploaded_at=now)
+    try:
+        async with deps.db.transaction() as session:
+            existing = await session.get(IntakeDocument, (stored.sha256, court.id))
+            if existing is not None:
+                return existing, False
+            session.add(row)
+    except IntegrityError:
+        # The same court uploaded the same bytes at the same moment: the first row stands.
+        async with deps.db.sessions() as session:
+            first = await session.get(IntakeDocument, (stored.sha256, court.id))
+        if first is None:
+            raise
+        return first, False
+    log.info("document.stored", sha256=stored.sha256, court_id=court.id, size=stored.size, pages=stored.pages, content_type=stored.content_type)
+    return row, True
+
+
+async def _uploading_court(session: AsyncSession, principal: Principal, court_id: str | None) -> IntakeCourt:
+    if principal.role is Role.court:
+        access.check_submitter(principal, court_id or principal.sub)
+        return await access.calling_court(session, principal)
+    if court_id is None:
+        raise _invalid("court_id", "name the court the document is for")
+    court = await courts.find(session, court_id)
+    if court is None or not court.active:
+        raise _invalid("court_id", f"{court_id} is not a registered, active court")
+    return court
+
+
+def _refused_file(error: DocumentError) -> Problem:
+    titles = {DocumentTooLarge: "Payload too large", DocumentUnsupported: "Unsupported media type"}
+    title = titles.get(type(error), "Invalid request")
+    return Problem(error.status, title, f"file: {error}", errors=[{"field": "file", "message": str(error)}])
+
+
+async def read_document(deps: IntakeDeps, *, principal: Principal, sha256: str) -> tuple[IntakeDocument, bytes]:
+    """Returns a stored document and its bytes: a court one it uploaded (so every one its notices name), overseers any; the read of an overseer is audited."""
+    async with deps.db.transaction() as session:
+        query = select(IntakeDocument).where(IntakeDocument.sha256 == sha256)
+        if principal.role is Role.court:
+            query = query.where(IntakeDocument.court_id == principal.sub)
+        document = (await session.exec(query.order_by(col(IntakeDocument.uploaded_at)).limit(1))).first()
+        if document is None:
+            raise Problem(404, "Not found", f"No document {sha256}.")
+        if principal.audited:
+            audit.record(session, principal, action="document.read", target=sha256, now=deps.clock.now())
+    return document, await read_or_problem(deps.documents, sha256)
 
 
 # --- Notices ------------------------------------------------------------------------------------
@@ -45,7 +112,9 @@ async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -
         async with deps.db.transaction() as session:
             # A court is refused unless registered and active; a service may name any court, checked with the name.
             court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
-            notice = notices.new_notice(body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}, now=now)
+            payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
+            payload["documents"] = await _stored_documents(session, body, court_id=body.court_id)
+            notice = notices.new_notice(payload, now=now)
             await _resolve_recipients(session, notice, now=now)
             session.add(notice)
             envelope = notices.registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
@@ -73,6 +142,32 @@ def _registered_name(body: NoticeIn, court: IntakeCourt | None, principal: Princ
     if body.court_name is not None and body.court_name != court.name:
         raise _invalid("court_name", f"court {court.id} is registered as {court.name}")
     return court.name
+
+
+async def _stored_documents(session: AsyncSession, body: NoticeIn, *, court_id: str) -> list[dict[str, Any]]:
+    """Returns the notice's documents with what the store knows of each file; refuses one the court never uploaded, or whose pages differ."""
+    wanted = {d.sha256 for d in body.documents}
+    rows = await session.exec(select(IntakeDocument).where(IntakeDocument.court_id == court_id, col(IntakeDocument.sha256).in_(wanted)))
+    uploaded = {row.sha256: row for row in rows}
+    errors, documents = [], []
+    for index, document in enumerate(body.documents):
+        row = uploaded.get(document.sha256)
+        if row is None:
+            errors.append(
+                {
+                    "loc": ("body", "documents", index, "sha256"),
+                    "msg": f"no document {document.sha256} uploaded by court {court_id}: upload it to /v1/documents first",
+                    "type": "value_error",
+                }
+            )
+            continue
+        if document.pages is not None and document.pages != row.pages:
+            errors.append({"loc": ("body", "documents", index, "pages"), "msg": f"the file has {row.pages} pages, not {document.pages}", "type": "value_error"})
+            continue
+        documents.append({"title": document.title, "kind": document.kind, "sha256": row.sha256, "pages": row.pages, "size": row.size, "content_type": row.content_type})
+    if errors:
+        raise validation_problem(errors)
+    return documents
 
 
 def _invalid(field: str, message: str) -> Problem:

@@ -5,8 +5,10 @@ from fastapi import FastAPI
 
 from services.intake import api, consumers, courts, handlers
 from services.intake.config import IntakeSettings
+from services.intake.deps import IntakeDeps
 from services.intake.models import TABLES
-from shared.plumbing.runtime import Deps, ServiceSpec, create_service_app
+from shared.plumbing.documents import DocumentStore
+from shared.plumbing.runtime import Deps, Runtime, ServiceSpec, create_service_app
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +25,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         if added:
             log.info("courts.seeded", added=added, file=str(seed_file))
 
+    def build_deps(runtime: Runtime) -> IntakeDeps:
+        store = DocumentStore(settings.common.documents, max_bytes=settings.document_max_bytes)
+        return IntakeDeps(db=runtime.db, clock=runtime.clock, documents=store)
+
     spec = ServiceSpec(
         name="intake",
         title="Songda intake",
@@ -31,6 +37,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         routers=(api.router,),
         consumes=consumers.TOPICS,
         handlers=consumers.HANDLERS,
+        deps=build_deps,
         prepare=prepare,
     )
     return create_service_app(spec, settings)

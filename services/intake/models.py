@@ -1,4 +1,4 @@
-"""Intake's tables: notices, and the address book of parties, their addresses, contacts and confirmations."""
+"""Intake's tables: courts, documents, notices, and the address book of parties, their addresses, contacts and confirmations."""
 
 from __future__ import annotations
 
@@ -21,6 +21,20 @@ class IntakeCourt(SQLModel, table=True):
     case_code: str = Field(unique=True)
     active: bool = True
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class IntakeDocument(SQLModel, table=True):
+    """A document a court uploaded (the bytes live in the document store under the sha256): one row per court that uploaded it."""
+
+    __tablename__ = "intake_document"
+
+    sha256: str = Field(primary_key=True)
+    court_id: str = Field(primary_key=True)
+    filename: str
+    size: int
+    pages: int
+    content_type: str
+    uploaded_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class IntakeNotice(SQLModel, table=True):
@@ -155,5 +169,6 @@ class IntakeImportReject(SQLModel, table=True):
 
 
 TABLES = tuple(
-    table_of(model) for model in (IntakeCourt, IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeImport, IntakeImportReject)
+    table_of(model)
+    for model in (IntakeCourt, IntakeDocument, IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeImport, IntakeImportReject)
 )

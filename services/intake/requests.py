@@ -56,8 +56,18 @@ def _checked_stage(stage: Stage, info: ValidationInfo) -> Stage:
 class DocumentIn(Strict):
     title: str = Field(min_length=1, max_length=200)
     kind: str = Field(min_length=1, max_length=64)
-    pages: int = Field(ge=1, le=10000)
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="A file the court uploaded to POST /v1/documents")
+    pages: int | None = Field(default=None, ge=1, le=10000, description="Optional: checked against the file's own page count")
+
+
+class DocumentOut(BaseModel):
+    """A document as the store keeps it."""
+
+    sha256: str
+    content_type: str
+    size: int
+    pages: int
+    filename: str
 
 
 class PlaceIn(Strict):

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.registry import Command, Event, event, upcaster
 from shared.contracts.values import Phone
@@ -54,6 +54,10 @@ class Document(Part):
     kind: str
     pages: int
     sha256: str | None = None
+    # The file in the document store; absent from notices registered before files were kept, and then left out of the
+    # JSON, so that their reports stay byte for byte what they were (courts verify them by hash).
+    size: int | None = Field(default=None, exclude_if=lambda size: size is None)
+    content_type: str | None = Field(default=None, exclude_if=lambda content_type: content_type is None)
 
 
 class GeoPoint(Part):
@@ -330,6 +334,8 @@ class AttemptStarted(Event):
     target: str | None = None
     started_at: AwareDatetime
     due_at: AwareDatetime | None = None
+    # The price of the attempt in fen, as delivery's policy stood when it started; absent from older events.
+    cost_fen: int | None = None
 
 
 @event("delivery.AttemptSucceeded")
@@ -389,6 +395,28 @@ class DocumentsAcknowledged(Event):
     recipient_id: str
     attempt_id: str
     at: AwareDatetime
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class Disposition(StrEnum):
+    """How a document was opened from the e-delivery page: shown in the browser, or saved."""
+
+    view = "view"
+    download = "download"
+
+
+@event("delivery.DocumentOpened")
+class DocumentOpened(Event):
+    """The holder of an e-delivery link opened one of the notice's documents: which file, how, when, from which address, with which browser."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    sha256: str
+    title: str
+    disposition: Disposition
+    opened_at: AwareDatetime
     ip: str | None = None
     user_agent: str | None = None
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts.events import Channel, Document, Exhausted, Provenance, Review, ServiceMethod, Stage, Tier, Witness
+from shared.contracts.events import Channel, Disposition, Document, Exhausted, Provenance, Review, ServiceMethod, Stage, Tier, Witness
 
 FORMAT = "songda.delivery-report/v1"
 # The part of a report its own hash leaves out: the hash itself and where the report sits in the log.
@@ -61,6 +61,21 @@ class AttemptEntry(_Part):
     evidence: list[EvidenceRef]
 
 
+class DocumentOpening(_Part):
+    """The recipient opened one of the served documents from the e-delivery page: which file, how, when, from which address, with which browser."""
+
+    attempt_id: str
+    # The document's sha256, as the report's documents list it.
+    sha256: str
+    title: str
+    disposition: Disposition
+    opened_at: AwareDatetime
+    ip: str | None
+    user_agent: str | None
+    # The logged delivery.DocumentOpened, with its proof.
+    receipt: EvidenceRef
+
+
 class AddressUsed(_Part):
     """A candidate address of the recipient and where it came from (法发〔2017〕19号 Art. 8-9)."""
 
@@ -109,6 +124,8 @@ class RecipientReport(_Part):
     # A supervisor accepted the service's evidence despite flags its checks raised. Left out of the JSON when there
     # is none, so a report without a review is byte for byte what it was before reviews existed (courts verify by hash).
     review: Review | None = Field(default=None, exclude_if=lambda review: review is None)
+    # Every opening of a document on the e-delivery page, in log order; left out of the JSON when there is none, as the review is.
+    openings: list[DocumentOpening] = Field(default_factory=list, exclude_if=lambda openings: not openings)
 
 
 class Checkpoint(_Part):

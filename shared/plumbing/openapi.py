@@ -24,7 +24,8 @@ REASONS: dict[int, str] = {
     415: "The content is of a type this operation does not take",
     422: "Invalid request: each failing field is named in `errors`",
     429: "Too many requests from this address; `Retry-After` says when to try again",
-    503: "Not ready: the service is starting or a part it needs is down",
+    500: "A stored file no longer matches its sha256 (the operator is alerted)",
+    503: "Not ready: the service is starting or a part it needs is down (or a stored file is missing)",
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {

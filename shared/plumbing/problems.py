@@ -107,7 +107,8 @@ async def refuse_nul(request: Request) -> None:
     query, reads_body = _declared(dependant)
     found: list[tuple[str | int, ...]] = [("path", name) for name, value in request.path_params.items() if "\x00" in str(value)]
     found += [("query", name) for name, value in request.query_params.multi_items() if name in query and "\x00" in value]
-    if reads_body:
+    # A multipart body (an upload) is read by its route, which checks the fields it keeps.
+    if reads_body and "json" in request.headers.get("content-type", ""):
         try:
             body = await request.json()  # already parsed (and kept) by FastAPI for a JSON body
         except ValueError:  # no body, or not JSON: the body's own validation answers

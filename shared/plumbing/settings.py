@@ -46,6 +46,8 @@ class CommonSettings(BaseSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "songda"
     var_dir: Path = Path("var")
+    # The courts' documents (content-addressed): intake writes them, delivery reads them; empty means <var_dir>/documents.
+    documents_dir: Path | None = None
     clock: str = "real"
     clock_epoch: str | None = None
     clock_anchor: str | None = None
@@ -68,6 +70,11 @@ class CommonSettings(BaseSettings):
     def token_max_ttl(self) -> timedelta | None:
         """Returns the longest lifetime a token may have, or None in development."""
         return None if self.env is Environment.development else timedelta(hours=self.token_max_ttl_hours)
+
+    @property
+    def documents(self) -> Path:
+        """Returns the document store's directory."""
+        return self.documents_dir or self.var_dir / "documents"
 
     @property
     def docs(self) -> ApiDocs:

@@ -19,7 +19,7 @@ from playwright.async_api import Page
 from shared.plumbing.auth import Role
 from shared.plumbing.clock import ScaledClock
 from songda.devstack import Stack
-from tests.support import EXAMPLE_NOTICE, eventually, resident_id, token
+from tests.support import EXAMPLE_NOTICE, eventually, resident_id, token, upload_examples
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -83,6 +83,7 @@ class BrowserStack:
         async with httpx.AsyncClient(timeout=10) as client:
             scripted = await client.post(f"{self.stack.url('twilio_sim')}/sim/script", json={"number": phone, "call": {"outcome": "no-answer"}})
             assert scripted.status_code in (200, 201), scripted.text
+            await upload_examples(client, self.stack.url("intake"), headers=token(Role.court, "C371002"))
             registered = await client.post(f"{self.stack.url('intake')}/v1/notices", json=notice, headers=token(Role.court, "C371002"))
             assert registered.status_code == 201, registered.text
             notice_id = registered.json()["id"]

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from shared.contracts.topics import INTAKE_EVENTS, dlq
 from shared.plumbing.auth import Role
 from shared.plumbing.db import Database
-from tests.support import eventually, notice_payload, read_topic, token
+from tests.support import eventually, notice_payload, read_topic, token, upload_examples
 
 NOTICES = 1000
 OUTAGE_AT = 300
@@ -68,6 +68,8 @@ async def test_broker_restart_mid_stream_loses_and_doubles_nothing(broker, make_
     for index in range(NOTICES):
         queue.put_nowait(index)
     async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=60) as client:
+        # notice_payload builds on the example notice, whose documents the court uploads first.
+        await upload_examples(client, "", headers=COURT)
         await asyncio.gather(outage(), *(submit(client, queue) for _ in range(WORKERS)))
 
     async def everything_arrived() -> bool:

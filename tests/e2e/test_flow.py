@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from shared.plumbing.auth import Role
-from tests.support import EXAMPLE_NOTICE, eventually, token
+from tests.support import EXAMPLE_NOTICE, eventually, token, upload_examples
 
 COURT = token(Role.court, "C371002")
 
@@ -16,6 +16,7 @@ async def test_a_notice_reaches_delivery_and_evidence(kafka, topic_prefix, make_
         health = {name: (await client.get(f"{stack.url(name)}/healthz")).json() for name in stack.ports}
         assert {name: h["status"] for name, h in health.items()} == dict.fromkeys(stack.ports, "ok")
 
+        await upload_examples(client, stack.url("intake"), headers=COURT)
         submitted = await client.post(f"{stack.url('intake')}/v1/notices", json=EXAMPLE_NOTICE, headers=COURT)
         assert submitted.status_code == 201, submitted.text
         notice_id = submitted.json()["id"]

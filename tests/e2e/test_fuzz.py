@@ -34,7 +34,7 @@ from schemathesis.engine import events as engine_events
 
 from shared.plumbing.auth import Role
 from songda.devstack import SERVICES
-from tests.support import EXAMPLE_NOTICE, eventually, token
+from tests.support import EXAMPLE_NOTICE, eventually, token, upload_examples
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance")
 SEED = int(os.environ.get("SONGDA_FUZZ_SEED", "20260101"))
@@ -56,6 +56,8 @@ SUPERVISED = [
     "/v1/tasks/{task_id}/outcome",
     "/v1/tasks/{task_id}/reassign",
     "/v1/tasks/{task_id}/receipt.pdf",
+    "/v1/tasks/{task_id}/print.pdf",
+    "/v1/tasks/{task_id}/documents/{sha256}",
     "/v1/agents/{agent_id}",
     "/v1/notices/{notice_id}/recipients/{recipient_id}/publication",
     "/v1/holds/{recipient_id}/accept",
@@ -137,6 +139,7 @@ def fuzz(base_url: str, authorization: dict[str, str], *, ids: dict[str, str], s
 
 async def real_objects(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[str, str]:
     """Submits a notice as court C371002 and records an item of evidence on it; returns their ids once every service knows the notice."""
+    await upload_examples(client, urls["intake"], headers=COURT)
     submitted = await client.post(f"{urls['intake']}/v1/notices", json=EXAMPLE_NOTICE, headers=COURT)
     assert submitted.status_code == 201, submitted.text
     notice_id, recipient_id = submitted.json()["id"], submitted.json()["recipients"][0]["recipient_id"]

@@ -35,7 +35,7 @@ from shared.plumbing.auth import Role
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.main import create_app as create_sim
 from tests import histories
-from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, publish, running, serving, settings, token
+from tests.support import EXAMPLE_NOTICE, EXAMPLES, common, eventually, free_port, publish, running, serving, settings, token, upload_examples
 
 FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
 OTHER_FIRM = "31370000MD054321" + "6" + uscc_check_char("31370000MD0543216")
@@ -61,6 +61,7 @@ class World:
     waybill_no: str = ""
     report_notice_id: str = ""
     hook: str = ""
+    sha256: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -138,6 +139,8 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
     court = token(Role.court, "C371002")
     intake, delivery, gateway, evidence = (w.clients[n] for n in ("intake", "delivery", "carrier_gateway", "evidence"))
     assert (await intake.post("/v1/address-confirmations", json=confirmation_body(), headers=court)).status_code == 201
+    await upload_examples(intake, "", headers=court)
+    w.sha256 = EXAMPLE_NOTICE["documents"][0]["sha256"]
     submitted = await intake.post("/v1/notices", json=notice_body(), headers=court)
     assert submitted.status_code == 201, submitted.text
     w.notice_id = submitted.json()["id"]
@@ -237,6 +240,16 @@ TABLE: tuple[Call, ...] = (
     # intake
     Call("intake", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("intake", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),
+    # Uploading for C371002: the court again (200), a service or supervisor naming it; another court may upload only for itself.
+    Call(
+        "intake",
+        "post",
+        "/v1/documents",
+        (200, 403, 403, 403, 403, 403, 200, 403, 200),
+        lambda w: "/v1/documents",
+        lambda w: {"files": {"file": ("起诉状副本.pdf", (EXAMPLES / "complaint_copy.pdf").read_bytes(), "application/pdf")}, "data": {"court_id": "C371002"}},
+    ),
+    Call("intake", "get", "/v1/documents/{sha256}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/documents/{w.sha256}"),
     Call("intake", "post", "/v1/notices", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/notices", lambda w: {"json": notice_body()}),
     Call("intake", "get", "/v1/notices/{notice_id}", (200, 404, 403, 403, 200, 404, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}"),
     Call(
@@ -322,6 +335,14 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"json": {"agent_id": OTHER_AGENT, "reason": "人手调整"}},
     ),
     Call("delivery", "get", "/v1/tasks/{task_id}/receipt.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/receipt.pdf"),
+    Call("delivery", "get", "/v1/tasks/{task_id}/print.pdf", (403, 403, 200, 404, 403, 403, 200, 403, 403), lambda w: f"/v1/tasks/{w.task_id}/print.pdf"),
+    Call(
+        "delivery",
+        "get",
+        "/v1/tasks/{task_id}/documents/{sha256}",
+        (403, 403, 200, 404, 403, 403, 200, 403, 403),
+        lambda w: f"/v1/tasks/{w.task_id}/documents/{w.sha256}",
+    ),
     Call("delivery", "get", "/v1/agents", (403, 403, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/agents"),
     # A seeded agent put as it is: changed in nothing, 200.
     Call(
@@ -342,6 +363,7 @@ TABLE: tuple[Call, ...] = (
     ),
     Call("delivery", "get", "/e/{token}", (404,) * 9, lambda w: "/e/" + "A" * 32),
     Call("delivery", "get", "/e/{token}/documents/{number}", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1"),
+    Call("delivery", "get", "/e/{token}/documents/{number}/download", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1/download"),
     Call("delivery", "post", "/e/{token}/ack", (403,) * 9, lambda w: "/e/" + "A" * 32 + "/ack"),
     # carrier gateway
     Call("carrier_gateway", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
@@ -371,6 +393,11 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"json": {"url": w.hook}},
     ),
     Call("evidence", "get", "/v1/courts/{court_id}/webhook", (200, 404, 403, 403, 403, 403, 200, 403, 403), lambda w: "/v1/courts/C371002/webhook"),
+    # A court reads its own court's KPIs (another court's read as a court without notices); a monthly report of another court is missing.
+    Call("evidence", "get", "/v1/kpis", (200, 200, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis?court_id=C371002&by=week"),
+    Call("evidence", "get", "/v1/kpis.csv", (200, 200, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis.csv?court_id=C371002&by=agent"),
+    Call("evidence", "get", "/v1/kpis/monthly/{court_id}/{month}.pdf", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis/monthly/C371002/2026-11.pdf"),
+    Call("evidence", "get", "/v1/kpis/monthly/{court_id}/{month}.xlsx", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: "/v1/kpis/monthly/C371002/2026-11.xlsx"),
     # console
     Call("console", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("console", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),
@@ -407,7 +434,7 @@ async def test_every_endpoint_answers_every_caller_as_the_table_says(world: Worl
 
 def _made_up(call: Call, w: World) -> str:
     url = call.url(w)
-    for known in (w.notice_id, w.evidence_id, w.waybill_no, w.report_notice_id, w.task_id):
+    for known in (w.notice_id, w.evidence_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256):
         url = url.replace(known, "0" * 8 + known[8:]) if known else url
     return url
 

@@ -21,7 +21,7 @@ from shared.contracts.events import AddressReported, RecipientServed, ServiceMet
 from shared.contracts.topics import TopicNames
 from shared.plumbing.auth import Role
 from shared.plumbing.runtime import Runtime
-from tests.support import EXAMPLE_NOTICE, eventually, publish, read_topic, running, settings, token
+from tests.support import EXAMPLE_NOTICE, eventually, publish, read_topic, running, settings, token, upload_examples
 
 COURT = token(Role.court, "C371002")
 # The intermediate court (鲁10) hears the appeals of the Huancui court's (鲁1002) cases.
@@ -39,6 +39,8 @@ ZHANG = {"name": "张三", "kind": "person", "id_type": "resident_id", "id_numbe
 async def intake(kafka, topic_prefix, make_database) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     app = create_app(settings(IntakeSettings, database_url=await make_database("intake"), kafka=kafka, prefix=topic_prefix))
     async with running(app) as client:
+        await upload_examples(client, "", headers=COURT)
+        await upload_examples(client, "", headers=APPEAL_COURT, court_id="C371000")
         yield client, app.state.runtime
 
 

@@ -24,7 +24,7 @@ from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.runtime import Runtime
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.main import create_app as create_sim
-from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, read_topic, running, serving, settings, token
+from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, read_topic, running, serving, settings, token, upload_examples
 
 OWNER = token(Role.court, "C371002")
 CASE = "（2026）鲁1002民初4711号"
@@ -86,6 +86,7 @@ async def sms_targets(s: Stack, notice_id: str) -> set[str]:
 async def test_another_court_cannot_steer_a_courts_service(stack: Stack) -> None:
     s = stack
     notice = {**EXAMPLE_NOTICE, "court_reference": "ATTACK-1", "case_number": CASE, "recipients": [party()]}
+    await upload_examples(s.intake, "", headers=OWNER)
     submitted = await s.intake.post("/v1/notices", json=notice, headers=OWNER)
     assert submitted.status_code == 201, submitted.text
     notice_id = submitted.json()["id"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,10 +35,11 @@ from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.plumbing.auth import Role
 from shared.plumbing.db import Database
+from shared.plumbing.documents import DocumentStore
 from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.main import create_app as create_sim
-from tests.support import HOME, MOBILE, common, eventually, free_port, publish, read_topic, registered_notice, serving, settings, token
+from tests.support import EXAMPLES, HOME, MOBILE, common, eventually, free_port, publish, read_topic, registered_notice, serving, settings, token
 
 SUPERVISOR = token(Role.supervisor, "sup-1")
 
@@ -62,6 +64,7 @@ class Harness:
     names: TopicNames
     inbox: Inbox
     base: str
+    documents: DocumentStore
 
     async def publish(self, topic: str, event: Event, *, notice_id: str) -> None:
         await publish(self.kafka, self.names.physical(topic), [event], subject=notice_id)
@@ -83,7 +86,7 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(kafka: str, prefix: str, database_url: str, *, callbacks_lost: bool = False) -> AsyncIterator[Harness]:
+async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path, callbacks_lost: bool = False) -> AsyncIterator[Harness]:
     """Runs delivery beside the Twilio simulator and an SMTP server; with `callbacks_lost`, Twilio's callbacks go where nothing listens."""
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
@@ -107,12 +110,13 @@ async def harness(kafka: str, prefix: str, database_url: str, *, callbacks_lost:
                 status_check_after_s=1,
                 status_check_poll_ms=100,
             )
+            delivery_settings.common.documents_dir = documents
             await stack.enter_async_context(serving(create_delivery(delivery_settings), delivery_port))
             delivery = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
             sim = await stack.enter_async_context(httpx.AsyncClient(base_url=sim_url, timeout=10))
             db = Database(database_url)
             stack.push_async_callback(db.dispose)
-            yield Harness(delivery=delivery, sim=sim, db=db, kafka=kafka, names=TopicNames(prefix), inbox=inbox, base=base)
+            yield Harness(delivery=delivery, sim=sim, db=db, kafka=kafka, names=TopicNames(prefix), inbox=inbox, base=base, documents=DocumentStore(documents))
     finally:
         smtp.stop()
 
@@ -122,8 +126,8 @@ def notice(*, consent: list[tuple[EDeliveryChannel, str]], phones: tuple[str, ..
 
 
 @pytest.fixture
-async def h(kafka: str, topic_prefix: str, make_database) -> AsyncIterator[Harness]:
-    async with harness(kafka, topic_prefix, await make_database("delivery")) as running:
+async def h(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with harness(kafka, topic_prefix, await make_database("delivery"), documents=tmp_path / "documents") as running:
         yield running
 
 
@@ -148,8 +152,8 @@ async def test_sms_delivered_serves_the_recipient_once(h: Harness) -> None:
     assert len((await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]) == 1
 
 
-async def test_a_lost_status_callback_is_made_good_by_asking_twilio(kafka: str, topic_prefix: str, make_database) -> None:
-    async with harness(kafka, topic_prefix, await make_database("delivery"), callbacks_lost=True) as h:
+async def test_a_lost_status_callback_is_made_good_by_asking_twilio(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> None:
+    async with harness(kafka, topic_prefix, await make_database("delivery"), documents=tmp_path / "documents", callbacks_lost=True) as h:
         await h.sim.post("/sim/script", json={"number": MOBILE, "sms": {"outcome": "delivered"}})
         registered = notice(consent=[(EDeliveryChannel.sms, MOBILE)])
         await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
@@ -196,6 +200,25 @@ async def test_email_link_page_and_acknowledgement(h: Harness) -> None:
     page = await h.delivery.get(link.removeprefix(h.base))
     assert page.status_code == 200 and registered.case_number in page.text and "传票" in page.text and "确认收到" in page.text
     assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    path = link.removeprefix(h.base)
+    assert f'href="{path}/documents/1"' in page.text and f'href="{path}/documents/1/download"' in page.text and "下载" in page.text
+
+    # The 起诉状 is shown in place and downloaded, each opening recorded; the 传票's file is missing: a Chinese page says so, never an empty one.
+    complaint = (EXAMPLES / "complaint_copy.pdf").read_bytes()
+    await h.documents.put(complaint)
+    shown = await h.delivery.get(f"{path}/documents/1", headers={"User-Agent": "Mozilla/5.0 test"})
+    assert (shown.status_code, shown.content, shown.headers["content-type"]) == (200, complaint, "application/pdf")
+    assert shown.headers["content-disposition"].startswith("inline;") and "sandbox" in shown.headers["content-security-policy"]
+    saved = await h.delivery.get(f"{path}/documents/1/download", headers={"User-Agent": "Mozilla/5.0 test"})
+    assert saved.status_code == 200 and saved.headers["content-disposition"].startswith("attachment;")
+    missing = await h.delivery.get(f"{path}/documents/2")
+    assert missing.status_code == 503 and "暂时无法打开" in missing.text
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=2)
+    opened = [json.loads(r.value)["data"] for r in records if b"DocumentOpened" in r.value and r.key == registered.notice_id.encode()]
+    assert [(o["title"], o["disposition"], o["ip"], o["user_agent"]) for o in opened] == [
+        ("起诉状副本", "view", "127.0.0.1", "Mozilla/5.0 test"),
+        ("起诉状副本", "download", "127.0.0.1", "Mozilla/5.0 test"),
+    ]
     # A form on another site posting to the link is not the recipient acknowledging: refused, nothing recorded.
     for foreign in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"}, {}):
         refused = await h.delivery.post(link.removeprefix(h.base) + "/ack", headers={"User-Agent": "Mozilla/5.0 test", **foreign})

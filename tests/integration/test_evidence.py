@@ -31,10 +31,12 @@ from shared.plumbing.db import Database
 from simulators import camera
 from songda.verify import verify_report
 from tests import histories
-from tests.support import eventually, free_port, publish, read_topic, running, serving, settings, token
+from tests.support import EXAMPLES, eventually, free_port, publish, read_topic, running, serving, settings, token
 
 COURT = token(Role.court, histories.COURT)
 AGENT = token(Role.agent, "agent-7")
+# Waits on any court's notice.
+OVERSEER = token(Role.service, "evidence-tests")
 TOPICS = {"intake": INTAKE_EVENTS, "delivery": DELIVERY_EVENTS, "carrier_gateway": CARRIER_GATEWAY_EVENTS}
 NEAR = GeoPoint(lat=histories.HOME.lat + 0.0003, lon=histories.HOME.lon)  # about 33 m north
 FAR = GeoPoint(lat=histories.HOME.lat + 0.02, lon=histories.HOME.lon)  # about 2.2 km north
@@ -63,7 +65,7 @@ class Evidence:
         """Waits until the notice's timeline has `count` entries."""
 
         async def enough() -> bool:
-            response = await self.client.get(f"/v1/notices/{notice_id}/timeline", headers=COURT)
+            response = await self.client.get(f"/v1/notices/{notice_id}/timeline", headers=OVERSEER)
             return response.status_code == 200 and len(response.json()["entries"]) >= count
 
         await eventually(enough, what=f"{count} events logged for the notice")
@@ -271,6 +273,14 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
         path.write_text(json.dumps(report, ensure_ascii=False))
         cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path), "--blobs", str(ev.blobs)], capture_output=True, text=True)
         assert cli.returncode == 0, cli.stdout + cli.stderr
+        # The files a party was handed: each is named as the document the report lists, and one the report does not list fails the check.
+        served = [EXAMPLES / "complaint_copy.pdf", EXAMPLES / "summons.pdf"]
+        cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path), "--document", *map(str, served)], capture_output=True, text=True)
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert f"ok    document {served[0]}: listed as 起诉状副本" in cli.stdout and f"ok    document {served[1]}: listed as 传票" in cli.stdout
+        stranger = EXAMPLES / "notice_to_respond.pdf"
+        cli = subprocess.run([sys.executable, "-m", "songda.cli", "verify", str(path), "--document", str(served[0]), str(stranger)], capture_output=True, text=True)
+        assert cli.returncode == 1 and f"FAIL  document {stranger}: NOT in the report" in cli.stdout
         changed = json.loads(path.read_text())
         changed["recipients"][0]["service_date"] = "2026-11-23"
         path.write_text(json.dumps(changed, ensure_ascii=False))
@@ -376,3 +386,37 @@ def _assert_tampering_caught(report: dict[str, Any], blobs: Path, tmp_path: Path
     data[-1] ^= 0xFF
     blob.write_bytes(bytes(data))
     assert any("do not hash" in p for p in verify_report(report, blobs=copied).problems)
+
+
+async def test_kpis_follow_the_events_consumed(ev: Evidence) -> None:
+    notices = histories.kpi_notices()
+    for history in notices:
+        await ev.play(history, holding=frozenset())
+    supervisor = token(Role.supervisor, "sup-1")
+    answer = (await ev.client.get("/v1/kpis", params={"by": "court"}, headers=supervisor)).json()
+    total = answer["total"]
+    assert (total["notices"], total["recipients"], total["settled"], total["served"], total["open"]) == (7, 9, 8, 7, 1)
+    assert (total["success"]["numerator"], total["success"]["denominator"], total["success"]["value"]) == (7, 8, 0.875)
+    assert [(r["numerator"], r["denominator"]) for r in (total["overdue"], total["first_attempt"], total["electronic"])] == [(4, 7), (3, 8), (1, 7)]
+    assert (total["time_to_serve"]["median_hours"], total["time_to_serve"]["p90_hours"]) == (72.0, 768.0)
+    assert (total["cost_fen"], total["cost_by_item_fen"]["court_mail"]) == (74041, 6000)
+    assert [(g["key"], g["label"], g["figures"]["recipients"]) for g in answer["groups"]] == [
+        (histories.COURT, "威海市环翠区人民法院", 5),
+        (histories.OTHER_COURT, "荣成市人民法院", 4),
+    ]
+    # A court's token reads its own court, whatever it asks for.
+    own = (await ev.client.get("/v1/kpis", headers=COURT)).json()
+    assert (own["court_id"], own["total"]["recipients"]) == (histories.COURT, 5)
+    other = (await ev.client.get("/v1/kpis", params={"court_id": histories.OTHER_COURT}, headers=COURT)).json()
+    assert other["total"]["recipients"] == 0
+    week = (await ev.client.get("/v1/kpis", params={"from": "2026-11-30", "to": "2026-12-06", "by": "week"}, headers=supervisor)).json()
+    assert [(g["key"], g["figures"]["notices"]) for g in week["groups"]] == [("2026-W49", 4)] and week["from"] == "2026-11-30"
+    csv_answer = await ev.client.get("/v1/kpis.csv", params={"by": "agent"}, headers=COURT)
+    assert csv_answer.headers["content-type"].startswith("text/csv") and csv_answer.content.startswith(b"\xef\xbb\xbf")
+    assert "无（电子及邮寄）" in csv_answer.content.decode("utf-8-sig")
+    backwards = await ev.client.get("/v1/kpis", params={"from": "2026-12-06", "to": "2026-11-30"}, headers=supervisor)
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "to"
+    workbook = await ev.client.get(f"/v1/kpis/monthly/{histories.COURT}/2026-11.xlsx", headers=COURT)
+    assert workbook.status_code == 200 and workbook.content.startswith(b"PK")
+    assert (await ev.client.get(f"/v1/kpis/monthly/{histories.OTHER_COURT}/2026-11.xlsx", headers=COURT)).status_code == 404
+    assert (await ev.client.get(f"/v1/kpis/monthly/{histories.COURT}/2026-13.pdf", headers=COURT)).status_code == 422

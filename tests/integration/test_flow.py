@@ -14,7 +14,7 @@ from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app as create_intake
 from shared.plumbing.auth import Role
-from tests.support import EXAMPLE_NOTICE, eventually, running, settings, token
+from tests.support import EXAMPLE_NOTICE, eventually, running, settings, token, upload_examples
 
 COURT = token(Role.court, "C371002")
 
@@ -30,6 +30,7 @@ async def run_flow(urls: dict[str, str], kafka: str, prefix: str) -> None:
         delivery = await stack.enter_async_context(running(create_delivery(settings(DeliverySettings, database_url=urls["delivery"], kafka=kafka, prefix=prefix))))
         evidence = await stack.enter_async_context(running(create_evidence(settings(EvidenceSettings, database_url=urls["evidence"], kafka=kafka, prefix=prefix))))
 
+        await upload_examples(intake, "", headers=COURT)
         submitted = await intake.post("/v1/notices", json=EXAMPLE_NOTICE, headers=COURT)
         assert submitted.status_code == 201, submitted.text
         notice = submitted.json()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from services.console.pages import CSP, HTMX, STATIC
+from services.console.pages import CSP, ECHARTS, HTMX, STATIC
 from shared.plumbing.auth import Role
 from tests import consoles
 from tests.consoles import Console, hidden, signed_in
@@ -72,6 +72,7 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         built.oversight.hold(consoles.hold("r-1"))
         built.notices.rows = [consoles.notice("n-1"), consoles.notice("n-2")]
         built.notices.page_size = 1
+        built.evidence.figures = {None: consoles.kpi_answer(None), "C371002": consoles.kpi_answer("C371002")}
         yield built
 
 
@@ -82,7 +83,7 @@ async def every_page(console: Console) -> dict[str, httpx.Response]:
         pages["login"] = await browser.get("/login")
         pages["login refused"] = await consoles.sign_in(browser, "agent-1", "wrong password")
         token = await signed_in(browser, "agent-1")
-        for path in ("/today", "/tasks/t-1", "/tasks/t-2", "/no-such-page", "/tasks/t-1/receipt.pdf"):
+        for path in ("/today", "/tasks/t-1", "/tasks/t-2", "/no-such-page", "/tasks/t-1/print.pdf"):
             pages[path] = await browser.get(path)
         pages["today fragment"] = await browser.get("/today", headers={"HX-Request": "true"})
         for outcome in ("served", "refused", "not_found", "moved"):
@@ -110,7 +111,7 @@ async def every_page(console: Console) -> dict[str, httpx.Response]:
         token = await signed_in(browser, "supervisor")
         pages["welcome"] = await browser.get("/welcome")
         pages["forbidden"] = await browser.get("/today")
-        for path in ("/board", "/roster", "/roster/agent-1", "/holds", "/notices", "/notices?cursor=1"):
+        for path in ("/board", "/roster", "/roster/agent-1", "/holds", "/notices", "/notices?cursor=1", "/dashboard", "/dashboard?court=C371002&by=agent"):
             pages[path] = await browser.get(path)
         pages["reassign refused"] = await browser.post("/tasks/t-1/reassign", data={"csrf_token": token, "reason": "请假"})
         pages["roster refused"] = await browser.post("/roster", data={"csrf_token": token, "id": "agent-1", "name": "重名"})
@@ -148,7 +149,7 @@ async def test_every_page_sends_a_csp_of_self_and_loads_what_the_console_serves(
         links = Links()
         links.feed(page.text if page.headers["content-type"].startswith("text/html") else "")
         loaded |= {url for tag, attribute, url in links.urls if tag in ("script", "link")}
-    assert loaded == {HTMX, "/static/js/console.js", "/static/js/capture.js", "/static/css/console.css", "/static/favicon.svg"}
+    assert loaded == {HTMX, ECHARTS, "/static/js/console.js", "/static/js/capture.js", "/static/js/dashboard.js", "/static/css/console.css", "/static/favicon.svg"}
     async with console.browser() as browser:
         for url in sorted(loaded):
             answer = await browser.get(url)
@@ -163,6 +164,17 @@ def test_the_vendored_htmx_is_the_file_its_readme_names_with_its_licence_beside_
     assert f"`{hashlib.sha256(script.read_bytes()).hexdigest()}`" in readme
     assert (script.parent / "LICENSE").read_text().startswith("Zero-Clause BSD")
     assert [p.name for p in (STATIC / "vendor" / "htmx").iterdir()] == [version], "one version only"
+
+
+def test_the_vendored_echarts_is_the_file_its_readme_names_with_its_licence_and_notice_beside_it() -> None:
+    readme = (STATIC / "vendor" / "README.md").read_text()
+    script = STATIC / ECHARTS.removeprefix("/static/")
+    version = script.parent.name
+    assert f"| Apache ECharts | {version} |" in readme
+    for path in (script, script.parent / "LICENSE", script.parent / "NOTICE"):
+        assert f"`{hashlib.sha256(path.read_bytes()).hexdigest()}`" in readme, path.name
+    assert "Apache License" in (script.parent / "LICENSE").read_text() and "Apache ECharts" in (script.parent / "NOTICE").read_text()
+    assert [p.name for p in (STATIC / "vendor" / "echarts").iterdir()] == [version], "one version only"
 
 
 def test_the_package_data_installs_every_template_and_static_file() -> None:

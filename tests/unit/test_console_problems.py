@@ -80,7 +80,7 @@ async def test_delivery_refusing_the_outcome_shows_the_form_again_with_the_summa
 async def test_another_agents_task_is_the_chinese_404_page(console: Console) -> None:
     async with console.browser() as browser:
         await signed_in(browser, "agent-1")
-        for path in ("/tasks/t-2", "/tasks/t-2/outcome/refused", "/tasks/no-such-task", "/tasks/t-2/receipt.pdf", "/no-such-page"):
+        for path in ("/tasks/t-2", "/tasks/t-2/outcome/refused", "/tasks/no-such-task", "/tasks/t-2/print.pdf", "/no-such-page"):
             answer = await browser.get(path)
             assert answer.status_code == 404 and "找不到页面" in answer.text and "不在您的任务中" in answer.text, path
             assert answer.headers["content-type"].startswith("text/html")

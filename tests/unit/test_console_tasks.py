@@ -53,7 +53,7 @@ async def test_a_task_shows_the_party_the_address_the_papers_and_the_outcomes_it
     async with console.browser() as browser:
         await signed_in(browser, "agent-1")
         page = await browser.get("/tasks/t-1")
-        pdf = await browser.get("/tasks/t-1/receipt.pdf")
+        pdf = await browser.get("/tasks/t-1/print.pdf")
     text = texts_of(page.text)
     for shown in ("张三", "被告", "3710**********4210", "北纬37.51230°，东经122.12010°", "起诉状副本", "传票", "送达回证", "打印文书及送达回证", "开始送达"):
         assert shown in text, shown
@@ -65,6 +65,19 @@ async def test_a_task_shows_the_party_the_address_the_papers_and_the_outcomes_it
         "受送达人已搬离",
     ]
     assert pdf.headers["content-type"] == "application/pdf" and pdf.headers["content-disposition"].startswith("attachment;") and pdf.content.startswith(b"%PDF")
+
+
+async def test_the_print_link_takes_the_print_out_and_each_ofd_document_has_its_own_link(console: Console) -> None:
+    ofd = "ab" * 32
+    console.delivery.add("agent-1", consoles.task("t-1", print_apart=[{"title": "判决书", "sha256": ofd}]))
+    async with console.browser() as browser:
+        await signed_in(browser, "agent-1")
+        page = await browser.get("/tasks/t-1")
+        document = await browser.get(f"/tasks/t-1/documents/{ofd}")
+        unknown = await browser.get(f"/tasks/t-1/documents/{'cd' * 32}")
+    assert 'href="/tasks/t-1/print.pdf"' in page.text and f'href="/tasks/t-1/documents/{ofd}"' in page.text and "判决书（OFD）" in texts_of(page.text)
+    assert (document.status_code, document.headers["content-type"]) == (200, "application/ofd") and "sandbox" in document.headers["content-security-policy"]
+    assert unknown.status_code == 404
 
 
 async def test_beginning_asks_for_a_reason_then_shows_the_phones_as_tel_links(console: Console) -> None:

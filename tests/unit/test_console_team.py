@@ -30,6 +30,7 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         built.oversight.assign("agent-1", consoles.task("t-1"))
         built.oversight.assign("agent-1", consoles.task("t-late", late=True, recipient_name="李四", window_start=WINDOW_START - timedelta(days=1)))
         built.oversight.assign("agent-3", consoles.task("t-left", recipient_name="王五"))
+        built.evidence.figures = {None: consoles.kpi_answer(None)}
         yield built
 
 
@@ -232,8 +233,11 @@ async def test_a_supervisor_lands_on_the_board_and_the_bar_names_each_role_its_p
             page = await browser.get(path)
         bars[username] = (landing.headers["location"], re.findall(r'<a class="nav__link" href="([^"]+)"( aria-current="page")?>([^<]+)</a>', page.text))
     assert bars == {
-        "boss": ("/board", [("/board", ' aria-current="page"', "团队看板"), ("/roster", "", "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表")]),
-        "reader": ("/welcome", [("/roster", ' aria-current="page"', "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表")]),
+        "boss": (
+            "/board",
+            [("/board", ' aria-current="page"', "团队看板"), ("/roster", "", "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表"), ("/dashboard", "", "统计看板")],
+        ),
+        "reader": ("/welcome", [("/roster", ' aria-current="page"', "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表"), ("/dashboard", "", "统计看板")]),
         "agent-1": ("/today", [("/today", ' aria-current="page"', "今日任务")]),
     }
 

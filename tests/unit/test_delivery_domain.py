@@ -31,6 +31,7 @@ from services.delivery.domain.state import Case, Place, RecipientState, Recipien
 from services.delivery.policy import Assignment, load_policy
 from shared.contracts.events import (
     AddressSource,
+    AttemptStarted,
     CandidateAddress,
     Channel,
     Consent,
@@ -197,6 +198,8 @@ def test_start_sends_the_first_message_and_announces_the_attempt() -> None:
     [send] = decision.actions
     assert isinstance(send, Send) and send.channel is Channel.sms and send.target == MOBILE
     assert [e.type for e in decision.events] == ["delivery.AttemptStarted"]
+    # It carries the price of an SMS as the policy stands now, what the KPIs' cost per notice adds up.
+    assert decision.events[0].cost_fen == POLICY.prices.sms == 5
 
 
 def test_sms_delivered_serves_on_the_arrival_date_in_beijing() -> None:
@@ -578,6 +581,9 @@ def test_public_notice_lists_exhausted_methods_and_serves_thirty_days_after_publ
     assert decision.state.status is RecipientStatus.awaiting_publication
     published = step(decision.state, PublicationRecorded(published_on=date(2026, 11, 25), at=NOW))
     assert published.state.period_ends == date(2026, 12, 25)
+    # The publication is an attempt like any other: started (at the policy's price) and succeeded at once.
+    [started] = [e for e in published.events if isinstance(e, AttemptStarted)]
+    assert (started.channel, started.cost_fen) == (Channel.publication, POLICY.prices.public_notice)
     event = served(step(published.state, Tick(), now=datetime(2026, 12, 25, 0, 0, tzinfo=SHANGHAI)))
     assert (event.method, event.service_date, event.legal_basis) == (ServiceMethod.public_notice, date(2026, 12, 25), "民事诉讼法第95条；民诉法解释第138条")
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup
 from shared.contracts.events import (
     Channel,
+    Disposition,
     EDeliveryChannel,
     EvidenceRecorded,
     GeoPoint,
@@ -43,10 +45,11 @@ from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import Database, create_tables
+from shared.plumbing.documents import DocumentStore
 from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.problems import Problem
 from shared.plumbing.runtime import PLUMBING_TABLES
-from tests.support import MOBILE, registered_notice
+from tests.support import EXAMPLES, MOBILE, registered_notice
 
 # Monday 23 November 2026, 09:00 in Beijing: a working day.
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -102,7 +105,16 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await create_tables(db.engine, [*PLUMBING_TABLES, *TABLES])
     clock, telephony, mailer = ManualClock(), FakeTelephony(), FakeMailer()
     setup = Setup(policy=load_policy(), public_url="http://delivery.test")
-    deps = DeliveryDeps(db=db, clock=clock, setup=setup, telephony=telephony, mailer=mailer, sender_address="法院送达中心 <songda@court.example>", twilio_auth_token="t")
+    deps = DeliveryDeps(
+        db=db,
+        clock=clock,
+        setup=setup,
+        telephony=telephony,
+        mailer=mailer,
+        sender_address="法院送达中心 <songda@court.example>",
+        twilio_auth_token="t",
+        documents=DocumentStore(tmp_path / "documents"),
+    )
     await roster.seed_agents(deps, agents=setup.policy.agents)
     yield World(deps=deps, clock=clock, telephony=telephony, mailer=mailer)
     await db.dispose()
@@ -361,7 +373,7 @@ async def test_the_link_opens_once_noted_acknowledges_once_and_expires(world: Wo
     assert await edelivery.open_page(world.deps, token="x" * 32) == edelivery.Refused(404)
     page = await edelivery.open_page(world.deps, token=token)
     assert isinstance(page, edelivery.Page) and page.recipient_name == "张三" and page.link.opened_at == START
-    assert await edelivery.document(world.deps, token=token, number=3) == edelivery.Refused(404, no_document=True)
+    assert await edelivery.open_document(world.deps, token=token, number=3, disposition=Disposition.view, ip=None, user_agent="") == edelivery.Refused(404, no_document=True)
 
     assert await edelivery.acknowledge(world.deps, token=token, ip="203.0.113.7", user_agent="Mozilla/5.0") is None
     assert await edelivery.acknowledge(world.deps, token=token, ip="203.0.113.8", user_agent="curl") is None
@@ -370,6 +382,37 @@ async def test_the_link_opens_once_noted_acknowledges_once_and_expires(world: Wo
 
     world.clock.at = START + timedelta(days=world.deps.setup.policy.electronic.link_valid_days)
     assert await edelivery.open_page(world.deps, token=token) == edelivery.Refused(410)
+
+
+async def test_every_opening_of_a_document_is_evidence_and_a_missing_or_changed_file_is_refused(world: World) -> None:
+    registered = notice()
+    await world.consume(registered, notice_id=registered.notice_id)
+    await Dispatcher(world.deps).run_once()
+    token = world.telephony.messages[0].body.split("http://delivery.test/e/")[1].split()[0]
+    complaint = (EXAMPLES / "complaint_copy.pdf").read_bytes()
+    await world.deps.documents.put(complaint)
+
+    def opening(number: int, disposition: Disposition) -> Awaitable[edelivery.Opened | edelivery.Refused]:
+        return edelivery.open_document(world.deps, token=token, number=number, disposition=disposition, ip="203.0.113.7", user_agent="Mozilla/5.0")
+
+    shown = await opening(1, Disposition.view)
+    assert shown == edelivery.Opened(title="起诉状副本", sha256=hashlib.sha256(complaint).hexdigest(), content_type="application/pdf", data=complaint)
+    world.clock.at = START + timedelta(minutes=5)
+    assert isinstance(await opening(1, Disposition.download), edelivery.Opened)
+    opened = [e["data"] for e in await world.staged() if e["type"] == "delivery.DocumentOpened"]
+    assert [(o["title"], o["disposition"], o["opened_at"], o["ip"], o["user_agent"]) for o in opened] == [
+        ("起诉状副本", "view", START.isoformat().replace("+00:00", "Z"), "203.0.113.7", "Mozilla/5.0"),
+        ("起诉状副本", "download", (START + timedelta(minutes=5)).isoformat().replace("+00:00", "Z"), "203.0.113.7", "Mozilla/5.0"),
+    ]
+    assert {o["sha256"] for o in opened} == {shown.sha256} and opened[0]["recipient_id"] == registered.recipients[0].recipient_id
+
+    # The 传票 was never stored here; the 起诉状 is changed on disk: neither is shown, and neither counts as opened.
+    assert await opening(2, Disposition.view) == edelivery.Refused(503, unavailable=True)
+    path = world.deps.documents.path(shown.sha256)
+    path.chmod(0o644)
+    path.write_bytes(complaint[:-1] + b"X")
+    assert await opening(1, Disposition.download) == edelivery.Refused(500, unavailable=True)
+    assert len([e for e in await world.staged() if e["type"] == "delivery.DocumentOpened"]) == 2
 
 
 # --- The team's task pages: cards, a task in full, beginning a visit, retried reports, reassigning, the roster ---

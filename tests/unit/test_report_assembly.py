@@ -14,6 +14,7 @@ import pytest
 
 from services.evidence.domain.report import Logged, Uploaded, assemble, read
 from services.evidence.models import EvidenceItem
+from services.evidence.rendering import render_html
 from services.evidence.reports import cited
 from shared.contracts.events import (
     AttemptFailed,
@@ -21,6 +22,7 @@ from shared.contracts.events import (
     AttemptSucceeded,
     Channel,
     Consent,
+    Disposition,
     DocumentsAcknowledged,
     EDeliveryChannel,
     Exhausted,
@@ -30,8 +32,10 @@ from shared.contracts.events import (
     ServiceMethod,
     Tier,
 )
+from shared.contracts.evidence import EvidenceKind
 from shared.contracts.report import Checkpoint, Proof
 from tests import histories
+from tests.support import example_document
 
 CHECKPOINT = Checkpoint(origin="songda.evidence/log", size=100, root="00" * 32, issued_at=datetime(2026, 11, 30, tzinfo=UTC), key_id="00" * 4, public_key="AA==", signature="AA==")
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -153,6 +157,31 @@ def test_old_versions_are_upcast_and_unknown_events_left_out() -> None:
 
 
 # The report's JSON is a public contract courts verify by hash: each history's report is kept as a snapshot.
+def test_the_report_lists_each_document_with_its_sha256_and_each_opening_as_evidence() -> None:
+    report = assemble(events=logged(histories.electronic(histories.registered())), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    complaint, summons = (example_document(kind) for kind in ("complaint_copy", "summons"))
+    assert [(d.title, d.kind, d.pages, d.sha256) for d in report.documents] == [(d["title"], d["kind"], 1, d["sha256"]) for d in (complaint, summons)]
+    [recipient] = report.recipients
+    assert [(o.title, o.sha256, o.disposition, o.ip) for o in recipient.openings] == [
+        ("起诉状副本", complaint["sha256"], Disposition.view, "203.0.113.7"),
+        ("起诉状副本", complaint["sha256"], Disposition.download, "203.0.113.7"),
+    ]
+    assert all(o.receipt.kind == EvidenceKind.edelivery_receipt and o.attempt_id == recipient.deciding_attempt_id for o in recipient.openings)
+    # A recipient who opened nothing has no `openings` in the JSON: such a report hashes as it did before openings were recorded.
+    assert (
+        "openings"
+        not in assemble(events=logged(histories.postal(histories.registered())), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW).model_dump(mode="json")[
+            "recipients"
+        ][0]
+    )
+
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", render_html(report)))
+    assert f"1 起诉状副本 起诉状副本 1 PDF {complaint['sha256']}" in text and f"2 传票 传票 1 PDF {summons['sha256']}" in text
+    assert "张三 查阅送达文书记录 共 2 次" in text
+    assert "2026年11月23日 10:20 起诉状副本 在线查看 203.0.113.7 Mozilla/5.0 (iPhone;" in text
+    assert "2026年11月23日 10:22 起诉状副本 下载 203.0.113.7" in text
+
+
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "reports"
 WRITE_ENV = "SONGDA_WRITE_SNAPSHOTS"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
@@ -10,7 +11,7 @@ import pytest
 
 from services.evidence import rendering
 from services.evidence.rendering import format_date, format_time, render_html, render_pdf
-from shared.contracts.events import Channel, Exhausted, Review, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import Channel, Disposition, Exhausted, Review, ServiceMethod, SignerRole, Stage, Tier
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.labels import party_role
 from shared.contracts.report import DeliveryReport
@@ -163,6 +164,7 @@ def test_times_are_shown_in_shanghai_and_dates_in_chinese() -> None:
         (rendering.STAGE, Stage),
         (rendering.EVIDENCE_KIND, EvidenceKind),
         (rendering.EVIDENCE_FLAG, EvidenceFlag),
+        (rendering.DISPOSITION, Disposition),
     ],
 )
 def test_every_value_has_a_chinese_label(table: dict[StrEnum, str], vocabulary: type[StrEnum]) -> None:
@@ -188,6 +190,8 @@ def test_labels_in_the_brief() -> None:
 
 
 def test_render_pdf_refuses_without_a_chinese_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A process that has not found a Chinese font yet (one that has remembers it).
+    monkeypatch.setattr(pdf, "_CJK_FONT_FOUND", threading.Event())
     monkeypatch.setattr(pdf, "cjk_font_missing", lambda: pdf.NO_CJK_FONT)
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         render_pdf(sample_report())

@@ -51,6 +51,13 @@ class TaskCard(Shape):
     tried: list[Tried]
 
 
+class PrintApart(Shape):
+    """A document kept as OFD, which the agent prints on its own."""
+
+    title: str
+    sha256: str
+
+
 class TaskDetail(TaskCard):
     """One task in full; the phones come only once the agent began the visit (null until then)."""
 
@@ -62,6 +69,7 @@ class TaskDetail(TaskCard):
     phones: list[str] | None
     reported_at: datetime | None
     outcome: dict[str, Any] | None
+    print_apart: list[PrintApart] = []
 
 
 class OutcomeOut(Shape):
@@ -84,7 +92,9 @@ class Delivery(Protocol):
 
     async def report(self, caller: Principal, task_id: str, *, outcome: Mapping[str, Any], key: str) -> OutcomeOut: ...
 
-    async def receipt(self, caller: Principal, task_id: str) -> bytes: ...
+    async def print_out(self, caller: Principal, task_id: str) -> bytes: ...
+
+    async def document(self, caller: Principal, task_id: str, sha256: str) -> tuple[bytes, str]: ...
 
 
 @dataclass(frozen=True)
@@ -112,9 +122,14 @@ class DeliveryClient:
         response = await self.api.call("POST", f"/v1/tasks/{_segment(task_id)}/outcome", caller, json=dict(outcome), headers={"Idempotency-Key": key})
         return OutcomeOut.model_validate(response.json())
 
-    async def receipt(self, caller: Principal, task_id: str) -> bytes:
-        """Returns the task's pre-filled 送达回证 as PDF."""
-        return (await self.api.call("GET", f"/v1/tasks/{_segment(task_id)}/receipt.pdf", caller)).content
+    async def print_out(self, caller: Principal, task_id: str) -> bytes:
+        """Returns the task's pre-filled 送达回证 followed by the notice's PDF documents, as one PDF."""
+        return (await self.api.call("GET", f"/v1/tasks/{_segment(task_id)}/print.pdf", caller)).content
+
+    async def document(self, caller: Principal, task_id: str, sha256: str) -> tuple[bytes, str]:
+        """Returns one document of the task's notice (an OFD to print apart) and its content type."""
+        response = await self.api.call("GET", f"/v1/tasks/{_segment(task_id)}/documents/{_segment(sha256)}", caller)
+        return response.content, response.headers.get("content-type", "application/octet-stream")
 
 
 def _segment(task_id: str) -> str:
@@ -183,10 +198,17 @@ class FakeDelivery:
         self.tasks_by_id[task_id] = (self.tasks_by_id[task_id][0], task.model_copy(update={"status": "reported"}))
         return _recorded(task_id, dict(outcome), standing=self.standing)
 
-    async def receipt(self, caller: Principal, task_id: str) -> bytes:
+    async def print_out(self, caller: Principal, task_id: str) -> bytes:
         """Returns a stand-in PDF."""
         self._reach(caller, task_id)
         return b"%PDF-1.7\n% " + task_id.encode() + b"\n%%EOF\n"
+
+    async def document(self, caller: Principal, task_id: str, sha256: str) -> tuple[bytes, str]:
+        """Returns stand-in bytes of one of the task's OFD documents."""
+        task = self._reach(caller, task_id)
+        if sha256 not in {d.sha256 for d in task.print_apart}:
+            raise ServiceRefused(404, {"title": "Not found", "detail": f"Task {task_id} serves no document {sha256}."})
+        return b"PK\x03\x04 " + sha256.encode(), "application/ofd"
 
 
 # What a report makes of the recipient when its evidence is already known: served, in its notice period, or still in progress.

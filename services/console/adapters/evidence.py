@@ -1,4 +1,4 @@
-"""Evidence as the console uses it: the upload and what its checks found, an item's stored bytes, the port, the HTTP client and a fake."""
+"""Evidence as the console uses it: the upload and what its checks found, an item's stored bytes, the KPIs and their files, the port, the HTTP client and a fake."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ class Evidence(Protocol):
 
     async def report_pdf(self, caller: Principal, notice_id: str) -> Content: ...
 
+    async def kpis(self, caller: Principal, params: Mapping[str, str]) -> dict[str, Any]: ...
+
+    async def kpi_file(self, caller: Principal, path: str, params: Mapping[str, str]) -> Content: ...
+
+
+# The KPI files the console passes on: the CSV, and a court's monthly report.
+KPI_FILE = re.compile(r"kpis\.csv|kpis/monthly/[A-Z0-9]{2,16}/20\d{2}-(0[1-9]|1[0-2])\.(pdf|xlsx)")
+
 
 @dataclass(frozen=True)
 class EvidenceClient:
@@ -87,6 +95,19 @@ class EvidenceClient:
         response = await self.api.call("GET", f"/v1/reports/{notice_id}.pdf", caller)
         return Content(data=response.content, content_type="application/pdf")
 
+    async def kpis(self, caller: Principal, params: Mapping[str, str]) -> dict[str, Any]:
+        """Returns evidence's `GET /v1/kpis` answer for the query (a court's token reads its own court)."""
+        response = await self.api.call("GET", "/v1/kpis", caller, params=dict(params))
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def kpi_file(self, caller: Principal, path: str, params: Mapping[str, str]) -> Content:
+        """Returns one of evidence's KPI files: `kpis.csv` or `kpis/monthly/{court_id}/{month}.pdf|.xlsx` (404 for another court's)."""
+        if not KPI_FILE.fullmatch(path):
+            raise ServiceRefused(404, {"detail": "no such file"})
+        response = await self.api.call("GET", f"/v1/{path}", caller, params=dict(params))
+        return Content(data=response.content, content_type=response.headers.get("content-type", "application/octet-stream"))
+
 
 @dataclass
 class FakeEvidence:
@@ -97,6 +118,10 @@ class FakeEvidence:
     reports: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     down: bool = False
+    # The KPIs by court id (None: every court's); a court reads only its own, as evidence answers it.
+    figures: dict[str | None, dict[str, Any]] = field(default_factory=dict)
+    # The queries asked of the KPIs, as (role, params).
+    asked: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     async def upload(self, caller: Principal, *, content: bytes, filename: str, content_type: str, metadata: Mapping[str, Any], key: str) -> EvidenceOut:
         """Records the upload once per key and answers its item."""
@@ -125,3 +150,23 @@ class FakeEvidence:
         if not data or not (caller.role in (Role.supervisor, Role.auditor, Role.service) or caller.is_court(court_id)):
             raise ServiceRefused(404, {"title": "Not found", "detail": f"No report for notice {notice_id}."})
         return Content(data=data, content_type="application/pdf")
+
+    async def kpis(self, caller: Principal, params: Mapping[str, str]) -> dict[str, Any]:
+        """Returns the KPIs set for the court asked (a court's own whatever it asks), or a court's without notices."""
+        if self.down:
+            raise ServiceUnavailable("evidence")
+        self.asked.append((caller.role.value, dict(params)))
+        court = caller.sub if caller.role is Role.court else params.get("court_id")
+        foreign = caller.role is Role.court and params.get("court_id") not in (None, caller.sub)
+        return self.figures.get(court, {}) if not foreign else self.figures.get("", {})
+
+    async def kpi_file(self, caller: Principal, path: str, params: Mapping[str, str]) -> Content:
+        """Returns a small stand-in of the file, refusing another court's monthly report as missing."""
+        if self.down:
+            raise ServiceUnavailable("evidence")
+        self.asked.append((caller.role.value, {"path": path, **params}))
+        if caller.role is Role.court and path.startswith("kpis/monthly/") and not path.startswith(f"kpis/monthly/{caller.sub}/"):
+            raise ServiceRefused(404, {"title": "Not found", "detail": "No notices of that court."})
+        types = {".csv": "text/csv; charset=utf-8", ".pdf": "application/pdf", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        suffix = path[path.rindex(".") :]
+        return Content(data=f"{path}".encode(), content_type=types[suffix])

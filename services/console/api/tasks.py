@@ -23,6 +23,7 @@ from services.console.texts import FieldError
 router = APIRouter(include_in_schema=False)
 
 TaskId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 Outcome = Annotated[str, Path(pattern=r"^(served|refused|not_found|moved|posted)$")]
 STALE_FORM = PageError(400, "表单已失效", "此表单已失效，内容未提交。请重新打开任务页面填写。")
 # Labels the check page uses where an outcome words a field its own way.
@@ -61,13 +62,26 @@ async def begin(task_id: TaskId, request: Request, visitor: Acting, deps: DepsDe
     return RedirectResponse(f"/tasks/{task_id}#contact", status_code=303)
 
 
-@router.get("/tasks/{task_id}/receipt.pdf")
-async def receipt(task_id: TaskId, visitor: SignedIn, deps: DepsDep) -> Response:
-    """Hands over the task's documents and pre-filled 送达回证 as a PDF to print."""
+@router.get("/tasks/{task_id}/print.pdf")
+async def print_out(task_id: TaskId, visitor: SignedIn, deps: DepsDep) -> Response:
+    """Hands over the pre-filled 送达回证 followed by the task's PDF documents, one PDF to print."""
     access.admit(visitor, access.TASKS)
-    pdf = await tasks.receipt(deps, visitor=visitor, task_id=task_id)
-    headers = {"Content-Disposition": f'attachment; filename="songda-receipt-{task_id}.pdf"', "Cache-Control": "no-store"}
+    pdf = await tasks.print_out(deps, visitor=visitor, task_id=task_id)
+    headers = {"Content-Disposition": f'attachment; filename="songda-print-{task_id}.pdf"', "Cache-Control": "no-store"}
     return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.get("/tasks/{task_id}/documents/{sha256}")
+async def document(task_id: TaskId, sha256: Sha256, visitor: SignedIn, deps: DepsDep) -> Response:
+    """Hands over one document of the task that is printed apart (an OFD), as an attachment under a sandboxing policy."""
+    access.admit(visitor, access.TASKS)
+    data, content_type = await tasks.document(deps, visitor=visitor, task_id=task_id, sha256=sha256)
+    headers = {
+        "Content-Disposition": f'attachment; filename="songda-{sha256[:16]}.ofd"' if content_type == "application/ofd" else "attachment",
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    return Response(data, media_type=content_type, headers=headers)
 
 
 def _outcome_page(request: Request, found: tasks.TaskDetail, form: OutcomeForm, errors: list[FieldError], *, status: int = 200) -> HTMLResponse:

@@ -74,9 +74,14 @@ async def begin(deps: ConsoleDeps, *, visitor: Visitor, task_id: str, reason: st
     return await deps.delivery.begin(visitor.principal, task_id, reason=reason)
 
 
-async def receipt(deps: ConsoleDeps, *, visitor: Visitor, task_id: str) -> bytes:
-    """Returns the task's documents and pre-filled 送达回证 as PDF for printing."""
-    return await deps.delivery.receipt(visitor.principal, task_id)
+async def print_out(deps: ConsoleDeps, *, visitor: Visitor, task_id: str) -> bytes:
+    """Returns the pre-filled 送达回证 followed by the task's PDF documents, as one PDF to print."""
+    return await deps.delivery.print_out(visitor.principal, task_id)
+
+
+async def document(deps: ConsoleDeps, *, visitor: Visitor, task_id: str, sha256: str) -> tuple[bytes, str]:
+    """Returns one document of the task (an OFD, printed apart) and its content type."""
+    return await deps.delivery.document(visitor.principal, task_id, sha256)
 
 
 async def add_evidence(deps: ConsoleDeps, *, visitor: Visitor, task_id: str, upload: Upload) -> EvidenceOut | UploadRefused:

@@ -8,16 +8,17 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import escape
 
-from services.delivery.deps import DepsDep
+from services.delivery.deps import DeliveryDeps, DepsDep
 from services.delivery.handlers import edelivery
 from services.delivery.handlers.edelivery import Refused
+from shared.contracts.events import Disposition
 from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.documents import OFD, PDF, served_headers
 from shared.plumbing.headers import PAGE_CSP
 from shared.plumbing.openapi import page, problem_or_page
 from shared.plumbing.ratelimit import limited, missed
@@ -73,23 +74,46 @@ async def delivery_page(token: Token, request: Request, deps: DepsDep) -> HTMLRe
         cause=notice.cause,
         expires=_local(link.expires_at),
         documents=notice.documents,
+        ofd=OFD,
         acknowledged=_local(link.acknowledged_at) if link.acknowledged_at else None,
         base=f"/e/{token}",
     )
 
 
-@router.get("/e/{token}/documents/{number}", response_class=HTMLResponse, summary="One document of the notice", responses=_REFUSALS)
-async def document(token: Token, number: Annotated[int, PathParam(ge=1, le=1000)], request: Request, deps: DepsDep) -> HTMLResponse:
-    """Shows one listed document's particulars (title, pages, fingerprint) to the link's holder."""
-    found = await edelivery.document(deps, token=token, number=number)
+_DOCUMENT_ANSWERS: dict[int | str, dict[str, Any]] = _REFUSALS | {
+    200: {"description": "The document's file", "content": {PDF: {"schema": {"type": "string", "format": "binary"}}, OFD: {}}},
+    500: page(500, "The stored file no longer matches its sha256"),
+    503: page(503, "The document's file is missing from the store"),
+}
+Number = Annotated[int, PathParam(ge=1, le=1000)]
+_UNAVAILABLE = {
+    503: {"title": "文书暂时无法打开", "error": "该文书的电子文件暂时无法读取，系统已通知管理员。请稍后再试，或联系送达法院。"},
+    500: {"title": "文书无法打开", "error": "该文书的电子文件校验未通过，为保证送达内容真实，系统不予显示，并已通知管理员。请联系送达法院。"},
+}
+
+
+@router.get("/e/{token}/documents/{number}", response_class=Response, summary="Show one document of the notice in the browser (each opening recorded)", responses=_DOCUMENT_ANSWERS)
+async def view_document(token: Token, number: Number, request: Request, deps: DepsDep) -> Response:
+    """Serves the listed document's file inline to the link's holder, and records the opening (time, IP address, browser) as delivery.DocumentOpened."""
+    return await _document(token, number, Disposition.view, request, deps)
+
+
+@router.get("/e/{token}/documents/{number}/download", response_class=Response, summary="Download one document of the notice (each download recorded)", responses=_DOCUMENT_ANSWERS)
+async def download_document(token: Token, number: Number, request: Request, deps: DepsDep) -> Response:
+    """Serves the listed document's file as an attachment to the link's holder, and records the download as delivery.DocumentOpened."""
+    return await _document(token, number, Disposition.download, request, deps)
+
+
+async def _document(token: str, number: int, disposition: Disposition, request: Request, deps: DeliveryDeps) -> Response:
+    ip = request.client.host if request.client else None
+    found = await edelivery.open_document(deps, token=token, number=number, disposition=disposition, ip=ip, user_agent=request.headers.get("user-agent", "")[:300])
     if isinstance(found, Refused):
+        if found.unavailable:
+            return _page(found.status, **_UNAVAILABLE[found.status])
         return _page(404, title="文书不存在", error="该文书不存在。") if found.no_document else _refusal(request, found)
-    notice, doc = found
-    lines = [f"{notice.court_name}", f"{notice.case_number}", f"{doc['title']}（{doc['pages']}页）"]
-    if doc.get("sha256"):
-        lines.append(f"SHA-256：{doc['sha256']}")
-    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
-    return HTMLResponse(f"<!doctype html><html lang='zh-CN'><meta charset='utf-8'><body>{body}</body></html>", headers=_HEADERS)
+    kind = "inline" if disposition is Disposition.view else "attachment"
+    served = served_headers(sha256=found.sha256, title=found.title, content_type=found.content_type, disposition=kind)
+    return Response(found.data, media_type=found.content_type, headers={**_HEADERS, **served})
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""Routes for the delivery team's tasks: the queue, one task in full, beginning a visit, the report, reassigning, and the 送达回证 to print."""
+"""Routes for the delivery team's tasks: the queue, one task in full, beginning a visit, the report, reassigning, the 送达回证 and the print-out with the documents."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from services.delivery.handlers import team
 from services.delivery.models import TaskStatus
 from services.delivery.requests import BeginIn, OutcomeIn, OutcomeOut, ReassignIn, TaskCard, TaskDetail
 from shared.plumbing.auth import Principal, Role, require
+from shared.plumbing.documents import OFD, PDF, served_headers
 from shared.plumbing.openapi import problems
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/v1", tags=["tasks"])
 Workers = Annotated[Principal, Depends(require(Role.agent, Role.supervisor))]
 Supervisors = Annotated[Principal, Depends(require(Role.supervisor))]
 TaskId = Annotated[str, Path(max_length=64)]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 
 def _client(request: Request) -> str | None:
@@ -83,3 +85,31 @@ async def receipt(task_id: TaskId, request: Request, principal: Workers, deps: D
     """The task's agent or a supervisor: the service receipt pre-filled with the court, case, documents, recipient, address and window, blank where it is signed."""
     pdf = await team.receipt(deps, task_id=task_id, principal=principal, client=_client(request))
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="receipt-{task_id}.pdf"'})
+
+
+_PDF_ANSWER = {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+@router.get(
+    "/tasks/{task_id}/print.pdf",
+    response_class=Response,
+    summary="What to print for a visit: the 送达回证 followed by the notice's PDF documents (PDF, A4)",
+    responses=problems(500, 503) | {200: {"description": "The form, then each PDF document; OFD documents are named on the form and fetched one by one", **_PDF_ANSWER}},
+)
+async def print_out(task_id: TaskId, request: Request, principal: Workers, deps: DepsDep) -> Response:
+    """The task's agent or a supervisor: the pre-filled 送达回证 and then every PDF document the notice serves, as one file; a file the store cannot give answers 503 or 500."""
+    pdf = await team.print_out(deps, task_id=task_id, principal=principal, client=_client(request))
+    return Response(pdf, media_type=PDF, headers={"Content-Disposition": f'inline; filename="print-{task_id}.pdf"', "Cache-Control": "private, no-store"})
+
+
+@router.get(
+    "/tasks/{task_id}/documents/{sha256}",
+    response_class=Response,
+    summary="One document the task's notice serves, byte for byte (an OFD to print separately)",
+    responses=problems(500, 503) | {200: {"description": "The file", "content": {PDF: {"schema": {"type": "string", "format": "binary"}}, OFD: {}}}},
+)
+async def task_document(task_id: TaskId, sha256: Sha256, request: Request, principal: Workers, deps: DepsDep) -> Response:
+    """The task's agent or a supervisor: one of the notice's documents as an attachment of its type, sandboxed."""
+    document, data = await team.task_document(deps, task_id=task_id, sha256=sha256, principal=principal, client=_client(request))
+    content_type = document["content_type"]
+    return Response(data, media_type=content_type, headers=served_headers(sha256=sha256, title=document["title"], content_type=content_type, disposition="attachment"))

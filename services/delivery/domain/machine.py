@@ -42,6 +42,7 @@ from services.delivery.domain.state import Attempt, AttemptStatus, Claim, Place,
 from services.delivery.policy import Policy, ServiceTime
 from shared.contracts.events import (
     AddressReported,
+    AttemptStarted,
     AttemptSucceeded,
     Channel,
     PostalStatus,
@@ -69,7 +70,7 @@ def apply(state: RecipientState, event: Input, *, now: datetime, policy: Policy)
         case RevisitOrdered():
             return _revisit(decision, event, now=now, policy=policy)
         case PublicationRecorded():
-            return _published(decision, event)
+            return _published(decision, event, policy=policy)
         case AddressChanged():
             return _address_changed(decision, event, now=now, policy=policy)
     attempt = state.current
@@ -303,7 +304,7 @@ def _end_period(decision: Decision, *, now: datetime) -> Decision:
     return serve(decision, served, now=now)
 
 
-def _published(decision: Decision, event: PublicationRecorded) -> Decision:
+def _published(decision: Decision, event: PublicationRecorded, *, policy: Policy) -> Decision:
     state = decision.state
     if state.status is not RecipientStatus.awaiting_publication:
         return decision
@@ -319,6 +320,18 @@ def _published(decision: Decision, event: PublicationRecorded) -> Decision:
     )
     ends = law.service_date(ServiceMethod.public_notice, event.published_on)
     decision.state = state.model_copy(update={"attempts": [*state.attempts, attempt], "status": RecipientStatus.notice_period, "period_ends": ends})
+    # Started and succeeded at once: the report lists the publication among the attempts, and its price is counted.
+    decision.events.append(
+        AttemptStarted(
+            notice_id=state.case.notice_id,
+            recipient_id=state.recipient.recipient_id,
+            attempt_id=attempt.attempt_id,
+            tier=Tier.public_notice,
+            channel=Channel.publication,
+            started_at=event.at,
+            cost_fen=policy.prices.of(Channel.publication),
+        )
+    )
     decision.events.append(
         AttemptSucceeded(
             notice_id=state.case.notice_id,

@@ -127,6 +127,7 @@ def open_attempt(decision: Decision, *, now: datetime, policy: Policy) -> Decisi
             target=attempt.target,
             started_at=now,
             due_at=due or (window[1] if window else None),
+            cost_fen=policy.prices.of(attempt.channel),
         )
     )
     return decision

@@ -1,10 +1,10 @@
-"""The e-delivery link's use cases: opening the page, reading a document, acknowledging the documents."""
+"""The e-delivery link's use cases: opening the page, opening a document (each opening recorded as evidence), acknowledging the documents."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import structlog
 
@@ -12,17 +12,29 @@ from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.inputs import Acknowledged
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import advance, emit, token_hash
-from shared.contracts.events import DocumentsAcknowledged
+from shared.contracts.events import Disposition, DocumentOpened, DocumentsAcknowledged
+from shared.plumbing.documents import DocumentCorrupt, DocumentMissing
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
 class Refused:
-    """The link does not exist (404) or has expired (410); or the link is good but names no such document."""
+    """The link does not exist (404) or has expired (410); or the link is good but names no such document, or its file cannot be read (503 missing, 500 changed)."""
 
     status: int
     no_document: bool = False
+    unavailable: bool = False
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A document of the link's notice as it is served: its title, sha256, type and bytes."""
+
+    title: str
+    sha256: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -58,17 +70,44 @@ async def open_page(deps: DeliveryDeps, *, token: str) -> Page | Refused:
     return Page(link=link, notice=notice, recipient_name=recipient.name)
 
 
-async def document(deps: DeliveryDeps, *, token: str, number: int) -> tuple[DeliveryNotice, dict[str, Any]] | Refused:
-    """Returns one listed document of the link's notice (numbered from 1) with the notice it belongs to."""
+async def open_document(deps: DeliveryDeps, *, token: str, number: int, disposition: Disposition, ip: str | None, user_agent: str) -> Opened | Refused:
+    """Returns one listed document of the link's notice (numbered from 1) from the document store, and records the opening as delivery.DocumentOpened."""
     async with deps.db.sessions() as session:
         link = _usable(await session.get(DeliveryLink, token_hash(token)), now=deps.clock.now())
         if isinstance(link, Refused):
             return link
         notice = await session.get(DeliveryNotice, link.notice_id)
     assert notice is not None
-    if not 1 <= number <= len(notice.documents):
+    if not 1 <= number <= len(notice.documents) or not notice.documents[number - 1].get("content_type"):
+        # A notice registered before files were kept lists titles only (no content type): there is nothing to open.
         return Refused(404, no_document=True)
-    return notice, notice.documents[number - 1]
+    document = notice.documents[number - 1]
+    sha256 = document["sha256"]
+    try:
+        data = await asyncio.to_thread(deps.documents.read, sha256)
+    except DocumentMissing:
+        log.error("edelivery.document_missing", notice_id=notice.id, sha256=sha256, store=str(deps.documents.root))
+        return Refused(503, unavailable=True)
+    except DocumentCorrupt:
+        log.error("edelivery.document_corrupt", notice_id=notice.id, sha256=sha256, store=str(deps.documents.root))
+        return Refused(500, unavailable=True)
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        opened = DocumentOpened(
+            notice_id=notice.id,
+            recipient_id=link.recipient_id,
+            attempt_id=link.attempt_id,
+            sha256=sha256,
+            title=document["title"],
+            disposition=disposition,
+            opened_at=now,
+            ip=ip,
+            user_agent=user_agent,
+        )
+        # Evidence of the e-service, and nothing else: the recipient's plan moves on their acknowledgement, not on a reading.
+        emit(session, opened, notice=notice, now=now, causation=None)
+    log.info("edelivery.document_opened", attempt_id=link.attempt_id, sha256=sha256, disposition=str(disposition))
+    return Opened(title=document["title"], sha256=sha256, content_type=document["content_type"], data=data)
 
 
 async def acknowledge(deps: DeliveryDeps, *, token: str, ip: str | None, user_agent: str) -> Refused | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case
 from sqlmodel import col, select
@@ -20,6 +21,7 @@ from services.delivery.workflow import advance, emit, task_assigned
 from shared.contracts.events import Channel, Signature
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
+from shared.plumbing.documents import read_or_problem
 from shared.plumbing.problems import Problem
 
 
@@ -48,7 +50,9 @@ async def task(deps: DeliveryDeps, *, task_id: str, principal: Principal, client
         shown = None
         if row.begun_at is not None and row.status == TaskStatus.open:
             shown = _show_phones(session, principal, row, state, purpose=row.begun_reason, now=now, client=client)
-    return cards.detail(row, state, now=now, shown=shown)
+        notice = await session.get(DeliveryNotice, row.notice_id)
+    assert notice is not None
+    return cards.detail(row, state, now=now, shown=shown, notice=notice)
 
 
 async def begin(deps: DeliveryDeps, *, task_id: str, reason: str, principal: Principal, client: str | None) -> TaskDetail:
@@ -62,7 +66,9 @@ async def begin(deps: DeliveryDeps, *, task_id: str, reason: str, principal: Pri
             row.begun_at, row.begun_reason = now, reason
             session.add(row)
         shown = _show_phones(session, principal, row, state, purpose=reason, now=now, client=client)
-    return cards.detail(row, state, now=now, shown=shown)
+        notice = await session.get(DeliveryNotice, row.notice_id)
+    assert notice is not None
+    return cards.detail(row, state, now=now, shown=shown, notice=notice)
 
 
 def _show_phones(session: AsyncSession, principal: Principal, task: DeliveryTask, state: RecipientState, *, purpose: str | None, now: datetime, client: str | None) -> list[str]:
@@ -104,6 +110,36 @@ async def receipt(deps: DeliveryDeps, *, task_id: str, principal: Principal, cli
     form = receipts.form(row, state, notice=notice)
     # WeasyPrint lays the page out for a while and would hold up every other request meanwhile.
     return await asyncio.to_thread(receipts.render_pdf, form)
+
+
+async def print_out(deps: DeliveryDeps, *, task_id: str, principal: Principal, client: str | None) -> bytes:
+    """Returns what the agent prints for the visit: the 送达回证 followed by every PDF document of the notice; a supervisor's read is audited."""
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        row, state = await _reached(session, task_id=task_id, principal=principal)
+        notice = await session.get(DeliveryNotice, row.notice_id)
+        assert notice is not None
+        if principal.audited:
+            audit.record(session, principal, action="task.print", target=task_id, now=now, party_ids=cards.party_ids(state), client=client)
+    # A document the store cannot give is an error the agent sees, never a print-out short of it.
+    documents = [await read_or_problem(deps.documents, d["sha256"], task_id=task_id) for d in receipts.printed(notice)]
+    form = receipts.form(row, state, notice=notice)
+    return await asyncio.to_thread(receipts.print_out, form, documents)
+
+
+async def task_document(deps: DeliveryDeps, *, task_id: str, sha256: str, principal: Principal, client: str | None) -> tuple[dict[str, Any], bytes]:
+    """Returns one document of the task's notice (an OFD to print separately, say) with its bytes; a supervisor's read is audited."""
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        row, state = await _reached(session, task_id=task_id, principal=principal)
+        notice = await session.get(DeliveryNotice, row.notice_id)
+        assert notice is not None
+        document = next((d for d in notice.documents if d.get("sha256") == sha256 and d.get("content_type")), None)
+        if document is None:
+            raise Problem(404, "Not found", f"Task {task_id} serves no document {sha256}.")
+        if principal.audited:
+            audit.record(session, principal, action="task.document", target=task_id, now=now, party_ids=cards.party_ids(state), client=client)
+    return document, await read_or_problem(deps.documents, sha256, task_id=task_id)
 
 
 async def _reached(session: AsyncSession, *, task_id: str, principal: Principal, lock: bool = False) -> tuple[DeliveryTask, RecipientState]:

@@ -15,6 +15,7 @@ from shared.contracts.events import (
     AttemptSucceeded,
     Channel,
     DispatchFailed,
+    DocumentOpened,
     DocumentsAcknowledged,
     Exhausted,
     NoticeCompleted,
@@ -30,7 +31,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.evidence import EvidenceKind
 from shared.contracts.registry import Event, UnknownEvent, decode
-from shared.contracts.report import AddressUsed, AttemptEntry, ChannelUsed, Checkpoint, DeliveryReport, EvidenceRef, Proof, RecipientReport, Seal
+from shared.contracts.report import AddressUsed, AttemptEntry, ChannelUsed, Checkpoint, DeliveryReport, DocumentOpening, EvidenceRef, Proof, RecipientReport, Seal
 from shared.contracts.values import mask_id_number
 from shared.plumbing.masking import mask_text
 
@@ -158,6 +159,20 @@ def _recipient(recipient: Recipient, *, events: Sequence[Logged], items: Sequenc
         evidence=[u.ref for u in items if u.ref.ref in served_ids],
         exhausted=_exhausted(attempts, method=served.method if served else None, unserved=unserved),
         review=served.review if served else None,
+        openings=[_opening(e, e.event) for e in events if isinstance(e.event, DocumentOpened) and e.event.recipient_id == mine],
+    )
+
+
+def _opening(logged: Logged, event: DocumentOpened) -> DocumentOpening:
+    return DocumentOpening(
+        attempt_id=event.attempt_id,
+        sha256=event.sha256,
+        title=event.title,
+        disposition=event.disposition,
+        opened_at=event.opened_at,
+        ip=event.ip,
+        user_agent=event.user_agent,
+        receipt=_receipt(logged),
     )
 
 
@@ -187,7 +202,7 @@ def _receipt(logged: Logged) -> EvidenceRef:
 def _receipt_kind(event: Event) -> str:
     if isinstance(event, ENDS):
         return _CHANNEL_RECEIPT.get(event.channel, "event")
-    if isinstance(event, DocumentsAcknowledged):
+    if isinstance(event, DocumentsAcknowledged | DocumentOpened):
         return EvidenceKind.edelivery_receipt
     return EvidenceKind.ems_trace
 

@@ -1,0 +1,58 @@
+"""The KPIs' facts in the database: refreshed from a notice's logged events inside the consumer's transaction, and read back for a court and a date range."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.evidence.domain import kpis
+from services.evidence.models import EvidenceKpiFact, EvidenceTimelineEntry
+from shared.contracts.envelope import Envelope
+from shared.contracts.registry import Event, UnknownEvent, decode
+
+
+async def refresh(session: AsyncSession, notice_id: str) -> None:
+    """Folds the notice's logged events (the one just logged among them) into a fact per recipient and stores each."""
+    statement = (
+        select(EvidenceTimelineEntry.envelope)
+        .where(EvidenceTimelineEntry.notice_id == notice_id, col(EvidenceTimelineEntry.event_type).in_(kpis.READS))
+        .order_by(col(EvidenceTimelineEntry.log_index))
+    )
+    events = [event for envelope in (await session.exec(statement)).all() if (event := _decoded(envelope)) is not None]
+    for fact in kpis.fold(events):
+        row = await session.get(EvidenceKpiFact, (fact.notice_id, fact.recipient_id))
+        if row is None:
+            row = EvidenceKpiFact(notice_id=fact.notice_id, recipient_id=fact.recipient_id, court_id=fact.court_id, received_on=fact.received_on, fact={})
+        row.agent_id, row.fact = fact.agent_id, fact.model_dump(mode="json")
+        session.add(row)
+
+
+def _decoded(envelope: Mapping[str, Any]) -> Event | None:
+    try:
+        return decode(Envelope.model_validate(envelope))
+    except UnknownEvent:
+        # A type or version this release does not know counts for nothing, as in the report.
+        return None
+
+
+async def load(session: AsyncSession, *, court_id: str | None, start: date | None, end: date | None) -> list[kpis.RecipientFact]:
+    """Returns the facts of one court's notices (every court's when None) received from `start` to `end` (Beijing dates, both included)."""
+    statement = select(EvidenceKpiFact.fact)
+    if court_id is not None:
+        statement = statement.where(EvidenceKpiFact.court_id == court_id)
+    if start is not None:
+        statement = statement.where(col(EvidenceKpiFact.received_on) >= start)
+    if end is not None:
+        statement = statement.where(col(EvidenceKpiFact.received_on) <= end)
+    rows = (await session.exec(statement.order_by(col(EvidenceKpiFact.received_on), col(EvidenceKpiFact.notice_id), col(EvidenceKpiFact.recipient_id)))).all()
+    return [kpis.RecipientFact.model_validate(fact) for fact in rows]
+
+
+async def court_name(session: AsyncSession, court_id: str) -> str | None:
+    """Returns the court's name as its notices carry it; None when evidence has heard of no notice of the court."""
+    fact = (await session.exec(select(EvidenceKpiFact.fact).where(EvidenceKpiFact.court_id == court_id).limit(1))).first()
+    return None if fact is None else str(fact.get("court_name") or court_id)
