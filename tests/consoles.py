@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -16,10 +17,11 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from services.console.accounts import NewUser
+from services.console.adapters.batches import FakeBatches
 from services.console.adapters.delivery import FakeDelivery, TaskDetail
 from services.console.adapters.evidence import FakeEvidence
-from services.console.adapters.intake import FakeIntake
-from services.console.adapters.notices import FakeNotices, NoticeRow
+from services.console.adapters.intake import FakeIntake, NoticeRecord
+from services.console.adapters.notices import FakeNotices, NoticeRow, NoticeState
 from services.console.adapters.oversight import FakeOversight, Hold
 from services.console.config import ConsoleSettings
 from services.console.deps import ConsoleDeps
@@ -44,6 +46,9 @@ PASSWORD = "correct horse battery"
 # The address the test client calls from, as the audit log records it.
 CLIENT = ("203.0.113.7", 50000)
 WINDOW_START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+# A court's document as the fakes store it, and its sha256.
+SAMPLE_PDF = b"%PDF-1.7\n1 0 obj << /Type /Page >> endobj\n%%EOF"
+SAMPLE_SHA = hashlib.sha256(SAMPLE_PDF).hexdigest()
 NOW = WINDOW_START
 
 
@@ -131,6 +136,80 @@ def notice(notice_id: str = "n-1", **changes: Any) -> NoticeRow:
     return NoticeRow.model_validate(values | changes)
 
 
+def registered(notice_id: str = "n-1", court_id: str = "C371002", **changes: object) -> NoticeRecord:
+    """Returns a notice as intake registered it: one document with its file, one without (registered before files were kept), two recipients."""
+    values: dict[str, object] = {
+        "id": notice_id,
+        "court_id": court_id,
+        "court_reference": "HC-2026-1",
+        "case_number": "（2026）鲁1002民初1234号",
+        "cause": "民间借贷纠纷",
+        "stage": "first_instance",
+        "due_date": date(2026, 12, 1),
+        "received_at": NOW - timedelta(days=2),
+        "documents": [{"title": "起诉状副本", "kind": "complaint_copy", "pages": 1, "sha256": SAMPLE_SHA}, {"title": "传票", "kind": "summons", "pages": 1}],
+        "recipients": [
+            {"recipient_id": "r-1", "name": "张三", "kind": "person", "role": "defendant"},
+            {"recipient_id": "r-2", "name": "李四", "kind": "person", "role": "plaintiff"},
+        ],
+    }
+    return NoticeRecord.model_validate(values | changes)
+
+
+def delivery_state(notice_id: str = "n-1", court_id: str = "C371002", **changes: object) -> NoticeState:
+    """Returns delivery's state of the notice: 张三 after a failed SMS on a visit, 李四 served by SMS; the early warning raised."""
+    values: dict[str, object] = {
+        "notice_id": notice_id,
+        "court_id": court_id,
+        "case_number": "（2026）鲁1002民初1234号",
+        "stage": "first_instance",
+        "status": "in_progress",
+        "due_date": date(2026, 12, 1),
+        "registered_at": NOW - timedelta(days=2),
+        "warned_at": NOW,
+        "overdue_at": None,
+        "completed_at": None,
+        "recipients": [
+            {
+                "recipient_id": "r-1",
+                "name": "张三",
+                "role": "defendant",
+                "status": "in_progress",
+                "tier": "direct",
+                "whereabouts_unknown": False,
+                "attempts": [
+                    {
+                        "attempt_id": "a-1",
+                        "step": 0,
+                        "tier": "electronic",
+                        "channel": "sms",
+                        "status": "failed",
+                        "started_at": NOW - timedelta(days=2),
+                        "finished_at": NOW - timedelta(days=1),
+                    },
+                    {"attempt_id": "a-2", "step": 1, "tier": "direct", "channel": "visit", "status": "open", "started_at": NOW, "finished_at": None},
+                ],
+                "served": None,
+                "service_date": None,
+                "public_notice_ends": None,
+            },
+            {
+                "recipient_id": "r-2",
+                "name": "李四",
+                "role": "plaintiff",
+                "status": "served",
+                "tier": "electronic",
+                "whereabouts_unknown": False,
+                "attempts": [{"attempt_id": "a-3", "step": 0, "tier": "electronic", "channel": "sms", "status": "succeeded", "started_at": NOW, "finished_at": NOW}],
+                "served": {"method": "electronic", "service_date": "2026-11-23", "basis": "CPL 90", "deemed": False},
+                "service_date": "2026-11-23",
+                "public_notice_ends": None,
+            },
+        ],
+    }
+    return NoticeState.model_validate(values | changes)
+
+
 @dataclass
 class Console:
     """The app, its Deps and the fakes it calls."""
@@ -142,6 +221,7 @@ class Console:
     oversight: FakeOversight
     notices: FakeNotices
     intake: FakeIntake
+    batches: FakeBatches
 
     async def add(self, username: str, role: Role = Role.agent, scope: str = "", password: str = PASSWORD) -> ConsoleUser:
         """Adds a user (an agent whose scope is its username, unless told otherwise)."""
@@ -176,19 +256,19 @@ class Console:
 async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
     """Builds a console on a SQLite file in `tmp_path`, in the test environment, with the given settings."""
     settings = ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'console.db'}", common=CommonSettings(env=Environment.test, jwt_secret=SECRET), **overrides)
-    delivery, evidence, oversight, notices, intake = FakeDelivery(), FakeEvidence(), FakeOversight(), FakeNotices(), FakeIntake()
-    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, passwords=Passwords(CHEAP))
+    delivery, evidence, oversight, notices, intake, batches = FakeDelivery(), FakeEvidence(), FakeOversight(), FakeNotices(), FakeIntake(), FakeBatches()
+    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, passwords=Passwords(CHEAP))
     runtime = app.state.runtime
     await create_tables(runtime.db.engine, [*PLUMBING_TABLES, *TABLES])
     try:
-        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake)
+        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches)
     finally:
         await runtime.db.dispose()
 
 
 def hidden(html: str, name: str) -> str:
     """Returns the value of a form's hidden field."""
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
     assert found, f"no field {name}"
     return found.group(1)
 

@@ -14,8 +14,15 @@ BOARD = frozenset({Role.supervisor})
 # Auditors read the roster, the held services and their photos, and the notice list; only supervisors change or decide.
 ROSTER = frozenset({Role.supervisor, Role.auditor})
 HOLDS = frozenset({Role.supervisor, Role.auditor})
-NOTICES = frozenset({Role.supervisor, Role.auditor})
+# A court lists and opens its own notices (the services show it no other); the overseers all.
+NOTICES = frozenset({Role.court, Role.supervisor, Role.auditor})
+# An item of evidence and its thumbnail: its notice's court, and the overseers (evidence decides which item is whose).
+EVIDENCE = frozenset({Role.court, Role.supervisor, Role.auditor})
+# Submitting a notice: a court for itself, a supervisor for a court they choose.
+SUBMIT = frozenset({Role.court, Role.supervisor})
 SUPERVISORS = frozenset({Role.supervisor})
+# Notices from a workbook: a court uploads its own, a supervisor for a court it picks.
+BATCHES = frozenset({Role.court, Role.supervisor})
 # A delivery report: its court's, and every court's for the overseers (evidence decides which notice is whose).
 REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
 # The KPIs: a court its own court's (evidence decides), supervisors and auditors any court's or all.

@@ -30,6 +30,9 @@ class ConsoleSettings(ServiceSettings):
     secure_cookies: bool | None = None
     # The largest photo, video or signature the console takes to pass on to evidence.
     max_upload_mb: float = Field(default=25, gt=0)
+    # The largest workbook upload (the workbook with its documents) the console passes on to intake, and how long intake may take to take it.
+    max_batch_mb: float = Field(default=500, gt=0)
+    batch_timeout_s: float = Field(default=300, gt=0)
 
     @property
     def cookies_secure(self) -> bool:

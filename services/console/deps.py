@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from services.console.adapters.batches import Batches
 from services.console.adapters.delivery import Delivery
 from services.console.adapters.evidence import Evidence
 from services.console.adapters.intake import Intake
@@ -32,6 +33,9 @@ class ConsoleDeps(Deps):
     oversight: Oversight
     notices: Notices
     intake: Intake
+    # Intake's workbook batches, and the largest upload of a workbook with its documents the console passes on.
+    batches: Batches
+    max_batch_bytes: int
     # The largest file the console takes to pass on to evidence.
     max_upload_bytes: int
 

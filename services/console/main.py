@@ -12,13 +12,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.console import errors
+from services.console.adapters.batches import Batches, BatchesClient
 from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import Delivery, DeliveryClient
 from services.console.adapters.evidence import Evidence, EvidenceClient
 from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
-from services.console.api import dashboard, holds, people, tasks, team
+from services.console.api import batches as batch_pages
+from services.console.api import dashboard, holds, people, submission, tasks, team
 from services.console.api import notices as notice_list
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
@@ -47,8 +49,8 @@ def console_deps(settings: ConsoleSettings, *, db: Database, clock: Clock, http:
     """Returns the console's Deps over its database, calling the services over `http`."""
     minter = Minter(secret=settings.common.jwt_secret, issuer=settings.common.jwt_issuer)
 
-    def api(name: str, url: str) -> ServiceApi:
-        return ServiceApi(name=name, url=url, http=http, minter=minter, timeout_s=settings.service_timeout_s)
+    def api(name: str, url: str, *, timeout_s: float = settings.service_timeout_s) -> ServiceApi:
+        return ServiceApi(name=name, url=url, http=http, minter=minter, timeout_s=timeout_s)
 
     return ConsoleDeps(
         db=db,
@@ -62,7 +64,9 @@ def console_deps(settings: ConsoleSettings, *, db: Database, clock: Clock, http:
         oversight=OversightClient(api("delivery", settings.delivery_url)),
         notices=NoticesClient(api("delivery", settings.delivery_url)),
         intake=IntakeClient(api("intake", settings.intake_url)),
+        batches=BatchesClient(api("intake", settings.intake_url), upload_api=api("intake", settings.intake_url, timeout_s=settings.batch_timeout_s)),
         max_upload_bytes=int(settings.max_upload_mb * 2**20),
+        max_batch_bytes=int(settings.max_batch_mb * 2**20),
     )
 
 
@@ -87,6 +91,7 @@ def create_app(
     oversight: Oversight | None = None,
     notices: Notices | None = None,
     intake: Intake | None = None,
+    batches: Batches | None = None,
     passwords: Passwords | None = None,
 ) -> FastAPI:
     """Builds the console app from settings (environment by default); tests hand in fakes of the services and a cheaper hasher."""
@@ -102,6 +107,7 @@ def create_app(
             oversight=oversight or deps.oversight,
             notices=notices or deps.notices,
             intake=intake or deps.intake,
+            batches=batches or deps.batches,
         )
 
     async def close() -> None:
@@ -110,9 +116,10 @@ def create_app(
     spec = ServiceSpec(
         name="console",
         title="Songda console",
-        description="The web front door: sign-in, sessions, and the delivery team's and supervisors' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
+        description="The web front door: sign-in, sessions, and the delivery team's supervisors' and courts' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
-        routers=(people.router, tasks.router, team.router, holds.router, notice_list.router, dashboard.router),
+        # The submit form and the batch pages come before the notice list's /notices/{notice_id}, which would take new or batch for an id.
+        routers=(people.router, tasks.router, team.router, holds.router, submission.router, batch_pages.router, notice_list.router, dashboard.router),
         deps=build_deps,
         close=close,
     )

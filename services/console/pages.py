@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from services.console import texts
 from services.console.sessions import Visitor
+from shared.contracts import labels
 from shared.plumbing.clock import SHANGHAI
 
 HERE = Path(__file__).parent
@@ -85,7 +86,7 @@ def phone(number: str) -> str:
 
 templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 templates.filters.update(day=day, clock=clock, moment=moment, calendar=calendar, coordinates=coordinates, phone=phone)
-templates.globals.update(texts=texts, htmx=HTMX, echarts=ECHARTS)
+templates.globals.update(texts=texts, labels=labels, htmx=HTMX, echarts=ECHARTS)
 
 
 def is_htmx(request: Request) -> bool:

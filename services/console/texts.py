@@ -16,11 +16,19 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
         "团队看板：查看全部待办任务（按送达员分组，已超时的在前），并可改派。",
         "花名册：添加送达员，修改姓名、负责区域和是否在岗。",
         "待审核证据：查看核验存疑的照片，认可证据或安排重新上门。",
-        "通知列表：按状态、法院、送达员、案号、当事人和期限筛选送达通知。",
+        "通知列表：按状态、法院、送达员、案号、当事人和期限筛选送达通知，打开每份通知查看送达进展、证据和送达报告。",
+        "提交送达通知：为所选法院填写案件和受送达人，上传送达文书。",
         "统计看板：各法院、送达员、各周的送达成功率、用时、超期率和费用，导出表格和月度考核报表。",
+        "批量导入：为法院上传 Excel 工作簿及文书，查看每行的登记结果。",
         "可通过各服务的 /v1/audit-log 接口查阅审计日志。",
     ),
-    "court": ("统计看板：本院的送达成功率、用时、超期率和费用，导出表格和月度考核报表。", "目前可通过受理服务的接口提交送达通知。"),
+    "court": (
+        "本院通知：查看本院的送达通知及各受送达人的送达进展，按状态、案号、当事人和期限筛选。",
+        "提交通知：填写案件和受送达人信息，上传送达文书（PDF 或 OFD）。",
+        "通知详情：送达过程时间线、证据照片、送达文书和各版本的送达报告（PDF、网页）。",
+        "批量导入：下载模板，上传填好的 Excel 工作簿及文书，查看每行的登记结果和退回原因。",
+        "统计看板：本院的送达成功率、用时、超期率和费用，导出表格和月度考核报表。",
+    ),
     "lawyer": ("律师事务所送达页面即将上线。",),
     "auditor": (
         "花名册：查阅送达员名单（只读）。",
@@ -34,12 +42,30 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 # The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     "agent": (("/today", "今日任务"),),
-    "court": (("/dashboard", "统计看板"),),
-    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板")),
+    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板"), ("/notices/batch", "批量导入")),
+    "court": (("/notices", "本院通知"), ("/notices/new", "提交通知"), ("/notices/batch", "批量导入"), ("/dashboard", "统计看板")),
     "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板")),
 }
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
+# The submit form's choices: the stages (as the report names them), the documents courts serve most, ID types.
+STAGES: dict[str, str] = {stage.value: name for stage, name in labels.STAGE.items()}
+DOCUMENT_KINDS: dict[str, str] = {
+    "complaint_copy": "起诉状副本",
+    "notice_to_respond": "应诉通知书",
+    "summons": "传票",
+    "evidence_notice": "举证通知书",
+    "judgment": "判决书",
+    "ruling": "裁定书",
+    "mediation": "调解书",
+    "appeal_copy": "上诉状副本",
+    "enforcement_notice": "执行通知书",
+    "other": "其他文书",
+}
+ID_TYPES: dict[str, str] = {"resident_id": "居民身份证", "uscc": "统一社会信用代码", "passport": "护照", "other": "其他证件"}
+TIERS: dict[str, str] = {tier.value: name for tier, name in labels.TIER.items()}
+METHODS: dict[str, str] = {method.value: name for method, name in labels.METHOD.items()}
+ATTEMPT_STATES: dict[str, str] = {"scheduled": "待进行", "open": "进行中", "reported": "已报告，待核验", "succeeded": "成功", "failed": "未成功"}
 RECIPIENT_KINDS: dict[str, str] = {"person": "自然人", "organisation": "法人或其他组织"}
 OUTCOMES: dict[str, str] = {"served": "当面签收", "refused": "拒绝签收（留置送达）", "not_found": "未找到受送达人", "moved": "受送达人已搬离", "posted": "已张贴公告"}
 # Outcomes in the order the task page offers them.
@@ -151,7 +177,18 @@ UPLOAD_REFUSALS: dict[int, str] = {
     415: "文件类型不支持：请上传照片（JPEG、PNG、HEIC）",
     422: "无法读取此文件：请重新拍摄后上传",
 }
-EVIDENCE_KINDS: dict[str, str] = {"photo": "照片", "video": "录像", "signature": "签名", "signed_receipt": "签收的送达回证照片"}
+EVIDENCE_KINDS: dict[str, str] = {
+    "photo": "照片",
+    "video": "录像",
+    "signature": "签名",
+    "signed_receipt": "签收的送达回证照片",
+    "call_record": "通话记录",
+    "sms_receipt": "短信回执",
+    "email_receipt": "邮件回执",
+    "edelivery_receipt": "电子送达回执",
+    "ems_trace": "邮件轨迹",
+    "return_receipt_scan": "回执扫描件",
+}
 
 
 def flag(name: str) -> Flag:
@@ -214,6 +251,31 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     # Delivery's refusal of a reassignment to an agent not (or no longer) active in the roster.
     (r"^no active agent", "{label}不在岗或不在花名册中，请重新选择"),
 )
+
+
+# Intake's messages on a submitted notice, in Chinese; tried before the general ones above.
+_NOTICE_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"resident ID number must be 18|must be 17 digits", "{label}应为18位居民身份证号码"),
+    (r"resident ID (number has|check digit)", "{label}有误：请核对居民身份证号码（地区码、出生日期或校验位不符）"),
+    (r"unified social credit code", "{label}有误：请核对18位统一社会信用代码"),
+    (r"give id_type together with id_number", "填写证件号码时，请选择{label}的证件类型"),
+    (r"not a phone number|not a valid number for its region|phone extensions", "{label}不是有效的电话号码，多个号码请用逗号或空格分开"),
+    (r"not a valid email address", "{label}不是有效的电子邮箱地址"),
+    (r"^case number", "{label}格式不正确，应如（2026）鲁1002民初1234号"),
+    (r"is not a case of court", "该案号不属于本院：请核对案号中的法院代字"),
+    (r"the case number's type code says", "审级与案号中的案件类型不符，请核对"),
+    (r"is not a registered, active court", "{label}未在本系统登记或已停用"),
+    (r"valid date", "{label}不是有效的日期，请按“年-月-日”填写"),
+    (r"^List should have at least", "请至少填写一项{label}"),
+)
+
+
+def explain(english: str, label: str) -> str:
+    """Returns a service's message on a field in Chinese; one it has no words for is the field's name with the service's own message."""
+    for pattern, chinese in (*_NOTICE_MESSAGES, *_MESSAGES):
+        if re.search(pattern, english):
+            return chinese.format(label=label)
+    return f"{label}：{english}"
 
 
 @dataclass(frozen=True)

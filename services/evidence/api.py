@@ -215,6 +215,18 @@ async def content(evidence_id: Id, request: Request, principal: ItemReaders, dep
     )
 
 
+@router.get(
+    "/evidence/{evidence_id}/thumbnail",
+    summary="A small preview of a picture: JPEG, at most 320 px on its long side, upright, without EXIF",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def thumbnail(evidence_id: Id, request: Request, principal: ItemReaders, deps: DepsDep) -> Response:
+    """Returns the preview of a photo, signature or photographed receipt to whoever reaches the item (404 for any other kind); the read is audited."""
+    data = await handlers.read_thumbnail(deps, principal=principal, evidence_id=evidence_id, client=_client(request))
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
 def _suffix(content_type: str) -> str:
     return mimetypes.guess_extension(content_type) or ".bin"
 
@@ -324,6 +336,12 @@ async def timeline(notice_id: Id, principal: Readers, deps: DepsDep) -> Timeline
             for position, e in enumerate(entries, start=1)
         ],
     )
+
+
+@router.get("/notices/{notice_id}/evidence", response_model=list[EvidenceOut], summary="Every item of evidence recorded for a notice, in order")
+async def notice_evidence(notice_id: Id, request: Request, principal: Readers, deps: DepsDep) -> list[EvidenceOut]:
+    """Returns the notice's items with their checks and flags; a court sees only its own notices' (others answer 404); the read is audited."""
+    return [_out(item) for item in await handlers.notice_items(deps, principal=principal, notice_id=notice_id, client=_client(request))]
 
 
 @courts.put("/courts/{court_id}/webhook", response_model=WebhookOut, summary="Register where the court's reports are pushed")

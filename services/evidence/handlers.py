@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.evidence import access, items, kpi_facts, log, rendering, reports
+from services.evidence import access, items, kpi_facts, log, rendering, reports, thumbnails
 from services.evidence.adapters.courts import Push
 from services.evidence.deps import EvidenceDeps
 from services.evidence.domain import kpis
@@ -31,6 +31,7 @@ from services.evidence.models import (
     EvidenceTask,
     EvidenceTimelineEntry,
 )
+from services.evidence.photos import PhotoError
 from services.evidence.sniffing import acceptable, sniff
 from services.evidence.targets import TargetRefused
 from services.evidence.uploads import Upload
@@ -161,6 +162,29 @@ async def read_item(deps: EvidenceDeps, *, principal: Principal, evidence_id: st
         item = await _item(session, principal, evidence_id)
         audit.record(session, principal, action=action, target=evidence_id, client=client, now=deps.clock.now())
     return item
+
+
+async def read_thumbnail(deps: EvidenceDeps, *, principal: Principal, evidence_id: str, client: str | None) -> bytes:
+    """Returns a small upright JPEG of a picture the caller reaches, without its EXIF, and audits the read like the content's; an item that is no picture has none (404)."""
+    item = await read_item(deps, principal=principal, evidence_id=evidence_id, action="evidence.thumbnail", client=client)
+    if not thumbnails.has_thumbnail(item.kind, item.content_type):
+        raise Problem(404, "Not found", f"Evidence {evidence_id} is no picture and has no thumbnail.")
+    data = await asyncio.to_thread(deps.blobs.path(item.sha256).read_bytes)
+    try:
+        return await asyncio.to_thread(thumbnails.thumbnail, data)
+    except PhotoError:
+        # Sniffed as a picture at upload but not decodable now: there is nothing to preview, and the bytes stay at /content.
+        raise Problem(404, "Not found", f"Evidence {evidence_id} has no thumbnail.") from None
+
+
+async def notice_items(deps: EvidenceDeps, *, principal: Principal, notice_id: str, client: str | None) -> Sequence[EvidenceItem]:
+    """Returns the items recorded for a notice the caller reaches, in log order, and audits the read."""
+    async with deps.db.transaction() as session:
+        if not access.sees_notice(principal, await session.get(EvidenceNotice, notice_id)):
+            raise Problem(404, "Not found", f"Evidence has no notice {notice_id}.")
+        found = (await session.exec(select(EvidenceItem).where(EvidenceItem.notice_id == notice_id).order_by(col(EvidenceItem.leaf_index)))).all()
+        audit.record(session, principal, action="evidence.list", target=notice_id, client=client, now=deps.clock.now())
+    return found
 
 
 async def _item(session: AsyncSession, principal: Principal, evidence_id: str) -> EvidenceItem:

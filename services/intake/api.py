@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile, status
 
-from services.intake import access, handlers
+from services.intake import access, batches, handlers, workbook
+from services.intake.batch_upload import XLSX, BatchIntake, receive
 from services.intake.courts import COURT_ID, CourtIn, CourtOut
 from services.intake.deps import DepsDep
 from services.intake.models import IntakeCourt, IntakeDocument, IntakeNotice
-from services.intake.requests import ConfirmationIn, ConfirmationOut, DocumentOut, LookupIn, LookupOut, NoticeIn, NoticeOut
+from services.intake.requests import BatchAccepted, BatchOut, BatchRowOut, ConfirmationIn, ConfirmationOut, DocumentOut, LookupIn, LookupOut, NoticeIn, NoticeOut
 from shared.contracts.events import Stage
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.documents import CHUNK, OFD, PDF, served_headers
@@ -25,6 +26,8 @@ router = APIRouter(prefix="/v1", tags=["intake"])
 
 
 CourtOrService = Annotated[Principal, Depends(require(Role.court, Role.service))]
+# A supervisor submits for a court they choose in the console, as a service does for any court.
+Submitters = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
 Readers = Annotated[Principal, Depends(require(Role.court, Role.lawyer, Role.service, Role.supervisor, Role.auditor))]
 # Agents get what a visit needs on their task card; a lookup would show them every contact and consent (PIPL Art. 6).
 LookupRoles = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
@@ -34,8 +37,12 @@ DocumentReaders = Annotated[Principal, Depends(require(Role.court, Role.supervis
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 # The multipart envelope around a file of the largest size allowed: boundary lines, part headers, the court_id field.
 _ENVELOPE_BYTES = 64 * 1024
+# A workbook is submitted by a court for itself, or by a supervisor or a service naming the court; auditors only read.
+BatchSubmitters = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.service))]
+BatchReaders = Annotated[Principal, Depends(require(Role.court, Role.supervisor, Role.auditor, Role.service))]
 Anyone = Annotated[Principal, Depends(require(*Role))]
 NoticeId = Annotated[str, Path(max_length=64)]
+BatchId = Annotated[str, Path(max_length=64)]
 CourtId = Annotated[str, Path(pattern=COURT_ID)]
 
 
@@ -96,7 +103,7 @@ async def read_document(
     summary="Submit a notice to serve (idempotent on court_id + court_reference)",
     responses=problems(409) | {200: {"description": "The same notice was submitted before; the first one is returned"}},
 )
-async def submit_notice(body: NoticeIn, response: Response, principal: CourtOrService, deps: DepsDep) -> NoticeOut:
+async def submit_notice(body: NoticeIn, response: Response, principal: Submitters, deps: DepsDep) -> NoticeOut:
     """Validates and registers a notice of a registered court in one of its cases, under the registry's court name, publishing intake.NoticeRegistered."""
     access.check_submitter(principal, body.court_id)
     notice, created = await handlers.register_notice(deps, principal=principal, body=body)
@@ -150,6 +157,75 @@ async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Sup
     court, created = await handlers.put_court(deps, court_id=court_id, body=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _court(court)
+
+
+@router.get(
+    "/notice-batches/template.xlsx",
+    response_class=Response,
+    summary="The Excel template for a batch of notices: its sheets, Chinese columns, lists of allowed values and an example",
+    responses={200: {"description": "The template workbook", "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+async def batch_template(_: Anyone) -> Response:
+    """Returns the workbook courts fill in (sheets 送达任务 and 文书, and 说明 explaining each column)."""
+    headers = {"Content-Disposition": "attachment; filename=\"songda-notices.xlsx\"; filename*=UTF-8''%E9%80%81%E8%BE%BE%E4%BB%BB%E5%8A%A1%E6%A8%A1%E6%9D%BF.xlsx"}
+    return Response(workbook.template(), media_type=XLSX, headers=headers)
+
+
+_UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["workbook"],
+                "properties": {
+                    "workbook": {"type": "string", "format": "binary", "description": "The filled-in template (.xlsx)"},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "The documents (PDF or OFD) the 文书 sheet names by file name"},
+                    "court_id": {"type": "string", "description": "The court the notices are for (supervisors and services; a court submits its own)"},
+                },
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/notice-batches",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchAccepted,
+    summary="Upload a workbook of notices with their documents; the notices are registered one by one in the background",
+    responses=problems(413, 415),
+    openapi_extra={"requestBody": _UPLOAD},
+)
+async def batch_submit(request: Request, response: Response, principal: BatchSubmitters, deps: DepsDep) -> BatchAccepted:
+    """Checks the workbook's shape and the court, stores the files and keeps the batch; each notice is then registered as POST /v1/notices would, a reference used before counted as a duplicate."""
+    intake: BatchIntake = request.app.state.batch_intake
+    upload = await receive(request, limits=intake.limits)
+    batch = await batches.submit(deps, principal=principal, upload=upload, max_rows=intake.max_rows)
+    response.headers["Location"] = f"/v1/notice-batches/{batch.id}"
+    return BatchAccepted(batch_id=batch.id)
+
+
+@router.get(
+    "/notice-batches/{batch_id}", response_model=BatchOut, summary="A batch's progress and each of its notices: registered, duplicate, refused (with each cell's reason) or pending"
+)
+async def batch_read(batch_id: BatchId, principal: BatchReaders, deps: DepsDep) -> BatchOut:
+    """Returns the batch to its court and to overseers; another court's answers 404, as a missing one."""
+    batch, rows = await batches.read_batch(deps, principal=principal, batch_id=batch_id)
+    return BatchOut(
+        id=batch.id,
+        court_id=batch.court_id,
+        filename=batch.filename,
+        status=batch.status,
+        total=batch.total,
+        done=batch.done,
+        registered=batch.registered,
+        duplicates=batch.duplicates,
+        refused=batch.refused,
+        created_at=batch.created_at,
+        finished_at=batch.finished_at,
+        rows=[BatchRowOut.model_validate(batches.row_view(row)) for row in rows],
+    )
 
 
 def _document(document: IntakeDocument) -> DocumentOut:

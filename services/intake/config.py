@@ -21,6 +21,13 @@ class IntakeSettings(ServiceSettings):
     courts_seed: Path | None = None
     # The largest document a court may upload (bytes); a scanned 起诉状 with its exhibits stays well below 50 MB.
     document_max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    # A workbook of notices: how big it and the whole upload with its files may be, and how many rows and files it may carry.
+    batch_workbook_max_mb: float = Field(default=10, gt=0)
+    batch_upload_max_mb: float = Field(default=500, gt=0)
+    batch_max_rows: int = Field(default=5000, ge=1)
+    batch_max_files: int = Field(default=1000, ge=1)
+    # How long the batch worker waits when no notice of a workbook waits to be registered.
+    batch_poll_ms: int = Field(default=500, ge=10)
 
     @property
     def seed_file(self) -> Path | None:

@@ -110,23 +110,27 @@ async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -
     now = deps.clock.now()
     try:
         async with deps.db.transaction() as session:
-            # A court is refused unless registered and active; a service may name any court, checked with the name.
-            court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
-            payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
-            payload["documents"] = await _stored_documents(session, body, court_id=body.court_id)
-            notice = notices.new_notice(payload, now=now)
-            await _resolve_recipients(session, notice, now=now)
-            session.add(notice)
-            envelope = notices.registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
-            outbox.add(session, envelope, topic=topics.INTAKE_EVENTS, now=now)
+            return await register_in(session, principal=principal, body=body, now=now)
     except IntegrityError:
-        # The unique (court_id, court_reference) says this notice was submitted before: a resubmission
-        # returns the first one, a different notice under the same reference is a conflict.
-        async with deps.db.sessions() as session:
-            existing = await _by_reference(session, body.court_id, body.court_reference)
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, notice.fingerprint), False
+        # A concurrent submission of the same (court_id, court_reference) committed first; looked at again, it is found.
+        async with deps.db.transaction() as session:
+            return await register_in(session, principal=principal, body=body, now=now)
+
+
+async def register_in(session: AsyncSession, *, principal: Principal, body: NoticeIn, now: datetime) -> tuple[IntakeNotice, bool]:
+    """Registers a notice inside the caller's transaction (a request's, or a batch row's); a reference used before returns the first notice, or 409 for a different one."""
+    # A court is refused unless registered and active; a service may name any court, checked with the name.
+    court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
+    payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
+    payload["documents"] = await _stored_documents(session, body, court_id=body.court_id)
+    existing = await _by_reference(session, body.court_id, body.court_reference)
+    if existing is not None:
+        return _same_or_conflict(existing, domain.fingerprint(payload)), False
+    notice = notices.new_notice(payload, now=now)
+    await _resolve_recipients(session, notice, now=now)
+    session.add(notice)
+    envelope = notices.registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
+    outbox.add(session, envelope, topic=topics.INTAKE_EVENTS, now=now)
     return notice, True
 
 

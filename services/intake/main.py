@@ -3,7 +3,8 @@
 import structlog
 from fastapi import FastAPI
 
-from services.intake import api, consumers, courts, handlers
+from services.intake import api, consumers, courts, handlers, workers
+from services.intake.batch_upload import BatchIntake, Limits
 from services.intake.config import IntakeSettings
 from services.intake.deps import IntakeDeps
 from services.intake.models import TABLES
@@ -29,6 +30,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         store = DocumentStore(settings.common.documents, max_bytes=settings.document_max_bytes)
         return IntakeDeps(db=runtime.db, clock=runtime.clock, documents=store)
 
+    def run(deps: Deps) -> dict:
+        return {"batches": workers.register_batches(deps, poll_s=settings.batch_poll_ms / 1000)}
+
     spec = ServiceSpec(
         name="intake",
         title="Songda intake",
@@ -39,5 +43,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         handlers=consumers.HANDLERS,
         deps=build_deps,
         prepare=prepare,
+        workers=run,
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    app.state.batch_intake = BatchIntake(
+        limits=Limits(workbook_bytes=int(settings.batch_workbook_max_mb * 2**20), upload_bytes=int(settings.batch_upload_max_mb * 2**20), files=settings.batch_max_files),
+        max_rows=settings.batch_max_rows,
+    )
+    return app

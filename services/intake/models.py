@@ -168,7 +168,60 @@ class IntakeImportReject(SQLModel, table=True):
     reason: str
 
 
+class IntakeBatch(SQLModel, table=True):
+    """A workbook of notices a court uploaded: who sent it, for which court, and how far registering its notices has come."""
+
+    __tablename__ = "intake_batch"
+
+    id: str = Field(primary_key=True)
+    court_id: str = Field(index=True)
+    # The caller whose right to submit each notice is checked when it is registered (a court, a supervisor, a service).
+    submitter_role: str
+    submitter: str
+    filename: str
+    status: str
+    total: int
+    done: int = 0
+    registered: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class IntakeBatchRow(SQLModel, table=True):
+    """One notice of a batch: where it starts in the workbook, the request it makes, where each field sits, and what became of it."""
+
+    __tablename__ = "intake_batch_row"
+    __table_args__ = (Index("ix_intake_batch_row_pending", "status", "batch_id", "position"),)
+
+    batch_id: str = Field(primary_key=True)
+    position: int = Field(primary_key=True)
+    sheet: str
+    row: int
+    court_reference: str
+    status: str
+    notice_id: str | None = None
+    payload: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    # {field path: [sheet, row, column]}: where each field of the request was read, to place its errors.
+    cells: dict[str, Any] = Field(sa_column=Column(JSONDoc, nullable=False))
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+
+
 TABLES = tuple(
     table_of(model)
-    for model in (IntakeCourt, IntakeDocument, IntakeNotice, IntakeRecipient, IntakeParty, IntakeContact, IntakeAddressEntry, IntakeConfirmation, IntakeImport, IntakeImportReject)
+    for model in (
+        IntakeCourt,
+        IntakeDocument,
+        IntakeNotice,
+        IntakeRecipient,
+        IntakeParty,
+        IntakeContact,
+        IntakeAddressEntry,
+        IntakeConfirmation,
+        IntakeImport,
+        IntakeImportReject,
+        IntakeBatch,
+        IntakeBatchRow,
+    )
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
 from pydantic.networks import validate_email
@@ -233,3 +233,43 @@ class NoticeOut(BaseModel):
     documents: list[Document]
     recipients: list[RecipientOut]
     lawyers: list[Lawyer] = Field(default_factory=list)
+
+
+class BatchAccepted(BaseModel):
+    batch_id: str
+
+
+class CellErrorOut(BaseModel):
+    """A refused value: the sheet, the Excel row and the column's header where it sits, the request field it fills, and why (in Chinese)."""
+
+    sheet: str
+    row: int
+    column: str
+    field: str
+    message: str
+
+
+class BatchRowOut(BaseModel):
+    """One notice of a workbook, named by its first row: registered, a duplicate of one registered before, refused, or still pending."""
+
+    sheet: str
+    row: int
+    court_reference: str
+    status: Literal["pending", "registered", "duplicate", "refused"]
+    notice_id: str | None
+    errors: list[CellErrorOut]
+
+
+class BatchOut(BaseModel):
+    id: str
+    court_id: str
+    filename: str
+    status: Literal["registering", "done"]
+    total: int
+    done: int
+    registered: int
+    duplicates: int
+    refused: int
+    created_at: datetime
+    finished_at: datetime | None
+    rows: list[BatchRowOut]

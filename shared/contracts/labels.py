@@ -1,8 +1,8 @@
-"""The Chinese names of the contracts' words that more than one service prints: the delivery report (evidence) and the 送达回证 to sign (delivery)."""
+"""The Chinese names of the contracts' words that more than one service prints: the delivery report (evidence), the 送达回证 to sign (delivery) and the courts' notice pages (console)."""
 
 from __future__ import annotations
 
-from shared.contracts.events import SignerRole, Stage
+from shared.contracts.events import ServiceMethod, SignerRole, Stage, Tier
 
 SIGNER_ROLE: dict[SignerRole, str] = {
     SignerRole.recipient: "本人",
@@ -44,3 +44,52 @@ def party_role(role: str, *, stage: str) -> str:
     if stage == Stage.enforcement and role in ENFORCEMENT_ROLE:
         return ENFORCEMENT_ROLE[role]
     return PARTY_ROLE.get(role, role)
+
+
+# The rungs of tiered delivery (分层送达) and how a recipient was served, as the courts' pages name them.
+TIER: dict[Tier, str] = {
+    Tier.electronic: "电子送达",
+    Tier.direct: "直接送达",
+    Tier.postal: "邮寄送达",
+    Tier.posting: "张贴公告",
+    Tier.public_notice: "公告送达",
+}
+
+METHOD: dict[ServiceMethod, str] = {
+    ServiceMethod.direct: "直接送达",
+    ServiceMethod.refusal: "留置送达",
+    ServiceMethod.electronic: "电子送达",
+    ServiceMethod.postal: "邮寄送达",
+    ServiceMethod.posting: "张贴送达（公告）",
+    ServiceMethod.public_notice: "公告送达",
+}
+
+# A notice's timeline (evidence's log of the events about it), one line per event type; a type not listed is shown as it is.
+EVENT: dict[str, str] = {
+    "intake.NoticeRegistered": "法院提交送达通知，受理登记",
+    "intake.AddressConfirmed": "当事人确认送达地址",
+    "delivery.TaskAssigned": "派出上门送达或张贴任务",
+    "delivery.AttemptStarted": "开始一次送达",
+    "delivery.AttemptSucceeded": "一次送达成功",
+    "delivery.AttemptFailed": "一次送达未成功",
+    "delivery.DocumentsAcknowledged": "受送达人确认收到文书",
+    "delivery.DocumentOpened": "受送达人在线查看或下载文书",
+    "delivery.AddressReported": "送达员报告受送达人的新地址",
+    "delivery.RecipientServed": "受送达人已送达",
+    "delivery.RecipientUnserved": "送达方式均已用尽，受送达人未能送达",
+    "delivery.DeadlineApproaching": "临近送达期限（预警）",
+    "delivery.NoticeOverdue": "已超过送达期限（超期）",
+    "delivery.NoticeCompleted": "全部受送达人送达完毕",
+    "carrier_gateway.DispatchPostalItem": "交寄法院专递",
+    "carrier_gateway.WaybillCreated": "法院专递已取得运单号",
+    "carrier_gateway.DispatchFailed": "法院专递交寄失败",
+    "carrier_gateway.TrackingUpdated": "法院专递投递进展",
+    "carrier_gateway.ReceiptReturned": "法院专递回执已退回",
+    "evidence.EvidenceRecorded": "证据已存证",
+    "evidence.ReportIssued": "送达报告已出具",
+}
+
+
+def event(event_type: str) -> str:
+    """Returns what an event type means in a notice's timeline, or the type as it is when it has no name."""
+    return EVENT.get(event_type, event_type)

@@ -114,6 +114,14 @@ class Watched:
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
 
+async def sign_in(page: Page, stack: BrowserStack, username: str, password: str = PASSWORD) -> None:
+    """Fills the sign-in form as a person does."""
+    await page.goto(f"{stack.console}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("button:has-text('登录')")
+
+
 async def screenshot(page: Page, name: str) -> None:
     """Keeps a picture of the page in tests/browser/screenshots (git-ignored), and holds that a phone never scrolls sideways."""
     SCREENSHOTS.mkdir(exist_ok=True)

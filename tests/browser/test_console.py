@@ -5,24 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, expect
 
 from shared.contracts.events import GeoPoint
 from shared.plumbing.auth import Role
 from simulators import camera
-from tests.browser.support import HOME, PASSWORD, SUPERVISOR, BrowserStack, Visit, Watched, screenshot
+from tests.browser.support import HOME, PASSWORD, SUPERVISOR, BrowserStack, Visit, Watched, screenshot, sign_in
 from tests.support import eventually, token
 
 # Chinese text reaches a person in time on a loaded two-core machine; a browser test waits for it, never sleeps.
 SLOW = 30_000
-
-
-async def sign_in(page: Page, stack: BrowserStack, username: str, password: str = PASSWORD) -> None:
-    """Fills the sign-in form as a person does."""
-    await page.goto(f"{stack.console}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", password)
-    await page.click("button:has-text('登录')")
 
 
 async def standing(stack: BrowserStack, visit: Visit) -> dict[str, Any]:

@@ -32,9 +32,10 @@ from shared.contracts.events import DispatchPostalItem
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.contracts.values import uscc_check_char
 from shared.plumbing.auth import Role
+from simulators import camera
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.main import create_app as create_sim
-from tests import histories
+from tests import histories, workbooks
 from tests.support import EXAMPLE_NOTICE, EXAMPLES, common, eventually, free_port, publish, running, serving, settings, token, upload_examples
 
 FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
@@ -58,8 +59,10 @@ class World:
     task_id: str = ""
     agent_id: str = ""
     evidence_id: str = ""
+    photo_id: str = ""
     waybill_no: str = ""
     report_notice_id: str = ""
+    batch_id: str = ""
     hook: str = ""
     sha256: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -73,6 +76,12 @@ def notice_body() -> dict[str, Any]:
     plaintiff = {**copy.deepcopy(defendant), "name": "赵六", "role": "plaintiff", "id_number": "371002199001014219", "lawyer": None}
     body.update(court_reference="MATRIX-1", case_number=CASE, recipients=[defendant, plaintiff])
     return body
+
+
+def batch_upload() -> dict[str, Any]:
+    """A workbook of one notice whose defendant's ID number is wrong, for court C371002: its row is refused, so the batch registers nothing."""
+    data = workbooks.notices(1, changes={0: {"法院编号": "MATRIX-B-1", "证件号码": "371002198503124211"}})
+    return {"files": {"workbook": ("送达任务.xlsx", data, "application/octet-stream")}, "data": {"court_id": "C371002"}}
 
 
 def confirmation_body() -> dict[str, Any]:
@@ -145,6 +154,9 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
     assert submitted.status_code == 201, submitted.text
     w.notice_id = submitted.json()["id"]
     w.recipient_id = submitted.json()["recipients"][0]["recipient_id"]
+    batch = await intake.post("/v1/notice-batches", headers=court, **batch_upload())
+    assert batch.status_code == 202, batch.text
+    w.batch_id = batch.json()["batch_id"]
 
     async def visit() -> dict[str, Any] | None:
         response = await delivery.get(f"/v1/notices/{w.notice_id}/delivery", headers=court)
@@ -162,6 +174,7 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
         return response if response.status_code == 201 else None
 
     w.evidence_id = (await eventually(uploaded, what="evidence to know the task")).json()["id"]
+    w.photo_id = (await evidence.post("/v1/evidence", files=_photo(w), headers=agent)).json()["id"]
 
     command = DispatchPostalItem(
         notice_id=w.notice_id,
@@ -217,6 +230,11 @@ def _item(w: World) -> dict[str, Any]:
     return {"metadata": (None, json.dumps(meta), "application/json")}
 
 
+def _photo(w: World) -> dict[str, Any]:
+    meta = {"notice_id": w.notice_id, "kind": "photo", "scene": "visit", "task_id": w.task_id}
+    return {"metadata": (None, json.dumps(meta), "application/json"), "file": ("door.jpg", camera.jpeg(), "image/jpeg")}
+
+
 @dataclass(frozen=True)
 class Call:
     """One endpoint: how to call it about the world's objects, and what each caller must get."""
@@ -250,7 +268,7 @@ TABLE: tuple[Call, ...] = (
         lambda w: {"files": {"file": ("起诉状副本.pdf", (EXAMPLES / "complaint_copy.pdf").read_bytes(), "application/pdf")}, "data": {"court_id": "C371002"}},
     ),
     Call("intake", "get", "/v1/documents/{sha256}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/documents/{w.sha256}"),
-    Call("intake", "post", "/v1/notices", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/notices", lambda w: {"json": notice_body()}),
+    Call("intake", "post", "/v1/notices", (200, 403, 403, 403, 403, 403, 200, 403, 200), lambda w: "/v1/notices", lambda w: {"json": notice_body()}),
     Call("intake", "get", "/v1/notices/{notice_id}", (200, 404, 403, 403, 200, 404, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}"),
     Call(
         "intake", "post", "/v1/address-confirmations", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/address-confirmations", lambda w: {"json": confirmation_body()}
@@ -263,6 +281,10 @@ TABLE: tuple[Call, ...] = (
         lambda w: "/v1/address-lookups",
         lambda w: {"json": {"party": confirmation_body()["party"], "case_number": CASE, "purpose": "核实送达地址"}},
     ),
+    Call("intake", "get", "/v1/notice-batches/template.xlsx", (200,) * 9, lambda w: "/v1/notice-batches/template.xlsx"),
+    # A court submits for itself, a supervisor or a service names the court; the workbook's one notice is refused by the worker, so nothing is registered.
+    Call("intake", "post", "/v1/notice-batches", (202, 403, 403, 403, 403, 403, 202, 403, 202), lambda w: "/v1/notice-batches", lambda w: batch_upload()),
+    Call("intake", "get", "/v1/notice-batches/{batch_id}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/notice-batches/{w.batch_id}"),
     Call("intake", "get", "/v1/courts", (200,) * 9, lambda w: "/v1/courts"),
     Call("intake", "get", "/v1/courts/{court_id}", (200,) * 9, lambda w: "/v1/courts/C371002"),
     Call(
@@ -376,6 +398,9 @@ TABLE: tuple[Call, ...] = (
     Call("evidence", "post", "/v1/evidence", (403, 403, 201, 403, 403, 403, 201, 403, 201), lambda w: "/v1/evidence", lambda w: {"files": _item(w)}),
     Call("evidence", "get", "/v1/evidence/{evidence_id}", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.evidence_id}"),
     Call("evidence", "get", "/v1/evidence/{evidence_id}/content", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.evidence_id}/content"),
+    # A photo's thumbnail, to whoever reaches the item (an item that is no picture has none: tests/unit/test_thumbnails.py).
+    Call("evidence", "get", "/v1/evidence/{evidence_id}/thumbnail", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.photo_id}/thumbnail"),
+    Call("evidence", "get", "/v1/notices/{notice_id}/evidence", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}/evidence"),
     Call("evidence", "get", "/v1/evidence/{evidence_id}/proof", (200, 404, 200, 404, 403, 403, 200, 200, 200), lambda w: f"/v1/evidence/{w.evidence_id}/proof"),
     Call("evidence", "get", "/v1/log/checkpoint", (200,) * 9, lambda w: "/v1/log/checkpoint"),
     Call("evidence", "get", "/v1/log/consistency", (200,) * 9, lambda w: "/v1/log/consistency?first=1&second=1"),
@@ -434,7 +459,7 @@ async def test_every_endpoint_answers_every_caller_as_the_table_says(world: Worl
 
 def _made_up(call: Call, w: World) -> str:
     url = call.url(w)
-    for known in (w.notice_id, w.evidence_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256):
+    for known in (w.notice_id, w.evidence_id, w.photo_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256, w.batch_id):
         url = url.replace(known, "0" * 8 + known[8:]) if known else url
     return url
 
@@ -461,11 +486,13 @@ async def test_lists_and_views_show_each_caller_only_its_own(world: World) -> No
     assert w.notice_id in [n["notice_id"] for n in (await delivery.get("/v1/notices", params={"party": "赵六"}, headers=w.headers["auditor"])).json()["items"]]
     # A supervisor's and an auditor's reads are in each service's audit log.
     await intake.get(f"/v1/notices/{w.notice_id}", headers=w.headers["auditor"])
+    await intake.get(f"/v1/notice-batches/{w.batch_id}", headers=w.headers["supervisor"])
     await delivery.get(f"/v1/notices/{w.notice_id}/delivery", headers=w.headers["supervisor"])
     await w.clients["carrier_gateway"].get(f"/v1/waybills/{w.waybill_no}", headers=w.headers["auditor"])
     await delivery.get("/v1/holds", headers=w.headers["supervisor"])
     for service, action in (
         ("intake", "notice.read"),
+        ("intake", "notice_batch.read"),
         ("delivery", "delivery.read"),
         ("delivery", "notices.list"),
         ("delivery", "holds.read"),

@@ -72,6 +72,12 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         built.oversight.hold(consoles.hold("r-1"))
         built.notices.rows = [consoles.notice("n-1"), consoles.notice("n-2")]
         built.notices.page_size = 1
+        await built.add("clerk", Role.court, scope="C371002")
+        built.intake.notices["n-1"] = consoles.registered()
+        built.intake.documents[consoles.SAMPLE_SHA] = ("C371002", consoles.SAMPLE_PDF, "application/pdf")
+        built.notices.states["n-1"] = consoles.delivery_state()
+        built.evidence.notices["n-1"] = "C371002"
+        built.evidence.reports["n-1"] = ("C371002", [b"%PDF-1.7 report"])
         built.evidence.figures = {None: consoles.kpi_answer(None), "C371002": consoles.kpi_answer("C371002")}
         yield built
 
@@ -117,13 +123,18 @@ async def every_page(console: Console) -> dict[str, httpx.Response]:
         pages["roster refused"] = await browser.post("/roster", data={"csrf_token": token, "id": "agent-1", "name": "重名"})
         pages["hold refused"] = await browser.post("/holds/r-1/accept", data={"csrf_token": token})
         pages["notices refused"] = await browser.get("/notices", params={"due_from": "soon"})
+    async with console.browser() as browser:
+        token = await signed_in(browser, "clerk")
+        for path in ("/notices", "/notices/n-1", "/notices/new", "/notices/new/recipients/1", "/notices/new/documents/1"):
+            pages[f"court {path}"] = await browser.get(path)
+        pages["court submit refused"] = await browser.post("/notices/new", data={"csrf_token": token, "step": "submit", "case_number": "x"})
     return pages
 
 
 async def test_no_page_names_anything_off_site_nor_runs_inline_script_or_style(console: Console) -> None:
     pages = await every_page(console)
     refused = {"login refused": 200, "/no-such-page": 404, "form errors": 422, "csrf refused": 403, "down": 503, "forbidden": 403} | dict.fromkeys(
-        ("reassign refused", "roster refused", "hold refused", "notices refused"), 422
+        ("reassign refused", "roster refused", "hold refused", "notices refused", "court submit refused"), 422
     )
     assert {name: page.status_code for name, page in pages.items()} == {name: refused.get(name, 200) for name in pages}
     html = {name: page for name, page in pages.items() if page.headers["content-type"].startswith("text/html")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -11,6 +12,7 @@ import jwt
 import pytest
 import respx
 
+from services.console.adapters.batches import BatchesClient, Upload
 from services.console.adapters.calls import Minter, ServiceApi, ServiceRefused
 from services.console.adapters.evidence import EvidenceClient
 from services.console.adapters.intake import IntakeClient
@@ -19,6 +21,7 @@ from services.console.adapters.oversight import OversightClient
 from services.delivery import requests as delivery
 from services.delivery.domain.state import RecipientStatus
 from services.intake.courts import CourtOut
+from services.intake.requests import BatchOut, BatchRowOut, CellErrorOut
 from shared.plumbing.auth import Principal, Role
 from tests import consoles
 from tests.support import SECRET
@@ -134,3 +137,41 @@ async def test_an_id_that_would_leave_its_path_segment_is_never_sent(http: httpx
             await oversight.put_agent(BOSS, bad, name="某人", areas=[], active=True)
         with pytest.raises(ServiceRefused):
             await evidence.content(BOSS, bad)
+
+
+async def test_a_workbook_goes_to_intake_with_its_files_and_court_and_intakes_batch_reads_back(http: httpx.AsyncClient) -> None:
+    batch = BatchOut(
+        id="b-1",
+        court_id="C371002",
+        filename="送达任务.xlsx",
+        status="done",
+        total=1,
+        done=1,
+        registered=0,
+        duplicates=0,
+        refused=1,
+        created_at=AT,
+        finished_at=AT,
+        rows=[
+            BatchRowOut(
+                sheet="送达任务",
+                row=2,
+                court_reference="R-1",
+                status="refused",
+                notice_id=None,
+                errors=[CellErrorOut(sheet="送达任务", row=2, column="证件号码", field="recipients[0].id_number", message="居民身份证号码校验位不符，请核对")],
+            )
+        ],
+    ).model_dump(mode="json")
+    client = BatchesClient(api(http, "intake", INTAKE), upload_api=api(http, "intake", INTAKE))
+    with respx.mock(assert_all_called=True) as mock:
+        posted = mock.post(f"{INTAKE}/v1/notice-batches").respond(202, json={"batch_id": "b-1"})
+        mock.get(f"{INTAKE}/v1/notice-batches/b-1").respond(200, json=batch)
+        upload = Upload(workbook=("送达任务.xlsx", io.BytesIO(b"PK\x03\x04")), files=[("传票.pdf", io.BytesIO(b"%PDF-1.7"), "application/pdf")], court_id="C371002")
+        assert await client.submit(BOSS, upload) == "b-1"
+        read = await client.batch(BOSS, "b-1")
+    request = posted.calls[0].request
+    body = request.content
+    assert caller_of(request) == ("supervisor", "boss") and int(request.headers["content-length"]) == len(body)
+    assert b'name="workbook"; filename="' in body and b'name="files"; filename="' in body and b'name="court_id"\r\n\r\nC371002' in body
+    assert read.refusals[0].message == "居民身份证号码校验位不符，请核对" and read.finished

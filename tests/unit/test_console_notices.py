@@ -146,21 +146,19 @@ async def test_without_intake_the_courts_are_shown_and_asked_for_by_their_ids(co
     assert page.status_code == 200 and "C371082" in texts_of(page.text) and 'name="court" type="text" value="C371082"' in page.text
 
 
-async def test_an_auditor_reads_the_list_and_others_are_refused(console: Console) -> None:
+async def test_an_auditor_reads_the_list_and_an_agent_is_refused(console: Console) -> None:
     async with console.browser() as browser:
         await signed_in(browser, "reader")
         read_by_auditor = await browser.get("/notices")
-    refused = []
-    for username in ("agent-1", "clerk"):
-        async with console.browser() as browser:
-            await signed_in(browser, username)
-            refused.append((await browser.get("/notices")).status_code)
-    assert read_by_auditor.status_code == 200 and "环翠组一" in read_by_auditor.text and refused == [403, 403]
+    async with console.browser() as browser:
+        await signed_in(browser, "agent-1")
+        refused = await browser.get("/notices")
+    assert read_by_auditor.status_code == 200 and "环翠组一" in read_by_auditor.text and refused.status_code == 403
     assert console.notices.asked == [{}]
 
 
 async def test_a_served_notice_links_its_report_which_opens_as_pdf_for_those_evidence_shows_it_to(console: Console) -> None:
-    console.evidence.reports["n-2"] = ("C371082", b"%PDF-1.7 report of n-2")
+    console.evidence.reports["n-2"] = ("C371082", [b"%PDF-1.7 report of n-2"])
     async with console.browser() as browser:
         await signed_in(browser, "boss")
         listed = await browser.get("/notices")

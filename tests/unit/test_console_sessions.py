@@ -165,8 +165,12 @@ async def test_each_role_lands_where_it_can_work(console: Console) -> None:
     from shared.plumbing.auth import Role
 
     await console.add("court-1", Role.court, "C371002")
+    await console.add("firm-1", Role.lawyer, "91370000MA3C5X2L4X")
+    async with console.browser() as browser:
+        answer = await sign_in(browser, "firm-1")
+        assert answer.headers["location"] == "/welcome"
     async with console.browser() as browser:
         answer = await sign_in(browser, "court-1")
-        assert answer.headers["location"] == "/welcome"
+        assert answer.headers["location"] == "/notices"
         welcome = await browser.get("/welcome")
         assert "您以法院身份登录" in consoles.texts_of(welcome.text)

@@ -235,7 +235,14 @@ async def test_a_supervisor_lands_on_the_board_and_the_bar_names_each_role_its_p
     assert bars == {
         "boss": (
             "/board",
-            [("/board", ' aria-current="page"', "团队看板"), ("/roster", "", "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表"), ("/dashboard", "", "统计看板")],
+            [
+                ("/board", ' aria-current="page"', "团队看板"),
+                ("/roster", "", "花名册"),
+                ("/holds", "", "待审核证据"),
+                ("/notices", "", "通知列表"),
+                ("/dashboard", "", "统计看板"),
+                ("/notices/batch", "", "批量导入"),
+            ],
         ),
         "reader": ("/welcome", [("/roster", ' aria-current="page"', "花名册"), ("/holds", "", "待审核证据"), ("/notices", "", "通知列表"), ("/dashboard", "", "统计看板")]),
         "agent-1": ("/today", [("/today", ' aria-current="page"', "今日任务")]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,6 +58,17 @@ class ServiceRefused(RuntimeError):
         """Returns the failing fields the problem names ({field, message}), or one for the whole request."""
         named = [{"field": str(e.get("field", "")), "message": str(e.get("message", ""))} for e in self.problem.get("errors", []) if isinstance(e, Mapping)]
         return named or [{"field": "", "message": str(self.problem.get("detail", ""))}]
+
+
+# What an id may be to go into a path: one segment, never a way out of it (`..`, `/`, `?`).
+SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def segment(value: str) -> str:
+    """Returns an id fit for a path segment; any other is refused as missing (404) before anything is sent."""
+    if not SEGMENT.fullmatch(value):
+        raise ServiceRefused(404, {"title": "Not found", "detail": "no such object"})
+    return value
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Delivery's notice list as the console uses it (supervisors and auditors now, courts later: delivery shows a court its own only): the rows, the port, the client and a fake."""
+"""Delivery's notice list and a notice's delivery state as the console uses them (delivery shows a court its own notices only): the rows, the port, the client and a fake."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from services.console.adapters.calls import ServiceApi, ServiceRefused, ServiceUnavailable
+from services.console.adapters.calls import ServiceApi, ServiceRefused, ServiceUnavailable, segment
 from services.console.adapters.delivery import Shape
 from shared.plumbing.auth import Principal, Role
 
@@ -56,10 +56,76 @@ class NoticePage(Shape):
     next_cursor: str | None
 
 
+class AttemptState(Shape):
+    """One attempt to serve a recipient: its rung, channel and how it ended (the number or address it used is not shown)."""
+
+    attempt_id: str
+    step: int
+    tier: str
+    channel: str
+    status: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ServedState(Shape):
+    """How and when a recipient counts as served."""
+
+    method: str
+    service_date: date
+    basis: str
+    deemed: bool
+    served_at: datetime | None = None
+    evidence_ids: list[str] = []
+
+
+class RecipientState(Shape):
+    """One recipient's progress: the rung reached, every attempt, and the service once made."""
+
+    recipient_id: str
+    name: str
+    role: str
+    status: str
+    tier: str
+    whereabouts_unknown: bool
+    attempts: list[AttemptState]
+    served: ServedState | None
+    service_date: date | None
+    public_notice_ends: date | None
+
+
+class NoticeState(Shape):
+    """A notice as delivery works it (`GET /v1/notices/{id}/delivery`): its deadline alerts and each recipient's progress."""
+
+    notice_id: str
+    court_id: str
+    case_number: str
+    stage: str
+    status: str
+    due_date: date
+    registered_at: datetime
+    warned_at: datetime | None
+    overdue_at: datetime | None
+    completed_at: datetime | None
+    recipients: list[RecipientState]
+
+    @property
+    def warning(self) -> bool:
+        """Tells whether the early warning (预警) stands: raised and the notice not completed."""
+        return self.warned_at is not None and self.completed_at is None
+
+    @property
+    def overdue(self) -> bool:
+        """Tells whether the notice went past its due date (超期)."""
+        return self.overdue_at is not None
+
+
 class Notices(Protocol):
-    """Delivery's notice list, called as the signed-in person."""
+    """Delivery's notice list and notices' delivery state, called as the signed-in person."""
 
     async def page(self, caller: Principal, *, params: Mapping[str, str]) -> NoticePage: ...
+
+    async def state(self, caller: Principal, notice_id: str) -> NoticeState: ...
 
 
 @dataclass(frozen=True)
@@ -72,12 +138,17 @@ class NoticesClient:
         """Returns one page of the notices the filter picks."""
         return NoticePage.model_validate((await self.api.call("GET", "/v1/notices", caller, params=dict(params))).json())
 
+    async def state(self, caller: Principal, notice_id: str) -> NoticeState:
+        """Returns where the notice stands, recipient by recipient (404 for a notice delivery does not show the caller)."""
+        return NoticeState.model_validate((await self.api.call("GET", f"/v1/notices/{segment(notice_id)}/delivery", caller)).json())
+
 
 @dataclass
 class FakeNotices:
     """The notice list in memory for unit tests: it keeps the queries it was asked, filters by status, court and agent, shows a court its own only, and pages by a cursor."""
 
     rows: list[NoticeRow] = field(default_factory=list)
+    states: dict[str, NoticeState] = field(default_factory=dict)
     asked: list[dict[str, str]] = field(default_factory=list)
     page_size: int = 50
     refusal: ServiceRefused | None = None
@@ -104,3 +175,12 @@ class FakeNotices:
         start = int(params.get("cursor", "0"))
         more = len(found) > start + self.page_size
         return NoticePage(items=found[start : start + self.page_size], next_cursor=str(start + self.page_size) if more else None)
+
+    async def state(self, caller: Principal, notice_id: str) -> NoticeState:
+        """Returns a notice's state to its court and the overseers; any other caller is told it is missing, as delivery does."""
+        if self.down:
+            raise ServiceUnavailable("delivery")
+        found = self.states.get(notice_id)
+        if found is None or not caller.reaches_court(found.court_id):
+            raise ServiceRefused(404, {"title": "Not found", "detail": f"No notice {notice_id}."})
+        return found

@@ -52,7 +52,7 @@ async def decide(recipient_id: RecipientId, decision: Decision, request: Request
 @router.get("/evidence/{evidence_id}")
 async def content(evidence_id: EvidenceId, visitor: SignedIn, deps: DepsDep) -> Response:
     """Hands over an item of evidence as evidence stored it, with the person's token: a photo to show, anything else as a file to save."""
-    access.admit(visitor, access.HOLDS)
+    access.admit(visitor, access.EVIDENCE)
     item = await holds.content(deps, visitor=visitor, evidence_id=evidence_id)
     media_type = item.content_type.split(";", 1)[0].strip().lower()
     disposition = "inline" if media_type in SHOWN_INLINE else "attachment"

@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass
 
 from services.console.adapters.calls import ServiceRefused, ServiceUnavailable
-from services.console.adapters.evidence import Content
 from services.console.adapters.notices import NoticePage
 from services.console.deps import ConsoleDeps
 from services.console.notice_filter import SERVICE_FIELDS, STALE_PAGE, NoticeFilter
@@ -60,8 +59,3 @@ async def _agents(deps: ConsoleDeps, *, visitor: Visitor) -> dict[str, str]:
         if refused.status != 403:
             raise
         return {}
-
-
-async def report(deps: ConsoleDeps, *, visitor: Visitor, notice_id: str) -> Content:
-    """Returns the notice's latest delivery report as PDF, as evidence gives it to the person."""
-    return await deps.evidence.report_pdf(visitor.principal, notice_id)
