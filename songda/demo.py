@@ -315,7 +315,7 @@ async def play(demo: Demo, *, stopping: asyncio.Event, say: Callable[[str], None
 
 
 async def newly_completed(client: httpx.AsyncClient, demo: Demo) -> list[str]:
-    """Returns a line for each notice served since the last call, with where its delivery report is."""
+    """Returns a line for each notice served since the last call, with its page in the console (progress, evidence, report)."""
     answer = await client.get(f"{demo.urls['delivery']}/v1/notices", params={"status": "completed", "limit": 100}, headers=demo.headers(Role.supervisor, "demo-robot"))
     await _ok(answer)
     lines = []
@@ -324,5 +324,5 @@ async def newly_completed(client: httpx.AsyncClient, demo: Demo) -> list[str]:
             continue
         demo.completed.add(row["notice_id"])
         names = "、".join(r["name"] for r in row["recipients"])
-        lines.append(f"{row['case_number']}（{names}）送达完毕；送达报告：{demo.urls['console']}/notices/{row['notice_id']}/report")
+        lines.append(f"{row['case_number']}（{names}）送达完毕；送达进展、证据和送达报告：{demo.urls['console']}/notices/{row['notice_id']}")
     return lines

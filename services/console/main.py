@@ -119,8 +119,8 @@ def create_app(
         title="Songda console",
         description="The web front door: sign-in, sessions, and the delivery team's supervisors' and courts' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
-        # The batch pages and the submit form before the notice list's: /notices/batch and /notices/new are no notices.
-        routers=(people.router, tasks.router, team.router, holds.router, batch_pages.router, submission.router, notice_list.router, dashboard.router),
+        # The submit form and the batch pages come before the notice list's /notices/{notice_id}, which would take new or batch for an id.
+        routers=(people.router, tasks.router, team.router, holds.router, submission.router, batch_pages.router, notice_list.router, dashboard.router),
         deps=build_deps,
         close=close,
     )

@@ -26,8 +26,8 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
         "本院通知：查看本院的送达通知及各受送达人的送达进展，按状态、案号、当事人和期限筛选。",
         "提交通知：填写案件和受送达人信息，上传送达文书（PDF 或 OFD）。",
         "通知详情：送达过程时间线、证据照片、送达文书和各版本的送达报告（PDF、网页）。",
-        "统计看板：本院的送达成功率、用时、超期率和费用，导出表格和月度考核报表。",
         "批量导入：下载模板，上传填好的 Excel 工作簿及文书，查看每行的登记结果和退回原因。",
+        "统计看板：本院的送达成功率、用时、超期率和费用，导出表格和月度考核报表。",
     ),
     "lawyer": ("律师事务所送达页面即将上线。",),
     "auditor": (
@@ -42,15 +42,8 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 # The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     "agent": (("/today", "今日任务"),),
-    "supervisor": (
-        ("/board", "团队看板"),
-        ("/roster", "花名册"),
-        ("/holds", "待审核证据"),
-        ("/notices", "通知列表"),
-        ("/dashboard", "统计看板"),
-        ("/notices/batch", "批量导入"),
-    ),
-    "court": (("/notices", "本院通知"), ("/notices/new", "提交通知"), ("/dashboard", "统计看板"), ("/notices/batch", "批量导入")),
+    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板"), ("/notices/batch", "批量导入")),
+    "court": (("/notices", "本院通知"), ("/notices/new", "提交通知"), ("/notices/batch", "批量导入"), ("/dashboard", "统计看板")),
     "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板")),
 }
 

@@ -34,6 +34,8 @@ NO_FONTCONFIG = (
 )
 
 _PER_THREAD = threading.local()
+# Set once fontconfig has named a Chinese font: asking again (fc-list, ~12 ms) before every render would not change the answer.
+_CJK_FONT_FOUND = threading.Event()
 
 
 def cjk_font_missing() -> str | None:
@@ -48,12 +50,14 @@ def cjk_font_missing() -> str | None:
     return None if found.strip() else NO_CJK_FONT
 
 
-@functools.cache
-def _cjk_font() -> None:
-    """Raises RuntimeError when no Chinese font is installed; a font found is remembered (fc-list costs ~12 ms), a missing one asked for again next time."""
+def _require_cjk_font() -> None:
+    """Raises RuntimeError when no Chinese font is installed; a font found is remembered, a missing one asked for again next time (it may have been installed since)."""
+    if _CJK_FONT_FOUND.is_set():
+        return
     missing = cjk_font_missing()
     if missing is not None:
         raise RuntimeError(missing)
+    _CJK_FONT_FOUND.set()
 
 
 @functools.cache
@@ -95,7 +99,7 @@ def _stylesheet(path: Path) -> Any:
 
 def html_to_pdf(html: str, *, base_url: str, stylesheets: Sequence[Path] = ()) -> bytes:
     """Returns the page as a PDF laid out by its print rules and `stylesheets` (files, parsed once per thread), fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
-    _cjk_font()
+    _require_cjk_font()
     sheets = [_stylesheet(path) for path in stylesheets]
     pdf: bytes = _weasyprint().HTML(string=html, base_url=base_url).write_pdf(full_fonts=False, font_config=_fonts(), stylesheets=sheets)
     return pdf

@@ -72,13 +72,13 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         built.oversight.hold(consoles.hold("r-1"))
         built.notices.rows = [consoles.notice("n-1"), consoles.notice("n-2")]
         built.notices.page_size = 1
-        built.evidence.figures = {None: consoles.kpi_answer(None), "C371002": consoles.kpi_answer("C371002")}
         await built.add("clerk", Role.court, scope="C371002")
         built.intake.notices["n-1"] = consoles.registered()
         built.intake.documents[consoles.SAMPLE_SHA] = ("C371002", consoles.SAMPLE_PDF, "application/pdf")
         built.notices.states["n-1"] = consoles.delivery_state()
         built.evidence.notices["n-1"] = "C371002"
         built.evidence.reports["n-1"] = ("C371002", [b"%PDF-1.7 report"])
+        built.evidence.figures = {None: consoles.kpi_answer(None), "C371002": consoles.kpi_answer("C371002")}
         yield built
 
 

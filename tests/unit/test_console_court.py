@@ -66,7 +66,7 @@ async def test_a_court_lands_on_its_own_notices_without_a_court_to_choose(consol
     assert page.status_code == 200 and console.notices.asked == [{"status": "in_progress"}], "a court's own notices: no other court asked for"
     assert 'name="court"' not in page.text and ">法院</th>" not in page.text and "<h1>本院通知</h1>" in page.text
     assert '<a href="/notices/n-1">（2026）鲁1002民初1234号</a>' in page.text and 'href="/notices/new"' in page.text
-    assert re.findall(r'class="nav__link" href="([^"]+)"', page.text) == ["/notices", "/notices/new", "/dashboard", "/notices/batch"]
+    assert re.findall(r'class="nav__link" href="([^"]+)"', page.text) == ["/notices", "/notices/new", "/notices/batch", "/dashboard"]
 
 
 async def test_the_notice_page_shows_progress_documents_evidence_reports_and_the_timeline_in_chinese(console: Console) -> None:
