@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from shared.contracts import labels
-from shared.contracts.events import IdType, PartyKind
+from shared.contracts.events import IdType
 
 TASKS = "送达任务"
 DOCUMENTS = "文书"
@@ -31,7 +31,7 @@ TEMPLATE_ROWS = 2000
 MAX_UNPACKED_BYTES = 256 * 2**20
 
 STAGES: dict[str, str] = {label: stage.value for stage, label in labels.STAGE.items()}
-KINDS: dict[str, str] = {"自然人": PartyKind.person.value, "法人或其他组织": PartyKind.organisation.value}
+KINDS: dict[str, str] = {label: kind.value for kind, label in labels.PARTY_KIND.items()}
 ID_TYPES: dict[str, str] = {"居民身份证": IdType.resident_id.value, "统一社会信用代码": IdType.uscc.value, "护照": IdType.passport.value, "其他": IdType.other.value}
 ROLES: dict[str, str] = {label: role for role, label in labels.PARTY_ROLE.items()} | {label: role for role, label in labels.ENFORCEMENT_ROLE.items()}
 DOCUMENT_KINDS: dict[str, str] = {
