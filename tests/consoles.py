@@ -266,6 +266,18 @@ async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
         await runtime.db.dispose()
 
 
+@asynccontextmanager
+async def staffed(tmp_path: Path, *, clerk_of: str = "") -> AsyncIterator[Console]:
+    """Builds a console with the staff most pages are tried with: a supervisor (boss), an auditor (reader), an agent (agent-1) and, given a court, its clerk (clerk)."""
+    async with console(tmp_path) as built:
+        await built.add("boss", Role.supervisor)
+        await built.add("reader", Role.auditor)
+        await built.add("agent-1")
+        if clerk_of:
+            await built.add("clerk", Role.court, scope=clerk_of)
+        yield built
+
+
 def hidden(html: str, name: str) -> str:
     """Returns the value of a form's hidden field."""
     found = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
