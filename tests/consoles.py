@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlmodel import col, select
 
 from services.console.accounts import NewUser
 from services.console.adapters.batches import FakeBatches
+from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import FakeDelivery, TaskDetail
 from services.console.adapters.evidence import FakeEvidence
 from services.console.adapters.intake import FakeIntake, NoticeRecord
@@ -276,6 +278,17 @@ async def staffed(tmp_path: Path, *, clerk_of: str = "") -> AsyncIterator[Consol
         if clerk_of:
             await built.add("clerk", Role.court, scope=clerk_of)
         yield built
+
+
+def service_api(http: httpx.AsyncClient, name: str, url: str) -> ServiceApi:
+    """Returns the console's way to a service at `url`, minting tokens with the tests' secret."""
+    return ServiceApi(name=name, url=url, http=http, minter=Minter(secret=SECRET, issuer="songda"))
+
+
+def caller_of(request: httpx.Request) -> tuple[str, str]:
+    """Returns the role and subject of the token a request to a service carried."""
+    claims = jwt.decode(request.headers["authorization"].removeprefix("Bearer "), SECRET, algorithms=["HS256"], issuer="songda")
+    return claims["role"], claims["sub"]
 
 
 def hidden(html: str, name: str) -> str:
