@@ -40,7 +40,7 @@ from shared.plumbing.db import create_tables
 from shared.plumbing.runtime import PLUMBING_TABLES
 from shared.plumbing.settings import CommonSettings, Environment
 from tests import histories
-from tests.support import SECRET
+from tests.support import SECRET, Clock
 
 # Argon2id at its smallest: the tests check the logic, not the cost.
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -52,19 +52,6 @@ WINDOW_START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 SAMPLE_PDF = b"%PDF-1.7\n1 0 obj << /Type /Page >> endobj\n%%EOF"
 SAMPLE_SHA = hashlib.sha256(SAMPLE_PDF).hexdigest()
 NOW = WINDOW_START
-
-
-class Wall:
-    """A wall clock that stands still until a test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    async def sleep(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 def task(task_id: str = "t-1", **changes: Any) -> TaskDetail:
@@ -242,9 +229,9 @@ class Console:
         async with self.deps.db.sessions() as session:
             return list((await session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.at)))).all())
 
-    def on_wall(self, at: datetime = NOW) -> Wall:
+    def on_wall(self, at: datetime = NOW) -> Clock:
         """Puts the console's sessions, locks and tokens on a wall clock the test moves."""
-        wall = Wall(at)
+        wall = Clock(at)
         object.__setattr__(self.deps, "wall", wall)
         return wall
 
@@ -328,7 +315,7 @@ def messages(html: str, names: Sequence[str] = ("field-error",)) -> list[str]:
     return [m.strip() for name in names for m in re.findall(rf'<p class="{name}"[^>]*><span class="visually-hidden">错误：</span>([^<]+)</p>', html)]
 
 
-def on_wall(console: Console, at: datetime = NOW) -> Wall:
+def on_wall(console: Console, at: datetime = NOW) -> Clock:
     """Puts a console on a wall clock the test moves (sessions, locks and tokens count wall-clock time)."""
     return console.on_wall(at)
 

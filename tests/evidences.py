@@ -1,10 +1,10 @@
-"""Evidence's Deps for handler tests: a SQLite file, a clock the test moves, a fake court port, and webhooks allowed to 127.0.0.1 only."""
+"""Evidence's Deps for handler tests: a SQLite file, a clock the test moves (tests.support.Clock), a fake court port, and webhooks allowed to 127.0.0.1 only."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from services.evidence.adapters.courts import FakeCourtWebhooks
@@ -17,21 +17,9 @@ from shared.contracts.checkpoints import DEV_SIGNING_SEED
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.db import Database, create_tables
 from shared.plumbing.runtime import PLUMBING_TABLES
+from tests.support import Clock
 
 LOCAL = TargetPolicy(require_https=False, allowed=networks(["127.0.0.1/32"]))
-
-
-class Clock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    async def sleep(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 @asynccontextmanager

@@ -29,8 +29,9 @@ from shared.plumbing.consumer import MessageContext
 from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.problems import Problem
 from tests import histories
-from tests.evidences import LOCAL, Clock, evidence_deps
+from tests.evidences import LOCAL, evidence_deps
 from tests.reports import sample_report
+from tests.support import Clock
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
