@@ -251,18 +251,21 @@ def _rows(book: Any, sheet: str, *, max_rows: int) -> list[tuple[int, dict[str, 
     return found
 
 
-def _notice(notices: dict[str, SheetNotice], sheet: str, number: int, reference: str | None) -> SheetNotice:
+def _notice(notices: dict[str, SheetNotice], sheet: str, number: int, values: Mapping[str, Any]) -> SheetNotice | None:
+    """Returns the notice a row's 法院编号 names; a row without one is a notice of its own, refused for it, and None."""
+    reference = _text(values.get("法院编号"))
     key = reference if reference is not None else f"\x00{sheet}:{number}"
     if key not in notices:
         notices[key] = SheetNotice(court_reference=reference or "", sheet=sheet, row=number)
+    if reference is None:
+        notices[key].errors.append(CellError(sheet, number, "法院编号", "court_reference", "必填"))
+        return None
     return notices[key]
 
 
 def _add_recipient(notices: dict[str, SheetNotice], number: int, values: Mapping[str, Any]) -> None:
-    reference = _text(values.get("法院编号"))
-    notice = _notice(notices, TASKS, number, reference)
-    if reference is None:
-        notice.errors.append(CellError(TASKS, number, "法院编号", "court_reference", "必填"))
+    notice = _notice(notices, TASKS, number, values)
+    if notice is None:
         return
     first = not notice.cells
     index = len(notice.payload.setdefault("recipients", []))
@@ -312,10 +315,8 @@ def _notice_value(notice: SheetNotice, column: Column, raw: Any, *, number: int,
 
 
 def _add_document(notices: dict[str, SheetNotice], number: int, values: Mapping[str, Any]) -> None:
-    reference = _text(values.get("法院编号"))
-    notice = _notice(notices, DOCUMENTS, number, reference)
-    if reference is None:
-        notice.errors.append(CellError(DOCUMENTS, number, "法院编号", "court_reference", "必填"))
+    notice = _notice(notices, DOCUMENTS, number, values)
+    if notice is None:
         return
     index = len(notice.files)
     prefix = f"documents[{index}]"
