@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlmodel import col, select
 
 from services.console.accounts import NewUser
 from services.console.adapters.batches import FakeBatches
+from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import FakeDelivery, TaskDetail
 from services.console.adapters.evidence import FakeEvidence
 from services.console.adapters.intake import FakeIntake, NoticeRecord
@@ -38,7 +40,7 @@ from shared.plumbing.db import create_tables
 from shared.plumbing.runtime import PLUMBING_TABLES
 from shared.plumbing.settings import CommonSettings, Environment
 from tests import histories
-from tests.support import SECRET
+from tests.support import SECRET, Clock
 
 # Argon2id at its smallest: the tests check the logic, not the cost.
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -50,19 +52,6 @@ WINDOW_START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 SAMPLE_PDF = b"%PDF-1.7\n1 0 obj << /Type /Page >> endobj\n%%EOF"
 SAMPLE_SHA = hashlib.sha256(SAMPLE_PDF).hexdigest()
 NOW = WINDOW_START
-
-
-class Wall:
-    """A wall clock that stands still until a test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    async def sleep(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 def task(task_id: str = "t-1", **changes: Any) -> TaskDetail:
@@ -240,9 +229,9 @@ class Console:
         async with self.deps.db.sessions() as session:
             return list((await session.exec(select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.at)))).all())
 
-    def on_wall(self, at: datetime = NOW) -> Wall:
+    def on_wall(self, at: datetime = NOW) -> Clock:
         """Puts the console's sessions, locks and tokens on a wall clock the test moves."""
-        wall = Wall(at)
+        wall = Clock(at)
         object.__setattr__(self.deps, "wall", wall)
         return wall
 
@@ -264,6 +253,29 @@ async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
         yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches)
     finally:
         await runtime.db.dispose()
+
+
+@asynccontextmanager
+async def staffed(tmp_path: Path, *, clerk_of: str = "") -> AsyncIterator[Console]:
+    """Builds a console with the staff most pages are tried with: a supervisor (boss), an auditor (reader), an agent (agent-1) and, given a court, its clerk (clerk)."""
+    async with console(tmp_path) as built:
+        await built.add("boss", Role.supervisor)
+        await built.add("reader", Role.auditor)
+        await built.add("agent-1")
+        if clerk_of:
+            await built.add("clerk", Role.court, scope=clerk_of)
+        yield built
+
+
+def service_api(http: httpx.AsyncClient, name: str, url: str) -> ServiceApi:
+    """Returns the console's way to a service at `url`, minting tokens with the tests' secret."""
+    return ServiceApi(name=name, url=url, http=http, minter=Minter(secret=SECRET, issuer="songda"))
+
+
+def caller_of(request: httpx.Request) -> tuple[str, str]:
+    """Returns the role and subject of the token a request to a service carried."""
+    claims = jwt.decode(request.headers["authorization"].removeprefix("Bearer "), SECRET, algorithms=["HS256"], issuer="songda")
+    return claims["role"], claims["sub"]
 
 
 def hidden(html: str, name: str) -> str:
@@ -303,7 +315,7 @@ def messages(html: str, names: Sequence[str] = ("field-error",)) -> list[str]:
     return [m.strip() for name in names for m in re.findall(rf'<p class="{name}"[^>]*><span class="visually-hidden">错误：</span>([^<]+)</p>', html)]
 
 
-def on_wall(console: Console, at: datetime = NOW) -> Wall:
+def on_wall(console: Console, at: datetime = NOW) -> Clock:
     """Puts a console on a wall clock the test moves (sessions, locks and tokens count wall-clock time)."""
     return console.on_wall(at)
 

@@ -48,6 +48,19 @@ S = TypeVar("S", bound=ServiceSettings)
 T = TypeVar("T")
 
 
+class Clock:
+    """A clock that stands still until a test moves it (by hand, or by what the code under test sleeps)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    async def sleep(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
 def pg_url(database: str) -> str:
     """Returns the URL of another database on the test server."""
     parts = urlsplit(POSTGRES)

@@ -9,19 +9,10 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from services.console.texts import FieldError
+from services.console.texts import METHODS, TIERS, FieldError
 
 COURT = re.compile(r"^[A-Z0-9]{2,16}$")
 GROUPINGS: dict[str, str] = {"week": "按周", "court": "按法院", "agent": "按送达员"}
-TIERS: dict[str, str] = {"electronic": "电子送达", "direct": "直接送达", "postal": "邮寄送达", "posting": "张贴公告", "public_notice": "公告送达"}
-METHODS: dict[str, str] = {
-    "electronic": "电子送达",
-    "direct": "直接送达",
-    "refusal": "留置送达",
-    "postal": "邮寄送达",
-    "posting": "张贴送达（公告）",
-    "public_notice": "公告送达",
-}
 ITEMS: dict[str, str] = {"sms": "短信", "call": "电话", "email": "电子邮件", "court_mail": "法院专递", "visit": "上门", "posting": "张贴", "public_notice": "公告"}
 NO_AGENT = "无（电子及邮寄）"
 

@@ -50,14 +50,7 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
 # The submit form's choices: the stages (as the report names them), the documents courts serve most, ID types.
 STAGES: dict[str, str] = {stage.value: name for stage, name in labels.STAGE.items()}
-DOCUMENT_KINDS: dict[str, str] = {
-    "complaint_copy": "起诉状副本",
-    "notice_to_respond": "应诉通知书",
-    "summons": "传票",
-    "evidence_notice": "举证通知书",
-    "judgment": "判决书",
-    "ruling": "裁定书",
-    "mediation": "调解书",
+DOCUMENT_KINDS: dict[str, str] = labels.DOCUMENT_KIND | {
     "appeal_copy": "上诉状副本",
     "enforcement_notice": "执行通知书",
     "other": "其他文书",
@@ -66,7 +59,7 @@ ID_TYPES: dict[str, str] = {"resident_id": "居民身份证", "uscc": "统一社
 TIERS: dict[str, str] = {tier.value: name for tier, name in labels.TIER.items()}
 METHODS: dict[str, str] = {method.value: name for method, name in labels.METHOD.items()}
 ATTEMPT_STATES: dict[str, str] = {"scheduled": "待进行", "open": "进行中", "reported": "已报告，待核验", "succeeded": "成功", "failed": "未成功"}
-RECIPIENT_KINDS: dict[str, str] = {"person": "自然人", "organisation": "法人或其他组织"}
+RECIPIENT_KINDS: dict[str, str] = {kind.value: name for kind, name in labels.PARTY_KIND.items()}
 OUTCOMES: dict[str, str] = {"served": "当面签收", "refused": "拒绝签收（留置送达）", "not_found": "未找到受送达人", "moved": "受送达人已搬离", "posted": "已张贴公告"}
 # Outcomes in the order the task page offers them.
 OUTCOME_ORDER = ("served", "refused", "not_found", "moved", "posted")

@@ -14,10 +14,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from services.evidence.domain.kpis import Figures, Grouping, Item, Rate
-from services.evidence.domain.report import METHOD
 from services.evidence.handlers import Kpis, Monthly
-from services.evidence.rendering import TEMPLATES, TIER
+from services.evidence.rendering import TEMPLATES
 from shared.contracts.events import ServiceMethod, Tier
+from shared.contracts.labels import METHOD, TIER
 from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
 

@@ -17,10 +17,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from services.evidence.domain.report import METHOD
-from shared.contracts.events import AddressSource, Channel, Disposition, PartyKind, ServiceMethod, Tier
+from shared.contracts.events import AddressSource, Channel, Disposition, ServiceMethod
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
-from shared.contracts.labels import SIGNER_ROLE, STAGE, party_role
+from shared.contracts.labels import DOCUMENT_KIND, METHOD, PARTY_KIND, SIGNER_ROLE, STAGE, TIER, party_role
 from shared.contracts.report import AttemptEntry, DeliveryReport, DocumentOpening, EvidenceRef, RecipientReport
 from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
@@ -28,15 +27,7 @@ from shared.plumbing.documents import OFD, PDF
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-# --- Chinese labels: one table per vocabulary (those delivery prints too are in shared.contracts.labels). A value missing from a table is shown as it is. ---
-
-TIER: dict[Tier, str] = {
-    Tier.electronic: "电子送达",
-    Tier.direct: "直接送达",
-    Tier.postal: "邮寄送达",
-    Tier.posting: "张贴公告",
-    Tier.public_notice: "公告送达",
-}
+# --- Chinese labels: one table per vocabulary (those other services print too are in shared.contracts.labels). A value missing from a table is shown as it is. ---
 
 CHANNEL: dict[Channel, str] = {
     Channel.sms: "短信",
@@ -54,8 +45,6 @@ RESULT: dict[str, str] = {"succeeded": "成功", "failed": "未成功", "open": 
 
 # RecipientReport.deemed
 DEEMED: dict[bool, str] = {True: "视为送达", False: "实际送达"}
-
-PARTY_KIND: dict[PartyKind, str] = {PartyKind.person: "自然人", PartyKind.organisation: "法人或其他组织"}
 
 EVIDENCE_KIND: dict[str, str] = {
     EvidenceKind.call_record: "通话记录",
@@ -91,16 +80,6 @@ ADDRESS_SOURCE: dict[AddressSource, str] = {
 }
 
 OPERATOR: dict[str, str] = {"system": "系统自动"}
-# Document.kind, as courts name their papers; another kind is shown as the court gave it.
-DOCUMENT_KIND: dict[str, str] = {
-    "complaint_copy": "起诉状副本",
-    "notice_to_respond": "应诉通知书",
-    "summons": "传票",
-    "evidence_notice": "举证通知书",
-    "judgment": "判决书",
-    "ruling": "裁定书",
-    "mediation": "调解书",
-}
 DISPOSITION: dict[Disposition, str] = {Disposition.view: "在线查看", Disposition.download: "下载"}
 CONTENT_TYPE: dict[str, str] = {PDF: "PDF", OFD: "OFD"}
 

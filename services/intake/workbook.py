@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from shared.contracts import labels
-from shared.contracts.events import IdType, PartyKind
+from shared.contracts.events import IdType
 
 TASKS = "送达任务"
 DOCUMENTS = "文书"
@@ -31,7 +31,7 @@ TEMPLATE_ROWS = 2000
 MAX_UNPACKED_BYTES = 256 * 2**20
 
 STAGES: dict[str, str] = {label: stage.value for stage, label in labels.STAGE.items()}
-KINDS: dict[str, str] = {"自然人": PartyKind.person.value, "法人或其他组织": PartyKind.organisation.value}
+KINDS: dict[str, str] = {label: kind.value for kind, label in labels.PARTY_KIND.items()}
 ID_TYPES: dict[str, str] = {"居民身份证": IdType.resident_id.value, "统一社会信用代码": IdType.uscc.value, "护照": IdType.passport.value, "其他": IdType.other.value}
 ROLES: dict[str, str] = {label: role for role, label in labels.PARTY_ROLE.items()} | {label: role for role, label in labels.ENFORCEMENT_ROLE.items()}
 DOCUMENT_KINDS: dict[str, str] = {
@@ -251,18 +251,21 @@ def _rows(book: Any, sheet: str, *, max_rows: int) -> list[tuple[int, dict[str, 
     return found
 
 
-def _notice(notices: dict[str, SheetNotice], sheet: str, number: int, reference: str | None) -> SheetNotice:
+def _notice(notices: dict[str, SheetNotice], sheet: str, number: int, values: Mapping[str, Any]) -> SheetNotice | None:
+    """Returns the notice a row's 法院编号 names; a row without one is a notice of its own, refused for it, and None."""
+    reference = _text(values.get("法院编号"))
     key = reference if reference is not None else f"\x00{sheet}:{number}"
     if key not in notices:
         notices[key] = SheetNotice(court_reference=reference or "", sheet=sheet, row=number)
+    if reference is None:
+        notices[key].errors.append(CellError(sheet, number, "法院编号", "court_reference", "必填"))
+        return None
     return notices[key]
 
 
 def _add_recipient(notices: dict[str, SheetNotice], number: int, values: Mapping[str, Any]) -> None:
-    reference = _text(values.get("法院编号"))
-    notice = _notice(notices, TASKS, number, reference)
-    if reference is None:
-        notice.errors.append(CellError(TASKS, number, "法院编号", "court_reference", "必填"))
+    notice = _notice(notices, TASKS, number, values)
+    if notice is None:
         return
     first = not notice.cells
     index = len(notice.payload.setdefault("recipients", []))
@@ -312,10 +315,8 @@ def _notice_value(notice: SheetNotice, column: Column, raw: Any, *, number: int,
 
 
 def _add_document(notices: dict[str, SheetNotice], number: int, values: Mapping[str, Any]) -> None:
-    reference = _text(values.get("法院编号"))
-    notice = _notice(notices, DOCUMENTS, number, reference)
-    if reference is None:
-        notice.errors.append(CellError(DOCUMENTS, number, "法院编号", "court_reference", "必填"))
+    notice = _notice(notices, DOCUMENTS, number, values)
+    if notice is None:
         return
     index = len(notice.files)
     prefix = f"documents[{index}]"

@@ -1,8 +1,8 @@
-"""The Chinese names of the contracts' words that more than one service prints: the delivery report (evidence), the 送达回证 to sign (delivery) and the courts' notice pages (console)."""
+"""The Chinese names of the contracts' words that more than one service prints: the delivery report and KPI sheets (evidence), the 送达回证 to sign (delivery), the courts' pages and the dashboard (console), the workbook template (intake)."""
 
 from __future__ import annotations
 
-from shared.contracts.events import ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import PartyKind, ServiceMethod, SignerRole, Stage, Tier
 
 SIGNER_ROLE: dict[SignerRole, str] = {
     SignerRole.recipient: "本人",
@@ -46,7 +46,7 @@ def party_role(role: str, *, stage: str) -> str:
     return PARTY_ROLE.get(role, role)
 
 
-# The rungs of tiered delivery (分层送达) and how a recipient was served, as the courts' pages name them.
+# The rungs of tiered delivery (分层送达) and how a recipient was served, as the report, the KPI sheets and the courts' pages name them.
 TIER: dict[Tier, str] = {
     Tier.electronic: "电子送达",
     Tier.direct: "直接送达",
@@ -55,13 +55,27 @@ TIER: dict[Tier, str] = {
     Tier.public_notice: "公告送达",
 }
 
+# In the vocabulary's order, which the dashboard's charts keep.
 METHOD: dict[ServiceMethod, str] = {
+    ServiceMethod.electronic: "电子送达",
     ServiceMethod.direct: "直接送达",
     ServiceMethod.refusal: "留置送达",
-    ServiceMethod.electronic: "电子送达",
     ServiceMethod.postal: "邮寄送达",
     ServiceMethod.posting: "张贴送达（公告）",
     ServiceMethod.public_notice: "公告送达",
+}
+
+PARTY_KIND: dict[PartyKind, str] = {PartyKind.person: "自然人", PartyKind.organisation: "法人或其他组织"}
+
+# Document.kind, as courts name their papers; another kind is shown as the court gave it.
+DOCUMENT_KIND: dict[str, str] = {
+    "complaint_copy": "起诉状副本",
+    "notice_to_respond": "应诉通知书",
+    "summons": "传票",
+    "evidence_notice": "举证通知书",
+    "judgment": "判决书",
+    "ruling": "裁定书",
+    "mediation": "调解书",
 }
 
 # A notice's timeline (evidence's log of the events about it), one line per event type; a type not listed is shown as it is.

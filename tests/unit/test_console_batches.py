@@ -20,12 +20,8 @@ XLSX = b"PK\x03\x04 a workbook"
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    async with consoles.console(tmp_path) as built:
-        await built.add("clerk", Role.court, scope="C371002")
+    async with consoles.staffed(tmp_path, clerk_of="C371002") as built:
         await built.add("other-clerk", Role.court, scope="C110105")
-        await built.add("boss", Role.supervisor)
-        await built.add("reader", Role.auditor)
-        await built.add("agent-1")
         built.intake.registry = [Court(id="C371002", name="威海市环翠区人民法院", active=True), Court(id="C000001", name="已撤销法院", active=False)]
         yield built
 

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import httpx
-import jwt
 import pytest
 import respx
 
 from services.console.adapters.batches import BatchesClient, Upload
-from services.console.adapters.calls import Minter, ServiceApi, ServiceRefused
+from services.console.adapters.calls import ServiceRefused
 from services.console.adapters.evidence import EvidenceClient
 from services.console.adapters.intake import IntakeClient
 from services.console.adapters.notices import NoticesClient
@@ -24,7 +23,7 @@ from services.intake.courts import CourtOut
 from services.intake.requests import BatchOut, BatchRowOut, CellErrorOut
 from shared.plumbing.auth import Principal, Role
 from tests import consoles
-from tests.support import SECRET
+from tests.consoles import caller_of, service_api
 
 DELIVERY = "http://delivery.test"
 EVIDENCE = "http://evidence.test"
@@ -39,15 +38,6 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def api(http: httpx.AsyncClient, name: str, url: str) -> ServiceApi:
-    return ServiceApi(name=name, url=url, http=http, minter=Minter(secret=SECRET, issuer="songda"))
-
-
-def caller_of(request: httpx.Request) -> tuple[str, str]:
-    claims = jwt.decode(request.headers["authorization"].removeprefix("Bearer "), SECRET, algorithms=["HS256"], issuer="songda")
-    return claims["role"], claims["sub"]
-
-
 def agent_out(agent_id: str, *, active: bool = True, open_tasks: int = 0) -> dict[str, object]:
     return delivery.AgentOut(id=agent_id, name="环翠组二", areas=["环翠区"], active=active, open_tasks=open_tasks).model_dump(mode="json")
 
@@ -57,7 +47,7 @@ async def test_the_board_reads_deliverys_cards_with_their_agent_and_its_roster(h
     card = delivery.TaskCard.model_validate(consoles.task("t-1").model_dump() | {"agent_id": "agent-2"})
     tasks = respx.get(f"{DELIVERY}/v1/tasks").mock(return_value=httpx.Response(200, json=[card.model_dump(mode="json")]))
     respx.get(f"{DELIVERY}/v1/agents").mock(return_value=httpx.Response(200, json=[agent_out("agent-2", open_tasks=1)]))
-    oversight = OversightClient(api(http, "delivery", DELIVERY))
+    oversight = OversightClient(service_api(http, "delivery", DELIVERY))
     [read] = await oversight.team_tasks(BOSS)
     [agent] = await oversight.agents(BOSS)
     assert (read.task_id, read.agent_id, read.late) == ("t-1", "agent-2", False) and (agent.id, agent.open_tasks, agent.areas) == ("agent-2", 1, ["环翠区"])
@@ -71,7 +61,7 @@ async def test_reassigning_and_keeping_the_roster_send_what_delivery_takes(http:
     put = respx.put(f"{DELIVERY}/v1/agents/agent-2").mock(
         side_effect=[httpx.Response(201, json=agent_out("agent-2")), httpx.Response(200, json=agent_out("agent-2", active=False))]
     )
-    oversight = OversightClient(api(http, "delivery", DELIVERY))
+    oversight = OversightClient(service_api(http, "delivery", DELIVERY))
     reassigned = await oversight.reassign(BOSS, "t-1", agent_id="agent-2", reason="请假")
     added = await oversight.put_agent(BOSS, "agent-2", name="环翠组二", areas=["环翠区"], active=True)
     changed = await oversight.put_agent(BOSS, "agent-2", name="环翠组二", areas=["环翠区"], active=False)
@@ -100,7 +90,7 @@ async def test_held_services_and_decisions_are_delivery_own(http: httpx.AsyncCli
         public_notice_ends=None,
     )
     revisit = respx.post(f"{DELIVERY}/v1/holds/r-1/revisit").mock(return_value=httpx.Response(200, json=decided.model_dump(mode="json")))
-    oversight = OversightClient(api(http, "delivery", DELIVERY))
+    oversight = OversightClient(service_api(http, "delivery", DELIVERY))
     [read] = await oversight.holds(BOSS)
     answer = await oversight.decide(BOSS, "r-1", decision="revisit", reason="照片看不出住所")
     assert read.flags == {"ev-1": ["far_from_address", "no_gps"], "ev-2": []} and read.outcome == "refused"
@@ -111,7 +101,7 @@ async def test_held_services_and_decisions_are_delivery_own(http: httpx.AsyncCli
 async def test_the_notice_list_sends_the_filter_as_its_query_and_reads_delivery_page(http: httpx.AsyncClient) -> None:
     row = delivery.NoticeRow.model_validate(consoles.notice("n-1").model_dump())
     listed = respx.get(f"{DELIVERY}/v1/notices").mock(return_value=httpx.Response(200, json=delivery.NoticePage(items=[row], next_cursor="abc").model_dump(mode="json")))
-    page = await NoticesClient(api(http, "delivery", DELIVERY)).page(BOSS, params={"party": "张 三", "overdue": "false", "cursor": "xyz"})
+    page = await NoticesClient(service_api(http, "delivery", DELIVERY)).page(BOSS, params={"party": "张 三", "overdue": "false", "cursor": "xyz"})
     assert dict(listed.calls.last.request.url.params) == {"party": "张 三", "overdue": "false", "cursor": "xyz"}
     assert page.next_cursor == "abc" and page.items[0].warning and not page.items[0].overdue and page.items[0].recipients[1].status == "held"
 
@@ -122,14 +112,14 @@ async def test_an_items_content_and_the_courts_come_from_evidence_and_intake(htt
     court = CourtOut(id="C371002", name="威海市环翠区人民法院", case_code="鲁1002", active=True, updated_at=AT)
     respx.get(f"{INTAKE}/v1/courts").mock(return_value=httpx.Response(200, json=[court.model_dump(mode="json")]))
     auditor = Principal(sub="reader", role=Role.auditor)
-    item = await EvidenceClient(api(http, "evidence", EVIDENCE)).content(auditor, "ev-1")
-    [read] = await IntakeClient(api(http, "intake", INTAKE)).courts(auditor)
+    item = await EvidenceClient(service_api(http, "evidence", EVIDENCE)).content(auditor, "ev-1")
+    [read] = await IntakeClient(service_api(http, "intake", INTAKE)).courts(auditor)
     assert (item.data, item.content_type) == (b"\xff\xd8photo", "image/jpeg") and caller_of(content.calls.last.request) == ("auditor", "reader")
     assert (read.id, read.name) == ("C371002", "威海市环翠区人民法院")
 
 
 async def test_an_id_that_would_leave_its_path_segment_is_never_sent(http: httpx.AsyncClient) -> None:
-    oversight, evidence = OversightClient(api(http, "delivery", DELIVERY)), EvidenceClient(api(http, "evidence", EVIDENCE))
+    oversight, evidence = OversightClient(service_api(http, "delivery", DELIVERY)), EvidenceClient(service_api(http, "evidence", EVIDENCE))
     for bad in ("../audit-log", "r-1?x=1", "", ".."):
         with pytest.raises(ServiceRefused):
             await oversight.decide(BOSS, bad, decision="accept", reason="已核实")
@@ -163,7 +153,7 @@ async def test_a_workbook_goes_to_intake_with_its_files_and_court_and_intakes_ba
             )
         ],
     ).model_dump(mode="json")
-    client = BatchesClient(api(http, "intake", INTAKE), upload_api=api(http, "intake", INTAKE))
+    client = BatchesClient(service_api(http, "intake", INTAKE), upload_api=service_api(http, "intake", INTAKE))
     with respx.mock(assert_all_called=True) as mock:
         posted = mock.post(f"{INTAKE}/v1/notice-batches").respond(202, json={"batch_id": "b-1"})
         mock.get(f"{INTAKE}/v1/notice-batches/b-1").respond(200, json=batch)

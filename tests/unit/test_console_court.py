@@ -29,12 +29,8 @@ def entry(position: int, event_type: str, hours: int) -> TimelineEntry:
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    async with consoles.console(tmp_path) as built:
-        await built.add("clerk", Role.court, scope="C371002")
+    async with consoles.staffed(tmp_path, clerk_of="C371002") as built:
         await built.add("rongcheng", Role.court, scope="C371082")
-        await built.add("boss", Role.supervisor)
-        await built.add("reader", Role.auditor)
-        await built.add("agent-1")
         await built.add("counsel", Role.lawyer, scope="91370000MA3C5X2L4X")
         built.intake.registry = [Court(id="C371002", name="威海市环翠区人民法院", active=True), Court(id="C371082", name="荣成市人民法院", active=True)]
         built.intake.notices = {"n-1": consoles.registered(), "n-9": consoles.registered("n-9", "C371082", case_number="（2026）鲁1082民初9号", documents=[])}

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import httpx
-import jwt
 import pytest
 import respx
 
-from services.console.adapters.calls import Minter, ServiceApi, ServiceRefused
+from services.console.adapters.calls import ServiceRefused
 from services.console.adapters.evidence import EvidenceClient
 from services.console.adapters.intake import IntakeClient
 from services.console.adapters.notices import NoticesClient
@@ -21,7 +20,7 @@ from services.evidence import api as evidence
 from services.intake import requests as intake
 from shared.contracts.events import Channel, Document, PartyKind, Stage, Tier
 from shared.plumbing.auth import Principal, Role
-from tests.support import SECRET
+from tests.consoles import caller_of, service_api
 
 INTAKE, DELIVERY, EVIDENCE = "http://intake.test", "http://delivery.test", "http://evidence.test"
 CLERK = Principal(sub="C371002", role=Role.court)
@@ -33,15 +32,6 @@ SHA = "ab" * 32
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as client:
         yield client
-
-
-def api(http: httpx.AsyncClient, name: str, url: str) -> ServiceApi:
-    return ServiceApi(name=name, url=url, http=http, minter=Minter(secret=SECRET, issuer="songda"))
-
-
-def caller_of(request: httpx.Request) -> tuple[str, str]:
-    claims = jwt.decode(request.headers["authorization"].removeprefix("Bearer "), SECRET, algorithms=["HS256"], issuer="songda")
-    return claims["role"], claims["sub"]
 
 
 @respx.mock
@@ -63,7 +53,7 @@ async def test_a_notice_its_documents_and_a_submission_are_intakes_own(http: htt
     stored = intake.DocumentOut(sha256=SHA, content_type="application/pdf", size=10, pages=3, filename="起诉状副本.pdf").model_dump(mode="json")
     upload = respx.post(f"{INTAKE}/v1/documents").mock(return_value=httpx.Response(201, json=stored))
     document = respx.get(f"{INTAKE}/v1/documents/{SHA}").mock(return_value=httpx.Response(200, content=b"%PDF-1.7", headers={"content-type": "application/pdf"}))
-    client = IntakeClient(api(http, "intake", INTAKE))
+    client = IntakeClient(service_api(http, "intake", INTAKE))
     notice = await client.notice(CLERK, "n-1")
     submitted = await client.submit(CLERK, {"court_id": "C371002", "court_reference": "R-1"})
     uploaded = await client.upload(CLERK, court_id="C371002", content=b"%PDF-1.7", filename="起诉状副本.pdf", content_type="application/pdf")
@@ -108,7 +98,7 @@ async def test_a_notices_state_is_deliverys_own(http: httpx.AsyncClient) -> None
         recipients=[recipient],
     )
     respx.get(f"{DELIVERY}/v1/notices/n-1/delivery").mock(return_value=httpx.Response(200, json=out.model_dump(mode="json")))
-    state = await NoticesClient(api(http, "delivery", DELIVERY)).state(CLERK, "n-1")
+    state = await NoticesClient(service_api(http, "delivery", DELIVERY)).state(CLERK, "n-1")
     assert state.warning and not state.overdue and state.recipients[0].attempts[0].channel == "sms" and "target" not in state.recipients[0].attempts[0].model_dump()
 
 
@@ -142,7 +132,7 @@ async def test_items_timeline_thumbnails_and_report_versions_are_evidences_own(h
     versions = [evidence.ReportVersionOut(version=n, sha256=SHA, issued_at=AT).model_dump(mode="json") for n in (2, 1)]
     respx.get(f"{EVIDENCE}/v1/reports/n-1/versions").mock(return_value=httpx.Response(200, json=versions))
     html = respx.get(f"{EVIDENCE}/v1/reports/n-1.html").mock(return_value=httpx.Response(200, text="<html>报告</html>"))
-    client = EvidenceClient(api(http, "evidence", EVIDENCE))
+    client = EvidenceClient(service_api(http, "evidence", EVIDENCE))
     [listed] = await client.notice_items(CLERK, "n-1")
     timeline = await client.timeline(CLERK, "n-1")
     thumbnail = await client.thumbnail(CLERK, "ev-1")
@@ -154,8 +144,8 @@ async def test_items_timeline_thumbnails_and_report_versions_are_evidences_own(h
 
 
 async def test_ids_and_digests_that_would_leave_their_path_segment_are_never_sent(http: httpx.AsyncClient) -> None:
-    intake_client, evidence_client = IntakeClient(api(http, "intake", INTAKE)), EvidenceClient(api(http, "evidence", EVIDENCE))
-    notices = NoticesClient(api(http, "delivery", DELIVERY))
+    intake_client, evidence_client = IntakeClient(service_api(http, "intake", INTAKE)), EvidenceClient(service_api(http, "evidence", EVIDENCE))
+    notices = NoticesClient(service_api(http, "delivery", DELIVERY))
     for bad in ("../audit-log", "n-1?x=1", "", ".."):
         for call in (intake_client.notice(CLERK, bad), intake_client.document(CLERK, bad), notices.state(CLERK, bad), evidence_client.thumbnail(CLERK, bad)):
             with pytest.raises(ServiceRefused):

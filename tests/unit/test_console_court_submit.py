@@ -12,7 +12,6 @@ import pytest
 from services.console.adapters.calls import ServiceRefused
 from services.console.adapters.intake import Court
 from services.console.notice_form import NoticeForm
-from shared.plumbing.auth import Role
 from tests import consoles
 from tests.consoles import Console, hidden, messages, signed_in, texts_of
 
@@ -40,11 +39,7 @@ CASE = {
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    async with consoles.console(tmp_path) as built:
-        await built.add("clerk", Role.court, scope="C371002")
-        await built.add("boss", Role.supervisor)
-        await built.add("reader", Role.auditor)
-        await built.add("agent-1")
+    async with consoles.staffed(tmp_path, clerk_of="C371002") as built:
         built.intake.registry = [Court(id="C371002", name="威海市环翠区人民法院", active=True), Court(id="C371082", name="荣成市人民法院", active=False)]
         yield built
 

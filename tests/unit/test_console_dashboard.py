@@ -13,7 +13,6 @@ import pytest
 
 from services.console.adapters.intake import Court
 from services.console.dashboard import read
-from shared.plumbing.auth import Role
 from shared.plumbing.clock import local_date
 from tests import consoles, histories
 from tests.consoles import Console, messages, signed_in, texts_of
@@ -23,11 +22,7 @@ A, B = histories.COURT, histories.OTHER_COURT
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    async with consoles.console(tmp_path) as built:
-        await built.add("boss", Role.supervisor)
-        await built.add("reader", Role.auditor)
-        await built.add("agent-1")
-        await built.add("clerk", Role.court, scope=A)
+    async with consoles.staffed(tmp_path, clerk_of=A) as built:
         built.intake.registry = [Court(id=A, name=histories.COURT_NAMES[A], active=True), Court(id=B, name=histories.COURT_NAMES[B], active=True)]
         built.evidence.figures = {None: consoles.kpi_answer(None, by="court"), A: consoles.kpi_answer(A), B: consoles.kpi_answer(B), "": consoles.kpi_answer("C000000")}
         yield built

@@ -20,10 +20,7 @@ PHOTO = b"\xff\xd8\xff\xe0 a photo"
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    async with consoles.console(tmp_path) as built:
-        await built.add("boss", Role.supervisor)
-        await built.add("reader", Role.auditor)
-        await built.add("agent-1")
+    async with consoles.staffed(tmp_path) as built:
         built.oversight.hire("agent-1", "环翠组一")
         built.oversight.hold(consoles.hold("r-1"))
         built.oversight.hold(consoles.hold("r-2", recipient_name="赵六", outcome="posted", agent_id=None, flags={"ev-3": ["edited_by_software"]}, reported_at=consoles.NOW))

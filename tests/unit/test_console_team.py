@@ -13,17 +13,13 @@ from services.console.adapters.calls import ServiceRefused
 from services.console.adapters.oversight import Agent, TeamCard
 from services.console.domain import by_agent
 from services.console.supervision import areas_of
-from shared.plumbing.auth import Role
 from tests import consoles
 from tests.consoles import WINDOW_START, Console, messages, signed_in, texts_of
 
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    async with consoles.console(tmp_path) as built:
-        await built.add("boss", Role.supervisor)
-        await built.add("reader", Role.auditor)
-        await built.add("agent-1")
+    async with consoles.staffed(tmp_path) as built:
         built.oversight.hire("agent-1", "环翠组一", areas=["环翠区"])
         built.oversight.hire("agent-2", "环翠组二", areas=["环翠区", "威海市"])
         built.oversight.hire("agent-3", "老王", active=False)

@@ -17,60 +17,29 @@ from sqlmodel import select
 
 from services.evidence import access, handlers
 from services.evidence.adapters.courts import SIGNATURE_HEADER, FakeCourtWebhooks, HttpCourtWebhooks, Push
-from services.evidence.blobs import BlobStore
 from services.evidence.consumers import HANDLERS
 from services.evidence.deps import EvidenceDeps
-from services.evidence.models import TABLES, EvidenceCheckpoint, EvidenceCourtHook, EvidenceCourtPush, EvidenceNotice, EvidenceReport, EvidenceTask
-from services.evidence.signer import Signer
-from services.evidence.targets import TargetPolicy, networks
-from shared.contracts.checkpoints import DEV_SIGNING_SEED
+from services.evidence.models import EvidenceCheckpoint, EvidenceCourtHook, EvidenceCourtPush, EvidenceNotice, EvidenceReport, EvidenceTask
 from shared.contracts.events import AttemptStarted, TaskAssigned
 from shared.contracts.registry import decode
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
-from shared.plumbing.backoff import Backoff
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import Database, create_tables
 from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.problems import Problem
-from shared.plumbing.runtime import PLUMBING_TABLES
 from tests import histories
+from tests.evidences import LOCAL, evidence_deps
 from tests.reports import sample_report
+from tests.support import Clock
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
-LOCAL = TargetPolicy(require_https=False, allowed=networks(["127.0.0.1/32"]))
-
-
-class Clock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    async def sleep(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 @pytest.fixture
 async def deps(tmp_path: Path) -> AsyncIterator[EvidenceDeps]:
-    db = Database(f"sqlite:///{tmp_path / 'evidence.db'}")
-    await create_tables(db.engine, [*PLUMBING_TABLES, *TABLES])
-    yield EvidenceDeps(
-        db=db,
-        clock=Clock(NOW),
-        signer=Signer(origin="songda.evidence/log", seed=DEV_SIGNING_SEED),
-        blobs=BlobStore(tmp_path / "blobs"),
-        max_upload_bytes=1024,
-        webhook_policy=LOCAL,
-        courts=FakeCourtWebhooks(),
-        push_attempts=2,
-        push_backoff=Backoff(initial=60, maximum=60),
-    )
-    await db.dispose()
+    async with evidence_deps(tmp_path, now=NOW) as built:
+        yield built
 
 
 async def consume(deps: EvidenceDeps, history: histories.History) -> None:

@@ -13,35 +13,18 @@ from PIL.ExifTags import Base
 from sqlmodel import select
 
 from services.evidence import handlers, items
-from services.evidence.adapters.courts import FakeCourtWebhooks
-from services.evidence.blobs import BlobStore
 from services.evidence.deps import EvidenceDeps
-from services.evidence.models import TABLES, EvidenceNotice
+from services.evidence.models import EvidenceNotice
 from services.evidence.photos import PhotoError
-from services.evidence.signer import Signer
-from services.evidence.targets import TargetPolicy, networks
 from services.evidence.thumbnails import LONGEST, has_thumbnail, thumbnail
-from shared.contracts.checkpoints import DEV_SIGNING_SEED
 from shared.contracts.events import GeoPoint
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
-from shared.plumbing.backoff import Backoff
-from shared.plumbing.db import Database, create_tables
 from shared.plumbing.problems import Problem
-from shared.plumbing.runtime import PLUMBING_TABLES
 from simulators import camera
+from tests.evidences import evidence_deps
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-
-class Still:
-    """A clock that stands still."""
-
-    def now(self) -> datetime:
-        return NOW
-
-    async def sleep(self, seconds: float) -> None:
-        return None
 
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
@@ -92,20 +75,8 @@ def test_what_is_not_a_picture_has_no_thumbnail() -> None:
 
 @pytest.fixture
 async def deps(tmp_path: Path) -> AsyncIterator[EvidenceDeps]:
-    db = Database(f"sqlite:///{tmp_path / 'evidence.db'}")
-    await create_tables(db.engine, [*PLUMBING_TABLES, *TABLES])
-    yield EvidenceDeps(
-        db=db,
-        clock=Still(),
-        signer=Signer(origin="songda.evidence/log", seed=DEV_SIGNING_SEED),
-        blobs=BlobStore(tmp_path / "blobs"),
-        max_upload_bytes=1024,
-        webhook_policy=TargetPolicy(require_https=False, allowed=networks(["127.0.0.1/32"])),
-        courts=FakeCourtWebhooks(),
-        push_attempts=2,
-        push_backoff=Backoff(initial=60, maximum=60),
-    )
-    await db.dispose()
+    async with evidence_deps(tmp_path, now=NOW) as built:
+        yield built
 
 
 async def _record(deps: EvidenceDeps, kind: str, data: bytes, content_type: str) -> str:

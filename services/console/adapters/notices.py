@@ -23,20 +23,12 @@ class NoticeRecipient(Shape):
     status: str
 
 
-class NoticeRow(Shape):
-    """One notice in the list: where it stands, its deadline alerts, its recipients and the agents with its open tasks."""
+class Alerted(Shape):
+    """A notice's deadline alerts and completion, as both the list and a notice's state give them."""
 
-    notice_id: str
-    court_id: str
-    case_number: str
-    status: str
-    due_date: date
-    registered_at: datetime
     warned_at: datetime | None
     overdue_at: datetime | None
     completed_at: datetime | None
-    recipients: list[NoticeRecipient]
-    agents: list[str]
 
     @property
     def warning(self) -> bool:
@@ -47,6 +39,19 @@ class NoticeRow(Shape):
     def overdue(self) -> bool:
         """Tells whether the notice went past its due date (超期)."""
         return self.overdue_at is not None
+
+
+class NoticeRow(Alerted):
+    """One notice in the list: where it stands, its deadline alerts, its recipients and the agents with its open tasks."""
+
+    notice_id: str
+    court_id: str
+    case_number: str
+    status: str
+    due_date: date
+    registered_at: datetime
+    recipients: list[NoticeRecipient]
+    agents: list[str]
 
 
 class NoticePage(Shape):
@@ -94,7 +99,7 @@ class RecipientState(Shape):
     public_notice_ends: date | None
 
 
-class NoticeState(Shape):
+class NoticeState(Alerted):
     """A notice as delivery works it (`GET /v1/notices/{id}/delivery`): its deadline alerts and each recipient's progress."""
 
     notice_id: str
@@ -104,20 +109,7 @@ class NoticeState(Shape):
     status: str
     due_date: date
     registered_at: datetime
-    warned_at: datetime | None
-    overdue_at: datetime | None
-    completed_at: datetime | None
     recipients: list[RecipientState]
-
-    @property
-    def warning(self) -> bool:
-        """Tells whether the early warning (预警) stands: raised and the notice not completed."""
-        return self.warned_at is not None and self.completed_at is None
-
-    @property
-    def overdue(self) -> bool:
-        """Tells whether the notice went past its due date (超期)."""
-        return self.overdue_at is not None
 
 
 class Notices(Protocol):

@@ -100,13 +100,7 @@ async def reassign(deps: DeliveryDeps, *, task_id: str, body: ReassignIn, princi
 
 async def receipt(deps: DeliveryDeps, *, task_id: str, principal: Principal, client: str | None) -> bytes:
     """Returns the task's 送达回证 as a PDF to print and have signed; a supervisor's read is audited."""
-    now = deps.clock.now()
-    async with deps.db.transaction() as session:
-        row, state = await _reached(session, task_id=task_id, principal=principal)
-        notice = await session.get(DeliveryNotice, row.notice_id)
-        assert notice is not None
-        if principal.audited:
-            audit.record(session, principal, action="task.receipt", target=task_id, now=now, party_ids=cards.party_ids(state), client=client)
+    row, state, notice = await _read_for_print(deps, task_id=task_id, principal=principal, client=client, action="task.receipt")
     form = receipts.form(row, state, notice=notice)
     # WeasyPrint lays the page out for a while and would hold up every other request meanwhile.
     return await asyncio.to_thread(receipts.render_pdf, form)
@@ -114,17 +108,23 @@ async def receipt(deps: DeliveryDeps, *, task_id: str, principal: Principal, cli
 
 async def print_out(deps: DeliveryDeps, *, task_id: str, principal: Principal, client: str | None) -> bytes:
     """Returns what the agent prints for the visit: the 送达回证 followed by every PDF document of the notice; a supervisor's read is audited."""
+    row, state, notice = await _read_for_print(deps, task_id=task_id, principal=principal, client=client, action="task.print")
+    # A document the store cannot give is an error the agent sees, never a print-out short of it.
+    documents = [await read_or_problem(deps.documents, d["sha256"], task_id=task_id) for d in receipts.printed(notice)]
+    form = receipts.form(row, state, notice=notice)
+    return await asyncio.to_thread(receipts.print_out, form, documents)
+
+
+async def _read_for_print(deps: DeliveryDeps, *, task_id: str, principal: Principal, client: str | None, action: str) -> tuple[DeliveryTask, RecipientState, DeliveryNotice]:
+    """Returns the task the caller reaches, its recipient's state and its notice, the read audited as `action` when the caller's reads are."""
     now = deps.clock.now()
     async with deps.db.transaction() as session:
         row, state = await _reached(session, task_id=task_id, principal=principal)
         notice = await session.get(DeliveryNotice, row.notice_id)
         assert notice is not None
         if principal.audited:
-            audit.record(session, principal, action="task.print", target=task_id, now=now, party_ids=cards.party_ids(state), client=client)
-    # A document the store cannot give is an error the agent sees, never a print-out short of it.
-    documents = [await read_or_problem(deps.documents, d["sha256"], task_id=task_id) for d in receipts.printed(notice)]
-    form = receipts.form(row, state, notice=notice)
-    return await asyncio.to_thread(receipts.print_out, form, documents)
+            audit.record(session, principal, action=action, target=task_id, now=now, party_ids=cards.party_ids(state), client=client)
+    return row, state, notice
 
 
 async def task_document(deps: DeliveryDeps, *, task_id: str, sha256: str, principal: Principal, client: str | None) -> tuple[dict[str, Any], bytes]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.contracts import labels
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import (
     AttemptFailed,
@@ -46,16 +47,6 @@ _CHANNEL_RECEIPT: dict[Channel, str] = {
     Channel.email: EvidenceKind.email_receipt,
     Channel.lawyer_firm: EvidenceKind.email_receipt,
     Channel.voice: EvidenceKind.call_record,
-}
-
-# Each method's name as the report states it (method_name) and the rendering shows it.
-METHOD: dict[ServiceMethod, str] = {
-    ServiceMethod.direct: "直接送达",
-    ServiceMethod.refusal: "留置送达",
-    ServiceMethod.electronic: "电子送达",
-    ServiceMethod.postal: "邮寄送达",
-    ServiceMethod.posting: "张贴送达（公告）",
-    ServiceMethod.public_notice: "公告送达",
 }
 
 
@@ -147,7 +138,7 @@ def _recipient(recipient: Recipient, *, events: Sequence[Logged], items: Sequenc
         served=served is not None,
         deciding_attempt_id=served.attempt_id if served else None,
         method=served.method if served else None,
-        method_name=METHOD[served.method] if served else None,
+        method_name=labels.METHOD[served.method] if served else None,
         service_date=served.service_date if served else None,
         legal_basis=served.legal_basis if served else None,
         deemed=served.deemed if served else None,
