@@ -50,11 +50,7 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}
 # The submit form's choices: the stages (as the report names them), the documents courts serve most, ID types.
 STAGES: dict[str, str] = {stage.value: name for stage, name in labels.STAGE.items()}
-DOCUMENT_KINDS: dict[str, str] = labels.DOCUMENT_KIND | {
-    "appeal_copy": "上诉状副本",
-    "enforcement_notice": "执行通知书",
-    "other": "其他文书",
-}
+DOCUMENT_KINDS: dict[str, str] = labels.DOCUMENT_KIND
 ID_TYPES: dict[str, str] = {"resident_id": "居民身份证", "uscc": "统一社会信用代码", "passport": "护照", "other": "其他证件"}
 TIERS: dict[str, str] = {tier.value: name for tier, name in labels.TIER.items()}
 METHODS: dict[str, str] = {method.value: name for method, name in labels.METHOD.items()}

@@ -34,18 +34,7 @@ STAGES: dict[str, str] = {label: stage.value for stage, label in labels.STAGE.it
 KINDS: dict[str, str] = {label: kind.value for kind, label in labels.PARTY_KIND.items()}
 ID_TYPES: dict[str, str] = {"居民身份证": IdType.resident_id.value, "统一社会信用代码": IdType.uscc.value, "护照": IdType.passport.value, "其他": IdType.other.value}
 ROLES: dict[str, str] = {label: role for role, label in labels.PARTY_ROLE.items()} | {label: role for role, label in labels.ENFORCEMENT_ROLE.items()}
-DOCUMENT_KINDS: dict[str, str] = {
-    "起诉状副本": "complaint_copy",
-    "应诉通知书": "notice_to_respond",
-    "举证通知书": "evidence_notice",
-    "传票": "summons",
-    "上诉状副本": "appeal_copy",
-    "判决书": "judgment",
-    "裁定书": "ruling",
-    "调解书": "mediation_agreement",
-    "执行通知书": "enforcement_notice",
-    "其他": "other",
-}
+DOCUMENT_KINDS: dict[str, str] = {label: kind for kind, label in labels.DOCUMENT_KIND.items()}
 YES_NO: dict[str, bool] = {"是": True, "否": False}
 
 

@@ -76,6 +76,9 @@ DOCUMENT_KIND: dict[str, str] = {
     "judgment": "判决书",
     "ruling": "裁定书",
     "mediation": "调解书",
+    "appeal_copy": "上诉状副本",
+    "enforcement_notice": "执行通知书",
+    "other": "其他文书",
 }
 
 # A notice's timeline (evidence's log of the events about it), one line per event type; a type not listed is shown as it is.
