@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 from services.evidence.adapters.courts import FakeCourtWebhooks
-from services.evidence.blobs import BlobStore
 from services.evidence.deps import EvidenceDeps
 from services.evidence.models import TABLES
 from services.evidence.signer import Signer
 from services.evidence.targets import TargetPolicy, networks
 from shared.contracts.checkpoints import DEV_SIGNING_SEED
 from shared.plumbing.backoff import Backoff
+from shared.plumbing.blobs import BlobStore
 from shared.plumbing.db import Database, create_tables
 from shared.plumbing.runtime import PLUMBING_TABLES
 from tests.support import Clock

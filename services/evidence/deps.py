@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.evidence.adapters.courts import CourtWebhooks
-from services.evidence.blobs import BlobStore
 from services.evidence.renderings import Renderings
 from services.evidence.signer import Signer
 from services.evidence.targets import TargetPolicy
 from shared.plumbing.backoff import Backoff
+from shared.plumbing.blobs import BlobStore
 from shared.plumbing.runtime import Deps, get_deps
 
 

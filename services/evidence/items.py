@@ -14,7 +14,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.evidence import log
-from services.evidence.blobs import Stored
 from services.evidence.domain.photo_checks import photo_flags
 from services.evidence.models import EvidenceItem, EvidenceTask
 from services.evidence.photos import PhotoError, PhotoFacts, read_facts
@@ -23,6 +22,7 @@ from shared.contracts.evidence import EvidenceFlag, EvidenceKind, PhotoScene
 from shared.contracts.report import canonical
 from shared.contracts.topics import EVIDENCE_EVENTS
 from shared.plumbing import outbox
+from shared.plumbing.blobs import Stored
 from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
 
 SOURCE = "songda/evidence"

@@ -7,12 +7,12 @@ from fastapi import FastAPI
 
 from services.evidence import api, consumers, handlers, workers
 from services.evidence.adapters.courts import HttpCourtWebhooks
-from services.evidence.blobs import BlobStore
 from services.evidence.config import EvidenceSettings
 from services.evidence.deps import EvidenceDeps
 from services.evidence.models import TABLES
 from services.evidence.signer import Signer
 from shared.plumbing.backoff import Backoff
+from shared.plumbing.blobs import BlobStore
 from shared.plumbing.runtime import Runtime, ServiceSpec, create_service_app
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from services.evidence.blobs import BlobStore, BlobWriter, TooLarge
+from shared.plumbing.blobs import BlobStore, BlobWriter, TooLarge
 from shared.plumbing.problems import Problem
 
 FILE_FIELD = "file"

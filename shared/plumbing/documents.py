@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ import structlog
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
+from shared.plumbing.blobs import BlobStore, TooLarge
 from shared.plumbing.problems import Problem
 
 log = structlog.get_logger(__name__)
@@ -162,58 +161,39 @@ def examine(data: bytes) -> tuple[str, int]:
 
 
 class DocumentStore:
-    """Documents under `root/<aa>/<sha256>`: written to a temporary file while hashed, made durable, renamed into place; every read checks the hash."""
+    """Documents under `root/<aa>/<sha256>` (a BlobStore one level deep): written to a temporary file while hashed, made durable, renamed into place; every read checks the hash."""
 
     def __init__(self, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self._blobs = BlobStore(root, levels=1)
 
     def path(self, sha256: str) -> Path:
         """Returns where a document lives; refuses anything but a sha256 so no name reaches outside the store."""
-        if not SHA256.fullmatch(sha256):
-            raise ValueError(f"not a sha256: {sha256!r}")
-        return self.root / sha256[:2] / sha256
+        return self._blobs.path(sha256)
 
     def exists(self, sha256: str) -> bool:
         """Tells whether a document is stored under the sha256."""
-        return self.path(sha256).is_file()
+        return self._blobs.exists(sha256)
 
     async def put(self, source: bytes | AsyncIterable[bytes]) -> StoredDocument:
         """Stores a PDF or OFD once (an identical one already stored is left as it is) and returns what it is; raises DocumentTooLarge, DocumentUnsupported or DocumentUnreadable and keeps nothing then."""
-        incoming = self.root / "incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=incoming)
-        temp = Path(name)
+        writer = self._blobs.writer(limit=self.max_bytes, head_size=0)
         try:
-            with os.fdopen(fd, "wb") as file:
-                digest, buffer = hashlib.sha256(), bytearray()
-                async for chunk in _chunks(source):
-                    if len(buffer) + len(chunk) > self.max_bytes:
-                        raise DocumentTooLarge(f"larger than {self.max_bytes:,} bytes")
-                    digest.update(chunk)
-                    buffer.extend(chunk)
-                    file.write(chunk)
-                data = bytes(buffer)
-                # Parsing and fsync block for a while on a big file; the event loop keeps serving meanwhile.
-                content_type, pages = await asyncio.to_thread(examine, data)
-                file.flush()
-                await asyncio.to_thread(os.fsync, file.fileno())
-            sha256 = digest.hexdigest()
-            await asyncio.to_thread(self._settle, temp, sha256)
+            buffer = bytearray()
+            async for chunk in _chunks(source):
+                try:
+                    writer.write(chunk)
+                except TooLarge as error:
+                    raise DocumentTooLarge(str(error)) from error
+                buffer.extend(chunk)
+            # Parsing and fsync block for a while on a big file; the event loop keeps serving meanwhile.
+            content_type, pages = await asyncio.to_thread(examine, bytes(buffer))
+            stored = await asyncio.to_thread(writer.commit)
         except BaseException:
-            await asyncio.to_thread(temp.unlink, missing_ok=True)
+            await asyncio.to_thread(writer.discard)
             raise
-        return StoredDocument(sha256=sha256, size=len(data), content_type=content_type, pages=pages)
-
-    def _settle(self, temp: Path, sha256: str) -> None:
-        """Moves a written file to its address, or drops it when an identical one is there already."""
-        target = self.path(sha256)
-        if target.exists():
-            temp.unlink()
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, target)
-        target.chmod(0o444)
+        return StoredDocument(sha256=stored.sha256, size=stored.size, content_type=content_type, pages=pages)
 
     def read(self, sha256: str) -> bytes:
         """Returns a stored document's bytes after checking they still hash to its name; raises DocumentMissing or DocumentCorrupt."""

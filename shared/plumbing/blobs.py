@@ -1,4 +1,4 @@
-"""Content-addressed blob files: written once under their sha256, never changed or removed by any code path."""
+"""Content-addressed files: written once under their sha256, never changed or removed by any code path (evidence's blobs, the courts' documents)."""
 
 from __future__ import annotations
 
@@ -26,16 +26,17 @@ class Stored:
 
 
 class BlobStore:
-    """Blobs under `root/ab/cd/<sha256>`; a blob is written to a temporary file first and renamed into place whole."""
+    """Blobs under `root/ab/cd/<sha256>` (`levels` directories of two hex digits); a blob is written to a temporary file first and renamed into place whole."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, levels: int = 2) -> None:
         self.root = root
+        self.levels = levels
 
     def path(self, sha256: str) -> Path:
         """Returns where a blob lives; refuses anything but a sha256 so no name can reach outside the store."""
         if not _SHA256.fullmatch(sha256):
             raise ValueError(f"not a sha256: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root.joinpath(*(sha256[2 * level : 2 * level + 2] for level in range(self.levels)), sha256)
 
     def exists(self, sha256: str) -> bool:
         """Tells whether the blob is stored."""
