@@ -14,14 +14,14 @@ from shared.contracts.evidence import EvidenceKind
 HEAD_BYTES = 8192
 
 # Only what Pillow can read the EXIF of: a photo we cannot check is refused rather than taken unchecked (HEIC would need pillow-heif).
-_PHOTOS = frozenset({"image/jpeg", "image/png", "image/webp"})
+PHOTOS = frozenset({"image/jpeg", "image/png", "image/webp"})
 # Phone call recorders write MP3, M4A, AAC, AMR, WAV or Ogg; these are filetype's names for them.
 _AUDIO = frozenset({"audio/mpeg", "audio/mp4", "audio/aac", "audio/amr", "audio/x-wav", "audio/ogg"})
 # A receipt is the provider's record (JSON), a copy of it (text, PDF) or a screenshot of it.
-_RECEIPTS = _PHOTOS | {"application/json", "text/plain", "application/pdf"}
+_RECEIPTS = PHOTOS | {"application/json", "text/plain", "application/pdf"}
 
 ALLOWED: dict[EvidenceKind, frozenset[str]] = {
-    EvidenceKind.photo: _PHOTOS,
+    EvidenceKind.photo: PHOTOS,
     EvidenceKind.video: frozenset({"video/mp4", "video/quicktime"}),
     # A call is kept as its recording or as the telephony provider's call record.
     EvidenceKind.call_record: _AUDIO | {"application/json"},

@@ -7,20 +7,20 @@ import io
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from services.evidence.photos import FORMATS, PhotoError
+from services.evidence.sniffing import PHOTOS
 from shared.contracts.evidence import EvidenceKind
 
 # The long side of a preview, in pixels: a phone's thumbnail row, and small enough to send many at once.
 LONGEST = 320
 # The kinds whose content is a picture of something (a scan or a PDF receipt is not: its type decides).
 PICTURE_KINDS = frozenset({EvidenceKind.photo, EvidenceKind.signature, EvidenceKind.signed_receipt, EvidenceKind.return_receipt_scan})
-PICTURE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 # A signature drawn on a transparent canvas is laid on white paper, as it would be printed.
 PAPER = (255, 255, 255)
 
 
 def has_thumbnail(kind: str, content_type: str) -> bool:
     """Tells whether an item is a picture a preview can be made of."""
-    return kind in PICTURE_KINDS and content_type in PICTURE_TYPES
+    return kind in PICTURE_KINDS and content_type in PHOTOS
 
 
 def thumbnail(data: bytes, *, longest: int = LONGEST) -> bytes:
