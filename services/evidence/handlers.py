@@ -107,8 +107,8 @@ async def record(deps: EvidenceDeps, *, message: MessageContext) -> None:
         )
     )
     if envelope.type in kpis.READS:
-        # After the entry, so the fold reads the event just logged with the rest of the notice's.
-        await kpi_facts.refresh(message.session, envelope.subject)
+        # After the entry, so a fold from the log reads the event just logged with the rest of the notice's.
+        await kpi_facts.refresh(message.session, envelope)
     await reports.after_entry(message.session, signer=deps.signer, notice_id=envelope.subject, completed=envelope.type == NoticeCompleted.type, now=now)
 
 

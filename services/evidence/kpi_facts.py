@@ -1,4 +1,4 @@
-"""The KPIs' facts in the database: refreshed from a notice's logged events inside the consumer's transaction, and read back for a court and a date range."""
+"""The KPIs' facts in the database: brought up to each logged event inside the consumer's transaction, and read back for a court and a date range."""
 
 from __future__ import annotations
 
@@ -12,11 +12,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.evidence.domain import kpis
 from services.evidence.models import EvidenceKpiFact, EvidenceTimelineEntry
 from shared.contracts.envelope import Envelope
+from shared.contracts.events import NoticeRegistered
 from shared.contracts.registry import Event, UnknownEvent, decode
 
 
-async def refresh(session: AsyncSession, notice_id: str) -> None:
-    """Folds the notice's logged events (the one just logged among them) into a fact per recipient and stores each."""
+async def refresh(session: AsyncSession, envelope: Envelope) -> None:
+    """Brings the notice's facts up to the event just logged: that one event folded into the stored facts, or every logged event of the notice folded again for its registration or before it."""
+    event = _decoded(envelope)
+    if event is None:
+        return
+    rows = (await session.exec(select(EvidenceKpiFact).where(EvidenceKpiFact.notice_id == envelope.subject))).all()
+    if isinstance(event, NoticeRegistered) or not rows:
+        await _refold(session, envelope.subject)
+        return
+    # The event is the last of the notice's in log order, so folding it into the stored facts is the whole fold (kpis.fold).
+    for row in rows:
+        _store(row, kpis.advance(kpis.RecipientFact.model_validate(row.fact), event))
+        session.add(row)
+
+
+async def _refold(session: AsyncSession, notice_id: str) -> None:
     statement = (
         select(EvidenceTimelineEntry.envelope)
         .where(EvidenceTimelineEntry.notice_id == notice_id, col(EvidenceTimelineEntry.event_type).in_(kpis.READS))
@@ -27,11 +42,15 @@ async def refresh(session: AsyncSession, notice_id: str) -> None:
         row = await session.get(EvidenceKpiFact, (fact.notice_id, fact.recipient_id))
         if row is None:
             row = EvidenceKpiFact(notice_id=fact.notice_id, recipient_id=fact.recipient_id, court_id=fact.court_id, received_on=fact.received_on, fact={})
-        row.agent_id, row.fact = fact.agent_id, fact.model_dump(mode="json")
+        _store(row, fact)
         session.add(row)
 
 
-def _decoded(envelope: Mapping[str, Any]) -> Event | None:
+def _store(row: EvidenceKpiFact, fact: kpis.RecipientFact) -> None:
+    row.agent_id, row.fact = fact.agent_id, fact.model_dump(mode="json")
+
+
+def _decoded(envelope: Envelope | Mapping[str, Any]) -> Event | None:
     try:
         return decode(Envelope.model_validate(envelope))
     except UnknownEvent:
