@@ -105,13 +105,32 @@ class CandidateAddress(Part):
     district: str | None = None
 
 
+class ConsentForm(StrEnum):
+    """How a party consented to electronic service (Online Litigation Rules Art. 29)."""
+
+    # Express consent, e.g. in an address confirmation (送达地址确认书).
+    express = "express"
+    # Agreed or undertaken before the litigation: a contract clause, or a law firm's standing agreement with the court.
+    pre_agreed = "pre_agreed"
+    # An electronic address the party itself gave for service in its complaint, appeal, application or defence.
+    own_filing = "own_filing"
+    # Accepting an e-service already made, by replying or taking part without objecting.
+    accepted_earlier = "accepted_earlier"
+
+
 class Consent(Part):
-    """An electronic channel the party agreed to in writing, with the confirmation it comes from."""
+    """An electronic channel the party agreed to, how (its form) and where that is written (its source)."""
 
     channel: EDeliveryChannel
     address: str
     source_case: str
     confirmed_on: date
+    # Absent from consents recorded before the Online Litigation Rules' forms were kept: those came from confirmations.
+    form: ConsentForm = Field(default=ConsentForm.express, exclude_if=lambda form: form is ConsentForm.express)
+    # The document the consent rests on, in words for the report (e.g. "某律师事务所送达协议 2026-01"); None: the confirmation in source_case.
+    source: str | None = Field(default=None, exclude_if=lambda source: source is None)
+    # Whether the recipient itself provided or confirmed this address (OLR Art. 31): if not, arrival alone does not serve.
+    address_confirmed: bool = Field(default=True, exclude_if=lambda confirmed: confirmed)
 
 
 class Contact(Part):
@@ -215,10 +234,13 @@ class ServiceMethod(StrEnum):
 
 
 class Witness(Part):
-    """The witness of a refusal (CPL 89): a person from a grassroots organisation or the employer."""
+    """The witness of a refusal (CPL 89): a person from a grassroots organisation or the employer, and what they attest."""
 
     name: str
     organisation: str
+    # CPL 89: the receipt records the reason for the refusal and the date; absent from reports made before they were asked.
+    witnessed_on: date | None = Field(default=None, exclude_if=lambda day: day is None)
+    refusal_reason: str | None = Field(default=None, exclude_if=lambda reason: reason is None)
 
 
 class Review(Part):
@@ -251,6 +273,12 @@ class RecipientServed(Event):
     evidence_ids: list[str] = []
     # Set when the service rests on evidence a supervisor accepted despite its flags; absent from older events.
     review: Review | None = None
+    # Why the law deems the recipient served (CPL 89, 专递规定 Art. 11, CPL 95, OLR Art. 31(2)), in Chinese for the report.
+    deemed_reason: str | None = Field(default=None, exclude_if=lambda reason: reason is None)
+    # OLR Art. 31(2): served on a read report to an address the recipient did not provide or confirm, unless it proves otherwise.
+    presumed: bool = Field(default=False, exclude_if=lambda presumed: not presumed)
+    # The consent an electronic service rests on: its form and source go into the report (OLR Art. 29).
+    consent: Consent | None = Field(default=None, exclude_if=lambda consent: consent is None)
 
     @property
     def signature(self) -> Signature | None:
@@ -351,6 +379,8 @@ class AttemptSucceeded(Event):
     at: AwareDatetime
     detail: str
     record: Transmission | None = None
+    # What a supervisor should know about how the attempt was made, e.g. "reported_before_window" (a visit reported before its window opened).
+    remarks: list[str] = Field(default=[], exclude_if=lambda remarks: not remarks)
 
 
 @event("delivery.AttemptFailed")
@@ -368,6 +398,7 @@ class AttemptFailed(Event):
     error_code: int | None = None
     retry_at: AwareDatetime | None = None
     record: Transmission | None = None
+    remarks: list[str] = Field(default=[], exclude_if=lambda remarks: not remarks)
 
 
 @event("delivery.TaskAssigned")
@@ -387,9 +418,24 @@ class TaskAssigned(Event):
     location: GeoPoint | None = None
 
 
+@event("delivery.AttemptSuperseded")
+class AttemptSuperseded(Event):
+    """An electronic attempt run in parallel was stopped: another channel served the recipient first (OLR Art. 32)."""
+
+    notice_id: str
+    recipient_id: str
+    attempt_id: str
+    tier: Tier
+    channel: Channel
+    target: str | None = None
+    at: AwareDatetime
+    # The attempt whose service came first.
+    by_attempt_id: str
+
+
 @event("delivery.DocumentsAcknowledged")
 class DocumentsAcknowledged(Event):
-    """The recipient acknowledged the documents on the e-delivery page: when, from which address, with which browser."""
+    """The recipient (or its lawyer) acknowledged the documents (签收): when, from which address, with which browser, by whom."""
 
     notice_id: str
     recipient_id: str
@@ -397,6 +443,8 @@ class DocumentsAcknowledged(Event):
     at: AwareDatetime
     ip: str | None = None
     user_agent: str | None = None
+    # The lawyer who signed in and acknowledged for the firm (a console username); None: the holder of an e-delivery link.
+    by: str | None = Field(default=None, exclude_if=lambda by: by is None)
 
 
 class Disposition(StrEnum):
@@ -419,6 +467,8 @@ class DocumentOpened(Event):
     opened_at: AwareDatetime
     ip: str | None = None
     user_agent: str | None = None
+    # The lawyer who opened it from the firm's inbox (a console username); None: the holder of an e-delivery link.
+    by: str | None = Field(default=None, exclude_if=lambda by: by is None)
 
 
 @event("delivery.AddressReported")
