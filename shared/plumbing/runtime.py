@@ -141,8 +141,9 @@ class Runtime:
             self.supervisor.start(f"{self.spec.name}.{name}", work)
 
     async def stop(self) -> None:
-        """Stops the tasks, then the producer and the database pool."""
+        """Stops the tasks, then the producer and the database pool, and forgets the calendar directory."""
         await self.supervisor.stop()
+        workdays.watch(None)
         if self.spec.close is not None:
             await self.spec.close()
         await self.producer.close()

@@ -29,7 +29,7 @@ NEXT_YEAR_WATCHED_FROM = (11, 1)
 _LOGGED_LIMIT = 4096
 
 _imported: Imported | None = None
-_package_years: dict[int, bool] = {}
+_package_years: dict[int, tuple[frozenset[date], frozenset[date]] | None] = {}
 _warned_years: set[int] = set()
 _logged: set[tuple[object, ...]] = set()
 
@@ -38,7 +38,9 @@ def watch(directory: Path | None, *, every_s: float = 5.0) -> None:
     """Makes the imported year files of `directory` (songda calendar import) count before the package; None forgets them."""
     global _imported
     _imported = Imported(directory, every_s=every_s) if directory is not None else None
+    # Another calendar: what was warned or logged about the last one no longer holds.
     _warned_years.clear()
+    _logged.clear()
 
 
 def imported() -> Mapping[int, Year]:
@@ -57,16 +59,22 @@ def refresh() -> None:
         _imported.refresh()
 
 
+def _package_days(year: int) -> tuple[frozenset[date], frozenset[date]] | None:
+    """Returns the package's rest days and make-up workdays of `year`, or None past its data.
+
+    Read once per year into sets: the package's own is_workday scans all its years on every call (some 16 µs).
+    """
+    if year not in _package_years:
+        known = chinese_calendar.holidays.keys() | chinese_calendar.workdays.keys()
+        covered = min(known).year <= year <= max(known).year
+        _package_years[year] = (
+            (frozenset(d for d in chinese_calendar.holidays if d.year == year), frozenset(d for d in chinese_calendar.workdays if d.year == year)) if covered else None
+        )
+    return _package_years[year]
+
+
 def _in_package(year: int) -> bool:
-    known = _package_years.get(year)
-    if known is None:
-        try:
-            chinese_calendar.is_workday(date(year, 6, 1))
-            known = True
-        except NotImplementedError:
-            known = False
-        _package_years[year] = known
-    return known
+    return _package_days(year) is not None
 
 
 def source_of(year: int) -> str | None:
@@ -92,10 +100,10 @@ def coverage(year: int) -> Coverage:
     loaded = imported().get(year)
     if loaded is not None:
         return Coverage(year=year, source="imported", rest_days=len(loaded.rest), make_up_days=len(loaded.work), notice=loaded.source)
-    if _in_package(year):
-        rest = sum(1 for day in chinese_calendar.holidays if day.year == year)
-        work = sum(1 for day in chinese_calendar.workdays if day.year == year and day.weekday() >= 5)
-        return Coverage(year=year, source="package", rest_days=rest, make_up_days=work, notice="chinese_calendar")
+    package = _package_days(year)
+    if package is not None:
+        rest, work = package
+        return Coverage(year=year, source="package", rest_days=len(rest), make_up_days=sum(1 for day in work if day.weekday() >= 5), notice="chinese_calendar")
     return Coverage(year=year, source=None, rest_days=0, make_up_days=0, notice="")
 
 
@@ -109,8 +117,10 @@ def is_working_day(day: date) -> bool:
     year = _imported.years().get(day.year) if _imported is not None else None
     if year is not None:
         return year.is_working_day(day)
-    if _in_package(day.year):
-        return chinese_calendar.is_workday(day)
+    package = _package_days(day.year)
+    if package is not None:
+        rest, work = package
+        return day in work or (day.weekday() < 5 and day not in rest)
     return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS
 
 
