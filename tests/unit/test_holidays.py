@@ -146,4 +146,3 @@ def test_a_bad_or_misnamed_file_in_the_directory_is_left_out_and_logged(tmp_path
 
 def test_a_refusal_reads_as_its_flaws() -> None:
     assert str(YearRefused([Flaw("year", "年份有误。"), Flaw("", "文件有误。")])) == "year: 年份有误。; file: 文件有误。"
-
