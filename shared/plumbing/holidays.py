@@ -302,8 +302,11 @@ class Imported:
         stamp = _stamp(self.directory)
         if stamp == self._stamp:
             return
-        before = set(self._years)
+        before = self._years
         self._years = load(self.directory)
         self._stamp = stamp
-        for added in sorted(set(self._years) - before):
-            log.info("calendar.year_loaded", year=added, source=self._years[added].source)
+        for year in sorted(set(self._years) | set(before)):
+            if year not in self._years:
+                log.warning("calendar.year_removed", year=year)
+            elif before.get(year) != self._years[year]:
+                log.info("calendar.year_loaded", year=year, source=self._years[year].source, replaced=year in before)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from shared.plumbing import holidays, workdays
 from shared.plumbing.holidays import Flaw, Imported, YearRefused, read_year, save
@@ -129,12 +130,20 @@ def test_the_directory_is_read_again_when_it_changes_at_most_every_few_seconds(t
     ticks.now = 4.9
     assert imported.years() == {}, "looked again before the interval passed"
     ticks.now = 5.0
-    assert list(imported.years()) == [2098]
+    with capture_logs() as logs:
+        assert list(imported.years()) == [2098]
+        ticks.now = 10.0
+        assert list(imported.years()) == [2098], "nothing changed: nothing read, nothing logged"
+        save(tmp_path, read_year(raw(year_file(source="测试数据（虚构，更正）"))))
+        ticks.now = 15.0
+        assert imported.years()[2098].source == "测试数据（虚构，更正）"
+        (tmp_path / "2098.json").unlink()
+        ticks.now = 20.0
+        assert imported.years() == {}
+    assert [(e["event"], e.get("replaced")) for e in logs] == [("calendar.year_loaded", False), ("calendar.year_loaded", True), ("calendar.year_removed", None)]
 
 
 def test_a_bad_or_misnamed_file_in_the_directory_is_left_out_and_logged(tmp_path: Path) -> None:
-    from structlog.testing import capture_logs
-
     save(tmp_path, read_year(raw(year_file())))
     (tmp_path / "2099.json").write_text("{", encoding="utf-8")
     (tmp_path / "2097.json").write_bytes(raw(year_file()))
