@@ -1,4 +1,4 @@
-"""The `songda` command: dev tokens, serving a service, topics, the local stack, the console's users, imports, and checking delivery reports."""
+"""The `songda` command: dev tokens, serving a service, topics, the local stack, the console's users, imports, the holiday calendar, and checking delivery reports."""
 
 from __future__ import annotations
 
@@ -445,6 +445,33 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 2 if refused else 0
 
 
+def cmd_calendar_import(args: argparse.Namespace) -> int:
+    """Checks a year file of holidays and make-up workdays and writes it, atomically, where every service reads the calendar."""
+    from shared.plumbing import holidays
+
+    path = Path(args.file)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"calendar import: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        year = holidays.read_year(raw)
+    except holidays.YearRefused as refused:
+        print(f"calendar import: {path.name} refused, nothing written:", file=sys.stderr)
+        for flaw in refused.flaws:
+            print(f"  {flaw.field or '(file)'}: {flaw.text}", file=sys.stderr)
+        return 2
+    directory = CommonSettings().calendar
+    replaced = (directory / holidays.file_name(year.year)).exists()
+    target = holidays.save(directory, year)
+    print(
+        f"calendar import: {year.year} {'replaced' if replaced else 'imported'} into {target}: {len(year.holidays)} holidays ({len(year.rest)} days off), "
+        f"{len(year.workdays)} make-up workdays; services use it within seconds, without a restart"
+    )
+    return 0
+
+
 def cmd_gen(args: argparse.Namespace) -> int:
     """Writes a synthetic data set of parties, cases and confirmations as JSONL or CSV (by the file's extension)."""
     import csv
@@ -556,6 +583,11 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--batch-size", type=int, default=2000, help="rows per transaction (default 2000)")
     importer.add_argument("--show", type=int, default=20, help="how many refused rows to print (default 20)")
     importer.set_defaults(func=cmd_import)
+
+    calendar = sub.add_parser("calendar", help="the holiday calendar past the package's last year").add_subparsers(dest="action", required=True)
+    calendar_import = calendar.add_parser("import", help="check a year file (docs/calendar.md) and write it to SONGDA_CALENDAR_DIR for every service")
+    calendar_import.add_argument("file", help="a JSON year file: year, source, holidays, workdays")
+    calendar_import.set_defaults(func=cmd_calendar_import)
 
     gen = sub.add_parser("gen", help="write a realistic synthetic data set for `songda import`")
     gen.add_argument("parties", type=int, help="how many parties")

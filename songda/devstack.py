@@ -80,6 +80,9 @@ class Stack:
         env = {**os.environ, **self.env}
         documents = env.get("SONGDA_DOCUMENTS_DIR") or Path(env.get("SONGDA_VAR_DIR") or "var") / "documents"
         wires["SONGDA_DOCUMENTS_DIR"] = str(Path(documents).resolve())
+        # Likewise one holiday calendar for every process: what the console imports, each service reads.
+        calendar = env.get("SONGDA_CALENDAR_DIR") or Path(env.get("SONGDA_VAR_DIR") or "var") / "calendar"
+        wires["SONGDA_CALENDAR_DIR"] = str(Path(calendar).resolve())
         if "mail_sink" in self.ports:
             wires["MAIL_SINK_SMTP_PORT"] = wires["DELIVERY_SMTP_PORT"] = str(self.smtp_port)
             wires["DELIVERY_SMTP_HOST"] = "127.0.0.1"

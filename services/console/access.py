@@ -27,6 +27,8 @@ BATCHES = frozenset({Role.court, Role.supervisor})
 REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
 # The KPIs: a court its own court's (evidence decides), supervisors and auditors any court's or all.
 DASHBOARD = frozenset({Role.court, Role.supervisor, Role.auditor})
+# The holiday calendar is the whole system's: the overseers read it, supervisors import a year.
+CALENDAR = frozenset({Role.supervisor, Role.auditor})
 
 
 def admit(visitor: Visitor, roles: frozenset[Role]) -> None:

@@ -21,7 +21,7 @@ from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
 from services.console.api import batches as batch_pages
-from services.console.api import dashboard, holds, people, submission, tasks, team
+from services.console.api import calendar, dashboard, holds, people, submission, tasks, team
 from services.console.api import notices as notice_list
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
@@ -120,7 +120,7 @@ def create_app(
         description="The web front door: sign-in, sessions, and the delivery team's supervisors' and courts' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
         # The submit form and the batch pages come before the notice list's /notices/{notice_id}, which would take new or batch for an id.
-        routers=(people.router, tasks.router, team.router, holds.router, submission.router, batch_pages.router, notice_list.router, dashboard.router),
+        routers=(people.router, tasks.router, team.router, holds.router, submission.router, batch_pages.router, notice_list.router, dashboard.router, calendar.router),
         deps=build_deps,
         close=close,
     )

@@ -42,9 +42,17 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 # The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     "agent": (("/today", "今日任务"),),
-    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板"), ("/notices/batch", "批量导入")),
+    "supervisor": (
+        ("/board", "团队看板"),
+        ("/roster", "花名册"),
+        ("/holds", "待审核证据"),
+        ("/notices", "通知列表"),
+        ("/dashboard", "统计看板"),
+        ("/notices/batch", "批量导入"),
+        ("/calendar", "节假日安排"),
+    ),
     "court": (("/notices", "本院通知"), ("/notices/new", "提交通知"), ("/notices/batch", "批量导入"), ("/dashboard", "统计看板")),
-    "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板")),
+    "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板"), ("/calendar", "节假日安排")),
 }
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}

@@ -13,10 +13,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Table
 
 from shared.contracts.topics import REVOCATIONS, TopicNames
-from shared.plumbing import audit, openapi, problems
+from shared.plumbing import audit, openapi, problems, workdays
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import OVERSEERS, TokenVerifier
-from shared.plumbing.clock import Clock, clock_from_settings
+from shared.plumbing.clock import SHANGHAI, Clock, clock_from_settings
 from shared.plumbing.consumer import ConsumerRunner, EnvelopeHandler, EventHandler, MessageContext
 from shared.plumbing.db import Database, create_tables, table_of
 from shared.plumbing.headers import SecurityHeaders
@@ -124,7 +124,9 @@ class Runtime:
         self.revocation_watcher = RevocationWatcher(bootstrap=common.kafka_bootstrap, topic=self.topics.physical(REVOCATIONS), revocations=self.revocations)
 
     async def start(self) -> None:
-        """Creates missing tables, reads the revoked tokens, and starts the relay and the consumer."""
+        """Reads the imported holiday calendar, creates missing tables, reads the revoked tokens, and starts the relay and the consumer."""
+        workdays.watch(self.settings.common.calendar)
+        self.calendar()
         await create_tables(self.db.engine, [*PLUMBING_TABLES, *self.spec.tables])
         if self.spec.prepare is not None:
             await self.spec.prepare(self.deps)
@@ -139,15 +141,26 @@ class Runtime:
             self.supervisor.start(f"{self.spec.name}.{name}", work)
 
     async def stop(self) -> None:
-        """Stops the tasks, then the producer and the database pool."""
+        """Stops the tasks, then the producer and the database pool, and forgets the calendar directory."""
         await self.supervisor.stop()
+        workdays.watch(None)
         if self.spec.close is not None:
             await self.spec.close()
         await self.producer.close()
         await self.db.dispose()
 
+    def calendar(self) -> dict[str, Any]:
+        """Reports the holiday calendar: the watched years it lacks (warned in the log once each) and where each known year comes from."""
+        today = self.clock.now().astimezone(SHANGHAI).date()
+        missing = workdays.missing_years(today)
+        return {
+            "status": "degraded" if missing else "ok",
+            "missing": missing,
+            "years": {str(year): workdays.source_of(year) or "missing" for year in workdays.watched_years(today)},
+        }
+
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        """Reports database reachability, task state, Kafka connectivity and message counters."""
+        """Reports database reachability, task state, Kafka connectivity, message counters and the holiday calendar (which never fails readiness)."""
         try:
             async with self.db.sessions() as session:
                 await session.connection()
@@ -176,6 +189,8 @@ class Runtime:
                 "partitions": stats.assigned,
             },
             "outbox": {"published": self.relay.published},
+            # A missing year degrades due dates (lunar holidays and 调休 unknown) but stops nothing: reported, not failing.
+            "calendar": self.calendar(),
         }
 
 

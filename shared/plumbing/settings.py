@@ -48,6 +48,9 @@ class CommonSettings(BaseSettings):
     var_dir: Path = Path("var")
     # The courts' documents (content-addressed): intake writes them, delivery reads them; empty means <var_dir>/documents.
     documents_dir: Path | None = None
+    # The imported holiday calendar (songda calendar import, the console's calendar page): the console writes it, every service reads it;
+    # empty means <var_dir>/calendar.
+    calendar_dir: Path | None = None
     clock: str = "real"
     clock_epoch: str | None = None
     clock_anchor: str | None = None
@@ -75,6 +78,11 @@ class CommonSettings(BaseSettings):
     def documents(self) -> Path:
         """Returns the document store's directory."""
         return self.documents_dir or self.var_dir / "documents"
+
+    @property
+    def calendar(self) -> Path:
+        """Returns the directory of the imported holiday calendar's year files."""
+        return self.calendar_dir or self.var_dir / "calendar"
 
     @property
     def docs(self) -> ApiDocs:

@@ -110,7 +110,7 @@ async def test_an_agent_sees_today_with_the_task_and_another_agents_task_is_not_
         await expect(page.locator("h1")).to_have_text("团队看板")
         await expect(page.locator(f"a[href='/tasks/{visit.task_id}']").first).to_be_visible()
         await screenshot(page, f"{size}-board")
-        for path, title in (("/roster", "花名册"), ("/holds", "待审核证据"), (f"/notices?case_number={visit.case_number}", "通知列表")):
+        for path, title in (("/roster", "花名册"), ("/holds", "待审核证据"), ("/calendar", "节假日安排"), (f"/notices?case_number={visit.case_number}", "通知列表")):
             await page.goto(f"{stack.console}{path}")
             await expect(page.locator("h1")).to_have_text(title)
             await screenshot(page, f"{size}-{path.strip('/').split('?')[0]}")

@@ -154,8 +154,8 @@ def test_compose_wires_the_processes_together_as_the_dev_stack_does() -> None:
     wires = Stack().wiring()
     assert {"CARRIER_GATEWAY_EMS_ORIGIN", "EMS_SIM_PUSH_URL", "MAIL_SINK_SMTP_PORT", "DELIVERY_SMTP_HOST", "DELIVERY_SMTP_PORT"} <= set(wires)
     for name, value in wires.items():
-        if name == "SONGDA_DOCUMENTS_DIR":
-            continue  # a shared directory, not an address: see the test below
+        if name in ("SONGDA_DOCUMENTS_DIR", "SONGDA_CALENDAR_DIR"):
+            continue  # shared directories, not addresses: see the tests below
         service = next(s for s in PROCESSES if name.startswith(ENV_PREFIX[s]))
         # Compose reaches each process by its service name where the dev stack uses 127.0.0.1.
         expected = "mail_sink" if name == "DELIVERY_SMTP_HOST" else value
@@ -171,9 +171,20 @@ def test_intake_writes_and_delivery_reads_one_document_store(tmp_path: Path, mon
     assert Stack(env={"SONGDA_DOCUMENTS_DIR": str(tmp_path / "shared")}).wiring()["SONGDA_DOCUMENTS_DIR"] == str(tmp_path / "shared")
     services = COMPOSE["services"]
     assert services["intake"]["environment"]["SONGDA_DOCUMENTS_DIR"] == services["delivery"]["environment"]["SONGDA_DOCUMENTS_DIR"] == "/app/var/documents"
-    assert services["intake"]["volumes"] == ["documents:/app/var/documents"]
-    assert services["delivery"]["volumes"] == ["documents:/app/var/documents:ro"]
+    assert "documents:/app/var/documents" in services["intake"]["volumes"]
+    assert "documents:/app/var/documents:ro" in services["delivery"]["volumes"]
     assert "documents" in COMPOSE["volumes"] and "/app/var/documents" in DOCKERFILE
+
+
+def test_the_console_writes_and_every_service_reads_one_holiday_calendar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SONGDA_CALENDAR_DIR", raising=False)
+    assert Stack(env={"SONGDA_VAR_DIR": str(tmp_path)}).wiring()["SONGDA_CALENDAR_DIR"] == str(tmp_path / "calendar")
+    services = COMPOSE["services"]
+    readers = {name: services[name] for name in SERVICES if name != "console"}
+    assert services["console"]["volumes"] == ["calendar:/app/var/calendar"]
+    assert {name: "calendar:/app/var/calendar:ro" in spec["volumes"] for name, spec in readers.items()} == dict.fromkeys(readers, True)
+    assert {name: services[name]["environment"]["SONGDA_CALENDAR_DIR"] for name in SERVICES} == dict.fromkeys(SERVICES, "/app/var/calendar")
+    assert "calendar" in COMPOSE["volumes"] and "/app/var/calendar" in DOCKERFILE
 
 
 def test_a_stack_on_free_ports_takes_smtp_on_a_free_port_of_its_own() -> None:

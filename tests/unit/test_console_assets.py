@@ -117,7 +117,7 @@ async def every_page(console: Console) -> dict[str, httpx.Response]:
         token = await signed_in(browser, "supervisor")
         pages["welcome"] = await browser.get("/welcome")
         pages["forbidden"] = await browser.get("/today")
-        for path in ("/board", "/roster", "/roster/agent-1", "/holds", "/notices", "/notices?cursor=1", "/dashboard", "/dashboard?court=C371002&by=agent"):
+        for path in ("/board", "/roster", "/roster/agent-1", "/holds", "/notices", "/notices?cursor=1", "/dashboard", "/dashboard?court=C371002&by=agent", "/calendar"):
             pages[path] = await browser.get(path)
         pages["reassign refused"] = await browser.post("/tasks/t-1/reassign", data={"csrf_token": token, "reason": "请假"})
         pages["roster refused"] = await browser.post("/roster", data={"csrf_token": token, "id": "agent-1", "name": "重名"})

@@ -1,13 +1,21 @@
-"""Working days on the 2026 official calendar and the three-working-day due date of a notice."""
+"""Working days on the 2026 official calendar, on imported years and past both, and the three-working-day due date of a notice."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from time import perf_counter
 
 import pytest
+from structlog.testing import capture_logs
 
 from services.intake.domain import DUE_WORKING_DAYS, due_date
-from shared.plumbing.workdays import add_working_days, is_covered, is_working_day
+from shared.plumbing import workdays
+from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.holidays import read_year, save
+from shared.plumbing.workdays import add_working_days, add_working_hours, is_covered, is_working_day, working_hours_before
 
 
 def days(start: str, end: str) -> list[date]:
@@ -132,3 +140,121 @@ def test_add_working_days(start: date, count: int, expected: date) -> None:
 def test_negative_days_refused() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
         add_working_days(date(2026, 11, 23), -1)
+
+
+# An imported year (test data for 2098, not a schedule): 春节 29 Jan–4 Feb on weekdays, a make-up workday on Sunday 26 Jan.
+IMPORTED_2098 = {
+    "year": 2098,
+    "source": "测试数据（虚构）",
+    "holidays": [{"name": "元旦", "from": "2098-01-01", "to": "2098-01-01"}, {"name": "春节", "from": "2098-01-29", "to": "2098-02-04"}],
+    "workdays": [{"date": "2098-01-26", "for": "春节"}],
+}
+
+
+@pytest.fixture
+def calendar_dir(tmp_path: Path) -> Iterator[Path]:
+    """Makes workdays read the year files of a fresh directory (looking at every call), and forgets it afterwards."""
+    workdays.watch(tmp_path, every_s=0)
+    yield tmp_path
+    workdays.watch(None)
+
+
+def imported(directory: Path, body: dict[str, object]) -> None:
+    save(directory, read_year(json.dumps(body, ensure_ascii=False).encode("utf-8")))
+
+
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (date(2098, 1, 26), True),  # Sunday, a make-up workday: counts
+        (date(2098, 1, 25), False),  # Saturday, no make-up day
+        (date(2098, 1, 29), False),  # Wednesday, 春节: does not count
+        (date(2098, 2, 3), False),  # Monday, 春节
+        (date(2098, 2, 5), True),  # Wednesday after the holiday
+        (date(2098, 1, 1), False),  # Wednesday, 元旦
+        (date(2098, 1, 2), True),  # Thursday
+    ],
+)
+def test_an_imported_year_decides_working_days(calendar_dir: Path, day: date, working: bool) -> None:
+    imported(calendar_dir, IMPORTED_2098)
+    assert is_covered(day) and workdays.source_of(2098) == "imported"
+    assert is_working_day(day) is working
+
+
+def test_an_imported_year_comes_before_the_package(calendar_dir: Path) -> None:
+    assert is_working_day(date(2026, 11, 23)) is True
+    imported(calendar_dir, {"year": 2026, "source": "测试数据（虚构）", "holidays": [{"name": "测试假日", "from": "2026-11-23", "to": "2026-11-23"}], "workdays": []})
+    assert (is_working_day(date(2026, 11, 23)), workdays.source_of(2026)) == (False, "imported")
+    assert is_working_day(date(2026, 2, 16)) is True, "the imported year replaces the package's whole year"
+
+
+def test_a_year_imported_later_is_used_without_a_restart(calendar_dir: Path) -> None:
+    assert add_working_days(date(2098, 1, 28), 1) == date(2098, 1, 29)
+    imported(calendar_dir, IMPORTED_2098)
+    assert add_working_days(date(2098, 1, 28), 1) == date(2098, 2, 5)
+
+
+@pytest.mark.parametrize(
+    ("today", "watched"),
+    [
+        (date(2026, 3, 1), [2026]),
+        (date(2026, 10, 31), [2026]),
+        (date(2026, 11, 1), [2026, 2027]),  # the State Council's notice usually comes out in November
+        (date(2026, 12, 31), [2026, 2027]),
+        (date(2027, 1, 1), [2027]),
+    ],
+)
+def test_watched_years(today: date, watched: list[int]) -> None:
+    assert workdays.watched_years(today) == watched
+
+
+def test_a_missing_year_is_warned_once_per_process(calendar_dir: Path) -> None:
+    with capture_logs() as logs:
+        first = workdays.missing_years(date(2026, 11, 23))
+        again = workdays.missing_years(date(2026, 12, 1))
+    assert first == again == [2027]
+    assert [(entry["event"], entry["log_level"], entry["year"]) for entry in logs] == [("calendar.year_missing", "warning", 2027)]
+    imported(calendar_dir, IMPORTED_2098 | {"year": 2027, "holidays": [{"name": "元旦", "from": "2027-01-01", "to": "2027-01-01"}], "workdays": []})
+    assert workdays.missing_years(date(2026, 11, 23)) == []
+
+
+def test_a_computation_across_an_uncovered_year_is_logged_with_what_it_computed(calendar_dir: Path) -> None:
+    with capture_logs() as logs:
+        add_working_days(date(2026, 11, 23), 3)
+        due = add_working_days(date(2026, 12, 30), 3)
+        add_working_days(date(2026, 12, 30), 3)  # the same computation again (a replay) is not logged twice
+    assert due == date(2027, 1, 5)
+    assert logs == [
+        {
+            "event": "calendar.uncovered_year_used",
+            "log_level": "warning",
+            "computed": "add_working_days",
+            "years": [2027],
+            "start": "2026-12-30",
+            "days": "3",
+            "result": "2027-01-05",
+        }
+    ]
+
+
+def test_a_working_hours_window_into_an_uncovered_year_is_logged(calendar_dir: Path) -> None:
+    start = datetime(2026, 12, 31, 8, 0, tzinfo=UTC)  # 16:00 in Beijing, an hour before the day ends
+    with capture_logs() as logs:
+        end = add_working_hours(start, 4, day_start=time(9), day_end=time(17))
+        working_hours_before(end, 4, day_start=time(9), day_end=time(17))
+    assert end.astimezone(SHANGHAI).date() == date(2027, 1, 4)
+    assert [(entry["computed"], entry["years"]) for entry in logs] == [("add_working_hours", [2027]), ("working_hours_before", [2027])]
+
+
+def test_is_working_day_stays_fast() -> None:
+    # It runs on hot paths (every visit slot, every due date, every KPI fold): a published, an uncovered and an imported year.
+    days = [date(2026, 1, 1) + timedelta(n) for n in range(3 * 365)]
+    workdays.watch(Path("/nonexistent-calendar"), every_s=5.0)
+    try:
+        started = perf_counter()
+        for day in days * 10:
+            is_working_day(day)
+        per_call = (perf_counter() - started) / (len(days) * 10)
+    finally:
+        workdays.watch(None)
+    assert per_call < 5e-6, f"{per_call * 1e9:.0f} ns per call"

@@ -11,7 +11,7 @@ from services.console import access, posted
 from services.console.api.guards import Acting, SignedIn
 from services.console.api.tasks import TaskId
 from services.console.deps import DepsDep
-from services.console.handlers import team
+from services.console.handlers import calendar, team
 from services.console.handlers.team import BoardRefused, RosterRefused
 from services.console.pages import render
 from services.console.supervision import AGENT_ID, AgentForm, Reassignment, areas_text
@@ -35,7 +35,7 @@ async def board(request: Request, visitor: SignedIn, deps: DepsDep, reassigned: 
     """Shows every open task grouped by agent, late ones first and marked, with a form to give each to another active agent."""
     access.admit(visitor, access.BOARD)
     shown = await team.board(deps, visitor=visitor)
-    return render("board.html", request=request, board=shown, errors=[], form=None, notice=_board_notice(shown, reassigned))
+    return render("board.html", request=request, board=shown, errors=[], form=None, notice=_board_notice(shown, reassigned), calendar_missing=calendar.missing(deps))
 
 
 @router.post("/tasks/{task_id}/reassign", response_class=HTMLResponse)
@@ -44,7 +44,7 @@ async def reassign(task_id: TaskId, request: Request, visitor: Acting, deps: Dep
     access.admit(visitor, access.BOARD)
     done = await team.reassign(deps, visitor=visitor, form=Reassignment.read(task_id, await posted.submitted(request)))
     if isinstance(done, BoardRefused):
-        return render("board.html", request=request, status=done.status, board=done.board, errors=done.errors, form=done.form, notice="")
+        return render("board.html", request=request, status=done.status, board=done.board, errors=done.errors, form=done.form, notice="", calendar_missing=calendar.missing(deps))
     return RedirectResponse(f"/board?reassigned={task_id}#task-{task_id}", status_code=303)
 
 

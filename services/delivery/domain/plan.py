@@ -10,7 +10,7 @@ from services.delivery.policy import Agent, Assignment, Policy, VisitSlot
 from shared.contracts.events import AddressSource, CandidateAddress, Channel, EDeliveryChannel, Recipient, Tier
 from shared.contracts.values import Phone
 from shared.plumbing.clock import SHANGHAI
-from shared.plumbing.workdays import add_working_days, end_of_working_day, is_working_day
+from shared.plumbing.workdays import add_working_days, end_of_working_day, is_working_day, note_uncovered
 
 TIER_ORDER: dict[Tier, int] = {tier: n for n, tier in enumerate(Tier)}
 
@@ -88,6 +88,7 @@ def visit_window(slot: VisitSlot, *, after: datetime, not_on: date | None = None
             start = datetime.combine(day, slot.start, SHANGHAI)
             end = datetime.combine(day, slot.end, SHANGHAI)
             if end > local:
+                note_uncovered(local.date(), day, "visit_window", slot=slot.label, start=max(start, local), end=end)
                 return max(start, local), end
         day += timedelta(days=1)
     raise ValueError(f"no {slot.days} day within a year for visit slot {slot.label}")
