@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from time import perf_counter
 
 import pytest
 from structlog.testing import capture_logs
@@ -245,16 +244,3 @@ def test_a_working_hours_window_into_an_uncovered_year_is_logged(calendar_dir: P
     assert end.astimezone(SHANGHAI).date() == date(2027, 1, 4)
     assert [(entry["computed"], entry["years"]) for entry in logs] == [("add_working_hours", [2027]), ("working_hours_before", [2027])]
 
-
-def test_is_working_day_stays_fast() -> None:
-    # It runs on hot paths (every visit slot, every due date, every KPI fold): a published, an uncovered and an imported year.
-    days = [date(2026, 1, 1) + timedelta(n) for n in range(3 * 365)]
-    workdays.watch(Path("/nonexistent-calendar"), every_s=5.0)
-    try:
-        started = perf_counter()
-        for day in days * 10:
-            is_working_day(day)
-        per_call = (perf_counter() - started) / (len(days) * 10)
-    finally:
-        workdays.watch(None)
-    assert per_call < 5e-6, f"{per_call * 1e9:.0f} ns per call"
