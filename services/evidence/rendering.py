@@ -151,6 +151,8 @@ class OpeningRow:
     ip: str
     browser: str
     leaf_index: int
+    # The lawyer's console username, when one opened it from the firm's inbox.
+    account: str | None
 
 
 @dataclass(frozen=True)
@@ -441,6 +443,7 @@ def _opening(opening: DocumentOpening) -> OpeningRow:
         ip=opening.ip or _NONE,
         browser=opening.user_agent or _NONE,
         leaf_index=opening.receipt.proof.leaf_index,
+        account=opening.by,
     )
 
 

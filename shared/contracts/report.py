@@ -78,6 +78,8 @@ class DocumentOpening(_Part):
     user_agent: str | None
     # The logged delivery.DocumentOpened, with its proof.
     receipt: EvidenceRef
+    # The lawyer who opened it from the firm's inbox (a console username); absent when the holder of an e-delivery link did.
+    by: str | None = Field(default=None, exclude_if=lambda by: by is None)
 
 
 class Acknowledgement(_Part):

@@ -203,6 +203,7 @@ def _opening(logged: Logged, event: DocumentOpened) -> DocumentOpening:
         ip=event.ip,
         user_agent=event.user_agent,
         receipt=_receipt(logged),
+        by=event.by,
     )
 
 
