@@ -20,7 +20,6 @@ from shared.contracts.events import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
-    AttemptSuperseded,
     Channel,
     Consent,
     ConsentForm,
@@ -28,7 +27,6 @@ from shared.contracts.events import (
     DocumentsAcknowledged,
     EDeliveryChannel,
     Exhausted,
-    Lawyer,
     RecipientServed,
     RecipientUnserved,
     Review,
@@ -274,52 +272,8 @@ def test_the_reports_json_is_unchanged(name: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
-LAWYER = Lawyer(name="赵律师", firm="山东某某律师事务所", firm_uscc="31370000MD0123456X", email="office@lawfirm.example")
-FIRM_CONSENT = Consent(
-    channel=EDeliveryChannel.lawyer_firm,
-    address="office@lawfirm.example",
-    source_case="（2026）鲁1002民初0999号",
-    confirmed_on=date(2026, 1, 5),
-    form=ConsentForm.pre_agreed,
-    source="山东某某律师事务所与本院签订的电子送达协议（2026-01）",
-)
-
-
-def through_the_firm(history: histories.History) -> histories.History:
-    """The lawyer's firm is served under its standing agreement; a parallel SMS is superseded; the lawyer acknowledges from the firm's inbox."""
-    registered = history.events[0][1]
-    recipient = registered.recipients[0]  # type: ignore[attr-defined]
-    history.events[0] = ("intake", registered.model_copy(update={"recipients": [recipient.model_copy(update={"lawyer": LAWYER, "consent": [FIRM_CONSENT]})]}))
-    common = {"notice_id": history.notice_id, "recipient_id": history.recipient_id}
-    firm = {**common, "attempt_id": "firm-1", "tier": Tier.electronic, "channel": Channel.lawyer_firm, "target": "office@lawfirm.example"}
-    sms = {**common, "attempt_id": "sms-1", "tier": Tier.electronic, "channel": Channel.sms, "target": "+8613800138000"}
-    at = histories.START
-    history.add(
-        "delivery",
-        AttemptStarted(**firm, started_at=at),
-        AttemptStarted(**sms, started_at=at),
-        DocumentsAcknowledged(
-            **common, attempt_id="firm-1", at=at + timedelta(minutes=7), ip="198.51.100.4", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0", by="zhao.lawyer"
-        ),
-        AttemptSucceeded(**firm, at=at + timedelta(minutes=7), detail="acknowledged on the e-delivery page", remarks=["reported_before_window"]),
-        AttemptSuperseded(**sms, at=at + timedelta(minutes=7), by_attempt_id="firm-1"),
-        RecipientServed(
-            **common,
-            method=ServiceMethod.electronic,
-            channel="lawyer_firm",
-            service_date=date(2026, 11, 23),
-            legal_basis="民事诉讼法第90条；民诉法解释第135条",
-            deemed=False,
-            served_at=at + timedelta(minutes=7),
-            attempt_id="firm-1",
-            consent=FIRM_CONSENT,
-        ),
-    )
-    return history
-
-
 def test_an_acknowledgement_carries_time_ip_browser_and_the_lawyer_and_the_consent_its_form_and_source() -> None:
-    report = assemble(events=logged(through_the_firm(histories.registered())), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    report = assemble(events=logged(histories.through_the_firm(histories.registered())), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
     [recipient] = report.recipients
     [ack] = recipient.acknowledgements
     assert (ack.attempt_id, ack.at, ack.ip, ack.user_agent, ack.by) == (
@@ -332,10 +286,10 @@ def test_an_acknowledgement_carries_time_ip_browser_and_the_lawyer_and_the_conse
     assert ack.receipt.kind == EvidenceKind.edelivery_receipt
     assert recipient.lawyer is not None and (recipient.lawyer.name, recipient.lawyer.firm) == ("赵律师", "山东某某律师事务所")
     assert recipient.consent is not None
-    assert (recipient.consent.form, recipient.consent.source, recipient.consent.address_confirmed) == (ConsentForm.pre_agreed, FIRM_CONSENT.source, True)
+    assert (recipient.consent.form, recipient.consent.source, recipient.consent.address_confirmed) == (ConsentForm.pre_agreed, histories.FIRM_CONSENT.source, True)
     assert "office@lawfirm.example" not in recipient.consent.address
     [firm_channel, sms_channel] = recipient.channels
-    assert (firm_channel.form, firm_channel.source, firm_channel.basis) == (ConsentForm.pre_agreed, FIRM_CONSENT.source, FIRM_CONSENT.source)
+    assert (firm_channel.form, firm_channel.source, firm_channel.basis) == (ConsentForm.pre_agreed, histories.FIRM_CONSENT.source, histories.FIRM_CONSENT.source)
     assert sms_channel.basis is None and "form" not in sms_channel.model_dump(mode="json")
     firm, sms = recipient.attempts
     assert (firm.result, firm.remarks, firm.superseded_by) == ("succeeded", ["reported_before_window"], None)

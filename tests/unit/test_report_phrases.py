@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import re
 from datetime import UTC, date, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from services.evidence.rendering import render_html
 from shared.contracts.events import Channel, ConsentForm, EDeliveryChannel, Exhausted, ReturnReason, SignerRole, Tier, Witness
 from shared.contracts.evidence import EvidenceFlag
 from shared.contracts.report import Acknowledgement, AttemptEntry, ConsentUsed, LitigationAgent
-from tests.reports import sample_report
+from tests.reports import english_words, sample_report
 
 DOMAIN = Path(__file__).parents[2] / "services" / "delivery" / "domain"
 
@@ -132,49 +131,6 @@ def test_remarks_in_chinese() -> None:
 
 # --- The rendered page ---
 
-# Where raw data stands as data (hashes, ids, addresses, the browser's own string, a 原文 note): the classes the page marks it with.
-VERBATIM = {"code", "hash", "raw", "ua", "target"}
-# An ASCII run allowed in the Chinese text: an e-mail address, an IP address, a masked phone, anything with a digit in it (a case
-# number, an id, a time), or one of these words of the trade.
-ALLOWED_WORDS = {"SHA-256", "PDF", "IP", "JSON", "RFC", "UTF-8", "EMS"}
-_ASCII_RUN = re.compile(r"[A-Za-z0-9@._*+\-/=:]+")
-_EMAIL = re.compile(r"[^@\s]+@[A-Za-z0-9.-]+")
-
-
-class _Text(HTMLParser):
-    """Collects the body's text outside the verbatim elements."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[bool] = []
-        self.body = False
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "body":
-            self.body = True
-        if tag in ("br", "col", "meta", "link"):
-            return
-        classes = set((dict(attrs).get("class") or "").split())
-        self.stack.append(bool(classes & VERBATIM) or (bool(self.stack) and self.stack[-1]))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in ("br", "col", "meta", "link") and self.stack:
-            self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        if self.body and not (self.stack and self.stack[-1]):
-            self.parts.append(data)
-
-
-def english_words(html: str) -> list[str]:
-    """Returns the ASCII words of the page's Chinese text that are not allowed tokens."""
-    parser = _Text()
-    parser.feed(html)
-    text = " ".join(parser.parts)
-    runs = _ASCII_RUN.findall(text)
-    return [run for run in runs if re.search(r"[A-Za-z]", run) and not re.search(r"\d", run) and not _EMAIL.fullmatch(run) and run not in ALLOWED_WORDS]
-
 
 def every_phrase_report() -> str:
     """A report whose attempts carry every phrase delivery produces, with the certificate, consent, lawyer, presumed and deemed facts."""
@@ -233,7 +189,7 @@ def test_a_report_with_every_phrase_has_no_english_in_its_chinese_text() -> None
 
 def test_the_certificate_and_the_new_facts_are_on_the_page() -> None:
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", every_phrase_report()))
-    assert "电子送达凭证" in text and "2026年11月16日 09:31 诉讼代理人（律师）赵律师，山东某某律师事务所 账号 zhao.lawyer 203.0.113.9 Mozilla/5.0 (X11; Linux x86_64)" in text
+    assert "电子送达凭证" in text and "2026年11月16日 09:31 诉讼代理人（律师）赵律师，山东某某律师事务所 律师账号 zhao.lawyer 203.0.113.9 Mozilla/5.0 (X11; Linux x86_64)" in text
     assert "签收人 诉讼代理人（律师）赵律师，山东某某律师事务所在线签收（2026年11月16日 09:31，详见电子送达凭证）" in text
     assert "诉讼代理人（律师）：赵律师，山东某某律师事务所" in text
     assert "电子送达依据：诉前约定（含律所送达协议、合同条款），山东某某律师事务所与本院签订的电子送达协议（2026年1月）。" in text
