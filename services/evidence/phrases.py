@@ -17,7 +17,7 @@ UNKNOWN = "送达系统记录的其他情况"
 
 # The literals of services/delivery/domain (machine.py, moves.py): `detail` of AttemptSucceeded, `reason` of AttemptFailed.
 DETAIL: dict[str, str] = {
-    "acknowledged on the e-delivery page": "受送达人已在电子送达平台确认收到",
+    "acknowledged on the e-delivery page": "已在电子送达平台确认收到（签收）",
     "reached the recipient's system": "送达信息已到达受送达人特定系统",
     "call answered, notice read": "电话已接通，已告知送达事项",
     "no delivery receipt in time": "规定时间内未收到送达回执",
