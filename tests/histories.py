@@ -11,13 +11,19 @@ from shared.contracts.events import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
+    AttemptSuperseded,
     CandidateAddress,
     Channel,
+    Consent,
+    ConsentForm,
     Disposition,
     Document,
     DocumentOpened,
+    DocumentsAcknowledged,
+    EDeliveryChannel,
     GeoPoint,
     IdType,
+    Lawyer,
     NoticeCompleted,
     NoticeOverdue,
     NoticeRegistered,
@@ -346,6 +352,56 @@ TIER_OF = {
     Channel.posting: Tier.posting,
     Channel.publication: Tier.public_notice,
 }
+
+
+LAWYER = Lawyer(name="赵律师", firm="山东某某律师事务所", firm_uscc="31370000MD0123456X", email="office@lawfirm.example")
+FIRM_CONSENT = Consent(
+    channel=EDeliveryChannel.lawyer_firm,
+    address="office@lawfirm.example",
+    source_case="（2026）鲁1002民初0999号",
+    confirmed_on=date(2026, 1, 5),
+    form=ConsentForm.pre_agreed,
+    source="山东某某律师事务所与本院签订的电子送达协议（2026-01）",
+)
+
+
+def through_the_firm(history: History) -> History:
+    """The lawyer's firm is served under its standing agreement; a parallel SMS is superseded; the lawyer acknowledges from the firm's inbox."""
+    registered = history.events[0][1]
+    recipient = registered.recipients[0]  # type: ignore[attr-defined]
+    history.events[0] = ("intake", registered.model_copy(update={"recipients": [recipient.model_copy(update={"lawyer": LAWYER, "consent": [FIRM_CONSENT]})]}))
+    common = {"notice_id": history.notice_id, "recipient_id": history.recipient_id}
+    firm = {**common, "attempt_id": "firm-1", "tier": Tier.electronic, "channel": Channel.lawyer_firm, "target": "office@lawfirm.example"}
+    sms = {**common, "attempt_id": "sms-1", "tier": Tier.electronic, "channel": Channel.sms, "target": "+8613800138000"}
+    at = START
+    history.add(
+        "delivery",
+        AttemptStarted(**firm, started_at=at),
+        AttemptStarted(**sms, started_at=at),
+        DocumentsAcknowledged(
+            **common, attempt_id="firm-1", at=at + timedelta(minutes=7), ip="198.51.100.4", user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0", by="zhao.lawyer"
+        ),
+        AttemptSucceeded(**firm, at=at + timedelta(minutes=7), detail="acknowledged on the e-delivery page", remarks=["reported_before_window"]),
+        AttemptSuperseded(**sms, at=at + timedelta(minutes=7), by_attempt_id="firm-1"),
+        RecipientServed(
+            **common,
+            method=ServiceMethod.electronic,
+            channel="lawyer_firm",
+            service_date=date(2026, 11, 23),
+            legal_basis="民事诉讼法第90条；民诉法解释第135条",
+            deemed=False,
+            served_at=at + timedelta(minutes=7),
+            attempt_id="firm-1",
+            consent=FIRM_CONSENT,
+        ),
+        NoticeCompleted(
+            notice_id=history.notice_id,
+            completed_at=at + timedelta(minutes=7),
+            recipients=[ServedRecipient(recipient_id=history.recipient_id, method=ServiceMethod.electronic, service_date=date(2026, 11, 23), deemed=False)],
+            overdue=False,
+        ),
+    )
+    return history
 
 
 def beijing(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:

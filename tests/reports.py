@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from datetime import datetime
+from html.parser import HTMLParser
 from typing import Any
 
 from shared.contracts.report import FORMAT, SEAL, DeliveryReport, canonical, report_hash
@@ -272,3 +274,47 @@ def sample_report(**overrides: Any) -> DeliveryReport:
         return report
     digest = report_hash(report.model_dump(mode="json"))
     return report.model_copy(update={SEAL: report.seal.model_copy(update={"report_sha256": digest})})
+
+
+# Where raw data stands as data (hashes, ids, addresses, the browser's own string, a 原文 note): the classes the page marks it with.
+VERBATIM = {"code", "hash", "raw", "ua", "target"}
+# An ASCII run allowed in the Chinese text: an e-mail address, an IP address, a masked phone, anything with a digit in it (a case
+# number, an id, a time), or one of these words of the trade.
+ALLOWED_WORDS = {"SHA-256", "PDF", "IP", "JSON", "RFC", "UTF-8", "EMS"}
+_ASCII_RUN = re.compile(r"[A-Za-z0-9@._*+\-/=:]+")
+_EMAIL = re.compile(r"[^@\s]+@[A-Za-z0-9.-]+")
+
+
+class _Text(HTMLParser):
+    """Collects the body's text outside the verbatim elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.body = False
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body":
+            self.body = True
+        if tag in ("br", "col", "meta", "link"):
+            return
+        classes = set((dict(attrs).get("class") or "").split())
+        self.stack.append(bool(classes & VERBATIM) or (bool(self.stack) and self.stack[-1]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in ("br", "col", "meta", "link") and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self.body and not (self.stack and self.stack[-1]):
+            self.parts.append(data)
+
+
+def english_words(html: str) -> list[str]:
+    """Returns the ASCII words of the page's Chinese text that are not allowed tokens."""
+    parser = _Text()
+    parser.feed(html)
+    text = " ".join(parser.parts)
+    runs = _ASCII_RUN.findall(text)
+    return [run for run in runs if re.search(r"[A-Za-z]", run) and not re.search(r"\d", run) and not _EMAIL.fullmatch(run) and run not in ALLOWED_WORDS]

@@ -9,6 +9,7 @@ page x / y), in Noto Serif CJK SC found through fontconfig, with the fonts embed
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,10 +18,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from shared.contracts.events import AddressSource, Channel, Disposition, ServiceMethod
-from shared.contracts.evidence import EvidenceFlag, EvidenceKind
-from shared.contracts.labels import DOCUMENT_KIND, METHOD, PARTY_KIND, SIGNER_ROLE, STAGE, TIER, party_role
-from shared.contracts.report import AttemptEntry, DeliveryReport, DocumentOpening, EvidenceRef, RecipientReport
+from services.evidence.phrases import EVIDENCE_FLAG, Phrase, phrase, remark
+from shared.contracts.events import AddressSource, Channel, ConsentForm, Disposition, ServiceMethod
+from shared.contracts.evidence import EvidenceKind
+from shared.contracts.labels import CONSENT_FORM, DOCUMENT_KIND, METHOD, PARTY_KIND, SIGNER_ROLE, STAGE, TIER, party_role
+from shared.contracts.report import Acknowledgement, AttemptEntry, ChannelUsed, ConsentUsed, DeliveryReport, DocumentOpening, EvidenceRef, RecipientReport
 from shared.plumbing import pdf
 from shared.plumbing.clock import SHANGHAI
 from shared.plumbing.documents import OFD, PDF
@@ -41,7 +43,7 @@ CHANNEL: dict[Channel, str] = {
 }
 
 # AttemptEntry.result
-RESULT: dict[str, str] = {"succeeded": "成功", "failed": "未成功", "open": "进行中"}
+RESULT: dict[str, str] = {"succeeded": "成功", "failed": "未成功", "superseded": "已取代", "open": "进行中"}
 
 # RecipientReport.deemed
 DEEMED: dict[bool, str] = {True: "视为送达", False: "实际送达"}
@@ -60,15 +62,6 @@ EVIDENCE_KIND: dict[str, str] = {
     "event": "系统记录",
 }
 
-EVIDENCE_FLAG: dict[EvidenceFlag, str] = {
-    EvidenceFlag.no_gps: "无定位信息",
-    EvidenceFlag.far_from_address: "拍摄地点距送达地址较远",
-    EvidenceFlag.time_mismatch: "拍摄时间与记录不符",
-    EvidenceFlag.exif_stripped: "元数据缺失",
-    EvidenceFlag.edited_by_software: "经软件编辑",
-    EvidenceFlag.no_reference_location: "无可比对的地址位置",
-}
-
 ADDRESS_SOURCE: dict[AddressSource, str] = {
     AddressSource.confirmation: "送达地址确认书",
     AddressSource.contract: "合同约定的地址",
@@ -80,6 +73,9 @@ ADDRESS_SOURCE: dict[AddressSource, str] = {
 }
 
 OPERATOR: dict[str, str] = {"system": "系统自动"}
+# Transmission.provider, in an operator such as 系统（twilio）.
+PROVIDER: dict[str, str] = {"twilio": "短信及语音服务商", "smtp": "邮件服务器"}
+_BY_PROVIDER = re.compile(r"系统（(?P<provider>[^）]+)）")
 DISPOSITION: dict[Disposition, str] = {Disposition.view: "在线查看", Disposition.download: "下载"}
 CONTENT_TYPE: dict[str, str] = {PDF: "PDF", OFD: "OFD"}
 
@@ -131,9 +127,10 @@ class AttemptRow:
     ended: str
     result: str
     result_class: str
-    detail: str
+    detail: Phrase
     operator: str
     evidence: list[EvidenceLine]
+    remarks: list[Phrase]
 
 
 @dataclass(frozen=True)
@@ -154,6 +151,29 @@ class OpeningRow:
     ip: str
     browser: str
     leaf_index: int
+    # The lawyer's console username, when one opened it from the firm's inbox.
+    account: str | None
+
+
+@dataclass(frozen=True)
+class AcknowledgementRow:
+    at: str
+    by: str
+    # The lawyer's console username, when one signed in to acknowledge.
+    account: str | None
+    ip: str
+    browser: str
+    leaf_index: int
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The electronic service certificate (电子送达凭证, OLR Art. 31): where and when it was sent and arrived, and each acknowledgement."""
+
+    address: str
+    sent: str
+    arrived: str
+    acknowledgements: list[AcknowledgementRow]
 
 
 @dataclass(frozen=True)
@@ -174,9 +194,11 @@ class Receipt:
     witness: str
     server: str
     evidence: list[EvidenceLine]
-    remarks: list[str]
+    remarks: list[Phrase]
     attempts: list[AttemptRow]
     openings: list[OpeningRow]
+    lawyer: str | None
+    certificate: Certificate | None
 
 
 def _evidence(ref: EvidenceRef, *, accepted: bool = False) -> EvidenceLine:
@@ -193,7 +215,18 @@ def _flag_names(flags: list[str]) -> str:
     return "、".join(label(EVIDENCE_FLAG, flag) for flag in flags)
 
 
-def _attempt(entry: AttemptEntry) -> AttemptRow:
+SUPERSEDED = "已由先完成的送达取代"
+
+
+def _detail(entry: AttemptEntry, sequences: dict[str, int]) -> Phrase:
+    if entry.superseded_by is not None:
+        # OLR Art. 32: the earliest effective service counts; the parallel attempt it stopped says which one.
+        first = sequences.get(entry.superseded_by)
+        return Phrase(f"{SUPERSEDED}（第 {first} 次送达）" if first else SUPERSEDED)
+    return phrase(entry.detail) if entry.detail else Phrase(_NONE)
+
+
+def _attempt(entry: AttemptEntry, sequences: dict[str, int]) -> AttemptRow:
     return AttemptRow(
         sequence=entry.sequence,
         tier=label(TIER, entry.tier),
@@ -203,10 +236,19 @@ def _attempt(entry: AttemptEntry) -> AttemptRow:
         ended=format_time(entry.ended_at),
         result=label(RESULT, entry.result),
         result_class=entry.result if entry.result in RESULT else "other",
-        detail=entry.detail or _NONE,
-        operator=label(OPERATOR, entry.operator),
+        detail=_detail(entry, sequences),
+        operator=_operator(entry.operator),
         evidence=[_evidence(ref) for ref in entry.evidence],
+        remarks=[remark(code) for code in entry.remarks],
     )
+
+
+def _operator(operator: str) -> str:
+    """Names who made an attempt: an agent by id, the system, or the system through a provider named in Chinese."""
+    match = _BY_PROVIDER.fullmatch(operator)
+    if match is not None:
+        return f"系统（{label(PROVIDER, match['provider'])}）"
+    return label(OPERATOR, operator)
 
 
 def deciding_attempt(recipient: RecipientReport) -> AttemptEntry | None:
@@ -229,7 +271,20 @@ def _address(recipient: RecipientReport, decider: AttemptEntry | None) -> tuple[
     return _NONE, None
 
 
-def _signer(recipient: RecipientReport) -> str:
+def _acknowledged_by(recipient: RecipientReport, acknowledgement: Acknowledgement) -> str:
+    """Who acknowledged: the lawyer as litigation agent (CPL 88) signed in for the firm, or the holder of the e-delivery link."""
+    if acknowledgement.by is None:
+        return "受送达人（凭电子送达链接）"
+    if recipient.lawyer is not None:
+        return f"诉讼代理人（律师）{recipient.lawyer.name}，{recipient.lawyer.firm}"
+    return "诉讼代理人（律师）"
+
+
+def _signer(recipient: RecipientReport, decider: AttemptEntry | None) -> str:
+    acknowledged = [a for a in recipient.acknowledgements if decider is not None and a.attempt_id == decider.attempt_id]
+    if recipient.served and recipient.method == ServiceMethod.electronic and acknowledged:
+        first = acknowledged[0]
+        return f"{_acknowledged_by(recipient, first)}在线签收（{format_time(first.at)}，详见电子送达凭证）"
     if recipient.signer_name:
         parts = [label(SIGNER_ROLE, recipient.signer_role)] if recipient.signer_role else []
         if recipient.relation:
@@ -249,22 +304,57 @@ def _signer(recipient: RecipientReport) -> str:
     )
 
 
-def _remarks(recipient: RecipientReport, decider: AttemptEntry | None) -> list[str]:
-    remarks: list[str] = []
+def _consent_remarks(consent: ConsentUsed | ChannelUsed) -> list[str]:
+    """States the consent an e-service rests on: its form and source (OLR Art. 29), and an address the recipient did not give (Art. 31(2))."""
+    if isinstance(consent, ConsentUsed):
+        source = consent.source or f"{consent.source_case}送达地址确认书（{format_date(consent.confirmed_on)}）"
+    else:
+        source = consent.source or consent.basis or _NONE
+    lines = [f"电子送达依据：{label(CONSENT_FORM, consent.form)}，{source}。"]
+    if not consent.address_confirmed:
+        lines.append("该电子送达地址并非受送达人提供或确认（《人民法院在线诉讼规则》第三十一条第二款）。")
+    return lines
+
+
+def _consent(recipient: RecipientReport, decider: AttemptEntry) -> list[str]:
+    if recipient.consent is not None:
+        return _consent_remarks(recipient.consent)
+    used = next((used for used in recipient.channels if used.channel == decider.channel and used.basis), None)
+    if used is None:
+        return []
+    # A confirmation recorded before consents had forms reads as it always did.
+    if used.form is ConsentForm.express and used.source is None and used.address_confirmed:
+        return [f"电子送达依据：{used.basis}。"]
+    return _consent_remarks(used)
+
+
+def _remarks(recipient: RecipientReport, decider: AttemptEntry | None) -> list[Phrase]:
+    remarks: list[Phrase] = []
     if not recipient.served:
-        remarks.append("截至本报告出具时尚未送达。")
+        remarks.append(Phrase("截至本报告出具时尚未送达。"))
     if recipient.exhausted:
         lead = "公告送达前已穷尽的送达方式：" if recipient.method in (ServiceMethod.public_notice, ServiceMethod.posting) else "已尝试但未成功的送达方式："
-        remarks.append(lead)
+        remarks.append(Phrase(lead))
         for number, tried in enumerate(recipient.exhausted, start=1):
             target = f"（{tried.target}）" if tried.target else ""
-            remarks.append(f"{number}. {label(TIER, tried.tier)}·{label(CHANNEL, tried.channel)}{target}：{tried.reason}，{format_time(tried.at)}")
+            reason = phrase(tried.reason) if tried.reason else Phrase(_NONE)
+            remarks.append(Phrase(f"{number}. {label(TIER, tried.tier)}·{label(CHANNEL, tried.channel)}{target}：{reason.text}，{format_time(tried.at)}", raw=reason.raw))
+    return remarks + [Phrase(line) for line in _service_lines(recipient, decider)]
+
+
+def _service_lines(recipient: RecipientReport, decider: AttemptEntry | None) -> list[str]:
+    remarks: list[str] = []
     if recipient.served and recipient.method == ServiceMethod.electronic and decider is not None:
-        basis = next((used.basis for used in recipient.channels if used.channel == decider.channel and used.basis), None)
-        if basis:
-            remarks.append(f"电子送达依据：{basis}。")
-    if recipient.deemed and recipient.served_at is not None:
+        remarks.extend(_consent(recipient, decider))
+    if recipient.presumed:
+        remarks.append(
+            "本件为推定送达：送达的电子地址并非受送达人提供或确认，系统显示已阅读或有其他证据证明受送达人已收悉，"
+            "依《人民法院在线诉讼规则》第三十一条第二款推定送达，受送达人能够证明未收悉的除外。"
+        )
+    elif recipient.deemed and recipient.served_at is not None:
         remarks.append(f"本件为视为送达，送达日期依法律依据栏所列条文确定（系统记录于{format_time(recipient.served_at)}）。")
+    if recipient.deemed_reason:
+        remarks.append(f"{'推定' if recipient.presumed else '视为'}送达理由：{recipient.deemed_reason}。")
     flagged = {ref.ref: f"{label(EVIDENCE_KIND, ref.kind)} {ref.sha256[:12]}：{_flag_names(ref.flags)}" for ref in recipient.evidence if ref.flags}
     review = recipient.review
     if review is not None:
@@ -283,7 +373,7 @@ def _receipt(report: DeliveryReport, recipient: RecipientReport) -> Receipt:
     method = label(METHOD, recipient.method) if recipient.method else (recipient.method_name or _NONE)
     if decider is not None and recipient.method is not None:
         method = f"{method}（{label(CHANNEL, decider.channel)}）"
-    witness = f"{recipient.witness.name}（{recipient.witness.organisation}）" if recipient.witness else "无"
+    sequences = {entry.attempt_id: entry.sequence for entry in recipient.attempts}
     return Receipt(
         recipient_id=recipient.recipient_id,
         name=recipient.name,
@@ -296,14 +386,52 @@ def _receipt(report: DeliveryReport, recipient: RecipientReport) -> Receipt:
         method=method if recipient.served else "未送达",
         service_date=format_date(recipient.service_date),
         legal_basis=recipient.legal_basis or _NONE,
-        deemed=label(DEEMED, recipient.deemed) if recipient.served else "未送达",
-        signer=_signer(recipient),
-        witness=witness,
-        server=label(OPERATOR, decider.operator) if decider is not None else _NONE,
+        deemed=("推定送达" if recipient.presumed else label(DEEMED, recipient.deemed)) if recipient.served else "未送达",
+        signer=_signer(recipient, decider),
+        witness=_witness(recipient),
+        server=_operator(decider.operator) if decider is not None else _NONE,
         evidence=[_evidence(ref, accepted=recipient.review is not None and ref.ref in recipient.review.flags) for ref in recipient.evidence],
         remarks=_remarks(recipient, decider),
-        attempts=[_attempt(entry) for entry in sorted(recipient.attempts, key=lambda entry: entry.sequence)],
+        attempts=[_attempt(entry, sequences) for entry in sorted(recipient.attempts, key=lambda entry: entry.sequence)],
         openings=[_opening(opening) for opening in recipient.openings],
+        lawyer=f"诉讼代理人（律师）：{recipient.lawyer.name}，{recipient.lawyer.firm}" if recipient.lawyer else None,
+        certificate=_certificate(recipient, decider),
+    )
+
+
+def _witness(recipient: RecipientReport) -> str:
+    """The witness of a refusal and what the receipt must record of it: the date and the reason for refusing (CPL 89)."""
+    witness = recipient.witness
+    if witness is None:
+        return "无"
+    parts = [f"{witness.name}（{witness.organisation}）"]
+    if witness.witnessed_on is not None:
+        parts.append(f"见证日期：{format_date(witness.witnessed_on)}")
+    if witness.refusal_reason:
+        parts.append(f"拒收理由：{witness.refusal_reason}")
+    return "；".join(parts)
+
+
+def _certificate(recipient: RecipientReport, decider: AttemptEntry | None) -> Certificate | None:
+    """The electronic service certificate, for a recipient served electronically or one who acknowledged documents."""
+    electronic = decider if decider is not None and recipient.method == ServiceMethod.electronic else None
+    if electronic is None and not recipient.acknowledgements:
+        return None
+    return Certificate(
+        address=f"{label(CHANNEL, electronic.channel)}：{electronic.target or _NONE}" if electronic else _NONE,
+        sent=format_time(electronic.started_at) if electronic else _NONE,
+        arrived=format_time(electronic.ended_at) if electronic else _NONE,
+        acknowledgements=[
+            AcknowledgementRow(
+                at=format_time(a.at),
+                by=_acknowledged_by(recipient, a),
+                account=a.by,
+                ip=a.ip or _NONE,
+                browser=a.user_agent or _NONE,
+                leaf_index=a.receipt.proof.leaf_index,
+            )
+            for a in recipient.acknowledgements
+        ],
     )
 
 
@@ -315,6 +443,7 @@ def _opening(opening: DocumentOpening) -> OpeningRow:
         ip=opening.ip or _NONE,
         browser=opening.user_agent or _NONE,
         leaf_index=opening.receipt.proof.leaf_index,
+        account=opening.by,
     )
 
 
@@ -366,6 +495,7 @@ def _page(report: DeliveryReport, *, stylesheet: Markup) -> str:
             stage=label(STAGE, report.stage),
             documents="、".join(document.title for document in report.documents),
             document_rows=_documents(report),
+            due_date=format_date(report.due_date) if report.due_date else None,
             format_time=format_time,
             format_date=format_date,
             stylesheet=stylesheet,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.contracts.events import PartyKind, ServiceMethod, SignerRole, Stage, Tier
+from shared.contracts.events import ConsentForm, PartyKind, ServiceMethod, SignerRole, Stage, Tier
 
 SIGNER_ROLE: dict[SignerRole, str] = {
     SignerRole.recipient: "本人",
@@ -65,6 +65,14 @@ METHOD: dict[ServiceMethod, str] = {
     ServiceMethod.public_notice: "公告送达",
 }
 
+# How a party consented to electronic service (Online Litigation Rules Art. 29), as the report states the consent a service rests on.
+CONSENT_FORM: dict[ConsentForm, str] = {
+    ConsentForm.express: "明示同意",
+    ConsentForm.pre_agreed: "诉前约定（含律所送达协议、合同条款）",
+    ConsentForm.own_filing: "在诉讼文书中主动提供电子地址",
+    ConsentForm.accepted_earlier: "已接受过电子送达",
+}
+
 PARTY_KIND: dict[PartyKind, str] = {PartyKind.person: "自然人", PartyKind.organisation: "法人或其他组织"}
 
 # Document.kind, as courts name their papers; another kind is shown as the court gave it.
@@ -89,7 +97,7 @@ EVENT: dict[str, str] = {
     "delivery.AttemptStarted": "开始一次送达",
     "delivery.AttemptSucceeded": "一次送达成功",
     "delivery.AttemptFailed": "一次送达未成功",
-    "delivery.AttemptSuperseded": "已由先完成的送达取代",
+    "delivery.AttemptSuperseded": "并行的电子送达已由先完成的送达取代",
     "delivery.DocumentsAcknowledged": "受送达人确认收到文书",
     "delivery.DocumentOpened": "受送达人在线查看或下载文书",
     "delivery.AddressReported": "送达员报告受送达人的新地址",

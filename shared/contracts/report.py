@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts.events import Channel, Disposition, Document, Exhausted, Provenance, Review, ServiceMethod, Stage, Tier, Witness
+from shared.contracts.events import Channel, ConsentForm, Disposition, Document, EDeliveryChannel, Exhausted, Provenance, Review, ServiceMethod, Stage, Tier, Witness
 
 FORMAT = "songda.delivery-report/v1"
 # The part of a report its own hash leaves out: the hash itself and where the report sits in the log.
@@ -54,11 +54,15 @@ class AttemptEntry(_Part):
     target: str | None
     started_at: AwareDatetime
     ended_at: AwareDatetime | None
-    # succeeded, failed or open (still running when the report was issued).
+    # succeeded, failed, superseded (a parallel e-attempt stopped because another served first) or open (still running when the report was issued).
     result: str
     detail: str | None
     operator: str
     evidence: list[EvidenceRef]
+    # What delivery noted about how the attempt was made (e.g. "reported_before_window"); left out of the JSON when there is none.
+    remarks: list[str] = Field(default_factory=list, exclude_if=lambda remarks: not remarks)
+    # The attempt whose service came first and stopped this one (OLR Art. 32); left out of the JSON unless superseded.
+    superseded_by: str | None = Field(default=None, exclude_if=lambda attempt: attempt is None)
 
 
 class DocumentOpening(_Part):
@@ -74,6 +78,41 @@ class DocumentOpening(_Part):
     user_agent: str | None
     # The logged delivery.DocumentOpened, with its proof.
     receipt: EvidenceRef
+    # The lawyer who opened it from the firm's inbox (a console username); absent when the holder of an e-delivery link did.
+    by: str | None = Field(default=None, exclude_if=lambda by: by is None)
+
+
+class Acknowledgement(_Part):
+    """The documents acknowledged (签收) on the e-delivery page or from the firm's inbox: the certificate's acknowledgement with time, IP address and browser (OLR Art. 31)."""
+
+    attempt_id: str
+    at: AwareDatetime
+    ip: str | None
+    user_agent: str | None
+    # The lawyer who acknowledged for the firm (a console username); absent when the holder of an e-delivery link did.
+    by: str | None = Field(default=None, exclude_if=lambda by: by is None)
+    # The logged delivery.DocumentsAcknowledged, with its proof.
+    receipt: EvidenceRef
+
+
+class ConsentUsed(_Part):
+    """The consent an electronic service rests on (OLR Art. 29): its form, where it is written, and whether the address is the recipient's own (Art. 31)."""
+
+    channel: EDeliveryChannel
+    # Masked, as the attempts' targets are.
+    address: str
+    form: ConsentForm
+    source: str | None
+    source_case: str
+    confirmed_on: date
+    address_confirmed: bool
+
+
+class LitigationAgent(_Part):
+    """The recipient's lawyer, its litigation agent (CPL 88), and the firm it acts through."""
+
+    name: str
+    firm: str
 
 
 class AddressUsed(_Part):
@@ -92,6 +131,11 @@ class ChannelUsed(_Part):
     channel: Channel
     target: str | None
     basis: str | None
+    # The consent's form and source (OLR Art. 29) and whether the recipient gave or confirmed the address (Art. 31), as the consent
+    # states them; each is left out of the JSON at its default, so channels of consents recorded before forms were kept keep their JSON.
+    form: ConsentForm = Field(default=ConsentForm.express, exclude_if=lambda form: form is ConsentForm.express)
+    source: str | None = Field(default=None, exclude_if=lambda source: source is None)
+    address_confirmed: bool = Field(default=True, exclude_if=lambda confirmed: confirmed)
 
 
 class RecipientReport(_Part):
@@ -126,6 +170,16 @@ class RecipientReport(_Part):
     review: Review | None = Field(default=None, exclude_if=lambda review: review is None)
     # Every opening of a document on the e-delivery page, in log order; left out of the JSON when there is none, as the review is.
     openings: list[DocumentOpening] = Field(default_factory=list, exclude_if=lambda openings: not openings)
+    # Each acknowledgement of the documents, in log order; left out of the JSON when there is none.
+    acknowledgements: list[Acknowledgement] = Field(default_factory=list, exclude_if=lambda acknowledgements: not acknowledgements)
+    # Why the law deems the recipient served, in Chinese (CPL 89, 专递规定 Art. 11, CPL 95, OLR Art. 31(2)); the next three keys are
+    # likewise left out of the JSON when unset, as they are in the events.
+    deemed_reason: str | None = Field(default=None, exclude_if=lambda reason: reason is None)
+    # OLR Art. 31(2): presumed served on a read report to an address the recipient did not provide or confirm.
+    presumed: bool = Field(default=False, exclude_if=lambda presumed: not presumed)
+    consent: ConsentUsed | None = Field(default=None, exclude_if=lambda consent: consent is None)
+    # The lawyer acting for the recipient (CPL 88); absent when it has none.
+    lawyer: LitigationAgent | None = Field(default=None, exclude_if=lambda lawyer: lawyer is None)
 
 
 class Checkpoint(_Part):
@@ -167,6 +221,8 @@ class DeliveryReport(_Part):
     completed_at: AwareDatetime | None
     overdue: bool
     issued_at: AwareDatetime
+    # The delivery deadline (送达期限) as the notice stated it when this version was built; absent from reports built before it was kept.
+    due_date: date | None = Field(default=None, exclude_if=lambda day: day is None)
     recipients: list[RecipientReport]
     checkpoint: Checkpoint
     seal: Seal

@@ -31,6 +31,7 @@ from shared.plumbing.db import Database
 from simulators import camera
 from songda.verify import verify_report
 from tests import histories
+from tests.reports import english_words
 from tests.support import EXAMPLES, eventually, free_port, publish, read_topic, running, serving, settings, token
 
 COURT = token(Role.court, histories.COURT)
@@ -420,3 +421,29 @@ async def test_kpis_follow_the_events_consumed(ev: Evidence) -> None:
     assert workbook.status_code == 200 and workbook.content.startswith(b"PK")
     assert (await ev.client.get(f"/v1/kpis/monthly/{histories.OTHER_COURT}/2026-11.xlsx", headers=COURT)).status_code == 404
     assert (await ev.client.get(f"/v1/kpis/monthly/{histories.COURT}/2026-13.pdf", headers=COURT)).status_code == 422
+
+
+async def test_the_report_of_an_e_service_through_the_firm_is_its_certificate_in_chinese(ev: Evidence) -> None:
+    history = histories.through_the_firm(histories.registered())
+    await ev.play(history, holding=frozenset())
+
+    async def issued() -> dict[str, Any] | None:
+        response = await ev.client.get(f"/v1/reports/{history.notice_id}", headers=COURT)
+        return response.json() if response.status_code == 200 else None
+
+    report = await eventually(issued, what="the report")
+    assert verify_report(report, blobs=ev.blobs).ok
+    [recipient] = report["recipients"]
+    [ack] = recipient["acknowledgements"]
+    assert (ack["ip"], ack["by"], ack["user_agent"].startswith("Mozilla/5.0 (X11; Linux x86_64)")) == ("198.51.100.4", "zhao.lawyer", True)
+    assert (recipient["consent"]["form"], recipient["lawyer"]) == ("pre_agreed", {"name": "赵律师", "firm": "山东某某律师事务所"})
+    assert [(a["result"], a.get("superseded_by"), a.get("remarks")) for a in recipient["attempts"]] == [
+        ("succeeded", None, ["reported_before_window"]),
+        ("superseded", "firm-1", None),
+    ]
+    assert report["due_date"] == "2026-11-26"
+
+    html = (await ev.client.get(f"/v1/reports/{history.notice_id}.html", headers=COURT)).text
+    assert "电子送达凭证" in html and "198.51.100.4" in html and "Mozilla/5.0 (X11; Linux x86_64)" in html and "zhao.lawyer" in html
+    assert "诉前约定（含律所送达协议、合同条款）" in html and "已由先完成的送达取代" in html and "早于预约时段报告" in html
+    assert english_words(html) == []

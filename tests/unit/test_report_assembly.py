@@ -22,6 +22,7 @@ from shared.contracts.events import (
     AttemptSucceeded,
     Channel,
     Consent,
+    ConsentForm,
     Disposition,
     DocumentsAcknowledged,
     EDeliveryChannel,
@@ -31,6 +32,7 @@ from shared.contracts.events import (
     Review,
     ServiceMethod,
     Tier,
+    Witness,
 )
 from shared.contracts.evidence import EvidenceKind
 from shared.contracts.report import Checkpoint, Proof
@@ -268,3 +270,53 @@ def test_the_reports_json_is_unchanged(name: str) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"no snapshot {path.name}; run with {WRITE_ENV}=1 to write it"
     assert text == path.read_text(encoding="utf-8")
+
+
+def test_an_acknowledgement_carries_time_ip_browser_and_the_lawyer_and_the_consent_its_form_and_source() -> None:
+    report = assemble(events=logged(histories.through_the_firm(histories.registered())), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW)
+    [recipient] = report.recipients
+    [ack] = recipient.acknowledgements
+    assert (ack.attempt_id, ack.at, ack.ip, ack.user_agent, ack.by) == (
+        "firm-1",
+        histories.START + timedelta(minutes=7),
+        "198.51.100.4",
+        "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0",
+        "zhao.lawyer",
+    )
+    assert ack.receipt.kind == EvidenceKind.edelivery_receipt
+    assert recipient.lawyer is not None and (recipient.lawyer.name, recipient.lawyer.firm) == ("赵律师", "山东某某律师事务所")
+    assert recipient.consent is not None
+    assert (recipient.consent.form, recipient.consent.source, recipient.consent.address_confirmed) == (ConsentForm.pre_agreed, histories.FIRM_CONSENT.source, True)
+    assert "office@lawfirm.example" not in recipient.consent.address
+    [firm_channel, sms_channel] = recipient.channels
+    assert (firm_channel.form, firm_channel.source, firm_channel.basis) == (ConsentForm.pre_agreed, histories.FIRM_CONSENT.source, histories.FIRM_CONSENT.source)
+    assert sms_channel.basis is None and "form" not in sms_channel.model_dump(mode="json")
+    firm, sms = recipient.attempts
+    assert (firm.result, firm.remarks, firm.superseded_by) == ("succeeded", ["reported_before_window"], None)
+    assert (sms.result, sms.detail, sms.superseded_by, [e.kind for e in sms.evidence]) == ("superseded", None, "firm-1", ["event"])
+    assert report.due_date == date(2026, 11, 26)
+
+
+def test_a_deemed_or_presumed_service_carries_its_reason_and_a_refusal_its_witness_date_and_reason() -> None:
+    witness = Witness(name="王五", organisation="新威路社区居委会", witnessed_on=date(2026, 11, 24), refusal_reason="称与原告无借款关系")
+    history = histories.refusal(histories.registered())
+    update = {"witness": witness, "deemed": True, "deemed_reason": "受送达人拒绝签收，见证人在场，文书留置于住所"}
+    history.events = [(s, e.model_copy(update=update) if isinstance(e, RecipientServed) else e) for s, e in history.events]
+    recipient = assemble(events=logged(history), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW).recipients[0]
+    assert (recipient.deemed, recipient.deemed_reason, recipient.presumed) == (True, update["deemed_reason"], False)
+    assert recipient.witness is not None and (recipient.witness.witnessed_on, recipient.witness.refusal_reason) == (date(2026, 11, 24), "称与原告无借款关系")
+
+    presumed = histories.electronic(histories.registered())
+    presumed.events = [(s, e.model_copy(update={"presumed": True, "deemed_reason": "系统显示受送达人已阅读"}) if isinstance(e, RecipientServed) else e) for s, e in presumed.events]
+    recipient = assemble(events=logged(presumed), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW).recipients[0]
+    assert (recipient.presumed, recipient.deemed_reason) == (True, "系统显示受送达人已阅读")
+
+
+def test_a_report_from_events_without_the_new_fields_leaves_their_keys_out() -> None:
+    for script in (histories.electronic, histories.refusal, histories.postal):
+        document = assemble(events=logged(script(histories.registered())), items=[], checkpoint=CHECKPOINT, version=1, previous_sha256=None, now=NOW).model_dump(mode="json")
+        recipient = document["recipients"][0]
+        assert {"acknowledgements", "deemed_reason", "presumed", "consent", "lawyer"}.isdisjoint(recipient)
+        assert all({"remarks", "superseded_by"}.isdisjoint(attempt) for attempt in recipient["attempts"])
+        assert all({"form", "source", "address_confirmed"}.isdisjoint(channel) for channel in recipient["channels"])
+        assert recipient.get("witness") is None or set(recipient["witness"]) == {"name", "organisation"}

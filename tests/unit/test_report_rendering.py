@@ -183,7 +183,7 @@ def test_labels_in_the_brief() -> None:
         "法院专递",
     ]
     assert [rendering.STAGE[s] for s in Stage] == ["一审", "二审", "再审", "执行"]
-    assert rendering.RESULT == {"succeeded": "成功", "failed": "未成功", "open": "进行中"}
+    assert rendering.RESULT == {"succeeded": "成功", "failed": "未成功", "superseded": "已取代", "open": "进行中"}
     assert rendering.DEEMED == {True: "视为送达", False: "实际送达"}
     assert rendering.label(rendering.SIGNER_ROLE, "family_member") == "同住成年家属"
     assert rendering.label(rendering.SIGNER_ROLE, "neighbour") == "neighbour"

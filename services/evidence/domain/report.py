@@ -14,7 +14,10 @@ from shared.contracts.events import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
+    AttemptSuperseded,
     Channel,
+    Consent,
+    ConsentForm,
     DispatchFailed,
     DocumentOpened,
     DocumentsAcknowledged,
@@ -32,15 +35,29 @@ from shared.contracts.events import (
 )
 from shared.contracts.evidence import EvidenceKind
 from shared.contracts.registry import Event, UnknownEvent, decode
-from shared.contracts.report import AddressUsed, AttemptEntry, ChannelUsed, Checkpoint, DeliveryReport, DocumentOpening, EvidenceRef, Proof, RecipientReport, Seal
+from shared.contracts.report import (
+    Acknowledgement,
+    AddressUsed,
+    AttemptEntry,
+    ChannelUsed,
+    Checkpoint,
+    ConsentUsed,
+    DeliveryReport,
+    DocumentOpening,
+    EvidenceRef,
+    LitigationAgent,
+    Proof,
+    RecipientReport,
+    Seal,
+)
 from shared.contracts.values import mask_id_number
 from shared.plumbing.masking import mask_text
 
 _REPORTS = uuid.UUID("6f1d3c1e-2b7a-4c55-9a43-5c0e7b1d2f60")
 
-ENDS = (AttemptSucceeded, AttemptFailed)
+ENDS = (AttemptSucceeded, AttemptFailed, AttemptSuperseded)
 CARRIER = (WaybillCreated, TrackingUpdated, ReceiptReturned, DispatchFailed)
-# A consumed event that is itself a receipt of its attempt: the attempt's outcome, the page's acknowledgement, the carrier's word.
+# A consumed event that is itself a receipt of its attempt: the attempt's outcome (or its being superseded), the page's acknowledgement, the carrier's word.
 RECEIPTS = (*ENDS, DocumentsAcknowledged, *CARRIER)
 _CHANNEL_RECEIPT: dict[Channel, str] = {
     Channel.sms: EvidenceKind.sms_receipt,
@@ -106,6 +123,7 @@ def assemble(*, events: Sequence[Logged], items: Sequence[Uploaded], checkpoint:
         completed_at=completed.completed_at if completed else None,
         overdue=bool(completed and completed.overdue),
         issued_at=now,
+        due_date=notice.due_date,
         recipients=[_recipient(r, events=events, items=items, tasks=tasks) for r in notice.recipients],
         checkpoint=checkpoint,
         # Filled in once the body is hashed; the hash leaves the seal out.
@@ -151,6 +169,27 @@ def _recipient(recipient: Recipient, *, events: Sequence[Logged], items: Sequenc
         exhausted=_exhausted(attempts, method=served.method if served else None, unserved=unserved),
         review=served.review if served else None,
         openings=[_opening(e, e.event) for e in events if isinstance(e.event, DocumentOpened) and e.event.recipient_id == mine],
+        acknowledgements=[_acknowledgement(e, e.event) for e in events if isinstance(e.event, DocumentsAcknowledged) and e.event.recipient_id == mine],
+        deemed_reason=served.deemed_reason if served else None,
+        presumed=bool(served and served.presumed),
+        consent=_consent(served.consent) if served and served.consent else None,
+        lawyer=LitigationAgent(name=recipient.lawyer.name, firm=recipient.lawyer.firm) if recipient.lawyer else None,
+    )
+
+
+def _acknowledgement(logged: Logged, event: DocumentsAcknowledged) -> Acknowledgement:
+    return Acknowledgement(attempt_id=event.attempt_id, at=event.at, ip=event.ip, user_agent=event.user_agent, by=event.by, receipt=_receipt(logged))
+
+
+def _consent(consent: Consent) -> ConsentUsed:
+    return ConsentUsed(
+        channel=consent.channel,
+        address=mask_text(consent.address),
+        form=consent.form,
+        source=consent.source,
+        source_case=consent.source_case,
+        confirmed_on=consent.confirmed_on,
+        address_confirmed=consent.address_confirmed,
     )
 
 
@@ -164,13 +203,14 @@ def _opening(logged: Logged, event: DocumentOpened) -> DocumentOpening:
         ip=event.ip,
         user_agent=event.user_agent,
         receipt=_receipt(logged),
+        by=event.by,
     )
 
 
 def _attempt(sequence: int, logged: list[Logged], *, items: list[EvidenceRef], operator: str | None) -> AttemptEntry:
     started = next(e.event for e in logged if isinstance(e.event, AttemptStarted))
     ended = next((e.event for e in reversed(logged) if isinstance(e.event, ENDS)), None)
-    detail = ended.detail if isinstance(ended, AttemptSucceeded) else ended.reason if ended else None
+    detail = ended.detail if isinstance(ended, AttemptSucceeded) else ended.reason if isinstance(ended, AttemptFailed) else None
     return AttemptEntry(
         sequence=sequence,
         attempt_id=started.attempt_id,
@@ -179,11 +219,21 @@ def _attempt(sequence: int, logged: list[Logged], *, items: list[EvidenceRef], o
         target=mask_text(started.target) if started.target else None,
         started_at=started.started_at,
         ended_at=ended.at if ended else None,
-        result="open" if ended is None else "succeeded" if isinstance(ended, AttemptSucceeded) else "failed",
+        result=_result(ended),
         detail=mask_text(detail) if detail else None,
-        operator=operator or _system_operator(started.channel, ended.record.provider if ended and ended.record else None),
+        operator=operator or _system_operator(started.channel, ended.record.provider if isinstance(ended, AttemptSucceeded | AttemptFailed) and ended.record else None),
         evidence=[_receipt(e) for e in logged if isinstance(e.event, RECEIPTS)] + items,
+        remarks=list(ended.remarks) if isinstance(ended, AttemptSucceeded | AttemptFailed) else [],
+        superseded_by=ended.by_attempt_id if isinstance(ended, AttemptSuperseded) else None,
     )
+
+
+def _result(ended: Event | None) -> str:
+    if ended is None:
+        return "open"
+    if isinstance(ended, AttemptSuperseded):
+        return "superseded"
+    return "succeeded" if isinstance(ended, AttemptSucceeded) else "failed"
 
 
 def _receipt(logged: Logged) -> EvidenceRef:
@@ -191,6 +241,8 @@ def _receipt(logged: Logged) -> EvidenceRef:
 
 
 def _receipt_kind(event: Event) -> str:
+    if isinstance(event, AttemptSuperseded):
+        return "event"
     if isinstance(event, ENDS):
         return _CHANNEL_RECEIPT.get(event.channel, "event")
     if isinstance(event, DocumentsAcknowledged | DocumentOpened):
@@ -207,15 +259,31 @@ def _system_operator(channel: Channel, provider: str | None) -> str:
 
 
 def _channels(recipient: Recipient, attempts: list[AttemptEntry]) -> list[ChannelUsed]:
-    consents: dict[tuple[str, str | None], str] = {
-        (c.channel.value, mask_text(c.address)): f"{c.source_case} 送达地址确认书（{c.confirmed_on.isoformat()}）" for c in recipient.consent
-    }
+    consents: dict[tuple[str, str | None], Consent] = {(c.channel.value, mask_text(c.address)): c for c in recipient.consent}
     seen: dict[tuple[str, str | None], ChannelUsed] = {}
     for attempt in attempts:
         key = (attempt.channel.value, attempt.target)
         if key not in seen:
-            seen[key] = ChannelUsed(channel=attempt.channel, target=attempt.target, basis=consents.get(key))
+            consent = consents.get(key)
+            if consent is None:
+                seen[key] = ChannelUsed(channel=attempt.channel, target=attempt.target, basis=None)
+                continue
+            seen[key] = ChannelUsed(
+                channel=attempt.channel,
+                target=attempt.target,
+                basis=_basis(consent),
+                form=consent.form,
+                source=consent.source,
+                address_confirmed=consent.address_confirmed,
+            )
     return list(seen.values())
+
+
+def _basis(consent: Consent) -> str:
+    """Names the document a consent rests on: a confirmation by its case and date, as before forms were kept, or the source it states."""
+    if consent.form is ConsentForm.express and consent.source is None:
+        return f"{consent.source_case} 送达地址确认书（{consent.confirmed_on.isoformat()}）"
+    return consent.source or consent.source_case
 
 
 def _exhausted(attempts: list[AttemptEntry], *, method: ServiceMethod | None, unserved: RecipientUnserved | None) -> list[Exhausted]:
