@@ -243,4 +243,3 @@ def test_a_working_hours_window_into_an_uncovered_year_is_logged(calendar_dir: P
         working_hours_before(end, 4, day_start=time(9), day_end=time(17))
     assert end.astimezone(SHANGHAI).date() == date(2027, 1, 4)
     assert [(entry["computed"], entry["years"]) for entry in logs] == [("add_working_hours", [2027]), ("working_hours_before", [2027])]
-
