@@ -20,6 +20,7 @@ from shared.contracts.events import (
     Recipient,
     RecipientServed,
     RecipientUnserved,
+    ReturnReason,
     ServiceMethod,
     Tier,
     Transmission,
@@ -180,6 +181,7 @@ def fail(
             error_code=error_code,
             retry_at=retry_at,
             record=record,
+            remarks=attempt.remarks,
         )
     )
     if attempt.channel in TASKS:
@@ -201,6 +203,7 @@ def succeed(decision: Decision, attempt: Attempt, *, detail: str, at: datetime, 
             at=at,
             detail=detail,
             record=record,
+            remarks=attempt.remarks,
         )
     )
     if attempt.channel in TASKS:
@@ -224,6 +227,7 @@ def serve(decision: Decision, served: Served, *, now: datetime) -> Decision:
             service_date=served.service_date,
             legal_basis=served.basis,
             deemed=served.deemed,
+            deemed_reason=served.deemed_reason,
             served_at=served.served_at or now,
             attempt_id=served.attempt_id,
             signer_name=served.signer_name,
@@ -237,8 +241,10 @@ def serve(decision: Decision, served: Served, *, now: datetime) -> Decision:
     return decision
 
 
-def served_by(method: ServiceMethod, attempt: Attempt, *, event_day: date, deemed: bool, at: datetime | None = None, claim: Claim | None = None) -> Served:
-    """The outcome of a service by `method` whose deciding event happened on `event_day`."""
+def served_by(
+    method: ServiceMethod, attempt: Attempt, *, event_day: date, deemed: bool, at: datetime | None = None, claim: Claim | None = None, returned: ReturnReason | None = None
+) -> Served:
+    """The outcome of a service by `method` whose deciding event happened on `event_day`; a deemed one says why (`returned`: a court mail item's return reason)."""
     return Served(
         attempt_id=attempt.attempt_id,
         method=method,
@@ -247,6 +253,7 @@ def served_by(method: ServiceMethod, attempt: Attempt, *, event_day: date, deeme
         service_date=law.service_date(method, event_day),
         basis=law.basis(method, deemed=deemed),
         deemed=deemed,
+        deemed_reason=law.deemed_reason(method, returned=returned) if deemed else None,
         served_at=at,
         signer_name=claim.signature.name if claim and claim.signature else None,
         signer_role=claim.signature.role if claim and claim.signature else None,
