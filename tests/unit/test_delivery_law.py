@@ -126,7 +126,9 @@ def test_why_a_service_is_deemed(method: ServiceMethod, returned: ReturnReason |
         assert reason.endswith("（法院专递规定第11条；法发〔2017〕19号）")
 
 
-@pytest.mark.parametrize(("method", "returned"), [(ServiceMethod.direct, None), (ServiceMethod.electronic, None), (ServiceMethod.postal, ReturnReason.other), (ServiceMethod.postal, None)])
+@pytest.mark.parametrize(
+    ("method", "returned"), [(ServiceMethod.direct, None), (ServiceMethod.electronic, None), (ServiceMethod.postal, ReturnReason.other), (ServiceMethod.postal, None)]
+)
 def test_no_deemed_reason_where_the_law_deems_nothing(method: ServiceMethod, returned: ReturnReason | None) -> None:
     with pytest.raises(KeyError):
         law.deemed_reason(method, returned=returned)

@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 
 from services.delivery.domain import law
+from services.delivery.domain.contact import next_contact
 from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send
 from services.delivery.domain.plan import plan_for, posting_window, visit_window
 from services.delivery.domain.state import Attempt, AttemptStatus, Case, Claim, Place, RecipientState, RecipientStatus, Served, Step
@@ -88,6 +89,10 @@ def open_attempt(decision: Decision, *, now: datetime, policy: Policy) -> Decisi
     state = decision.state
     step, attempt = state.step, state.current
     assert attempt is not None and attempt.status is AttemptStatus.scheduled
+    if (contact_at := next_contact(step.channel, now, policy)) > now:
+        # Outside the channel's contact hours: the sweeper opens it when they begin, and its arrival wait counts from then.
+        decision.state = replace_attempt(state, attempt.model_copy(update={"not_before": contact_at}))
+        return decision
     hours = policy.working_hours
     window: tuple[datetime, datetime] | None = None
     due: datetime | None = None
