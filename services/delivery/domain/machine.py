@@ -226,7 +226,7 @@ def _evidence(decision: Decision, event: EvidenceChecked, *, now: datetime, poli
     return _settle(decision, now=now, policy=policy)
 
 
-def _blocking(claim: Claim, policy: Policy) -> dict[str, list[str]]:
+def blocking(claim: Claim, policy: Policy) -> dict[str, list[str]]:
     """Returns each recorded item's flags that the policy calls blocking, for the items that have any."""
     found = {item: sorted(f for f in flags if f in policy.evidence.blocking_flags) for item, flags in claim.checked.items()}
     return {item: flags for item, flags in sorted(found.items()) if flags}
@@ -241,7 +241,7 @@ def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     if claim.method is ServiceMethod.direct and law.lacks_signature(TaskOutcome.served, {item: claim.kinds.get(item) for item in claim.evidence_ids}):
         # Evidence named before it was recorded turned out to carry no signature: the service is not proved.
         return _again(decision, reason="service reported without the signature on the 送达回证 (CPL 87, 88)", at=now, now=now, policy=policy)
-    if _blocking(claim, policy):
+    if blocking(claim, policy):
         # Held until a supervisor accepts the evidence or orders a new visit; the attempt stays reported meanwhile.
         decision.state = decision.state.model_copy(update={"status": RecipientStatus.held})
         return decision
@@ -285,7 +285,7 @@ def _accept(decision: Decision, event: EvidenceAccepted, *, now: datetime, polic
     state = decision.state
     if state.status is not RecipientStatus.held or state.claim is None:
         return decision
-    review = Review(by=event.by, at=event.at, reason=event.reason, flags=_blocking(state.claim, policy))
+    review = Review(by=event.by, at=event.at, reason=event.reason, flags=blocking(state.claim, policy))
     decision.state = state.model_copy(update={"claim": state.claim.model_copy(update={"review": review})})
     return _count(decision, now=now, policy=policy)
 
@@ -295,7 +295,7 @@ def _revisit(decision: Decision, event: RevisitOrdered, *, now: datetime, policy
     state = decision.state
     if state.status is not RecipientStatus.held or state.claim is None:
         return decision
-    flags = sorted({f for item in _blocking(state.claim, policy).values() for f in item})
+    flags = sorted({f for item in blocking(state.claim, policy).values() for f in item})
     return _again(decision, reason=f"evidence flagged: {', '.join(flags)}; revisit ordered by {event.by}: {event.reason}", at=event.at, now=now, policy=policy)
 
 
