@@ -22,7 +22,6 @@ from sqlalchemy import text
 from services.delivery.adapters.twilio import sign
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
-from services.delivery.policy import DEFAULT_FILE
 from shared.contracts.events import (
     EDeliveryChannel,
     EvidenceRecorded,
@@ -41,7 +40,7 @@ from shared.plumbing.documents import DocumentStore
 from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.main import create_app as create_sim
-from tests.support import EXAMPLES, HOME, MOBILE, common, eventually, free_port, publish, read_topic, registered_notice, serving, settings, token, until
+from tests.support import EXAMPLES, HOME, MOBILE, common, eventually, free_port, publish, read_topic, registered_notice, serving, settings, token, until, without_contact_hours
 
 SUPERVISOR = token(Role.supervisor, "sup-1")
 
@@ -87,21 +86,6 @@ class Harness:
             return (await session.exec(text(sql).bindparams(**params))).scalar()
 
 
-SHIPPED_CONTACT_HOURS = ('sms = { days = "any", start = "08:00", end = "21:00" }', 'voice = { days = "working", start = "08:30", end = "20:00" }')
-
-
-def policy_without_contact_hours(directory: Path) -> Path:
-    """Writes the shipped policy with calls and SMS allowed all day (start = end), so a test on the real clock runs the same at any hour."""
-    shipped = DEFAULT_FILE.read_text(encoding="utf-8")
-    for line in SHIPPED_CONTACT_HOURS:
-        assert line in shipped, f"{DEFAULT_FILE} no longer says {line!r}"
-        shipped = shipped.replace(line, line.split(" = ")[0] + ' = { days = "any", start = "00:00", end = "00:00" }')
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "policy.toml"
-    path.write_text(shipped, encoding="utf-8")
-    return path
-
-
 @asynccontextmanager
 async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path, callbacks_lost: bool = False, clock: ScaledClock | None = None) -> AsyncIterator[Harness]:
     """Runs delivery beside the Twilio simulator and an SMTP server; with `callbacks_lost`, Twilio's callbacks go where nothing listens.
@@ -132,7 +116,7 @@ async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path
             )
             delivery_settings.common.documents_dir = documents
             if clock is None:
-                delivery_settings.policy_file = policy_without_contact_hours(documents.parent / "policy")
+                delivery_settings.policy_file = without_contact_hours(documents.parent / "policy")
             else:
                 timing = {"clock": "scaled", "clock_epoch": clock.epoch.isoformat(), "clock_anchor": clock.anchor.isoformat(), "time_scale": clock.scale}
                 delivery_settings.common = common(kafka=kafka, prefix=prefix, documents_dir=documents, **timing)
