@@ -13,7 +13,7 @@ from shared.plumbing.workdays import is_working_day
 _HORIZON_DAYS = 366
 
 
-def window(channel: Channel, policy: Policy) -> ContactWindow | None:
+def _window(channel: Channel, policy: Policy) -> ContactWindow | None:
     """Returns the contact window of `channel`; None for a channel that waits for nobody (e-mail, a firm's mailbox)."""
     hours = policy.contact_hours
     return {Channel.sms: hours.sms, Channel.voice: hours.voice}.get(channel)
@@ -25,7 +25,7 @@ def _open_on(day: date, rule: ContactWindow) -> bool:
 
 def next_contact(channel: Channel, after: datetime, policy: Policy) -> datetime:
     """Returns the first moment from `after` on when `channel` may reach a party: `after` itself inside its window."""
-    rule = window(channel, policy)
+    rule = _window(channel, policy)
     if rule is None:
         return after
     local = after.astimezone(SHANGHAI)
