@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
+from services.delivery.policy import DEFAULT_FILE as DELIVERY_POLICY
 from shared.contracts.events import CandidateAddress, Consent, EDeliveryChannel, NoticeRegistered, Provenance, Recipient
 from shared.contracts.registry import Event
 from shared.contracts.values import Phone, resident_id_check_char
@@ -360,3 +361,18 @@ def registered_notice(
         due_date=date(2026, 11, 26),
         registered_at=registered_at or datetime.now(UTC),
     )
+
+
+SHIPPED_CONTACT_HOURS = ('sms = { days = "any", start = "08:00", end = "21:00" }', 'voice = { days = "working", start = "08:30", end = "20:00" }')
+
+
+def without_contact_hours(directory: Path) -> Path:
+    """Writes the shipped policy with calls and SMS allowed all day (start = end), so a test on the real clock runs the same at any hour."""
+    shipped = DELIVERY_POLICY.read_text(encoding="utf-8")
+    for line in SHIPPED_CONTACT_HOURS:
+        assert line in shipped, f"{DELIVERY_POLICY} no longer says {line!r}"
+        shipped = shipped.replace(line, line.split(" = ")[0] + ' = { days = "any", start = "00:00", end = "00:00" }')
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "policy.toml"
+    path.write_text(shipped, encoding="utf-8")
+    return path

@@ -166,7 +166,8 @@ def report(form: OutcomeForm) -> dict[str, Any]:
     if form.outcome == "served":
         body["signer"] = {"name": v("signer_name"), "role": v("signer_role"), "relation": v("signer_relation") or None}
     if form.outcome == "refused" and v("witness_name"):
-        body["witness"] = {"name": v("witness_name"), "organisation": v("witness_organisation")}
+        # CPL 89: the form's 拒收事由 is the reason the witness records.
+        body["witness"] = {"name": v("witness_name"), "organisation": v("witness_organisation"), "refusal_reason": v("note") or None}
     if form.outcome == "moved":
         body["new_address"] = {"text": v("new_address_text"), "postcode": v("new_address_postcode") or None}
     if v("note"):

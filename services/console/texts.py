@@ -202,6 +202,7 @@ FORM_FIELDS: dict[str, str] = {
     "witness": "witness_name",
     "witness.name": "witness_name",
     "witness.organisation": "witness_organisation",
+    "witness.refusal_reason": "note",
     "evidence_ids": "evidence",
     "new_address": "new_address_text",
     "new_address.text": "new_address_text",
@@ -235,6 +236,7 @@ REQUIREMENTS: dict[tuple[str, str], str] = {
     ("witness", "refused"): "请填写见证人的姓名和单位，或上传留置文书的现场照片（民事诉讼法第八十九条）",
     ("evidence_ids", "posted"): "请上传张贴现场的照片（民诉法解释第一百三十八条）",
     ("new_address", "moved"): "请填写受送达人的新地址",
+    ("witness.refusal_reason", "refused"): "有见证人的，请填写拒收事由（民事诉讼法第八十九条）",
 }
 # pydantic's messages, as the services pass them on, in Chinese.
 _MESSAGES: tuple[tuple[str, str], ...] = (

@@ -1,4 +1,4 @@
-"""Delivery policy: time limits, visit slots, blocking evidence flags, prices and the roster's first agents, read from TOML."""
+"""Delivery policy: time limits, visit slots, contact hours, blocking evidence flags, prices and the roster's first agents, read from TOML."""
 
 from __future__ import annotations
 
@@ -73,6 +73,27 @@ class Deadline(Section):
     warn_hours_before: float = Field(ge=0)
 
 
+class ContactWindow(Section):
+    """When a channel may reach a party: on which days, from `start` to `end` Beijing time (start = end: the whole day)."""
+
+    days: Literal["any", "working"]
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ContactWindow:
+        if self.end < self.start:
+            raise ValueError("a contact window's end must not be before its start (start = end: the whole day)")
+        return self
+
+
+class ContactHours(Section):
+    """When calls and text messages may go out; e-mail and a firm's mailbox wait for nobody."""
+
+    sms: ContactWindow
+    voice: ContactWindow
+
+
 class EvidenceRules(Section):
     blocking_flags: frozenset[str] = frozenset()
 
@@ -123,6 +144,7 @@ class Policy(Section):
     postal: Postal
     posting: Posting
     deadline: Deadline
+    contact_hours: ContactHours
     evidence: EvidenceRules
     prices: Prices
     # Only the roster's first seed: read into `delivery_agent` when that table is empty, kept there by supervisors.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.delivery.domain.inputs import TaskOutcome
 from services.delivery.domain.state import Attempt, RecipientStatus, Served
-from shared.contracts.events import Exhausted, SignerRole, Witness
+from shared.contracts.events import Exhausted, SignerRole
 
 
 class TaskView(BaseModel):
@@ -104,6 +105,17 @@ class NewAddressIn(BaseModel):
     postcode: str | None = Field(default=None, pattern=r"^\d{6}$")
 
 
+class WitnessIn(BaseModel):
+    """The witness of a refusal (CPL 89) as the agent reports them: who, of which organisation, on which day, and why the recipient refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    organisation: str = Field(min_length=1, max_length=100)
+    witnessed_on: date | None = Field(default=None, description="the day the witness saw the documents left; the report's day in Beijing when omitted")
+    refusal_reason: str | None = Field(default=None, max_length=300, description="拒收事由, the reason the recipient gave; required for a refusal with a witness (CPL 89)")
+
+
 class OutcomeIn(BaseModel):
     """An agent's report of a visit or a posting."""
 
@@ -112,10 +124,27 @@ class OutcomeIn(BaseModel):
     outcome: TaskOutcome
     at: AwareDatetime | None = Field(default=None, description="when it happened; now when omitted")
     signer: SignerIn | None = None
-    witness: Witness | None = None
+    witness: WitnessIn | None = None
     evidence_ids: list[str] = Field(default=[], max_length=20)
     new_address: NewAddressIn | None = None
     note: str | None = Field(default=None, max_length=500)
+
+
+class StandingState(StrEnum):
+    """Where the reported service stands: counted, held for a supervisor's review, or waiting for its evidence to be recorded."""
+
+    counted = "counted"
+    held = "held"
+    awaiting_evidence = "awaiting_evidence"
+
+
+class Standing(BaseModel):
+    """What the report did, as known when answering: evidence's flags arrive later and may still hold a service that waits for them."""
+
+    state: StandingState
+    reasons: list[str] = Field(description="why it is held: each blocking flag of each item, in Chinese")
+    remarks: list[str] = Field(description="what a supervisor will see about the report, e.g. reported_before_window")
+    message_zh: str = Field(description="all of it in one Chinese sentence or two, for the agent")
 
 
 class OutcomeOut(BaseModel):
@@ -123,6 +152,7 @@ class OutcomeOut(BaseModel):
     status: str
     recipient_status: RecipientStatus
     waiting_for_evidence: list[str]
+    standing: Standing
 
 
 # --- The team's task pages: what was tried, a task in full, beginning a visit, reassigning, the roster ---

@@ -144,7 +144,8 @@ async def test_an_agent_on_a_phone_records_a_refusal_with_a_photo_and_the_recipi
     await screenshot(page, "phone-check")
     await page.click("button:has-text('确认提交')")
     await expect(page.locator("h1")).to_have_text("送达结果已记录")
-    await expect(page.locator("#standing")).to_contain_text("受送达人已视为送达：留置送达（民事诉讼法第八十九条）", timeout=SLOW)
+    # Delivery's own words once the photo is recorded: a refusal is deemed served (CPL 89).
+    await expect(page.locator("#standing")).to_contain_text("即视为送达（民事诉讼法第89条）", timeout=SLOW)
     await screenshot(page, "phone-result")
     assert watched.errors == []
 

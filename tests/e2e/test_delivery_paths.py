@@ -112,7 +112,9 @@ async def test_undelivered_sms_then_unanswered_call_then_refusal_with_a_photo(st
         )
         assert reported.status_code == 200, reported.text
         served = await eventually(waiting_for(client, stack, notice_id, lambda r: r["status"] == "served"), what="the refusal to count")
-        assert (served["served"]["method"], served["legal_basis"], served["served"]["deemed"]) == ("refusal", "民事诉讼法第89条", False)
+        # CPL 89: documents left on a refusal are deemed served, and the service says why.
+        assert (served["served"]["method"], served["legal_basis"], served["served"]["deemed"]) == ("refusal", "民事诉讼法第89条", True)
+        assert served["served"]["deemed_reason"].endswith("即视为送达（民事诉讼法第89条）")
         report = await issued_report(client, stack, notice_id)
         assert [e["ref"] for e in report["recipients"][0]["evidence"]] == [photo["id"]]
         assert report["recipients"][0]["method"] == "refusal" and verify_report(report).ok

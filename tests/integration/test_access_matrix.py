@@ -36,7 +36,7 @@ from simulators import camera
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.main import create_app as create_sim
 from tests import histories, workbooks
-from tests.support import EXAMPLE_NOTICE, EXAMPLES, common, eventually, free_port, publish, running, serving, settings, token, upload_examples
+from tests.support import EXAMPLE_NOTICE, EXAMPLES, common, eventually, free_port, publish, running, serving, settings, token, upload_examples, without_contact_hours
 
 FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
 OTHER_FIRM = "31370000MD054321" + "6" + uscc_check_char("31370000MD0543216")
@@ -112,7 +112,14 @@ async def world(kafka: str, topic_prefix: str, make_database, tmp_path: Path) ->
         sim_url = await exits.enter_async_context(serving(create_sim(EmsSimSettings(port=sim_port, seed=5, common=base)), sim_port))
         configs = {
             "intake": settings(IntakeSettings, database_url=await make_database("intake"), kafka=kafka, prefix=topic_prefix),
-            "delivery": settings(DeliverySettings, database_url=await make_database("delivery"), kafka=kafka, prefix=topic_prefix, twilio_origin="http://127.0.0.1:9"),
+            "delivery": settings(
+                DeliverySettings,
+                database_url=await make_database("delivery"),
+                kafka=kafka,
+                prefix=topic_prefix,
+                twilio_origin="http://127.0.0.1:9",
+                policy_file=without_contact_hours(tmp_path / "delivery"),
+            ),
             "carrier_gateway": settings(
                 CarrierGatewaySettings, database_url=await make_database("gateway"), kafka=kafka, prefix=topic_prefix, ems_origin=sim_url, booking_poll_ms=50
             ),

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.runtime import Runtime
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.main import create_app as create_sim
-from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, read_topic, running, serving, settings, token, upload_examples
+from tests.support import EXAMPLE_NOTICE, common, eventually, free_port, read_topic, running, serving, settings, token, upload_examples, without_contact_hours
 
 OWNER = token(Role.court, "C371002")
 CASE = "（2026）鲁1002民初4711号"
@@ -42,13 +43,21 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(kafka: str, topic_prefix: str, make_database) -> AsyncIterator[Stack]:
+async def stack(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Stack]:
     sim_port = free_port()
     async with AsyncExitStack() as exits:
         sim_url = await exits.enter_async_context(serving(create_sim(TwilioSimSettings(port=sim_port, seed=1, common=common(kafka=kafka, prefix=topic_prefix))), sim_port))
         intake_app = create_intake(settings(IntakeSettings, database_url=await make_database("intake"), kafka=kafka, prefix=topic_prefix))
         intake = await exits.enter_async_context(running(intake_app))
-        delivery_settings = settings(DeliverySettings, database_url=await make_database("delivery"), kafka=kafka, prefix=topic_prefix, twilio_origin=sim_url, dispatch_poll_ms=50)
+        delivery_settings = settings(
+            DeliverySettings,
+            database_url=await make_database("delivery"),
+            kafka=kafka,
+            prefix=topic_prefix,
+            twilio_origin=sim_url,
+            dispatch_poll_ms=50,
+            policy_file=without_contact_hours(tmp_path),
+        )
         delivery = await exits.enter_async_context(running(create_delivery(delivery_settings)))
         yield Stack(intake=intake, delivery=delivery, runtime=intake_app.state.runtime, kafka=kafka, names=TopicNames(topic_prefix))
 

@@ -34,12 +34,13 @@ from shared.contracts.events import (
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, DELIVERY_EVENTS, EVIDENCE_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.plumbing.auth import Role
+from shared.plumbing.clock import SHANGHAI, ScaledClock
 from shared.plumbing.db import Database
 from shared.plumbing.documents import DocumentStore
 from shared.plumbing.settings import DEV_TWILIO_AUTH_TOKEN
 from simulators.twilio_sim.config import TwilioSimSettings
 from simulators.twilio_sim.main import create_app as create_sim
-from tests.support import EXAMPLES, HOME, MOBILE, common, eventually, free_port, publish, read_topic, registered_notice, serving, settings, token
+from tests.support import EXAMPLES, HOME, MOBILE, common, eventually, free_port, publish, read_topic, registered_notice, serving, settings, token, until, without_contact_hours
 
 SUPERVISOR = token(Role.supervisor, "sup-1")
 
@@ -86,8 +87,11 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path, callbacks_lost: bool = False) -> AsyncIterator[Harness]:
-    """Runs delivery beside the Twilio simulator and an SMTP server; with `callbacks_lost`, Twilio's callbacks go where nothing listens."""
+async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path, callbacks_lost: bool = False, clock: ScaledClock | None = None) -> AsyncIterator[Harness]:
+    """Runs delivery beside the Twilio simulator and an SMTP server; with `callbacks_lost`, Twilio's callbacks go where nothing listens.
+
+    On the real clock the policy's contact hours are lifted (a test must not depend on the hour it runs at); on a scaled `clock` they hold.
+    """
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
@@ -111,6 +115,11 @@ async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path
                 status_check_poll_ms=100,
             )
             delivery_settings.common.documents_dir = documents
+            if clock is None:
+                delivery_settings.policy_file = without_contact_hours(documents.parent / "policy")
+            else:
+                timing = {"clock": "scaled", "clock_epoch": clock.epoch.isoformat(), "clock_anchor": clock.anchor.isoformat(), "time_scale": clock.scale}
+                delivery_settings.common = common(kafka=kafka, prefix=prefix, documents_dir=documents, **timing)
             await stack.enter_async_context(serving(create_delivery(delivery_settings), delivery_port))
             delivery = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
             sim = await stack.enter_async_context(httpx.AsyncClient(base_url=sim_url, timeout=10))
@@ -307,16 +316,69 @@ async def test_refusal_with_a_photo_counts_once_evidence_recorded_it(h: Harness)
     assert (served["served"]["method"], served["legal_basis"], served["served"]["evidence_ids"]) == ("refusal", "民事诉讼法第89条", ["ev-photo-1"])
 
 
+async def test_a_visit_refused_before_a_witness_is_deemed_served_with_the_reason_and_the_witness_date_and_reason(h: Harness) -> None:
+    registered = notice(consent=[], phones=())
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    task_id = await eventually(lambda: _open_task(h, registered.notice_id), what="a visit task")
+    witness = {"name": "王五", "organisation": "新威路社区居委会"}
+    lacking = await h.delivery.post(f"/v1/tasks/{task_id}/outcome", json={"outcome": "refused", "witness": witness}, headers=SUPERVISOR)
+    assert (lacking.status_code, lacking.headers["content-type"]) == (422, "application/problem+json")
+    assert [e["field"] for e in lacking.json()["errors"]] == ["witness.refusal_reason"]
+    witness["refusal_reason"] = "称与原告无借贷关系，拒绝签收"
+    reported = await h.delivery.post(f"/v1/tasks/{task_id}/outcome", json={"outcome": "refused", "witness": witness}, headers=SUPERVISOR)
+    assert reported.status_code == 200, reported.text
+    assert reported.json()["standing"]["state"] == "counted" and "即视为送达（民事诉讼法第89条）" in reported.json()["standing"]["message_zh"]
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the witnessed refusal to count")
+    assert (served["served"]["method"], served["served"]["deemed"], served["legal_basis"]) == ("refusal", True, "民事诉讼法第89条")
+
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
+    [event] = [json.loads(r.value)["data"] for r in records if r.key == registered.notice_id.encode() and json.loads(r.value)["type"] == "delivery.RecipientServed"]
+    assert (event["method"], event["deemed"], event["legal_basis"]) == ("refusal", True, "民事诉讼法第89条")
+    assert event["deemed_reason"] == served["served"]["deemed_reason"] and event["deemed_reason"].endswith("即视为送达（民事诉讼法第89条）")
+    # CPL 89: the witness's date (the day of the report in Beijing, as none was given) and the reason travel with the service.
+    left_on = datetime.fromisoformat(event["served_at"]).astimezone(SHANGHAI).date().isoformat()
+    assert event["witness"] == {**witness, "witnessed_on": left_on}
+
+
+async def test_a_notice_registered_at_night_sends_its_sms_when_contact_hours_begin(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> None:
+    # 04:41 Beijing time on a Tuesday, as the legal check found a call placed; the SMS window opens at 08:00.
+    night, eight = datetime(2026, 11, 24, 4, 41, tzinfo=SHANGHAI), datetime(2026, 11, 24, 8, 0, tzinfo=SHANGHAI)
+    clock = ScaledClock(epoch=night, anchor=datetime.now(UTC), scale=720)
+    async with harness(kafka, topic_prefix, await make_database("delivery"), documents=tmp_path / "documents", clock=clock) as h:
+        await h.sim.post("/sim/script", json={"number": MOBILE, "sms": {"outcome": "delivered"}})
+        registered = notice(consent=[(EDeliveryChannel.sms, MOBILE)])
+        await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+        waiting = await h.recipient_when(registered.notice_id, lambda r: bool(r["attempts"]), "the SMS attempt to be planned")
+        assert clock.now() < eight, "the stack started too slowly for the test to see the night"
+        [attempt] = waiting["attempts"]
+        assert (attempt["channel"], attempt["status"], datetime.fromisoformat(attempt["not_before"])) == ("sms", "scheduled", eight)
+        await until(clock, eight - timedelta(minutes=10), what="07:50 in Beijing")
+        assert (await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"] == [], "no SMS before contact hours"
+
+        served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the SMS sent at 08:00 to serve the recipient")
+        assert len((await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]) == 1
+        [sent] = served["attempts"]
+        # Sent once the window opened, and the wait for its arrival counted from then (one working hour from 08:30).
+        assert eight <= datetime.fromisoformat(sent["started_at"]) < eight + timedelta(minutes=30)
+        assert datetime.fromisoformat(sent["due_at"]) == datetime(2026, 11, 24, 9, 30, tzinfo=SHANGHAI)
+
+
 async def _held_refusal(h: Harness, photo: str) -> tuple[NoticeRegistered, str]:
     """A visit reported as a refusal with a photo that evidence recorded far from the address: the recipient is held."""
     registered = notice(consent=[], phones=())
     await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
     task_id = await eventually(lambda: _open_task(h, registered.notice_id), what="a visit task")
-    reported = await h.delivery.post(f"/v1/tasks/{task_id}/outcome", json={"outcome": "refused", "evidence_ids": [photo]}, headers=SUPERVISOR)
+    body = {"outcome": "refused", "evidence_ids": [photo]}
+    reported = await h.delivery.post(f"/v1/tasks/{task_id}/outcome", json=body, headers=SUPERVISOR | {"Idempotency-Key": f"report-{photo}"})
     assert reported.status_code == 200, reported.text
+    assert reported.json()["standing"]["state"] == "awaiting_evidence" and photo in reported.json()["standing"]["message_zh"]
     recorded = EvidenceRecorded(notice_id=registered.notice_id, evidence_id=photo, kind="photo", sha256="0" * 64, leaf_index=1, flags=["far_from_address"])
     await h.publish(EVIDENCE_EVENTS, recorded, notice_id=registered.notice_id)
     await h.recipient_when(registered.notice_id, lambda r: r["status"] == "held", "the flagged photo to hold the refusal")
+    # Asked again under its key, the report's answer says the service is held, why, and who decides.
+    again = (await h.delivery.post(f"/v1/tasks/{task_id}/outcome", json=body, headers=SUPERVISOR | {"Idempotency-Key": f"report-{photo}"})).json()
+    assert (again["standing"]["state"], again["standing"]["reasons"]) == ("held", [f"照片拍摄地点距送达地址较远（{photo}）"])
+    assert "送达主管将审核" in again["standing"]["message_zh"]
     return registered, task_id
 
 

@@ -14,7 +14,7 @@ from services.evidence.main import create_app as create_evidence
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app as create_intake
 from shared.plumbing.auth import Role
-from tests.support import EXAMPLE_NOTICE, eventually, running, settings, token, upload_examples
+from tests.support import EXAMPLE_NOTICE, eventually, running, settings, token, upload_examples, without_contact_hours
 
 COURT = token(Role.court, "C371002")
 
@@ -24,10 +24,12 @@ async def found(client: httpx.AsyncClient, path: str) -> httpx.Response | None:
     return response if response.status_code == 200 else None
 
 
-async def run_flow(urls: dict[str, str], kafka: str, prefix: str) -> None:
+async def run_flow(urls: dict[str, str], kafka: str, prefix: str, *, policy: Path) -> None:
     async with AsyncExitStack() as stack:
         intake = await stack.enter_async_context(running(create_intake(settings(IntakeSettings, database_url=urls["intake"], kafka=kafka, prefix=prefix))))
-        delivery = await stack.enter_async_context(running(create_delivery(settings(DeliverySettings, database_url=urls["delivery"], kafka=kafka, prefix=prefix))))
+        delivery = await stack.enter_async_context(
+            running(create_delivery(settings(DeliverySettings, database_url=urls["delivery"], kafka=kafka, prefix=prefix, policy_file=policy)))
+        )
         evidence = await stack.enter_async_context(running(create_evidence(settings(EvidenceSettings, database_url=urls["evidence"], kafka=kafka, prefix=prefix))))
 
         await upload_examples(intake, "", headers=COURT)
@@ -58,14 +60,14 @@ async def run_flow(urls: dict[str, str], kafka: str, prefix: str) -> None:
         assert (await delivery.get(f"/v1/notices/{notice['id']}/delivery")).status_code == 401
 
 
-async def test_the_flow_on_postgresql(kafka, topic_prefix, make_database) -> None:
+async def test_the_flow_on_postgresql(kafka, topic_prefix, make_database, tmp_path: Path) -> None:
     urls = {name: await make_database(name) for name in ("intake", "delivery", "evidence")}
-    await run_flow(urls, kafka, topic_prefix)
+    await run_flow(urls, kafka, topic_prefix, policy=without_contact_hours(tmp_path))
 
 
 async def test_the_same_flow_on_sqlite(kafka, topic_prefix, tmp_path: Path) -> None:
     urls = {name: f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("intake", "delivery", "evidence")}
-    await run_flow(urls, kafka, topic_prefix)
+    await run_flow(urls, kafka, topic_prefix, policy=without_contact_hours(tmp_path))
     assert sorted(p.name for p in tmp_path.glob("*.db")) == ["delivery.db", "evidence.db", "intake.db"]
 
 

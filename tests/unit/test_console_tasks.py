@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from services.console.adapters.delivery import Standing
 from services.console.domain import by_window
 from services.console.forms import Item
 from tests import consoles
@@ -258,3 +259,17 @@ async def test_a_held_service_says_a_supervisor_will_review_it(console: Console)
         key = hidden((await browser.get("/tasks/t-1/outcome/refused")).text, "idempotency_key")
         result = await browser.post("/tasks/t-1/outcome/refused", data={"csrf_token": token, "idempotency_key": key, "evidence": "ev-7 photo far_from_address", "step": "submit"})
     assert "送达主管审核认可后生效" in texts_of(result.text) and "hx-trigger" not in result.text
+
+
+async def test_the_result_page_says_what_delivery_says_of_a_held_service_and_sends_the_refusal_reason_with_the_witness(console: Console) -> None:
+    console.delivery.add("agent-1", consoles.task("t-1"))
+    console.delivery.standing = "held"
+    console.delivery.said = Standing(state="held", message_zh="送达暂不生效，已暂缓：照片拍摄地点距送达地址较远（ev-1）。送达主管将审核证据，决定认可或安排重新上门。")
+    async with console.browser() as browser:
+        token = await signed_in(browser, "agent-1")
+        key = hidden((await browser.get("/tasks/t-1/outcome/refused")).text, "idempotency_key")
+        answers = {"csrf_token": token, "idempotency_key": key, "witness_name": "李四", "witness_organisation": "新威路社区居委会", "note": "称不认识原告"}
+        result = await browser.post("/tasks/t-1/outcome/refused", data=answers | {"step": "submit"})
+    assert result.status_code == 200 and "照片拍摄地点距送达地址较远（ev-1）。送达主管将审核证据" in texts_of(result.text)
+    [(_, sent)] = console.delivery.reports.values()
+    assert sent["witness"] == {"name": "李四", "organisation": "新威路社区居委会", "refusal_reason": "称不认识原告"}

@@ -31,7 +31,9 @@ from services.delivery.domain.state import Case, Place, RecipientState, Recipien
 from services.delivery.policy import Assignment, load_policy
 from shared.contracts.events import (
     AddressSource,
+    AttemptFailed,
     AttemptStarted,
+    AttemptSucceeded,
     CandidateAddress,
     Channel,
     Consent,
@@ -61,6 +63,7 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 CASE = Case(notice_id="n-1", court_id="C371002", court_name="威海市环翠区人民法院", case_number="（2026）鲁1002民初1234号", documents=["起诉状副本", "传票"])
 MOBILE, LANDLINE = "+8613800138000", "+866315201234"
 HOME = "山东省威海市环翠区新威路17号"
+WITNESS = Witness(name="王五", organisation="新威路社区居委会", witnessed_on=date(2026, 11, 23), refusal_reason="称与原告无借贷关系，拒绝签收")
 
 
 def candidate(text: str = HOME, kind: AddressSource = AddressSource.filing) -> CandidateAddress:
@@ -128,7 +131,7 @@ def advance_to(state: RecipientState, channel: Channel) -> RecipientState:
     ("method", "deemed", "event_day", "expected_date", "basis"),
     [
         (ServiceMethod.direct, False, date(2026, 11, 23), date(2026, 11, 23), "民事诉讼法第87条、第88条"),
-        (ServiceMethod.refusal, False, date(2026, 11, 24), date(2026, 11, 24), "民事诉讼法第89条"),
+        (ServiceMethod.refusal, True, date(2026, 11, 24), date(2026, 11, 24), "民事诉讼法第89条"),
         (ServiceMethod.electronic, False, date(2026, 11, 25), date(2026, 11, 25), "民事诉讼法第90条；民诉法解释第135条"),
         (ServiceMethod.postal, False, date(2026, 11, 26), date(2026, 11, 26), "民事诉讼法第91条"),
         (ServiceMethod.postal, True, date(2026, 11, 27), date(2026, 11, 27), "法院专递规定第11条；法发〔2017〕19号"),
@@ -141,9 +144,11 @@ def test_service_date_and_basis_by_method(method: ServiceMethod, deemed: bool, e
     assert law.basis(method, deemed=deemed) == basis
 
 
-def test_a_deemed_direct_service_has_no_basis() -> None:
+@pytest.mark.parametrize(("method", "deemed"), [(ServiceMethod.direct, True), (ServiceMethod.refusal, False)])
+def test_a_deemed_direct_service_or_an_actual_refusal_has_no_basis(method: ServiceMethod, deemed: bool) -> None:
+    # CPL 89: documents left on a refusal are always deemed served; a signed service never is.
     with pytest.raises(KeyError):
-        law.basis(ServiceMethod.direct, deemed=True)
+        law.basis(method, deemed=deemed)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +294,9 @@ def at_visit(**kwargs: object) -> RecipientState:
             ServiceMethod.direct,
             "民事诉讼法第87条、第88条",
         ),
-        ({"outcome": TaskOutcome.refused, "witness": Witness(name="王五", organisation="新威路社区居委会")}, ServiceMethod.refusal, "民事诉讼法第89条"),
+        # CPL 89: documents left on a refusal before a witness, or photographed, are deemed served ("即视为送达").
+        ({"outcome": TaskOutcome.refused, "witness": WITNESS}, ServiceMethod.refusal, "民事诉讼法第89条"),
+        ({"outcome": TaskOutcome.refused, "evidence": {"ph-1": []}}, ServiceMethod.refusal, "民事诉讼法第89条"),
     ],
 )
 def test_visit_served_or_refused_with_witness(report: dict, method: ServiceMethod, basis: str) -> None:
@@ -297,7 +304,29 @@ def test_visit_served_or_refused_with_witness(report: dict, method: ServiceMetho
     left = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     decision = step(state, TaskReported(attempt_id=current_id(state), at=left, agent_id="a", **report))
     event = served(decision)
-    assert (event.method, event.service_date, event.legal_basis, event.deemed) == (method, date(2026, 11, 23), basis, False)
+    deemed = method is ServiceMethod.refusal
+    assert (event.method, event.service_date, event.legal_basis, event.deemed) == (method, date(2026, 11, 23), basis, deemed)
+    assert event.deemed_reason == (law.DEEMED_REASONS[(ServiceMethod.refusal, None)] if deemed else None)
+    assert decision.state.served is not None and decision.state.served.deemed_reason == event.deemed_reason
+    # The witness's date and reason travel into the event for the report.
+    assert event.witness == report.get("witness")
+
+
+@pytest.mark.parametrize(
+    ("hours_before_window", "remarks"),
+    [(2.0, ["reported_before_window"]), (0.0, []), (-1.0, [])],
+)
+@pytest.mark.parametrize("outcome", [TaskOutcome.not_found, TaskOutcome.refused])
+def test_a_visit_reported_before_its_window_opened_is_kept_with_a_remark(hours_before_window: float, remarks: list[str], outcome: TaskOutcome) -> None:
+    state = at_visit()
+    attempt = state.current
+    assert attempt is not None and attempt.window_start is not None
+    at = attempt.window_start - timedelta(hours=hours_before_window)
+    decision = step(state, TaskReported(attempt_id=attempt.attempt_id, at=at, agent_id="a", outcome=outcome, witness=WITNESS))
+    [closed] = [e for e in decision.events if isinstance(e, AttemptSucceeded | AttemptFailed)]
+    assert closed.remarks == remarks
+    kept = decision.state.attempt(attempt.attempt_id)
+    assert kept is not None and kept.remarks == remarks
 
 
 def test_an_invalid_signer_does_not_serve() -> None:
@@ -560,6 +589,9 @@ def test_postal_outcomes(kind: AddressSource, events: list, outcome: object) -> 
         event = served(decision)
         assert (event.method, event.service_date, event.deemed) == outcome
         assert event.legal_basis == law.basis(event.method, deemed=event.deemed)
+        # A deemed return says why, by the return's reason (a refusal before the return counts as a refusal); an actual one does not.
+        returned = next((item[1] for item in events if isinstance(item, tuple) and isinstance(item[1], ReturnReason)), None)
+        assert event.deemed_reason == (law.DEEMED_REASONS[(ServiceMethod.postal, returned)] if event.deemed else None)
 
 
 def test_posting_with_a_photo_is_deemed_served_thirty_days_later() -> None:
@@ -571,6 +603,7 @@ def test_posting_with_a_photo_is_deemed_served_thirty_days_later() -> None:
     assert step(decision.state, Tick(), now=datetime(2026, 12, 30, 15, 59, tzinfo=UTC)).state == decision.state
     event = served(step(decision.state, Tick(), now=datetime(2026, 12, 30, 16, 0, tzinfo=UTC)))
     assert (event.method, event.service_date, event.deemed) == (ServiceMethod.posting, date(2026, 12, 31), True)
+    assert event.deemed_reason is not None and "经过三十日，即视为送达" in event.deemed_reason
 
 
 def test_public_notice_lists_exhausted_methods_and_serves_thirty_days_after_publication() -> None:

@@ -717,3 +717,89 @@ async def test_a_bad_query_of_the_notice_list_names_its_field(world: World, curs
         await list_of(world, cursor=cursor, **wanted)
     assert refused.value.status == 422 and [e["field"] for e in refused.value.errors] == [field]
     assert await audit_log(world) == [], "a refused query reads nothing"
+
+
+@pytest.mark.parametrize(
+    ("witness", "field"),
+    [
+        # CPL 89: the witness's receipt records why the recipient refused (拒收事由) and the date.
+        ({"name": "王五", "organisation": "新威路社区居委会"}, "witness.refusal_reason"),
+        ({"name": "王五", "organisation": "新威路社区居委会", "refusal_reason": "   "}, "witness.refusal_reason"),
+        ({"name": "王五", "organisation": "新威路社区居委会", "refusal_reason": "称不认识原告", "witnessed_on": "2026-11-24"}, "witness.witnessed_on"),
+    ],
+)
+async def test_a_witnessed_refusal_without_its_reason_or_dated_after_the_report_is_refused_naming_the_field(world: World, witness: dict, field: str) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    with pytest.raises(Problem) as refused:
+        await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn.model_validate({"outcome": "refused", "witness": witness}), principal=agent_of(task))
+    assert refused.value.status == 422 and [e["field"] for e in refused.value.errors] == [field]
+    assert (await world.open_task()).id == task.id, "a refused report writes nothing"
+
+
+@pytest.mark.parametrize(("witnessed_on", "expected"), [(None, "2026-11-23"), ("2026-11-22", "2026-11-22")])
+async def test_a_witnessed_refusal_is_deemed_served_with_the_witness_date_and_reason(world: World, witnessed_on: str | None, expected: str) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    witness = {"name": "王五", "organisation": "新威路社区居委会", "refusal_reason": "称与原告无借贷关系", "witnessed_on": witnessed_on}
+    out = await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn.model_validate({"outcome": "refused", "witness": witness}), principal=agent_of(task))
+    assert (out.recipient_status, out.standing.state, out.standing.reasons) == (RecipientStatus.served, "counted", [])
+    assert out.standing.message_zh.startswith("已计入：") and "民事诉讼法第89条" in out.standing.message_zh
+    [event] = [e["data"] for e in await world.staged() if e["type"] == "delivery.RecipientServed"]
+    assert (event["method"], event["deemed"], event["legal_basis"]) == ("refusal", True, "民事诉讼法第89条")
+    assert "即视为送达（民事诉讼法第89条）" in event["deemed_reason"]
+    assert event["witness"] == {"name": "王五", "organisation": "新威路社区居委会", "witnessed_on": expected, "refusal_reason": "称与原告无借贷关系"}
+
+
+@pytest.mark.parametrize(
+    ("flags_at_report", "state", "says"),
+    [
+        # Evidence recorded the photo before the report, far from the address: held at once, and the answer says why.
+        (("far_from_address",), "held", "照片拍摄地点距送达地址较远（ev-1）"),
+        (("far_from_address", "edited_by_software"), "held", "照片经过编辑软件处理（ev-1）"),
+        # Recorded without a blocking flag: counted.
+        (("no_gps",), "counted", "已计入"),
+        # Not recorded yet: the answer says it waits for it.
+        (None, "awaiting_evidence", "正在等待证据登记核验（ev-1）"),
+    ],
+)
+async def test_the_answer_to_a_report_says_where_the_service_stands(world: World, flags_at_report: tuple[str, ...] | None, state: str, says: str) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    if flags_at_report is not None:
+        await world.consume(evidence_recorded(registered, "ev-1", kind="photo", flags=flags_at_report), notice_id=registered.notice_id)
+    report = OutcomeIn(outcome="refused", evidence_ids=["ev-1"])
+    out = await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent_of(task), key="k-1")
+    assert out.standing.state == state and says in out.standing.message_zh
+    if state == "held":
+        assert out.standing.reasons and all(r in out.standing.message_zh for r in out.standing.reasons) and "送达主管将审核" in out.standing.message_zh
+    assert await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent_of(task), key="k-1") == out, "a retry answers the same"
+
+
+async def test_a_flag_arriving_after_the_report_holds_the_service_and_a_retry_says_so(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    report = OutcomeIn(outcome="refused", evidence_ids=["ev-1"])
+    first = await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent_of(task), key="k-1")
+    assert first.standing.state == "awaiting_evidence"
+    await world.consume(evidence_recorded(registered, "ev-1", kind="photo", flags=("time_mismatch",)), notice_id=registered.notice_id)
+    later = await team.report_outcome(world.deps, task_id=task.id, report=report, principal=agent_of(task), key="k-1")
+    assert (later.recipient_status, later.standing.state, later.standing.reasons) == (RecipientStatus.held, "held", ["照片拍摄时间与报告时间不符（ev-1）"])
+
+
+async def test_a_visit_reported_before_its_window_is_accepted_with_a_remark(world: World) -> None:
+    registered = notice(consent=False, phones=())
+    await world.consume(registered, notice_id=registered.notice_id)
+    task = await world.open_task()
+    early = task.window_start - timedelta(hours=3)
+    out = await team.report_outcome(world.deps, task_id=task.id, report=OutcomeIn(outcome="not_found", at=early), principal=agent_of(task))
+    assert (out.status, out.standing.state, out.standing.remarks) == (TaskStatus.reported, "counted", ["reported_before_window"])
+    assert "早于本次任务的时间窗口" in out.standing.message_zh
+    [failed] = [e["data"] for e in await world.staged() if e["type"] == "delivery.AttemptFailed"]
+    assert failed["remarks"] == ["reported_before_window"]
+    view = await notices.notice_delivery(world.deps, notice_id=registered.notice_id, principal=SUPERVISOR)
+    assert [a.remarks for a in view.recipients[0].attempts if a.attempt_id == task.attempt_id] == [["reported_before_window"]]

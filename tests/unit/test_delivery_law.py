@@ -9,7 +9,7 @@ import pytest
 from services.delivery.domain import law
 from services.delivery.domain.inputs import TaskOutcome, TaskReported
 from services.delivery.domain.state import Place
-from shared.contracts.events import Channel, ReturnReason, Signature, SignerRole, Witness
+from shared.contracts.events import Channel, ReturnReason, ServiceMethod, Signature, SignerRole, Witness
 
 AT = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
@@ -54,7 +54,10 @@ def report(outcome: TaskOutcome, **fields: object) -> TaskReported:
         (report(TaskOutcome.served, signer=Signature(name="张三", role=SignerRole.recipient)), "evidence_ids"),
         (report(TaskOutcome.served, signer=Signature(name="张三", role=SignerRole.recipient), evidence={"sig-1": None}), None),
         (report(TaskOutcome.refused), "witness"),
-        (report(TaskOutcome.refused, witness=Witness(name="王五", organisation="居委会")), None),
+        # CPL 89: a witnessed refusal records the reason the recipient gave (拒收事由); a photographed one shows it.
+        (report(TaskOutcome.refused, witness=Witness(name="王五", organisation="居委会")), "witness.refusal_reason"),
+        (report(TaskOutcome.refused, witness=Witness(name="王五", organisation="居委会", refusal_reason="  ")), "witness.refusal_reason"),
+        (report(TaskOutcome.refused, witness=Witness(name="王五", organisation="居委会", refusal_reason="称不认识原告")), None),
         (report(TaskOutcome.refused, evidence={"ev-1": None}), None),
         (report(TaskOutcome.posted), "evidence_ids"),
         (report(TaskOutcome.posted, evidence={"ph-1": []}), None),
@@ -98,3 +101,39 @@ def test_a_service_names_the_signature(outcome: TaskOutcome, kinds: dict[str, st
 )
 def test_which_outcomes_a_task_may_have(kind: Channel, outcomes: set[TaskOutcome]) -> None:
     assert law.TASK_OUTCOMES[kind] == outcomes
+
+
+@pytest.mark.parametrize(
+    ("method", "returned", "says"),
+    [
+        # CPL 89: documents left on a refusal, before a witness or photographed.
+        (ServiceMethod.refusal, None, "即视为送达（民事诉讼法第89条）"),
+        (ServiceMethod.refusal, ReturnReason.refused, "即视为送达（民事诉讼法第89条）"),
+        # 专递规定 Art. 11; 法发〔2017〕19号: a returned item, by the return's reason.
+        (ServiceMethod.postal, ReturnReason.refused, "拒绝签收法院专递"),
+        (ServiceMethod.postal, ReturnReason.unclaimed, "未领取"),
+        (ServiceMethod.postal, ReturnReason.address_wrong, "地址不准确"),
+        (ServiceMethod.postal, ReturnReason.moved, "变更未及时告知"),
+        # CPL 95: thirty days after the notice is issued.
+        (ServiceMethod.posting, None, "自发出公告之日起经过三十日，即视为送达"),
+        (ServiceMethod.public_notice, None, "自发出公告之日起经过三十日，即视为送达（民事诉讼法第95条）"),
+    ],
+)
+def test_why_a_service_is_deemed(method: ServiceMethod, returned: ReturnReason | None, says: str) -> None:
+    reason = law.deemed_reason(method, returned=returned)
+    assert says in reason
+    if method is ServiceMethod.postal:
+        assert reason.endswith("（法院专递规定第11条；法发〔2017〕19号）")
+
+
+@pytest.mark.parametrize(
+    ("method", "returned"), [(ServiceMethod.direct, None), (ServiceMethod.electronic, None), (ServiceMethod.postal, ReturnReason.other), (ServiceMethod.postal, None)]
+)
+def test_no_deemed_reason_where_the_law_deems_nothing(method: ServiceMethod, returned: ReturnReason | None) -> None:
+    with pytest.raises(KeyError):
+        law.deemed_reason(method, returned=returned)
+
+
+def test_every_deemed_return_and_every_always_deemed_method_has_its_reason() -> None:
+    assert {(ServiceMethod.postal, r) for r in law.DEEMED_RETURNS} | {(m, None) for m in law.ALWAYS_DEEMED} == set(law.DEEMED_REASONS)
+    assert all((m, True) in law.BASIS and (m, False) not in law.BASIS for m in law.ALWAYS_DEEMED)

@@ -72,6 +72,13 @@ class TaskDetail(TaskCard):
     print_apart: list[PrintApart] = []
 
 
+class Standing(Shape):
+    """Where the reported service stands, in delivery's words: counted, held (and why) or awaiting evidence."""
+
+    state: str
+    message_zh: str
+
+
 class OutcomeOut(Shape):
     """What recording an outcome did to the task and the recipient."""
 
@@ -79,6 +86,7 @@ class OutcomeOut(Shape):
     status: str
     recipient_status: str
     waiting_for_evidence: list[str] = []
+    standing: Standing | None = None
 
 
 class Delivery(Protocol):
@@ -151,6 +159,8 @@ class FakeDelivery:
     down: bool = False
     # How the recipient stands after a report, when a test says (evidence still awaited, held); else as the outcome makes it.
     standing: str | None = None
+    # Delivery's own words on where the reported service stands, when a test gives them.
+    said: Standing | None = None
 
     def add(self, agent: str, task: TaskDetail, *, phones: list[str] | None = None) -> None:
         """Assigns a task to an agent; its phones are shown once it is begun."""
@@ -189,14 +199,14 @@ class FakeDelivery:
     async def report(self, caller: Principal, task_id: str, *, outcome: Mapping[str, Any], key: str) -> OutcomeOut:
         """Records the outcome once per key; a set refusal answers instead, once."""
         if key in self.reports:
-            return _recorded(task_id, self.reports[key][1], standing=self.standing)
+            return _recorded(task_id, self.reports[key][1], standing=self.standing, said=self.said)
         task = self._reach(caller, task_id)
         if self.refusal is not None:
             refusal, self.refusal = self.refusal, None
             raise refusal
         self.reports[key] = (task_id, dict(outcome))
         self.tasks_by_id[task_id] = (self.tasks_by_id[task_id][0], task.model_copy(update={"status": "reported"}))
-        return _recorded(task_id, dict(outcome), standing=self.standing)
+        return _recorded(task_id, dict(outcome), standing=self.standing, said=self.said)
 
     async def print_out(self, caller: Principal, task_id: str) -> bytes:
         """Returns a stand-in PDF."""
@@ -215,7 +225,7 @@ class FakeDelivery:
 _STANDING = {"served": "served", "refused": "served", "posted": "notice_period"}
 
 
-def _recorded(task_id: str, outcome: Mapping[str, Any], *, standing: str | None) -> OutcomeOut:
+def _recorded(task_id: str, outcome: Mapping[str, Any], *, standing: str | None, said: Standing | None = None) -> OutcomeOut:
     status = standing or _STANDING.get(str(outcome.get("outcome")), "in_progress")
     waiting = list(outcome.get("evidence_ids", [])) if status == "awaiting_evidence" else []
-    return OutcomeOut(task_id=task_id, status="reported", recipient_status=status, waiting_for_evidence=waiting)
+    return OutcomeOut(task_id=task_id, status="reported", recipient_status=status, waiting_for_evidence=waiting, standing=said)

@@ -26,7 +26,8 @@ SIGNERS: dict[PartyKind, frozenset[SignerRole]] = {
 # The basis the report states for each method; a deemed postal service rests on its own rule.
 BASIS: dict[tuple[ServiceMethod, bool], str] = {
     (ServiceMethod.direct, False): "民事诉讼法第87条、第88条",
-    (ServiceMethod.refusal, False): "民事诉讼法第89条",
+    # CPL 89: documents left with the recipient who refused them are "视为送达" — a refusal is always deemed.
+    (ServiceMethod.refusal, True): "民事诉讼法第89条",
     (ServiceMethod.electronic, False): "民事诉讼法第90条；民诉法解释第135条",
     (ServiceMethod.postal, False): "民事诉讼法第91条",
     # 专递规定 Art. 11 and 法发〔2017〕19号: refused, or returned from the address the party itself gave.
@@ -51,6 +52,27 @@ DEEMED_RETURNS: dict[ReturnReason, DeemedWhere] = {
     ReturnReason.address_wrong: DeemedWhere.at_confirmed_address,
     ReturnReason.moved: DeemedWhere.at_confirmed_address,
 }
+# CPL 89, 95: a refusal, a posting and a public notice serve because the law deems them to, never by the recipient's receipt.
+ALWAYS_DEEMED = frozenset({ServiceMethod.refusal, ServiceMethod.posting, ServiceMethod.public_notice})
+
+_RETURN_BASIS = "（法院专递规定第11条；法发〔2017〕19号）"
+
+# Why the law deems the recipient served, in the report's words: by method and, for returned court mail, by the return's reason.
+DEEMED_REASONS: dict[tuple[ServiceMethod, ReturnReason | None], str] = {
+    # CPL 89: a witness from a grassroots organisation or the employer, or photos or a video of the leaving.
+    (ServiceMethod.refusal, None): "受送达人拒绝签收，送达人员邀请有关基层组织或者所在单位的代表到场见证，或者采用拍照、录像等方式记录送达过程，"
+    "把诉讼文书留在受送达人的住所，即视为送达（民事诉讼法第89条）",
+    # 专递规定 Art. 11: refused, wherever the item went.
+    (ServiceMethod.postal, ReturnReason.refused): "受送达人拒绝签收法院专递，邮件被退回，以退回之日视为送达" + _RETURN_BASIS,
+    # 法发〔2017〕19号: not received at the address the party itself confirmed.
+    (ServiceMethod.postal, ReturnReason.unclaimed): "邮件按受送达人确认的送达地址寄送，受送达人未领取而被退回，以退回之日视为送达" + _RETURN_BASIS,
+    (ServiceMethod.postal, ReturnReason.address_wrong): "受送达人确认的送达地址不准确，邮件无法送达而被退回，以退回之日视为送达" + _RETURN_BASIS,
+    (ServiceMethod.postal, ReturnReason.moved): "受送达人送达地址变更未及时告知法院，邮件按原确认地址寄送后被退回，以退回之日视为送达" + _RETURN_BASIS,
+    # Interp. 138 lets the notice be posted at the residence; CPL 95 counts the thirty days.
+    (ServiceMethod.posting, None): "在受送达人住所张贴公告并拍照记录，自发出公告之日起经过三十日，即视为送达（民事诉讼法第95条；民诉法解释第138条）",
+    (ServiceMethod.public_notice, None): "自发出公告之日起经过三十日，即视为送达（民事诉讼法第95条）",
+}
+
 # 专递规定 Art. 1: an item returned because the recipient's whereabouts are unknown leaves only a public notice.
 ONLY_PUBLIC_NOTICE_AFTER = frozenset({ReturnReason.whereabouts_unknown})
 
@@ -80,11 +102,20 @@ REPORT_REQUIREMENTS: dict[TaskOutcome, tuple[Requirement, ...]] = {
     # CPL 89: leaving the documents needs a witness, or photos or video recording the leaving.
     TaskOutcome.refused: (
         Requirement("witness", "a refusal needs a witness (name and organisation) or photo/video evidence_ids (CPL 89)", lambda r: r.witness is not None or bool(r.evidence)),
+        # CPL 89: the witness's receipt records why the recipient refused (拒收事由) and the date.
+        Requirement(
+            "witness.refusal_reason",
+            "a witnessed refusal needs the reason the recipient gave for refusing, 拒收事由 (CPL 89)",
+            lambda r: r.witness is None or bool(r.witness.refusal_reason and r.witness.refusal_reason.strip()),
+        ),
     ),
     # Interp. 138: a posting is recorded by photo or video.
     TaskOutcome.posted: (Requirement("evidence_ids", "a posting needs the photo of the posted notice (Interp. 138)", lambda r: bool(r.evidence)),),
     TaskOutcome.moved: (Requirement("new_address", "a move needs the new address", lambda r: r.new_place is not None),),
 }
+
+# The remark on an attempt whose visit or posting was reported as made before its window opened (kept, never refused).
+REPORTED_BEFORE_WINDOW = "reported_before_window"
 
 # CPL 87, 88: the kinds of evidence that carry the signature on the 送达回证, one of which a reported service must name.
 SIGNATURE_PROOF = frozenset({EvidenceKind.signature, EvidenceKind.signed_receipt})
@@ -118,6 +149,11 @@ def service_date(method: ServiceMethod, event_day: date) -> date:
     if method in (ServiceMethod.posting, ServiceMethod.public_notice):
         return event_day + NOTICE_PERIOD
     return event_day
+
+
+def deemed_reason(method: ServiceMethod, *, returned: ReturnReason | None = None) -> str:
+    """Returns why the law deems a service by `method` made (for court mail, returned for `returned`); raises KeyError for one it does not deem."""
+    return DEEMED_REASONS[(method, returned if method is ServiceMethod.postal else None)]
 
 
 def basis(method: ServiceMethod, *, deemed: bool) -> str:

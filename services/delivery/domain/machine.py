@@ -156,6 +156,10 @@ def _insert_call(state: RecipientState, number: str) -> RecipientState:
 
 
 def _reported(decision: Decision, attempt: Attempt, event: TaskReported, *, now: datetime, policy: Policy) -> Decision:
+    if attempt.window_start is not None and event.at < attempt.window_start:
+        # Accepted, but marked: a supervisor sees a visit reported as made before its window opened.
+        attempt = attempt.model_copy(update={"remarks": [*attempt.remarks, law.REPORTED_BEFORE_WINDOW]})
+        decision.state = replace_attempt(decision.state, attempt)
     state = decision.state
     kind = state.recipient.kind
     day = local_date(event.at)
@@ -222,7 +226,7 @@ def _evidence(decision: Decision, event: EvidenceChecked, *, now: datetime, poli
     return _settle(decision, now=now, policy=policy)
 
 
-def _blocking(claim: Claim, policy: Policy) -> dict[str, list[str]]:
+def blocking(claim: Claim, policy: Policy) -> dict[str, list[str]]:
     """Returns each recorded item's flags that the policy calls blocking, for the items that have any."""
     found = {item: sorted(f for f in flags if f in policy.evidence.blocking_flags) for item, flags in claim.checked.items()}
     return {item: flags for item, flags in sorted(found.items()) if flags}
@@ -237,7 +241,7 @@ def _settle(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     if claim.method is ServiceMethod.direct and law.lacks_signature(TaskOutcome.served, {item: claim.kinds.get(item) for item in claim.evidence_ids}):
         # Evidence named before it was recorded turned out to carry no signature: the service is not proved.
         return _again(decision, reason="service reported without the signature on the 送达回证 (CPL 87, 88)", at=now, now=now, policy=policy)
-    if _blocking(claim, policy):
+    if blocking(claim, policy):
         # Held until a supervisor accepts the evidence or orders a new visit; the attempt stays reported meanwhile.
         decision.state = decision.state.model_copy(update={"status": RecipientStatus.held})
         return decision
@@ -271,7 +275,9 @@ def _count(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
         ends = law.service_date(ServiceMethod.posting, claim.event_day)
         decision.state = decision.state.model_copy(update={"status": RecipientStatus.notice_period, "period_ends": ends})
         return _tick(decision, now=now, policy=policy)
-    return serve(decision, served_by(claim.method, attempt, event_day=claim.event_day, deemed=False, at=claim.at, claim=claim), now=now)
+    # CPL 89: documents left on a refusal are deemed served; a signed service is an actual one.
+    deemed = claim.method in law.ALWAYS_DEEMED
+    return serve(decision, served_by(claim.method, attempt, event_day=claim.event_day, deemed=deemed, at=claim.at, claim=claim), now=now)
 
 
 def _accept(decision: Decision, event: EvidenceAccepted, *, now: datetime, policy: Policy) -> Decision:
@@ -279,7 +285,7 @@ def _accept(decision: Decision, event: EvidenceAccepted, *, now: datetime, polic
     state = decision.state
     if state.status is not RecipientStatus.held or state.claim is None:
         return decision
-    review = Review(by=event.by, at=event.at, reason=event.reason, flags=_blocking(state.claim, policy))
+    review = Review(by=event.by, at=event.at, reason=event.reason, flags=blocking(state.claim, policy))
     decision.state = state.model_copy(update={"claim": state.claim.model_copy(update={"review": review})})
     return _count(decision, now=now, policy=policy)
 
@@ -289,7 +295,7 @@ def _revisit(decision: Decision, event: RevisitOrdered, *, now: datetime, policy
     state = decision.state
     if state.status is not RecipientStatus.held or state.claim is None:
         return decision
-    flags = sorted({f for item in _blocking(state.claim, policy).values() for f in item})
+    flags = sorted({f for item in blocking(state.claim, policy).values() for f in item})
     return _again(decision, reason=f"evidence flagged: {', '.join(flags)}; revisit ordered by {event.by}: {event.reason}", at=event.at, now=now, policy=policy)
 
 
@@ -377,7 +383,9 @@ def _trace(decision: Decision, attempt: Attempt, event: PostalTrace, *, now: dat
     step = state.step
     if law.deemed_on_return(reason, refused_before=state.mail_refused, confirmed_address=step.place is not None and step.place.confirmed_by_party):
         succeed(decision, attempt, detail=f"returned ({reason.value}); deemed served", at=event.at)
-        return serve(decision, served_by(ServiceMethod.postal, attempt, event_day=return_day, deemed=True, at=event.at), now=now)
+        # An item the recipient refused before it came back counts as refused, whatever the carrier wrote on the return.
+        why = ReturnReason.refused if state.mail_refused else reason
+        return serve(decision, served_by(ServiceMethod.postal, attempt, event_day=return_day, deemed=True, at=event.at, returned=why), now=now)
     fail(decision, attempt, reason=f"returned: {reason.value}", at=event.at)
     if reason in law.ONLY_PUBLIC_NOTICE_AFTER:
         return begin(decision, len(state.plan) - 1, now=now, policy=policy)

@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 
 from services.delivery.domain import law
+from services.delivery.domain.contact import next_contact
 from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send
 from services.delivery.domain.plan import plan_for, posting_window, visit_window
 from services.delivery.domain.state import Attempt, AttemptStatus, Case, Claim, Place, RecipientState, RecipientStatus, Served, Step
@@ -20,6 +21,7 @@ from shared.contracts.events import (
     Recipient,
     RecipientServed,
     RecipientUnserved,
+    ReturnReason,
     ServiceMethod,
     Tier,
     Transmission,
@@ -87,6 +89,10 @@ def open_attempt(decision: Decision, *, now: datetime, policy: Policy) -> Decisi
     state = decision.state
     step, attempt = state.step, state.current
     assert attempt is not None and attempt.status is AttemptStatus.scheduled
+    if (contact_at := next_contact(step.channel, now, policy)) > now:
+        # Outside the channel's contact hours: the sweeper opens it when they begin, and its arrival wait counts from then.
+        decision.state = replace_attempt(state, attempt.model_copy(update={"not_before": contact_at}))
+        return decision
     hours = policy.working_hours
     window: tuple[datetime, datetime] | None = None
     due: datetime | None = None
@@ -180,6 +186,7 @@ def fail(
             error_code=error_code,
             retry_at=retry_at,
             record=record,
+            remarks=attempt.remarks,
         )
     )
     if attempt.channel in TASKS:
@@ -201,6 +208,7 @@ def succeed(decision: Decision, attempt: Attempt, *, detail: str, at: datetime, 
             at=at,
             detail=detail,
             record=record,
+            remarks=attempt.remarks,
         )
     )
     if attempt.channel in TASKS:
@@ -224,6 +232,7 @@ def serve(decision: Decision, served: Served, *, now: datetime) -> Decision:
             service_date=served.service_date,
             legal_basis=served.basis,
             deemed=served.deemed,
+            deemed_reason=served.deemed_reason,
             served_at=served.served_at or now,
             attempt_id=served.attempt_id,
             signer_name=served.signer_name,
@@ -237,8 +246,10 @@ def serve(decision: Decision, served: Served, *, now: datetime) -> Decision:
     return decision
 
 
-def served_by(method: ServiceMethod, attempt: Attempt, *, event_day: date, deemed: bool, at: datetime | None = None, claim: Claim | None = None) -> Served:
-    """The outcome of a service by `method` whose deciding event happened on `event_day`."""
+def served_by(
+    method: ServiceMethod, attempt: Attempt, *, event_day: date, deemed: bool, at: datetime | None = None, claim: Claim | None = None, returned: ReturnReason | None = None
+) -> Served:
+    """The outcome of a service by `method` whose deciding event happened on `event_day`; a deemed one says why (`returned`: a court mail item's return reason)."""
     return Served(
         attempt_id=attempt.attempt_id,
         method=method,
@@ -247,6 +258,7 @@ def served_by(method: ServiceMethod, attempt: Attempt, *, event_day: date, deeme
         service_date=law.service_date(method, event_day),
         basis=law.basis(method, deemed=deemed),
         deemed=deemed,
+        deemed_reason=law.deemed_reason(method, returned=returned) if deemed else None,
         served_at=at,
         signer_name=claim.signature.name if claim and claim.signature else None,
         signer_role=claim.signature.role if claim and claim.signature else None,

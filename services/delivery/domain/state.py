@@ -72,6 +72,8 @@ class Attempt(Frozen):
     finished_at: AwareDatetime | None = None
     detail: str | None = None
     error_code: int | None = None
+    # What a supervisor should know about how it was made, e.g. "reported_before_window"; carried on its AttemptSucceeded/AttemptFailed.
+    remarks: list[str] = []
 
 
 class Claim(Frozen):
@@ -100,6 +102,8 @@ class Served(Frozen):
     service_date: date
     basis: str
     deemed: bool
+    # Why the law deems it made (law.DEEMED_REASONS), for the report; None for an actual service.
+    deemed_reason: str | None = None
     served_at: AwareDatetime | None = None
     signer_name: str | None = None
     signer_role: SignerRole | None = None

@@ -16,11 +16,14 @@ from services.delivery.domain import law
 from services.delivery.domain.inputs import TaskReported
 from services.delivery.domain.state import Place, RecipientState
 from services.delivery.models import DeliveryAgent, DeliveryEvidence, DeliveryNotice, DeliveryRecipient, DeliveryTask, TaskStatus
-from services.delivery.requests import OutcomeIn, OutcomeOut, ReassignIn, TaskCard, TaskDetail
+from services.delivery.policy import Policy
+from services.delivery.requests import OutcomeIn, OutcomeOut, ReassignIn, TaskCard, TaskDetail, WitnessIn
+from services.delivery.standing import standing
 from services.delivery.workflow import advance, emit, task_assigned
-from shared.contracts.events import Channel, Signature
+from shared.contracts.events import Channel, Signature, Witness
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
+from shared.plumbing.clock import local_date
 from shared.plumbing.documents import read_or_problem
 from shared.plumbing.problems import Problem
 
@@ -173,13 +176,15 @@ async def report_outcome(deps: DeliveryDeps, *, task_id: str, report: OutcomeIn,
         task = (await session.exec(select(DeliveryTask).where(DeliveryTask.id == task_id).with_for_update().execution_options(populate_existing=True))).one()
         if task.status != TaskStatus.open:
             if key is not None and task.report_key == key:
-                return await _as_reported(session, task)
+                return await _as_reported(session, task, policy=deps.setup.policy)
             raise Problem(409, "Task already reported", f"Task {task_id} is {task.status}.")
         if report.outcome not in law.TASK_OUTCOMES[Channel(task.kind)]:
             raise _invalid("outcome", f"a {task.kind} task cannot be reported as {report.outcome.value}")
         recorded = {e.id: e for e in (await session.exec(select(DeliveryEvidence).where(col(DeliveryEvidence.id).in_(report.evidence_ids)))).all()}
         known = {e.id: e.flags for e in recorded.values()}
         reported = _reported(report, task=task, known=known, kinds={e.id: e.kind for e in recorded.values()}, now=now)
+        if reported.witness is not None and reported.witness.witnessed_on is not None and reported.witness.witnessed_on > local_date(reported.at):
+            raise _invalid("witness.witnessed_on", "the witness cannot have seen the documents left after the day of the report")
         if (requirement := law.unmet(reported)) is not None:
             raise _invalid(requirement.field, requirement.rule)
         if law.lacks_signature(report.outcome, {e: recorded[e].kind if e in recorded else None for e in report.evidence_ids}):
@@ -191,16 +196,27 @@ async def report_outcome(deps: DeliveryDeps, *, task_id: str, report: OutcomeIn,
         session.add(task)
         decision = await advance(session, recipient_id=task.recipient_id, event=reported, now=now, setup=deps.setup, causation=None)
     assert decision is not None
-    return OutcomeOut(task_id=task_id, status=task.status, recipient_status=decision.state.status, waiting_for_evidence=sorted(set(report.evidence_ids) - set(known)))
+    return _answer(task, decision.state, waiting=sorted(set(report.evidence_ids) - set(known)), policy=deps.setup.policy)
 
 
-async def _as_reported(session: AsyncSession, task: DeliveryTask) -> OutcomeOut:
+async def _as_reported(session: AsyncSession, task: DeliveryTask, *, policy: Policy) -> OutcomeOut:
     """Answers a retried report from what the first one stored: the task, where its recipient stands now, the evidence still awaited."""
     recipient = await session.get(DeliveryRecipient, task.recipient_id)
     assert recipient is not None and task.outcome is not None
     named = OutcomeIn.model_validate(task.outcome).evidence_ids
     recorded = set((await session.exec(select(DeliveryEvidence.id).where(col(DeliveryEvidence.id).in_(named)))).all())
-    return OutcomeOut(task_id=task.id, status=task.status, recipient_status=recipient.status, waiting_for_evidence=sorted(set(named) - recorded))
+    return _answer(task, RecipientState.model_validate(recipient.state), waiting=sorted(set(named) - recorded), policy=policy)
+
+
+def _answer(task: DeliveryTask, state: RecipientState, *, waiting: list[str], policy: Policy) -> OutcomeOut:
+    """The answer to a report: the task, its recipient's status, the evidence still awaited, and where the reported service stands, in words."""
+    return OutcomeOut(
+        task_id=task.id,
+        status=task.status,
+        recipient_status=state.status,
+        waiting_for_evidence=waiting,
+        standing=standing(state, attempt_id=task.attempt_id, policy=policy, waiting=waiting),
+    )
 
 
 def _reported(report: OutcomeIn, *, task: DeliveryTask, known: dict[str, list[str]], kinds: dict[str, str], now: datetime) -> TaskReported:
@@ -211,9 +227,16 @@ def _reported(report: OutcomeIn, *, task: DeliveryTask, known: dict[str, list[st
         outcome=report.outcome,
         agent_id=task.agent_id,
         signer=Signature(name=signer.name, role=signer.role, relation=signer.relation) if signer else None,
-        witness=report.witness,
+        witness=_witness(report.witness, at=report.at or now),
         evidence={e: known.get(e) for e in report.evidence_ids},
         kinds=kinds,
         new_place=Place(text=report.new_address.text, postcode=report.new_address.postcode) if report.new_address else None,
         note=report.note,
     )
+
+
+def _witness(given: WitnessIn | None, *, at: datetime) -> Witness | None:
+    """The witness as the event carries it; CPL 89's date is the report's day in Beijing unless the agent gave another."""
+    if given is None:
+        return None
+    return Witness(name=given.name, organisation=given.organisation, witnessed_on=given.witnessed_on or local_date(at), refusal_reason=given.refusal_reason or None)
