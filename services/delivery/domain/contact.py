@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from services.delivery.policy import ContactWindow, Policy
 from shared.contracts.events import Channel
 from shared.plumbing.clock import SHANGHAI
-from shared.plumbing.workdays import is_working_day
+from shared.plumbing.workdays import is_working_day, note_uncovered
 
 # A year of days is more than any run of holidays; a window that never opens is a policy error, not a wait.
 _HORIZON_DAYS = 366
@@ -37,5 +37,7 @@ def next_contact(channel: Channel, after: datetime, policy: Policy) -> datetime:
         opens = datetime.combine(day, rule.start, SHANGHAI)
         closes = datetime.combine(day + timedelta(days=1), rule.start, SHANGHAI) if whole_day else datetime.combine(day, rule.end, SHANGHAI)
         if local < closes:
+            if rule.days != "any":
+                note_uncovered(local.date(), day, "next_contact", channel=channel.value, after=after, result=max(local, opens))
             return max(local, opens).astimezone(UTC)
     raise ValueError(f"the {channel} contact window opens on no day within a year of {after.isoformat()}")
