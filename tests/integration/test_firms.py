@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from services.intake.main import create_app as create_intake
 from shared.contracts.topics import INTAKE_EVENTS, TopicNames
 from shared.contracts.values import uscc_check_char
 from shared.plumbing.auth import Role
+from shared.plumbing.clock import local_date
 from tests.support import EXAMPLE_NOTICE, eventually, read_topic, running, sample_pdf, settings, token, upload_examples
 
 FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
@@ -59,7 +60,7 @@ async def file_agreement(evidence: httpx.AsyncClient, uscc: str, *, headers: dic
 
 
 def firm_entry(item: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    today = date.today()
+    today = local_date(datetime.now(UTC))
     body = {
         "name": "山东某某律师事务所",
         "email": MAILBOX,
@@ -129,7 +130,14 @@ async def test_a_firm_s_agreement_serves_its_client_through_the_firm(stack: Stac
     consent = registered_events[0]["data"]["recipients"][0]["consent"]
     entry = firm_entry(item)
     assert consent == [
-        {"channel": "email", "address": "zhangsan@example.com", "source_case": EXAMPLE_NOTICE["case_number"], "confirmed_on": date.today().isoformat(), "form": "own_filing", "source": "答辩状"},
+        {
+            "channel": "email",
+            "address": "zhangsan@example.com",
+            "source_case": EXAMPLE_NOTICE["case_number"],
+            "confirmed_on": local_date(datetime.now(UTC)).isoformat(),
+            "form": "own_filing",
+            "source": "答辩状",
+        },
         {
             "channel": "lawyer_firm",
             "address": MAILBOX,
