@@ -20,6 +20,7 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
         "提交送达通知：为所选法院填写案件和受送达人，上传送达文书。",
         "统计看板：各法院、送达员、各周的送达成功率、用时、超期率和费用，导出表格和月度考核报表。",
         "批量导入：为法院上传 Excel 工作簿及文书，查看每行的登记结果。",
+        "律所登记：登记与法院签订电子送达协议的律师事务所，上传协议存证，维护其送达邮箱、覆盖法院和有效期。",
         "可通过各服务的 /v1/audit-log 接口查阅审计日志。",
     ),
     "court": (
@@ -42,7 +43,15 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
 # The bar's links per role, in order; each is a page the role reaches (services/console/access.py).
 NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     "agent": (("/today", "今日任务"),),
-    "supervisor": (("/board", "团队看板"), ("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板"), ("/notices/batch", "批量导入")),
+    "supervisor": (
+        ("/board", "团队看板"),
+        ("/roster", "花名册"),
+        ("/holds", "待审核证据"),
+        ("/notices", "通知列表"),
+        ("/dashboard", "统计看板"),
+        ("/notices/batch", "批量导入"),
+        ("/firms", "律所登记"),
+    ),
     "court": (("/notices", "本院通知"), ("/notices/new", "提交通知"), ("/notices/batch", "批量导入"), ("/dashboard", "统计看板")),
     "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板")),
 }
