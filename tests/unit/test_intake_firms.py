@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from services.intake import domain, notices
+from services.intake import book, domain, notices
 from services.intake.domain import FirmAgreement
 from services.intake.firms import FirmIn, checked_uscc
 from services.intake.requests import ConfirmationIn, NoticeIn
+from shared.contracts.addresses import PostalAddress
+from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import Consent, ConsentForm, EDeliveryChannel
 from shared.contracts.values import uscc_check_char
 from shared.plumbing.problems import Problem, validation_problem
@@ -89,6 +92,36 @@ def test_a_default_consent_is_stored_as_before_forms_were_kept() -> None:
         "source": "借款合同第12条",
         "address_confirmed": False,
     }
+
+
+def test_a_confirmation_keeps_each_consent_s_form_and_an_express_one_keeps_its_id() -> None:
+    body = with_channel({"form": "pre_agreed", "source": "借款合同第12条", "address_confirmed": False})
+    confirmation = ConfirmationIn.model_validate(body)
+    assert confirmation.e_delivery is not None
+
+    def row(channels: list[dict[str, Any]]) -> dict[str, Any]:
+        return book.confirmation_row(
+            party_id="p-1",
+            case=CaseNumber.parse(confirmation.case_number),
+            stage=confirmation.stage,
+            address=PostalAddress.parse(confirmation.address.text),
+            postcode=None,
+            location=None,
+            phone=None,
+            e_delivery=channels,
+            designated_proxy=None,
+            confirmed_on=confirmation.confirmed_at,
+            origin="api",
+            now=datetime(2026, 6, 1, tzinfo=UTC),
+        )
+
+    stored = row([c.terms() for c in confirmation.e_delivery.channels])
+    (consent,) = book._confirmation_fact(SimpleNamespace(**stored)).consent
+    assert (consent.form, consent.source, consent.address_confirmed, consent.source_case) == (ConsentForm.pre_agreed, "借款合同第12条", False, confirmation.case_number)
+    express = ConfirmationIn.model_validate(with_channel({})).e_delivery
+    assert express is not None
+    # A confirmation recorded before forms were kept has the same id when submitted again.
+    assert row([c.terms() for c in express.channels])["id"] == row([{"channel": "email", "address": "zhangsan@example.com"}])["id"]
 
 
 def test_a_notice_s_own_consent_comes_before_the_firm_s_and_the_book_s() -> None:
