@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
+import respx
 
 from services.console.adapters.calls import ServiceRefused
-from services.console.adapters.firms import Firm
+from services.console.adapters.firms import Firm, FirmsClient
 from services.console.adapters.intake import Court
+from services.intake.firms import FirmIn, FirmOut
 from shared.contracts.values import uscc_check_char
-from shared.plumbing.auth import Role
+from shared.plumbing.auth import Principal, Role
 from tests import consoles
 from tests.consoles import Console, messages, signed_in, texts_of
 
 FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
 OLD_FIRM = "31370000MD054321" + "6" + uscc_check_char("31370000MD0543216")
 AGREEMENT = b"%PDF-1.7 the signed agreement"
+INTAKE = "http://intake.test"
+BOSS = Principal(sub="boss", role=Role.supervisor)
 
 
 @pytest.fixture
@@ -161,3 +167,26 @@ async def test_only_supervisors_keep_the_registry(console: Console) -> None:
         forged = await browser.post("/firms", data=answers(), files=agreement())
     assert missing.status_code == 404 and "登记簿中没有此律所" in texts_of(missing.text)
     assert forged.status_code == 403 and console.firms.written == []
+
+
+@respx.mock
+async def test_the_client_sends_what_intake_takes_and_reads_intake_s_own_answer() -> None:
+    body = {
+        "name": "山东某某律师事务所",
+        "email": "songda@firm.example.cn",
+        "inbox": True,
+        "agreement": {"evidence_id": "ev-1", "sha256": "a" * 64},
+        "court_ids": ["C371002"],
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-12-31",
+    }
+    answer = FirmOut.model_validate({**body, "uscc": FIRM, "updated_at": consoles.NOW, "updated_by": "boss"}).model_dump(mode="json")
+    put = respx.put(f"{INTAKE}/v1/firms/{FIRM}").mock(return_value=httpx.Response(200, json=answer))
+    respx.get(f"{INTAKE}/v1/firms").mock(return_value=httpx.Response(200, json=[answer]))
+    async with httpx.AsyncClient() as http:
+        client = FirmsClient(consoles.service_api(http, "intake", INTAKE))
+        written = await client.put(BOSS, FIRM, body)
+        listed = await client.firms(BOSS)
+    FirmIn.model_validate_json(put.calls.last.request.content)
+    assert consoles.caller_of(put.calls.last.request) == ("supervisor", "boss")
+    assert listed == [written] and written.state_on(date(2026, 12, 31)) == "valid" and written.state_on(date(2027, 1, 1)) == "expired"
