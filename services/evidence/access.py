@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.evidence.items import UploadMetadata
+from services.evidence.items import UploadMetadata, is_standing
 from services.evidence.models import EvidenceItem, EvidenceNotice, EvidenceTask
-from shared.plumbing.auth import Principal, Role
+from shared.plumbing.auth import OVERSEERS, Principal, Role
 from shared.plumbing.problems import Problem
 
 
@@ -24,14 +24,20 @@ async def sees_item(session: AsyncSession, principal: Principal, item: EvidenceI
     """Tells whether the caller reaches an item: its notice's court, an overseer, or the agent who uploaded it while the task is open."""
     if item is None:
         return False
+    if is_standing(item.kind):
+        return principal.role in OVERSEERS
     if principal.role is Role.agent:
         task = await session.get(EvidenceTask, item.task_id) if item.task_id else None
         return item.uploaded_by == principal.sub and works_on(principal, task)
     return sees_notice(principal, await session.get(EvidenceNotice, item.notice_id))
 
 
-async def upload_target(session: AsyncSession, principal: Principal, meta: UploadMetadata) -> tuple[EvidenceNotice, EvidenceTask | None]:
-    """Returns the notice and task an upload is for, refusing what the caller may not add evidence to."""
+async def upload_target(session: AsyncSession, principal: Principal, meta: UploadMetadata) -> tuple[EvidenceNotice | None, EvidenceTask | None]:
+    """Returns the notice and task an upload is for (none for a firm's agreement, which a supervisor files), refusing what the caller may not add evidence to."""
+    if is_standing(meta.kind):
+        if principal.role is not Role.supervisor:
+            raise Problem(403, "Forbidden", "kind: a firm's agreement is filed by a supervisor keeping the firm registry")
+        return None, None
     notice = await session.get(EvidenceNotice, meta.notice_id)
     task = await session.get(EvidenceTask, meta.task_id) if meta.task_id else None
     if notice is None:

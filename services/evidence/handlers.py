@@ -149,10 +149,11 @@ async def record_upload(deps: EvidenceDeps, *, principal: Principal, upload: Upl
             flags=flags,
             uploaded_by=principal.sub,
             key=key,
-            correlation_id=notice.correlation_id,
+            correlation_id=notice.correlation_id if notice else None,
             now=now,
         )
-        await reports.after_entry(session, signer=deps.signer, notice_id=item.notice_id, completed=False, now=now)
+        if notice is not None:
+            await reports.after_entry(session, signer=deps.signer, notice_id=item.notice_id, completed=False, now=now)
     return item, True
 
 

@@ -21,13 +21,21 @@ from shared.contracts.events import EvidenceRecorded, GeoPoint
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind, PhotoScene
 from shared.contracts.report import canonical
 from shared.contracts.topics import EVIDENCE_EVENTS
+from shared.contracts.values import validate_uscc
 from shared.plumbing import outbox
 from shared.plumbing.blobs import Stored
 from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
 
 SOURCE = "songda/evidence"
 # These are files by nature; the others may be metadata alone (a call record, an SMS receipt, an EMS node).
-NEEDS_FILE = frozenset({EvidenceKind.photo, EvidenceKind.video, EvidenceKind.return_receipt_scan, EvidenceKind.signature, EvidenceKind.signed_receipt})
+NEEDS_FILE = frozenset({EvidenceKind.photo, EvidenceKind.video, EvidenceKind.return_receipt_scan, EvidenceKind.signature, EvidenceKind.signed_receipt, EvidenceKind.firm_agreement})
+# A firm's standing agreement is about no notice: it is filed under "firm:<USCC>" in place of a notice id.
+FIRM_PREFIX = "firm:"
+
+
+def is_standing(kind: str) -> bool:
+    """Tells whether an item of this kind is filed under a firm rather than a notice."""
+    return kind == EvidenceKind.firm_agreement
 
 
 class UploadMetadata(BaseModel):
@@ -66,6 +74,13 @@ def check_shape(meta: UploadMetadata, *, has_file: bool) -> None:
         raise Problem(422, "Invalid evidence", f"file: a {meta.kind} needs its file")
     if not has_file and not meta.details:
         raise Problem(422, "Invalid evidence", "details: an item without a file is its details; they are empty")
+    if is_standing(meta.kind) != meta.notice_id.startswith(FIRM_PREFIX):
+        raise Problem(422, "Invalid evidence", f"notice_id: a firm's agreement, and only it, is filed under {FIRM_PREFIX}<the firm's USCC>")
+    if is_standing(meta.kind):
+        try:
+            validate_uscc(meta.notice_id.removeprefix(FIRM_PREFIX))
+        except ValueError as exc:
+            raise Problem(422, "Invalid evidence", f"notice_id: {exc}") from None
     if (meta.kind is EvidenceKind.photo) != (meta.scene is not None):
         raise Problem(422, "Invalid evidence", "scene: a photo says what it shows (posting, refusal, visit); other kinds have no scene")
 
@@ -126,10 +141,10 @@ async def record(
     flags: list[EvidenceFlag],
     uploaded_by: str,
     key: str | None,
-    correlation_id: str,
+    correlation_id: str | None,
     now: datetime,
 ) -> EvidenceItem:
-    """Writes the item, its log entry and `evidence.EvidenceRecorded` in this transaction."""
+    """Writes the item, its log entry and `evidence.EvidenceRecorded` in this transaction; an item about no notice (correlation_id None) is logged, not announced."""
     item = EvidenceItem(
         id=str(uuid.uuid4()),
         notice_id=meta.notice_id,
@@ -153,6 +168,8 @@ async def record(
     )
     item.leaf_index = await log.append(session, log_entry(item), kind="evidence", ref=item.id, notice_id=item.notice_id, now=now)
     session.add(item)
+    if correlation_id is None:
+        return item
     recorded = EvidenceRecorded(notice_id=item.notice_id, evidence_id=item.id, kind=item.kind, sha256=item.sha256, leaf_index=item.leaf_index, flags=item.flags)
     envelope = recorded.envelope(source=SOURCE, subject=item.notice_id, time=now, correlationid=correlation_id)
     outbox.add(session, envelope, topic=EVIDENCE_EVENTS, now=now)

@@ -59,6 +59,7 @@ EVIDENCE_KIND: dict[str, str] = {
     EvidenceKind.return_receipt_scan: "回执扫描件",
     EvidenceKind.signature: "签名",
     EvidenceKind.signed_receipt: "已签收送达回证",
+    EvidenceKind.firm_agreement: "律所电子送达协议",
     "event": "系统记录",
 }
 

@@ -33,6 +33,8 @@ ALLOWED: dict[EvidenceKind, frozenset[str]] = {
     # A signature drawn on screen is exported by the canvas as PNG; a signed 送达回证 is photographed or scanned.
     EvidenceKind.signature: frozenset({"image/png"}),
     EvidenceKind.signed_receipt: frozenset({"image/jpeg", "image/png", "application/pdf"}),
+    # A firm's signed standing agreement, scanned or photographed.
+    EvidenceKind.firm_agreement: frozenset({"application/pdf", "image/jpeg", "image/png"}),
 }
 
 # C0 controls other than tab, line feed, form feed and carriage return, and DEL, never occur in text.

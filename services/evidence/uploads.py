@@ -56,7 +56,8 @@ async def receive(request: Request, *, store: BlobStore, limit: int, head_size: 
         part.field_value.extend(data[start:end])
 
     def header_end() -> None:
-        part.headers[part.field_name.decode("latin-1").lower()] = part.field_value.decode("utf-8", "replace")
+        # Kept as latin-1, byte for byte: the options parser re-encodes it so, and a UTF-8 file name (协议.pdf) is decoded from those bytes.
+        part.headers[part.field_name.decode("latin-1").lower()] = part.field_value.decode("latin-1")
         part.field_name.clear()
         part.field_value.clear()
 

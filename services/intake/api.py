@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile, status
 
-from services.intake import access, batches, handlers, workbook
+from services.intake import access, batches, firms, handlers, workbook
 from services.intake.batch_upload import XLSX, BatchIntake, receive
 from services.intake.courts import COURT_ID, CourtIn, CourtOut
 from services.intake.deps import DepsDep
+from services.intake.firms import FirmIn, FirmOut
 from services.intake.models import IntakeCourt, IntakeDocument, IntakeNotice
 from services.intake.requests import BatchAccepted, BatchOut, BatchRowOut, ConfirmationIn, ConfirmationOut, DocumentOut, LookupIn, LookupOut, NoticeIn, NoticeOut
 from shared.contracts.events import Stage
@@ -44,6 +45,9 @@ Anyone = Annotated[Principal, Depends(require(*Role))]
 NoticeId = Annotated[str, Path(max_length=64)]
 BatchId = Annotated[str, Path(max_length=64)]
 CourtId = Annotated[str, Path(pattern=COURT_ID)]
+# Agents have no business with firms; the others are filtered to what each may read (firms.sees).
+FirmReaders = Annotated[Principal, Depends(require(Role.court, Role.lawyer, Role.supervisor, Role.auditor, Role.service))]
+Uscc = Annotated[str, Path(min_length=1, max_length=32, description="The firm's unified social credit code")]
 
 
 @router.post(
@@ -157,6 +161,31 @@ async def court_put(court_id: CourtId, body: CourtIn, response: Response, _: Sup
     court, created = await handlers.put_court(deps, court_id=court_id, body=body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _court(court)
+
+
+@router.get("/firms", response_model=list[FirmOut], summary="The registered law firms the caller reads (overseers all, a lawyer its own firm, a court those covering it)")
+async def firm_list(principal: FirmReaders, deps: DepsDep) -> list[FirmOut]:
+    """Returns the firms, by name, each with its agreement's validity and the courts it covers."""
+    return [firms.view(f) for f in await handlers.list_firms(deps, principal=principal)]
+
+
+@router.get("/firms/{uscc}", response_model=FirmOut, summary="One registered law firm")
+async def firm_read(uscc: Uscc, principal: FirmReaders, deps: DepsDep) -> FirmOut:
+    """Returns the firm; one the caller may not read answers 404, as a missing one."""
+    return firms.view(await handlers.read_firm(deps, principal=principal, uscc=firms.checked_uscc(uscc)))
+
+
+@router.put(
+    "/firms/{uscc}",
+    response_model=FirmOut,
+    summary="Register a law firm's standing e-service agreement, or replace its entry (supervisors; OLR Art. 29(2))",
+    responses={201: {"description": "Registered"}},
+)
+async def firm_put(uscc: Uscc, body: FirmIn, response: Response, principal: Supervisors, deps: DepsDep) -> FirmOut:
+    """Keeps the firm's name, e-delivery addresses, the agreement filed as evidence, the courts it covers and its validity; a bad entry writes nothing."""
+    firm, created = await handlers.put_firm(deps, principal=principal, uscc=firms.checked_uscc(uscc), body=body)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return firms.view(firm)
 
 
 @router.get(

@@ -97,14 +97,15 @@ def confirmation_row(
     postcode: str | None,
     location: GeoPoint | None,
     phone: str | None,
-    e_delivery: Sequence[tuple[str, str]],
+    e_delivery: Sequence[dict[str, Any]],
     designated_proxy: str | None,
     confirmed_on: date,
     origin: str,
     now: datetime,
 ) -> dict[str, Any]:
     """Returns an intake_confirmation row; the same confirmation submitted twice has the same id."""
-    channels = [{"channel": channel, "address": target} for channel, target in e_delivery]
+    # Each consent's channel and address, with its form's terms only where they are not the default (so ids made before forms were kept stay).
+    channels = list(e_delivery)
     return {
         "id": content_id("confirmation", party_id, case.key, stage, address.key, postcode, phone, channels, designated_proxy, confirmed_on),
         "party_id": party_id,
@@ -211,7 +212,7 @@ async def load_book(session: AsyncSession, party_id: str) -> PartyBook:
 
 
 def _confirmation_fact(row: Any) -> ConfirmationFact:
-    consent = tuple(Consent(channel=c["channel"], address=c["address"], source_case=row.case_number, confirmed_on=row.confirmed_on) for c in row.e_delivery)
+    consent = tuple(Consent.model_validate({**c, "source_case": row.case_number, "confirmed_on": row.confirmed_on}) for c in row.e_delivery)
     return ConfirmationFact(
         confirmation_id=row.id,
         case_key=row.case_key,

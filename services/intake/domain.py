@@ -12,7 +12,19 @@ from enum import IntEnum
 from typing import Any
 
 from shared.contracts.addresses import PostalAddress
-from shared.contracts.events import AddressSource, CandidateAddress, Consent, GeoPoint, MatchMethod, PartyMatch, Provenance, ServiceMethod, Stage
+from shared.contracts.events import (
+    AddressSource,
+    CandidateAddress,
+    Consent,
+    ConsentForm,
+    EDeliveryChannel,
+    GeoPoint,
+    MatchMethod,
+    PartyMatch,
+    Provenance,
+    ServiceMethod,
+    Stage,
+)
 from shared.plumbing.workdays import add_working_days
 
 # The working method's KPI: documents are delivered within three working days of receipt.
@@ -308,3 +320,73 @@ def learns_address(method: ServiceMethod, *, deemed: bool) -> bool:
 def learns_contact(method: ServiceMethod, *, deemed: bool) -> bool:
     """Tells whether a service proves the phone or e-mail it used (electronic arrival, CPL 90)."""
     return method is ServiceMethod.electronic and not deemed
+
+
+# --- Forms of consent to electronic service (OLR Art. 29) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FormRule:
+    """What a form of consent must show: whether it names its document, and whether the party itself gave the address."""
+
+    needs_source: bool
+    own_address: bool
+
+
+# OLR Art. 29: (1) express consent, in the confirmation itself; (2) agreed or undertaken before the litigation, in a
+# contract or a firm's agreement, which the consent names; (3) an address the party gave for service in its own
+# filing, so the party provided it (Art. 31(1)); (4) accepting an earlier e-service, named by that service.
+FORM_RULES: dict[ConsentForm, FormRule] = {
+    ConsentForm.express: FormRule(needs_source=False, own_address=False),
+    ConsentForm.pre_agreed: FormRule(needs_source=True, own_address=False),
+    ConsentForm.own_filing: FormRule(needs_source=True, own_address=True),
+    ConsentForm.accepted_earlier: FormRule(needs_source=True, own_address=False),
+}
+
+
+def consent_form_error(form: ConsentForm, *, source: str | None, address_confirmed: bool) -> tuple[str, str] | None:
+    """Returns (field, reason) when a consent does not show what its form needs, else None."""
+    rule = FORM_RULES[form]
+    if rule.needs_source and not source:
+        return "source", f"a {form} consent names the document it rests on"
+    if rule.own_address and not address_confirmed:
+        return "address_confirmed", f"an address the party gave in its own filing is one it provided (OLR Art. 31(1)); address_confirmed cannot be false for {form}"
+    return None
+
+
+# --- Service through a law firm's standing agreement (OLR Art. 29(2); CPL 88) -----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FirmAgreement:
+    """A registered firm's agreement with courts as the rule needs it."""
+
+    uscc: str
+    name: str
+    email: str
+    court_ids: frozenset[str]
+    valid_from: date
+    valid_to: date
+    evidence_id: str
+
+
+def covering_agreement(agreements: dict[str, FirmAgreement], *, firm_uscc: str | None, court_id: str, on: date) -> FirmAgreement | None:
+    """Returns the agreement of the recipient's lawyer's firm that is in force on the day (both ends included) and covers the court, else None."""
+    agreement = agreements.get(firm_uscc) if firm_uscc else None
+    if agreement is None or court_id not in agreement.court_ids:
+        return None
+    return agreement if agreement.valid_from <= on <= agreement.valid_to else None
+
+
+def firm_consent(agreement: FirmAgreement, *, court_name: str, case_number: str) -> Consent:
+    """Returns the pre-agreed consent to serve the represented party through its lawyer's firm (the lawyer is its litigation agent, CPL 88)."""
+    source = f"{agreement.name}与{court_name}的电子送达协议（有效期 {agreement.valid_from} 至 {agreement.valid_to}，协议存证 {agreement.evidence_id[:8]}）"
+    return Consent(
+        channel=EDeliveryChannel.lawyer_firm,
+        address=agreement.email,
+        source_case=case_number,
+        confirmed_on=agreement.valid_from,
+        form=ConsentForm.pre_agreed,
+        source=source,
+        address_confirmed=True,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -11,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake import access, book, courts, domain, notices, resolution
+from services.intake import access, book, courts, domain, firms, notices, resolution
 from services.intake.courts import CourtIn
 from services.intake.deps import IntakeDeps
 from services.intake.domain import AddressFact, CaseScope
-from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeDocument, IntakeNotice, IntakeRecipient
+from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeDocument, IntakeFirm, IntakeNotice, IntakeRecipient
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn
 from services.intake.resolution import Identity
 from shared.contracts import topics
@@ -122,6 +123,10 @@ async def register_in(session: AsyncSession, *, principal: Principal, body: Noti
     # A court is refused unless registered and active; a service may name any court, checked with the name.
     court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
     payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
+    for recipient in payload["recipients"]:
+        # A notice without consents fingerprints as it did before consents could be given on it.
+        if recipient["e_delivery"] is None:
+            del recipient["e_delivery"]
     payload["documents"] = await _stored_documents(session, body, court_id=body.court_id)
     existing = await _by_reference(session, body.court_id, body.court_reference)
     if existing is not None:
@@ -193,6 +198,7 @@ async def read_notice(deps: Deps, *, principal: Principal, notice_id: str) -> tu
 
 async def _resolve_recipients(session: AsyncSession, notice: IntakeNotice, *, now: datetime) -> None:
     scope, today = notices.case_scope(notice), local_date(now)
+    agreements = await _agreements(session, notice.notice["recipients"])
     recipients = []
     for recipient in notice.notice["recipients"]:
         identity = Identity(
@@ -205,11 +211,21 @@ async def _resolve_recipients(session: AsyncSession, notice: IntakeNotice, *, no
         found = await resolution.match_or_record(session, identity, now=now)
         facts = notices.notice_facts(recipient, notice=notice)
         resolved = await resolution.resolve(session, found, scope=scope, notice_facts=facts, today=today)
-        recipients.append({**recipient, **notices.resolved_fields(resolved)})
+        agreement = domain.covering_agreement(agreements, firm_uscc=(recipient.get("lawyer") or {}).get("firm_uscc"), court_id=notice.court_id, on=today)
+        through_firm = [domain.firm_consent(agreement, court_name=notice.court_name, case_number=notice.case_number)] if agreement else []
+        consent = notices.merged_consent(notices.given_consent(recipient, notice=notice), through_firm, resolved.consent)
+        recipients.append({**recipient, **notices.resolved_fields(replace(resolved, consent=consent))})
         if found.party_id is not None:
             await _remember(session, found.party_id, recipient, facts, now=now)
         session.add(IntakeRecipient(id=recipient["recipient_id"], notice_id=notice.id, party_id=found.party_id))
     notice.notice = {**notice.notice, "recipients": recipients}
+
+
+async def _agreements(session: AsyncSession, recipients: list[dict[str, Any]]) -> dict[str, domain.FirmAgreement]:
+    """Returns the registry entries of the firms whose lawyers represent these recipients."""
+    usccs: set[str] = {uscc for r in recipients if (uscc := (r.get("lawyer") or {}).get("firm_uscc"))}
+    found = [await firms.find(session, uscc) for uscc in sorted(usccs)]
+    return {firm.uscc: firms.agreement_of(firm) for firm in found if firm is not None}
 
 
 async def _remember(session: AsyncSession, party_id: str, recipient: dict[str, Any], facts: list[AddressFact], *, now: datetime) -> None:
@@ -258,7 +274,7 @@ async def confirm_address(deps: Deps, *, principal: Principal, body: Confirmatio
     now = deps.clock.now()
     case = CaseNumber.parse(body.case_number)
     identity = Identity(name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[body.phone.e164] if body.phone else [])
-    channels = [(c.channel.value, c.address) for c in body.e_delivery.channels] if body.e_delivery else []
+    channels = [c.terms() for c in body.e_delivery.channels] if body.e_delivery else []
     async with deps.db.transaction() as session:
         await access.check_case(session, principal, case)
         if body.confirmed_at > local_date(now):
@@ -298,9 +314,10 @@ async def confirm_address(deps: Deps, *, principal: Principal, body: Confirmatio
     )
 
 
-async def _remember_contacts(session: AsyncSession, party_id: str, body: ConfirmationIn, channels: list[tuple[str, str]]) -> None:
+async def _remember_contacts(session: AsyncSession, party_id: str, body: ConfirmationIn, channels: list[dict[str, Any]]) -> None:
     contacts = [("phone", body.phone.e164)] if body.phone else []
-    contacts += [("phone" if channel == "sms" else "email", target) for channel, target in channels if channel in ("sms", "email")]
+    # Only an address the party confirmed is its contact (OLR Art. 31); one found elsewhere stays unconfirmed.
+    contacts += [("phone" if c["channel"] == "sms" else "email", c["address"]) for c in channels if c["channel"] in ("sms", "email") and c.get("address_confirmed", True)]
     for kind, value in contacts:
         await book.mark_contact(session, party_id=party_id, kind=kind, value=value, source="confirmation", confirmed_on=body.confirmed_at)
 
@@ -411,6 +428,36 @@ async def seed_courts(deps: Deps, *, seed: dict[str, CourtIn]) -> int:
     """Registers the courts of the seed not registered yet; returns how many were added."""
     async with deps.db.transaction() as session:
         return await courts.seed(session, seed, now=deps.clock.now())
+
+
+# --- The firm registry --------------------------------------------------------------------------
+
+
+async def list_firms(deps: Deps, *, principal: Principal) -> list[IntakeFirm]:
+    """Returns the registered firms the caller reads: overseers all, a lawyer its own, a court those covering it."""
+    async with deps.db.sessions() as session:
+        return [firm for firm in await firms.every(session) if firms.sees(principal, firm)]
+
+
+async def read_firm(deps: Deps, *, principal: Principal, uscc: str) -> IntakeFirm:
+    """Returns a registered firm the caller reads; one it may not read answers as a missing one."""
+    async with deps.db.sessions() as session:
+        firm = await firms.find(session, uscc)
+    if firm is None or not firms.sees(principal, firm):
+        raise firms.missing(uscc)
+    return firm
+
+
+async def put_firm(deps: Deps, *, principal: Principal, uscc: str, body: firms.FirmIn) -> tuple[IntakeFirm, bool]:
+    """Registers a firm or replaces its entry, every court it covers a registered one, in the audit log; returns it and whether it is new."""
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        unknown = [index for index, court_id in enumerate(body.court_ids) if await courts.find(session, court_id) is None]
+        if unknown:
+            raise validation_problem([{"loc": ("body", "court_ids", i), "msg": f"{body.court_ids[i]} is not a registered court", "type": "value_error"} for i in unknown])
+        firm, created = await firms.put(session, uscc, body, by=principal.sub, now=now)
+        audit.record(session, principal, action="firm.put", target=uscc, now=now, outcome="added" if created else "changed")
+    return firm, created
 
 
 # --- Learning from delivery ---------------------------------------------------------------------

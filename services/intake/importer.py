@@ -179,7 +179,7 @@ class Batch:
                 postcode=row.postcode,
                 location=location,
                 phone=row.phone,
-                e_delivery=pairs,
+                e_delivery=[{"channel": channel, "address": target} for channel, target in pairs],
                 designated_proxy=row.designated_proxy,
                 confirmed_on=row.date,
                 origin="import",

@@ -23,6 +23,26 @@ class IntakeCourt(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class IntakeFirm(SQLModel, table=True):
+    """A law firm's standing agreement with courts to be served electronically (OLR Art. 29(2)), kept by supervisors."""
+
+    __tablename__ = "intake_firm"
+
+    uscc: str = Field(primary_key=True)
+    name: str
+    # The firm's e-delivery mailbox; its account on the e-delivery page is its inbox, named by the USCC itself.
+    email: str
+    inbox: bool = True
+    # The signed agreement, filed as evidence: the item's id and the file's hash.
+    agreement_evidence_id: str
+    agreement_sha256: str
+    court_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONDoc, nullable=False))
+    valid_from: date
+    valid_to: date
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_by: str
+
+
 class IntakeDocument(SQLModel, table=True):
     """A document a court uploaded (the bytes live in the document store under the sha256): one row per court that uploaded it."""
 
@@ -212,6 +232,7 @@ TABLES = tuple(
     table_of(model)
     for model in (
         IntakeCourt,
+        IntakeFirm,
         IntakeDocument,
         IntakeNotice,
         IntakeRecipient,

@@ -12,7 +12,7 @@ from services.intake.models import IntakeNotice
 from services.intake.resolution import Resolution
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
-from shared.contracts.events import AddressSource, GeoPoint, MatchMethod, NoticeRegistered, PartyMatch, Recipient, Stage
+from shared.contracts.events import AddressSource, Consent, GeoPoint, MatchMethod, NoticeRegistered, PartyMatch, Recipient, Stage
 from shared.plumbing.clock import local_date
 
 
@@ -68,6 +68,22 @@ def notice_facts(recipient: dict[str, Any], *, notice: IntakeNotice) -> list[Add
             )
         )
     return facts
+
+
+def given_consent(recipient: dict[str, Any], *, notice: IntakeNotice) -> list[Consent]:
+    """Returns the consents the notice itself gives for a recipient, dated the day the notice was received."""
+    channels = (recipient.get("e_delivery") or {}).get("channels", [])
+    on = local_date(notice.received_at)
+    return [Consent.model_validate({**c, "source_case": notice.case_number, "confirmed_on": on}) for c in channels]
+
+
+def merged_consent(*sources: list[Consent]) -> list[Consent]:
+    """Returns one consent per channel and address, the earlier source winning: the notice's own, the firm's agreement, then the address book."""
+    merged: dict[tuple[str, str], Consent] = {}
+    for consents in sources:
+        for consent in consents:
+            merged.setdefault((consent.channel, consent.address), consent)
+    return list(merged.values())
 
 
 def unmatched() -> PartyMatch:

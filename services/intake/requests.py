@@ -14,6 +14,7 @@ from shared.contracts.events import (
     AddressSource,
     CandidateAddress,
     Consent,
+    ConsentForm,
     Contact,
     Document,
     EDeliveryChannel,
@@ -96,45 +97,39 @@ class LawyerIn(Strict):
         return validate_id_number(IdType.uscc, value) if value is not None else None
 
 
-class PartyIn(Strict):
-    """A party's identity; without an ID number it is matched on name and phone only."""
-
-    name: str = Field(min_length=1, max_length=200)
-    kind: PartyKind
-    id_type: IdType | None = None
-    id_number: str | None = Field(default=None, min_length=1, max_length=64, validate_default=True)
-
-    _id_number = field_validator("id_number")(_checked_id_number)
-
-
-class RecipientIn(PartyIn):
-    role: str = Field(min_length=1, max_length=64)
-    phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
-    emails: list[EmailStr] = Field(default_factory=list, max_length=10)
-    addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
-    lawyer: LawyerIn | None = None
-    designated_proxy: str | None = Field(default=None, max_length=200)
-    whereabouts_unknown: bool = False
-
-
-class NoticeIn(Strict):
-    court_reference: str = Field(min_length=1, max_length=100)
-    court_id: str = Field(pattern=r"^[A-Z0-9]{2,16}$")
-    court_name: str | None = Field(default=None, min_length=2, max_length=100, description="Optional: the registry's name is used; a different one is refused")
-    case_number: CaseNumberText
-    earlier_case_numbers: list[CaseNumberText] = Field(default_factory=list, max_length=10, description="The same case at its earlier stages (first instance for an appeal, …)")
-    cause: str = Field(min_length=1, max_length=100)
-    stage: Stage
-    documents: list[DocumentIn] = Field(min_length=1, max_length=100)
-    recipients: list[RecipientIn] = Field(min_length=1, max_length=50)
-    due_date: date | None = None
-
-    _stage = field_validator("stage")(_checked_stage)
-
-
 class ChannelIn(Strict):
+    """An electronic address the party consented to, in one of the forms of OLR Art. 29 (express unless said otherwise)."""
+
     channel: EDeliveryChannel
     address: str = Field(min_length=3, max_length=200)
+    form: ConsentForm = ConsentForm.express
+    source: str | None = Field(
+        default=None, min_length=2, max_length=300, validate_default=True, description="The document the consent rests on (needed unless express), e.g. 借款合同第12条"
+    )
+    address_confirmed: bool = Field(default=True, validate_default=True, description="false: the party did not provide or confirm this address (OLR Art. 31(2))")
+
+    @field_validator("source")
+    @classmethod
+    def _source_for_form(cls, value: str | None, info: ValidationInfo) -> str | None:
+        form = info.data.get("form")
+        error = domain.consent_form_error(form, source=value, address_confirmed=True) if form is not None else None
+        if error is not None and error[0] == "source":
+            raise ValueError(error[1])
+        return value
+
+    @field_validator("address_confirmed")
+    @classmethod
+    def _confirmed_for_form(cls, value: bool, info: ValidationInfo) -> bool:
+        form = info.data.get("form")
+        # A missing source is reported on its own field; here only whether the form allows an unconfirmed address.
+        error = domain.consent_form_error(form, source="-", address_confirmed=value) if form is not None else None
+        if error is not None:
+            raise ValueError(error[1])
+        return value
+
+    def terms(self) -> dict[str, object]:
+        """Returns the consent as stored: channel and address, and the form's terms only where they differ from an express, confirmed consent."""
+        return self.model_dump(mode="json", exclude_defaults=True)
 
     @field_validator("address")
     @classmethod
@@ -159,6 +154,43 @@ class EDeliveryIn(Strict):
         if self.channels and not self.consent:
             raise ValueError("channels are listed but consent is false")
         return self
+
+
+class PartyIn(Strict):
+    """A party's identity; without an ID number it is matched on name and phone only."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: PartyKind
+    id_type: IdType | None = None
+    id_number: str | None = Field(default=None, min_length=1, max_length=64, validate_default=True)
+
+    _id_number = field_validator("id_number")(_checked_id_number)
+
+
+class RecipientIn(PartyIn):
+    role: str = Field(min_length=1, max_length=64)
+    phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=10)
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
+    lawyer: LawyerIn | None = None
+    designated_proxy: str | None = Field(default=None, max_length=200)
+    whereabouts_unknown: bool = False
+    e_delivery: EDeliveryIn | None = Field(default=None, description="Consent to electronic service the court holds for this recipient, each address with its form (OLR Art. 29)")
+
+
+class NoticeIn(Strict):
+    court_reference: str = Field(min_length=1, max_length=100)
+    court_id: str = Field(pattern=r"^[A-Z0-9]{2,16}$")
+    court_name: str | None = Field(default=None, min_length=2, max_length=100, description="Optional: the registry's name is used; a different one is refused")
+    case_number: CaseNumberText
+    earlier_case_numbers: list[CaseNumberText] = Field(default_factory=list, max_length=10, description="The same case at its earlier stages (first instance for an appeal, …)")
+    cause: str = Field(min_length=1, max_length=100)
+    stage: Stage
+    documents: list[DocumentIn] = Field(min_length=1, max_length=100)
+    recipients: list[RecipientIn] = Field(min_length=1, max_length=50)
+    due_date: date | None = None
+
+    _stage = field_validator("stage")(_checked_stage)
 
 
 class ConfirmationIn(Strict):

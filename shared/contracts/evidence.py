@@ -18,6 +18,9 @@ class EvidenceKind(StrEnum):
     # or signed on paper and photographed or scanned (JPEG, PNG, PDF). Neither is a photo of a scene.
     signature = "signature"
     signed_receipt = "signed_receipt"
+    # OLR Art. 29(2): a law firm's signed standing agreement with courts to be served electronically. It is about no
+    # notice: it is filed under its firm (notice_id "firm:<USCC>") and logged like every item, so its hash is provable.
+    firm_agreement = "firm_agreement"
 
 
 class PhotoScene(StrEnum):

@@ -65,6 +65,7 @@ class World:
     batch_id: str = ""
     hook: str = ""
     sha256: str = ""
+    agreement: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -217,6 +218,7 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
         ).status_code == 200
 
     await eventually(reported, what="the report and a checkpoint")
+    w.agreement = await _registered_firm(w)
     w.hook = f"http://127.0.0.1:{free_port()}/reports"
     assert (await evidence.put("/v1/courts/C371002/webhook", json={"url": w.hook}, headers=court)).status_code == 200
     w.headers = {
@@ -229,6 +231,28 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
         "supervisor": token(Role.supervisor, "S-1"),
         "auditor": token(Role.auditor, "AU-1"),
         "service": token(Role.service, "svc-1"),
+    }
+
+
+async def _registered_firm(w: World) -> dict[str, Any]:
+    """Files FIRM's agreement as evidence and registers the firm for court C371002, after the world's notice (its defendant keeps the visit)."""
+    meta = {"notice_id": f"firm:{FIRM}", "kind": "firm_agreement"}
+    files = {"metadata": (None, json.dumps(meta), "application/json"), "file": ("agreement.pdf", (EXAMPLES / "summons.pdf").read_bytes(), "application/pdf")}
+    filed = await w.clients["evidence"].post("/v1/evidence", files=files, headers=token(Role.supervisor, "S-1"))
+    assert filed.status_code == 201, filed.text
+    entry = firm_body(filed.json())
+    assert (await w.clients["intake"].put(f"/v1/firms/{FIRM}", json=entry, headers=token(Role.supervisor, "S-1"))).status_code == 201
+    return entry
+
+
+def firm_body(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "山东某某律师事务所",
+        "email": "songda@firm.example.cn",
+        "agreement": {"evidence_id": item["id"], "sha256": item["sha256"]},
+        "court_ids": ["C371002"],
+        "valid_from": "2026-01-01",
+        "valid_to": "2027-12-31",
     }
 
 
@@ -302,6 +326,10 @@ TABLE: tuple[Call, ...] = (
         lambda w: "/v1/courts/C371002",
         lambda w: {"json": {"name": "威海市环翠区人民法院", "case_code": "鲁1002", "active": True}},
     ),
+    # The firm registry: a lawyer reads its own firm, a court a firm covering it; others are told it does not exist.
+    Call("intake", "get", "/v1/firms", (200, 200, 403, 403, 200, 200, 200, 200, 200), lambda w: "/v1/firms"),
+    Call("intake", "get", "/v1/firms/{uscc}", (200, 404, 403, 403, 200, 404, 200, 200, 200), lambda w: f"/v1/firms/{FIRM}"),
+    Call("intake", "put", "/v1/firms/{uscc}", (403, 403, 403, 403, 403, 403, 200, 403, 403), lambda w: f"/v1/firms/{FIRM}", lambda w: {"json": w.agreement}),
     # delivery
     Call("delivery", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("delivery", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),

@@ -238,6 +238,7 @@ async def test_a_supervisor_lands_on_the_board_and_the_bar_names_each_role_its_p
                 ("/notices", "", "通知列表"),
                 ("/dashboard", "", "统计看板"),
                 ("/notices/batch", "", "批量导入"),
+                ("/firms", "", "律所登记"),
                 ("/calendar", "", "节假日安排"),
             ],
         ),

@@ -22,3 +22,26 @@ def test_a_signature_or_signed_receipt_is_taken_with_its_file_and_without_a_scen
         parse_metadata(metadata(kind, details={"note": "签于门口"}), has_file=False)
     with pytest.raises(Problem, match="scene:"):
         parse_metadata(metadata(kind, scene="visit"), has_file=True)
+
+
+FIRM = "31370000MD0123456A"
+
+
+@pytest.mark.parametrize(
+    ("kind", "notice_id", "has_file", "refused"),
+    [
+        (EvidenceKind.firm_agreement, f"firm:{FIRM}", True, None),
+        (EvidenceKind.firm_agreement, f"firm:{FIRM}", False, "file: a firm_agreement needs its file"),
+        (EvidenceKind.firm_agreement, "n-1", True, "notice_id: a firm's agreement, and only it, is filed under firm:"),
+        (EvidenceKind.firm_agreement, "firm:31370000MD0123456B", True, "notice_id: unified social credit code check character"),
+        (EvidenceKind.call_record, f"firm:{FIRM}", True, "notice_id: a firm's agreement, and only it, is filed under firm:"),
+    ],
+)
+def test_a_firm_s_agreement_is_filed_under_its_firm_and_nothing_else_is(kind: EvidenceKind, notice_id: str, has_file: bool, refused: str | None) -> None:
+    text = json.dumps({"notice_id": notice_id, "kind": kind.value, "details": {"title": "电子送达协议"}}).encode()
+    if refused is None:
+        assert parse_metadata(text, has_file=has_file).notice_id == notice_id
+    else:
+        with pytest.raises(Problem) as caught:
+            parse_metadata(text, has_file=has_file)
+        assert caught.value.detail.startswith(refused)
