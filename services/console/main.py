@@ -125,7 +125,18 @@ def create_app(
         description="The web front door: sign-in, sessions, and the delivery team's supervisors' and courts' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
         # The submit form and the batch pages come before the notice list's /notices/{notice_id}, which would take new or batch for an id.
-        routers=(people.router, tasks.router, team.router, holds.router, submission.router, batch_pages.router, notice_list.router, dashboard.router, firm_pages.router, calendar.router),
+        routers=(
+            people.router,
+            tasks.router,
+            team.router,
+            holds.router,
+            submission.router,
+            batch_pages.router,
+            notice_list.router,
+            dashboard.router,
+            firm_pages.router,
+            calendar.router,
+        ),
         deps=build_deps,
         close=close,
     )
