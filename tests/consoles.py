@@ -22,6 +22,7 @@ from services.console.adapters.batches import FakeBatches
 from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import FakeDelivery, TaskDetail
 from services.console.adapters.evidence import FakeEvidence
+from services.console.adapters.inbox import FakeInbox
 from services.console.adapters.intake import FakeIntake, NoticeRecord
 from services.console.adapters.notices import FakeNotices, NoticeRow, NoticeState
 from services.console.adapters.oversight import FakeOversight, Hold
@@ -211,6 +212,7 @@ class Console:
     notices: FakeNotices
     intake: FakeIntake
     batches: FakeBatches
+    inbox: FakeInbox
 
     async def add(self, username: str, role: Role = Role.agent, scope: str = "", password: str = PASSWORD) -> ConsoleUser:
         """Adds a user (an agent whose scope is its username, unless told otherwise)."""
@@ -246,11 +248,12 @@ async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
     """Builds a console on a SQLite file in `tmp_path`, in the test environment, with the given settings."""
     settings = ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'console.db'}", common=CommonSettings(env=Environment.test, jwt_secret=SECRET), **overrides)
     delivery, evidence, oversight, notices, intake, batches = FakeDelivery(), FakeEvidence(), FakeOversight(), FakeNotices(), FakeIntake(), FakeBatches()
-    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, passwords=Passwords(CHEAP))
+    inbox = FakeInbox()
+    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, passwords=Passwords(CHEAP), inbox=inbox)
     runtime = app.state.runtime
     await create_tables(runtime.db.engine, [*PLUMBING_TABLES, *TABLES])
     try:
-        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches)
+        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, inbox=inbox)
     finally:
         await runtime.db.dispose()
 

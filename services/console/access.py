@@ -27,6 +27,8 @@ BATCHES = frozenset({Role.court, Role.supervisor})
 REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
 # The KPIs: a court its own court's (evidence decides), supervisors and auditors any court's or all.
 DASHBOARD = frozenset({Role.court, Role.supervisor, Role.auditor})
+# A firm's inbox: its lawyers (delivery shows each firm only what was served on it).
+INBOX = frozenset({Role.lawyer})
 
 
 def admit(visitor: Visitor, roles: frozenset[Role]) -> None:

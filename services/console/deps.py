@@ -10,6 +10,7 @@ from fastapi import Depends
 from services.console.adapters.batches import Batches
 from services.console.adapters.delivery import Delivery
 from services.console.adapters.evidence import Evidence
+from services.console.adapters.inbox import Inbox
 from services.console.adapters.intake import Intake
 from services.console.adapters.notices import Notices
 from services.console.adapters.oversight import Oversight
@@ -38,6 +39,8 @@ class ConsoleDeps(Deps):
     max_batch_bytes: int
     # The largest file the console takes to pass on to evidence.
     max_upload_bytes: int
+    # Delivery's firm inbox, for lawyers.
+    inbox: Inbox
 
 
 DepsDep = Annotated[ConsoleDeps, Depends(get_deps)]

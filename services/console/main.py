@@ -17,11 +17,13 @@ from services.console.adapters.batches import Batches, BatchesClient
 from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import Delivery, DeliveryClient
 from services.console.adapters.evidence import Evidence, EvidenceClient
+from services.console.adapters.inbox import Inbox, InboxClient
 from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
 from services.console.api import batches as batch_pages
 from services.console.api import dashboard, holds, people, submission, tasks, team
+from services.console.api import inbox as lawyer_inbox
 from services.console.api import notices as notice_list
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
@@ -68,6 +70,7 @@ def console_deps(settings: ConsoleSettings, *, db: Database, clock: Clock, http:
         batches=BatchesClient(api("intake", settings.intake_url), upload_api=api("intake", settings.intake_url, timeout_s=settings.batch_timeout_s)),
         max_upload_bytes=int(settings.max_upload_mb * 2**20),
         max_batch_bytes=int(settings.max_batch_mb * 2**20),
+        inbox=InboxClient(api("delivery", settings.delivery_url)),
     )
 
 
@@ -94,6 +97,7 @@ def create_app(
     intake: Intake | None = None,
     batches: Batches | None = None,
     passwords: Passwords | None = None,
+    inbox: Inbox | None = None,
 ) -> FastAPI:
     """Builds the console app from settings (environment by default); tests hand in fakes of the services and a cheaper hasher."""
     settings = settings or ConsoleSettings()
@@ -109,6 +113,7 @@ def create_app(
             notices=notices or deps.notices,
             intake=intake or deps.intake,
             batches=batches or deps.batches,
+            inbox=inbox or deps.inbox,
         )
 
     async def close() -> None:
@@ -120,7 +125,7 @@ def create_app(
         description="The web front door: sign-in, sessions, and the delivery team's supervisors' and courts' pages over the services' own APIs. It keeps users and sessions, no delivery data.",
         tables=TABLES,
         # The submit form and the batch pages come before the notice list's /notices/{notice_id}, which would take new or batch for an id.
-        routers=(people.router, tasks.router, team.router, holds.router, submission.router, batch_pages.router, notice_list.router, dashboard.router),
+        routers=(people.router, tasks.router, team.router, holds.router, submission.router, batch_pages.router, notice_list.router, dashboard.router, lawyer_inbox.router),
         deps=build_deps,
         close=close,
     )

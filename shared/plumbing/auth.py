@@ -61,9 +61,7 @@ class TokenTooLong(ValueError):
     """A token was asked to live longer than the maximum."""
 
 
-def mint(
-    *, secret: str, role: Role, sub: str, issuer: str, now: datetime, ttl: timedelta = timedelta(hours=12), max_ttl: timedelta | None = None, user: str | None = None
-) -> str:
+def mint(*, secret: str, role: Role, sub: str, issuer: str, now: datetime, ttl: timedelta = timedelta(hours=12), max_ttl: timedelta | None = None, user: str | None = None) -> str:
     """Signs a token for `sub` acting as `role` (and, as `usr`, the person's username), with a fresh `jti`; refuses a lifetime above `max_ttl`."""
     if max_ttl is not None and ttl > max_ttl:
         raise TokenTooLong(f"a token may live at most {_hours(max_ttl)}; {_hours(ttl)} was asked")
