@@ -3,55 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import jwt
 import pytest
 import respx
 
-from services.console.adapters.inbox import Browser, InboxClient, InboxItem
+from services.console.adapters.inbox import Browser, InboxClient
 from shared.plumbing.auth import Principal, Role
 from tests import consoles
-from tests.consoles import CLIENT, SECRET, Console, hidden, service_api, sign_in, signed_in, texts_of
+from tests.consoles import CLIENT, FIRM, SECRET, SENT, Console, hidden, service_api, sign_in, signed_in, texts_of
+from tests.consoles import firm_item as item
 
-FIRM = "31371000MD0543210E"
 OTHER_FIRM = "91370000MA3C5X2L4X"
-SENT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 SHA = "ab" * 32
 SAFARI = "Mozilla/5.0 (iPhone) Safari/604.1"
 DELIVERY = "http://delivery.test"
-
-
-def item(attempt_id: str, *, firm: str = FIRM, **changes: Any) -> InboxItem:
-    """Returns an item served on the firm: a summons and a complaint for 张三 in a Huancui court case."""
-    values: dict[str, Any] = {
-        "attempt_id": attempt_id,
-        "notice_id": f"n-{attempt_id}",
-        "case_number": "（2026）鲁1002民初1234号",
-        "cause": "民间借贷纠纷",
-        "court_name": "威海市环翠区人民法院",
-        "recipient_name": "张三",
-        "recipient_role": "defendant",
-        "firm": "山东示例律师事务所",
-        "firm_uscc": firm,
-        "lawyer": "王律师",
-        "address": "inbox@firm.example",
-        "documents": [
-            {"number": 1, "title": "起诉状副本", "kind": "complaint_copy", "pages": 3, "sha256": SHA, "openable": True},
-            {"number": 2, "title": "传票", "kind": "summons", "pages": 1, "sha256": None, "openable": False},
-        ],
-        "sent_at": SENT,
-        "arrived_at": SENT + timedelta(minutes=1),
-        "due_date": date(2026, 11, 26),
-        "opened": False,
-        "acknowledged": None,
-        "status": "open",
-        "recipient_status": "in_progress",
-    }
-    return InboxItem.model_validate(values | changes)
 
 
 @pytest.fixture
