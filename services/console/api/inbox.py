@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.console import access
 from services.console.adapters.inbox import Browser
 from services.console.api.guards import Acting, SignedIn, client
-from services.console.deps import DepsDep
+from services.console.deps import ConsoleDeps, DepsDep
 from services.console.handlers import inbox
 from services.console.pages import render
+from services.console.sessions import Visitor
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +54,7 @@ async def download_document(attempt_id: AttemptId, number: Number, request: Requ
     return await _document(attempt_id, number, request, visitor, deps, download=True)
 
 
-async def _document(attempt_id: str, number: int, request: Request, visitor: SignedIn, deps: DepsDep, *, download: bool) -> Response:
+async def _document(attempt_id: str, number: int, request: Request, visitor: Visitor, deps: ConsoleDeps, *, download: bool) -> Response:
     access.admit(visitor, access.INBOX)
     served = await inbox.document(deps, visitor=visitor, attempt_id=attempt_id, number=number, download=download, browser=_browser(request))
     return Response(served.content, headers=served.headers)
