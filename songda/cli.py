@@ -108,7 +108,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = settings_class(**overrides)
     logs.configure(level=settings.common.log_level, fmt=settings.common.log_format, service=args.service)
     app = main.create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on", access_log=False))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.common.forwarded_allow_ips,
+    )
+    server = uvicorn.Server(config)
     server.run()
     runtime = app.state.runtime  # None for a simulator, which supervises no tasks
     if not server.started or (runtime is not None and runtime.supervisor.failed):

@@ -23,6 +23,7 @@ from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import FakeDelivery, TaskDetail
 from services.console.adapters.evidence import FakeEvidence
 from services.console.adapters.firms import FakeFirms
+from services.console.adapters.inbox import FakeInbox, InboxItem
 from services.console.adapters.intake import FakeIntake, NoticeRecord
 from services.console.adapters.notices import FakeNotices, NoticeRow, NoticeState
 from services.console.adapters.oversight import FakeOversight, Hold
@@ -53,6 +54,40 @@ WINDOW_START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 SAMPLE_PDF = b"%PDF-1.7\n1 0 obj << /Type /Page >> endobj\n%%EOF"
 SAMPLE_SHA = hashlib.sha256(SAMPLE_PDF).hexdigest()
 NOW = WINDOW_START
+
+
+# The demo firm, and when the items of its inbox were sent.
+FIRM = "31371000MD0543210E"
+SENT = WINDOW_START
+
+
+def firm_item(attempt_id: str = "a-1", *, firm: str = FIRM, **changes: Any) -> InboxItem:
+    """Returns an item served on the firm: a complaint (with its file) and a summons (title only) for 张三 in a Huancui court case."""
+    values: dict[str, Any] = {
+        "attempt_id": attempt_id,
+        "notice_id": f"n-{attempt_id}",
+        "case_number": "（2026）鲁1002民初1234号",
+        "cause": "民间借贷纠纷",
+        "court_name": "威海市环翠区人民法院",
+        "recipient_name": "张三",
+        "recipient_role": "defendant",
+        "firm": "山东示例律师事务所",
+        "firm_uscc": firm,
+        "lawyer": "王律师",
+        "address": "inbox@firm.example",
+        "documents": [
+            {"number": 1, "title": "起诉状副本", "kind": "complaint_copy", "pages": 3, "sha256": "ab" * 32, "openable": True},
+            {"number": 2, "title": "传票", "kind": "summons", "pages": 1, "sha256": None, "openable": False},
+        ],
+        "sent_at": SENT,
+        "arrived_at": SENT + timedelta(minutes=1),
+        "due_date": date(2026, 11, 26),
+        "opened": False,
+        "acknowledged": None,
+        "status": "open",
+        "recipient_status": "in_progress",
+    }
+    return InboxItem.model_validate(values | changes)
 
 
 def task(task_id: str = "t-1", **changes: Any) -> TaskDetail:
@@ -213,6 +248,7 @@ class Console:
     intake: FakeIntake
     batches: FakeBatches
     firms: FakeFirms
+    inbox: FakeInbox
 
     async def add(self, username: str, role: Role = Role.agent, scope: str = "", password: str = PASSWORD) -> ConsoleUser:
         """Adds a user (an agent whose scope is its username, unless told otherwise)."""
@@ -248,12 +284,17 @@ async def console(tmp_path: Path, **overrides: Any) -> AsyncIterator[Console]:
     """Builds a console on a SQLite file in `tmp_path`, in the test environment, with the given settings."""
     settings = ConsoleSettings(database_url=f"sqlite:///{tmp_path / 'console.db'}", common=CommonSettings(env=Environment.test, jwt_secret=SECRET), **overrides)
     delivery, evidence, oversight, notices, intake, batches = FakeDelivery(), FakeEvidence(), FakeOversight(), FakeNotices(), FakeIntake(), FakeBatches()
+    inbox = FakeInbox()
     firms = FakeFirms()
-    app = create_app(settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, passwords=Passwords(CHEAP), firms=firms)
+    app = create_app(
+        settings, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, passwords=Passwords(CHEAP), firms=firms, inbox=inbox
+    )
     runtime = app.state.runtime
     await create_tables(runtime.db.engine, [*PLUMBING_TABLES, *TABLES])
     try:
-        yield Console(app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, firms=firms)
+        yield Console(
+            app=app, deps=runtime.deps, delivery=delivery, evidence=evidence, oversight=oversight, notices=notices, intake=intake, batches=batches, firms=firms, inbox=inbox
+        )
     finally:
         await runtime.db.dispose()
 

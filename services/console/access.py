@@ -29,6 +29,8 @@ REPORTS = frozenset({Role.court, Role.supervisor, Role.auditor})
 DASHBOARD = frozenset({Role.court, Role.supervisor, Role.auditor})
 # The holiday calendar is the whole system's: the overseers read it, supervisors import a year.
 CALENDAR = frozenset({Role.supervisor, Role.auditor})
+# A firm's inbox: its lawyers (delivery shows each firm only what was served on it).
+INBOX = frozenset({Role.lawyer})
 
 
 def admit(visitor: Visitor, roles: frozenset[Role]) -> None:

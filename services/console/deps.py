@@ -11,6 +11,7 @@ from services.console.adapters.batches import Batches
 from services.console.adapters.delivery import Delivery
 from services.console.adapters.evidence import Evidence
 from services.console.adapters.firms import Firms
+from services.console.adapters.inbox import Inbox
 from services.console.adapters.intake import Intake
 from services.console.adapters.notices import Notices
 from services.console.adapters.oversight import Oversight
@@ -41,6 +42,8 @@ class ConsoleDeps(Deps):
     max_upload_bytes: int
     # Intake's registry of law firms and their standing agreements.
     firms: Firms
+    # Delivery's firm inbox, for lawyers.
+    inbox: Inbox
 
 
 DepsDep = Annotated[ConsoleDeps, Depends(get_deps)]

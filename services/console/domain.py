@@ -38,8 +38,8 @@ def session_end(*, last_seen: datetime, expires_at: datetime, policy: SignInPoli
     return min(last_seen + policy.idle, expires_at)
 
 
-# Where each role starts; the pages for lawyers and auditors are still to come (auditors read the supervisors' lists from /welcome).
-LANDING: dict[str, str] = {"agent": "/today", "supervisor": "/board", "court": "/notices"}
+# Where each role starts (auditors read the supervisors' lists from /welcome).
+LANDING: dict[str, str] = {"agent": "/today", "supervisor": "/board", "court": "/notices", "lawyer": "/inbox"}
 ELSEWHERE = "/welcome"
 
 

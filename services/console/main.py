@@ -18,12 +18,14 @@ from services.console.adapters.calls import Minter, ServiceApi
 from services.console.adapters.delivery import Delivery, DeliveryClient
 from services.console.adapters.evidence import Evidence, EvidenceClient
 from services.console.adapters.firms import Firms, FirmsClient
+from services.console.adapters.inbox import Inbox, InboxClient
 from services.console.adapters.intake import Intake, IntakeClient
 from services.console.adapters.notices import Notices, NoticesClient
 from services.console.adapters.oversight import Oversight, OversightClient
 from services.console.api import batches as batch_pages
 from services.console.api import calendar, dashboard, holds, people, submission, tasks, team
 from services.console.api import firms as firm_pages
+from services.console.api import inbox as lawyer_inbox
 from services.console.api import notices as notice_list
 from services.console.config import ConsoleSettings
 from services.console.csrf import LoginForms
@@ -71,6 +73,7 @@ def console_deps(settings: ConsoleSettings, *, db: Database, clock: Clock, http:
         max_upload_bytes=int(settings.max_upload_mb * 2**20),
         max_batch_bytes=int(settings.max_batch_mb * 2**20),
         firms=FirmsClient(api("intake", settings.intake_url)),
+        inbox=InboxClient(api("delivery", settings.delivery_url)),
     )
 
 
@@ -98,6 +101,7 @@ def create_app(
     batches: Batches | None = None,
     passwords: Passwords | None = None,
     firms: Firms | None = None,
+    inbox: Inbox | None = None,
 ) -> FastAPI:
     """Builds the console app from settings (environment by default); tests hand in fakes of the services and a cheaper hasher."""
     settings = settings or ConsoleSettings()
@@ -114,6 +118,7 @@ def create_app(
             intake=intake or deps.intake,
             batches=batches or deps.batches,
             firms=firms or deps.firms,
+            inbox=inbox or deps.inbox,
         )
 
     async def close() -> None:
@@ -136,6 +141,7 @@ def create_app(
             dashboard.router,
             firm_pages.router,
             calendar.router,
+            lawyer_inbox.router,
         ),
         deps=build_deps,
         close=close,

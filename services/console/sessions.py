@@ -37,5 +37,5 @@ class Visitor:
 
     @property
     def principal(self) -> Principal:
-        """Returns who the services are told is calling: the person's role and scope."""
-        return Principal(sub=self.scope, role=self.role)
+        """Returns who the services are told is calling: the person's role and scope, and their username (a lawyer's openings and acknowledgements name it)."""
+        return Principal(sub=self.scope, role=self.role, user=self.username)

@@ -30,7 +30,7 @@ ROLE_CAN: dict[str, tuple[str, ...]] = {
         "批量导入：下载模板，上传填好的 Excel 工作簿及文书，查看每行的登记结果和退回原因。",
         "统计看板：本院的送达成功率、用时、超期率和费用，导出表格和月度考核报表。",
     ),
-    "lawyer": ("律师事务所送达页面即将上线。",),
+    "lawyer": ("送达收件箱：查看法院向本所送达的全部文书（未读在前，显示期限），打开文书，签收并查看电子送达凭证。",),
     "auditor": (
         "花名册：查阅送达员名单（只读）。",
         "待审核证据：查阅核验存疑的送达及其照片（只读）。",
@@ -55,6 +55,7 @@ NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "court": (("/notices", "本院通知"), ("/notices/new", "提交通知"), ("/notices/batch", "批量导入"), ("/dashboard", "统计看板")),
     "auditor": (("/roster", "花名册"), ("/holds", "待审核证据"), ("/notices", "通知列表"), ("/dashboard", "统计看板"), ("/calendar", "节假日安排")),
+    "lawyer": (("/inbox", "送达收件箱"),),
 }
 
 TASK_KINDS: dict[str, str] = {"visit": "上门送达", "posting": "张贴公告"}

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from services.delivery import consumers
 from services.delivery.adapters.mail import SmtpMailer
 from services.delivery.adapters.twilio import TwilioTelephony
-from services.delivery.api import agents, edelivery, holds, notices, tasks, webhooks
+from services.delivery.api import agents, edelivery, firm_inbox, holds, notices, tasks, webhooks
 from services.delivery.config import DeliverySettings
 from services.delivery.deps import DeliveryDeps
 from services.delivery.handlers import roster
@@ -73,7 +73,7 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
         title="Songda delivery",
         description="Runs delivery tier by tier for every recipient of a notice and records how and when service happened.",
         tables=TABLES,
-        routers=(notices.router, tasks.router, agents.router, holds.router, webhooks.router, edelivery.router),
+        routers=(notices.router, tasks.router, agents.router, holds.router, webhooks.router, edelivery.router, firm_inbox.router),
         consumes=consumers.TOPICS,
         handlers=consumers.HANDLERS,
         deps=build_deps,

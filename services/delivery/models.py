@@ -133,7 +133,7 @@ class DeliveryTask(SQLModel, table=True):
 
 
 class DeliveryLink(SQLModel, table=True):
-    """An e-delivery link: only the token's hash is kept; one recipient, one attempt, an expiry."""
+    """An e-delivery link: only the token's hash is kept; one recipient, one attempt, an expiry; for a lawyer's firm, also the firm's inbox item."""
 
     __tablename__ = "delivery_link"
 
@@ -147,6 +147,10 @@ class DeliveryLink(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     ip: str | None = None
     user_agent: str | None = None
+    # The firm a lawyer_firm attempt was sent to (its USCC): the item is in that firm's inbox, and its lawyers acknowledge there too.
+    firm_uscc: str | None = Field(default=None, index=True)
+    # The lawyer (console username) who acknowledged from the firm's inbox; None for the link's holder.
+    acknowledged_by: str | None = None
 
 
 class DeliveryCallback(SQLModel, table=True):

@@ -127,6 +127,7 @@ async def _prepare_send(session: AsyncSession, action: Send, *, state: Recipient
                 recipient_id=state.recipient.recipient_id,
                 expires_at=now + timedelta(days=setup.policy.electronic.link_valid_days),
                 created_at=now,
+                firm_uscc=state.recipient.lawyer.firm_uscc if action.channel is Channel.lawyer_firm and state.recipient.lawyer else None,
             )
         )
         link = f"{setup.public_url}/e/{token}"

@@ -35,11 +35,13 @@ AUDITED = frozenset({Role.supervisor, Role.auditor})
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's subject and role (a court id, an agent id, a firm's USCC, …) and the token's id."""
+    """Who is calling: the token's subject and role (a court id, an agent id, a firm's USCC, …), the token's id, and the person's console username if any."""
 
     sub: str
     role: Role
     jti: str = ""
+    # The signed-in person behind a firm's (or anyone's) token, e.g. the lawyer whose opening and acknowledgement are recorded; "" for other callers.
+    user: str = ""
 
     def is_court(self, court_id: str) -> bool:
         """Tells whether the caller is this court."""
@@ -59,11 +61,13 @@ class TokenTooLong(ValueError):
     """A token was asked to live longer than the maximum."""
 
 
-def mint(*, secret: str, role: Role, sub: str, issuer: str, now: datetime, ttl: timedelta = timedelta(hours=12), max_ttl: timedelta | None = None) -> str:
-    """Signs a token for `sub` acting as `role`, with a fresh `jti`; refuses a lifetime above `max_ttl`."""
+def mint(*, secret: str, role: Role, sub: str, issuer: str, now: datetime, ttl: timedelta = timedelta(hours=12), max_ttl: timedelta | None = None, user: str | None = None) -> str:
+    """Signs a token for `sub` acting as `role` (and, as `usr`, the person's username), with a fresh `jti`; refuses a lifetime above `max_ttl`."""
     if max_ttl is not None and ttl > max_ttl:
         raise TokenTooLong(f"a token may live at most {_hours(max_ttl)}; {_hours(ttl)} was asked")
     claims = {"sub": sub, "role": role.value, "iss": issuer, "jti": uuid.uuid4().hex, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
+    if user:
+        claims["usr"] = user
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -111,7 +115,7 @@ class TokenVerifier:
                 raise Problem(503, "Starting", "The service is still loading the list of revoked tokens; try again in a moment.", headers={"Retry-After": "1"})
             if self.revocations.revoked(jti):
                 raise _unauthorised("The token was revoked.")
-        return Principal(sub=str(claims["sub"]), role=role, jti=jti)
+        return Principal(sub=str(claims["sub"]), role=role, jti=jti, user=str(claims.get("usr", "")))
 
 
 def _unauthorised(detail: str) -> Problem:

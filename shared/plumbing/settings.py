@@ -68,6 +68,9 @@ class CommonSettings(BaseSettings):
     rate_limit_webhooks: str = "60000/minute"
     rate_limit_webhook_forgeries: str = "20/minute"
     rate_limit_health: str = "120/minute"
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto uvicorn believes (comma-separated addresses or networks, "*" for any):
+    # the console calls delivery on a lawyer's behalf and forwards the browser's address, which the e-service certificate records.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def token_max_ttl(self) -> timedelta | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -36,7 +37,7 @@ from simulators import camera
 from simulators.ems_sim.config import EmsSimSettings
 from simulators.ems_sim.main import create_app as create_sim
 from tests import histories, workbooks
-from tests.support import EXAMPLE_NOTICE, EXAMPLES, common, eventually, free_port, publish, running, serving, settings, token, upload_examples, without_contact_hours
+from tests.support import EXAMPLE_NOTICE, EXAMPLES, common, eventually, free_port, publish, resident_id, running, serving, settings, token, upload_examples, without_contact_hours
 
 FIRM = "31370000MD012345" + "6" + uscc_check_char("31370000MD0123456")
 OTHER_FIRM = "31370000MD054321" + "6" + uscc_check_char("31370000MD0543216")
@@ -66,6 +67,8 @@ class World:
     hook: str = ""
     sha256: str = ""
     agreement: dict[str, Any] = field(default_factory=dict)
+    # An item of the firm's inbox: the lawyer_firm attempt of a second notice, whose party consented to service through the firm.
+    firm_item: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -83,6 +86,30 @@ def batch_upload() -> dict[str, Any]:
     """A workbook of one notice whose defendant's ID number is wrong, for court C371002: its row is refused, so the batch registers nothing."""
     data = workbooks.notices(1, changes={0: {"法院编号": "MATRIX-B-1", "证件号码": "371002198503124211"}})
     return {"files": {"workbook": ("送达任务.xlsx", data, "application/octet-stream")}, "data": {"court_id": "C371002"}}
+
+
+FIRM_CASE = "（2026）鲁1002民初5151号"
+FIRM_CLIENT = {"name": "孙七", "kind": "person", "id_type": "resident_id", "id_number": resident_id(random.Random(5151))}
+
+
+def firm_notice_body() -> dict[str, Any]:
+    """A notice whose one party is the firm's client and agreed to service through the firm's mailbox (a lawyer_firm attempt first)."""
+    body = copy.deepcopy(EXAMPLE_NOTICE)
+    client = {**body["recipients"][0], **FIRM_CLIENT, "phones": [], "emails": []}
+    client["lawyer"] = {"name": "王律师", "firm": "山东某某律师事务所", "firm_uscc": FIRM}
+    body.update(court_reference="MATRIX-FIRM-1", case_number=FIRM_CASE, recipients=[client])
+    return body
+
+
+def firm_consent_body() -> dict[str, Any]:
+    return {
+        "case_number": FIRM_CASE,
+        "stage": "first_instance",
+        "party": FIRM_CLIENT,
+        "address": {"text": EXAMPLE_NOTICE["recipients"][0]["addresses"][0]["text"], "postcode": "264200"},
+        "e_delivery": {"consent": True, "channels": [{"channel": "lawyer_firm", "address": "inbox@firm.example"}]},
+        "confirmed_at": "2026-11-20",
+    }
 
 
 def confirmation_body() -> dict[str, Any]:
@@ -162,6 +189,9 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
     assert submitted.status_code == 201, submitted.text
     w.notice_id = submitted.json()["id"]
     w.recipient_id = submitted.json()["recipients"][0]["recipient_id"]
+    assert (await intake.post("/v1/address-confirmations", json=firm_consent_body(), headers=court)).status_code == 201
+    firm_notice = await intake.post("/v1/notices", json=firm_notice_body(), headers=court)
+    assert firm_notice.status_code == 201, firm_notice.text
     batch = await intake.post("/v1/notice-batches", headers=court, **batch_upload())
     assert batch.status_code == 202, batch.text
     w.batch_id = batch.json()["batch_id"]
@@ -205,6 +235,12 @@ async def _build(w: World, *, kafka: str, names: TopicNames) -> None:
         return item.waybill_no if item and item.waybill_no else None
 
     w.waybill_no = await eventually(booked, what="the court mail to be booked")
+
+    async def served_on_the_firm() -> str | None:
+        items = (await delivery.get("/v1/firm/inbox", headers=token(Role.lawyer, FIRM))).json()["items"]
+        return next((i["attempt_id"] for i in items if i["notice_id"] == firm_notice.json()["id"]), None)
+
+    w.firm_item = await eventually(served_on_the_firm, what="the firm's notice in its inbox")
 
     history = histories.postal(histories.registered())
     for source, event in history.events:
@@ -422,6 +458,30 @@ TABLE: tuple[Call, ...] = (
     Call("delivery", "get", "/e/{token}/documents/{number}", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1"),
     Call("delivery", "get", "/e/{token}/documents/{number}/download", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1/download"),
     Call("delivery", "post", "/e/{token}/ack", (403,) * 9, lambda w: "/e/" + "A" * 32 + "/ack"),
+    # A firm's inbox: its lawyers alone; another firm's item answers as a missing one. The acknowledgement comes last: it changes the item.
+    Call("delivery", "get", "/v1/firm/inbox", (403, 403, 403, 403, 200, 200, 403, 403, 403), lambda w: "/v1/firm/inbox"),
+    Call("delivery", "get", "/v1/firm/inbox/{attempt_id}", (403, 403, 403, 403, 200, 404, 403, 403, 403), lambda w: f"/v1/firm/inbox/{w.firm_item}"),
+    Call(
+        "delivery",
+        "get",
+        "/v1/firm/inbox/{attempt_id}/documents/{number}",
+        (403, 403, 403, 403, 200, 404, 403, 403, 403),
+        lambda w: f"/v1/firm/inbox/{w.firm_item}/documents/1",
+    ),
+    Call(
+        "delivery",
+        "get",
+        "/v1/firm/inbox/{attempt_id}/documents/{number}/download",
+        (403, 403, 403, 403, 200, 404, 403, 403, 403),
+        lambda w: f"/v1/firm/inbox/{w.firm_item}/documents/1/download",
+    ),
+    Call(
+        "delivery",
+        "post",
+        "/v1/firm/inbox/{attempt_id}/acknowledge",
+        (403, 403, 403, 403, 200, 404, 403, 403, 403),
+        lambda w: f"/v1/firm/inbox/{w.firm_item}/acknowledge",
+    ),
     # carrier gateway
     Call("carrier_gateway", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("carrier_gateway", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),
@@ -494,7 +554,7 @@ async def test_every_endpoint_answers_every_caller_as_the_table_says(world: Worl
 
 def _made_up(call: Call, w: World) -> str:
     url = call.url(w)
-    for known in (w.notice_id, w.evidence_id, w.photo_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256, w.batch_id):
+    for known in (w.notice_id, w.evidence_id, w.photo_id, w.waybill_no, w.report_notice_id, w.task_id, w.sha256, w.batch_id, w.firm_item):
         url = url.replace(known, "0" * 8 + known[8:]) if known else url
     return url
 

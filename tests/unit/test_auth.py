@@ -61,6 +61,15 @@ def test_minted_claims() -> None:
     assert claims == {"sub": "A1", "role": "agent", "iss": ISSUER, "iat": int(issued.timestamp()), "exp": int(issued.timestamp()) + 300}
 
 
+def test_a_signed_in_persons_username_rides_as_usr() -> None:
+    raw = token(role=Role.lawyer, sub="31371000MD0543210E", user="lawyer-demo")
+    assert jwt.decode(raw, SECRET, algorithms=[ALGORITHM], issuer=ISSUER)["usr"] == "lawyer-demo"
+    assert VERIFIER.verify(raw) == Principal(sub="31371000MD0543210E", role=Role.lawyer, jti=jti_of(raw), user="lawyer-demo")
+    # No username: no claim, and the caller's user is empty.
+    assert "usr" not in jwt.decode(token(user=None), SECRET, algorithms=[ALGORITHM], issuer=ISSUER)
+    assert VERIFIER.verify(token()).user == ""
+
+
 def test_every_token_has_its_own_id() -> None:
     assert len({jti_of(token()) for _ in range(50)}) == 50
 

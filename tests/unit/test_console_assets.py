@@ -79,6 +79,9 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
         built.evidence.notices["n-1"] = "C371002"
         built.evidence.reports["n-1"] = ("C371002", [b"%PDF-1.7 report"])
         built.evidence.figures = {None: consoles.kpi_answer(None), "C371002": consoles.kpi_answer("C371002")}
+        await built.add("lawyer", Role.lawyer, scope=consoles.FIRM)
+        built.inbox.add(consoles.firm_item("a-1"), files={1: consoles.SAMPLE_PDF})
+        built.inbox.add(consoles.firm_item("a-2", opened=True))
         yield built
 
 
@@ -128,6 +131,13 @@ async def every_page(console: Console) -> dict[str, httpx.Response]:
         for path in ("/notices", "/notices/n-1", "/notices/new", "/notices/new/recipients/1", "/notices/new/documents/1"):
             pages[f"court {path}"] = await browser.get(path)
         pages["court submit refused"] = await browser.post("/notices/new", data={"csrf_token": token, "step": "submit", "case_number": "x"})
+    async with console.browser() as browser:
+        token = await signed_in(browser, "lawyer")
+        for path in ("/inbox", "/inbox/a-1"):
+            pages[f"lawyer {path}"] = await browser.get(path)
+        await browser.post("/inbox/a-1/acknowledge", data={"csrf_token": token})
+        pages["lawyer certificate"] = await browser.get("/inbox/a-1/certificate")
+        pages["lawyer item acknowledged"] = await browser.get("/inbox/a-1")
     return pages
 
 

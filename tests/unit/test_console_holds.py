@@ -123,7 +123,7 @@ async def test_the_items_are_fetched_with_the_persons_own_token(console: Console
     async with console.browser() as browser:
         await signed_in(browser, "reader")
         await browser.get("/evidence/ev-1")
-    assert seen == [Principal(sub="reader", role=Role.auditor)]
+    assert seen == [Principal(sub="reader", role=Role.auditor, user="reader")]
 
 
 async def test_the_list_and_the_items_are_for_supervisors_and_auditors_only(console: Console) -> None:

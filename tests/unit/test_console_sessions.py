@@ -168,7 +168,7 @@ async def test_each_role_lands_where_it_can_work(console: Console) -> None:
     await console.add("firm-1", Role.lawyer, "91370000MA3C5X2L4X")
     async with console.browser() as browser:
         answer = await sign_in(browser, "firm-1")
-        assert answer.headers["location"] == "/welcome"
+        assert answer.headers["location"] == "/inbox"
     async with console.browser() as browser:
         answer = await sign_in(browser, "court-1")
         assert answer.headers["location"] == "/notices"

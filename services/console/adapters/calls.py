@@ -33,8 +33,8 @@ class Minter:
     now: Callable[[], datetime] = field(default=wall_clock)
 
     def token(self, caller: Principal) -> str:
-        """Returns a token naming the caller's role and scope, valid for TOKEN_TTL."""
-        return mint(secret=self.secret, role=caller.role, sub=caller.sub, issuer=self.issuer, now=self.now(), ttl=TOKEN_TTL)
+        """Returns a token naming the caller's role, scope and username, valid for TOKEN_TTL."""
+        return mint(secret=self.secret, role=caller.role, sub=caller.sub, issuer=self.issuer, now=self.now(), ttl=TOKEN_TTL, user=caller.user or None)
 
 
 class ServiceUnavailable(RuntimeError):

@@ -78,6 +78,24 @@ async def open_document(deps: DeliveryDeps, *, token: str, number: int, disposit
             return link
         notice = await session.get(DeliveryNotice, link.notice_id)
     assert notice is not None
+    return await serve_document(
+        deps, notice=notice, recipient_id=link.recipient_id, attempt_id=link.attempt_id, number=number, disposition=disposition, ip=ip, user_agent=user_agent
+    )
+
+
+async def serve_document(
+    deps: DeliveryDeps,
+    *,
+    notice: DeliveryNotice,
+    recipient_id: str,
+    attempt_id: str,
+    number: int,
+    disposition: Disposition,
+    ip: str | None,
+    user_agent: str,
+    by: str | None = None,
+) -> Opened | Refused:
+    """Returns one listed document of the notice (numbered from 1) from the document store, and records the opening (by a link's holder, or the named lawyer) as delivery.DocumentOpened."""
     if not 1 <= number <= len(notice.documents) or not notice.documents[number - 1].get("content_type"):
         # A notice registered before files were kept lists titles only (no content type): there is nothing to open.
         return Refused(404, no_document=True)
@@ -95,18 +113,19 @@ async def open_document(deps: DeliveryDeps, *, token: str, number: int, disposit
     async with deps.db.transaction() as session:
         opened = DocumentOpened(
             notice_id=notice.id,
-            recipient_id=link.recipient_id,
-            attempt_id=link.attempt_id,
+            recipient_id=recipient_id,
+            attempt_id=attempt_id,
             sha256=sha256,
             title=document["title"],
             disposition=disposition,
             opened_at=now,
             ip=ip,
             user_agent=user_agent,
+            by=by,
         )
         # Evidence of the e-service, and nothing else: the recipient's plan moves on their acknowledgement, not on a reading.
         emit(session, opened, notice=notice, now=now, causation=None)
-    log.info("edelivery.document_opened", attempt_id=link.attempt_id, sha256=sha256, disposition=str(disposition))
+    log.info("edelivery.document_opened", attempt_id=attempt_id, sha256=sha256, disposition=str(disposition))
     return Opened(title=document["title"], sha256=sha256, content_type=document["content_type"], data=data)
 
 
