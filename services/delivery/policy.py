@@ -38,6 +38,8 @@ class ServiceTime(StrEnum):
 class Electronic(Section):
     service_time: ServiceTime = ServiceTime.arrival
     arrival_wait_hours: float = Field(gt=0)
+    # Working hours a message that arrived but does not serve by arriving waits for the acknowledgement or read report.
+    acknowledgement_wait_hours: float = Field(default=27.0, gt=0)
     retry_delay_hours: float = Field(gt=0)
     retries: int = Field(ge=0)
     call_unconsented_phones: bool = True

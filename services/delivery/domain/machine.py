@@ -20,6 +20,7 @@ from services.delivery.domain.inputs import (
     PostalReceipt,
     PostalTrace,
     PublicationRecorded,
+    Read,
     RevisitOrdered,
     TaskOutcome,
     TaskReported,
@@ -46,6 +47,7 @@ from shared.contracts.events import (
     AttemptSucceeded,
     Channel,
     PostalStatus,
+    RecipientServed,
     ReturnReason,
     Review,
     ServiceMethod,
@@ -84,9 +86,10 @@ def apply(state: RecipientState, event: Input, *, now: datetime, policy: Policy)
             return _arrived(decision, attempt, event, now=now, policy=policy)
         case NotArrived() if attempt.status is AttemptStatus.open:
             return _not_arrived(decision, attempt, event, now=now, policy=policy)
-        case Acknowledged() if attempt.status is AttemptStatus.open and policy.electronic.service_time is ServiceTime.acknowledgement:
-            succeed(decision, attempt, detail="acknowledged on the e-delivery page", at=event.at)
-            return serve(decision, served_by(ServiceMethod.electronic, attempt, event_day=local_date(event.at), deemed=False, at=event.at), now=now)
+        case Acknowledged() if attempt.status is AttemptStatus.open:
+            return _received(decision, attempt, law.Signal.acknowledgement, at=event.at, now=now, detail="acknowledged on the e-delivery page")
+        case Read() if attempt.status is AttemptStatus.open:
+            return _received(decision, attempt, law.Signal.read, at=event.at, now=now, detail="documents opened on the e-delivery page")
         case TaskReported() if attempt.status is AttemptStatus.open and attempt.channel in TASKS:
             return _reported(decision, attempt, event, now=now, policy=policy)
         case PostalTrace() if attempt.status is AttemptStatus.open and attempt.channel is Channel.court_mail:
@@ -109,10 +112,20 @@ def _tick(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     if attempt.status is AttemptStatus.scheduled and attempt.not_before is not None and attempt.not_before <= now:
         return open_attempt(decision, now=now, policy=policy)
     if attempt.status is AttemptStatus.open and attempt.due_at is not None and attempt.due_at <= now:
-        reason = "no return receipt in time" if attempt.channel is Channel.court_mail else "no delivery receipt in time"
-        fail(decision, attempt, reason=reason, at=now)
+        fail(decision, attempt, reason=_overdue_reason(state, attempt), at=now)
         return next_step(decision, now=now, policy=policy)
     return decision
+
+
+def _overdue_reason(state: RecipientState, attempt: Attempt) -> str:
+    """Why an attempt whose due time passed failed: nothing came back, or it arrived but nothing that serves followed."""
+    if attempt.channel is Channel.court_mail:
+        return "no return receipt in time"
+    if attempt.arrived_at is None:
+        return "no delivery receipt in time"
+    if not _address_confirmed(state, attempt):
+        return "arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))"
+    return "arrived, but not acknowledged in time: not served"
 
 
 def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datetime, policy: Policy) -> Decision:
@@ -120,12 +133,45 @@ def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datet
         # A call tells the party what is coming; it serves no document (CPL 90 names written means only).
         succeed(decision, attempt, detail="call answered, notice read", at=event.at, record=event.record)
         return next_step(decision, now=now, policy=policy)
-    if policy.electronic.service_time is ServiceTime.acknowledgement:
-        decision.state = replace_attempt(decision.state, attempt.model_copy(update={"arrived_at": event.at}))
+    effect = law.e_service(law.Signal.arrival, address_confirmed=_address_confirmed(decision.state, attempt))
+    if effect is None or policy.electronic.service_time is ServiceTime.acknowledgement:
+        # Arrival alone does not serve here: the attempt waits, open, for the acknowledgement or the read report.
+        hours = policy.working_hours
+        wait = add_working_hours(event.at, policy.electronic.acknowledgement_wait_hours, day_start=hours.start, day_end=hours.end)
+        due = max(wait, attempt.due_at) if attempt.due_at else wait
+        decision.state = replace_attempt(decision.state, attempt.model_copy(update={"arrived_at": event.at, "due_at": due}))
         return decision
     succeed(decision, attempt, detail="reached the recipient's system", at=event.at, record=event.record)
-    # CPL 90, Interp. 135: served on the day the message reached the recipient's system.
-    return serve(decision, served_by(ServiceMethod.electronic, attempt, event_day=local_date(event.at), deemed=False, at=event.at), now=now)
+    # CPL 90, Interp. 135, OLR Art. 31(1): served on the day the message reached the recipient's system.
+    return _e_serve(decision, attempt, effect, at=event.at, now=now)
+
+
+def _address_confirmed(state: RecipientState, attempt: Attempt) -> bool:
+    """Whether the recipient provided or confirmed the attempt's address; a step without a recorded consent counts as confirmed, as before OLR Art. 31."""
+    consent = state.plan[attempt.step].consent
+    return consent is None or consent.address_confirmed
+
+
+def _received(decision: Decision, attempt: Attempt, signal: law.Signal, *, at: datetime, now: datetime, detail: str) -> Decision:
+    """The recipient acknowledged or read the documents: served if that serves at this address (OLR Art. 31)."""
+    effect = law.e_service(signal, address_confirmed=_address_confirmed(decision.state, attempt))
+    if effect is None:
+        return decision
+    succeed(decision, attempt, detail=detail, at=at)
+    return _e_serve(decision, attempt, effect, at=at, now=now)
+
+
+def _e_serve(decision: Decision, attempt: Attempt, effect: law.EService, *, at: datetime, now: datetime) -> Decision:
+    """Serves electronically on the day of `at`, with the consent the step rests on (OLR Art. 29) and any presumption (Art. 31(2))."""
+    consent = decision.state.plan[attempt.step].consent
+    update = {"basis": effect.basis, "presumed": effect.presumed, "deemed_reason": effect.reason, "consent": consent}
+    served = served_by(ServiceMethod.electronic, attempt, event_day=local_date(at), deemed=False, at=at).model_copy(update=update)
+    serve(decision, served, now=now)
+    # serve() announces what every method shares; what only an e-service carries is added to its announcement here.
+    announced = decision.events[-1]
+    assert isinstance(announced, RecipientServed)
+    decision.events[-1] = announced.model_copy(update={"legal_basis": effect.basis, "presumed": effect.presumed, "deemed_reason": effect.reason, "consent": consent})
+    return decision
 
 
 def _not_arrived(decision: Decision, attempt: Attempt, event: NotArrived, *, now: datetime, policy: Policy) -> Decision:

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.contracts.events import Channel, Exhausted, GeoPoint, Recipient, Review, ServiceMethod, Signature, SignerRole, Tier, Witness
+from shared.contracts.events import Channel, Consent, Exhausted, GeoPoint, Recipient, Review, ServiceMethod, Signature, SignerRole, Tier, Witness
 from shared.plumbing.clock import SHANGHAI
 
 
@@ -53,6 +53,8 @@ class Step(Frozen):
     target: str | None = None
     place: Place | None = None
     slot: int | None = None
+    # The consent an electronic step rests on: whether the address was confirmed decides what serves (OLR Art. 31).
+    consent: Consent | None = None
 
 
 class Attempt(Frozen):
@@ -107,6 +109,10 @@ class Served(Frozen):
     witness: Witness | None = None
     evidence_ids: list[str] = []
     review: Review | None = None
+    deemed_reason: str | None = None
+    # OLR Art. 31(2): served on a read report only, unless the recipient proves otherwise.
+    presumed: bool = False
+    consent: Consent | None = None
 
 
 class Case(Frozen):

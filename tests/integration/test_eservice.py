@@ -1,0 +1,78 @@
+"""Electronic service by the Online Litigation Rules on PostgreSQL and Kafka: unconfirmed addresses (Art. 31(2))."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.contracts.events import EDeliveryChannel, NoticeRegistered
+from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS
+from tests.integration.test_delivery import Harness, harness
+from tests.support import EXAMPLES, eventually, read_topic, registered_notice
+
+MAILBOX = "lisi@example.com"
+
+
+@pytest.fixture
+async def h(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with harness(kafka, topic_prefix, await make_database("delivery"), documents=tmp_path / "documents") as running:
+        yield running
+
+
+def unconfirmed_mail_notice() -> NoticeRegistered:
+    """A notice for one person whose e-mail address was found, not provided or confirmed by them."""
+    registered = registered_notice(consent=[(EDeliveryChannel.email, MAILBOX)], phones=())
+    [person] = registered.recipients
+    consent = [c.model_copy(update={"address_confirmed": False, "source": "原告起诉状所载电子邮箱"}) for c in person.consent]
+    return registered.model_copy(update={"recipients": [person.model_copy(update={"consent": consent})]})
+
+
+async def arrived_unserved(h: Harness, registered: NoticeRegistered) -> tuple[dict[str, Any], str]:
+    """Publishes the notice and waits for its e-mail to arrive; returns the recipient's view and the e-delivery link's path."""
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    waiting = await h.recipient_when(registered.notice_id, lambda r: r["attempts"] and r["attempts"][0]["arrived_at"], "the e-mail to arrive")
+    [message] = await eventually(lambda: _mail_for(h, registered), what="the e-mail in the inbox")
+    link = next(line for line in message.get_content().splitlines() if "/e/" in line).strip()
+    return waiting, link.removeprefix(h.base)
+
+
+async def _mail_for(h: Harness, registered: NoticeRegistered) -> list[Any]:
+    return [m for m in h.inbox.messages if registered.case_number in str(m["Subject"]) and MAILBOX in str(m["To"])]
+
+
+async def served_event(h: Harness, notice_id: str) -> dict[str, Any]:
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
+    [served] = [json.loads(r.value)["data"] for r in records if r.key == notice_id.encode() and json.loads(r.value)["type"] == "delivery.RecipientServed"]
+    return served
+
+
+async def test_an_unconfirmed_address_is_served_on_acknowledgement_not_on_arrival(h: Harness) -> None:
+    registered = unconfirmed_mail_notice()
+    waiting, path = await arrived_unserved(h, registered)
+    # OLR Art. 31(2): arrival at an address the recipient did not confirm is not service; the attempt stays open.
+    assert (waiting["status"], waiting["served"], waiting["attempts"][0]["status"]) == ("in_progress", None, "open")
+    ack = await h.delivery.post(path + "/ack", headers={"User-Agent": "Mozilla/5.0 test", "Origin": h.base})
+    assert ack.status_code == 303
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the acknowledgement to serve")
+    assert (served["served"]["channel"], served["legal_basis"], served["served"]["presumed"]) == ("email", "民事诉讼法第90条；《人民法院在线诉讼规则》第31条", False)
+    assert served["served"]["served_at"] > waiting["attempts"][0]["arrived_at"]
+    event = await served_event(h, registered.notice_id)
+    assert "presumed" not in event and event["consent"]["address_confirmed"] is False and event["consent"]["source"] == "原告起诉状所载电子邮箱"
+
+
+async def test_an_unconfirmed_address_is_presumed_served_when_its_documents_are_opened(h: Harness) -> None:
+    registered = unconfirmed_mail_notice()
+    waiting, path = await arrived_unserved(h, registered)
+    assert waiting["status"] == "in_progress"
+    await h.documents.put((EXAMPLES / "complaint_copy.pdf").read_bytes())
+    shown = await h.delivery.get(f"{path}/documents/1", headers={"User-Agent": "Mozilla/5.0 test"})
+    assert shown.status_code == 200
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the read report to presume service")
+    assert (served["served"]["presumed"], served["served"]["deemed"]) == (True, False)
+    event = await served_event(h, registered.notice_id)
+    assert event["presumed"] is True and event["deemed_reason"] == "系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）"
+    assert event["legal_basis"] == "民事诉讼法第90条；《人民法院在线诉讼规则》第31条"
