@@ -43,6 +43,8 @@ class Electronic(Section):
     retry_delay_hours: float = Field(gt=0)
     retries: int = Field(ge=0)
     call_unconsented_phones: bool = True
+    # OLR Art. 32: run the consented written channels (the lawyer's firm, SMS, e-mail) at once; the first to serve decides.
+    parallel: bool = False
     link_valid_days: int = Field(ge=1)
 
 

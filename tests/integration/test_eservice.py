@@ -1,4 +1,4 @@
-"""Electronic service by the Online Litigation Rules on PostgreSQL and Kafka: unconfirmed addresses (Art. 31(2))."""
+"""Electronic service by the Online Litigation Rules on PostgreSQL and Kafka: unconfirmed addresses (Art. 31(2)), parallel channels (Art. 32)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,25 @@ from typing import Any
 
 import pytest
 
+from services.delivery import policy as policy_module
 from shared.contracts.events import EDeliveryChannel, NoticeRegistered
 from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS
 from tests.integration.test_delivery import Harness, harness
-from tests.support import EXAMPLES, eventually, read_topic, registered_notice
+from tests.support import EXAMPLES, MOBILE, eventually, read_topic, registered_notice
 
 MAILBOX = "lisi@example.com"
+
+
+@pytest.fixture
+async def parallel(kafka: str, topic_prefix: str, make_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    """Delivery with `[electronic] parallel = true`, every consented written channel at once."""
+    policy = (Path(policy_module.__file__).parent / "policy.toml").read_text(encoding="utf-8")
+    assert "\nparallel = false\n" in policy, "the shipped policy names the parallel key"
+    path = tmp_path / "policy.toml"
+    path.write_text(policy.replace("\nparallel = false\n", "\nparallel = true\n"), encoding="utf-8")
+    monkeypatch.setenv("DELIVERY_POLICY_FILE", str(path))
+    async with harness(kafka, topic_prefix, await make_database("delivery"), documents=tmp_path / "documents") as running:
+        yield running
 
 
 @pytest.fixture
@@ -76,3 +89,34 @@ async def test_an_unconfirmed_address_is_presumed_served_when_its_documents_are_
     event = await served_event(h, registered.notice_id)
     assert event["presumed"] is True and event["deemed_reason"] == "系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）"
     assert event["legal_basis"] == "民事诉讼法第90条；《人民法院在线诉讼规则》第31条"
+
+
+async def test_parallel_channels_both_go_out_the_earliest_arrival_serves_and_the_other_is_superseded(parallel: Harness) -> None:
+    h = parallel
+    await h.sim.post("/sim/script", json={"number": MOBILE, "sms": {"outcome": "delivered"}})
+    registered = registered_notice(consent=[(EDeliveryChannel.sms, MOBILE), (EDeliveryChannel.email, MAILBOX)])
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    # The mail server accepts the e-mail at once; the handset reports the SMS delivered seconds later.
+    served = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the first channel to serve")
+    assert served["served"]["channel"] == "email"
+    attempts = {a["channel"]: a for a in served["attempts"]}
+    assert (attempts["email"]["status"], attempts["sms"]["status"]) == ("succeeded", "superseded")
+    assert attempts["email"]["started_at"] == attempts["sms"]["started_at"], "both started at once"
+    await eventually(lambda: _mail_for(h, registered), what="the e-mail in the inbox")
+    sms = await eventually(lambda: _sms_to(h, "delivered"), what="the SMS, sent too, to be delivered", timeout=45)
+    assert len(sms) == 1
+    # The SMS's late delivered callback changes nothing: the e-mail's service stands.
+    await eventually(
+        lambda: h.scalar("SELECT count(*) FROM delivery_callback WHERE attempt_id = :a AND key LIKE :k", a=attempts["sms"]["attempt_id"], k="%:delivered"),
+        what="the SMS's delivered callback",
+    )
+    after = await h.recipient_when(registered.notice_id, lambda r: r["status"] == "served", "the recipient still served")
+    assert after["served"] == served["served"] and after["attempts"] == served["attempts"]
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
+    [superseded] = [json.loads(r.value)["data"] for r in records if r.key == registered.notice_id.encode() and json.loads(r.value)["type"] == "delivery.AttemptSuperseded"]
+    assert (superseded["attempt_id"], superseded["by_attempt_id"], superseded["channel"]) == (attempts["sms"]["attempt_id"], attempts["email"]["attempt_id"], "sms")
+
+
+async def _sms_to(h: Harness, status: str) -> list[dict[str, Any]]:
+    messages = (await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]
+    return messages if messages and all(m["status"] == status for m in messages) else []

@@ -7,14 +7,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.delivery.domain import law
-from services.delivery.domain.decision import Decision
-from services.delivery.domain.inputs import Acknowledged, Arrived, Read, Tick
+from services.delivery.domain.decision import Decision, Send, Withdraw
+from services.delivery.domain.inputs import Acknowledged, Arrived, Failure, NotArrived, Read, Tick
 from services.delivery.domain.machine import apply
 from services.delivery.domain.moves import start
-from services.delivery.domain.state import AttemptStatus, Case, RecipientState, RecipientStatus, wake_at
+from services.delivery.domain.state import Attempt, AttemptStatus, Case, RecipientState, RecipientStatus, wake_at
 from services.delivery.policy import Policy, ServiceTime, load_policy
 from shared.contracts.events import (
     AttemptFailed,
+    AttemptSuperseded,
     CandidateAddress,
     Channel,
     Consent,
@@ -149,3 +150,114 @@ def test_each_step_carries_the_consent_it_rests_on() -> None:
     sms, mail = consent(EDeliveryChannel.sms, "13800138000"), consent(EDeliveryChannel.email, MAILBOX, confirmed=False)
     state = started(mail, sms)
     assert [(s.channel, s.consent) for s in state.plan[:3]] == [(Channel.sms, sms), (Channel.email, mail), (Channel.visit, None)]
+
+
+# --- Parallel channels (OLR Art. 32) ---
+
+PARALLEL = POLICY.model_copy(update={"electronic": POLICY.electronic.model_copy(update={"parallel": True})})
+SMS, MAIL = consent(EDeliveryChannel.sms, MOBILE), consent(EDeliveryChannel.email, MAILBOX)
+
+
+def latest(state: RecipientState, channel: Channel) -> Attempt:
+    return [a for a in state.attempts if a.channel is channel][-1]
+
+
+def happen(state: RecipientState, channel: Channel, what: str, *, at: datetime) -> Decision:
+    """Feeds the latest attempt of `channel` an input: arrived, ack, read, failed, unusable, retry; or `tick`."""
+    if what == "tick":
+        return step(state, Tick(), now=at, policy=PARALLEL)
+    attempt_id = latest(state, channel).attempt_id
+    event = {
+        "arrived": Arrived(attempt_id=attempt_id, at=at),
+        "ack": Acknowledged(attempt_id=attempt_id, at=at),
+        "read": Read(attempt_id=attempt_id, at=at),
+        "failed": NotArrived(attempt_id=attempt_id, at=at, status="undelivered"),
+        "unusable": NotArrived(attempt_id=attempt_id, at=at, status="rejected", failure=Failure.unusable),
+        "retry": NotArrived(attempt_id=attempt_id, at=at, status="undelivered", failure=Failure.retry, error_code=30003),
+    }[what]
+    return step(state, event, now=at, policy=PARALLEL)
+
+
+T1, T2, T3 = NOW + timedelta(minutes=1), NOW + timedelta(minutes=2), NOW + timedelta(minutes=3)
+DAYS_LATER = NOW + timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("consents", "script", "served_channel", "statuses", "next_channel"),
+    [
+        # The earliest effective service decides; the other channel is superseded and a late arrival changes nothing.
+        ((SMS, MAIL), [(Channel.email, "arrived", T1), (Channel.sms, "arrived", T2)], Channel.email, {Channel.sms: "superseded", Channel.email: "succeeded"}, None),
+        ((SMS, MAIL), [(Channel.sms, "arrived", T1), (Channel.email, "arrived", T2)], Channel.sms, {Channel.sms: "succeeded", Channel.email: "superseded"}, None),
+        # One channel failing leaves the other running; it still serves.
+        ((SMS, MAIL), [(Channel.sms, "failed", T1), (Channel.email, "arrived", T2)], Channel.email, {Channel.sms: "failed", Channel.email: "succeeded"}, None),
+        ((SMS, MAIL), [(Channel.email, "unusable", T1)], None, {Channel.sms: "open", Channel.email: "failed"}, None),
+        # All failing: the plan goes on with the next step (here a visit: the mobile was consented, so no call).
+        ((SMS, MAIL), [(Channel.sms, "failed", T1), (Channel.email, "unusable", T2)], None, {Channel.sms: "failed", Channel.email: "failed"}, Channel.visit),
+        ((SMS, MAIL), [(Channel.sms, "tick", DAYS_LATER)], None, {Channel.sms: "failed", Channel.email: "failed"}, Channel.visit),
+        # An unreachable handset is tried again beside the e-mail; the e-mail serving first supersedes the retry.
+        ((SMS, MAIL), [(Channel.sms, "retry", T1), (Channel.email, "arrived", T2)], Channel.email, {Channel.sms: "superseded", Channel.email: "succeeded"}, None),
+        # At an unconfirmed address arrival serves nothing (Art. 31(2)): the confirmed channel's later arrival wins.
+        (
+            (SMS, consent(EDeliveryChannel.email, MAILBOX, confirmed=False)),
+            [(Channel.email, "arrived", T1), (Channel.sms, "arrived", T2)],
+            Channel.sms,
+            {Channel.sms: "succeeded", Channel.email: "superseded"},
+            None,
+        ),
+        (
+            (SMS, consent(EDeliveryChannel.email, MAILBOX, confirmed=False)),
+            [(Channel.email, "arrived", T1), (Channel.email, "read", T2), (Channel.sms, "arrived", T3)],
+            Channel.email,
+            {Channel.sms: "superseded", Channel.email: "succeeded"},
+            None,
+        ),
+    ],
+)
+def test_parallel_channels(
+    consents: tuple[Consent, ...], script: list[tuple[Channel, str, datetime]], served_channel: Channel | None, statuses: dict[Channel, str], next_channel: Channel | None
+) -> None:
+    state = started(*consents, policy=PARALLEL)
+    outcome: RecipientServed | None = None
+    for channel, what, at in script:
+        decision = happen(state, channel, what, at=at)
+        outcome = outcome or served(decision)
+        if state.status is RecipientStatus.served:
+            assert not decision.changed and decision.state == state, "an input after the service changes nothing"
+        state = decision.state
+    assert (outcome.channel if outcome else None) == served_channel
+    assert {channel: latest(state, channel).status.value for channel in statuses} == statuses
+    if next_channel is not None:
+        assert state.step.channel is next_channel and state.current is not None and state.current.status is AttemptStatus.open
+
+
+def test_parallel_start_sends_every_consented_written_channel_at_once() -> None:
+    decision = start(case=CASE, recipient=recipient(SMS, MAIL), now=NOW, policy=PARALLEL)
+    assert [(a.channel, a.target) for a in decision.actions if isinstance(a, Send)] == [(Channel.sms, MOBILE), (Channel.email, MAILBOX)]
+    assert [a.status for a in decision.state.attempts] == [AttemptStatus.open, AttemptStatus.open]
+    assert decision.state.parallel == [0, 1] and decision.state.cursor == 1
+    # Without the policy the channels run one after another, as before.
+    single = start(case=CASE, recipient=recipient(SMS, MAIL), now=NOW, policy=POLICY)
+    assert [a.channel for a in single.actions if isinstance(a, Send)] == [Channel.sms] and single.state.parallel == []
+
+
+def test_a_superseded_attempt_is_announced_and_its_message_withdrawn() -> None:
+    state = started(SMS, MAIL, policy=PARALLEL)
+    sms, mail = latest(state, Channel.sms), latest(state, Channel.email)
+    decision = happen(state, Channel.email, "arrived", at=T1)
+    [superseded] = [e for e in decision.events if isinstance(e, AttemptSuperseded)]
+    assert (superseded.attempt_id, superseded.by_attempt_id, superseded.channel, superseded.at) == (sms.attempt_id, mail.attempt_id, Channel.sms, T1)
+    assert Withdraw(attempt_id=sms.attempt_id) in decision.actions and decision.state.parallel == []
+    assert [type(e).__name__ for e in decision.events] == ["AttemptSucceeded", "AttemptSuperseded", "RecipientServed"]
+
+
+def test_a_parallel_retry_waits_beside_the_other_channel_and_starts_when_due() -> None:
+    state = started(SMS, MAIL, policy=PARALLEL)
+    retried = happen(state, Channel.sms, "retry", at=T1).state
+    again = latest(retried, Channel.sms)
+    assert again.status is AttemptStatus.scheduled and again.not_before is not None
+    assert wake_at(retried) == min(again.not_before, latest(retried, Channel.email).due_at or again.not_before)
+    assert not happen(retried, Channel.sms, "tick", at=again.not_before - timedelta(seconds=1)).changed
+    opened = happen(retried, Channel.sms, "tick", at=again.not_before)
+    assert [a.attempt_id for a in opened.actions if isinstance(a, Send)] == [again.attempt_id]
+    assert latest(opened.state, Channel.sms).status is AttemptStatus.open and opened.state.cursor == 1
+    assert [a.attempt_id for a in opened.state.attempts] == [a.attempt_id for a in retried.attempts]

@@ -28,15 +28,19 @@ from services.delivery.domain.inputs import (
 )
 from services.delivery.domain.moves import (
     TASKS,
+    after_parallel_failure,
     begin,
     fail,
     new_attempt_id,
     next_step,
     open_attempt,
+    open_parallel,
     replace_attempt,
+    retry_parallel,
     serve,
     served_by,
     succeed,
+    supersede,
 )
 from services.delivery.domain.plan import PUBLIC_NOTICE, TIER_ORDER, physical_steps
 from services.delivery.domain.state import Attempt, AttemptStatus, Claim, Place, RecipientState, RecipientStatus, Step
@@ -75,8 +79,8 @@ def apply(state: RecipientState, event: Input, *, now: datetime, policy: Policy)
             return _published(decision, event, policy=policy)
         case AddressChanged():
             return _address_changed(decision, event, now=now, policy=policy)
-    attempt = state.current
-    if attempt is None or attempt.attempt_id != event.attempt_id:
+    attempt = state.live(event.attempt_id)
+    if attempt is None:
         return decision
     match event:
         case Accepted():
@@ -106,6 +110,8 @@ def _tick(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     state = decision.state
     if state.status is RecipientStatus.notice_period and state.period_ends is not None and local_date(now) >= state.period_ends:
         return _end_period(decision, now=now)
+    if state.parallel and state.status is RecipientStatus.in_progress:
+        return _tick_parallel(decision, now=now, policy=policy)
     attempt = state.current
     if state.status is not RecipientStatus.in_progress or attempt is None:
         return decision
@@ -115,6 +121,16 @@ def _tick(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
         fail(decision, attempt, reason=_overdue_reason(state, attempt), at=now)
         return next_step(decision, now=now, policy=policy)
     return decision
+
+
+def _tick_parallel(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
+    """Starts the parallel attempts whose time came and fails those past their due time; when none is left running, the plan goes on."""
+    for attempt in decision.state.running():
+        if attempt.status is AttemptStatus.scheduled and attempt.not_before is not None and attempt.not_before <= now:
+            open_parallel(decision, attempt, now=now, policy=policy)
+        elif attempt.status is AttemptStatus.open and attempt.due_at is not None and attempt.due_at <= now:
+            fail(decision, attempt, reason=_overdue_reason(decision.state, attempt), at=now)
+    return after_parallel_failure(decision, now=now, policy=policy)
 
 
 def _overdue_reason(state: RecipientState, attempt: Attempt) -> str:
@@ -166,6 +182,8 @@ def _e_serve(decision: Decision, attempt: Attempt, effect: law.EService, *, at: 
     consent = decision.state.plan[attempt.step].consent
     update = {"basis": effect.basis, "presumed": effect.presumed, "deemed_reason": effect.reason, "consent": consent}
     served = served_by(ServiceMethod.electronic, attempt, event_day=local_date(at), deemed=False, at=at).model_copy(update=update)
+    # OLR Art. 32: the first channel to serve decides; the others running beside it are stopped.
+    supersede(decision, attempt, at=at)
     serve(decision, served, now=now)
     # serve() announces what every method shares; what only an e-service carries is added to its announcement here.
     announced = decision.events[-1]
@@ -177,18 +195,22 @@ def _e_serve(decision: Decision, attempt: Attempt, effect: law.EService, *, at: 
 def _not_arrived(decision: Decision, attempt: Attempt, event: NotArrived, *, now: datetime, policy: Policy) -> Decision:
     failure = event.failure
     state = decision.state
-    tries = sum(1 for a in state.attempts if a.step == state.cursor)
+    tries = sum(1 for a in state.attempts if a.step == attempt.step)
     reason = f"{event.status}" + (f" (error {event.error_code})" if event.error_code else "")
     if failure is Failure.retry and tries <= policy.electronic.retries:
         hours = policy.working_hours
         retry_at = add_working_hours(now, policy.electronic.retry_delay_hours, day_start=hours.start, day_end=hours.end)
         fail(decision, attempt, reason=reason, at=event.at, error_code=event.error_code, record=event.record, retry_at=retry_at)
+        if state.parallel:
+            return retry_parallel(decision, attempt, not_before=retry_at)
         return begin(decision, state.cursor, now=now, policy=policy, not_before=retry_at)
     fail(decision, attempt, reason=reason, at=event.at, error_code=event.error_code, record=event.record)
     if failure is Failure.unusable and attempt.target:
         decision.state = decision.state.model_copy(update={"unusable": [*decision.state.unusable, attempt.target]})
     if failure is Failure.landline and attempt.target and attempt.channel is Channel.sms:
         decision.state = _insert_call(decision.state, attempt.target)
+    if state.parallel:
+        return after_parallel_failure(decision, now=now, policy=policy)
     return next_step(decision, now=now, policy=policy)
 
 

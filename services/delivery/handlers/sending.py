@@ -34,6 +34,9 @@ def status_callback(deps: DeliveryDeps, attempt_id: str) -> str:
 
 async def dispatch(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing) -> None:
     """Sends one queued message or call through the ledger and applies the provider's answer."""
+    if not await _still_pending(deps, outgoing.attempt_id):
+        # Withdrawn since it was queued: another channel served first (OLR Art. 32).
+        return
     call, reconcile = _operations(deps, outgoing)
     try:
         result = await ledger.perform(deps.db, key=f"{outgoing.channel}:{outgoing.attempt_id}", kind=outgoing.channel, clock=deps.clock, call=call, reconcile=reconcile)
@@ -103,6 +106,12 @@ async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, erro
         row.last_error = error[:500]
         row.next_try_at = deps.clock.now() + retry_in if retry_in else None
         session.add(row)
+
+
+async def _still_pending(deps: DeliveryDeps, attempt_id: str) -> bool:
+    async with deps.db.sessions() as session:
+        row = await session.get(DeliveryOutgoing, attempt_id)
+    return row is not None and row.status == SendStatus.pending
 
 
 async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing:
