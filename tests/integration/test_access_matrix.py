@@ -387,6 +387,8 @@ TABLE: tuple[Call, ...] = (
     Call("delivery", "get", "/e/{token}/documents/{number}", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1"),
     Call("delivery", "get", "/e/{token}/documents/{number}/download", (404,) * 9, lambda w: "/e/" + "A" * 32 + "/documents/1/download"),
     Call("delivery", "post", "/e/{token}/ack", (403,) * 9, lambda w: "/e/" + "A" * 32 + "/ack"),
+    # A bounce is the mail server's pipe's, signed with the shared secret: no bearer of any role is it.
+    Call("delivery", "post", "/webhooks/mail/dsn", (403,) * 9, lambda w: "/webhooks/mail/dsn", lambda w: {"content": b"Subject: bounce\r\n\r\n"}),
     # carrier gateway
     Call("carrier_gateway", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("carrier_gateway", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),

@@ -1,19 +1,31 @@
-"""Electronic service by the Online Litigation Rules on PostgreSQL and Kafka: unconfirmed addresses (Art. 31(2)), parallel channels (Art. 32)."""
+"""Electronic service by the Online Litigation Rules on PostgreSQL and Kafka: unconfirmed addresses (Art. 31(2)), parallel channels (Art. 32), bounces through the real mail sink."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from services.delivery import policy as policy_module
+from services.delivery.adapters import dsn
+from services.delivery.config import DeliverySettings
+from services.delivery.main import create_app as create_delivery
 from shared.contracts.events import EDeliveryChannel, NoticeRegistered
-from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS
-from tests.integration.test_delivery import Harness, harness
-from tests.support import EXAMPLES, MOBILE, eventually, read_topic, registered_notice
+from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
+from shared.plumbing.db import Database
+from shared.plumbing.documents import DocumentStore
+from shared.plumbing.settings import DEV_MAIL_DSN_SECRET
+from simulators.mail_sink.bounce import dsn_for
+from simulators.mail_sink.config import MailSinkSettings
+from simulators.mail_sink.main import create_app as create_sink
+from tests.integration.test_delivery import Harness, Inbox, harness
+from tests.support import EXAMPLES, MOBILE, common, eventually, free_port, read_topic, registered_notice, serving, settings
 
 MAILBOX = "lisi@example.com"
 
@@ -120,3 +132,54 @@ async def test_parallel_channels_both_go_out_the_earliest_arrival_serves_and_the
 async def _sms_to(h: Harness, status: str) -> list[dict[str, Any]]:
     messages = (await h.sim.get("/sim/messages", params={"to": MOBILE})).json()["messages"]
     return messages if messages and all(m["status"] == status for m in messages) else []
+
+
+@pytest.fixture
+async def bouncing(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Harness]:
+    """Delivery sending its e-mail through the real mail sink, which bounces @bounce.invalid back to delivery's DSN webhook."""
+    sink_port, sink_smtp, delivery_port = free_port(), free_port(), free_port()
+    base = f"http://127.0.0.1:{delivery_port}"
+    database_url = await make_database("delivery")
+    async with AsyncExitStack() as stack:
+        sink = MailSinkSettings(port=sink_port, smtp_port=sink_smtp, dsn_url=f"{base}/webhooks/mail/dsn", common=common(kafka=kafka, prefix=topic_prefix))
+        sink_url = await stack.enter_async_context(serving(create_sink(sink), sink_port))
+        delivery_settings = settings(
+            DeliverySettings, database_url=database_url, kafka=kafka, prefix=topic_prefix, public_url=base, smtp_port=sink_smtp, dispatch_poll_ms=50, sweep_poll_ms=100
+        )
+        delivery_settings.common.documents_dir = tmp_path / "documents"
+        await stack.enter_async_context(serving(create_delivery(delivery_settings), delivery_port))
+        delivery = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
+        sim = await stack.enter_async_context(httpx.AsyncClient(base_url=sink_url, timeout=10))
+        db = Database(database_url)
+        stack.push_async_callback(db.dispose)
+        yield Harness(delivery=delivery, sim=sim, db=db, kafka=kafka, names=TopicNames(topic_prefix), inbox=Inbox(), base=base, documents=DocumentStore(tmp_path / "documents"))
+
+
+async def test_a_bounced_email_fails_its_attempt_with_the_servers_reason(bouncing: Harness) -> None:
+    h = bouncing
+    bounced = "wangwu@bounce.invalid"
+    registered = registered_notice(consent=[(EDeliveryChannel.email, bounced)], phones=())
+    [person] = registered.recipients
+    # Found, not confirmed by the party: arrival does not serve, so the attempt is still open when the bounce comes.
+    consent = [c.model_copy(update={"address_confirmed": False}) for c in person.consent]
+    registered = registered.model_copy(update={"recipients": [person.model_copy(update={"consent": consent})]})
+    await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    moved = await h.recipient_when(registered.notice_id, lambda r: r["attempts"] and r["attempts"][0]["status"] == "failed", "the bounce to fail the e-mail")
+    [mail] = moved["attempts"][:1]
+    assert mail["channel"] == "email" and mail["detail"] == f"退信：550 5.1.1 <{bounced}>: Recipient address rejected: User unknown"
+    assert moved["status"] == "in_progress" and moved["tier"] == "direct", "the plan moved on to a visit"
+    assert [m["to"] for m in (await h.sim.get("/api/messages")).json()["messages"]] == [bounced], "the sink took the e-mail before bouncing it"
+    records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
+    [failed] = [json.loads(r.value)["data"] for r in records if r.key == registered.notice_id.encode() and json.loads(r.value)["type"] == "delivery.AttemptFailed"]
+    assert failed["attempt_id"] == mail["attempt_id"] and failed["reason"].startswith("退信：550 5.1.1")
+
+    # The same bounce posted again is a repeat; one not signed with the shared secret is refused as a forgery.
+    original = f"To: {bounced}\r\nMessage-ID: <{mail['attempt_id']}@songda>\r\n\r\n".encode()
+    body = dsn_for(original, recipient=bounced, at=datetime.now(UTC))
+    again = await h.delivery.post("/webhooks/mail/dsn", content=body, headers={dsn.SIGNATURE_HEADER: dsn.sign(DEV_MAIL_DSN_SECRET, body)})
+    assert (again.status_code, again.json()) == (200, {"applied": False, "reason": "duplicate"})
+    forged = await h.delivery.post("/webhooks/mail/dsn", content=body, headers={dsn.SIGNATURE_HEADER: dsn.sign("not-the-shared-secret", body)})
+    assert forged.status_code == 403 and forged.headers["content-type"].startswith("application/problem+json")
+    junk = b"Subject: hello\r\n\r\nnot a report\r\n"
+    refused = await h.delivery.post("/webhooks/mail/dsn", content=junk, headers={dsn.SIGNATURE_HEADER: dsn.sign(DEV_MAIL_DSN_SECRET, junk)})
+    assert refused.status_code == 422 and "body" in refused.json()["detail"]

@@ -1,4 +1,4 @@
-"""Messages and calls: sending each at most once (side-effect ledger), and applying the provider's answer, callback or status."""
+"""Messages and calls: sending each at most once (side-effect ledger), and applying the provider's answer, callback, status or bounce."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import structlog
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.delivery.adapters import mail_mapper, twilio_mapper
+from services.delivery.adapters import dsn, mail_mapper, twilio_mapper
 from services.delivery.adapters.mail import MailResult, MailUnavailable
 from services.delivery.adapters.twilio import ProviderResult, ProviderStatus, ProviderUnavailable, notice_twiml
 from services.delivery.deps import DeliveryDeps
@@ -141,6 +141,26 @@ async def apply_callback(deps: DeliveryDeps, *, attempt_id: str, params: Mapping
             return False
         row.status = SendStatus.settled
         session.add(row)
+        decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
+    return bool(decision and decision.changed)
+
+
+async def apply_bounce(deps: DeliveryDeps, *, bounce: dsn.Bounce) -> bool | None:
+    """Applies a verified bounce of one of delivery's e-mails once: None for a repeat, otherwise whether it changed the recipient's delivery."""
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        row = await session.get(DeliveryOutgoing, bounce.attempt_id)
+        if row is None or row.channel not in (Channel.email, Channel.lawyer_firm):
+            raise NoSuchCall(bounce.attempt_id)
+        claim = insert_ignoring_duplicates(session, DeliveryCallback).values(
+            key=f"dsn:{bounce.attempt_id}:{bounce.action}:{bounce.status}", attempt_id=bounce.attempt_id, received_at=now
+        )
+        if (await session.exec(claim)).rowcount != 1:
+            return None
+        event = dsn.bounce_input(bounce, at=now)
+        if event is None:
+            return False
+        # A bounce about an attempt that already served, or was stopped, changes nothing (machine.apply).
         decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
     return bool(decision and decision.changed)
 
