@@ -15,6 +15,7 @@ from services.delivery.domain.state import Attempt, AttemptStatus, Case, Recipie
 from services.delivery.policy import Policy, ServiceTime, load_policy
 from shared.contracts.events import (
     AttemptFailed,
+    AttemptSucceeded,
     AttemptSuperseded,
     CandidateAddress,
     Channel,
@@ -24,6 +25,7 @@ from shared.contracts.events import (
     Provenance,
     Recipient,
     RecipientServed,
+    Transmission,
 )
 from shared.contracts.values import Phone
 
@@ -129,6 +131,17 @@ def test_arrival_then_acknowledgement_or_reading(confirmed: bool, policy: Policy
     assert (outcome.served_at, outcome.legal_basis, outcome.presumed, outcome.deemed) == (served_on, basis, presumed, False)
     assert outcome.deemed_reason == (PRESUMED if presumed else None)
     assert outcome.consent == consent(EDeliveryChannel.email, MAILBOX, confirmed=confirmed)
+
+
+def test_an_acknowledgement_after_arrival_keeps_the_arrivals_time_and_record() -> None:
+    state = started(consent(EDeliveryChannel.email, MAILBOX, confirmed=False))
+    attempt_id = current_id(state)
+    record = Transmission(provider="smtp", receiver=MAILBOX, status="accepted", sent_at=ARRIVED, arrived_at=ARRIVED)
+    waiting = step(state, Arrived(attempt_id=attempt_id, at=ARRIVED, record=record)).state
+    acknowledged = step(waiting, Acknowledged(attempt_id=attempt_id, at=LATER), now=LATER)
+    [succeeded] = [e for e in acknowledged.events if isinstance(e, AttemptSucceeded)]
+    assert (succeeded.at, succeeded.record) == (LATER, record)
+    assert acknowledged.state.attempts[0].arrived_at == ARRIVED and acknowledged.state.attempts[0].finished_at == LATER
 
 
 def test_an_unconfirmed_address_that_arrived_but_was_never_acknowledged_fails_when_due_and_moves_on() -> None:

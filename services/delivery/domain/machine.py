@@ -155,7 +155,7 @@ def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datet
         hours = policy.working_hours
         wait = add_working_hours(event.at, policy.electronic.acknowledgement_wait_hours, day_start=hours.start, day_end=hours.end)
         due = max(wait, attempt.due_at) if attempt.due_at else wait
-        decision.state = replace_attempt(decision.state, attempt.model_copy(update={"arrived_at": event.at, "due_at": due}))
+        decision.state = replace_attempt(decision.state, attempt.model_copy(update={"arrived_at": event.at, "due_at": due, "record": event.record}))
         return decision
     succeed(decision, attempt, detail="reached the recipient's system", at=event.at, record=event.record)
     # CPL 90, Interp. 135, OLR Art. 31(1): served on the day the message reached the recipient's system.
@@ -173,7 +173,7 @@ def _received(decision: Decision, attempt: Attempt, signal: law.Signal, *, at: d
     effect = law.e_service(signal, address_confirmed=_address_confirmed(decision.state, attempt))
     if effect is None:
         return decision
-    succeed(decision, attempt, detail=detail, at=at)
+    succeed(decision, attempt, detail=detail, at=at, record=attempt.record)
     return _e_serve(decision, attempt, effect, at=at, now=now)
 
 

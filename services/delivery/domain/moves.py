@@ -193,7 +193,8 @@ def fail(
 
 def succeed(decision: Decision, attempt: Attempt, *, detail: str, at: datetime, record: Transmission | None = None) -> None:
     state = decision.state
-    done = attempt.model_copy(update={"status": AttemptStatus.succeeded, "finished_at": at, "detail": detail, "arrived_at": at})
+    # An arrival that waited for the acknowledgement keeps its own time (OLR Art. 31(2)).
+    done = attempt.model_copy(update={"status": AttemptStatus.succeeded, "finished_at": at, "detail": detail, "arrived_at": attempt.arrived_at or at})
     decision.state = replace_attempt(state, done)
     decision.events.append(
         AttemptSucceeded(

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.contracts.events import Channel, Consent, Exhausted, GeoPoint, Recipient, Review, ServiceMethod, Signature, SignerRole, Tier, Witness
+from shared.contracts.events import Channel, Consent, Exhausted, GeoPoint, Recipient, Review, ServiceMethod, Signature, SignerRole, Tier, Transmission, Witness
 from shared.plumbing.clock import SHANGHAI
 
 
@@ -76,6 +76,8 @@ class Attempt(Frozen):
     finished_at: AwareDatetime | None = None
     detail: str | None = None
     error_code: int | None = None
+    # The provider's record of an arrival that did not serve by itself, kept for the attempt's success (the e-service certificate).
+    record: Transmission | None = None
 
 
 class Claim(Frozen):
