@@ -45,6 +45,8 @@ class Electronic(Section):
     call_unconsented_phones: bool = True
     # OLR Art. 32: run the consented written channels (the lawyer's firm, SMS, e-mail) at once; the first to serve decides.
     parallel: bool = False
+    # Minutes an e-mail the mail server accepted waits for a bounce before its arrival counts; 0: it counts at once.
+    bounce_wait_minutes: float = Field(default=0.0, ge=0)
     link_valid_days: int = Field(ge=1)
 
 

@@ -30,14 +30,22 @@ from tests.support import EXAMPLES, MOBILE, common, eventually, free_port, read_
 MAILBOX = "lisi@example.com"
 
 
+def policy_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **keys: str) -> None:
+    """Points delivery at a copy of the shipped policy with `keys` of its [electronic] table set to the given TOML values."""
+    policy = (Path(policy_module.__file__).parent / "policy.toml").read_text(encoding="utf-8")
+    for key, value in keys.items():
+        line = next((ln for ln in policy.splitlines() if ln.startswith(f"{key} = ")), None)
+        assert line is not None, f"the shipped policy names {key}"
+        policy = policy.replace(f"\n{line}\n", f"\n{key} = {value}\n")
+    path = tmp_path / "policy.toml"
+    path.write_text(policy, encoding="utf-8")
+    monkeypatch.setenv("DELIVERY_POLICY_FILE", str(path))
+
+
 @pytest.fixture
 async def parallel(kafka: str, topic_prefix: str, make_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
     """Delivery with `[electronic] parallel = true`, every consented written channel at once."""
-    policy = (Path(policy_module.__file__).parent / "policy.toml").read_text(encoding="utf-8")
-    assert "\nparallel = false\n" in policy, "the shipped policy names the parallel key"
-    path = tmp_path / "policy.toml"
-    path.write_text(policy.replace("\nparallel = false\n", "\nparallel = true\n"), encoding="utf-8")
-    monkeypatch.setenv("DELIVERY_POLICY_FILE", str(path))
+    policy_with(tmp_path, monkeypatch, parallel="true")
     async with harness(kafka, topic_prefix, await make_database("delivery"), documents=tmp_path / "documents") as running:
         yield running
 
@@ -135,8 +143,9 @@ async def _sms_to(h: Harness, status: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def bouncing(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Harness]:
-    """Delivery sending its e-mail through the real mail sink, which bounces @bounce.invalid back to delivery's DSN webhook."""
+async def bouncing(kafka: str, topic_prefix: str, make_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    """Delivery sending its e-mail through the real mail sink, which bounces @bounce.invalid back to delivery's DSN webhook; accepted e-mail waits 3 s for a bounce."""
+    policy_with(tmp_path, monkeypatch, bounce_wait_minutes="0.05")
     sink_port, sink_smtp, delivery_port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{delivery_port}"
     database_url = await make_database("delivery")
@@ -157,21 +166,25 @@ async def bouncing(kafka: str, topic_prefix: str, make_database, tmp_path: Path)
 
 async def test_a_bounced_email_fails_its_attempt_with_the_servers_reason(bouncing: Harness) -> None:
     h = bouncing
-    bounced = "wangwu@bounce.invalid"
+    bounced, good = "wangwu@bounce.invalid", "zhaoliu@example.com"
+    # Both addresses confirmed by the party: without the bounce window their acceptance would serve at once.
     registered = registered_notice(consent=[(EDeliveryChannel.email, bounced)], phones=())
-    [person] = registered.recipients
-    # Found, not confirmed by the party: arrival does not serve, so the attempt is still open when the bounce comes.
-    consent = [c.model_copy(update={"address_confirmed": False}) for c in person.consent]
-    registered = registered.model_copy(update={"recipients": [person.model_copy(update={"consent": consent})]})
+    fine = registered_notice(consent=[(EDeliveryChannel.email, good)], phones=())
     await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+    await h.publish(INTAKE_EVENTS, fine, notice_id=fine.notice_id)
     moved = await h.recipient_when(registered.notice_id, lambda r: r["attempts"] and r["attempts"][0]["status"] == "failed", "the bounce to fail the e-mail")
     [mail] = moved["attempts"][:1]
     assert mail["channel"] == "email" and mail["detail"] == f"退信：550 5.1.1 <{bounced}>: Recipient address rejected: User unknown"
-    assert moved["status"] == "in_progress" and moved["tier"] == "direct", "the plan moved on to a visit"
-    assert [m["to"] for m in (await h.sim.get("/api/messages")).json()["messages"]] == [bounced], "the sink took the e-mail before bouncing it"
+    assert moved["status"] == "in_progress" and moved["tier"] == "direct" and moved["served"] is None, "the plan moved on to a visit"
+    sent = {m["to"] for m in (await h.sim.get("/api/messages")).json()["messages"]}
+    assert sent == {bounced, good}, "the sink took both e-mails, and bounced one after"
     records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
     [failed] = [json.loads(r.value)["data"] for r in records if r.key == registered.notice_id.encode() and json.loads(r.value)["type"] == "delivery.AttemptFailed"]
     assert failed["attempt_id"] == mail["attempt_id"] and failed["reason"].startswith("退信：550 5.1.1")
+    # The e-mail nothing bounced is served once the window passed, as of its acceptance.
+    served = await h.recipient_when(fine.notice_id, lambda r: r["status"] == "served", "the unbounced e-mail to serve")
+    assert served["served"]["served_at"] == served["attempts"][0]["arrived_at"]
+    assert served["attempts"][0]["detail"] == "reached the recipient's system; no bounce"
 
     # The same bounce posted again is a repeat; one not signed with the shared secret is refused as a forgery.
     original = f"To: {bounced}\r\nMessage-ID: <{mail['attempt_id']}@songda>\r\n\r\n".encode()

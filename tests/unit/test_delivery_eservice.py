@@ -274,3 +274,39 @@ def test_a_parallel_retry_waits_beside_the_other_channel_and_starts_when_due() -
     assert [a.attempt_id for a in opened.actions if isinstance(a, Send)] == [again.attempt_id]
     assert latest(opened.state, Channel.sms).status is AttemptStatus.open and opened.state.cursor == 1
     assert [a.attempt_id for a in opened.state.attempts] == [a.attempt_id for a in retried.attempts]
+
+
+# --- A bounce window for e-mail accepted by a relay ---
+
+WAITING = POLICY.model_copy(update={"electronic": POLICY.electronic.model_copy(update={"bounce_wait_minutes": 10.0})})
+ACCEPTED = NOW + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("then", "at", "served_at", "status"),
+    [
+        # Nothing within the window: served as of the acceptance, not of the end of the wait.
+        ("tick", ACCEPTED + timedelta(minutes=10), ACCEPTED, AttemptStatus.succeeded),
+        ("tick", ACCEPTED + timedelta(minutes=9), None, AttemptStatus.open),
+        # A bounce within the window fails the attempt with the server's reason.
+        ("bounce", ACCEPTED + timedelta(minutes=2), None, AttemptStatus.failed),
+        # The recipient acknowledging meanwhile proves the arrival, which stays the service time.
+        ("ack", ACCEPTED + timedelta(minutes=3), ACCEPTED, AttemptStatus.succeeded),
+    ],
+)
+def test_an_accepted_email_waits_for_a_bounce_before_its_arrival_serves(then: str, at: datetime, served_at: datetime | None, status: AttemptStatus) -> None:
+    state = started(MAIL, policy=WAITING)
+    attempt_id = current_id(state)
+    accepted = step(state, Arrived(attempt_id=attempt_id, at=ACCEPTED), now=ACCEPTED, policy=WAITING)
+    assert served(accepted) is None and wake_at(accepted.state) == ACCEPTED + timedelta(minutes=10)
+    event = {
+        "tick": Tick(),
+        "bounce": NotArrived(attempt_id=attempt_id, at=at, status="退信：550 5.1.1 user unknown", failure=Failure.unusable),
+        "ack": Acknowledged(attempt_id=attempt_id, at=at),
+    }[then]
+    decision = step(accepted.state, event, now=at, policy=WAITING)
+    outcome = served(decision)
+    assert (outcome.served_at if outcome else None) == served_at
+    assert decision.state.attempts[0].status is status
+    if then == "bounce":
+        assert decision.state.unusable == [MAILBOX] and decision.state.exhausted[0].reason == "退信：550 5.1.1 user unknown"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.delivery.domain import law
 from services.delivery.domain.decision import Decision
@@ -118,6 +118,8 @@ def _tick(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     if attempt.status is AttemptStatus.scheduled and attempt.not_before is not None and attempt.not_before <= now:
         return open_attempt(decision, now=now, policy=policy)
     if attempt.status is AttemptStatus.open and attempt.due_at is not None and attempt.due_at <= now:
+        if attempt.bounce_wait_until is not None:
+            return _unbounced(decision, attempt, now=now)
         fail(decision, attempt, reason=_overdue_reason(state, attempt), at=now)
         return next_step(decision, now=now, policy=policy)
     return decision
@@ -129,6 +131,9 @@ def _tick_parallel(decision: Decision, *, now: datetime, policy: Policy) -> Deci
         if attempt.status is AttemptStatus.scheduled and attempt.not_before is not None and attempt.not_before <= now:
             open_parallel(decision, attempt, now=now, policy=policy)
         elif attempt.status is AttemptStatus.open and attempt.due_at is not None and attempt.due_at <= now:
+            if attempt.bounce_wait_until is not None:
+                # Served: the others were superseded, nothing is left to look at.
+                return _unbounced(decision, attempt, now=now)
             fail(decision, attempt, reason=_overdue_reason(decision.state, attempt), at=now)
     return after_parallel_failure(decision, now=now, policy=policy)
 
@@ -150,6 +155,13 @@ def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datet
         succeed(decision, attempt, detail="call answered, notice read", at=event.at, record=event.record)
         return next_step(decision, now=now, policy=policy)
     effect = law.e_service(law.Signal.arrival, address_confirmed=_address_confirmed(decision.state, attempt))
+    bounce_wait = policy.electronic.bounce_wait_minutes
+    if effect is not None and policy.electronic.service_time is ServiceTime.arrival and attempt.channel in MAILED and bounce_wait > 0:
+        # Accepted by a relay, the e-mail may still bounce: its arrival counts once the wait passed without one.
+        until = max(event.at, now) + timedelta(minutes=bounce_wait)
+        update = {"arrived_at": event.at, "record": event.record, "due_at": until, "bounce_wait_until": until}
+        decision.state = replace_attempt(decision.state, attempt.model_copy(update=update))
+        return decision
     if effect is None or policy.electronic.service_time is ServiceTime.acknowledgement:
         # Arrival alone does not serve here: the attempt waits, open, for the acknowledgement or the read report.
         hours = policy.working_hours
@@ -160,6 +172,15 @@ def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datet
     succeed(decision, attempt, detail="reached the recipient's system", at=event.at, record=event.record)
     # CPL 90, Interp. 135, OLR Art. 31(1): served on the day the message reached the recipient's system.
     return _e_serve(decision, attempt, effect, at=event.at, now=now)
+
+
+def _unbounced(decision: Decision, attempt: Attempt, *, now: datetime) -> Decision:
+    """No bounce came for the accepted e-mail: served as of its arrival (CPL 90, Interp. 135, OLR Art. 31(1))."""
+    assert attempt.arrived_at is not None
+    effect = law.e_service(law.Signal.arrival, address_confirmed=True)
+    assert effect is not None
+    succeed(decision, attempt, detail="reached the recipient's system; no bounce", at=attempt.arrived_at, record=attempt.record)
+    return _e_serve(decision, attempt, effect, at=attempt.arrived_at, now=now)
 
 
 def _address_confirmed(state: RecipientState, attempt: Attempt) -> bool:
@@ -173,8 +194,10 @@ def _received(decision: Decision, attempt: Attempt, signal: law.Signal, *, at: d
     effect = law.e_service(signal, address_confirmed=_address_confirmed(decision.state, attempt))
     if effect is None:
         return decision
+    # An e-mail waiting out its bounce window had already arrived at a confirmed address: served as of that arrival.
+    served_at = attempt.arrived_at if attempt.bounce_wait_until is not None and attempt.arrived_at is not None else at
     succeed(decision, attempt, detail=detail, at=at, record=attempt.record)
-    return _e_serve(decision, attempt, effect, at=at, now=now)
+    return _e_serve(decision, attempt, effect, at=served_at, now=now)
 
 
 def _e_serve(decision: Decision, attempt: Attempt, effect: law.EService, *, at: datetime, now: datetime) -> Decision:
@@ -212,6 +235,10 @@ def _not_arrived(decision: Decision, attempt: Attempt, event: NotArrived, *, now
     if state.parallel:
         return after_parallel_failure(decision, now=now, policy=policy)
     return next_step(decision, now=now, policy=policy)
+
+
+# Channels that go out as e-mail through the mail server (handlers/sending.py), whose acceptance a bounce may follow.
+MAILED = frozenset({Channel.email, Channel.lawyer_firm})
 
 
 def _insert_call(state: RecipientState, number: str) -> RecipientState:

@@ -78,6 +78,8 @@ class Attempt(Frozen):
     error_code: int | None = None
     # The provider's record of an arrival that did not serve by itself, kept for the attempt's success (the e-service certificate).
     record: Transmission | None = None
+    # An accepted e-mail waits until then for a bounce; none came, it serves as of its arrival.
+    bounce_wait_until: AwareDatetime | None = None
 
 
 class Claim(Frozen):
