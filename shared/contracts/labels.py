@@ -89,6 +89,7 @@ EVENT: dict[str, str] = {
     "delivery.AttemptStarted": "开始一次送达",
     "delivery.AttemptSucceeded": "一次送达成功",
     "delivery.AttemptFailed": "一次送达未成功",
+    "delivery.AttemptSuperseded": "另一途径先送达，本次停止",
     "delivery.DocumentsAcknowledged": "受送达人确认收到文书",
     "delivery.DocumentOpened": "受送达人在线查看或下载文书",
     "delivery.AddressReported": "送达员报告受送达人的新地址",
