@@ -310,3 +310,10 @@ def test_an_accepted_email_waits_for_a_bounce_before_its_arrival_serves(then: st
     assert decision.state.attempts[0].status is status
     if then == "bounce":
         assert decision.state.unusable == [MAILBOX] and decision.state.exhausted[0].reason == "退信：550 5.1.1 user unknown"
+
+
+def test_a_retry_scheduled_before_parallel_was_switched_on_stays_one_steps_own() -> None:
+    single = started(SMS, MAIL)
+    retried = happen(single, Channel.sms, "retry", at=T1)
+    assert [(a.channel, a.status) for a in retried.state.attempts] == [(Channel.sms, AttemptStatus.failed), (Channel.sms, AttemptStatus.scheduled)]
+    assert retried.state.parallel == [] and not [a for a in retried.actions if isinstance(a, Send)]

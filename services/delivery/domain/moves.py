@@ -52,7 +52,8 @@ def begin(decision: Decision, index: int, *, now: datetime, policy: Policy, not_
     state = decision.state
     while not _usable(state, state.plan[index]):
         index += 1
-    if policy.electronic.parallel and not state.parallel and state.plan[index].channel in PARALLEL:
+    # A retry scheduled for later is one step's own: the group starts together only when the plan reaches it.
+    if policy.electronic.parallel and not state.parallel and not_before is None and state.plan[index].channel in PARALLEL:
         group = parallel_group(state, index)
         if len(group) > 1:
             return _begin_parallel(decision, group, now=now, policy=policy)
