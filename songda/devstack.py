@@ -86,6 +86,8 @@ class Stack:
         if "mail_sink" in self.ports:
             wires["MAIL_SINK_SMTP_PORT"] = wires["DELIVERY_SMTP_PORT"] = str(self.smtp_port)
             wires["DELIVERY_SMTP_HOST"] = "127.0.0.1"
+            if "delivery" in self.ports:
+                wires["MAIL_SINK_DSN_URL"] = f"{self.url('delivery')}/webhooks/mail/dsn"
         return wires
 
     def start(self, *, echo: IO[str] | None = None) -> None:

@@ -65,7 +65,14 @@ DOCUMENT_KINDS: dict[str, str] = labels.DOCUMENT_KIND
 ID_TYPES: dict[str, str] = {"resident_id": "居民身份证", "uscc": "统一社会信用代码", "passport": "护照", "other": "其他证件"}
 TIERS: dict[str, str] = {tier.value: name for tier, name in labels.TIER.items()}
 METHODS: dict[str, str] = {method.value: name for method, name in labels.METHOD.items()}
-ATTEMPT_STATES: dict[str, str] = {"scheduled": "待进行", "open": "进行中", "reported": "已报告，待核验", "succeeded": "成功", "failed": "未成功"}
+ATTEMPT_STATES: dict[str, str] = {
+    "scheduled": "待进行",
+    "open": "进行中",
+    "reported": "已报告，待核验",
+    "succeeded": "成功",
+    "failed": "未成功",
+    "superseded": "已停止（他途先送达）",
+}
 RECIPIENT_KINDS: dict[str, str] = {kind.value: name for kind, name in labels.PARTY_KIND.items()}
 OUTCOMES: dict[str, str] = {"served": "当面签收", "refused": "拒绝签收（留置送达）", "not_found": "未找到受送达人", "moved": "受送达人已搬离", "posted": "已张贴公告"}
 # Outcomes in the order the task page offers them.

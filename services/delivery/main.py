@@ -50,6 +50,7 @@ def create_app(settings: DeliverySettings | None = None) -> FastAPI:
             sender_address=settings.smtp_sender,
             twilio_auth_token=settings.twilio_auth_token,
             documents=DocumentStore(settings.common.documents),
+            mail_dsn_secret=settings.mail_dsn_secret,
         )
 
     def workers(deps: DeliveryDeps) -> dict:

@@ -32,6 +32,7 @@ class SendStatus(StrEnum):
     settled = "settled"  # its final status was applied to the attempt
     in_doubt = "in_doubt"  # nobody can tell whether it went out; the attempt's due time moves the plan on
     unconfirmed = "unconfirmed"  # no final status within a day; the attempt's due time moves the plan on
+    withdrawn = "withdrawn"  # never sent: another channel run in parallel served first (OLR Art. 32)
 
 
 class DeliveryNotice(SQLModel, table=True):

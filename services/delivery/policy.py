@@ -38,9 +38,15 @@ class ServiceTime(StrEnum):
 class Electronic(Section):
     service_time: ServiceTime = ServiceTime.arrival
     arrival_wait_hours: float = Field(gt=0)
+    # Working hours a message that arrived but does not serve by arriving waits for the acknowledgement or read report.
+    acknowledgement_wait_hours: float = Field(default=27.0, gt=0)
     retry_delay_hours: float = Field(gt=0)
     retries: int = Field(ge=0)
     call_unconsented_phones: bool = True
+    # OLR Art. 32: run the consented written channels (the lawyer's firm, SMS, e-mail) at once; the first to serve decides.
+    parallel: bool = False
+    # Minutes an e-mail the mail server accepted waits for a bounce before its arrival counts; 0: it counts at once.
+    bounce_wait_minutes: float = Field(default=0.0, ge=0)
     link_valid_days: int = Field(ge=1)
 
 

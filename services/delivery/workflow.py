@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery import roster, texts
-from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send
+from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send, Withdraw
 from services.delivery.domain.inputs import Input
 from services.delivery.domain.machine import apply
 from services.delivery.domain.moves import start
@@ -109,6 +109,8 @@ async def save(session: AsyncSession, row: DeliveryRecipient, decision: Decision
                 if task is not None and task.status == TaskStatus.open:
                     task.status = TaskStatus.closed
                     session.add(task)
+            case Withdraw():
+                await _withdraw(session, action.attempt_id)
     if state.status is RecipientStatus.served:
         await session.flush()
         await _maybe_complete(session, notice, now=now, causation=causation)
@@ -145,6 +147,15 @@ async def _prepare_send(session: AsyncSession, action: Send, *, state: Recipient
             message=words,
         )
     )
+
+
+async def _withdraw(session: AsyncSession, attempt_id: str) -> None:
+    """Keeps a queued message from going out: its attempt was superseded (OLR Art. 32); one already sent stays sent."""
+    outgoing = (await session.exec(select(DeliveryOutgoing).where(DeliveryOutgoing.attempt_id == attempt_id).with_for_update())).one_or_none()
+    if outgoing is not None and outgoing.status == SendStatus.pending:
+        outgoing.status = SendStatus.withdrawn
+        outgoing.next_try_at = None
+        session.add(outgoing)
 
 
 async def _open_task(session: AsyncSession, action: OpenTask, *, state: RecipientState, notice: DeliveryNotice, setup: Setup, now: datetime, causation: str | None) -> None:

@@ -18,6 +18,8 @@ DEV_EMS_SENDER_NO = "37100200018"
 DEV_EMS_AUTHORIZATION = "4ad3c68767d9976333f5a64815422faa"
 DEV_EMS_SM4_KEY = "qjWoPE+0ODlwyYfhMxQCMw=="
 DEV_EMS_PUSH_SECRET = "53aUkCaI8_4kAgL49de1nPlWLyswxnCQ"
+# The secret the mail sink signs its bounces (DSNs) to delivery's webhook with; a real mail server's pipe gets its own.
+DEV_MAIL_DSN_SECRET = "songda-development-dsn-secret-never-use-in-production"
 
 
 class Environment(StrEnum):

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from shared.plumbing.clock import clock_from_settings
 from simulators.mail_sink import api, pages
+from simulators.mail_sink.bounce import Bouncer
 from simulators.mail_sink.config import MailSinkSettings
 from simulators.mail_sink.mailbox import Mailbox
 from simulators.mail_sink.smtp import Reception, smtp_server
@@ -24,7 +25,8 @@ def create_app(settings: MailSinkSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         mailbox = Mailbox(keep=settings.keep)
-        server = smtp_server(settings, Reception(mailbox=mailbox, clock=clock))
+        bouncer = Bouncer(url=settings.dsn_url, secret=settings.dsn_secret, domain=settings.bounce_domain)
+        server = smtp_server(settings, Reception(mailbox=mailbox, clock=clock, bouncer=bouncer))
         # Starting and stopping wait on aiosmtpd's thread; the event loop goes on meanwhile.
         await asyncio.to_thread(server.start)
         app.state.mailbox = mailbox

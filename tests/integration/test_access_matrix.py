@@ -482,6 +482,8 @@ TABLE: tuple[Call, ...] = (
         (403, 403, 403, 403, 200, 404, 403, 403, 403),
         lambda w: f"/v1/firm/inbox/{w.firm_item}/acknowledge",
     ),
+    # A bounce is the mail server's pipe's, signed with the shared secret: no bearer of any role is it.
+    Call("delivery", "post", "/webhooks/mail/dsn", (403,) * 9, lambda w: "/webhooks/mail/dsn", lambda w: {"content": b"Subject: bounce\r\n\r\n"}),
     # carrier gateway
     Call("carrier_gateway", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("carrier_gateway", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),

@@ -28,6 +28,7 @@ SECRETS = {
     "EMS_AUTHORIZATION": "court-authorisation-code",
     "EMS_SM4_KEY": "AAECAwQFBgcICQoLDA0ODw==",
     "EMS_PUSH_SECRET": "court-push-secret",
+    "MAIL_DSN_SECRET": "court-mail-dsn-secret",
     "EVIDENCE_SIGNING_SEED": "Y291cnQgZXZpZGVuY2Ugc2lnbmluZyBzZWVkLCAzMiE=",
 }
 

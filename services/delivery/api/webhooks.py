@@ -1,4 +1,4 @@
-"""`POST /webhooks/twilio/status`: Twilio's message and call status callbacks, verified, deduplicated, forward only."""
+"""`POST /webhooks/twilio/status`: Twilio's message and call status callbacks; `POST /webhooks/mail/dsn`: the mail server's bounces. Each verified, deduplicated, forward only."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from services.delivery.adapters import dsn
 from services.delivery.adapters.twilio import verify_signature
 from services.delivery.deps import DepsDep
 from services.delivery.handlers import sending
@@ -43,4 +44,32 @@ async def twilio_status(request: Request, deps: DepsDep, attempt: Annotated[str,
         log.info("twilio.duplicate_callback", attempt_id=attempt, status=status)
         return JSONResponse({"applied": False, "reason": "duplicate"})
     log.info("twilio.callback", attempt_id=attempt, status=status, applied=applied)
+    return JSONResponse({"applied": applied})
+
+
+@router.post(
+    "/webhooks/mail/dsn",
+    summary="A bounced e-mail's delivery status notification (RFC 3464, HMAC-signed)",
+    openapi_extra={"requestBody": {"required": True, "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}}},
+    responses=problems(403, 404, 422),
+)
+async def mail_dsn(request: Request, deps: DepsDep) -> JSONResponse:
+    """Fails the bounced e-mail's attempt with the receiving server's reason; forged bounces are refused, repeats and late ones change nothing."""
+    body = await request.body()
+    if not dsn.verify(deps.mail_dsn_secret, body, request.headers.get(dsn.SIGNATURE_HEADER)):
+        log.warning("dsn.forged", client=request.client.host if request.client else None, bytes=len(body))
+        missed(request, "webhook_forgeries")
+        raise Problem(403, "Forbidden", f"The {dsn.SIGNATURE_HEADER} does not match this body.")
+    try:
+        bounce = dsn.parse(body)
+    except dsn.NotADsn as exc:
+        raise Problem(422, "Invalid bounce", f"body: {exc}.") from None
+    try:
+        applied = await sending.apply_bounce(deps, bounce=bounce)
+    except sending.NoSuchCall:
+        raise Problem(404, "Not found", f"No e-mail attempt {bounce.attempt_id}.") from None
+    if applied is None:
+        log.info("dsn.duplicate", attempt_id=bounce.attempt_id, status=bounce.status)
+        return JSONResponse({"applied": False, "reason": "duplicate"})
+    log.info("dsn.applied", attempt_id=bounce.attempt_id, action=bounce.action, status=bounce.status, applied=applied)
     return JSONResponse({"applied": applied})

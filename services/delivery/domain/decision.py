@@ -37,7 +37,14 @@ class CloseTask:
     attempt_id: str
 
 
-Action = Send | OpenTask | CloseTask
+@dataclass(frozen=True)
+class Withdraw:
+    """Do not send this attempt's message if it has not gone out yet: another channel served first (OLR Art. 32)."""
+
+    attempt_id: str
+
+
+Action = Send | OpenTask | CloseTask | Withdraw
 
 
 @dataclass

@@ -65,6 +65,14 @@ class Acknowledged:
 
 
 @dataclass(frozen=True)
+class Read:
+    """The recipient opened the documents on the e-delivery page: the system's read report (OLR Art. 31(2))."""
+
+    attempt_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class TaskReported:
     """An agent's report of a visit or a posting; `evidence` maps each named item to its flags, None while unrecorded."""
 
@@ -160,6 +168,7 @@ Input = (
     | Arrived
     | NotArrived
     | Acknowledged
+    | Read
     | TaskReported
     | EvidenceChecked
     | EvidenceAccepted

@@ -159,3 +159,42 @@ def deemed_reason(method: ServiceMethod, *, returned: ReturnReason | None = None
 def basis(method: ServiceMethod, *, deemed: bool) -> str:
     """Returns the article a service rests on; raises KeyError for a combination the law does not know."""
     return BASIS[(method, deemed)]
+
+
+# --- Electronic service under the Online Litigation Rules (人民法院在线诉讼规则, 法释〔2021〕12号) ---
+
+
+class Signal(StrEnum):
+    """What the system learns of an electronic message after sending it."""
+
+    arrival = "arrival"  # it reached the recipient's system
+    acknowledgement = "acknowledgement"  # the recipient acknowledged it (e-delivery page, firm's inbox) or replied
+    read = "read"  # the system shows the documents opened
+
+
+@dataclass(frozen=True)
+class EService:
+    """An effective electronic service: its basis, whether it is only presumed, and why (Chinese, for the report)."""
+
+    basis: str
+    presumed: bool = False
+    reason: str | None = None
+
+
+OLR_BASIS = "民事诉讼法第90条；《人民法院在线诉讼规则》第31条"
+
+# OLR Art. 31: keyed by (whether the recipient provided or confirmed the address, what the system learnt).
+# 31(1): a provided or confirmed address is served when the message reaches its system.
+# 31(2): any other address is served when the recipient acknowledges or replies, and presumed served when the
+# system shows the documents read, unless the recipient proves otherwise; arrival alone serves nothing.
+E_SERVICE: dict[tuple[bool, Signal], EService] = {
+    (True, Signal.arrival): EService(basis=BASIS[(ServiceMethod.electronic, False)]),
+    (True, Signal.acknowledgement): EService(basis=BASIS[(ServiceMethod.electronic, False)]),
+    (False, Signal.acknowledgement): EService(basis=OLR_BASIS),
+    (False, Signal.read): EService(basis=OLR_BASIS, presumed=True, reason="系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）"),
+}
+
+
+def e_service(signal: Signal, *, address_confirmed: bool) -> EService | None:
+    """Returns the service `signal` makes at an address the recipient did or did not confirm, None when it serves nothing (OLR Art. 31)."""
+    return E_SERVICE.get((address_confirmed, signal))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.delivery.domain import law
 from services.delivery.domain.decision import Decision
@@ -20,6 +20,7 @@ from services.delivery.domain.inputs import (
     PostalReceipt,
     PostalTrace,
     PublicationRecorded,
+    Read,
     RevisitOrdered,
     TaskOutcome,
     TaskReported,
@@ -27,15 +28,19 @@ from services.delivery.domain.inputs import (
 )
 from services.delivery.domain.moves import (
     TASKS,
+    after_parallel_failure,
     begin,
     fail,
     new_attempt_id,
     next_step,
     open_attempt,
+    open_parallel,
     replace_attempt,
+    retry_parallel,
     serve,
     served_by,
     succeed,
+    supersede,
 )
 from services.delivery.domain.plan import PUBLIC_NOTICE, TIER_ORDER, physical_steps
 from services.delivery.domain.state import Attempt, AttemptStatus, Claim, Place, RecipientState, RecipientStatus, Step
@@ -73,8 +78,8 @@ def apply(state: RecipientState, event: Input, *, now: datetime, policy: Policy)
             return _published(decision, event, policy=policy)
         case AddressChanged():
             return _address_changed(decision, event, now=now, policy=policy)
-    attempt = state.current
-    if attempt is None or attempt.attempt_id != event.attempt_id:
+    attempt = state.live(event.attempt_id)
+    if attempt is None:
         return decision
     match event:
         case Accepted():
@@ -84,9 +89,10 @@ def apply(state: RecipientState, event: Input, *, now: datetime, policy: Policy)
             return _arrived(decision, attempt, event, now=now, policy=policy)
         case NotArrived() if attempt.status is AttemptStatus.open:
             return _not_arrived(decision, attempt, event, now=now, policy=policy)
-        case Acknowledged() if attempt.status is AttemptStatus.open and policy.electronic.service_time is ServiceTime.acknowledgement:
-            succeed(decision, attempt, detail="acknowledged on the e-delivery page", at=event.at)
-            return serve(decision, served_by(ServiceMethod.electronic, attempt, event_day=local_date(event.at), deemed=False, at=event.at), now=now)
+        case Acknowledged() if attempt.status is AttemptStatus.open:
+            return _received(decision, attempt, law.Signal.acknowledgement, at=event.at, now=now, detail="acknowledged on the e-delivery page")
+        case Read() if attempt.status is AttemptStatus.open:
+            return _received(decision, attempt, law.Signal.read, at=event.at, now=now, detail="documents opened on the e-delivery page")
         case TaskReported() if attempt.status is AttemptStatus.open and attempt.channel in TASKS:
             return _reported(decision, attempt, event, now=now, policy=policy)
         case PostalTrace() if attempt.status is AttemptStatus.open and attempt.channel is Channel.court_mail:
@@ -103,16 +109,43 @@ def _tick(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
     state = decision.state
     if state.status is RecipientStatus.notice_period and state.period_ends is not None and local_date(now) >= state.period_ends:
         return _end_period(decision, now=now)
+    if state.parallel and state.status is RecipientStatus.in_progress:
+        return _tick_parallel(decision, now=now, policy=policy)
     attempt = state.current
     if state.status is not RecipientStatus.in_progress or attempt is None:
         return decision
     if attempt.status is AttemptStatus.scheduled and attempt.not_before is not None and attempt.not_before <= now:
         return open_attempt(decision, now=now, policy=policy)
     if attempt.status is AttemptStatus.open and attempt.due_at is not None and attempt.due_at <= now:
-        reason = "no return receipt in time" if attempt.channel is Channel.court_mail else "no delivery receipt in time"
-        fail(decision, attempt, reason=reason, at=now)
+        if attempt.bounce_wait_until is not None:
+            return _unbounced(decision, attempt, now=now)
+        fail(decision, attempt, reason=_overdue_reason(state, attempt), at=now)
         return next_step(decision, now=now, policy=policy)
     return decision
+
+
+def _tick_parallel(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
+    """Starts the parallel attempts whose time came and fails those past their due time; when none is left running, the plan goes on."""
+    for attempt in decision.state.running():
+        if attempt.status is AttemptStatus.scheduled and attempt.not_before is not None and attempt.not_before <= now:
+            open_parallel(decision, attempt, now=now, policy=policy)
+        elif attempt.status is AttemptStatus.open and attempt.due_at is not None and attempt.due_at <= now:
+            if attempt.bounce_wait_until is not None:
+                # Served: the others were superseded, nothing is left to look at.
+                return _unbounced(decision, attempt, now=now)
+            fail(decision, attempt, reason=_overdue_reason(decision.state, attempt), at=now)
+    return after_parallel_failure(decision, now=now, policy=policy)
+
+
+def _overdue_reason(state: RecipientState, attempt: Attempt) -> str:
+    """Why an attempt whose due time passed failed: nothing came back, or it arrived but nothing that serves followed."""
+    if attempt.channel is Channel.court_mail:
+        return "no return receipt in time"
+    if attempt.arrived_at is None:
+        return "no delivery receipt in time"
+    if not _address_confirmed(state, attempt):
+        return "arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))"
+    return "arrived, but not acknowledged in time: not served"
 
 
 def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datetime, policy: Policy) -> Decision:
@@ -120,30 +153,86 @@ def _arrived(decision: Decision, attempt: Attempt, event: Arrived, *, now: datet
         # A call tells the party what is coming; it serves no document (CPL 90 names written means only).
         succeed(decision, attempt, detail="call answered, notice read", at=event.at, record=event.record)
         return next_step(decision, now=now, policy=policy)
-    if policy.electronic.service_time is ServiceTime.acknowledgement:
-        decision.state = replace_attempt(decision.state, attempt.model_copy(update={"arrived_at": event.at}))
+    effect = law.e_service(law.Signal.arrival, address_confirmed=_address_confirmed(decision.state, attempt))
+    bounce_wait = policy.electronic.bounce_wait_minutes
+    if effect is not None and policy.electronic.service_time is ServiceTime.arrival and attempt.channel in MAILED and bounce_wait > 0:
+        # Accepted by a relay, the e-mail may still bounce: its arrival counts once the wait passed without one.
+        until = max(event.at, now) + timedelta(minutes=bounce_wait)
+        update = {"arrived_at": event.at, "record": event.record, "due_at": until, "bounce_wait_until": until}
+        decision.state = replace_attempt(decision.state, attempt.model_copy(update=update))
+        return decision
+    if effect is None or policy.electronic.service_time is ServiceTime.acknowledgement:
+        # Arrival alone does not serve here: the attempt waits, open, for the acknowledgement or the read report.
+        hours = policy.working_hours
+        wait = add_working_hours(event.at, policy.electronic.acknowledgement_wait_hours, day_start=hours.start, day_end=hours.end)
+        due = max(wait, attempt.due_at) if attempt.due_at else wait
+        decision.state = replace_attempt(decision.state, attempt.model_copy(update={"arrived_at": event.at, "due_at": due, "record": event.record}))
         return decision
     succeed(decision, attempt, detail="reached the recipient's system", at=event.at, record=event.record)
-    # CPL 90, Interp. 135: served on the day the message reached the recipient's system.
-    return serve(decision, served_by(ServiceMethod.electronic, attempt, event_day=local_date(event.at), deemed=False, at=event.at), now=now)
+    # CPL 90, Interp. 135, OLR Art. 31(1): served on the day the message reached the recipient's system.
+    return _e_serve(decision, attempt, effect, at=event.at, now=now)
+
+
+def _unbounced(decision: Decision, attempt: Attempt, *, now: datetime) -> Decision:
+    """No bounce came for the accepted e-mail: served as of its arrival (CPL 90, Interp. 135, OLR Art. 31(1))."""
+    assert attempt.arrived_at is not None
+    effect = law.e_service(law.Signal.arrival, address_confirmed=True)
+    assert effect is not None
+    succeed(decision, attempt, detail="reached the recipient's system; no bounce", at=attempt.arrived_at, record=attempt.record)
+    return _e_serve(decision, attempt, effect, at=attempt.arrived_at, now=now)
+
+
+def _address_confirmed(state: RecipientState, attempt: Attempt) -> bool:
+    """Whether the recipient provided or confirmed the attempt's address; a step without a recorded consent counts as confirmed, as before OLR Art. 31."""
+    consent = state.plan[attempt.step].consent
+    return consent is None or consent.address_confirmed
+
+
+def _received(decision: Decision, attempt: Attempt, signal: law.Signal, *, at: datetime, now: datetime, detail: str) -> Decision:
+    """The recipient acknowledged or read the documents: served if that serves at this address (OLR Art. 31)."""
+    effect = law.e_service(signal, address_confirmed=_address_confirmed(decision.state, attempt))
+    if effect is None:
+        return decision
+    # An e-mail waiting out its bounce window had already arrived at a confirmed address: served as of that arrival.
+    served_at = attempt.arrived_at if attempt.bounce_wait_until is not None and attempt.arrived_at is not None else at
+    succeed(decision, attempt, detail=detail, at=at, record=attempt.record)
+    return _e_serve(decision, attempt, effect, at=served_at, now=now)
+
+
+def _e_serve(decision: Decision, attempt: Attempt, effect: law.EService, *, at: datetime, now: datetime) -> Decision:
+    """Serves electronically on the day of `at`, with the consent the step rests on (OLR Art. 29) and any presumption (Art. 31(2))."""
+    consent = decision.state.plan[attempt.step].consent
+    update = {"basis": effect.basis, "presumed": effect.presumed, "deemed_reason": effect.reason, "consent": consent}
+    served = served_by(ServiceMethod.electronic, attempt, event_day=local_date(at), deemed=False, at=at).model_copy(update=update)
+    # OLR Art. 32: the first channel to serve decides; the others running beside it are stopped.
+    supersede(decision, attempt, at=at)
+    return serve(decision, served, now=now)
 
 
 def _not_arrived(decision: Decision, attempt: Attempt, event: NotArrived, *, now: datetime, policy: Policy) -> Decision:
     failure = event.failure
     state = decision.state
-    tries = sum(1 for a in state.attempts if a.step == state.cursor)
+    tries = sum(1 for a in state.attempts if a.step == attempt.step)
     reason = f"{event.status}" + (f" (error {event.error_code})" if event.error_code else "")
     if failure is Failure.retry and tries <= policy.electronic.retries:
         hours = policy.working_hours
         retry_at = add_working_hours(now, policy.electronic.retry_delay_hours, day_start=hours.start, day_end=hours.end)
         fail(decision, attempt, reason=reason, at=event.at, error_code=event.error_code, record=event.record, retry_at=retry_at)
+        if state.parallel:
+            return retry_parallel(decision, attempt, not_before=retry_at)
         return begin(decision, state.cursor, now=now, policy=policy, not_before=retry_at)
     fail(decision, attempt, reason=reason, at=event.at, error_code=event.error_code, record=event.record)
     if failure is Failure.unusable and attempt.target:
         decision.state = decision.state.model_copy(update={"unusable": [*decision.state.unusable, attempt.target]})
     if failure is Failure.landline and attempt.target and attempt.channel is Channel.sms:
         decision.state = _insert_call(decision.state, attempt.target)
+    if state.parallel:
+        return after_parallel_failure(decision, now=now, policy=policy)
     return next_step(decision, now=now, policy=policy)
+
+
+# Channels that go out as e-mail through the mail server (handlers/sending.py), whose acceptance a bounce may follow.
+MAILED = frozenset({Channel.email, Channel.lawyer_firm})
 
 
 def _insert_call(state: RecipientState, number: str) -> RecipientState:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from services.delivery.domain import law
 from services.delivery.domain.contact import next_contact
-from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send
+from services.delivery.domain.decision import CloseTask, Decision, OpenTask, Send, Withdraw
 from services.delivery.domain.plan import plan_for, posting_window, visit_window
 from services.delivery.domain.state import Attempt, AttemptStatus, Case, Claim, Place, RecipientState, RecipientStatus, Served, Step
 from services.delivery.policy import Policy
@@ -15,6 +15,7 @@ from shared.contracts.events import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
+    AttemptSuperseded,
     Channel,
     DispatchPostalItem,
     Exhausted,
@@ -53,6 +54,11 @@ def begin(decision: Decision, index: int, *, now: datetime, policy: Policy, not_
     state = decision.state
     while not _usable(state, state.plan[index]):
         index += 1
+    # A retry scheduled for later is one step's own: the group starts together only when the plan reaches it.
+    if policy.electronic.parallel and not state.parallel and not_before is None and state.plan[index].channel in PARALLEL:
+        group = parallel_group(state, index)
+        if len(group) > 1:
+            return _begin_parallel(decision, group, now=now, policy=policy)
     step = state.plan[index]
     state = state.model_copy(update={"cursor": index})
     if step.tier is Tier.public_notice:
@@ -195,7 +201,8 @@ def fail(
 
 def succeed(decision: Decision, attempt: Attempt, *, detail: str, at: datetime, record: Transmission | None = None) -> None:
     state = decision.state
-    done = attempt.model_copy(update={"status": AttemptStatus.succeeded, "finished_at": at, "detail": detail, "arrived_at": at})
+    # An arrival that waited for the acknowledgement keeps its own time (OLR Art. 31(2)).
+    done = attempt.model_copy(update={"status": AttemptStatus.succeeded, "finished_at": at, "detail": detail, "arrived_at": attempt.arrived_at or at})
     decision.state = replace_attempt(state, done)
     decision.events.append(
         AttemptSucceeded(
@@ -241,6 +248,8 @@ def serve(decision: Decision, served: Served, *, now: datetime) -> Decision:
             witness=served.witness,
             evidence_ids=served.evidence_ids,
             review=served.review,
+            presumed=served.presumed,
+            consent=served.consent,
         )
     )
     return decision
@@ -267,3 +276,90 @@ def served_by(
         evidence_ids=claim.evidence_ids if claim else [],
         review=claim.review if claim else None,
     )
+
+
+# --- Parallel electronic service (OLR Art. 32) ---
+
+# The consented written channels may run at once; a call serves no document, so it never runs beside them.
+PARALLEL = frozenset({Channel.lawyer_firm, Channel.sms, Channel.email})
+
+
+def parallel_group(state: RecipientState, index: int) -> list[int]:
+    """The usable steps of the written electronic channels from `index` up to the first step of another channel."""
+    group: list[int] = []
+    for at, step in enumerate(state.plan[index:], start=index):
+        if step.channel not in PARALLEL:
+            break
+        if _usable(state, step):
+            group.append(at)
+    return group
+
+
+def _begin_parallel(decision: Decision, group: list[int], *, now: datetime, policy: Policy) -> Decision:
+    """Starts every step of `group` at once, leaving the cursor on the last."""
+    for index in group:
+        state = decision.state
+        step = state.plan[index]
+        attempt = Attempt(attempt_id=new_attempt_id(state), step=index, tier=step.tier, channel=step.channel, target=step.target, status=AttemptStatus.scheduled)
+        decision.state = state.model_copy(update={"cursor": index, "attempts": [*state.attempts, attempt]})
+        open_attempt(decision, now=now, policy=policy)
+    decision.state = decision.state.model_copy(update={"parallel": group})
+    return decision
+
+
+def open_parallel(decision: Decision, attempt: Attempt, *, now: datetime, policy: Policy) -> Decision:
+    """Starts a scheduled parallel attempt: open_attempt starts the current one, so this one is made current meanwhile."""
+    state = decision.state
+    others = [a for a in state.attempts if a.attempt_id != attempt.attempt_id]
+    decision.state = state.model_copy(update={"cursor": attempt.step, "attempts": [*others, attempt]})
+    open_attempt(decision, now=now, policy=policy)
+    after = {a.attempt_id: a for a in decision.state.attempts}
+    decision.state = decision.state.model_copy(update={"cursor": state.cursor, "attempts": [after[a.attempt_id] for a in state.attempts]})
+    return decision
+
+
+def retry_parallel(decision: Decision, attempt: Attempt, *, not_before: datetime) -> Decision:
+    """Schedules the failed parallel attempt's step again for `not_before`, beside the others still running."""
+    state = decision.state
+    again = Attempt(
+        attempt_id=new_attempt_id(state),
+        step=attempt.step,
+        tier=attempt.tier,
+        channel=attempt.channel,
+        target=attempt.target,
+        status=AttemptStatus.scheduled,
+        not_before=not_before,
+    )
+    decision.state = state.model_copy(update={"attempts": [*state.attempts, again]})
+    return decision
+
+
+def supersede(decision: Decision, winner: Attempt, *, at: datetime) -> None:
+    """Stops every other parallel attempt still running: the winner served first (OLR Art. 32); unsent messages are withdrawn."""
+    state = decision.state
+    for attempt in state.running():
+        stopped = attempt.model_copy(update={"status": AttemptStatus.superseded, "finished_at": at, "detail": f"superseded by {winner.attempt_id}"})
+        decision.state = replace_attempt(decision.state, stopped)
+        decision.actions.append(Withdraw(attempt_id=attempt.attempt_id))
+        decision.events.append(
+            AttemptSuperseded(
+                notice_id=state.case.notice_id,
+                recipient_id=state.recipient.recipient_id,
+                attempt_id=attempt.attempt_id,
+                tier=attempt.tier,
+                channel=attempt.channel,
+                target=attempt.target,
+                at=at,
+                by_attempt_id=winner.attempt_id,
+            )
+        )
+    decision.state = decision.state.model_copy(update={"parallel": []})
+
+
+def after_parallel_failure(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
+    """Once every parallel attempt failed the plan goes on with the next step; until then the others keep running."""
+    state = decision.state
+    if state.running():
+        return decision
+    decision.state = state.model_copy(update={"parallel": []})
+    return next_step(decision, now=now, policy=policy)

@@ -37,16 +37,17 @@ def _phone(value: str) -> Phone | None:
 def electronic_steps(recipient: Recipient, *, call_unconsented: bool) -> list[Step]:
     """E-service only where the party consented (CPL 90): the lawyer's firm, SMS to mobiles, e-mail; then calls."""
     steps: list[Step] = []
-    consent = {(c.channel, c.address) for c in recipient.consent}
+    # One step per consented address, carrying the first consent given for it.
+    consents = sorted({(c.channel, c.address): c for c in reversed(recipient.consent)}.items())
     if recipient.lawyer is not None:
-        steps += [Step(tier=Tier.electronic, channel=Channel.lawyer_firm, target=a) for ch, a in sorted(consent) if ch is EDeliveryChannel.lawyer_firm]
+        steps += [Step(tier=Tier.electronic, channel=Channel.lawyer_firm, target=a, consent=c) for (ch, a), c in consents if ch is EDeliveryChannel.lawyer_firm]
     called: set[str] = set()
-    for channel, address in sorted(consent):
+    for (channel, address), consent in consents:
         phone = _phone(address) if channel is EDeliveryChannel.sms else None
         if phone is not None and phone.can_receive_sms:
-            steps.append(Step(tier=Tier.electronic, channel=Channel.sms, target=phone.e164))
+            steps.append(Step(tier=Tier.electronic, channel=Channel.sms, target=phone.e164, consent=consent))
             called.add(phone.e164)
-    steps += [Step(tier=Tier.electronic, channel=Channel.email, target=a) for ch, a in sorted(consent) if ch is EDeliveryChannel.email]
+    steps += [Step(tier=Tier.electronic, channel=Channel.email, target=a, consent=c) for (ch, a), c in consents if ch is EDeliveryChannel.email]
     if call_unconsented:
         for phone in recipient.phones:
             if phone.e164 not in called:

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from shared.contracts.events import Channel, Exhausted, GeoPoint, Recipient, Review, ServiceMethod, Signature, SignerRole, Tier, Witness
+from shared.contracts.events import Channel, Consent, Exhausted, GeoPoint, Recipient, Review, ServiceMethod, Signature, SignerRole, Tier, Transmission, Witness
 from shared.plumbing.clock import SHANGHAI
 
 
@@ -31,6 +31,8 @@ class AttemptStatus(StrEnum):
     reported = "reported"
     succeeded = "succeeded"
     failed = "failed"
+    # Run in parallel and stopped: another channel served first (OLR Art. 32).
+    superseded = "superseded"
 
 
 class Place(Frozen):
@@ -53,6 +55,8 @@ class Step(Frozen):
     target: str | None = None
     place: Place | None = None
     slot: int | None = None
+    # The consent an electronic step rests on: whether the address was confirmed decides what serves (OLR Art. 31).
+    consent: Consent | None = None
 
 
 class Attempt(Frozen):
@@ -74,6 +78,10 @@ class Attempt(Frozen):
     error_code: int | None = None
     # What a supervisor should know about how it was made, e.g. "reported_before_window"; carried on its AttemptSucceeded/AttemptFailed.
     remarks: list[str] = []
+    # The provider's record of an arrival that did not serve by itself, kept for the attempt's success (the e-service certificate).
+    record: Transmission | None = None
+    # An accepted e-mail waits until then for a bounce; none came, it serves as of its arrival.
+    bounce_wait_until: AwareDatetime | None = None
 
 
 class Claim(Frozen):
@@ -111,6 +119,9 @@ class Served(Frozen):
     witness: Witness | None = None
     evidence_ids: list[str] = []
     review: Review | None = None
+    # OLR Art. 31(2): served on a read report only, unless the recipient proves otherwise.
+    presumed: bool = False
+    consent: Consent | None = None
 
 
 class Case(Frozen):
@@ -138,6 +149,8 @@ class RecipientState(Frozen):
     served: Served | None = None
     period_ends: date | None = None
     exhausted: list[Exhausted] = []
+    # The electronic steps running at once (OLR Art. 32), the cursor on the last of them; empty when one step runs at a time.
+    parallel: list[int] = []
 
     @property
     def step(self) -> Step:
@@ -153,17 +166,36 @@ class RecipientState(Frozen):
     def attempt(self, attempt_id: str) -> Attempt | None:
         return next((a for a in self.attempts if a.attempt_id == attempt_id), None)
 
+    def running(self) -> list[Attempt]:
+        """The parallel attempts not yet finished, scheduled or open."""
+        return [a for a in self.attempts if a.step in self.parallel and a.status in (AttemptStatus.scheduled, AttemptStatus.open)]
+
+    def live(self, attempt_id: str) -> Attempt | None:
+        """The attempt an input names, if the input may still change it: the current one, or a parallel one still running."""
+        if self.parallel:
+            return next((a for a in self.running() if a.attempt_id == attempt_id), None)
+        current = self.current
+        return current if current is not None and current.attempt_id == attempt_id else None
+
 
 def wake_at(state: RecipientState) -> datetime | None:
     """When the sweeper must look at this recipient again: a due time, a retry, or the end of a notice period."""
     if state.status is RecipientStatus.notice_period and state.period_ends is not None:
         # The period ends as the service date begins: midnight, Beijing time.
         return datetime.combine(state.period_ends, time.min, SHANGHAI)
+    if state.parallel and state.status is RecipientStatus.in_progress:
+        times = [_due(a) for a in state.running()]
+        return min((t for t in times if t is not None), default=None)
     current = state.current
     if current is None or state.status is not RecipientStatus.in_progress:
         return None
-    if current.status is AttemptStatus.scheduled:
-        return current.not_before
-    if current.status is AttemptStatus.open:
-        return current.due_at
+    return _due(current)
+
+
+def _due(attempt: Attempt) -> datetime | None:
+    """When an unfinished attempt needs looking at: a scheduled one when it may start, an open one when it is due."""
+    if attempt.status is AttemptStatus.scheduled:
+        return attempt.not_before
+    if attempt.status is AttemptStatus.open:
+        return attempt.due_at
     return None

@@ -1,4 +1,4 @@
-"""The e-delivery link's use cases: opening the page, opening a document (each opening recorded as evidence), acknowledging the documents."""
+"""The e-delivery link's use cases: opening the page, opening a document (each opening recorded as evidence and a read report), acknowledging the documents."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 import structlog
 
 from services.delivery.deps import DeliveryDeps
-from services.delivery.domain.inputs import Acknowledged
+from services.delivery.domain.inputs import Acknowledged, Read
 from services.delivery.models import DeliveryLink, DeliveryNotice, DeliveryRecipient
 from services.delivery.workflow import advance, emit, token_hash
 from shared.contracts.events import Disposition, DocumentOpened, DocumentsAcknowledged
@@ -123,8 +123,9 @@ async def serve_document(
             user_agent=user_agent,
             by=by,
         )
-        # Evidence of the e-service, and nothing else: the recipient's plan moves on their acknowledgement, not on a reading.
         emit(session, opened, notice=notice, now=now, causation=None)
+        # Evidence of the e-service, and the system's read report: at an address the recipient did not confirm it presumes service (OLR Art. 31(2)).
+        await advance(session, recipient_id=recipient_id, event=Read(attempt_id=attempt_id, at=now), now=now, setup=deps.setup, causation=None)
     log.info("edelivery.document_opened", attempt_id=attempt_id, sha256=sha256, disposition=str(disposition))
     return Opened(title=document["title"], sha256=sha256, content_type=document["content_type"], data=data)
 

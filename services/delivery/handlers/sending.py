@@ -1,4 +1,4 @@
-"""Messages and calls: sending each at most once (side-effect ledger), and applying the provider's answer, callback or status."""
+"""Messages and calls: sending each at most once (side-effect ledger), and applying the provider's answer, callback, status or bounce."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import structlog
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.delivery.adapters import mail_mapper, twilio_mapper
+from services.delivery.adapters import dsn, mail_mapper, twilio_mapper
 from services.delivery.adapters.mail import MailResult, MailUnavailable
 from services.delivery.adapters.twilio import ProviderResult, ProviderStatus, ProviderUnavailable, notice_twiml
 from services.delivery.deps import DeliveryDeps
@@ -34,6 +34,9 @@ def status_callback(deps: DeliveryDeps, attempt_id: str) -> str:
 
 async def dispatch(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing) -> None:
     """Sends one queued message or call through the ledger and applies the provider's answer."""
+    if not await _still_pending(deps, outgoing.attempt_id):
+        # Withdrawn since it was queued: another channel served first (OLR Art. 32).
+        return
     call, reconcile = _operations(deps, outgoing)
     try:
         result = await ledger.perform(deps.db, key=f"{outgoing.channel}:{outgoing.attempt_id}", kind=outgoing.channel, clock=deps.clock, call=call, reconcile=reconcile)
@@ -105,6 +108,12 @@ async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, erro
         session.add(row)
 
 
+async def _still_pending(deps: DeliveryDeps, attempt_id: str) -> bool:
+    async with deps.db.sessions() as session:
+        row = await session.get(DeliveryOutgoing, attempt_id)
+    return row is not None and row.status == SendStatus.pending
+
+
 async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing:
     return (await session.exec(select(DeliveryOutgoing).where(DeliveryOutgoing.attempt_id == attempt_id).with_for_update())).one()
 
@@ -132,6 +141,26 @@ async def apply_callback(deps: DeliveryDeps, *, attempt_id: str, params: Mapping
             return False
         row.status = SendStatus.settled
         session.add(row)
+        decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
+    return bool(decision and decision.changed)
+
+
+async def apply_bounce(deps: DeliveryDeps, *, bounce: dsn.Bounce) -> bool | None:
+    """Applies a verified bounce of one of delivery's e-mails once: None for a repeat, otherwise whether it changed the recipient's delivery."""
+    now = deps.clock.now()
+    async with deps.db.transaction() as session:
+        row = await session.get(DeliveryOutgoing, bounce.attempt_id)
+        if row is None or row.channel not in (Channel.email, Channel.lawyer_firm):
+            raise NoSuchCall(bounce.attempt_id)
+        claim = insert_ignoring_duplicates(session, DeliveryCallback).values(
+            key=f"dsn:{bounce.attempt_id}:{bounce.action}:{bounce.status}", attempt_id=bounce.attempt_id, received_at=now
+        )
+        if (await session.exec(claim)).rowcount != 1:
+            return None
+        event = dsn.bounce_input(bounce, at=now)
+        if event is None:
+            return False
+        # A bounce about an attempt that already served, or was stopped, changes nothing (machine.apply).
         decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
     return bool(decision and decision.changed)
 
