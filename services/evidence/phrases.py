@@ -28,6 +28,12 @@ DETAIL: dict[str, str] = {
     "served in person": "已当面送达并签收",
     "refused; documents left (留置)": "受送达人拒绝签收，文书已留置",
     "notice posted at the address": "已在送达地址张贴通知",
+    "reached the recipient's system; no bounce": "送达信息已到达受送达人特定系统，未收到退信",
+    "documents opened on the e-delivery page": "受送达人已在电子送达平台打开文书",
+    "arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))": (
+        "已到达受送达人未提供或确认的电子地址，但期限内既未确认收到也未阅读，不发生送达效力（《人民法院在线诉讼规则》第31条第2款）"
+    ),
+    "arrived, but not acknowledged in time: not served": "已到达，但期限内未确认收到，不发生送达效力",
 }
 
 # A provider's final status (Twilio's MessageStatus and CallStatus, the mail server's answer), which delivery records as the reason.

@@ -31,7 +31,8 @@ PRODUCED: dict[str, list[str]] = {
         "refused; documents left (留置)",
         "notice posted at the address",
     ],
-    "'no return receipt in time' if attempt.channel is Channel.court_mail else 'no delivery receipt in time'": ["no return receipt in time", "no delivery receipt in time"],
+    "'no return receipt in time'": ["no return receipt in time"],
+    "'no delivery receipt in time'": ["no delivery receipt in time"],
     '"reached the recipient\'s system"': ["reached the recipient's system"],
     "f\"evidence flagged: {', '.join(flags)}; revisit ordered by {event.by}: {event.reason}\"": [
         f"evidence flagged: {', '.join(sorted(EvidenceFlag))}; revisit ordered by sup-1: 照片不清晰",
@@ -48,6 +49,13 @@ PRODUCED: dict[str, list[str]] = {
     "'acknowledged on the e-delivery page'": ["acknowledged on the e-delivery page"],
     "f'carrier refused the booking: {event.reason}'": ["carrier refused the booking: 收寄地址超出服务范围"],
     "f'{event.signer.role} may not sign for the recipient (CPL 88)'": [f"{role.value} may not sign for the recipient (CPL 88)" for role in SignerRole],
+    '"reached the recipient\'s system; no bounce"': ["reached the recipient's system; no bounce"],
+    "'documents opened on the e-delivery page'": ["documents opened on the e-delivery page"],
+    "'系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）'": ["系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）"],
+    "'arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))'": [
+        "arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))"
+    ],
+    "'arrived, but not acknowledged in time: not served'": ["arrived, but not acknowledged in time: not served"],
 }
 EVERY_PHRASE = [text for texts in PRODUCED.values() for text in texts]
 
@@ -58,7 +66,7 @@ def _has_words(node: ast.expr) -> bool:
 
 
 def produced_by_delivery() -> set[str]:
-    """Returns each `detail=`/`reason=` argument or assignment with words in it across services/delivery/domain, as source."""
+    """Returns each `detail=`/`reason=` argument or assignment, and each string a `*_reason` function returns, with words in it across services/delivery/domain, as source."""
     found: set[str] = set()
     for module in sorted(DOMAIN.glob("*.py")):
         for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
@@ -67,6 +75,9 @@ def produced_by_delivery() -> set[str]:
                 values = [keyword.value for keyword in node.keywords if keyword.arg in ("detail", "reason")]
             elif isinstance(node, ast.Assign) and any(isinstance(target, ast.Name) and target.id in ("detail", "reason") for target in node.targets):
                 values = [node.value]
+            elif isinstance(node, ast.FunctionDef) and node.name.endswith("_reason"):
+                # A function that words a reason (e.g. machine._overdue_reason): each string it returns.
+                values = [ret.value for ret in ast.walk(node) if isinstance(ret, ast.Return) and ret.value is not None and isinstance(ret.value, ast.Constant)]
             found.update(ast.unparse(value) for value in values if _has_words(value))
     return found
 
