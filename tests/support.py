@@ -366,11 +366,12 @@ def registered_notice(
 SHIPPED_CONTACT_HOURS = ('sms = { days = "any", start = "08:00", end = "21:00" }', 'voice = { days = "working", start = "08:30", end = "20:00" }')
 
 
-def without_contact_hours(directory: Path) -> Path:
-    """Writes the shipped policy with calls and SMS allowed all day (start = end), so a test on the real clock runs the same at any hour."""
-    shipped = DELIVERY_POLICY.read_text(encoding="utf-8")
+def without_contact_hours(directory: Path, *, policy: Path | None = None) -> Path:
+    """Writes `policy` (the shipped one by default) with calls and SMS allowed all day (start = end), so a test on the real clock runs the same at any hour."""
+    source = policy or DELIVERY_POLICY
+    shipped = source.read_text(encoding="utf-8")
     for line in SHIPPED_CONTACT_HOURS:
-        assert line in shipped, f"{DELIVERY_POLICY} no longer says {line!r}"
+        assert line in shipped, f"{source} no longer says {line!r}"
         shipped = shipped.replace(line, line.split(" = ")[0] + ' = { days = "any", start = "00:00", end = "00:00" }')
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "policy.toml"

@@ -116,7 +116,7 @@ async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path
             )
             delivery_settings.common.documents_dir = documents
             if clock is None:
-                delivery_settings.policy_file = without_contact_hours(documents.parent / "policy")
+                delivery_settings.policy_file = without_contact_hours(documents.parent / "policy", policy=delivery_settings.policy_file)
             else:
                 timing = {"clock": "scaled", "clock_epoch": clock.epoch.isoformat(), "clock_anchor": clock.anchor.isoformat(), "time_scale": clock.scale}
                 delivery_settings.common = common(kafka=kafka, prefix=prefix, documents_dir=documents, **timing)
