@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -120,3 +121,9 @@ async def test_a_lawyer_opens_and_acknowledges_what_was_served_on_the_firm_and_t
     recipient = await eventually(acknowledged_in_the_report, timeout=90, interval=1.0, what="a report version with the acknowledgement")
     openings = [(o["attempt_id"], o["title"], o["ip"], o["user_agent"]) for o in recipient.get("openings", [])]
     assert (attempt_id, "起诉状副本", "127.0.0.1", browser) in openings
+    # The report's electronic service certificate (OLR Art. 31): the acknowledgement with its time, address, browser and lawyer.
+    certificate = [
+        (a["attempt_id"], a["ip"], a["user_agent"], a["by"], datetime.fromisoformat(a["at"]) == datetime.fromisoformat(ack["data"]["at"]))
+        for a in recipient.get("acknowledgements", [])
+    ]
+    assert certificate == [(attempt_id, "127.0.0.1", browser, "lawyer-browser", True)]
