@@ -7,6 +7,7 @@ from services.delivery.domain.machine import blocking
 from services.delivery.domain.state import AttemptStatus, RecipientState, RecipientStatus
 from services.delivery.policy import Policy
 from services.delivery.requests import Standing, StandingState
+from shared.contracts.events import ServiceMethod
 
 # Evidence's blocking flags (shared.contracts.evidence.EvidenceFlag) in the agent's words.
 FLAG_WORDS: dict[str, str] = {
@@ -40,6 +41,8 @@ def standing(state: RecipientState, *, attempt_id: str, policy: Policy, waiting:
     served = state.served
     if served is not None and served.attempt_id == attempt_id and served.deemed_reason:
         message = f"已计入：{served.deemed_reason}。"
+    elif served is not None and served.attempt_id == attempt_id and served.method is ServiceMethod.direct:
+        message = f"已计入：受送达人已签收：直接送达（{served.basis}）。"
     elif attempt is not None and attempt.status is AttemptStatus.failed:
         message = "报告已记录：本次未能送达，系统将安排后续送达。"
     else:

@@ -71,6 +71,15 @@ REAL_ID_PROBABILITY = 0.5
 MIN_REQUESTS = 200
 
 
+@schemathesis.serializer("message/rfc822")
+def _raw_message(_context: Any, value: Any) -> bytes | None:
+    """A mail server's pipe hands delivery a raw message (a bounce or a reply): whatever was generated, as its bytes."""
+    if value is None:
+        return None
+    data = getattr(value, "data", value)
+    return data if isinstance(data, bytes) else str(data).encode("utf-8", "surrogateescape")
+
+
 @dataclass
 class Outcome:
     """What one run against one service sent and what its checks found."""
