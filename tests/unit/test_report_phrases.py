@@ -51,6 +51,7 @@ PRODUCED: dict[str, list[str]] = {
     "f'{event.signer.role} may not sign for the recipient (CPL 88)'": [f"{role.value} may not sign for the recipient (CPL 88)" for role in SignerRole],
     '"reached the recipient\'s system; no bounce"': ["reached the recipient's system; no bounce"],
     "'documents opened on the e-delivery page'": ["documents opened on the e-delivery page"],
+    "'the recipient replied to the message'": ["the recipient replied to the message"],
     "'系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）'": ["系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）"],
     "'arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))'": [
         "arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))"
