@@ -73,7 +73,7 @@ async def inbound(reply: Reply, sim: SimulatorDep) -> dict[str, Any]:
     """Posts the reply as Twilio would, to the number that last messaged the sender, and returns the webhook's status."""
     sender = _number(reply.sender, field="from")
     last = next((m for m in reversed(sim.messages.values()) if m.to == sender and m.from_), None)
-    if last is None or last.from_ is None:
+    if sender is None or last is None or last.from_ is None:
         raise Problem(422, "Invalid request", "from: no message was sent to this number, so it has no number to reply to.")
     if sim.settings.sms_url is None:
         raise Problem(409, "Not configured", "The simulator has no sms_url (TWILIO_SIM_SMS_URL) to post incoming messages to.")
