@@ -113,6 +113,24 @@ async def test_an_sms_reply_serves_an_unconfirmed_number_as_of_the_reply_and_a_f
     assert len(await replies_kept(h)) == 1
 
 
+async def test_a_reply_goes_to_the_latest_open_sms_to_its_number_once(h: Harness) -> None:
+    await h.sim.post("/sim/script", json={"number": MOBILE, "sms": {"outcome": "delivered"}})
+    earlier, later = unconfirmed_sms_notice(), unconfirmed_sms_notice()
+    for registered in (earlier, later):
+        await h.publish(INTAKE_EVENTS, registered, notice_id=registered.notice_id)
+        await h.recipient_when(registered.notice_id, lambda r: r["attempts"] and r["attempts"][0]["arrived_at"], "the SMS to be delivered")
+    params = {"MessageSid": "SM" + "2" * 32, "From": MOBILE, "To": "+8610012368", "Body": REPLY}
+    headers = {"X-Twilio-Signature": sign(auth_token=DEV_TWILIO_AUTH_TOKEN, url=f"{h.base}/webhooks/twilio/inbound", params=params)}
+    # Twilio posting the same message twice: the second is a repeat, recognised by its MessageSid.
+    for _ in range(2):
+        answered = await h.delivery.post("/webhooks/twilio/inbound", data=params, headers=headers)
+        assert answered.status_code == 200
+    served = await h.recipient_when(later.notice_id, lambda r: r["status"] == "served", "the reply to serve the later notice")
+    assert served["served"]["channel"] == "sms"
+    assert (await h.recipient_when(earlier.notice_id, lambda r: True, "the earlier notice"))["status"] == "in_progress"
+    assert await replies_kept(h) == [(served["attempts"][0]["attempt_id"], "sms", len(REPLY), hashlib.sha256(REPLY.encode()).hexdigest())]
+
+
 async def test_an_sms_from_a_number_nothing_was_sent_to_applies_nothing_and_the_log_keeps_no_number(h: Harness, capsys: pytest.CaptureFixture[str]) -> None:
     stranger = "+8613900139000"
     params = {"MessageSid": "SM" + "1" * 32, "From": stranger, "To": "+8610012368", "Body": REPLY}
