@@ -51,7 +51,12 @@ async def twilio_status(request: Request, deps: DepsDep, attempt: Annotated[str,
 _NO_ANSWER = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
-@router.post("/webhooks/twilio/inbound", summary="An SMS a recipient sent back (Twilio's incoming message webhook, signed)", responses=problems(403, 422))
+@router.post(
+    "/webhooks/twilio/inbound",
+    summary="An SMS a recipient sent back (Twilio's incoming message webhook, signed)",
+    response_class=Response,
+    responses={200: {"description": "Empty TwiML: nothing is sent back", "content": {"application/xml": {"schema": {"type": "string"}}}}, **problems(403, 422)},
+)
 async def twilio_inbound(request: Request, deps: DepsDep) -> Response:
     """Applies a reply to the latest open SMS attempt to its sender's number (OLR Art. 31(2)); forged ones are refused, repeats and strays change nothing."""
     params = {k: str(v) for k, v in (await request.form()).items()}
