@@ -67,6 +67,9 @@ class Stack:
             wires["DELIVERY_PUBLIC_URL"] = self.url("delivery")
         if "twilio_sim" in self.ports:
             wires["DELIVERY_TWILIO_ORIGIN"] = self.url("twilio_sim")
+            if "delivery" in self.ports:
+                # The number's incoming-message webhook: a reply simulated at /sim/inbound goes there, signed for that URL.
+                wires["TWILIO_SIM_SMS_URL"] = f"{self.url('delivery')}/webhooks/twilio/inbound"
         if "ems_sim" in self.ports:
             wires["CARRIER_GATEWAY_EMS_ORIGIN"] = self.url("ems_sim")
             if "carrier_gateway" in self.ports:
@@ -88,6 +91,7 @@ class Stack:
             wires["DELIVERY_SMTP_HOST"] = "127.0.0.1"
             if "delivery" in self.ports:
                 wires["MAIL_SINK_DSN_URL"] = f"{self.url('delivery')}/webhooks/mail/dsn"
+                wires["MAIL_SINK_REPLY_URL"] = f"{self.url('delivery')}/webhooks/mail/inbound"
         return wires
 
     def start(self, *, echo: IO[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Delivery's tables: notices, each recipient's state document, attempts, tasks, e-delivery links, callbacks, evidence seen, the team's roster."""
+"""Delivery's tables: notices, each recipient's state document, attempts, tasks, e-delivery links, callbacks, replies, evidence seen, the team's roster."""
 
 from __future__ import annotations
 
@@ -164,6 +164,20 @@ class DeliveryCallback(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class DeliveryReply(SQLModel, table=True):
+    """A reply the recipient sent to one of delivery's messages (OLR Art. 31(2)): once per provider reference; of its text only the length and sha256, never the words."""
+
+    __tablename__ = "delivery_reply"
+
+    # The provider's reference for the reply (Twilio's MessageSid, the e-mail's Message-ID): a repeat is recognised by it.
+    key: str = Field(primary_key=True)
+    attempt_id: str = Field(index=True)
+    channel: str
+    received_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    length: int
+    sha256: str
+
+
 class DeliveryEvidence(SQLModel, table=True):
     """Evidence the evidence service recorded for a notice, with its flags."""
 
@@ -188,4 +202,6 @@ class DeliveryAgent(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-TABLES = tuple(table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryOutgoing, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryEvidence, DeliveryAgent))
+TABLES = tuple(
+    table_of(m) for m in (DeliveryNotice, DeliveryRecipient, DeliveryOutgoing, DeliveryTask, DeliveryLink, DeliveryCallback, DeliveryReply, DeliveryEvidence, DeliveryAgent)
+)

@@ -30,6 +30,7 @@ DETAIL: dict[str, str] = {
     "notice posted at the address": "已在送达地址张贴通知",
     "reached the recipient's system; no bounce": "送达信息已到达受送达人特定系统，未收到退信",
     "documents opened on the e-delivery page": "受送达人已在电子送达平台打开文书",
+    "the recipient replied to the message": "受送达人已回复送达信息，确认收到",
     "arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))": (
         "已到达受送达人未提供或确认的电子地址，但期限内既未确认收到也未阅读，不发生送达效力（《人民法院在线诉讼规则》第31条第2款）"
     ),

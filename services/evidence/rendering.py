@@ -272,10 +272,16 @@ def _address(recipient: RecipientReport, decider: AttemptEntry | None) -> tuple[
     return _NONE, None
 
 
+# DocumentsAcknowledged.by when the recipient replied to the message itself (OLR Art. 31(2)), not a lawyer's account.
+REPLIED_BY = {"reply:sms": "受送达人回复短信确认收到", "reply:email": "受送达人回复电子邮件确认收到"}
+
+
 def _acknowledged_by(recipient: RecipientReport, acknowledgement: Acknowledgement) -> str:
-    """Who acknowledged: the lawyer as litigation agent (CPL 88) signed in for the firm, or the holder of the e-delivery link."""
+    """Who acknowledged: the lawyer as litigation agent (CPL 88) signed in for the firm, the holder of the e-delivery link, or the recipient by its reply."""
     if acknowledgement.by is None:
         return "受送达人（凭电子送达链接）"
+    if acknowledgement.by in REPLIED_BY:
+        return REPLIED_BY[acknowledgement.by]
     if recipient.lawyer is not None:
         return f"诉讼代理人（律师）{recipient.lawyer.name}，{recipient.lawyer.firm}"
     return "诉讼代理人（律师）"
@@ -285,7 +291,8 @@ def _signer(recipient: RecipientReport, decider: AttemptEntry | None) -> str:
     acknowledged = [a for a in recipient.acknowledgements if decider is not None and a.attempt_id == decider.attempt_id]
     if recipient.served and recipient.method == ServiceMethod.electronic and acknowledged:
         first = acknowledged[0]
-        return f"{_acknowledged_by(recipient, first)}在线签收（{format_time(first.at)}，详见电子送达凭证）"
+        how = "" if first.by in REPLIED_BY else "在线签收"
+        return f"{_acknowledged_by(recipient, first)}{how}（{format_time(first.at)}，详见电子送达凭证）"
     if recipient.signer_name:
         parts = [label(SIGNER_ROLE, recipient.signer_role)] if recipient.signer_role else []
         if recipient.relation:
@@ -426,7 +433,7 @@ def _certificate(recipient: RecipientReport, decider: AttemptEntry | None) -> Ce
             AcknowledgementRow(
                 at=format_time(a.at),
                 by=_acknowledged_by(recipient, a),
-                account=a.by,
+                account=None if a.by in REPLIED_BY else a.by,
                 ip=a.ip or _NONE,
                 browser=a.user_agent or _NONE,
                 leaf_index=a.receipt.proof.leaf_index,

@@ -7,7 +7,7 @@ from shared.plumbing.settings import DEV_MAIL_DSN_SECRET, CommonSettings
 
 
 class MailSinkSettings(BaseSettings):
-    """The mail sink's own settings: its web page, its SMTP port, how many messages it keeps and where its bounces go."""
+    """The mail sink's own settings: its web page, its SMTP port, how many messages it keeps and where its bounces and replies go."""
 
     model_config = SettingsConfigDict(env_prefix="MAIL_SINK_", extra="ignore")
 
@@ -20,5 +20,8 @@ class MailSinkSettings(BaseSettings):
     # signed with dsn_secret, to dsn_url (delivery's /webhooks/mail/dsn), as a mail server's pipe hands one over.
     bounce_domain: str = "bounce.invalid"
     dsn_url: str | None = None
+    # A reply to a kept message (`POST /api/messages/{id}/reply`) is posted, signed with dsn_secret too, to reply_url
+    # (delivery's /webhooks/mail/inbound).
+    reply_url: str | None = None
     dsn_secret: str = Field(default=DEV_MAIL_DSN_SECRET, min_length=1)
     common: CommonSettings = Field(default_factory=CommonSettings)

@@ -30,6 +30,7 @@ def create_app(settings: MailSinkSettings | None = None) -> FastAPI:
         # Starting and stopping wait on aiosmtpd's thread; the event loop goes on meanwhile.
         await asyncio.to_thread(server.start)
         app.state.mailbox = mailbox
+        app.state.settings, app.state.clock = settings, clock
         try:
             yield
         finally:

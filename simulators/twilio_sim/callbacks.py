@@ -77,6 +77,12 @@ class CallbackSender:
                 await self._clock.sleep(backoff.next())
         log.error("callback.abandoned", url=url, attempts=ATTEMPTS)
 
+    async def post_once(self, url: str, params: Mapping[str, str]) -> int:
+        """Posts a signed incoming-message webhook once, as Twilio does (it falls back, it does not retry), and returns the receiver's status."""
+        headers = {SIGNATURE_HEADER: sign(url, params, auth_token=self._auth_token), "User-Agent": USER_AGENT}
+        response = await self._client.post(url, data=dict(params), headers=headers)
+        return response.status_code
+
     async def _post(self, url: str, params: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
         try:
             response = await self._client.post(url, data=dict(params), headers=dict(headers))

@@ -17,4 +17,6 @@ class TwilioSimSettings(BaseSettings):
     auth_token: str = Field(default=DEV_TWILIO_AUTH_TOKEN, pattern=r"^[0-9a-f]{32}$")
     # Set, it makes the random mix of outcomes for unscripted numbers repeat run after run.
     seed: int | None = None
+    # The number's incoming-message webhook (Twilio's SmsUrl: delivery's /webhooks/twilio/inbound), where a simulated reply goes.
+    sms_url: str | None = None
     common: CommonSettings = Field(default_factory=CommonSettings)

@@ -1,26 +1,29 @@
-"""The /sim endpoints tests and demos use: script outcomes per number, and see what the simulator received."""
+"""The /sim endpoints tests and demos use: script outcomes per number, see what the simulator received, and have a handset reply."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.values import Phone
 from shared.plumbing.problems import Problem
 from simulators.twilio_sim.outcomes import Script
+from simulators.twilio_sim.resources import API_VERSION, new_sid
 from simulators.twilio_sim.simulator import SimulatorDep
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 
 
-def _number(raw: str | None) -> str | None:
+def _number(raw: str | None, *, field: str = "to") -> str | None:
     if raw is None:
         return None
     try:
         return Phone.parse(raw.strip()).e164
     except ValueError as exc:
-        raise Problem(422, "Invalid request", f"to: {exc}", kind="validation", errors=[{"field": "to", "message": str(exc), "code": "value_error"}]) from None
+        raise Problem(422, "Invalid request", f"{field}: {exc}", kind="validation", errors=[{"field": field, "message": str(exc), "code": "value_error"}]) from None
 
 
 @router.post("/script", summary="Script the outcome of later messages and calls to a number")
@@ -54,3 +57,42 @@ async def received_calls(sim: SimulatorDep, to: str | None = None) -> dict[str, 
     """Returns the calls placed, optionally only those to one number, with their current status."""
     number = _number(to)
     return {"calls": [call.json() for call in sim.calls.values() if number in (None, call.to)]}
+
+
+class Reply(BaseModel):
+    """An SMS a handset sends back to the number that last wrote to it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sender: str = Field(alias="from", min_length=1, max_length=32)
+    body: str = Field(min_length=1, max_length=1600)
+
+
+@router.post("/inbound", summary="A handset replies: Twilio's signed incoming-message webhook is posted to the number's SMS URL")
+async def inbound(reply: Reply, sim: SimulatorDep) -> dict[str, Any]:
+    """Posts the reply as Twilio would, to the number that last messaged the sender, and returns the webhook's status."""
+    sender = _number(reply.sender, field="from")
+    last = next((m for m in reversed(sim.messages.values()) if m.to == sender and m.from_), None)
+    if sender is None or last is None or last.from_ is None:
+        raise Problem(422, "Invalid request", "from: no message was sent to this number, so it has no number to reply to.")
+    if sim.settings.sms_url is None:
+        raise Problem(409, "Not configured", "The simulator has no sms_url (TWILIO_SIM_SMS_URL) to post incoming messages to.")
+    sid = new_sid("SM")
+    params = {
+        "AccountSid": sim.settings.account_sid,
+        "ApiVersion": API_VERSION,
+        "Body": reply.body,
+        "From": sender,
+        "MessageSid": sid,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "To": last.from_,
+    }
+    try:
+        status = await sim.callbacks.post_once(sim.settings.sms_url, params)
+    except httpx.HTTPError as exc:
+        raise Problem(502, "Webhook unreachable", f"sms_url: {type(exc).__name__}.") from None
+    return {"sid": sid, "webhook_status": status}

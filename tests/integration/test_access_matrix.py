@@ -484,6 +484,15 @@ TABLE: tuple[Call, ...] = (
     ),
     # A bounce is the mail server's pipe's, signed with the shared secret: no bearer of any role is it.
     Call("delivery", "post", "/webhooks/mail/dsn", (403,) * 9, lambda w: "/webhooks/mail/dsn", lambda w: {"content": b"Subject: bounce\r\n\r\n"}),
+    Call("delivery", "post", "/webhooks/mail/inbound", (403,) * 9, lambda w: "/webhooks/mail/inbound", lambda w: {"content": b"Subject: Re: notice\r\n\r\n"}),
+    Call(
+        "delivery",
+        "post",
+        "/webhooks/twilio/inbound",
+        (403,) * 9,
+        lambda w: "/webhooks/twilio/inbound",
+        lambda w: {"data": {"MessageSid": "SM1", "From": "+8613800138000", "Body": "收到"}},
+    ),
     # carrier gateway
     Call("carrier_gateway", "get", "/healthz", (200,) * 9, lambda w: "/healthz"),
     Call("carrier_gateway", "get", "/v1/audit-log", (403, 403, 403, 403, 403, 403, 200, 200, 403), lambda w: "/v1/audit-log"),

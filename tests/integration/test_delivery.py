@@ -100,7 +100,9 @@ async def harness(kafka: str, prefix: str, database_url: str, *, documents: Path
     public_url = f"http://127.0.0.1:{free_port()}" if callbacks_lost else base
     try:
         async with AsyncExitStack() as stack:
-            sim_url = await stack.enter_async_context(serving(create_sim(TwilioSimSettings(port=sim_port, seed=7, common=common(kafka=kafka, prefix=prefix))), sim_port))
+            sim_url = await stack.enter_async_context(
+                serving(create_sim(TwilioSimSettings(port=sim_port, seed=7, sms_url=f"{public_url}/webhooks/twilio/inbound", common=common(kafka=kafka, prefix=prefix))), sim_port)
+            )
             delivery_settings = settings(
                 DeliverySettings,
                 database_url=database_url,

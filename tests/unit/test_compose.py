@@ -153,7 +153,15 @@ def test_the_image_installs_the_project_with_its_pinned_versions() -> None:
 
 def test_compose_wires_the_processes_together_as_the_dev_stack_does() -> None:
     wires = Stack().wiring()
-    assert {"CARRIER_GATEWAY_EMS_ORIGIN", "EMS_SIM_PUSH_URL", "MAIL_SINK_SMTP_PORT", "DELIVERY_SMTP_HOST", "DELIVERY_SMTP_PORT"} <= set(wires)
+    assert {
+        "CARRIER_GATEWAY_EMS_ORIGIN",
+        "EMS_SIM_PUSH_URL",
+        "MAIL_SINK_SMTP_PORT",
+        "DELIVERY_SMTP_HOST",
+        "DELIVERY_SMTP_PORT",
+        "TWILIO_SIM_SMS_URL",
+        "MAIL_SINK_REPLY_URL",
+    } <= set(wires)
     for name, value in wires.items():
         if name in ("SONGDA_DOCUMENTS_DIR", "SONGDA_CALENDAR_DIR"):
             continue  # shared directories, not addresses: see the tests below

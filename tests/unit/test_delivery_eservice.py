@@ -8,7 +8,7 @@ import pytest
 
 from services.delivery.domain import law
 from services.delivery.domain.decision import Decision, Send, Withdraw
-from services.delivery.domain.inputs import Acknowledged, Arrived, Failure, NotArrived, Read, Tick
+from services.delivery.domain.inputs import Acknowledged, Arrived, Failure, NotArrived, Read, Replied, Tick
 from services.delivery.domain.machine import apply
 from services.delivery.domain.moves import start
 from services.delivery.domain.state import Attempt, AttemptStatus, Case, RecipientState, RecipientStatus, wake_at
@@ -86,9 +86,11 @@ def served(decision: Decision) -> RecipientServed | None:
     [
         (True, law.Signal.arrival, law.EService(basis=CONFIRMED_BASIS)),
         (True, law.Signal.acknowledgement, law.EService(basis=CONFIRMED_BASIS)),
+        (True, law.Signal.reply, law.EService(basis=CONFIRMED_BASIS)),
         (True, law.Signal.read, None),
         (False, law.Signal.arrival, None),
         (False, law.Signal.acknowledgement, law.EService(basis=OLR_BASIS)),
+        (False, law.Signal.reply, law.EService(basis=OLR_BASIS)),
         (False, law.Signal.read, law.EService(basis=OLR_BASIS, presumed=True, reason=PRESUMED)),
     ],
 )
@@ -108,10 +110,13 @@ LATER = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
         (True, POLICY, None, ARRIVED, CONFIRMED_BASIS, False),
         # A court may ask for the acknowledgement even at a confirmed address; a reading alone does not do.
         (True, ACK_POLICY, Acknowledged, LATER, CONFIRMED_BASIS, False),
+        (True, ACK_POLICY, Replied, LATER, CONFIRMED_BASIS, False),
         (True, ACK_POLICY, Read, None, None, False),
         # OLR 31(2): an unconfirmed address is not served on arrival, but on acknowledgement, or presumed on reading.
         (False, POLICY, None, None, None, False),
         (False, POLICY, Acknowledged, LATER, OLR_BASIS, False),
+        # A reply saying it received the documents serves actually, not presumed (OLR 31(2)).
+        (False, POLICY, Replied, LATER, OLR_BASIS, False),
         (False, POLICY, Read, LATER, OLR_BASIS, True),
         (False, ACK_POLICY, Read, LATER, OLR_BASIS, True),
     ],
@@ -131,6 +136,25 @@ def test_arrival_then_acknowledgement_or_reading(confirmed: bool, policy: Policy
     assert (outcome.served_at, outcome.legal_basis, outcome.presumed, outcome.deemed) == (served_on, basis, presumed, False)
     assert outcome.deemed_reason == (PRESUMED if presumed else None)
     assert outcome.consent == consent(EDeliveryChannel.email, MAILBOX, confirmed=confirmed)
+
+
+def test_a_reply_to_an_sms_at_an_unconfirmed_number_serves_as_of_the_reply_and_says_so() -> None:
+    state = started(consent(EDeliveryChannel.sms, MOBILE, confirmed=False))
+    attempt_id = current_id(state)
+    waiting = step(state, Arrived(attempt_id=attempt_id, at=ARRIVED))
+    assert served(waiting) is None
+    replied = step(waiting.state, Replied(attempt_id=attempt_id, at=LATER), now=LATER)
+    outcome = served(replied)
+    assert outcome is not None and (outcome.channel, outcome.served_at, outcome.presumed, outcome.legal_basis) == (Channel.sms, LATER, False, OLR_BASIS)
+    [succeeded] = [e for e in replied.events if isinstance(e, AttemptSucceeded)]
+    assert (succeeded.attempt_id, succeeded.detail) == (attempt_id, "the recipient replied to the message")
+    # A second reply, once served, changes nothing.
+    assert step(replied.state, Replied(attempt_id=attempt_id, at=LATER + timedelta(hours=1)), now=LATER).events == []
+
+
+def test_a_reply_naming_an_attempt_that_is_not_open_changes_nothing() -> None:
+    state = started(consent(EDeliveryChannel.sms, MOBILE, confirmed=False))
+    assert step(state, Replied(attempt_id="no-such-attempt", at=LATER), now=LATER).events == []
 
 
 def test_an_acknowledgement_after_arrival_keeps_the_arrivals_time_and_record() -> None:

@@ -12,7 +12,7 @@ import pytest
 from services.evidence import phrases
 from services.evidence.phrases import UNKNOWN, Phrase, english, phrase, remark
 from services.evidence.rendering import render_html
-from shared.contracts.events import Channel, ConsentForm, EDeliveryChannel, Exhausted, ReturnReason, SignerRole, Tier, Witness
+from shared.contracts.events import Channel, ConsentForm, EDeliveryChannel, Exhausted, ReturnReason, ServiceMethod, SignerRole, Tier, Witness
 from shared.contracts.evidence import EvidenceFlag
 from shared.contracts.report import Acknowledgement, AttemptEntry, ConsentUsed, LitigationAgent
 from tests.reports import english_words, sample_report
@@ -51,6 +51,7 @@ PRODUCED: dict[str, list[str]] = {
     "f'{event.signer.role} may not sign for the recipient (CPL 88)'": [f"{role.value} may not sign for the recipient (CPL 88)" for role in SignerRole],
     '"reached the recipient\'s system; no bounce"': ["reached the recipient's system; no bounce"],
     "'documents opened on the e-delivery page'": ["documents opened on the e-delivery page"],
+    "'the recipient replied to the message'": ["the recipient replied to the message"],
     "'系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）'": ["系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）"],
     "'arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))'": [
         "arrived at an address the recipient did not confirm, but neither acknowledged nor read in time: not served (OLR Art. 31(2))"
@@ -218,3 +219,18 @@ def test_an_unknown_phrase_is_shown_generically_with_a_muted_raw_note() -> None:
     html = render_html(sample_report(recipients=[zhang.model_copy(update={"attempts": [odd, *zhang.attempts[1:]]})]))
     assert f'{UNKNOWN}<span class="raw">原文：<span class="code">550 5.1.1 mailbox unavailable</span></span>' in html
     assert english_words(html) == []
+
+
+@pytest.mark.parametrize(("by", "words"), [("reply:sms", "受送达人回复短信确认收到"), ("reply:email", "受送达人回复电子邮件确认收到")])
+def test_a_reply_is_named_as_the_recipients_own_and_shows_no_lawyers_account(by: str, words: str) -> None:
+    base = sample_report()
+    company = base.recipients[1]
+    reply = Acknowledgement(
+        attempt_id=company.attempts[0].attempt_id, at=datetime(2026, 11, 16, 1, 31, tzinfo=UTC), ip=None, user_agent=None, by=by, receipt=company.attempts[0].evidence[0]
+    )
+    served = company.model_copy(update={"acknowledgements": [reply], "deciding_attempt_id": company.attempts[0].attempt_id, "method": ServiceMethod.electronic, "served": True})
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", render_html(sample_report(recipients=[base.recipients[0], served]))))
+    assert f"签收人 {words}（2026年11月16日 09:31，详见电子送达凭证）" in text
+    # The certificate's row: the time, who, and no address or browser (a reply has none).
+    assert f"2026年11月16日 09:31 {words} " in text
+    assert "律师账号" not in text and by not in text

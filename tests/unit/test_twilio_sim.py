@@ -495,3 +495,27 @@ async def test_shutdown_cancels_lives_in_flight() -> None:
 def test_segments_count_like_a_carrier() -> None:
     assert [segments("a" * 160), segments("a" * 161), segments("{" * 80), segments("{" * 81)] == [1, 2, 1, 2]
     assert [segments("法" * 70), segments("法" * 71), segments("a" * 70 + "法")] == [1, 2, 2]
+
+
+async def test_a_handset_reply_posts_the_signed_incoming_message_webhook_to_the_numbers_sms_url(receiver: Receiver) -> None:
+    url = receiver.url("/webhooks/twilio/inbound")
+    async with serving(create_app(sim_settings(seed=7, sms_url=url)), free_port()) as base, httpx.AsyncClient(base_url=base) as http:
+        never = await http.post("/sim/inbound", json={"from": MOBILE, "body": "收到"})
+        assert never.status_code == 422 and never.json()["detail"].startswith("from:")
+        client = HttpxTwilioClient(origin=base)
+        try:
+            await Client(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, http_client=client).messages.create_async(to=MOBILE, from_=SENDER, body=NOTICE_SMS)
+        finally:
+            await client.close()
+        replied = await http.post("/sim/inbound", json={"from": "138 0013 8000", "body": "收到"})
+    assert replied.status_code == 200 and replied.json()["webhook_status"] == 200
+    [callback] = [c for c in receiver.callbacks if c.path == "/webhooks/twilio/inbound"]
+    assert_signed(callback, url)
+    assert {k: callback.params[k] for k in ("From", "To", "Body", "SmsStatus", "AccountSid")} == {
+        "From": MOBILE,
+        "To": SENDER,
+        "Body": "收到",
+        "SmsStatus": "received",
+        "AccountSid": DEV_ACCOUNT_SID,
+    }
+    assert callback.params["MessageSid"] == replied.json()["sid"]

@@ -17,7 +17,7 @@ from services.delivery.domain.inputs import Failure, NotArrived
 SIGNATURE_HEADER = "X-Songda-Signature"
 
 # Delivery's own e-mails carry Message-ID <attempt id@songda> (handlers/sending.py); the bounce names it back.
-_ATTEMPT = re.compile(r"<([0-9a-f-]{36})@songda>")
+ATTEMPT = re.compile(r"<([0-9a-f-]{36})@songda>")
 
 # RFC 3464 Action "failed": the receiving side gave up. RFC 3463 status classes: 5 permanent (the mailbox or
 # domain does not exist, never again), 4 persistent transient (the server retried until it gave up: next channel).
@@ -70,7 +70,7 @@ def parse(raw: bytes) -> Bounce:
     recipients = [block for block in fields[1:] if block.get("Action")]
     if not recipients:
         raise NotADsn("no per-recipient fields with an Action")
-    found = _ATTEMPT.search(str(original or ""))
+    found = ATTEMPT.search(str(original or ""))
     if found is None:
         raise NotADsn("the returned headers name no message of delivery's")
     first = recipients[0]

@@ -1,4 +1,4 @@
-"""`POST /webhooks/twilio/status`: Twilio's message and call status callbacks; `POST /webhooks/mail/dsn`: the mail server's bounces. Each verified, deduplicated, forward only."""
+"""Providers' webhooks, each verified, deduplicated, forward only: Twilio's status callbacks and incoming SMS; the mail server's bounces and replies."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from services.delivery.adapters import dsn
+from services.delivery.adapters import dsn, mail_reply
 from services.delivery.adapters.twilio import verify_signature
 from services.delivery.deps import DepsDep
-from services.delivery.handlers import sending
+from services.delivery.handlers import replies, sending
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem
 from shared.plumbing.ratelimit import limited, missed
@@ -47,6 +47,33 @@ async def twilio_status(request: Request, deps: DepsDep, attempt: Annotated[str,
     return JSONResponse({"applied": applied})
 
 
+# What Twilio expects back from an incoming-message webhook: TwiML that sends nothing in return.
+_NO_ANSWER = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@router.post(
+    "/webhooks/twilio/inbound",
+    summary="An SMS a recipient sent back (Twilio's incoming message webhook, signed)",
+    response_class=Response,
+    responses={200: {"description": "Empty TwiML: nothing is sent back", "content": {"application/xml": {"schema": {"type": "string"}}}}, **problems(403, 422)},
+)
+async def twilio_inbound(request: Request, deps: DepsDep) -> Response:
+    """Applies a reply to the latest open SMS attempt to its sender's number (OLR Art. 31(2)); forged ones are refused, repeats and strays change nothing."""
+    params = {k: str(v) for k, v in (await request.form()).items()}
+    url = f"{deps.setup.public_url}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    if not verify_signature(auth_token=deps.twilio_auth_token, url=url, params=params, signature=request.headers.get("X-Twilio-Signature")):
+        log.warning("twilio.forged_inbound", path=request.url.path, client=request.client.host if request.client else None)
+        missed(request, "webhook_forgeries")
+        raise Problem(403, "Forbidden", "The X-Twilio-Signature does not match this request.")
+    sid, sender = params.get("MessageSid"), params.get("From")
+    if not sid or not sender:
+        raise Problem(422, "Invalid message", "An incoming message names its MessageSid and From.")
+    applied = await replies.sms_reply(deps, key=sid, sender=sender, text=params.get("Body", ""))
+    # The sender's number is personal data: the log names only the message.
+    log.info("twilio.inbound", message_sid=sid, applied=applied, matched=applied is not False)
+    return Response(_NO_ANSWER, media_type="application/xml")
+
+
 @router.post(
     "/webhooks/mail/dsn",
     summary="A bounced e-mail's delivery status notification (RFC 3464, HMAC-signed)",
@@ -72,4 +99,32 @@ async def mail_dsn(request: Request, deps: DepsDep) -> JSONResponse:
         log.info("dsn.duplicate", attempt_id=bounce.attempt_id, status=bounce.status)
         return JSONResponse({"applied": False, "reason": "duplicate"})
     log.info("dsn.applied", attempt_id=bounce.attempt_id, action=bounce.action, status=bounce.status, applied=applied)
+    return JSONResponse({"applied": applied})
+
+
+@router.post(
+    "/webhooks/mail/inbound",
+    summary="An e-mail answering one of delivery's e-mails (In-Reply-To <attempt id@songda>, HMAC-signed)",
+    openapi_extra={"requestBody": {"required": True, "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}}}},
+    responses=problems(403, 422),
+)
+async def mail_inbound(request: Request, deps: DepsDep) -> JSONResponse:
+    """Applies the recipient's reply to the e-mail's open attempt (OLR Art. 31(2)); forged ones are refused, automatic answers, repeats and strays change nothing."""
+    body = await request.body()
+    if not dsn.verify(deps.mail_dsn_secret, body, request.headers.get(dsn.SIGNATURE_HEADER)):
+        log.warning("mail_reply.forged", client=request.client.host if request.client else None, bytes=len(body))
+        missed(request, "webhook_forgeries")
+        raise Problem(403, "Forbidden", f"The {dsn.SIGNATURE_HEADER} does not match this body.")
+    try:
+        reply = mail_reply.parse(body)
+    except mail_reply.NotAReply as exc:
+        raise Problem(422, "Invalid reply", f"body: {exc}.") from None
+    if reply.automatic:
+        log.info("mail_reply.automatic", attempt_id=reply.attempt_id)
+        return JSONResponse({"applied": False, "reason": "automatic"})
+    applied = await replies.mail_reply(deps, key=reply.key, attempt_id=reply.attempt_id, sender=reply.sender, text=reply.text)
+    if applied is None:
+        log.info("mail_reply.duplicate", attempt_id=reply.attempt_id)
+        return JSONResponse({"applied": False, "reason": "duplicate"})
+    log.info("mail_reply.received", attempt_id=reply.attempt_id, applied=applied)
     return JSONResponse({"applied": applied})

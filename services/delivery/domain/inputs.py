@@ -73,6 +73,14 @@ class Read:
 
 
 @dataclass(frozen=True)
+class Replied:
+    """The recipient replied to the message (an SMS back, an e-mail answering it): it received the documents (OLR Art. 31(2))."""
+
+    attempt_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class TaskReported:
     """An agent's report of a visit or a posting; `evidence` maps each named item to its flags, None while unrecorded."""
 
@@ -169,6 +177,7 @@ Input = (
     | NotArrived
     | Acknowledged
     | Read
+    | Replied
     | TaskReported
     | EvidenceChecked
     | EvidenceAccepted

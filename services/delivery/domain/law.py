@@ -168,7 +168,8 @@ class Signal(StrEnum):
     """What the system learns of an electronic message after sending it."""
 
     arrival = "arrival"  # it reached the recipient's system
-    acknowledgement = "acknowledgement"  # the recipient acknowledged it (e-delivery page, firm's inbox) or replied
+    acknowledgement = "acknowledgement"  # the recipient acknowledged it (e-delivery page, firm's inbox)
+    reply = "reply"  # the recipient answered the message itself (an SMS back, an e-mail in reply)
     read = "read"  # the system shows the documents opened
 
 
@@ -190,7 +191,10 @@ OLR_BASIS = "民事诉讼法第90条；《人民法院在线诉讼规则》第31
 E_SERVICE: dict[tuple[bool, Signal], EService] = {
     (True, Signal.arrival): EService(basis=BASIS[(ServiceMethod.electronic, False)]),
     (True, Signal.acknowledgement): EService(basis=BASIS[(ServiceMethod.electronic, False)]),
+    (True, Signal.reply): EService(basis=BASIS[(ServiceMethod.electronic, False)]),
     (False, Signal.acknowledgement): EService(basis=OLR_BASIS),
+    # 31(2): "受送达人回复已收到送达材料" — a reply is an actual service, not a presumed one.
+    (False, Signal.reply): EService(basis=OLR_BASIS),
     (False, Signal.read): EService(basis=OLR_BASIS, presumed=True, reason="系统显示受送达人已阅读，推定送达（《人民法院在线诉讼规则》第31条第2款）"),
 }
 

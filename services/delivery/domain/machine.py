@@ -21,6 +21,7 @@ from services.delivery.domain.inputs import (
     PostalTrace,
     PublicationRecorded,
     Read,
+    Replied,
     RevisitOrdered,
     TaskOutcome,
     TaskReported,
@@ -93,6 +94,8 @@ def apply(state: RecipientState, event: Input, *, now: datetime, policy: Policy)
             return _received(decision, attempt, law.Signal.acknowledgement, at=event.at, now=now, detail="acknowledged on the e-delivery page")
         case Read() if attempt.status is AttemptStatus.open:
             return _received(decision, attempt, law.Signal.read, at=event.at, now=now, detail="documents opened on the e-delivery page")
+        case Replied() if attempt.status is AttemptStatus.open:
+            return _received(decision, attempt, law.Signal.reply, at=event.at, now=now, detail="the recipient replied to the message")
         case TaskReported() if attempt.status is AttemptStatus.open and attempt.channel in TASKS:
             return _reported(decision, attempt, event, now=now, policy=policy)
         case PostalTrace() if attempt.status is AttemptStatus.open and attempt.channel is Channel.court_mail:
@@ -189,7 +192,7 @@ def _address_confirmed(state: RecipientState, attempt: Attempt) -> bool:
 
 
 def _received(decision: Decision, attempt: Attempt, signal: law.Signal, *, at: datetime, now: datetime, detail: str) -> Decision:
-    """The recipient acknowledged or read the documents: served if that serves at this address (OLR Art. 31)."""
+    """The recipient acknowledged, replied or read the documents: served if that serves at this address (OLR Art. 31)."""
     effect = law.e_service(signal, address_confirmed=_address_confirmed(decision.state, attempt))
     if effect is None:
         return decision
