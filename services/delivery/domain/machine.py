@@ -29,6 +29,7 @@ from services.delivery.domain.inputs import (
 )
 from services.delivery.domain.moves import (
     TASKS,
+    about,
     after_parallel_failure,
     begin,
     fail,
@@ -421,22 +422,14 @@ def _published(decision: Decision, event: PublicationRecorded, *, policy: Policy
     # Started and succeeded at once: the report lists the publication among the attempts, and its price is counted.
     decision.events.append(
         AttemptStarted(
-            notice_id=state.case.notice_id,
-            recipient_id=state.recipient.recipient_id,
-            attempt_id=attempt.attempt_id,
-            tier=Tier.public_notice,
-            channel=Channel.publication,
+            **about(state, attempt),
             started_at=event.at,
             cost_fen=policy.prices.of(Channel.publication),
         )
     )
     decision.events.append(
         AttemptSucceeded(
-            notice_id=state.case.notice_id,
-            recipient_id=state.recipient.recipient_id,
-            attempt_id=attempt.attempt_id,
-            tier=Tier.public_notice,
-            channel=Channel.publication,
+            **about(state, attempt),
             at=event.at,
             detail=attempt.detail or "",
         )

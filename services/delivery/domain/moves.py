@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from services.delivery.domain import law
 from services.delivery.domain.contact import next_contact
@@ -131,12 +132,7 @@ def open_attempt(decision: Decision, *, now: datetime, policy: Policy) -> Decisi
     decision.state = replace_attempt(state, opened)
     decision.events.append(
         AttemptStarted(
-            notice_id=state.case.notice_id,
-            recipient_id=state.recipient.recipient_id,
-            attempt_id=attempt.attempt_id,
-            tier=attempt.tier,
-            channel=attempt.channel,
-            target=attempt.target,
+            **about(state, attempt),
             started_at=now,
             due_at=due or (window[1] if window else None),
             cost_fen=policy.prices.of(attempt.channel),
@@ -167,6 +163,18 @@ def _dispatch(state: RecipientState, attempt: Attempt, place: Place) -> Dispatch
     )
 
 
+def about(state: RecipientState, attempt: Attempt) -> dict[str, Any]:
+    """The fields every event about one attempt carries: its notice, recipient and id, and the tier, channel and target it used."""
+    return {
+        "notice_id": state.case.notice_id,
+        "recipient_id": state.recipient.recipient_id,
+        "attempt_id": attempt.attempt_id,
+        "tier": attempt.tier,
+        "channel": attempt.channel,
+        "target": attempt.target,
+    }
+
+
 def replace_attempt(state: RecipientState, attempt: Attempt) -> RecipientState:
     return state.model_copy(update={"attempts": [attempt if a.attempt_id == attempt.attempt_id else a for a in state.attempts]})
 
@@ -181,12 +189,7 @@ def fail(
     decision.state = replace_attempt(state, failed).model_copy(update={"exhausted": [*state.exhausted, exhausted]})
     decision.events.append(
         AttemptFailed(
-            notice_id=state.case.notice_id,
-            recipient_id=state.recipient.recipient_id,
-            attempt_id=attempt.attempt_id,
-            tier=attempt.tier,
-            channel=attempt.channel,
-            target=attempt.target,
+            **about(state, attempt),
             at=at,
             reason=reason,
             error_code=error_code,
@@ -206,12 +209,7 @@ def succeed(decision: Decision, attempt: Attempt, *, detail: str, at: datetime, 
     decision.state = replace_attempt(state, done)
     decision.events.append(
         AttemptSucceeded(
-            notice_id=state.case.notice_id,
-            recipient_id=state.recipient.recipient_id,
-            attempt_id=attempt.attempt_id,
-            tier=attempt.tier,
-            channel=attempt.channel,
-            target=attempt.target,
+            **about(state, attempt),
             at=at,
             detail=detail,
             record=record,
@@ -343,12 +341,7 @@ def supersede(decision: Decision, winner: Attempt, *, at: datetime) -> None:
         decision.actions.append(Withdraw(attempt_id=attempt.attempt_id))
         decision.events.append(
             AttemptSuperseded(
-                notice_id=state.case.notice_id,
-                recipient_id=state.recipient.recipient_id,
-                attempt_id=attempt.attempt_id,
-                tier=attempt.tier,
-                channel=attempt.channel,
-                target=attempt.target,
+                **about(state, attempt),
                 at=at,
                 by_attempt_id=winner.attempt_id,
             )
