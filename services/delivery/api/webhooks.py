@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.delivery.adapters import dsn, mail_reply
 from services.delivery.adapters.twilio import verify_signature
-from services.delivery.deps import DepsDep
+from services.delivery.deps import DeliveryDeps, DepsDep
 from services.delivery.handlers import replies, sending
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem
@@ -74,6 +74,16 @@ async def twilio_inbound(request: Request, deps: DepsDep) -> Response:
     return Response(_NO_ANSWER, media_type="application/xml")
 
 
+async def _signed_mail(request: Request, deps: DeliveryDeps, *, what: str) -> bytes:
+    """Returns the raw message the mail server's pipe posted, refusing one whose HMAC signature does not match (a forgery)."""
+    body = await request.body()
+    if not dsn.verify(deps.mail_dsn_secret, body, request.headers.get(dsn.SIGNATURE_HEADER)):
+        log.warning(f"{what}.forged", client=request.client.host if request.client else None, bytes=len(body))
+        missed(request, "webhook_forgeries")
+        raise Problem(403, "Forbidden", f"The {dsn.SIGNATURE_HEADER} does not match this body.")
+    return body
+
+
 @router.post(
     "/webhooks/mail/dsn",
     summary="A bounced e-mail's delivery status notification (RFC 3464, HMAC-signed)",
@@ -82,11 +92,7 @@ async def twilio_inbound(request: Request, deps: DepsDep) -> Response:
 )
 async def mail_dsn(request: Request, deps: DepsDep) -> JSONResponse:
     """Fails the bounced e-mail's attempt with the receiving server's reason; forged bounces are refused, repeats and late ones change nothing."""
-    body = await request.body()
-    if not dsn.verify(deps.mail_dsn_secret, body, request.headers.get(dsn.SIGNATURE_HEADER)):
-        log.warning("dsn.forged", client=request.client.host if request.client else None, bytes=len(body))
-        missed(request, "webhook_forgeries")
-        raise Problem(403, "Forbidden", f"The {dsn.SIGNATURE_HEADER} does not match this body.")
+    body = await _signed_mail(request, deps, what="dsn")
     try:
         bounce = dsn.parse(body)
     except dsn.NotADsn as exc:
@@ -110,11 +116,7 @@ async def mail_dsn(request: Request, deps: DepsDep) -> JSONResponse:
 )
 async def mail_inbound(request: Request, deps: DepsDep) -> JSONResponse:
     """Applies the recipient's reply to the e-mail's open attempt (OLR Art. 31(2)); forged ones are refused, automatic answers, repeats and strays change nothing."""
-    body = await request.body()
-    if not dsn.verify(deps.mail_dsn_secret, body, request.headers.get(dsn.SIGNATURE_HEADER)):
-        log.warning("mail_reply.forged", client=request.client.host if request.client else None, bytes=len(body))
-        missed(request, "webhook_forgeries")
-        raise Problem(403, "Forbidden", f"The {dsn.SIGNATURE_HEADER} does not match this body.")
+    body = await _signed_mail(request, deps, what="mail_reply")
     try:
         reply = mail_reply.parse(body)
     except mail_reply.NotAReply as exc:
