@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -146,26 +146,32 @@ async def _sms_to(h: Harness, status: str) -> list[dict[str, Any]]:
     return messages if messages and all(m["status"] == status for m in messages) else []
 
 
-@pytest.fixture
-async def bouncing(kafka: str, topic_prefix: str, make_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
-    """Delivery sending its e-mail through the real mail sink, which bounces @bounce.invalid back to delivery's DSN webhook; accepted e-mail waits 3 s for a bounce."""
-    policy_with(tmp_path, monkeypatch, bounce_wait_minutes="0.05")
+@asynccontextmanager
+async def through_mail_sink(kafka: str, prefix: str, database_url: str, documents: Path, **paths: str) -> AsyncIterator[Harness]:
+    """Delivery sending its e-mail through the real mail sink; `paths` name the sink's settings (dsn_url, reply_url) that post back to delivery's webhooks."""
     sink_port, sink_smtp, delivery_port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{delivery_port}"
-    database_url = await make_database("delivery")
     async with AsyncExitStack() as stack:
-        sink = MailSinkSettings(port=sink_port, smtp_port=sink_smtp, dsn_url=f"{base}/webhooks/mail/dsn", common=common(kafka=kafka, prefix=topic_prefix))
+        sink = MailSinkSettings(port=sink_port, smtp_port=sink_smtp, common=common(kafka=kafka, prefix=prefix), **{key: f"{base}{path}" for key, path in paths.items()})
         sink_url = await stack.enter_async_context(serving(create_sink(sink), sink_port))
         delivery_settings = settings(
-            DeliverySettings, database_url=database_url, kafka=kafka, prefix=topic_prefix, public_url=base, smtp_port=sink_smtp, dispatch_poll_ms=50, sweep_poll_ms=100
+            DeliverySettings, database_url=database_url, kafka=kafka, prefix=prefix, public_url=base, smtp_port=sink_smtp, dispatch_poll_ms=50, sweep_poll_ms=100
         )
-        delivery_settings.common.documents_dir = tmp_path / "documents"
+        delivery_settings.common.documents_dir = documents
         await stack.enter_async_context(serving(create_delivery(delivery_settings), delivery_port))
         delivery = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
         sim = await stack.enter_async_context(httpx.AsyncClient(base_url=sink_url, timeout=10))
         db = Database(database_url)
         stack.push_async_callback(db.dispose)
-        yield Harness(delivery=delivery, sim=sim, db=db, kafka=kafka, names=TopicNames(topic_prefix), inbox=Inbox(), base=base, documents=DocumentStore(tmp_path / "documents"))
+        yield Harness(delivery=delivery, sim=sim, db=db, kafka=kafka, names=TopicNames(prefix), inbox=Inbox(), base=base, documents=DocumentStore(documents))
+
+
+@pytest.fixture
+async def bouncing(kafka: str, topic_prefix: str, make_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    """Delivery through the real mail sink, which bounces @bounce.invalid back to delivery's DSN webhook; accepted e-mail waits 3 s for a bounce."""
+    policy_with(tmp_path, monkeypatch, bounce_wait_minutes="0.05")
+    async with through_mail_sink(kafka, topic_prefix, await make_database("delivery"), tmp_path / "documents", dsn_url="/webhooks/mail/dsn") as running:
+        yield running
 
 
 async def test_a_bounced_email_fails_its_attempt_with_the_servers_reason(bouncing: Harness) -> None:

@@ -5,28 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 
 from services.delivery.adapters import dsn
 from services.delivery.adapters.twilio import sign
-from services.delivery.config import DeliverySettings
-from services.delivery.main import create_app as create_delivery
 from shared.contracts.events import EDeliveryChannel, NoticeRegistered
-from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
-from shared.plumbing.db import Database
-from shared.plumbing.documents import DocumentStore
+from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS
 from shared.plumbing.settings import DEV_MAIL_DSN_SECRET, DEV_TWILIO_AUTH_TOKEN
-from simulators.mail_sink.config import MailSinkSettings
-from simulators.mail_sink.main import create_app as create_sink
-from tests.integration.test_delivery import Harness, Inbox, harness
-from tests.integration.test_eservice import MAILBOX, unconfirmed_mail_notice
-from tests.support import MOBILE, common, eventually, free_port, read_topic, registered_notice, serving, settings
+from tests.integration.test_delivery import Harness, harness
+from tests.integration.test_eservice import MAILBOX, through_mail_sink, unconfirmed_mail_notice
+from tests.support import MOBILE, eventually, read_topic, registered_notice
 
 OLR_BASIS = "民事诉讼法第90条；《人民法院在线诉讼规则》第31条"
 REPLY = "收到，谢谢"
@@ -40,23 +32,9 @@ async def h(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> Asy
 
 @pytest.fixture
 async def sink(kafka: str, topic_prefix: str, make_database, tmp_path: Path) -> AsyncIterator[Harness]:
-    """Delivery sending its e-mail through the real mail sink, whose addressees' replies go to delivery's inbound webhook."""
-    sink_port, sink_smtp, delivery_port = free_port(), free_port(), free_port()
-    base = f"http://127.0.0.1:{delivery_port}"
-    database_url = await make_database("delivery")
-    async with AsyncExitStack() as stack:
-        sink_settings = MailSinkSettings(port=sink_port, smtp_port=sink_smtp, reply_url=f"{base}/webhooks/mail/inbound", common=common(kafka=kafka, prefix=topic_prefix))
-        sink_url = await stack.enter_async_context(serving(create_sink(sink_settings), sink_port))
-        delivery_settings = settings(
-            DeliverySettings, database_url=database_url, kafka=kafka, prefix=topic_prefix, public_url=base, smtp_port=sink_smtp, dispatch_poll_ms=50, sweep_poll_ms=100
-        )
-        delivery_settings.common.documents_dir = tmp_path / "documents"
-        await stack.enter_async_context(serving(create_delivery(delivery_settings), delivery_port))
-        delivery = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
-        sim = await stack.enter_async_context(httpx.AsyncClient(base_url=sink_url, timeout=10))
-        db = Database(database_url)
-        stack.push_async_callback(db.dispose)
-        yield Harness(delivery=delivery, sim=sim, db=db, kafka=kafka, names=TopicNames(topic_prefix), inbox=Inbox(), base=base, documents=DocumentStore(tmp_path / "documents"))
+    """Delivery through the real mail sink, whose addressees' replies go to delivery's inbound webhook."""
+    async with through_mail_sink(kafka, topic_prefix, await make_database("delivery"), tmp_path / "documents", reply_url="/webhooks/mail/inbound") as running:
+        yield running
 
 
 def unconfirmed_sms_notice() -> NoticeRegistered:
