@@ -7,44 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from services.delivery.adapters.mail import FakeMailer
-from services.delivery.adapters.twilio import FakeTelephony
-from services.delivery.deps import DeliveryDeps
-from services.delivery.handlers import roster, sending
-from services.delivery.models import TABLES, SendStatus
+from services.delivery.handlers import sending
+from services.delivery.models import SendStatus
 from services.delivery.policy import load_policy
 from services.delivery.workers import Dispatcher
-from services.delivery.workflow import Setup
 from shared.contracts.events import EDeliveryChannel
-from shared.plumbing.db import Database, create_tables
-from shared.plumbing.documents import DocumentStore
-from shared.plumbing.runtime import PLUMBING_TABLES
 from tests.support import MOBILE, registered_notice
-from tests.unit.test_delivery_handlers import START, ManualClock, World
+from tests.unit.test_delivery_handlers import START, World, a_world
 
 MAILBOX = "zhangsan@example.com"
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = Database(f"sqlite:///{tmp_path / 'delivery.db'}")
-    await create_tables(db.engine, [*PLUMBING_TABLES, *TABLES])
-    clock, telephony, mailer = ManualClock(), FakeTelephony(), FakeMailer()
     policy = load_policy()
-    setup = Setup(policy=policy.model_copy(update={"electronic": policy.electronic.model_copy(update={"parallel": True})}), public_url="http://delivery.test")
-    deps = DeliveryDeps(
-        db=db,
-        clock=clock,
-        setup=setup,
-        telephony=telephony,
-        mailer=mailer,
-        sender_address="法院送达中心 <songda@court.example>",
-        twilio_auth_token="t",
-        documents=DocumentStore(tmp_path / "documents"),
-    )
-    await roster.seed_agents(deps, agents=setup.policy.agents)
-    yield World(deps=deps, clock=clock, telephony=telephony, mailer=mailer)
-    await db.dispose()
+    async with a_world(tmp_path, policy.model_copy(update={"electronic": policy.electronic.model_copy(update={"parallel": True})})) as running:
+        yield running
 
 
 async def test_the_first_channel_to_serve_withdraws_the_others_unsent_message(world: World) -> None:

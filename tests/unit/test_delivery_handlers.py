@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientState, RecipientStatus
 from services.delivery.handlers import due, edelivery, holds, notices, roster, sending, team
 from services.delivery.models import TABLES, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
-from services.delivery.policy import load_policy
+from services.delivery.policy import Policy, load_policy
 from services.delivery.requests import AgentIn, NoticePage, OutcomeIn, ReassignIn, SignerIn
 from services.delivery.search import NoticeFilter
 from services.delivery.workers import Dispatcher, Sweeper
@@ -99,12 +100,13 @@ class World:
             return (await session.exec(select(DeliveryTask).where(DeliveryTask.status == TaskStatus.open))).one()
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@asynccontextmanager
+async def a_world(tmp_path: Path, policy: Policy | None = None) -> AsyncIterator[World]:
+    """Delivery's handlers on SQLite with a manual clock and fake providers, under `policy` (the shipped one by default)."""
     db = Database(f"sqlite:///{tmp_path / 'delivery.db'}")
     await create_tables(db.engine, [*PLUMBING_TABLES, *TABLES])
     clock, telephony, mailer = ManualClock(), FakeTelephony(), FakeMailer()
-    setup = Setup(policy=load_policy(), public_url="http://delivery.test")
+    setup = Setup(policy=policy or load_policy(), public_url="http://delivery.test")
     deps = DeliveryDeps(
         db=db,
         clock=clock,
@@ -116,8 +118,16 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         documents=DocumentStore(tmp_path / "documents"),
     )
     await roster.seed_agents(deps, agents=setup.policy.agents)
-    yield World(deps=deps, clock=clock, telephony=telephony, mailer=mailer)
-    await db.dispose()
+    try:
+        yield World(deps=deps, clock=clock, telephony=telephony, mailer=mailer)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with a_world(tmp_path) as running:
+        yield running
 
 
 def evidence_recorded(registered: NoticeRegistered, evidence_id: str, *, kind: str, flags: tuple[str, ...] = ()) -> EvidenceRecorded:
