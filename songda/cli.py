@@ -53,7 +53,14 @@ def cmd_token(args: argparse.Namespace) -> int:
     settings = CommonSettings()
     try:
         token = mint(
-            secret=settings.jwt_secret, role=Role(args.role), sub=args.sub, issuer=settings.jwt_issuer, now=datetime.now(UTC), ttl=args.ttl, max_ttl=settings.token_max_ttl
+            secret=settings.jwt_secret,
+            role=Role(args.role),
+            sub=args.sub,
+            issuer=settings.jwt_issuer,
+            now=datetime.now(UTC),
+            ttl=args.ttl,
+            max_ttl=settings.token_max_ttl,
+            user=args.user,
         )
     except TokenTooLong as exc:
         print(f"token: refused: {exc} (SONGDA_TOKEN_MAX_TTL_HOURS; SONGDA_ENV={settings.env.value})", file=sys.stderr)
@@ -547,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", required=True, help="court id, agent id, firm id, … the token speaks for")
     token.add_argument("--ttl", type=_duration, default=timedelta(hours=12), help="lifetime, e.g. 30m, 12h (default 12h; at most SONGDA_TOKEN_MAX_TTL_HOURS outside development)")
+    token.add_argument("--user", help="the person's username (the token's usr claim), e.g. the lawyer named on an acknowledgement")
     token.set_defaults(func=cmd_token)
 
     revoke = sub.add_parser("revoke", help="revoke a token in every service (give the token or its jti)")

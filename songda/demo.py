@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 import httpx
 
+from services.console.demo import DEMO_ACCOUNTS
 from shared.contracts.events import GeoPoint
+from shared.contracts.evidence import EvidenceKind
 from shared.contracts.values import resident_id_check_char
 from shared.plumbing.auth import Role, mint
 from shared.plumbing.clock import SHANGHAI, ScaledClock
@@ -26,6 +28,11 @@ from songda import paperwork
 
 COURT_ID = "C371002"
 COURT_NAME = "威海市环翠区人民法院"
+# The firm of the console's lawyer-demo account: its standing agreement covers the court.
+LAWYER_ACCOUNT = next(a for a in DEMO_ACCOUNTS if a.username == "lawyer-demo")
+FIRM_USCC = LAWYER_ACCOUNT.scope
+FIRM_NAME = LAWYER_ACCOUNT.display_name
+FIRM_MAILBOX = "songda@firm-demo.example.cn"
 # The agent a newcomer signs in as; its visits are left for them, every other task is worked by the robot.
 YOUR_AGENT = "agent-huancui-1"
 
@@ -50,6 +57,8 @@ class Party:
     confirmed: bool = True
     # Who works the party's visits: the newcomer, or the robot, who finds nobody in.
     visits: Literal["you", "robot"] = "robot"
+    # The party's lawyer, of the demo firm: the party is then served through the firm (OLR Art. 29(2)).
+    lawyer: str | None = None
 
     @property
     def address(self) -> str:
@@ -113,6 +122,16 @@ PARTIES: tuple[Party, ...] = (
         mail={"outcome": "returned", "reason": "unclaimed"},
         confirmed=False,
     ),
+    Party(
+        "钱进",
+        "+8613906310010",
+        "世昌大道66号",
+        "环翠区",
+        GeoPoint(lat=37.5172, lon=122.1345),
+        f"由{FIRM_NAME}律师代理 → 经律所电子送达成功（lawyer-demo 账户的律所收件箱可查看、签收）",
+        call=NO_ANSWER,
+        lawyer="孙律师",
+    ),
 )
 
 
@@ -169,7 +188,7 @@ def _person(party: Party, rng: random.Random) -> dict[str, Any]:
         "phones": [party.phone],
         "emails": emails,
         "addresses": [{"text": party.address, "postcode": "264200", "source": "filing", "location": party.location.model_dump()}],
-        "lawyer": None,
+        "lawyer": {"name": party.lawyer, "firm": FIRM_NAME, "firm_uscc": FIRM_USCC} if party.lawyer else None,
         "whereabouts_unknown": False,
     }
 
@@ -191,6 +210,8 @@ async def seed(client: httpx.AsyncClient, demo: Demo, *, parties: tuple[Party, .
     """Scripts the simulators for each party, records earlier confirmations and submits the day's notices; returns their ids."""
     rng = random.Random(2026)
     court = demo.headers(Role.court, COURT_ID)
+    if any(p.lawyer for p in parties):
+        await register_firm(client, demo)
     notices = []
     for number, party in enumerate(parties, start=1):
         twilio = {k: v for k, v in (("sms", party.sms), ("call", party.call)) if v is not None}
@@ -224,6 +245,36 @@ async def seed(client: httpx.AsyncClient, demo: Demo, *, parties: tuple[Party, .
         await _ok(response)
         notices.append(response.json()["id"])
     return notices
+
+
+async def register_firm(client: httpx.AsyncClient, demo: Demo) -> None:
+    """Files the demo firm's signed agreement as evidence and registers the firm with intake, covering the court over the demo's day."""
+    supervisor = demo.headers(Role.supervisor, "demo-robot")
+    agreement = paperwork.Paper(
+        "电子送达协议",
+        "firm_agreement",
+        (
+            f"甲方：{COURT_NAME}　乙方：{FIRM_NAME}（统一社会信用代码 {FIRM_USCC}）",
+            f"乙方律师代理的案件，甲方的诉讼文书可向乙方电子送达邮箱 {FIRM_MAILBOX} 及乙方收件箱送达，到达即视为送达。",
+            "依据《人民法院在线诉讼规则》第二十九条第二款订立。",
+        ),
+    )
+    data = await asyncio.to_thread(paperwork.render, agreement, court_name=COURT_NAME)
+    metadata = {"notice_id": f"firm:{FIRM_USCC}", "kind": EvidenceKind.firm_agreement.value, "details": {"title": agreement.title}}
+    files: dict[str, tuple[str | None, str | bytes, str]] = {"metadata": (None, json.dumps(metadata), "application/json"), "file": ("电子送达协议.pdf", data, "application/pdf")}
+    filed = await client.post(f"{demo.urls['evidence']}/v1/evidence", files=files, headers={**supervisor, "Idempotency-Key": f"firm-agreement:{FIRM_USCC}"})
+    await _ok(filed)
+    day = demo.clock.now().astimezone(SHANGHAI).date()
+    entry = {
+        "name": FIRM_NAME,
+        "email": FIRM_MAILBOX,
+        "inbox": True,
+        "agreement": {"evidence_id": filed.json()["id"], "sha256": filed.json()["sha256"]},
+        "court_ids": [COURT_ID],
+        "valid_from": (day - timedelta(days=30)).isoformat(),
+        "valid_to": (day + timedelta(days=335)).isoformat(),
+    }
+    await _ok(await client.put(f"{demo.urls['intake']}/v1/firms/{FIRM_USCC}", json=entry, headers=supervisor))
 
 
 async def _upload_papers(client: httpx.AsyncClient, demo: Demo, *, case_number: str, cause: str, defendant: str, headers: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -7,10 +7,13 @@ from typing import Any
 
 import httpx
 
+from shared.contracts.values import uscc_check_char
 from shared.plumbing.auth import Role
 from shared.plumbing.clock import ScaledClock
 from songda import demo
 from tests.support import SECRET, eventually
+
+OTHER_FIRM = "31370000MD0543216" + uscc_check_char("31370000MD0543216")
 
 
 async def test_the_demo_day_serves_the_reachable_and_the_robot_works_the_visits(kafka, topic_prefix, make_database, service_stack) -> None:
@@ -20,6 +23,7 @@ async def test_the_demo_day_serves_the_reachable_and_the_robot_works_the_visits(
     day = demo.Demo(urls={name: stack.url(name) for name in stack.ports}, clock=clock, secret=SECRET)
     supervisor = day.headers(Role.supervisor, "demo-test")
     electronic = {p.name for p in demo.PARTIES if p.consent != "none" and p.sms == {"outcome": "delivered"}}
+    represented = {p.name for p in demo.PARTIES if p.lawyer}
     yours = {p.name for p in demo.PARTIES if p.visits == "you"}
     robots = {p.name for p in demo.PARTIES if p.visits == "robot" and p.mail is not None}
     async with httpx.AsyncClient(timeout=30) as client:
@@ -34,10 +38,18 @@ async def test_the_demo_day_serves_the_reachable_and_the_robot_works_the_visits(
             # Read after the page, the announcements cover every notice it lists, each once.
             assert {row["notice_id"] for row in page["items"]} <= day.completed and len(lines) == len(day.completed - announced)
             names = {r["name"] for row in page["items"] for r in row["recipients"]}
-            return names if electronic <= names else None
+            return names if electronic | represented <= names else None
 
-        served = await eventually(served_electronically, timeout=180, what="the SMS and e-mail notices to be served")
+        served = await eventually(served_electronically, timeout=180, what="the SMS, e-mail and firm's notices to be served")
         assert not served & (yours | robots), "nobody whose phone fails is served electronically"
+
+        # The represented party was served through its lawyer's firm: the item is in the lawyer-demo account's inbox, and no other firm's.
+        inbox = (await client.get(f"{stack.url('delivery')}/v1/firm/inbox", headers=day.headers(Role.lawyer, demo.FIRM_USCC))).json()["items"]
+        assert {(i["recipient_name"], i["firm_uscc"], i["address"], i["recipient_status"]) for i in inbox} == {
+            (name, demo.FIRM_USCC, demo.FIRM_MAILBOX, "served") for name in represented
+        }, inbox
+        other = (await client.get(f"{stack.url('delivery')}/v1/firm/inbox", headers=day.headers(Role.lawyer, OTHER_FIRM))).json()
+        assert other["items"] == []
 
         async def visits_worked() -> list[dict[str, Any]] | None:
             await demo.robot_round(client, day)

@@ -18,6 +18,15 @@ def test_token_prints_a_token_the_services_accept(role: str, sub: str, capsys: p
     assert (principal.role, principal.sub) == (Role(role), sub)
 
 
+@pytest.mark.parametrize(("extra", "user"), [(["--user", "lawyer-wang"], "lawyer-wang"), ([], "")])
+def test_token_names_the_person_only_when_asked(extra: list[str], user: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SONGDA_JWT_SECRET", "a-secret-for-this-test-of-32-characters")
+    assert main(["token", "--role", "lawyer", "--sub", "31371000MD0543210E", *extra]) == 0
+    settings = CommonSettings()
+    principal = TokenVerifier(secret=settings.jwt_secret, issuer=settings.jwt_issuer).verify(capsys.readouterr().out.strip())
+    assert (principal.role, principal.sub, principal.user) == (Role.lawyer, "31371000MD0543210E", user)
+
+
 def test_token_refuses_an_unknown_role(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["token", "--role", "judge", "--sub", "x"])
