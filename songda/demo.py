@@ -255,7 +255,7 @@ async def register_firm(client: httpx.AsyncClient, demo: Demo) -> None:
         "firm_agreement",
         (
             f"甲方：{COURT_NAME}　乙方：{FIRM_NAME}（统一社会信用代码 {FIRM_USCC}）",
-            f"乙方律师代理的案件，甲方的诉讼文书可向乙方电子送达邮箱 {FIRM_MAILBOX} 及乙方收件箱送达，到达即视为送达。",
+            f"乙方律师代理的案件，甲方的诉讼文书可向乙方电子送达邮箱 {FIRM_MAILBOX} 及乙方收件箱送达，到达即为送达。",
             "依据《人民法院在线诉讼规则》第二十九条第二款订立。",
         ),
     )
