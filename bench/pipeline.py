@@ -29,7 +29,7 @@ from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
 from songda.devstack import SERVICES, Stack  # noqa: E402
-from tests.support import KAFKA, notice_payload, upload_document, with_documents  # noqa: E402
+from tests.support import KAFKA, notice_payload, upload_document, with_documents, without_contact_hours  # noqa: E402
 
 SECRET = "songda-bench-secret-at-least-32-characters"
 
@@ -90,6 +90,8 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         "SONGDA_TOPIC_PREFIX": prefix,
         "SONGDA_JWT_SECRET": SECRET,
         "SONGDA_LOG_LEVEL": "WARNING",
+        # The same work at any hour: outside contact hours delivery would hold its SMS and calls for the morning.
+        "DELIVERY_POLICY_FILE": str(without_contact_hours(workdir / "policy")),
         **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
     }
     stack = Stack(env=env, ports={name: port + 100 for name, port in SERVICES.items()}, log_dir=workdir / "log", run_dir=workdir / "run")
