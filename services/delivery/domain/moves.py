@@ -74,21 +74,22 @@ def begin(decision: Decision, index: int, *, now: datetime, policy: Policy, not_
             )
         )
         return decision
-    attempt = Attempt(
+    decision.state = state.model_copy(update={"attempts": [*state.attempts, _scheduled(state, index, not_before=not_before)]})
+    return decision if not_before is not None else open_attempt(decision, now=now, policy=policy)
+
+
+def _scheduled(state: RecipientState, index: int, *, not_before: datetime | None = None) -> Attempt:
+    """A new attempt at step `index`, scheduled for `not_before` (or to be opened at once)."""
+    step = state.plan[index]
+    return Attempt(
         attempt_id=new_attempt_id(state),
         step=index,
         tier=step.tier,
         channel=step.channel,
-        target=step.target or _place_text(step),
+        target=step.target or (step.place.text if step.place else None),
         status=AttemptStatus.scheduled,
         not_before=not_before,
     )
-    decision.state = state.model_copy(update={"attempts": [*state.attempts, attempt]})
-    return decision if not_before is not None else open_attempt(decision, now=now, policy=policy)
-
-
-def _place_text(step: Step) -> str | None:
-    return step.place.text if step.place else None
 
 
 def open_attempt(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
@@ -297,9 +298,7 @@ def _begin_parallel(decision: Decision, group: list[int], *, now: datetime, poli
     """Starts every step of `group` at once, leaving the cursor on the last."""
     for index in group:
         state = decision.state
-        step = state.plan[index]
-        attempt = Attempt(attempt_id=new_attempt_id(state), step=index, tier=step.tier, channel=step.channel, target=step.target, status=AttemptStatus.scheduled)
-        decision.state = state.model_copy(update={"cursor": index, "attempts": [*state.attempts, attempt]})
+        decision.state = state.model_copy(update={"cursor": index, "attempts": [*state.attempts, _scheduled(state, index)]})
         open_attempt(decision, now=now, policy=policy)
     decision.state = decision.state.model_copy(update={"parallel": group})
     return decision
@@ -319,16 +318,7 @@ def open_parallel(decision: Decision, attempt: Attempt, *, now: datetime, policy
 def retry_parallel(decision: Decision, attempt: Attempt, *, not_before: datetime) -> Decision:
     """Schedules the failed parallel attempt's step again for `not_before`, beside the others still running."""
     state = decision.state
-    again = Attempt(
-        attempt_id=new_attempt_id(state),
-        step=attempt.step,
-        tier=attempt.tier,
-        channel=attempt.channel,
-        target=attempt.target,
-        status=AttemptStatus.scheduled,
-        not_before=not_before,
-    )
-    decision.state = state.model_copy(update={"attempts": [*state.attempts, again]})
+    decision.state = state.model_copy(update={"attempts": [*state.attempts, _scheduled(state, attempt.step, not_before=not_before)]})
     return decision
 
 
