@@ -47,6 +47,11 @@ class MakeUpDay:
     holiday: str
 
 
+def works(day: date, *, rest: frozenset[date], work: frozenset[date]) -> bool:
+    """Tells whether courts work on `day` of a year whose days off are `rest` and make-up workdays (调休) `work`."""
+    return day in work or (day.weekday() < 5 and day not in rest)
+
+
 @dataclass(frozen=True)
 class Year:
     """One year's holidays and make-up workdays, as the State Council's notice (its title in `source`) gives them."""
@@ -65,7 +70,7 @@ class Year:
 
     def is_working_day(self, day: date) -> bool:
         """Tells whether courts work on `day` of this year: a make-up day, or a weekday that is no holiday."""
-        return day in self.work or (day.weekday() < 5 and day not in self.rest)
+        return works(day, rest=self.rest, work=self.work)
 
     def to_json(self) -> bytes:
         """Returns the year file: what read_year reads back to an equal Year."""

@@ -11,7 +11,7 @@ import chinese_calendar
 import structlog
 
 from shared.plumbing.clock import SHANGHAI
-from shared.plumbing.holidays import Imported, Year
+from shared.plumbing.holidays import Imported, Year, works
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +120,7 @@ def is_working_day(day: date) -> bool:
     package = _package_days(day.year)
     if package is not None:
         rest, work = package
-        return day in work or (day.weekday() < 5 and day not in rest)
+        return works(day, rest=rest, work=work)
     return day.weekday() < 5 and (day.month, day.day) not in _FIXED_HOLIDAYS
 
 

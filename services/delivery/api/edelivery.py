@@ -59,6 +59,11 @@ def _refusal(request: Request, refused: Refused) -> HTMLResponse:
     return _page(refused.status, **_REFUSAL_PAGES[refused.status])
 
 
+def browser(request: Request) -> tuple[str | None, str]:
+    """Returns the browser's address (behind the console, from its X-Forwarded-For, which uvicorn applies) and its User-Agent, cut to 300 characters."""
+    return (request.client.host if request.client else None), request.headers.get("user-agent", "")[:300]
+
+
 @router.get("/e/{token}", response_class=HTMLResponse, summary="The e-delivery page (Chinese)", responses=_REFUSALS)
 async def delivery_page(token: Token, request: Request, deps: DepsDep) -> HTMLResponse:
     """Shows the notice and its documents to the holder of an unexpired link, and notes the first opening."""
@@ -105,8 +110,8 @@ async def download_document(token: Token, number: Number, request: Request, deps
 
 
 async def _document(token: str, number: int, disposition: Disposition, request: Request, deps: DeliveryDeps) -> Response:
-    ip = request.client.host if request.client else None
-    found = await edelivery.open_document(deps, token=token, number=number, disposition=disposition, ip=ip, user_agent=request.headers.get("user-agent", "")[:300])
+    ip, user_agent = browser(request)
+    found = await edelivery.open_document(deps, token=token, number=number, disposition=disposition, ip=ip, user_agent=user_agent)
     if isinstance(found, Refused):
         if found.unavailable:
             return _page(found.status, **_UNAVAILABLE[found.status])
@@ -128,8 +133,8 @@ async def acknowledge(token: Token, request: Request, deps: DepsDep) -> Redirect
     if not from_origin(request, deps.setup.public_url):
         log.warning("edelivery.foreign_acknowledgement", origin=request.headers.get("origin"))
         return _page(403, title="无法确认", error="确认须在送达页面上点击“确认收到”按钮完成。请重新打开短信或邮件中的链接。")
-    ip = request.client.host if request.client else None
-    refused = await edelivery.acknowledge(deps, token=token, ip=ip, user_agent=request.headers.get("user-agent", "")[:300])
+    ip, user_agent = browser(request)
+    refused = await edelivery.acknowledge(deps, token=token, ip=ip, user_agent=user_agent)
     if refused is not None:
         return _refusal(request, refused)
     return RedirectResponse(f"/e/{token}", status_code=303, headers=_HEADERS)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from services.delivery.api.edelivery import browser
 from services.delivery.deps import DeliveryDeps, DepsDep
 from services.delivery.handlers import firm_inbox
 from services.delivery.handlers.edelivery import Refused
@@ -25,11 +26,6 @@ Number = Annotated[int, Path(ge=1, le=1000)]
 _FILE: dict[int | str, dict[str, Any]] = problems(404, 500, 503) | {
     200: {"description": "The document's file", "content": {PDF: {"schema": {"type": "string", "format": "binary"}}, OFD: {}}}
 }
-
-
-def _client(request: Request) -> tuple[str | None, str]:
-    """Returns the browser's address (behind the console, from its X-Forwarded-For, which uvicorn applies) and its User-Agent."""
-    return (request.client.host if request.client else None), request.headers.get("user-agent", "")[:300]
 
 
 @router.get("/inbox", response_model=Inbox, summary="Everything served on the caller's firm, unread first")
@@ -57,7 +53,7 @@ async def download_document(attempt_id: AttemptId, number: Number, request: Requ
 
 
 async def _document(deps: DeliveryDeps, principal: Principal, attempt_id: str, number: int, disposition: Disposition, request: Request) -> Response:
-    ip, user_agent = _client(request)
+    ip, user_agent = browser(request)
     found = await firm_inbox.document(deps, principal=principal, attempt_id=attempt_id, number=number, disposition=disposition, ip=ip, user_agent=user_agent)
     if isinstance(found, Refused):
         raise _refusal(found, number)
@@ -76,5 +72,5 @@ def _refusal(refused: Refused, number: int) -> Problem:
 @router.post("/inbox/{attempt_id}/acknowledge", response_model=InboxItem, summary="Acknowledge the documents (签收) for the firm", responses=problems(404))
 async def acknowledge(attempt_id: AttemptId, request: Request, principal: Lawyers, deps: DepsDep) -> InboxItem:
     """Records delivery.DocumentsAcknowledged once, with time, the lawyer, address and browser, and answers the certificate's facts; again, the first acknowledgement."""
-    ip, user_agent = _client(request)
+    ip, user_agent = browser(request)
     return await firm_inbox.acknowledge(deps, principal=principal, attempt_id=attempt_id, ip=ip, user_agent=user_agent)

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.inputs import Replied
+from services.delivery.domain.machine import MAILED
 from services.delivery.domain.state import AttemptStatus
 from services.delivery.models import DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryReply
 from services.delivery.workflow import advance, emit
@@ -21,7 +22,6 @@ log = structlog.get_logger(__name__)
 
 # DocumentsAcknowledged.by for a reply: the report names the recipient's reply by its channel, not a lawyer's account.
 REPLIED_BY = {Channel.sms: "reply:sms", Channel.email: "reply:email"}
-MAILED = (Channel.email, Channel.lawyer_firm)
 
 
 async def sms_reply(deps: DeliveryDeps, *, key: str, sender: str, text: str) -> bool | None:

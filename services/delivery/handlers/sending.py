@@ -15,6 +15,7 @@ from services.delivery.adapters.mail import MailResult, MailUnavailable
 from services.delivery.adapters.twilio import ProviderResult, ProviderStatus, ProviderUnavailable, notice_twiml
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.inputs import Accepted, Input
+from services.delivery.domain.machine import MAILED
 from services.delivery.models import DeliveryCallback, DeliveryOutgoing, SendStatus
 from services.delivery.workflow import advance
 from shared.contracts.events import Channel
@@ -150,7 +151,7 @@ async def apply_bounce(deps: DeliveryDeps, *, bounce: dsn.Bounce) -> bool | None
     now = deps.clock.now()
     async with deps.db.transaction() as session:
         row = await session.get(DeliveryOutgoing, bounce.attempt_id)
-        if row is None or row.channel not in (Channel.email, Channel.lawyer_firm):
+        if row is None or row.channel not in MAILED:
             raise NoSuchCall(bounce.attempt_id)
         claim = insert_ignoring_duplicates(session, DeliveryCallback).values(
             key=f"dsn:{bounce.attempt_id}:{bounce.action}:{bounce.status}", attempt_id=bounce.attempt_id, received_at=now
