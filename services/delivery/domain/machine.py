@@ -36,7 +36,6 @@ from services.delivery.domain.moves import (
     new_attempt_id,
     next_step,
     open_attempt,
-    open_parallel,
     replace_attempt,
     retry_parallel,
     serve,
@@ -132,7 +131,7 @@ def _tick_parallel(decision: Decision, *, now: datetime, policy: Policy) -> Deci
     """Starts the parallel attempts whose time came and fails those past their due time; when none is left running, the plan goes on."""
     for attempt in decision.state.running():
         if attempt.status is AttemptStatus.scheduled and attempt.not_before is not None and attempt.not_before <= now:
-            open_parallel(decision, attempt, now=now, policy=policy)
+            open_attempt(decision, now=now, policy=policy, attempt=attempt)
         elif attempt.status is AttemptStatus.open and attempt.due_at is not None and attempt.due_at <= now:
             if attempt.bounce_wait_until is not None:
                 # Served: the others were superseded, nothing is left to look at.

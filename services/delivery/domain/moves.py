@@ -92,11 +92,12 @@ def _scheduled(state: RecipientState, index: int, *, not_before: datetime | None
     )
 
 
-def open_attempt(decision: Decision, *, now: datetime, policy: Policy) -> Decision:
-    """Starts the scheduled current attempt: a message or call, a task, or a mail booking."""
+def open_attempt(decision: Decision, *, now: datetime, policy: Policy, attempt: Attempt | None = None) -> Decision:
+    """Starts a scheduled attempt (the current one unless another, e.g. one run in parallel, is named): a message or call, a task, or a mail booking."""
     state = decision.state
-    step, attempt = state.step, state.current
+    attempt = attempt or state.current
     assert attempt is not None and attempt.status is AttemptStatus.scheduled
+    step = state.plan[attempt.step]
     if (contact_at := next_contact(step.channel, now, policy)) > now:
         # Outside the channel's contact hours: the sweeper opens it when they begin, and its arrival wait counts from then.
         decision.state = replace_attempt(state, attempt.model_copy(update={"not_before": contact_at}))
@@ -301,17 +302,6 @@ def _begin_parallel(decision: Decision, group: list[int], *, now: datetime, poli
         decision.state = state.model_copy(update={"cursor": index, "attempts": [*state.attempts, _scheduled(state, index)]})
         open_attempt(decision, now=now, policy=policy)
     decision.state = decision.state.model_copy(update={"parallel": group})
-    return decision
-
-
-def open_parallel(decision: Decision, attempt: Attempt, *, now: datetime, policy: Policy) -> Decision:
-    """Starts a scheduled parallel attempt: open_attempt starts the current one, so this one is made current meanwhile."""
-    state = decision.state
-    others = [a for a in state.attempts if a.attempt_id != attempt.attempt_id]
-    decision.state = state.model_copy(update={"cursor": attempt.step, "attempts": [*others, attempt]})
-    open_attempt(decision, now=now, policy=policy)
-    after = {a.attempt_id: a for a in decision.state.attempts}
-    decision.state = decision.state.model_copy(update={"cursor": state.cursor, "attempts": [after[a.attempt_id] for a in state.attempts]})
     return decision
 
 
