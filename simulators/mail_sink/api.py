@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.plumbing.problems import Problem
 from simulators.mail_sink import reply as replies
+from simulators.mail_sink.bounce import post_signed
 from simulators.mail_sink.config import MailSinkSettings
 from simulators.mail_sink.mailbox import MailboxDep
 
@@ -52,7 +53,7 @@ async def reply_to(mail_id: str, reply: Reply, mailbox: MailboxDep, request: Req
         raise Problem(409, "Not configured", "The sink has no reply_url (MAIL_SINK_REPLY_URL) to post replies to.")
     body = replies.reply_for(mail, text=reply.text, at=request.app.state.clock.now(), automatic=reply.automatic)
     try:
-        status = await replies.post(settings.reply_url, body, secret=settings.dsn_secret)
+        status = await post_signed(settings.reply_url, body, secret=settings.dsn_secret)
     except httpx.HTTPError as exc:
         raise Problem(502, "Webhook unreachable", f"reply_url: {type(exc).__name__}.") from None
     return {"webhook_status": status}

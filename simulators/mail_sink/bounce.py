@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import re
 from datetime import datetime
 from email.message import Message
@@ -13,6 +11,8 @@ from email.utils import format_datetime, make_msgid
 
 import httpx
 import structlog
+
+from shared.contracts import mail_wire
 
 log = structlog.get_logger(__name__)
 
@@ -82,10 +82,15 @@ class Bouncer:
 
     async def _post(self, body: bytes) -> None:
         assert self.url is not None
-        signature = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(self.url, content=body, headers={"Content-Type": "message/rfc822", "X-Songda-Signature": signature})
-            log.info("mail_sink.bounced", status=response.status_code)
+            status = await post_signed(self.url, body, secret=self.secret)
+            log.info("mail_sink.bounced", status=status)
         except httpx.HTTPError as exc:
             log.warning("mail_sink.bounce_failed", error=type(exc).__name__)
+
+
+async def post_signed(url: str, body: bytes, *, secret: str) -> int:
+    """Posts a message (a bounce or a reply) to delivery's webhook as a mail server's pipe would, signed with the shared secret; returns the status."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(url, content=body, headers={"Content-Type": "message/rfc822", mail_wire.SIGNATURE_HEADER: mail_wire.sign(secret, body)})
+    return response.status_code

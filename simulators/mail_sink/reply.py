@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-
-import httpx
 
 from simulators.mail_sink.bounce import HOST
 from simulators.mail_sink.received import ReceivedMail
@@ -30,11 +26,3 @@ def reply_for(mail: ReceivedMail, *, text: str, at: datetime, automatic: bool = 
         reply["Auto-Submitted"] = "auto-replied"
     reply.set_content(text)
     return reply.as_bytes(policy=SMTP)
-
-
-async def post(url: str, body: bytes, *, secret: str) -> int:
-    """Posts the reply signed with the shared secret and returns the webhook's status."""
-    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(url, content=body, headers={"Content-Type": "message/rfc822", "X-Songda-Signature": signature})
-    return response.status_code

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from services.delivery import policy as policy_module
-from services.delivery.adapters import dsn
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
+from shared.contracts import mail_wire
 from shared.contracts.events import EDeliveryChannel, NoticeRegistered
 from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS, TopicNames
 from shared.plumbing.db import Database
@@ -199,10 +199,10 @@ async def test_a_bounced_email_fails_its_attempt_with_the_servers_reason(bouncin
     # The same bounce posted again is a repeat; one not signed with the shared secret is refused as a forgery.
     original = f"To: {bounced}\r\nMessage-ID: <{mail['attempt_id']}@songda>\r\n\r\n".encode()
     body = dsn_for(original, recipient=bounced, at=datetime.now(UTC))
-    again = await h.delivery.post("/webhooks/mail/dsn", content=body, headers={dsn.SIGNATURE_HEADER: dsn.sign(DEV_MAIL_DSN_SECRET, body)})
+    again = await h.delivery.post("/webhooks/mail/dsn", content=body, headers={mail_wire.SIGNATURE_HEADER: mail_wire.sign(DEV_MAIL_DSN_SECRET, body)})
     assert (again.status_code, again.json()) == (200, {"applied": False, "reason": "duplicate"})
-    forged = await h.delivery.post("/webhooks/mail/dsn", content=body, headers={dsn.SIGNATURE_HEADER: dsn.sign("not-the-shared-secret", body)})
+    forged = await h.delivery.post("/webhooks/mail/dsn", content=body, headers={mail_wire.SIGNATURE_HEADER: mail_wire.sign("not-the-shared-secret", body)})
     assert forged.status_code == 403 and forged.headers["content-type"].startswith("application/problem+json")
     junk = b"Subject: hello\r\n\r\nnot a report\r\n"
-    refused = await h.delivery.post("/webhooks/mail/dsn", content=junk, headers={dsn.SIGNATURE_HEADER: dsn.sign(DEV_MAIL_DSN_SECRET, junk)})
+    refused = await h.delivery.post("/webhooks/mail/dsn", content=junk, headers={mail_wire.SIGNATURE_HEADER: mail_wire.sign(DEV_MAIL_DSN_SECRET, junk)})
     assert refused.status_code == 422 and "body" in refused.json()["detail"]

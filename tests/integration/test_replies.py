@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.delivery.adapters import dsn
 from services.delivery.adapters.twilio import sign
+from shared.contracts import mail_wire
 from shared.contracts.events import EDeliveryChannel, NoticeRegistered
 from shared.contracts.topics import DELIVERY_EVENTS, INTAKE_EVENTS
 from shared.plumbing.settings import DEV_MAIL_DSN_SECRET, DEV_TWILIO_AUTH_TOKEN
@@ -134,11 +134,11 @@ async def test_an_email_reply_serves_an_unconfirmed_address_an_automatic_one_doe
     assert automatic.json() == {"webhook_status": 200}
     # A reply not signed with the pipe's secret is refused, and applies nothing.
     body = f"From: {MAILBOX}\r\nIn-Reply-To: <{mail['attempt_id']}@songda>\r\nMessage-ID: <forged@example.com>\r\n\r\n{REPLY}\r\n".encode()
-    forged = await h.delivery.post("/webhooks/mail/inbound", content=body, headers={dsn.SIGNATURE_HEADER: dsn.sign("not-the-shared-secret", body)})
+    forged = await h.delivery.post("/webhooks/mail/inbound", content=body, headers={mail_wire.SIGNATURE_HEADER: mail_wire.sign("not-the-shared-secret", body)})
     assert forged.status_code == 403 and forged.headers["content-type"].startswith("application/problem+json")
     # A reply from another mailbox than the one written to is not the recipient's.
     other = body.replace(MAILBOX.encode(), b"someone@example.com").replace(b"forged@", b"other@")
-    stranger = await h.delivery.post("/webhooks/mail/inbound", content=other, headers={dsn.SIGNATURE_HEADER: dsn.sign(DEV_MAIL_DSN_SECRET, other)})
+    stranger = await h.delivery.post("/webhooks/mail/inbound", content=other, headers={mail_wire.SIGNATURE_HEADER: mail_wire.sign(DEV_MAIL_DSN_SECRET, other)})
     assert stranger.json() == {"applied": False}
     assert (await h.recipient_when(registered.notice_id, lambda r: True, "the recipient"))["status"] == "in_progress"
     assert await replies_kept(h) == []
@@ -154,7 +154,7 @@ async def test_an_email_reply_serves_an_unconfirmed_address_an_automatic_one_doe
 
     # A bounce sent here by mistake is named for what it is.
     report = b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n"
-    wrong = await h.delivery.post("/webhooks/mail/inbound", content=report, headers={dsn.SIGNATURE_HEADER: dsn.sign(DEV_MAIL_DSN_SECRET, report)})
+    wrong = await h.delivery.post("/webhooks/mail/inbound", content=report, headers={mail_wire.SIGNATURE_HEADER: mail_wire.sign(DEV_MAIL_DSN_SECRET, report)})
     assert wrong.status_code == 422 and "/webhooks/mail/dsn" in wrong.json()["detail"]
 
 

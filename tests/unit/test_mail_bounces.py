@@ -14,6 +14,7 @@ from services.delivery.adapters import dsn
 from services.delivery.adapters.mail import SmtpMailer
 from services.delivery.config import DeliverySettings
 from services.delivery.domain.inputs import Failure
+from shared.contracts import mail_wire
 from shared.plumbing.settings import DEV_MAIL_DSN_SECRET, CommonSettings, Environment
 from simulators.mail_sink.bounce import dsn_for
 from simulators.mail_sink.config import MailSinkSettings
@@ -58,11 +59,11 @@ def test_what_is_not_a_bounce_of_ours_is_refused_saying_why(raw: bytes, why: str
 
 def test_only_the_bodys_own_signature_verifies() -> None:
     body = (FIXTURES / "postfix_user_unknown.eml").read_bytes()
-    signature = dsn.sign("secret-one-secret-one", body)
-    assert dsn.verify("secret-one-secret-one", body, signature)
-    assert not dsn.verify("secret-two-secret-two", body, signature)
-    assert not dsn.verify("secret-one-secret-one", body + b" ", signature)
-    assert not dsn.verify("secret-one-secret-one", body, None)
+    signature = mail_wire.sign("secret-one-secret-one", body)
+    assert mail_wire.verify("secret-one-secret-one", body, signature)
+    assert not mail_wire.verify("secret-two-secret-two", body, signature)
+    assert not mail_wire.verify("secret-one-secret-one", body + b" ", signature)
+    assert not mail_wire.verify("secret-one-secret-one", body, None)
 
 
 def test_the_sinks_dsn_reads_back_as_the_bounce_of_the_original() -> None:
@@ -79,7 +80,7 @@ async def received() -> AsyncIterator[tuple[str, list[tuple[bytes, str | None]]]
 
     @app.post("/webhooks/mail/dsn")
     async def keep(request: Request) -> dict[str, Any]:
-        posts.append((await request.body(), request.headers.get(dsn.SIGNATURE_HEADER)))
+        posts.append((await request.body(), request.headers.get(mail_wire.SIGNATURE_HEADER)))
         return {"applied": True}
 
     port = free_port()
@@ -96,7 +97,7 @@ async def test_the_sink_accepts_mail_to_the_bounce_domain_then_posts_a_signed_ds
         bounced = await mailer.send(to="wang@bounce.invalid", subject="送达", text="正文", html=None, message_id=f"<{ATTEMPT}@songda>", now=AT)
         assert kept.accepted and bounced.accepted, "the sink accepts first and bounces after, as a relay does"
         [(body, signature)] = await eventually(lambda: _posted(posts), what="the DSN posted to the webhook", timeout=10)
-    assert dsn.verify(DEV_MAIL_DSN_SECRET, body, signature)
+    assert mail_wire.verify(DEV_MAIL_DSN_SECRET, body, signature)
     bounce = dsn.parse(body)
     assert (bounce.attempt_id, bounce.status, bounce.final_recipient) == (ATTEMPT, "5.1.1", "wang@bounce.invalid")
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import email
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +11,6 @@ from email.parser import HeaderParser
 from email.policy import default
 
 from services.delivery.domain.inputs import Failure, NotArrived
-
-SIGNATURE_HEADER = "X-Songda-Signature"
 
 # Delivery's own e-mails carry Message-ID <attempt id@songda> (handlers/sending.py); the bounce names it back.
 ATTEMPT = re.compile(r"<([0-9a-f-]{36})@songda>")
@@ -38,16 +34,6 @@ class Bounce:
     status: str
     diagnostic: str | None
     final_recipient: str | None
-
-
-def sign(secret: str, body: bytes) -> str:
-    """Returns the signature header's value for `body`: sha256=<hex HMAC-SHA256 under the shared secret>."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: str, body: bytes, signature: str | None) -> bool:
-    """Tells whether `signature` is the body's, in constant time."""
-    return signature is not None and hmac.compare_digest(sign(secret, body), signature)
 
 
 def parse(raw: bytes) -> Bounce:

@@ -12,6 +12,7 @@ from services.delivery.adapters import dsn, mail_reply
 from services.delivery.adapters.twilio import verify_signature
 from services.delivery.deps import DeliveryDeps, DepsDep
 from services.delivery.handlers import replies, sending
+from shared.contracts import mail_wire
 from shared.plumbing.openapi import problems
 from shared.plumbing.problems import Problem
 from shared.plumbing.ratelimit import limited, missed
@@ -77,10 +78,10 @@ async def twilio_inbound(request: Request, deps: DepsDep) -> Response:
 async def _signed_mail(request: Request, deps: DeliveryDeps, *, what: str) -> bytes:
     """Returns the raw message the mail server's pipe posted, refusing one whose HMAC signature does not match (a forgery)."""
     body = await request.body()
-    if not dsn.verify(deps.mail_dsn_secret, body, request.headers.get(dsn.SIGNATURE_HEADER)):
+    if not mail_wire.verify(deps.mail_dsn_secret, body, request.headers.get(mail_wire.SIGNATURE_HEADER)):
         log.warning(f"{what}.forged", client=request.client.host if request.client else None, bytes=len(body))
         missed(request, "webhook_forgeries")
-        raise Problem(403, "Forbidden", f"The {dsn.SIGNATURE_HEADER} does not match this body.")
+        raise Problem(403, "Forbidden", f"The {mail_wire.SIGNATURE_HEADER} does not match this body.")
     return body
 
 
