@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
+from services.console.errors import PageError
+
 
 async def submitted(request: Request) -> FormData:
     """Returns the posted form (parsed once: Starlette keeps it on the request)."""
@@ -21,3 +23,10 @@ def file_of(form: FormData, name: str) -> UploadFile | None:
     """Returns a form's file part, if one was chosen."""
     value = form.get(name)
     return value if isinstance(value, UploadFile) and value.filename else None
+
+
+def refuse_larger(request: Request, limit: int, message: str) -> None:
+    """Refuses a body whose declared length passes `limit` (or that declares none) with a 413 page, before the body is read."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > limit:
+        raise PageError(413, "文件过大", message)

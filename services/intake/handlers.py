@@ -123,10 +123,6 @@ async def register_in(session: AsyncSession, *, principal: Principal, body: Noti
     # A court is refused unless registered and active; a service may name any court, checked with the name.
     court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
     payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
-    for recipient in payload["recipients"]:
-        # A notice without consents fingerprints as it did before consents could be given on it.
-        if recipient["e_delivery"] is None:
-            del recipient["e_delivery"]
     payload["documents"] = await _stored_documents(session, body, court_id=body.court_id)
     existing = await _by_reference(session, body.court_id, body.court_reference)
     if existing is not None:

@@ -175,7 +175,12 @@ class RecipientIn(PartyIn):
     lawyer: LawyerIn | None = None
     designated_proxy: str | None = Field(default=None, max_length=200)
     whereabouts_unknown: bool = False
-    e_delivery: EDeliveryIn | None = Field(default=None, description="Consent to electronic service the court holds for this recipient, each address with its form (OLR Art. 29)")
+    # Left out of the stored payload when absent, so a notice without consents fingerprints as before they could be given on it.
+    e_delivery: EDeliveryIn | None = Field(
+        default=None,
+        exclude_if=lambda given: given is None,
+        description="Consent to electronic service the court holds for this recipient, each address with its form (OLR Art. 29)",
+    )
 
 
 class NoticeIn(Strict):

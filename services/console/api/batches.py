@@ -13,7 +13,6 @@ from services.console.adapters.batches import XLSX, Upload
 from services.console.adapters.intake import Court
 from services.console.api.guards import Acting, SignedIn
 from services.console.deps import DepsDep
-from services.console.errors import PageError
 from services.console.handlers import batches, notices
 from services.console.pages import is_htmx, render
 from services.console.texts import FieldError
@@ -27,9 +26,7 @@ REFRESH_S = 2
 
 async def bounded(request: Request, deps: DepsDep) -> None:
     """Refuses an upload larger than the console passes on (413 page) before its body is read, the CSRF check included."""
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) > deps.max_batch_bytes:
-        raise PageError(413, "文件过大", batches.TOO_LARGE)
+    posted.refuse_larger(request, deps.max_batch_bytes, batches.TOO_LARGE)
 
 
 Bounded = Annotated[None, Depends(bounded)]

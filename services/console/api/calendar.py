@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.console import access, posted
 from services.console.api.guards import Acting, SignedIn
 from services.console.deps import DepsDep
-from services.console.errors import PageError
 from services.console.handlers import calendar
 from services.console.pages import render
 from services.console.texts import FieldError
@@ -23,9 +22,7 @@ TOO_LARGE = f"文件过大（超过 {MAX_BYTES // 1024} KB），不是节假日�
 
 async def bounded(request: Request) -> None:
     """Refuses an upload far larger than any year file (413 page) before its body is read."""
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) > MAX_BYTES + 16 * 1024:
-        raise PageError(413, "文件过大", TOO_LARGE)
+    posted.refuse_larger(request, MAX_BYTES + 16 * 1024, TOO_LARGE)
 
 
 Bounded = Annotated[None, Depends(bounded)]

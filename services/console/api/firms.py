@@ -27,9 +27,7 @@ TOO_LARGE = "协议文件过大，请上传不超过规定大小的 PDF 或扫�
 
 async def bounded(request: Request, deps: DepsDep) -> None:
     """Refuses an agreement larger than the console passes on (413 page) before its body is read."""
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) > deps.max_upload_bytes + 64 * 1024:
-        raise PageError(413, "文件过大", TOO_LARGE)
+    posted.refuse_larger(request, deps.max_upload_bytes + 64 * 1024, TOO_LARGE)
 
 
 Bounded = Annotated[None, Depends(bounded)]

@@ -9,7 +9,7 @@ from services.console.deps import ConsoleDeps
 from services.console.sessions import Visitor
 from services.console.texts import FieldError
 from shared.plumbing import audit, holidays, workdays
-from shared.plumbing.clock import SHANGHAI
+from shared.plumbing.clock import local_date
 
 NO_FILE = FieldError("file", "请选择要导入的节假日安排文件（JSON）。")
 NO_DIRECTORY = FieldError("file", "本服务未配置节假日目录（SONGDA_CALENDAR_DIR），无法导入。请联系运维人员。")
@@ -26,7 +26,7 @@ class Overview:
 
 def today(deps: ConsoleDeps) -> date:
     """Returns today's date in Beijing on the console's clock."""
-    return deps.clock.now().astimezone(SHANGHAI).date()
+    return local_date(deps.clock.now())
 
 
 def missing(deps: ConsoleDeps) -> list[int]:
