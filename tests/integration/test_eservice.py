@@ -186,8 +186,13 @@ async def test_a_bounced_email_fails_its_attempt_with_the_servers_reason(bouncin
     [mail] = moved["attempts"][:1]
     assert mail["channel"] == "email" and mail["detail"] == f"退信：550 5.1.1 <{bounced}>: Recipient address rejected: User unknown"
     assert moved["status"] == "in_progress" and moved["tier"] == "direct" and moved["served"] is None, "the plan moved on to a visit"
-    sent = {m["to"] for m in (await h.sim.get("/api/messages")).json()["messages"]}
-    assert sent == {bounced, good}, "the sink took both e-mails, and bounced one after"
+
+    async def both_taken() -> set[str] | None:
+        # The bounce can come back before the other notice's e-mail is even sent: wait for the sink to hold both.
+        sent = {m["to"] for m in (await h.sim.get("/api/messages")).json()["messages"]}
+        return sent if sent == {bounced, good} else None
+
+    assert await eventually(both_taken, what="the sink to take both e-mails") == {bounced, good}, "the sink took both e-mails, and bounced one after"
     records = await read_topic(h.kafka, h.names.physical(DELIVERY_EVENTS), expect=1)
     [failed] = [json.loads(r.value)["data"] for r in records if r.key == registered.notice_id.encode() and json.loads(r.value)["type"] == "delivery.AttemptFailed"]
     assert failed["attempt_id"] == mail["attempt_id"] and failed["reason"].startswith("退信：550 5.1.1")
