@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress, save  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, profiled, progress, save  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
 from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
@@ -179,8 +179,9 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         await outcomes.start()
         cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         began = time.time()
-        sent = await submit(stack, built, args.concurrency)
-        await outcomes.wait(2 * args.notices, timeout=args.timeout)
+        with profiled(stack.processes, args.profile):
+            sent = await submit(stack, built, args.concurrency)
+            await outcomes.wait(2 * args.notices, timeout=args.timeout)
         cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
     finally:
         stack.stop()
@@ -239,6 +240,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-n", "--notices", type=int, default=500, help="notices to submit, two recipients each (default 500)")
     parser.add_argument("-c", "--concurrency", type=int, default=32, help="concurrent HTTP clients (default 32)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every recipient to be served")
+    parser.add_argument("--profile", type=Path, help="sample every process with py-spy into this directory")
     return parser.parse_args(argv)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +45,7 @@ def save(name: str, args: Any, rows: list[Figures], **facts: Any) -> None:
     out = Path(__file__).resolve().parent.parent / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    document = {"args": vars(args), **facts, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
+    document = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, **facts, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
     path.write_text(json.dumps(document, indent=2))
     print(f"  figures saved to {path.relative_to(out.parent.parent)}")
 
@@ -126,3 +129,42 @@ async def each(label: str, items: list[Any], concurrency: int, send: Callable[[A
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return results
+
+
+@contextmanager
+def profiled(processes: dict[str, subprocess.Popen[bytes]], directory: Path | None) -> Iterator[None]:
+    """Samples every process with py-spy while the block runs, writing its collapsed stacks to <directory>/<name>.txt; nothing when None."""
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    # Only samples holding the GIL (--gil): the CPU the process spends in Python, not its waits.
+    spies = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(p.pid),
+                "--rate",
+                "50",
+                "--gil",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-o",
+                str(directory / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, p in processes.items()
+    ]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in spies:
+            spy.wait(timeout=60)
+        print(f"  profiles written to {directory} (collapsed stacks: python bench/hotspots.py {directory})")

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, progress, save  # noqa: E402
+from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, profiled, progress, save  # noqa: E402
 from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
@@ -101,8 +101,9 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         stack.wait_healthy()
         cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         began = time.time()
-        sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began))
-        visible = await visible_times(dbs, args.notices, timeout=args.timeout)
+        with profiled(stack.processes, args.profile):
+            sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began))
+            visible = await visible_times(dbs, args.notices, timeout=args.timeout)
         cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
         async with dbs["intake"].sessions() as session:
             size = int(await session.scalar(text("SELECT avg(length(payload)) FROM outbox_message")))
@@ -157,6 +158,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-c", "--concurrency", type=int, default=32, help="concurrent HTTP submitters (default 32)")
     parser.add_argument("--sqlite", action="store_true", help="run the services on SQLite files instead of PostgreSQL")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every notice to become visible")
+    parser.add_argument("--profile", type=Path, help="sample every service with py-spy into this directory")
     return parser.parse_args(argv)
 
 
