@@ -28,15 +28,44 @@ from shared.plumbing.kafka import Producer
 log = structlog.get_logger(__name__)
 
 
+# Writes what a transaction's handlers gathered under one key, in that transaction, once.
+Flush = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+
+
+@dataclass
+class BatchWork:
+    """Work the handlers of one transaction defer to its end: a list per key, and the flush that writes it."""
+
+    lists: dict[str, tuple[list[Any], Flush]] = field(default_factory=dict)
+
+    def pending(self, key: str, flush: Flush) -> list[Any]:
+        """Returns the list gathered under `key`, registering `flush` for it on first use."""
+        if key not in self.lists:
+            self.lists[key] = ([], flush)
+        return self.lists[key][0]
+
+    async def flush(self, session: AsyncSession) -> None:
+        """Runs every registered flush once with its list, in the order the keys were first used."""
+        for items, flush in self.lists.values():
+            await flush(session, items)
+        self.lists.clear()
+
+
 @dataclass
 class MessageContext:
-    """What a handler gets besides its event: the open transaction and a way to emit events."""
+    """What a handler gets besides its event: the open transaction, a way to emit events, and work deferred to the transaction's end."""
 
     session: AsyncSession
     envelope: Envelope
     raw: bytes
     clock: Clock
     source: str
+    # Shared by every message applied in the same transaction; whoever opened the transaction flushes it before commit.
+    batch: BatchWork = field(default_factory=BatchWork)
+
+    def pending(self, key: str, flush: Flush) -> list[Any]:
+        """Returns a list shared by every message of this transaction under `key`; `flush` runs once with it after the last handler, before commit."""
+        return self.batch.pending(key, flush)
 
     def emit(self, event: Event, *, topic: str, subject: str | None = None) -> Envelope:
         """Stages an event caused by the current message in the outbox of this transaction."""
@@ -254,6 +283,7 @@ class ConsumerRunner:
         outcomes: list[tuple[str, bool]] = []
         if prepared:
             async with self._db.transaction() as session:
+                batch = BatchWork()
                 fresh = await inbox.claim_all(
                     session,
                     consumer=self.name,
@@ -274,12 +304,14 @@ class ConsumerRunner:
                     # The same message twice in one batch: only its first copy is fresh.
                     fresh.discard(str(envelope.id))
                     if is_fresh:
-                        ctx = MessageContext(session=session, envelope=envelope, raw=record.value, clock=self._clock, source=f"songda/{self.name}")
+                        ctx = MessageContext(session=session, envelope=envelope, raw=record.value, clock=self._clock, source=f"songda/{self.name}", batch=batch)
                         if handler is not None:
                             await handler(ctx, event)
                         if self._on_any is not None:
                             await self._on_any(ctx)
                     outcomes.append((envelope.type, is_fresh))
+                # A batch that fails here rolls back whole and is retried message by message, each flushing its own.
+                await batch.flush(session)
         self._count(outcomes, ignored=len(records) - len(prepared))
 
     def _prepare(self, record: ConsumerRecord) -> tuple[Envelope, EventHandler | None, Event | None] | None:

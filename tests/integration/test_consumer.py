@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
 from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.config import DeliverySettings
 from services.delivery.main import create_app as create_delivery
@@ -17,10 +22,13 @@ from services.evidence.models import EvidenceNotice, EvidenceTimelineEntry
 from services.intake.notices import new_notice, registered_event
 from services.intake.requests import NoticeIn
 from shared.contracts.envelope import Envelope
-from shared.contracts.topics import INTAKE_EVENTS, dlq
+from shared.contracts.topics import INTAKE_EVENTS, TopicNames, dlq
 from shared.plumbing.clock import RealClock
+from shared.plumbing.consumer import ConsumerRunner, MessageContext
+from shared.plumbing.db import Database, create_tables
 from shared.plumbing.inbox import InboxMessage
-from shared.plumbing.runtime import Runtime
+from shared.plumbing.kafka import Producer
+from shared.plumbing.runtime import PLUMBING_TABLES, Runtime
 from tests.support import eventually, notice_payload, read_topic, running, settings
 
 CLOCK = RealClock()
@@ -110,3 +118,71 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing(kaf
     assert all(h["songda.consumer"] == b"delivery" for h in headers)
     assert all(h["songda.original.topic"] == (topic_prefix + INTAKE_EVENTS).encode() for h in headers)
     assert runtime.consumer.stats.dead_lettered == 3
+
+
+class _Deferring:
+    """A handler that defers a write per message to the transaction's end, and a journal of what ran in which order."""
+
+    def __init__(self) -> None:
+        self.journal: list[tuple[str, list[str]]] = []
+        self.fail_once = ""
+
+    async def handle(self, ctx: MessageContext, event: Any) -> None:
+        subject = ctx.envelope.subject
+        self.journal.append(("handle", [subject]))
+        ctx.pending("subjects", self.flush).append(subject)
+        if subject == self.fail_once:
+            self.fail_once = ""
+            raise ValueError("fails the batch it is in, once")
+
+    async def flush(self, session: AsyncSession, subjects: list[Any]) -> None:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        self.journal.append(("flush", list(subjects)))
+
+
+async def _consume_waiting(kafka: str, topic_prefix: str, db: Database, producer: AIOKafkaProducer, handler: _Deferring, subjects: list[str]) -> None:
+    """Produces the messages on one partition, then runs a consumer until it applied them all: they are there before it starts, so they come as one batch."""
+    for subject in subjects:
+        await producer.send_and_wait(topic_prefix + INTAKE_EVENTS, registered(1, notice_id=subject).to_bytes(), key=b"notice-shared-key")
+    runner = ConsumerRunner(
+        name="deferring",
+        topics=[INTAKE_EVENTS],
+        handlers={"intake.NoticeRegistered": handler.handle},
+        database=db,
+        producer=Producer(bootstrap=kafka, client_id="deferring"),
+        names=TopicNames(topic_prefix),
+        bootstrap=kafka,
+        clock=CLOCK,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        await eventually(lambda: _applied(runner, len(subjects)), timeout=60, what=f"{subjects} applied")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _applied(runner: ConsumerRunner, messages: int) -> bool:
+    return runner.stats.applied >= messages
+
+
+async def test_deferred_work_is_flushed_once_per_transaction_after_its_last_handler_and_per_message_when_the_batch_splits(kafka, topic_prefix, make_database, producer) -> None:
+    db = Database(await make_database("deferring"))
+    await create_tables(db.engine, PLUMBING_TABLES)
+    deferring = _Deferring()
+    try:
+        await _consume_waiting(kafka, topic_prefix, db, producer, deferring, ["notice-a", "notice-b", "notice-c"])
+        together = deferring.journal[:]
+        deferring.journal.clear()
+        deferring.fail_once = "notice-e"
+        await _consume_waiting(kafka, topic_prefix, db, producer, deferring, ["notice-d", "notice-e", "notice-f"])
+    finally:
+        await db.dispose()
+    assert together == [("handle", ["notice-a"]), ("handle", ["notice-b"]), ("handle", ["notice-c"]), ("flush", ["notice-a", "notice-b", "notice-c"])]
+    # The failed batch flushed nothing; each message retried alone flushed its own list.
+    assert deferring.journal == [
+        ("handle", ["notice-d"]),
+        ("handle", ["notice-e"]),
+        *[step for subject in ("notice-d", "notice-e", "notice-f") for step in (("handle", [subject]), ("flush", [subject]))],
+    ]
