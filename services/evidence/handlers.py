@@ -8,9 +8,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import structlog
-from sqlalchemy import exists, tuple_, update
+from sqlalchemy import exists, insert, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,16 +36,18 @@ from services.evidence.photos import PhotoError
 from services.evidence.sniffing import acceptable, sniff
 from services.evidence.targets import TargetRefused
 from services.evidence.uploads import Upload
+from shared.contracts.envelope import Envelope
 from shared.contracts.events import AttemptFailed, AttemptSucceeded, NoticeCompleted, NoticeRegistered, TaskAssigned
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates
+from shared.plumbing.db import insert_ignoring_duplicates, table_of
 from shared.plumbing.problems import Problem
 
 logger = structlog.get_logger(__name__)
+TIMELINE = table_of(EvidenceTimelineEntry)
 
 
 # Messages: every consumed event is recorded (`record`); a few also keep what later checks need.
@@ -87,29 +90,52 @@ async def close_task(deps: EvidenceDeps, *, message: MessageContext, event: Atte
     await message.session.exec(update(EvidenceTask).where(col(EvidenceTask.attempt_id) == event.attempt_id).values(closed=True))
 
 
+@dataclass(frozen=True)
+class _Received:
+    """A consumed message waiting for the end of its transaction to be logged with the rest."""
+
+    envelope: Envelope
+    raw: bytes
+    sha256: str
+    recorded_at: datetime
+
+
 async def record(deps: EvidenceDeps, *, message: MessageContext) -> None:
-    """Logs any consumed message as received, puts it on its notice's timeline, refreshes its notice's KPI facts, and issues the report when the notice completes (a new version after that)."""
-    envelope = message.envelope
-    now = message.clock.now()
-    digest = message_digest(message.raw)
-    index = await log.append(message.session, event_entry(envelope, sha256=digest), kind="event", ref=str(envelope.id), notice_id=envelope.subject, now=now)
-    message.session.add(
-        EvidenceTimelineEntry(
-            notice_id=envelope.subject,
-            log_index=index,
-            event_id=str(envelope.id),
-            event_type=envelope.type,
-            source=envelope.source,
-            event_time=envelope.time,
-            sha256=digest,
-            envelope=json.loads(message.raw),
-            recorded_at=now,
-        )
-    )
-    if envelope.type in kpis.READS:
-        # After the entry, so a fold from the log reads the event just logged with the rest of the notice's.
-        await kpi_facts.refresh(message.session, envelope)
-    await reports.after_entry(message.session, signer=deps.signer, notice_id=envelope.subject, completed=envelope.type == NoticeCompleted.type, now=now)
+    """Gathers any consumed message for its transaction's `record_all`, which logs it once every handler of the batch has run."""
+    received = _Received(envelope=message.envelope, raw=message.raw, sha256=message_digest(message.raw), recorded_at=message.clock.now())
+    message.pending("evidence.record", partial(record_all, deps)).append(received)
+
+
+async def record_all(deps: EvidenceDeps, session: AsyncSession, received: list[_Received]) -> None:
+    """Logs a transaction's consumed messages in the order applied, puts them on their notices' timelines, refreshes each notice's KPI facts once, and issues each notice's report once when it completes (a new version after that)."""
+    leaves = [
+        log.Leaf(entry=event_entry(r.envelope, sha256=r.sha256), kind="event", ref=str(r.envelope.id), notice_id=r.envelope.subject, recorded_at=r.recorded_at) for r in received
+    ]
+    first = await log.append_all(session, leaves)
+    timeline = [
+        {
+            "notice_id": r.envelope.subject,
+            "log_index": first + offset,
+            "event_id": str(r.envelope.id),
+            "event_type": r.envelope.type,
+            "source": r.envelope.source,
+            "event_time": r.envelope.time,
+            "sha256": r.sha256,
+            "envelope": json.loads(r.raw),
+            "recorded_at": r.recorded_at,
+        }
+        for offset, r in enumerate(received)
+    ]
+    await session.exec(insert(TIMELINE), params=timeline)
+    # After the entries, so a fold from the log reads the events just logged with the rest of their notices'.
+    await kpi_facts.refresh(session, [r.envelope for r in received if r.envelope.type in kpis.READS])
+    completed = {r.envelope.subject for r in received if r.envelope.type == NoticeCompleted.type}
+    notices = list(dict.fromkeys(r.envelope.subject for r in received))
+    reported = set((await session.exec(select(EvidenceReport.notice_id).where(col(EvidenceReport.notice_id).in_(notices)).distinct())).all())
+    now = received[-1].recorded_at
+    for notice_id in notices:
+        if notice_id in completed or notice_id in reported:
+            await reports.after_entry(session, signer=deps.signer, notice_id=notice_id, completed=notice_id in completed, now=now)
 
 
 # Requests. Each refuses what the caller may not reach (access.py) inside the transaction that reads it.

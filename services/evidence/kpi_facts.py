@@ -1,8 +1,8 @@
-"""The KPIs' facts in the database: brought up to each logged event inside the consumer's transaction, and read back for a court and a date range."""
+"""The KPIs' facts in the database: brought up to the events logged inside the consumer's transaction, once per notice, and read back for a court and a date range."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,34 +16,51 @@ from shared.contracts.events import NoticeRegistered
 from shared.contracts.registry import Event, UnknownEvent, decode
 
 
-async def refresh(session: AsyncSession, envelope: Envelope) -> None:
-    """Brings the notice's facts up to the event just logged: that one event folded into the stored facts, or every logged event of the notice folded again for its registration or before it."""
-    event = _decoded(envelope)
-    if event is None:
+async def refresh(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """Brings the facts of the envelopes' notices up to the events just logged, each notice once: its new events folded into its stored facts, or every logged event of the notice folded again for its registration or before it."""
+    events: dict[str, list[Event]] = {}
+    for envelope in envelopes:
+        if (event := _decoded(envelope)) is not None:
+            events.setdefault(envelope.subject, []).append(event)
+    if not events:
         return
-    rows = (await session.exec(select(EvidenceKpiFact).where(EvidenceKpiFact.notice_id == envelope.subject))).all()
-    if isinstance(event, NoticeRegistered) or not rows:
-        await _refold(session, envelope.subject)
-        return
-    # The event is the last of the notice's in log order, so folding it into the stored facts is the whole fold (kpis.fold).
-    for row in rows:
-        _store(row, kpis.advance(kpis.RecipientFact.model_validate(row.fact), event))
-        session.add(row)
+    stored: dict[str, list[EvidenceKpiFact]] = {}
+    for row in (await session.exec(select(EvidenceKpiFact).where(col(EvidenceKpiFact.notice_id).in_(list(events))))).all():
+        stored.setdefault(row.notice_id, []).append(row)
+    refold = [notice_id for notice_id, new in events.items() if not stored.get(notice_id) or any(isinstance(e, NoticeRegistered) for e in new)]
+    await _refold(session, refold, stored)
+    for notice_id, new in events.items():
+        if notice_id in refold:
+            continue
+        # The events are the last of the notice's in log order, so folding them into the stored facts is the whole fold (kpis.fold).
+        for row in stored[notice_id]:
+            fact = kpis.RecipientFact.model_validate(row.fact)
+            for event in new:
+                fact = kpis.advance(fact, event)
+            _store(row, fact)
+            session.add(row)
 
 
-async def _refold(session: AsyncSession, notice_id: str) -> None:
+async def _refold(session: AsyncSession, notice_ids: list[str], stored: Mapping[str, list[EvidenceKpiFact]]) -> None:
+    if not notice_ids:
+        return
     statement = (
-        select(EvidenceTimelineEntry.envelope)
-        .where(EvidenceTimelineEntry.notice_id == notice_id, col(EvidenceTimelineEntry.event_type).in_(kpis.READS))
+        select(EvidenceTimelineEntry.notice_id, EvidenceTimelineEntry.envelope)
+        .where(col(EvidenceTimelineEntry.notice_id).in_(notice_ids), col(EvidenceTimelineEntry.event_type).in_(kpis.READS))
         .order_by(col(EvidenceTimelineEntry.log_index))
     )
-    events = [event for envelope in (await session.exec(statement)).all() if (event := _decoded(envelope)) is not None]
-    for fact in kpis.fold(events):
-        row = await session.get(EvidenceKpiFact, (fact.notice_id, fact.recipient_id))
-        if row is None:
-            row = EvidenceKpiFact(notice_id=fact.notice_id, recipient_id=fact.recipient_id, court_id=fact.court_id, received_on=fact.received_on, fact={})
-        _store(row, fact)
-        session.add(row)
+    logged: dict[str, list[Event]] = {notice_id: [] for notice_id in notice_ids}
+    for notice_id, envelope in (await session.exec(statement)).all():
+        if (event := _decoded(envelope)) is not None:
+            logged[notice_id].append(event)
+    for notice_id, events in logged.items():
+        rows = {row.recipient_id: row for row in stored.get(notice_id, [])}
+        for fact in kpis.fold(events):
+            row = rows.get(fact.recipient_id)
+            if row is None:
+                row = EvidenceKpiFact(notice_id=fact.notice_id, recipient_id=fact.recipient_id, court_id=fact.court_id, received_on=fact.received_on, fact={})
+            _store(row, fact)
+            session.add(row)
 
 
 def _store(row: EvidenceKpiFact, fact: kpis.RecipientFact) -> None:

@@ -1,12 +1,13 @@
-"""The append-only Merkle log in the database: leaves appended under one lock, roots and proofs from stored perfect subtrees."""
+"""The append-only Merkle log in the database: leaves appended under one lock, many at a time, roots and proofs from stored perfect subtrees."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,37 +15,66 @@ from services.evidence.models import EvidenceCheckpoint, EvidenceLogEntry, Evide
 from services.evidence.signer import Signer
 from shared.contracts import merkle
 from shared.contracts.report import canonical
-from shared.plumbing.db import insert_ignoring_duplicates
+from shared.plumbing.db import core_rows, insert_ignoring_duplicates, table_of
+
+HEAD = table_of(EvidenceLogHead)
+ENTRY = table_of(EvidenceLogEntry)
+NODE = table_of(EvidenceLogNode)
 
 
-async def _head(session: AsyncSession) -> EvidenceLogHead:
+@dataclass(frozen=True)
+class Leaf:
+    """An entry to append (hashed as canonical JSON), what it stands for and when it was recorded."""
+
+    entry: dict[str, Any]
+    kind: str
+    ref: str
+    notice_id: str
+    recorded_at: datetime
+
+
+async def _head(session: AsyncSession) -> merkle.CompactRange:
     # Every append locks this row until its transaction ends: one writer at a time, so indices have no gaps.
-    head = (await session.exec(select(EvidenceLogHead).where(EvidenceLogHead.id == 1).with_for_update())).first()
-    if head is None:
-        await session.exec(insert_ignoring_duplicates(session, EvidenceLogHead).values(id=1, size=0, frontier=[]))
-        head = (await session.exec(select(EvidenceLogHead).where(EvidenceLogHead.id == 1).with_for_update())).one()
-    return head
+    # Read and written with Core, never through the session's identity map, so a second append in the same
+    # transaction never sees a head object the first one left stale.
+    locked = select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1).with_for_update()
+    rows = await core_rows(session, locked)
+    if not rows:
+        await session.exec(insert_ignoring_duplicates(session, HEAD).values(id=1, size=0, frontier=[]))
+        rows = await core_rows(session, locked)
+    return merkle.CompactRange.from_json(rows[0].size, rows[0].frontier)
+
+
+async def append_all(session: AsyncSession, leaves: Sequence[Leaf]) -> int:
+    """Appends the entries in order in this transaction with one head read, one INSERT each for entries and nodes and one head update; returns the first one's leaf index."""
+    compact = await _head(session)
+    first = compact.size
+    entries: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    for leaf in leaves:
+        text = canonical(leaf.entry).decode()
+        hashed = merkle.leaf_hash(text.encode())
+        entries.append(
+            {"leaf_index": compact.size, "kind": leaf.kind, "ref": leaf.ref, "notice_id": leaf.notice_id, "entry": text, "leaf_hash": hashed.hex(), "recorded_at": leaf.recorded_at}
+        )
+        compact, completed = compact.append(hashed)
+        nodes.extend({"level": level, "index": position, "hash": value.hex()} for level, position, value in completed)
+    if entries:
+        await session.exec(insert(ENTRY), params=entries)
+        await session.exec(insert(NODE), params=nodes)
+        await session.exec(update(HEAD).where(HEAD.c.id == 1).values(size=compact.size, frontier=compact.to_json()))
+    return first
 
 
 async def append(session: AsyncSession, entry: dict[str, Any], *, kind: str, ref: str, notice_id: str, now: datetime) -> int:
     """Appends one entry (hashed as canonical JSON) in this transaction; returns its leaf index."""
-    head = await _head(session)
-    text = canonical(entry).decode()
-    leaf = merkle.leaf_hash(text.encode())
-    grown, nodes = merkle.CompactRange.from_json(head.size, head.frontier).append(leaf)
-    index = head.size
-    session.add(EvidenceLogEntry(leaf_index=index, kind=kind, ref=ref, notice_id=notice_id, entry=text, leaf_hash=leaf.hex(), recorded_at=now))
-    session.add_all(EvidenceLogNode(level=level, index=position, hash=value.hex()) for level, position, value in nodes)
-    head.size, head.frontier = grown.size, grown.to_json()
-    session.add(head)
-    await session.flush()
-    return index
+    return await append_all(session, [Leaf(entry=entry, kind=kind, ref=ref, notice_id=notice_id, recorded_at=now)])
 
 
 async def size(session: AsyncSession) -> int:
     """Returns how many entries the log holds (committed)."""
-    head = await session.get(EvidenceLogHead, 1)
-    return head.size if head else 0
+    found = (await session.exec(select(HEAD.c.size).where(HEAD.c.id == 1))).first()
+    return int(found) if found is not None else 0
 
 
 async def _nodes(session: AsyncSession, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -99,7 +129,7 @@ async def checkpoint(session: AsyncSession, signer: Signer, *, now: datetime) ->
     existing = await session.get(EvidenceCheckpoint, head.size)
     if existing is not None:
         return existing
-    signed = signer.sign(size=head.size, root=merkle.CompactRange.from_json(head.size, head.frontier).root(), now=now)
+    signed = signer.sign(size=head.size, root=head.root(), now=now)
     session.add(signed)
     await session.flush()
     return signed

@@ -43,7 +43,7 @@ async def deps(tmp_path: Path) -> AsyncIterator[EvidenceDeps]:
 
 
 async def consume(deps: EvidenceDeps, history: histories.History) -> None:
-    """Hands each event of the history to its handler and then to the catch-all, each in its own transaction, as the consumer does."""
+    """Hands each event of the history to its handler and then to the catch-all, each in its own transaction flushed before commit, as the consumer does."""
     for source, event in history.events:
         envelope = event.envelope(source=f"songda/{source}", subject=history.notice_id, time=deps.clock.now(), correlationid=history.notice_id)
         async with deps.db.transaction() as session:
@@ -51,6 +51,7 @@ async def consume(deps: EvidenceDeps, history: histories.History) -> None:
             if (handler := HANDLERS.get(envelope.type)) is not None:
                 await handler(deps, message=message, event=decode(envelope))
             await handlers.record(deps, message=message)
+            await message.batch.flush(session)
 
 
 async def test_consumed_events_are_logged_and_the_completed_notice_reported_and_queued_for_its_court(deps: EvidenceDeps) -> None:
