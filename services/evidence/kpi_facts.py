@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +15,9 @@ from services.evidence.models import EvidenceKpiFact, EvidenceTimelineEntry
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import NoticeRegistered
 from shared.contracts.registry import Event, UnknownEvent, decode
+from shared.plumbing.db import core_rows, table_of
+
+FACT = table_of(EvidenceKpiFact)
 
 
 async def refresh(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
@@ -24,26 +28,26 @@ async def refresh(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
             events.setdefault(envelope.subject, []).append(event)
     if not events:
         return
-    stored: dict[str, list[EvidenceKpiFact]] = {}
-    for row in (await session.exec(select(EvidenceKpiFact).where(col(EvidenceKpiFact.notice_id).in_(list(events))))).all():
-        stored.setdefault(row.notice_id, []).append(row)
+    stored: dict[str, list[kpis.RecipientFact]] = {}
+    for row in await core_rows(session, select(FACT.c.notice_id, FACT.c.fact).where(FACT.c.notice_id.in_(list(events)))):
+        stored.setdefault(row.notice_id, []).append(kpis.RecipientFact.model_validate(row.fact))
     refold = [notice_id for notice_id, new in events.items() if not stored.get(notice_id) or any(isinstance(e, NoticeRegistered) for e in new)]
-    await _refold(session, refold, stored)
+    facts = await _refolded(session, refold)
     for notice_id, new in events.items():
         if notice_id in refold:
             continue
         # The events are the last of the notice's in log order, so folding them into the stored facts is the whole fold (kpis.fold).
-        for row in stored[notice_id]:
-            fact = kpis.RecipientFact.model_validate(row.fact)
+        for fact in stored[notice_id]:
             for event in new:
                 fact = kpis.advance(fact, event)
-            _store(row, fact)
-            session.add(row)
+            facts.append(fact)
+    await _store(session, facts)
 
 
-async def _refold(session: AsyncSession, notice_ids: list[str], stored: Mapping[str, list[EvidenceKpiFact]]) -> None:
+async def _refolded(session: AsyncSession, notice_ids: list[str]) -> list[kpis.RecipientFact]:
+    """Returns the facts of every logged event of the notices, folded again in log order."""
     if not notice_ids:
-        return
+        return []
     statement = (
         select(EvidenceTimelineEntry.notice_id, EvidenceTimelineEntry.envelope)
         .where(col(EvidenceTimelineEntry.notice_id).in_(notice_ids), col(EvidenceTimelineEntry.event_type).in_(kpis.READS))
@@ -53,18 +57,30 @@ async def _refold(session: AsyncSession, notice_ids: list[str], stored: Mapping[
     for notice_id, envelope in (await session.exec(statement)).all():
         if (event := _decoded(envelope)) is not None:
             logged[notice_id].append(event)
-    for notice_id, events in logged.items():
-        rows = {row.recipient_id: row for row in stored.get(notice_id, [])}
-        for fact in kpis.fold(events):
-            row = rows.get(fact.recipient_id)
-            if row is None:
-                row = EvidenceKpiFact(notice_id=fact.notice_id, recipient_id=fact.recipient_id, court_id=fact.court_id, received_on=fact.received_on, fact={})
-            _store(row, fact)
-            session.add(row)
+    return [fact for events in logged.values() for fact in kpis.fold(events)]
 
 
-def _store(row: EvidenceKpiFact, fact: kpis.RecipientFact) -> None:
-    row.agent_id, row.fact = fact.agent_id, fact.model_dump(mode="json")
+async def _store(session: AsyncSession, facts: list[kpis.RecipientFact]) -> None:
+    """Writes the facts in one statement; a stored row keeps its court and day of receipt, as the notice's registration set them."""
+    if not facts:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(FACT)
+    statement = statement.on_conflict_do_update(
+        index_elements=[FACT.c.notice_id, FACT.c.recipient_id], set_={"agent_id": statement.excluded.agent_id, "fact": statement.excluded.fact}
+    )
+    rows = [
+        {
+            "notice_id": fact.notice_id,
+            "recipient_id": fact.recipient_id,
+            "court_id": fact.court_id,
+            "received_on": fact.received_on,
+            "agent_id": fact.agent_id,
+            "fact": fact.model_dump(mode="json"),
+        }
+        for fact in facts
+    ]
+    await session.exec(statement, params=rows)
 
 
 def _decoded(envelope: Envelope | Mapping[str, Any]) -> Event | None:
