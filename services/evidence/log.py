@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import bindparam, insert, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -80,12 +80,12 @@ async def size(session: AsyncSession) -> int:
 async def _nodes(session: AsyncSession, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     keys = list(wanted)
     found: dict[tuple[int, int], bytes] = {}
-    # A few hundred keys at most (log₂ of the size per proof); chunks keep the statement small.
-    for start in range(0, len(keys), 200):
-        chunk = keys[start : start + 200]
-        condition = or_(*(and_(col(EvidenceLogNode.level) == level, col(EvidenceLogNode.index) == index) for level, index in chunk))
-        for node in (await session.exec(select(EvidenceLogNode).where(condition))).all():
-            found[(node.level, node.index)] = bytes.fromhex(node.hash)
+    # One cached statement whatever the keys: (level, index) IN an expanding list, not an OR of pairs compiled anew
+    # for every proof. Chunks stay well under the drivers' limit on bound parameters.
+    statement = select(NODE.c.level, NODE.c.index, NODE.c.hash).where(tuple_(NODE.c.level, NODE.c.index).in_(bindparam("keys", expanding=True)))
+    for start in range(0, len(keys), 1000):
+        for level, index, value in map(tuple, await core_rows(session, statement.params(keys=keys[start : start + 1000]))):
+            found[(level, index)] = bytes.fromhex(value)
     return found
 
 
