@@ -30,10 +30,13 @@ class EvidenceSettings(ServiceSettings):
     push_backoff_s: float = Field(default=2.0, gt=0)
     push_backoff_max_s: float = Field(default=900.0, gt=0)
     push_timeout_s: float = Field(default=10.0, gt=0)
-    push_poll_ms: int = Field(default=500, ge=10)
+    # Each idle look costs a transaction; an issued version waits at most this long for its push or its PDF.
+    push_poll_ms: int = Field(default=2000, ge=10)
     # Issued report versions rendered as PDF in the background (off: each on its first request), looked for at this interval.
     render_issued: bool = True
-    render_poll_ms: int = Field(default=1000, ge=10)
+    render_poll_ms: int = Field(default=2000, ge=10)
+    # A commit that stages an event wakes the relay at once; the poll only finds what another replica staged.
+    relay_poll_ms: int = Field(default=2000, ge=10)
     # Court webhooks: https only (None: everywhere but development), and non-public networks the operator allows (法院专网, CIDR).
     webhook_require_https: bool | None = None
     webhook_allowed_networks: list[str] = []
