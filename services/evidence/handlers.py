@@ -56,7 +56,12 @@ TIMELINE = table_of(EvidenceTimelineEntry)
 async def record_notice(deps: EvidenceDeps, *, message: MessageContext, event: NoticeRegistered) -> None:
     """Keeps the notice's court, who reaches its evidence, and its correlation id, which what evidence publishes about it carries."""
     values = {"id": message.envelope.subject, "court_id": event.court_id, "correlation_id": message.envelope.correlationid}
-    await message.session.exec(insert_ignoring_duplicates(message.session, EvidenceNotice).values(**values))
+    message.pending("evidence.notices", _keep_notices).append(values)
+
+
+async def _keep_notices(session: AsyncSession, notices: list[dict[str, str]]) -> None:
+    # One statement for a batch's notices; the first registration of a notice keeps its court, as before.
+    await session.exec(insert_ignoring_duplicates(session, EvidenceNotice), params=notices)
 
 
 async def remember_task(deps: EvidenceDeps, *, message: MessageContext, event: TaskAssigned) -> None:

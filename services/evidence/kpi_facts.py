@@ -28,10 +28,13 @@ async def refresh(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
             events.setdefault(envelope.subject, []).append(event)
     if not events:
         return
+    registering = {notice_id for notice_id, new in events.items() if any(isinstance(e, NoticeRegistered) for e in new)}
     stored: dict[str, list[kpis.RecipientFact]] = {}
-    for row in await core_rows(session, select(FACT.c.notice_id, FACT.c.fact).where(FACT.c.notice_id.in_(list(events)))):
-        stored.setdefault(row.notice_id, []).append(kpis.RecipientFact.model_validate(row.fact))
-    refold = [notice_id for notice_id, new in events.items() if not stored.get(notice_id) or any(isinstance(e, NoticeRegistered) for e in new)]
+    # A notice registering is folded again whatever it has stored, so only the others' facts are read.
+    if others := [notice_id for notice_id in events if notice_id not in registering]:
+        for row in await core_rows(session, select(FACT.c.notice_id, FACT.c.fact).where(FACT.c.notice_id.in_(others))):
+            stored.setdefault(row.notice_id, []).append(kpis.RecipientFact.model_validate(row.fact))
+    refold = [notice_id for notice_id in events if notice_id in registering or not stored.get(notice_id)]
     facts = await _refolded(session, refold)
     for notice_id, new in events.items():
         if notice_id in refold:
