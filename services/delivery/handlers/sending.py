@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.adapters import dsn, mail_mapper, twilio_mapper
@@ -104,15 +105,13 @@ def _answer(deps: DeliveryDeps, outgoing: DeliveryOutgoing, result: dict[str, An
 
 
 async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, error: str, retry_in: timedelta | None = None) -> None:
+    # One conditional UPDATE, not load-change-flush: a row no longer pending (withdrawn, settled) is left alone,
+    # and the database counts the tries, so two marks never lose one.
+    still_pending = (col(DeliveryOutgoing.attempt_id) == attempt_id, col(DeliveryOutgoing.status) == SendStatus.pending)
+    next_try_at = deps.clock.now() + retry_in if retry_in else None
     async with deps.db.transaction() as session:
-        row = await session.get(DeliveryOutgoing, attempt_id)
-        if row is None or row.status != SendStatus.pending:
-            return
-        row.status = status
-        row.tries += 1
-        row.last_error = error[:500]
-        row.next_try_at = deps.clock.now() + retry_in if retry_in else None
-        session.add(row)
+        marked = update(DeliveryOutgoing).where(*still_pending).values(status=status, tries=col(DeliveryOutgoing.tries) + 1, last_error=error[:500], next_try_at=next_try_at)
+        await session.exec(marked)
 
 
 async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing:
