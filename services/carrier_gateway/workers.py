@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -23,15 +23,22 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class _DueItems:
-    """Works off the items whose next try is due, the longest-waiting first, handing each to the worker's handler at once."""
+    """Works off the items whose next try is due, the longest-waiting first, handing each to the worker's handler at once.
+
+    While idle it polls less and less often (up to `idle_polls` times `poll_s` apart); any commit in the gateway's
+    database (a new item, a retry scheduled) brings the next round forward, so new work does not wait for the poll.
+    """
 
     deps: CarrierGatewayDeps
     poll_s: float
     batch: int = 10
+    idle_polls: int = 8
+    _changed: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def run(self) -> None:
         """Works until cancelled."""
-        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True)
+        self.deps.db.after_commit(lambda _session: self._changed.set())
+        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True, idle_max_s=self.poll_s * self.idle_polls, wake=self._changed)
 
     async def run_once(self) -> int:
         """Works what is due now; returns how many items it looked at."""

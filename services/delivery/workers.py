@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import or_
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.deps import DeliveryDeps
 from services.delivery.handlers import due, sending
 from services.delivery.models import DeliveryOutgoing, DeliveryRecipient, SendStatus
+from services.delivery.workflow import QUEUED
 from shared.contracts.events import Channel
 from shared.plumbing.loops import repeat
 
 
 @dataclass
 class Dispatcher:
-    """Sends queued messages and calls, oldest first, `batch` at a time."""
+    """Sends queued messages and calls, oldest first, `batch` at a time: at once when a commit queued one, otherwise polling, less often while idle."""
 
     deps: DeliveryDeps
     poll_s: float = 0.2
     batch: int = 20
+    # Only retries (due later) wait for a poll; a new message wakes the dispatcher on commit.
+    idle_max_s: float = 1.6
+    _queued: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     async def run(self) -> None:
         """Dispatches until cancelled."""
-        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True)
+        self.deps.db.after_commit(self._on_commit)
+        await repeat(self.run_once, wait_s=self.poll_s, again_while_busy=True, idle_max_s=max(self.idle_max_s, self.poll_s), wake=self._queued)
+
+    def _on_commit(self, session: AsyncSession) -> None:
+        if session.info.pop(QUEUED, False):
+            self._queued.set()
 
     async def run_once(self) -> int:
         """Sends what is due now; returns how many it looked at."""

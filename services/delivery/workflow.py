@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 SOURCE = "songda/delivery"
 _TASKS = uuid.UUID("0c8f3b5e-3f1d-4a8e-9e0b-7d4c2a61f5a9")
+# Marks a transaction that queued a message or call, so its commit wakes the dispatcher (workers.Dispatcher).
+QUEUED = "songda.delivery.queued"
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,12 @@ async def advance(session: AsyncSession, *, recipient_id: str, event: Input, now
     row = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.id == recipient_id).with_for_update())).one_or_none()
     if row is None:
         return None
-    notice = await session.get(DeliveryNotice, row.notice_id)
-    assert notice is not None
     before = RecipientState.model_validate(row.state)
     decision = apply(before, event, now=now, policy=setup.policy)
     if decision.state != before:
+        # Only a change needs the notice (its events, a task, completion): an input that changes nothing reads one row.
+        notice = await session.get(DeliveryNotice, row.notice_id)
+        assert notice is not None
         await save(session, row, decision, notice=notice, now=now, setup=setup, causation=causation)
     return decision
 
@@ -147,6 +150,7 @@ async def _prepare_send(session: AsyncSession, action: Send, *, state: Recipient
             message=words,
         )
     )
+    session.info[QUEUED] = True
 
 
 async def _withdraw(session: AsyncSession, attempt_id: str) -> None:

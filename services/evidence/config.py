@@ -35,8 +35,6 @@ class EvidenceSettings(ServiceSettings):
     # Issued report versions rendered as PDF in the background (off: each on its first request), looked for at this interval.
     render_issued: bool = True
     render_poll_ms: int = Field(default=2000, ge=10)
-    # A commit that stages an event wakes the relay at once; the poll only finds what another replica staged.
-    relay_poll_ms: int = Field(default=2000, ge=10)
     # Court webhooks: https only (None: everywhere but development), and non-public networks the operator allows (法院专网, CIDR).
     webhook_require_https: bool | None = None
     webhook_allowed_networks: list[str] = []

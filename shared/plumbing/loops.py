@@ -6,9 +6,40 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 
-async def repeat(round_of_work: Callable[[], Awaitable[object]], *, wait_s: float, again_while_busy: bool = False) -> None:
-    """Runs rounds until cancelled, waiting `wait_s` after each; with `again_while_busy`, only after one that found nothing (returned 0, False or None)."""
+async def repeat(
+    round_of_work: Callable[[], Awaitable[object]],
+    *,
+    wait_s: float,
+    again_while_busy: bool = False,
+    idle_max_s: float | None = None,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Runs rounds until cancelled, waiting `wait_s` after each; with `again_while_busy`, only after one that found nothing (returned 0, False or None).
+
+    With `idle_max_s`, each further round that finds nothing doubles the wait, up to `idle_max_s`; with `wake`,
+    setting the event ends a wait at once (e.g. a commit that queued work), so an idle worker costs little and
+    new work still starts without waiting out the poll.
+    """
+    wait = wait_s
     while True:
+        if wake is not None:
+            # Cleared before the round, so work queued while it runs still cuts the next wait short.
+            wake.clear()
         found = await round_of_work()
-        if not (again_while_busy and found):
-            await asyncio.sleep(wait_s)
+        if again_while_busy and found:
+            wait = wait_s
+            continue
+        await _pause(wait, wake)
+        wait = wait_s if found or idle_max_s is None else min(wait * 2, max(idle_max_s, wait_s))
+
+
+async def _pause(seconds: float, wake: asyncio.Event | None) -> None:
+    if wake is None:
+        await asyncio.sleep(seconds)
+        return
+    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the event is set.
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        pass

@@ -75,6 +75,7 @@ class OutboxRelay:
         clock: Clock,
         batch_size: int = 500,
         poll_s: float = 0.25,
+        idle_polls: int = 8,
     ) -> None:
         self._service = service
         self._db = database
@@ -83,6 +84,8 @@ class OutboxRelay:
         self._clock = clock
         self._batch_size = batch_size
         self._poll_s = poll_s
+        self._idle_polls = idle_polls
+        self._lock_busy = False
         self._wakeup = asyncio.Event()
         self._local_lock = asyncio.Lock()
         self.published = 0
@@ -100,6 +103,7 @@ class OutboxRelay:
         """Publishes forever; Kafka or database outages are waited out, never fatal."""
         backoff = Backoff(maximum=5.0)
         failures = 0
+        idle_s = self._poll_s
         while True:
             # Cleared before looking, so a commit made while a batch is out still wakes the next round.
             self._wakeup.clear()
@@ -120,10 +124,14 @@ class OutboxRelay:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the event is set,
                 # and this loop would then outlive the supervisor's stop.
                 try:
-                    async with asyncio.timeout(self._poll_s):
+                    async with asyncio.timeout(idle_s):
                         await self._wakeup.wait()
                 except TimeoutError:
                     pass
+            # Our own commits wake the relay, so while nothing comes the poll (a transaction with the lock and a
+            # SELECT) only catches rows another process committed: it slows down to `idle_polls` × poll.
+            # Rows found, or the lock held by another relay (whose rows may be next), keep the short poll.
+            idle_s = self._poll_s if count or self._lock_busy else min(idle_s * 2, self._poll_s * self._idle_polls)
 
     async def publish_batch(self) -> int:
         """Publishes up to one batch of rows; returns how many were published."""
@@ -132,7 +140,8 @@ class OutboxRelay:
                 # One transaction holds the advisory lock from read to mark, so a second relay of
                 # this service (another replica) waits instead of publishing the same rows.
                 async with self._db.sessions() as session, session.begin():
-                    if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(self._service)}):
+                    self._lock_busy = not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(self._service)})
+                    if self._lock_busy:
                         return 0
                     rows = await self._unpublished(session)
                     await self._send(rows)

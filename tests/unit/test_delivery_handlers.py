@@ -161,6 +161,23 @@ async def test_an_sms_sent_once_and_its_delivered_callback_serves_the_recipient(
     assert await world.types() == ["delivery.AttemptStarted", "delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
 
 
+async def test_a_send_the_provider_never_answered_waits_for_its_retry_time_and_then_goes_out_once(world: World) -> None:
+    registered = notice()
+    await world.consume(registered, notice_id=registered.notice_id)
+    world.telephony.fail_next(delivered=False)
+    assert await Dispatcher(world.deps).run_once() == 1
+    [waiting] = await world.outgoing()
+    assert (waiting.status, waiting.tries, waiting.next_try_at) == (SendStatus.pending, 1, world.clock.now() + timedelta(seconds=2))
+    assert waiting.last_error
+    assert await Dispatcher(world.deps).run_once() == 0, "nothing before its retry time"
+
+    world.clock.at = waiting.next_try_at
+    assert await Dispatcher(world.deps).run_once() == 1
+    [sent] = await world.outgoing()
+    assert (sent.status, sent.tries) == (SendStatus.sent, 1)
+    assert len(world.telephony.messages) == 1
+
+
 async def test_an_unreachable_handset_is_retried_later_and_then_reached(world: World) -> None:
     registered = notice()
     await world.consume(registered, notice_id=registered.notice_id)

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.plumbing.clock import RealClock
 from shared.plumbing.db import Database, create_tables, table_of
-from shared.plumbing.ledger import EffectStatus, SideEffect, SideEffectInDoubt, perform
+from shared.plumbing.ledger import EffectStatus, NotWanted, SideEffect, SideEffectInDoubt, perform
 
 CLOCK = RealClock()
 
@@ -140,3 +141,27 @@ async def test_definite_refusal_is_recorded(db: Database) -> None:
     assert await perform(db, key="k", kind="sms", clock=CLOCK, call=first) == refusal
     assert await perform(db, key="k", kind="sms", clock=CLOCK, call=second) == refusal
     assert (first.calls, second.calls) == (1, 0)
+
+
+async def test_unwanted_call_claims_nothing_and_is_not_made(db: Database) -> None:
+    async def withdrawn(session: AsyncSession) -> bool:
+        return False
+
+    call = Counter()
+    with pytest.raises(NotWanted, match="k"):
+        await perform(db, key="k", kind="sms", clock=CLOCK, call=call, wanted=withdrawn)
+    assert call.calls == 0
+    assert await entry(db, "k") is None
+
+
+async def test_wanted_call_is_made_once(db: Database) -> None:
+    asked: list[int] = []
+
+    async def pending(session: AsyncSession) -> bool:
+        asked.append(1)
+        return True
+
+    call = Counter({"message_id": "m-1"})
+    assert await perform(db, key="k", kind="sms", clock=CLOCK, call=call, wanted=pending) == {"message_id": "m-1"}
+    assert await perform(db, key="k", kind="sms", clock=CLOCK, call=call, wanted=pending) == {"message_id": "m-1"}
+    assert (call.calls, len(asked)) == (1, 2)

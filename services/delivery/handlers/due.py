@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import structlog
@@ -31,16 +32,18 @@ async def raise_deadlines(deps: DeliveryDeps) -> None:
     now = deps.clock.now()
     # A warning can come at most a few working days early; later due dates need no look yet.
     horizon = local_date(now) + timedelta(days=14)
+    unfinished = (col(DeliveryNotice.completed_at).is_(None), col(DeliveryNotice.overdue_at).is_(None), col(DeliveryNotice.due_date) <= horizon)
     async with deps.db.transaction() as session:
-        notices = (
-            await session.exec(
-                select(DeliveryNotice)
-                .where(col(DeliveryNotice.completed_at).is_(None), col(DeliveryNotice.overdue_at).is_(None), DeliveryNotice.due_date <= horizon)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+        # Most rounds alert nobody: a plain read of three columns finds who is due, and only those are locked and loaded.
+        # The alerts are worked out once per due date and warned flag (the working-hours arithmetic is the cost), not per notice.
+        candidates = (await session.exec(select(col(DeliveryNotice.id), col(DeliveryNotice.due_date), col(DeliveryNotice.warned_at).is_not(None)).where(*unfinished))).all()
+        alerts = functools.cache(lambda due, warned: deadline.alerts(due, now=now, policy=deps.setup.policy, warned=warned, overdue=False))
+        wanted = [notice_id for notice_id, due, warned in candidates if any(alerts(due, warned))]
+        if not wanted:
+            return
+        notices = (await session.exec(select(DeliveryNotice).where(col(DeliveryNotice.id).in_(wanted), *unfinished).with_for_update(skip_locked=True))).all()
         for notice in notices:
-            near, late = deadline.alerts(notice.due_date, now=now, policy=deps.setup.policy, warned=notice.warned_at is not None, overdue=False)
+            near, late = alerts(notice.due_date, notice.warned_at is not None)
             if not (near or late):
                 continue
             pending = (await session.exec(select(DeliveryRecipient.id).where(DeliveryRecipient.notice_id == notice.id, DeliveryRecipient.status != RecipientStatus.served))).all()

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery.adapters import dsn, mail_mapper, twilio_mapper
@@ -35,12 +36,18 @@ def status_callback(deps: DeliveryDeps, attempt_id: str) -> str:
 
 async def dispatch(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing) -> None:
     """Sends one queued message or call through the ledger and applies the provider's answer."""
-    if not await _still_pending(deps, outgoing.attempt_id):
+    call, reconcile = _operations(deps, outgoing)
+
+    async def still_pending(session: AsyncSession) -> bool:
+        row = await session.get(DeliveryOutgoing, outgoing.attempt_id)
+        return row is not None and row.status == SendStatus.pending
+
+    try:
+        key = f"{outgoing.channel}:{outgoing.attempt_id}"
+        result = await ledger.perform(deps.db, key=key, kind=outgoing.channel, clock=deps.clock, call=call, reconcile=reconcile, wanted=still_pending)
+    except ledger.NotWanted:
         # Withdrawn since it was queued: another channel served first (OLR Art. 32).
         return
-    call, reconcile = _operations(deps, outgoing)
-    try:
-        result = await ledger.perform(deps.db, key=f"{outgoing.channel}:{outgoing.attempt_id}", kind=outgoing.channel, clock=deps.clock, call=call, reconcile=reconcile)
     except ledger.SideEffectInDoubt as exc:
         # Sent or not, nobody can tell; sending again could serve twice. The attempt's due time moves the plan on.
         log.error("dispatch.in_doubt", attempt_id=outgoing.attempt_id, channel=outgoing.channel, error=str(exc))
@@ -98,21 +105,13 @@ def _answer(deps: DeliveryDeps, outgoing: DeliveryOutgoing, result: dict[str, An
 
 
 async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, error: str, retry_in: timedelta | None = None) -> None:
+    # One conditional UPDATE, not load-change-flush: a row no longer pending (withdrawn, settled) is left alone,
+    # and the database counts the tries, so two marks never lose one.
+    still_pending = (col(DeliveryOutgoing.attempt_id) == attempt_id, col(DeliveryOutgoing.status) == SendStatus.pending)
+    next_try_at = deps.clock.now() + retry_in if retry_in else None
     async with deps.db.transaction() as session:
-        row = await session.get(DeliveryOutgoing, attempt_id)
-        if row is None or row.status != SendStatus.pending:
-            return
-        row.status = status
-        row.tries += 1
-        row.last_error = error[:500]
-        row.next_try_at = deps.clock.now() + retry_in if retry_in else None
-        session.add(row)
-
-
-async def _still_pending(deps: DeliveryDeps, attempt_id: str) -> bool:
-    async with deps.db.sessions() as session:
-        row = await session.get(DeliveryOutgoing, attempt_id)
-    return row is not None and row.status == SendStatus.pending
+        marked = update(DeliveryOutgoing).where(*still_pending).values(status=status, tries=col(DeliveryOutgoing.tries) + 1, last_error=error[:500], next_try_at=next_try_at)
+        await session.exec(marked)
 
 
 async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing:
