@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from services.intake import batches, courts, handlers, refusals, workbook
+from services.intake import batches, courts, refusals, registration, workbook
 from services.intake.config import DEMO_COURTS
 from services.intake.models import TABLES, IntakeBatch, IntakeDocument, IntakeNotice
 from services.intake.requests import NoticeIn
@@ -156,10 +156,11 @@ async def deps(tmp_path: Path) -> AsyncIterator[Deps]:
 
 
 async def register_all(deps: Deps) -> int:
-    rounds = 0
-    while await batches.register_next(deps):
-        rounds += 1
-    return rounds
+    """Registers every waiting row; returns how many rows the rounds took."""
+    taken = 0
+    while taken_now := await batches.register_next(deps):
+        taken += taken_now
+    return taken
 
 
 async def test_a_batch_registers_each_notice_once_and_a_second_batch_finds_them_duplicates(deps: Deps) -> None:
@@ -214,14 +215,14 @@ def test_a_workbook_that_unpacks_to_far_more_than_its_rows_is_refused_before_it_
 
 
 async def test_a_notice_the_handler_fails_on_is_refused_and_the_batch_goes_on(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = handlers.register_in
+    original = registration.register
 
-    async def failing_on_the_first(session, *, principal, body, now):
-        if body.court_reference.endswith("00000"):
+    async def failing_on_the_first(session, *, principal, bodies, now):
+        if any(body.court_reference.endswith("00000") for body in bodies):
             raise RuntimeError("a bug")
-        return await original(session, principal=principal, body=body, now=now)
+        return await original(session, principal=principal, bodies=bodies, now=now)
 
-    monkeypatch.setattr(handlers, "register_in", failing_on_the_first)
+    monkeypatch.setattr(registration, "register", failing_on_the_first)
     batch = await batches.intake_batch(deps, principal=COURT, court_id="C371002", filename="a.xlsx", notices=read(workbooks.notices(2)), files={workbooks.FILE: PDF})
     assert await register_all(deps) == 2
     done, rows = await batches.read_batch(deps, principal=COURT, batch_id=batch.id)
