@@ -34,6 +34,8 @@ log = structlog.get_logger(__name__)
 
 PENDING, REGISTERED, DUPLICATE, REFUSED = "pending", "registered", "duplicate", "refused"
 REGISTERING, DONE = "registering", "done"
+# Marks a transaction that kept a batch with rows to register, so that its commit wakes this process's registrar.
+TAKEN = "songda.intake.batch_taken"
 # Which counter of the batch each outcome of a row adds to.
 # Waiting notices registered per round, in one transaction: enough to share its statements, few enough that a round stays short.
 _ROUND = 10
@@ -123,6 +125,7 @@ async def intake_batch(deps: Deps, *, principal: Principal, court_id: str, filen
         session.add(batch)
         for position, notice in enumerate(notices):
             session.add(_row(batch.id, position, notice, court_id=court_id, files=files))
+        session.info[TAKEN] = bool(notices)
     log.info("batch.received", batch_id=batch.id, court_id=court_id, notices=len(notices), files=len(files))
     return batch
 
