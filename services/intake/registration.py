@@ -64,7 +64,7 @@ async def register(session: AsyncSession, *, principal: Principal, bodies: Seque
         except Problem as refused:
             outcomes.append(refused)
             continue
-        notice = notices.new_notice(payload, now=now)
+        notice = notices.unresolved_notice(payload, now=now)
         # A reference repeated later in the same batch is a resubmission of this one.
         earlier[key] = notice
         new.append(notice)
