@@ -34,8 +34,8 @@ from tests.support import KAFKA, notice_payload, upload_document, with_documents
 SECRET = "songda-bench-secret-at-least-32-characters"
 
 
-async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> dict[str, float]:
-    """Submits the notices; returns each notice id with the wall-clock time its POST was sent."""
+async def submit_all(stack: Stack, count: int, concurrency: int, seed: int, batch: int = 0) -> dict[str, float]:
+    """Submits the notices, one POST each or `batch` to a POST /v1/notices/batch; returns each notice id with the wall-clock time its POST was sent."""
     bearer = mint(secret=SECRET, role=Role.court, sub="C371002", issuer="songda", now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {bearer}"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -49,6 +49,19 @@ async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> d
             response.raise_for_status()
             return response.json()["id"], started
 
+        async def post_batch(indexes: list[int]) -> list[tuple[str, float]]:
+            started = time.time()
+            notices = [with_documents(notice_payload(index, seed=seed), sha256) for index in indexes]
+            response = await client.post("/v1/notices/batch", json={"notices": notices})
+            response.raise_for_status()
+            results = response.json()["results"]
+            refused = [r for r in results if r["status"] not in (200, 201)]
+            assert not refused, refused[:3]
+            return [(r["id"], started) for r in results]
+
+        if batch:
+            chunks = [list(range(start, min(start + batch, count))) for start in range(0, count, batch)]
+            return dict(pair for sent in await each("submitted", chunks, concurrency, post_batch) for pair in sent)
         return dict(await each("submitted", list(range(count)), concurrency, post))
 
 
@@ -102,7 +115,7 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         began = time.time()
         with profiled(stack.processes, args.profile):
-            sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began))
+            sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began), batch=args.batch)
             visible = await visible_times(dbs, args.notices, timeout=args.timeout)
         cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
         async with dbs["intake"].sessions() as session:
@@ -156,6 +169,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--notices", type=int, default=5000, help="notices to submit (default 5000)")
     parser.add_argument("-c", "--concurrency", type=int, default=32, help="concurrent HTTP submitters (default 32)")
+    parser.add_argument("--batch", type=int, default=0, help="notices per POST /v1/notices/batch (default 0: one POST /v1/notices each)")
     parser.add_argument("--sqlite", action="store_true", help="run the services on SQLite files instead of PostgreSQL")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every notice to become visible")
     parser.add_argument("--profile", type=Path, help="sample every service with py-spy into this directory")

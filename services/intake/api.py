@@ -14,7 +14,21 @@ from services.intake.courts import COURT_ID, CourtIn, CourtOut
 from services.intake.deps import DepsDep
 from services.intake.firms import FirmIn, FirmOut
 from services.intake.models import IntakeCourt, IntakeDocument, IntakeNotice
-from services.intake.requests import BatchAccepted, BatchOut, BatchRowOut, ConfirmationIn, ConfirmationOut, DocumentOut, LookupIn, LookupOut, NoticeIn, NoticeOut
+from services.intake.requests import (
+    BatchAccepted,
+    BatchOut,
+    BatchRowOut,
+    ConfirmationIn,
+    ConfirmationOut,
+    DocumentOut,
+    LookupIn,
+    LookupOut,
+    NoticeBatchIn,
+    NoticeBatchOut,
+    NoticeBatchResult,
+    NoticeIn,
+    NoticeOut,
+)
 from shared.contracts.events import Stage
 from shared.plumbing.auth import Principal, Role, require
 from shared.plumbing.documents import CHUNK, OFD, PDF, served_headers
@@ -114,6 +128,19 @@ async def submit_notice(body: NoticeIn, response: Response, principal: Submitter
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["Location"] = f"/v1/notices/{notice.id}"
     return _view(notice)
+
+
+@router.post(
+    "/notices/batch",
+    response_model=NoticeBatchOut,
+    response_model_exclude_none=True,
+    summary="Submit up to 500 notices at once (a court's day); each is checked, deduplicated and registered as POST /v1/notices would, and answered at its index",
+    responses=problems(403),
+)
+async def submit_notices(body: NoticeBatchIn, principal: Submitters, deps: DepsDep) -> NoticeBatchOut:
+    """Registers each valid notice in few statements per chunk; a bad notice is answered with its own problem and the others still register; a court naming another court is refused whole."""
+    results = await handlers.submit_batch(deps, principal=principal, items=body.notices)
+    return NoticeBatchOut(results=[NoticeBatchResult.model_validate(result) for result in results])
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeOut, summary="Read a notice as registered, with each recipient's ranked addresses")

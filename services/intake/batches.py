@@ -1,9 +1,10 @@
-"""Notices from a court's workbook: the batch taken in whole, then registered one notice at a time through the notices' own handler, and read back with each refused row's reasons."""
+"""Notices from a court's workbook: the batch taken in whole, then registered a round of rows at a time through the notices' own batched path, and read back with each refused row's reasons."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import UploadFile
 
-from services.intake import access, courts, handlers, refusals, workbook
+from services.intake import access, courts, handlers, refusals, registration, workbook
 from services.intake.batch_upload import BatchUpload
 from services.intake.deps import IntakeDeps
 from services.intake.models import IntakeBatch, IntakeBatchRow
@@ -33,7 +34,11 @@ log = structlog.get_logger(__name__)
 
 PENDING, REGISTERED, DUPLICATE, REFUSED = "pending", "registered", "duplicate", "refused"
 REGISTERING, DONE = "registering", "done"
+# Marks a transaction that kept a batch with rows to register, so that its commit wakes this process's registrar.
+TAKEN = "songda.intake.batch_taken"
 # Which counter of the batch each outcome of a row adds to.
+# Waiting notices registered per round, in one transaction: enough to share its statements, few enough that a round stays short.
+_ROUND = 10
 _COUNTERS = {REGISTERED: IntakeBatch.registered, DUPLICATE: IntakeBatch.duplicates, REFUSED: IntakeBatch.refused}
 
 
@@ -120,6 +125,7 @@ async def intake_batch(deps: Deps, *, principal: Principal, court_id: str, filen
         session.add(batch)
         for position, notice in enumerate(notices):
             session.add(_row(batch.id, position, notice, court_id=court_id, files=files))
+        session.info[TAKEN] = bool(notices)
     log.info("batch.received", batch_id=batch.id, court_id=court_id, notices=len(notices), files=len(files))
     return batch
 
@@ -166,63 +172,95 @@ def _row(batch_id: str, position: int, notice: SheetNotice, *, court_id: str, fi
 # --- Registering ----------------------------------------------------------------------------------
 
 
-async def register_next(deps: Deps) -> bool:
-    """Registers the oldest batch's next waiting notice through the notices' own handler, its outcome and the batch's count in the same transaction; returns whether there was one."""
+async def register_next(deps: Deps) -> int:
+    """Registers the next waiting notices of the oldest batch together, through the notices' own batched path, their outcomes and the batch's counts in the same transaction; returns how many rows it took."""
     now = deps.clock.now()
     try:
         async with deps.db.transaction() as session:
-            row = await _next_pending(session)
-            if row is None:
-                return False
-            claimed = {"batch_id": row.batch_id, "position": row.position}
-            batch = await session.get(IntakeBatch, row.batch_id)
+            rows = await _next_pending(session)
+            if not rows:
+                return 0
+            claimed = {"batch_id": rows[0].batch_id, "positions": [row.position for row in rows]}
+            batch = await session.get(IntakeBatch, rows[0].batch_id)
             assert batch is not None, "a batch row outlived its batch"
-            status, notice_id, errors = await _register(session, batch, row, now=now)
-            row.status, row.notice_id, row.errors = status, notice_id, [e.as_dict() for e in errors]
-            session.add(row)
-            await _count(session, batch.id, status, now=now)
+            outcomes = await _register(session, batch, rows, now=now)
+            for row, (status, notice_id, errors) in zip(rows, outcomes, strict=True):
+                row.status, row.notice_id, row.errors = status, notice_id, [e.as_dict() for e in errors]
+                session.add(row)
+            await _count(session, batch.id, Counter(status for status, _, _ in outcomes), now=now)
     except IntegrityError:
-        # A notice under the same reference committed between our look and our commit: the next round finds it a duplicate.
-        log.info("batch.row_raced", **claimed)
-    return True
+        # A notice under one of the references committed between our look and our commit: the next round finds it a duplicate.
+        log.info("batch.rows_raced", **claimed)
+    return len(rows)
 
 
-async def _next_pending(session: AsyncSession) -> IntakeBatchRow | None:
-    """Locks the next waiting row of the oldest batch; another worker skips it (PostgreSQL), SQLite's one writer needs no lock."""
+async def _next_pending(session: AsyncSession) -> list[IntakeBatchRow]:
+    """Locks the next waiting rows of the oldest batch; another worker skips them (PostgreSQL), SQLite's one writer needs no lock."""
     query = (
         select(IntakeBatchRow)
         .join(IntakeBatch, col(IntakeBatch.id) == col(IntakeBatchRow.batch_id))
         .where(IntakeBatchRow.status == PENDING)
         .order_by(col(IntakeBatch.created_at), col(IntakeBatchRow.batch_id), col(IntakeBatchRow.position))
-        .limit(1)
+        .limit(_ROUND)
         .with_for_update(skip_locked=True, of=IntakeBatchRow)
     )
-    return (await session.exec(query)).first()
+    rows = list((await session.exec(query)).all())
+    # One batch per round: its rows share the submitter they are registered for.
+    return [row for row in rows if row.batch_id == rows[0].batch_id]
 
 
-async def _register(session: AsyncSession, batch: IntakeBatch, row: IntakeBatchRow, *, now: datetime) -> tuple[str, str | None, list[CellError]]:
-    """Validates the row's request as POST /v1/notices does and registers it; returns its outcome, the notice and, when refused, the errors at their cells."""
-    notice = sheet_notice(row)
-    try:
-        body = NoticeIn.model_validate(row.payload)
-    except ValidationError as invalid:
-        return REFUSED, None, [*notice.errors, *refusals.of_validation(notice, invalid.errors())]
-    if notice.errors:
-        return REFUSED, None, notice.errors
+Outcome = tuple[str, str | None, list[CellError]]
+
+
+async def _register(session: AsyncSession, batch: IntakeBatch, rows: list[IntakeBatchRow], *, now: datetime) -> list[Outcome]:
+    """Validates each row's request as POST /v1/notices does and registers the valid ones together; returns each row's outcome, its notice and, when refused, the errors at their cells."""
+    outcomes: dict[int, Outcome] = {}
+    valid: list[tuple[int, SheetNotice, NoticeIn]] = []
+    for index, row in enumerate(rows):
+        notice = sheet_notice(row)
+        try:
+            body = NoticeIn.model_validate(row.payload)
+        except ValidationError as invalid:
+            outcomes[index] = (REFUSED, None, [*notice.errors, *refusals.of_validation(notice, invalid.errors())])
+            continue
+        if notice.errors:
+            outcomes[index] = (REFUSED, None, notice.errors)
+            continue
+        valid.append((index, notice, body))
     principal = Principal(sub=batch.submitter, role=Role(batch.submitter_role))
+    registered: Sequence[registration.Outcome | Exception]
     try:
-        # A refusal undoes only this notice's writes; the row's outcome is still recorded.
+        # A failure undoes only the registrations' writes; then each notice is tried alone, so one bad notice never stops the others.
         async with session.begin_nested():
-            registered, created = await handlers.register_in(session, principal=principal, body=body, now=now)
-    except Problem as refused:
-        return REFUSED, None, refusals.of_problem(notice, refused)
+            registered = await registration.register(session, principal=principal, bodies=[body for _, _, body in valid], now=now)
     except SQLAlchemyError:
-        # The database (or a concurrent registration of the reference): the row stays pending for the next round.
+        # The database (or a concurrent registration of a reference): the rows stay pending for the next round.
+        raise
+    except Exception:  # noqa: BLE001 — retried notice by notice below
+        registered = [await _register_alone(session, principal, row_of[2], now=now) for row_of in valid]
+    for (index, notice, _), outcome in zip(valid, registered, strict=True):
+        outcomes[index] = _outcome(notice, outcome)
+    return [outcomes[index] for index in range(len(rows))]
+
+
+async def _register_alone(session: AsyncSession, principal: Principal, body: NoticeIn, *, now: datetime) -> registration.Outcome | Exception:
+    try:
+        async with session.begin_nested():
+            [outcome] = await registration.register(session, principal=principal, bodies=[body], now=now)
+    except SQLAlchemyError:
         raise
     except Exception as exc:  # noqa: BLE001 — a notice this code cannot register is refused, so it never stops the batch or intake
-        log.error("batch.row_failed", batch_id=row.batch_id, position=row.position, error=type(exc).__name__)
+        return exc
+    return outcome
+
+
+def _outcome(notice: SheetNotice, outcome: registration.Outcome | Exception) -> Outcome:
+    if isinstance(outcome, Problem):
+        return REFUSED, None, refusals.of_problem(notice, outcome)
+    if isinstance(outcome, Exception):
+        log.error("batch.row_failed", sheet=notice.sheet, row=notice.row, error=type(outcome).__name__)
         return REFUSED, None, [CellError(notice.sheet, notice.row, "法院编号", "", "未能登记（系统错误），请联系送达平台管理员")]
-    return (REGISTERED if created else DUPLICATE), registered.id, []
+    return (REGISTERED if outcome.created else DUPLICATE), outcome.notice.id, []
 
 
 def sheet_notice(row: IntakeBatchRow) -> SheetNotice:
@@ -232,10 +270,11 @@ def sheet_notice(row: IntakeBatchRow) -> SheetNotice:
     return SheetNotice(court_reference=row.court_reference, sheet=row.sheet, row=row.row, payload=row.payload, cells=cells, errors=errors)
 
 
-async def _count(session: AsyncSession, batch_id: str, status: str, *, now: datetime) -> None:
-    """Adds one row's outcome to the batch's counts, in SQL so concurrent workers add up; the last row finishes the batch."""
-    counter = _COUNTERS[status]
-    await session.exec(update(IntakeBatch).where(col(IntakeBatch.id) == batch_id).values({IntakeBatch.done: IntakeBatch.done + 1, counter: counter + 1}))
+async def _count(session: AsyncSession, batch_id: str, outcomes: Counter[str], *, now: datetime) -> None:
+    """Adds the rows' outcomes to the batch's counts, in SQL so concurrent workers add up; the last row finishes the batch."""
+    counts = {_COUNTERS[status]: _COUNTERS[status] + count for status, count in outcomes.items()}
+    done = {IntakeBatch.done: IntakeBatch.done + sum(outcomes.values())}
+    await session.exec(update(IntakeBatch).where(col(IntakeBatch.id) == batch_id).values(done | counts))
     finished = update(IntakeBatch).where(col(IntakeBatch.id) == batch_id, col(IntakeBatch.done) >= col(IntakeBatch.total), col(IntakeBatch.status) != DONE)
     await session.exec(finished.values(status=DONE, finished_at=now))
 

@@ -26,8 +26,9 @@ class IntakeSettings(ServiceSettings):
     batch_upload_max_mb: float = Field(default=500, gt=0)
     batch_max_rows: int = Field(default=5000, ge=1)
     batch_max_files: int = Field(default=1000, ge=1)
-    # How long the batch worker waits when no notice of a workbook waits to be registered.
-    batch_poll_ms: int = Field(default=500, ge=10)
+    # How long the batch worker waits when no notice of a workbook waits to be registered: a batch this process keeps wakes it at once,
+    # so this only bounds how soon it takes one another replica kept, and each look costs a query.
+    batch_poll_ms: int = Field(default=5000, ge=10)
 
     @property
     def seed_file(self) -> Path | None:

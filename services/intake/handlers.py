@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
-from dataclasses import replace
+from collections.abc import AsyncIterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake import access, book, courts, domain, firms, notices, resolution
+from services.intake import access, book, courts, domain, firms, notices, registration, resolution
 from services.intake.courts import CourtIn
 from services.intake.deps import IntakeDeps
-from services.intake.domain import AddressFact, CaseScope
+from services.intake.domain import CaseScope
 from services.intake.models import IntakeConfirmation, IntakeCourt, IntakeDocument, IntakeFirm, IntakeNotice, IntakeRecipient
 from services.intake.requests import ConfirmationIn, ConfirmationOut, LookupIn, LookupOut, NoticeIn
 from services.intake.resolution import Identity
@@ -38,6 +38,8 @@ from shared.plumbing.problems import Problem, validation_problem
 from shared.plumbing.runtime import Deps
 
 SOURCE = "songda/intake"
+# Notices registered per transaction: a batch's reads and writes stay a few statements, its locks short.
+_CHUNK = 100
 log = structlog.get_logger(__name__)
 
 
@@ -108,71 +110,56 @@ async def read_document(deps: IntakeDeps, *, principal: Principal, sha256: str) 
 
 async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -> tuple[IntakeNotice, bool]:
     """Stores a notice of a registered court in one of its cases, under the registry's court name, with its recipients resolved against the address book, and stages intake.NoticeRegistered; returns it and whether it is new."""
+    [outcome] = await register_notices(deps, principal=principal, bodies=[body])
+    if isinstance(outcome, Problem):
+        raise outcome
+    return outcome.notice, outcome.created
+
+
+async def submit_batch(deps: Deps, *, principal: Principal, items: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validates and registers each item of a court's batch as POST /v1/notices would; returns each item's status with its notice id or its problem, naming fields under notices[i]."""
+    results: dict[int, dict[str, Any]] = {}
+    valid: list[tuple[int, NoticeIn]] = []
+    for index, item in enumerate(items):
+        try:
+            body = NoticeIn.model_validate(item)
+        except ValidationError as invalid:
+            results[index] = _refused_item(index, validation_problem([{**e, "loc": ("body", *e["loc"])} for e in invalid.errors()]))
+            continue
+        # A court naming another court anywhere in its batch is refused whole, as that notice alone would be.
+        access.check_submitter(principal, body.court_id)
+        valid.append((index, body))
+    outcomes = await register_notices(deps, principal=principal, bodies=[body for _, body in valid])
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        if isinstance(outcome, Problem):
+            results[index] = _refused_item(index, outcome)
+        else:
+            results[index] = {"index": index, "status": 201 if outcome.created else 200, "id": outcome.notice.id}
+    return [results[index] for index in range(len(items))]
+
+
+def _refused_item(index: int, problem: Problem) -> dict[str, Any]:
+    """Returns an item's problem as POST /v1/notices would answer it, its fields named under notices[index]."""
+    body = problem.body(instance="/v1/notices/batch")
+    if problem.errors:
+        body["errors"] = [{**error, "field": f"notices[{index}].{error['field']}"} for error in problem.errors]
+    return {"index": index, "status": problem.status, "problem": body}
+
+
+async def register_notices(deps: Deps, *, principal: Principal, bodies: Sequence[NoticeIn]) -> list[registration.Outcome]:
+    """Registers notices as POST /v1/notices would, each refused or found a duplicate on its own, one transaction per chunk; returns one outcome per body, in order."""
     now = deps.clock.now()
-    try:
-        async with deps.db.transaction() as session:
-            return await register_in(session, principal=principal, body=body, now=now)
-    except IntegrityError:
-        # A concurrent submission of the same (court_id, court_reference) committed first; looked at again, it is found.
-        async with deps.db.transaction() as session:
-            return await register_in(session, principal=principal, body=body, now=now)
-
-
-async def register_in(session: AsyncSession, *, principal: Principal, body: NoticeIn, now: datetime) -> tuple[IntakeNotice, bool]:
-    """Registers a notice inside the caller's transaction (a request's, or a batch row's); a reference used before returns the first notice, or 409 for a different one."""
-    # A court is refused unless registered and active; a service may name any court, checked with the name.
-    court = await access.calling_court(session, principal) if principal.role is Role.court else await courts.find(session, body.court_id)
-    payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, court, principal)}
-    payload["documents"] = await _stored_documents(session, body, court_id=body.court_id)
-    existing = await _by_reference(session, body.court_id, body.court_reference)
-    if existing is not None:
-        return _same_or_conflict(existing, domain.fingerprint(payload)), False
-    notice = notices.new_notice(payload, now=now)
-    await _resolve_recipients(session, notice, now=now)
-    session.add(notice)
-    envelope = notices.registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
-    outbox.add(session, envelope, topic=topics.INTAKE_EVENTS, now=now)
-    return notice, True
-
-
-def _registered_name(body: NoticeIn, court: IntakeCourt | None, principal: Principal) -> str:
-    """Returns the court's name from the registry, refusing an unknown court, a case of another court and a name that differs."""
-    if court is None or not court.active:
-        raise _invalid("court_id", f"{body.court_id} is not a registered, active court")
-    case = CaseNumber.parse(body.case_number)
-    if not courts.owns_case(court, case):
-        if principal.role is Role.court:
-            raise access.not_your_case(case, court)
-        raise _invalid("case_number", access.not_its_case(case, court))
-    if body.court_name is not None and body.court_name != court.name:
-        raise _invalid("court_name", f"court {court.id} is registered as {court.name}")
-    return court.name
-
-
-async def _stored_documents(session: AsyncSession, body: NoticeIn, *, court_id: str) -> list[dict[str, Any]]:
-    """Returns the notice's documents with what the store knows of each file; refuses one the court never uploaded, or whose pages differ."""
-    wanted = {d.sha256 for d in body.documents}
-    rows = await session.exec(select(IntakeDocument).where(IntakeDocument.court_id == court_id, col(IntakeDocument.sha256).in_(wanted)))
-    uploaded = {row.sha256: row for row in rows}
-    errors, documents = [], []
-    for index, document in enumerate(body.documents):
-        row = uploaded.get(document.sha256)
-        if row is None:
-            errors.append(
-                {
-                    "loc": ("body", "documents", index, "sha256"),
-                    "msg": f"no document {document.sha256} uploaded by court {court_id}: upload it to /v1/documents first",
-                    "type": "value_error",
-                }
-            )
-            continue
-        if document.pages is not None and document.pages != row.pages:
-            errors.append({"loc": ("body", "documents", index, "pages"), "msg": f"the file has {row.pages} pages, not {document.pages}", "type": "value_error"})
-            continue
-        documents.append({"title": document.title, "kind": document.kind, "sha256": row.sha256, "pages": row.pages, "size": row.size, "content_type": row.content_type})
-    if errors:
-        raise validation_problem(errors)
-    return documents
+    outcomes: list[registration.Outcome] = []
+    for start in range(0, len(bodies), _CHUNK):
+        chunk = bodies[start : start + _CHUNK]
+        try:
+            async with deps.db.transaction() as session:
+                outcomes += await registration.register(session, principal=principal, bodies=chunk, now=now)
+        except IntegrityError:
+            # A concurrent submission of one of the references committed first; looked at again, it is found.
+            async with deps.db.transaction() as session:
+                outcomes += await registration.register(session, principal=principal, bodies=chunk, now=now)
+    return outcomes
 
 
 def _invalid(field: str, message: str) -> Problem:
@@ -190,76 +177,6 @@ async def read_notice(deps: Deps, *, principal: Principal, notice_id: str) -> tu
             party_ids = [r["party"]["party_id"] for r in recipients if (r.get("party") or {}).get("party_id")]
             audit.record(session, principal, action="notice.read", target=notice_id, now=deps.clock.now(), party_ids=party_ids)
     return notice, recipients
-
-
-async def _resolve_recipients(session: AsyncSession, notice: IntakeNotice, *, now: datetime) -> None:
-    scope, today = notices.case_scope(notice), local_date(now)
-    agreements = await _agreements(session, notice.notice["recipients"])
-    recipients = []
-    for recipient in notice.notice["recipients"]:
-        identity = Identity(
-            name=recipient["name"],
-            kind=recipient["kind"],
-            id_type=recipient.get("id_type"),
-            id_number=recipient.get("id_number"),
-            phones=[p["e164"] for p in recipient["phones"]],
-        )
-        found = await resolution.match_or_record(session, identity, now=now)
-        facts = notices.notice_facts(recipient, notice=notice)
-        resolved = await resolution.resolve(session, found, scope=scope, notice_facts=facts, today=today)
-        agreement = domain.covering_agreement(agreements, firm_uscc=(recipient.get("lawyer") or {}).get("firm_uscc"), court_id=notice.court_id, on=today)
-        through_firm = [domain.firm_consent(agreement, court_name=notice.court_name, case_number=notice.case_number)] if agreement else []
-        consent = notices.merged_consent(notices.given_consent(recipient, notice=notice), through_firm, resolved.consent)
-        recipients.append({**recipient, **notices.resolved_fields(replace(resolved, consent=consent))})
-        if found.party_id is not None:
-            await _remember(session, found.party_id, recipient, facts, now=now)
-        session.add(IntakeRecipient(id=recipient["recipient_id"], notice_id=notice.id, party_id=found.party_id))
-    notice.notice = {**notice.notice, "recipients": recipients}
-
-
-async def _agreements(session: AsyncSession, recipients: list[dict[str, Any]]) -> dict[str, domain.FirmAgreement]:
-    """Returns the registry entries of the firms whose lawyers represent these recipients."""
-    usccs: set[str] = {uscc for r in recipients if (uscc := (r.get("lawyer") or {}).get("firm_uscc"))}
-    found = [await firms.find(session, uscc) for uscc in sorted(usccs)]
-    return {firm.uscc: firms.agreement_of(firm) for firm in found if firm is not None}
-
-
-async def _remember(session: AsyncSession, party_id: str, recipient: dict[str, Any], facts: list[AddressFact], *, now: datetime) -> None:
-    """Adds what the notice says about the party to the address book, for later cases."""
-    rows = [
-        book.entry_row(
-            party_id=party_id,
-            address=fact.address,
-            source=fact.source,
-            postcode=fact.postcode,
-            location=fact.location,
-            case=CaseNumber.parse(fact.case_number) if fact.case_number else None,
-            stage=fact.stage,
-            observed_on=fact.observed_on,
-            origin="notice",
-            now=now,
-        )
-        for fact in facts
-    ]
-    await book.insert_new(session, book.ENTRY, rows)
-    for kind, values in (("phone", [p["e164"] for p in recipient["phones"]]), ("email", recipient["emails"])):
-        await book.insert_new(session, book.CONTACT, [book.contact_row(party_id=party_id, kind=kind, value=v, source="notice") for v in values])
-
-
-async def _by_reference(session: AsyncSession, court_id: str, court_reference: str) -> IntakeNotice | None:
-    result = await session.exec(select(IntakeNotice).where(IntakeNotice.court_id == court_id, IntakeNotice.court_reference == court_reference))
-    return result.first()
-
-
-def _same_or_conflict(existing: IntakeNotice, fingerprint: str) -> IntakeNotice:
-    if existing.fingerprint != fingerprint:
-        raise Problem(
-            409,
-            "Conflict",
-            f"Court reference {existing.court_reference} was already used for a different notice ({existing.id}).",
-            kind="court-reference-conflict",
-        )
-    return existing
 
 
 # --- Address confirmations ----------------------------------------------------------------------

@@ -18,8 +18,18 @@ from shared.plumbing.clock import local_date
 
 def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
     """Builds the stored notice from a validated request: ids, due date, fingerprint, and the notice's own addresses ranked."""
+    notice = unresolved_notice(payload, now=now)
+    scope, today = case_scope(notice), local_date(now)
+    for recipient in notice.notice["recipients"]:
+        ranked, expired = domain.rank_addresses(notice_facts(recipient, notice=notice), scope=scope, today=today)
+        recipient.update(resolved_fields(Resolution(match=unmatched(), candidates=ranked, expired=expired)))
+    return notice
+
+
+def unresolved_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
+    """Builds the stored notice with its ids, due date and fingerprint, its recipients not yet ranked (registration resolves them against the address book)."""
     case = CaseNumber.parse(payload["case_number"])
-    notice = IntakeNotice(
+    return IntakeNotice(
         id=str(uuid.uuid4()),
         court_id=payload["court_id"],
         court_reference=payload["court_reference"],
@@ -34,11 +44,6 @@ def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
         fingerprint=domain.fingerprint(payload),
         notice={**payload, "recipients": [{"recipient_id": str(uuid.uuid4()), **r} for r in payload["recipients"]]},
     )
-    scope, today = case_scope(notice), local_date(now)
-    for recipient in notice.notice["recipients"]:
-        ranked, expired = domain.rank_addresses(notice_facts(recipient, notice=notice), scope=scope, today=today)
-        recipient.update(resolved_fields(Resolution(match=unmatched(), candidates=ranked, expired=expired)))
-    return notice
 
 
 def case_scope(notice: IntakeNotice) -> CaseScope:

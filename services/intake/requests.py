@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
 from pydantic.networks import validate_email
@@ -196,6 +196,26 @@ class NoticeIn(Strict):
     due_date: date | None = None
 
     _stage = field_validator("stage")(_checked_stage)
+
+
+class NoticeBatchIn(Strict):
+    """A court's day of notices: each item the body of POST /v1/notices, checked and answered on its own."""
+
+    # Items are validated one by one, so one bad notice is answered at its index instead of refusing the others.
+    notices: list[Any] = Field(min_length=1, max_length=500, json_schema_extra={"items": {"$ref": "#/components/schemas/NoticeIn"}})
+
+
+class NoticeBatchResult(BaseModel):
+    """One item's answer: as POST /v1/notices would give it, 201 new, 200 registered before, or a 4xx with its problem."""
+
+    index: int
+    status: int
+    id: str | None = None
+    problem: dict[str, Any] | None = Field(default=None, description="The problem+json document POST /v1/notices would answer, its fields named notices[index].…")
+
+
+class NoticeBatchOut(BaseModel):
+    results: list[NoticeBatchResult]
 
 
 class ConfirmationIn(Strict):

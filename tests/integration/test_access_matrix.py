@@ -336,6 +336,8 @@ TABLE: tuple[Call, ...] = (
     ),
     Call("intake", "get", "/v1/documents/{sha256}", (200, 404, 403, 403, 403, 403, 200, 200, 200), lambda w: f"/v1/documents/{w.sha256}"),
     Call("intake", "post", "/v1/notices", (200, 403, 403, 403, 403, 403, 200, 403, 200), lambda w: "/v1/notices", lambda w: {"json": notice_body()}),
+    # A batch for C371002: another court naming it is refused whole, before any item is looked at.
+    Call("intake", "post", "/v1/notices/batch", (200, 403, 403, 403, 403, 403, 200, 403, 200), lambda w: "/v1/notices/batch", lambda w: {"json": {"notices": [notice_body()]}}),
     Call("intake", "get", "/v1/notices/{notice_id}", (200, 404, 403, 403, 200, 404, 200, 200, 200), lambda w: f"/v1/notices/{w.notice_id}"),
     Call(
         "intake", "post", "/v1/address-confirmations", (200, 403, 403, 403, 403, 403, 403, 403, 200), lambda w: "/v1/address-confirmations", lambda w: {"json": confirmation_body()}

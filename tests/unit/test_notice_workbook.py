@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import zipfile
 from collections.abc import AsyncIterator
@@ -13,7 +15,7 @@ from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlmodel import func, select
 
-from services.intake import batches, courts, handlers, refusals, workbook
+from services.intake import batches, courts, refusals, registration, workbook, workers
 from services.intake.config import DEMO_COURTS
 from services.intake.models import TABLES, IntakeBatch, IntakeDocument, IntakeNotice
 from services.intake.requests import NoticeIn
@@ -22,6 +24,7 @@ from shared.plumbing.db import Database, create_tables
 from shared.plumbing.problems import Problem
 from shared.plumbing.runtime import PLUMBING_TABLES, Deps
 from tests import workbooks
+from tests.support import eventually
 
 COURT = Principal(sub="C371002", role=Role.court)
 PDF = batches.StoredFile(sha256="a" * 64, pages=2)
@@ -156,10 +159,11 @@ async def deps(tmp_path: Path) -> AsyncIterator[Deps]:
 
 
 async def register_all(deps: Deps) -> int:
-    rounds = 0
-    while await batches.register_next(deps):
-        rounds += 1
-    return rounds
+    """Registers every waiting row; returns how many rows the rounds took."""
+    taken = 0
+    while taken_now := await batches.register_next(deps):
+        taken += taken_now
+    return taken
 
 
 async def test_a_batch_registers_each_notice_once_and_a_second_batch_finds_them_duplicates(deps: Deps) -> None:
@@ -214,16 +218,38 @@ def test_a_workbook_that_unpacks_to_far_more_than_its_rows_is_refused_before_it_
 
 
 async def test_a_notice_the_handler_fails_on_is_refused_and_the_batch_goes_on(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = handlers.register_in
+    original = registration.register
 
-    async def failing_on_the_first(session, *, principal, body, now):
-        if body.court_reference.endswith("00000"):
+    async def failing_on_the_first(session, *, principal, bodies, now):
+        if any(body.court_reference.endswith("00000") for body in bodies):
             raise RuntimeError("a bug")
-        return await original(session, principal=principal, body=body, now=now)
+        return await original(session, principal=principal, bodies=bodies, now=now)
 
-    monkeypatch.setattr(handlers, "register_in", failing_on_the_first)
+    monkeypatch.setattr(registration, "register", failing_on_the_first)
     batch = await batches.intake_batch(deps, principal=COURT, court_id="C371002", filename="a.xlsx", notices=read(workbooks.notices(2)), files={workbooks.FILE: PDF})
     assert await register_all(deps) == 2
     done, rows = await batches.read_batch(deps, principal=COURT, batch_id=batch.id)
     assert (done.status, [r.status for r in rows]) == ("done", ["refused", "registered"])
     assert rows[0].errors[0]["message"] == "未能登记（系统错误），请联系送达平台管理员"
+
+
+async def test_a_batch_kept_by_this_process_wakes_the_registrar_without_waiting_for_its_poll(deps: Deps) -> None:
+    # An hour's poll: only the wake-up after a batch's commit gets its rows registered within the deadline (the second batch is kept while the registrar sleeps).
+    registrar = asyncio.create_task(workers.register_batches(deps, poll_s=3600))
+    try:
+        for seed in (1, 2):
+            batch = await batches.intake_batch(
+                deps, principal=COURT, court_id="C371002", filename="a.xlsx", notices=read(workbooks.notices(2, seed=seed)), files={workbooks.FILE: PDF}
+            )
+
+            async def done(batch_id: str = batch.id) -> IntakeBatch | None:
+                async with deps.db.sessions() as session:
+                    kept = await session.get(IntakeBatch, batch_id)
+                return kept if kept is not None and kept.status == "done" else None
+
+            finished = await eventually(done, what="the batch registered")
+            assert (finished.done, finished.registered) == (2, 2)
+    finally:
+        registrar.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await registrar
