@@ -29,7 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.measure import delete_topics, figures  # noqa: E402
+from bench.measure import delete_topics, figures, profiled  # noqa: E402
 from services.intake.book import party_id_for  # noqa: E402 — the repo root must be importable first
 from services.intake.domain import name_key  # noqa: E402
 from shared.contracts.topics import create_topics  # noqa: E402
@@ -237,7 +237,7 @@ async def count_audit(url: str) -> int:
     """Returns how many audit entries intake has written."""
     connection = await asyncpg.connect(url)
     try:
-        return int(await connection.fetchval("SELECT count(*) FROM intake_audit_entry"))
+        return int(await connection.fetchval("SELECT count(*) FROM audit_entry WHERE action = 'address_lookup'"))
     finally:
         await connection.close()
 
@@ -261,7 +261,8 @@ async def measure(args: argparse.Namespace, url: str, lookups: list[Lookup], wor
         async with httpx.AsyncClient(base_url=stack.url("intake"), headers={"Authorization": f"Bearer {bearer}"}, timeout=60, limits=limits) as client:
             await fire(client, lookups[:WARMUP], args.concurrency)
             meter = CpuMeter(stack.processes["intake"].pid)
-            latencies, seconds, answers = await fire(client, lookups, args.concurrency)
+            with profiled(stack.processes, args.profile):
+                latencies, seconds, answers = await fire(client, lookups, args.concurrency)
             cpu = meter.per(len(lookups))
         audited = await count_audit(url) - audited
         floor_latencies, floor_seconds, floor_cpu = await floor(url, lookups, args.concurrency)
@@ -329,7 +330,7 @@ async def main(args: argparse.Namespace) -> None:
     print(report(args, imported, measured))
     path = REPO / "var" / "bench" / "address_lookup.json"
     rows = {key: asdict(measured[key]) | {"per_second": measured[key].per_second} for key in ("lookup", "floor")}
-    path.write_text(json.dumps({"args": vars(args), "import": imported, **measured, **rows}, indent=2))
+    path.write_text(json.dumps({"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "import": imported, **measured, **rows}, indent=2))
     print(f"  figures saved to {path.relative_to(REPO)}")
 
 
@@ -339,6 +340,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lookups", type=int, default=5000, help="timed lookups (default 5000)")
     parser.add_argument("-c", "--concurrency", type=int, default=16, help="concurrent lookups (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data set and of the sample (default 0)")
+    parser.add_argument("--profile", type=Path, help="sample intake with py-spy during the timed lookups into this directory")
     parser.add_argument("--keep", action="store_true", help=f"keep {DATABASE} and the data file; a rerun with as many parties skips gen and import")
     return parser.parse_args(argv)
 
