@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, ScalarSelect, Select, Table, bindparam, func, literal_column, select, type_coerce, update
+from sqlalchemy import JSON, ScalarSelect, Table, TextualSelect, func, literal_column, select, text, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain import AddressFact, ConfirmationFact, KnownParty
@@ -249,18 +250,22 @@ def _as_json(table: Table, names: Sequence[str], *, postgres: bool, many: bool) 
     row = func.json_build_object(*pairs) if postgres else func.json_object(*pairs)
     key = table.c.id if table is PARTY else table.c.party_id
     value = (func.json_agg(row, type_=JSON) if postgres else func.json_group_array(row, type_=JSON)) if many else type_coerce(row, JSON)
-    return select(value).where(key == bindparam("party_id")).scalar_subquery()
+    # Written as the text statement's parameter, which compiling the Core tree then leaves as it is.
+    return select(value).where(key == literal_column(":party_id")).scalar_subquery()
 
 
 @cache
-def _party_query(postgres: bool) -> Select[Any]:
-    # One statement, one round trip: the party and everything the book holds about it.
-    return select(
-        _as_json(PARTY, _PARTY_COLUMNS, postgres=postgres, many=False),
-        _as_json(ENTRY, _ENTRY_COLUMNS, postgres=postgres, many=True),
-        _as_json(CONFIRMATION, _CONFIRMATION_COLUMNS, postgres=postgres, many=True),
-        _as_json(CONTACT, _CONTACT_COLUMNS, postgres=postgres, many=True),
+def _party_query(postgres: bool) -> TextualSelect:
+    # One statement, one round trip: the party and everything the book holds about it. Built with Core once and
+    # kept as text, whose cache key is its string: the Core tree's key cost more per lookup than running it.
+    query = select(
+        _as_json(PARTY, _PARTY_COLUMNS, postgres=postgres, many=False).label("party"),
+        _as_json(ENTRY, _ENTRY_COLUMNS, postgres=postgres, many=True).label("entries"),
+        _as_json(CONFIRMATION, _CONFIRMATION_COLUMNS, postgres=postgres, many=True).label("confirmations"),
+        _as_json(CONTACT, _CONTACT_COLUMNS, postgres=postgres, many=True).label("contacts"),
     )
+    dialect = postgresql.dialect(paramstyle="named") if postgres else sqlite.dialect(paramstyle="named")
+    return text(str(query.compile(dialect=dialect))).columns(party=JSON, entries=JSON, confirmations=JSON, contacts=JSON)
 
 
 async def read_party(session: AsyncSession, party_id: str) -> tuple[KnownParty | None, PartyBook]:
