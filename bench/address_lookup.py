@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -147,19 +148,57 @@ async def load(args: argparse.Namespace, url: str, data: Path) -> dict[str, Any]
     await admin.execute(f'CREATE DATABASE "{DATABASE}"')
     await admin.close()
     songda("gen", str(args.parties), "--out", str(data), "--seed", str(args.seed), "--today", date.today().isoformat())
-    began = time.perf_counter()
+    meter, children, began = CpuMeter(), _children_cpu_ms(), time.perf_counter()
     songda("import", str(data), "--database-url", url)
-    seconds = time.perf_counter() - began
+    seconds, child = time.perf_counter() - began, _children_cpu_ms() - children
     connection = await asyncpg.connect(url)
     try:
         rows = int(await connection.fetchval("SELECT sum(accepted + rejected) FROM intake_import"))
+        cpu = meter.per(rows) | {"import": child / rows}
         parties = int(await connection.fetchval("SELECT count(*) FROM intake_party"))
+        copy_seconds, copy_cpu = await copy_floor(connection, rows)
         began = time.perf_counter()
         await connection.execute("ANALYZE")
         analyze = time.perf_counter() - began
     finally:
         await connection.close()
-    return {"parties": parties, "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "parties_per_s": parties / seconds, "analyze_s": analyze}
+    return {
+        "parties": parties,
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "parties_per_s": parties / seconds,
+        "analyze_s": analyze,
+        "import_rows_per_second": rows / seconds,
+        "copy_rows_per_second": rows / copy_seconds,
+        "cpu_ms_per_row": {"import": {"import": cpu["import"], "postgres": cpu["postgres"]}, "copy": copy_cpu},
+    }
+
+
+def _children_cpu_ms() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+async def copy_floor(connection: asyncpg.Connection, rows: int) -> tuple[float, dict[str, float]]:
+    """Times COPY writing what the import wrote (every row of the address book's four tables) into empty copies of them, indexes included.
+
+    Returns the seconds and CPU ms per file row; the copies are dropped afterwards.
+    """
+    tables = ("intake_party", "intake_contact", "intake_address_entry", "intake_confirmation")
+    held = {}
+    for table in tables:
+        await connection.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+        held[table] = [tuple(record) for record in await connection.fetch(f"SELECT * FROM {table}")]
+    try:
+        meter, began = CpuMeter(), time.perf_counter()
+        for table, records in held.items():
+            await connection.copy_records_to_table(f"floor_{table}", records=records)
+        seconds, cpu = time.perf_counter() - began, meter.per(rows)
+    finally:
+        for table in tables:
+            await connection.execute(f"DROP TABLE IF EXISTS floor_{table}")
+    return seconds, {"postgres": cpu["postgres"], "bench": cpu["bench"]}
 
 
 def sample(data: Path, parties: int, count: int, seed: int) -> list[Lookup]:
@@ -297,6 +336,10 @@ def report(args: argparse.Namespace, imported: dict[str, Any] | None, measured: 
             f"  import: {imported['parties']:,} parties, {imported['rows']:,} rows in {imported['seconds']:.1f} s: "
             f"{imported['rows_per_s']:,.0f} rows/s, {imported['parties_per_s']:,.0f} parties/s (ANALYZE {imported['analyze_s']:.1f} s)"
         )
+        copy, per_row = imported["copy_rows_per_second"], imported["cpu_ms_per_row"]
+        lines.append(f"  floor: COPY of the same rows {copy:,.0f} rows/s; import / COPY {imported['import_rows_per_second'] / copy:.3f}")
+        for path, cpu in per_row.items():
+            lines.append(f"  CPU per row, {path + ' (ms):':<12} " + ", ".join(f"{who} {ms:.3f}" for who, ms in cpu.items()))
     else:
         lines.append(f"  import: skipped (--keep: {DATABASE} already held {args.parties:,} parties)")
     lines.append(f"  {'path':<36} {'per second':>12} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'seconds':>9}")
