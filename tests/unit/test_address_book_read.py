@@ -34,7 +34,9 @@ async def test_a_party_reads_back_with_its_entries_confirmations_and_contacts(db
     async with db.transaction() as session:
         party = book.party_row(party_id=party_id, kind="person", name="张三", name_key="张三", id_type="resident_id", id_number="371002198503124210", now=NOW)
         await book.insert_new(session, book.PARTY, [party])
-        entry = book.entry_row(party_id=party_id, address=HOME, source=AddressSource.household, postcode="264200", location=GeoPoint(lat=37.5, lon=122.1), observed_on=None, origin="import", now=NOW)
+        entry = book.entry_row(
+            party_id=party_id, address=HOME, source=AddressSource.household, postcode="264200", location=GeoPoint(lat=37.5, lon=122.1), observed_on=None, origin="import", now=NOW
+        )
         await book.insert_new(session, book.ENTRY, [entry])
         channels = [{"channel": "sms", "address": "+8613800138000"}]
         confirmation = book.confirmation_row(
@@ -60,7 +62,14 @@ async def test_a_party_reads_back_with_its_entries_confirmations_and_contacts(db
 
     assert known == KnownParty(party_id=party_id, name="张三", id_type="resident_id", id_number="371002198503124210")
     [fact] = held.facts
-    assert (fact.address, fact.source, fact.postcode, fact.location, fact.case_key, fact.observed_on) == (HOME, AddressSource.household, "264200", GeoPoint(lat=37.5, lon=122.1), None, None)
+    assert (fact.address, fact.source, fact.postcode, fact.location, fact.case_key, fact.observed_on) == (
+        HOME,
+        AddressSource.household,
+        "264200",
+        GeoPoint(lat=37.5, lon=122.1),
+        None,
+        None,
+    )
     [confirmed] = held.confirmations
     assert (confirmed.confirmation_id, confirmed.case_key, confirmed.confirmed_on, confirmed.recorded_at) == (confirmation["id"], CASE.key, date(2026, 5, 30), NOW)
     assert (confirmed.address.address, confirmed.address.stage, confirmed.address.e_delivery_consent) == (WORK, Stage.first_instance, True)
