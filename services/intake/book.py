@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import JSON, ScalarSelect, Table, TextualSelect, func, literal_column, select, text, type_coerce, update
@@ -289,7 +290,7 @@ async def read_party(session: AsyncSession, party_id: str) -> tuple[KnownParty |
     ]
     return known, PartyBook(
         facts=facts,
-        confirmations=[_confirmation_fact(row) for row in confirmations or ()],
+        confirmations=[_confirmation_fact(_stored_confirmation(row)) for row in confirmations or ()],
         contacts=[
             Contact(kind=row["kind"], value=row["value"], source=row["source"], confirmed_on=_day(row["confirmed_on"]), worked_on=_day(row["worked_on"])) for row in contacts or ()
         ],
@@ -301,23 +302,27 @@ async def load_book(session: AsyncSession, party_id: str) -> PartyBook:
     return (await read_party(session, party_id))[1]
 
 
-def _confirmation_fact(row: dict[str, Any]) -> ConfirmationFact:
-    confirmed_on = date.fromisoformat(row["confirmed_on"])
-    consent = tuple(Consent.model_validate({**c, "source_case": row["case_number"], "confirmed_on": confirmed_on}) for c in row["e_delivery"])
+def _stored_confirmation(row: dict[str, Any]) -> SimpleNamespace:
+    """Returns a confirmation read as JSON as its row reads: dates and the recording time parsed."""
+    return SimpleNamespace(**row | {"confirmed_on": date.fromisoformat(row["confirmed_on"]), "recorded_at": _moment(row["recorded_at"])})
+
+
+def _confirmation_fact(row: Any) -> ConfirmationFact:
+    consent = tuple(Consent.model_validate({**c, "source_case": row.case_number, "confirmed_on": row.confirmed_on}) for c in row.e_delivery)
     return ConfirmationFact(
-        confirmation_id=row["id"],
-        case_key=row["case_key"],
-        confirmed_on=confirmed_on,
-        recorded_at=_moment(row["recorded_at"]),
+        confirmation_id=row.id,
+        case_key=row.case_key,
+        confirmed_on=row.confirmed_on,
+        recorded_at=row.recorded_at,
         address=AddressFact(
-            address=PostalAddress.parse(row["text"]),
+            address=PostalAddress.parse(row.text),
             source=AddressSource.confirmation,
-            postcode=row["postcode"],
-            location=_location(row),
-            case_key=row["case_key"],
-            case_number=row["case_number"],
-            stage=Stage(row["stage"]),
-            observed_on=confirmed_on,
+            postcode=row.postcode,
+            location=_location(vars(row)),
+            case_key=row.case_key,
+            case_number=row.case_number,
+            stage=Stage(row.stage),
+            observed_on=row.confirmed_on,
             e_delivery_consent=bool(consent),
         ),
         consent=consent,
