@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.measure import delete_topics, figures  # noqa: E402
+from bench.measure import delete_topics, figures, profiled  # noqa: E402
 from services.intake.book import party_id_for  # noqa: E402 — the repo root must be importable first
 from services.intake.domain import name_key  # noqa: E402
 from shared.contracts.topics import create_topics  # noqa: E402
@@ -147,19 +148,57 @@ async def load(args: argparse.Namespace, url: str, data: Path) -> dict[str, Any]
     await admin.execute(f'CREATE DATABASE "{DATABASE}"')
     await admin.close()
     songda("gen", str(args.parties), "--out", str(data), "--seed", str(args.seed), "--today", date.today().isoformat())
-    began = time.perf_counter()
+    meter, children, began = CpuMeter(), _children_cpu_ms(), time.perf_counter()
     songda("import", str(data), "--database-url", url)
-    seconds = time.perf_counter() - began
+    seconds, child = time.perf_counter() - began, _children_cpu_ms() - children
     connection = await asyncpg.connect(url)
     try:
         rows = int(await connection.fetchval("SELECT sum(accepted + rejected) FROM intake_import"))
+        cpu = meter.per(rows) | {"import": child / rows}
         parties = int(await connection.fetchval("SELECT count(*) FROM intake_party"))
+        copy_seconds, copy_cpu = await copy_floor(connection, rows)
         began = time.perf_counter()
         await connection.execute("ANALYZE")
         analyze = time.perf_counter() - began
     finally:
         await connection.close()
-    return {"parties": parties, "rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "parties_per_s": parties / seconds, "analyze_s": analyze}
+    return {
+        "parties": parties,
+        "rows": rows,
+        "seconds": seconds,
+        "rows_per_s": rows / seconds,
+        "parties_per_s": parties / seconds,
+        "analyze_s": analyze,
+        "import_rows_per_second": rows / seconds,
+        "copy_rows_per_second": rows / copy_seconds,
+        "cpu_ms_per_row": {"import": {"import": cpu["import"], "postgres": cpu["postgres"]}, "copy": copy_cpu},
+    }
+
+
+def _children_cpu_ms() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+async def copy_floor(connection: asyncpg.Connection, rows: int) -> tuple[float, dict[str, float]]:
+    """Times COPY writing what the import wrote (every row of the address book's four tables) into empty copies of them, indexes included.
+
+    Returns the seconds and CPU ms per file row; the copies are dropped afterwards.
+    """
+    tables = ("intake_party", "intake_contact", "intake_address_entry", "intake_confirmation")
+    held = {}
+    for table in tables:
+        await connection.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+        held[table] = [tuple(record) for record in await connection.fetch(f"SELECT * FROM {table}")]
+    try:
+        meter, began = CpuMeter(), time.perf_counter()
+        for table, records in held.items():
+            await connection.copy_records_to_table(f"floor_{table}", records=records)
+        seconds, cpu = time.perf_counter() - began, meter.per(rows)
+    finally:
+        for table in tables:
+            await connection.execute(f"DROP TABLE IF EXISTS floor_{table}")
+    return seconds, {"postgres": cpu["postgres"], "bench": cpu["bench"]}
 
 
 def sample(data: Path, parties: int, count: int, seed: int) -> list[Lookup]:
@@ -237,7 +276,7 @@ async def count_audit(url: str) -> int:
     """Returns how many audit entries intake has written."""
     connection = await asyncpg.connect(url)
     try:
-        return int(await connection.fetchval("SELECT count(*) FROM intake_audit_entry"))
+        return int(await connection.fetchval("SELECT count(*) FROM audit_entry WHERE action = 'address_lookup'"))
     finally:
         await connection.close()
 
@@ -261,7 +300,8 @@ async def measure(args: argparse.Namespace, url: str, lookups: list[Lookup], wor
         async with httpx.AsyncClient(base_url=stack.url("intake"), headers={"Authorization": f"Bearer {bearer}"}, timeout=60, limits=limits) as client:
             await fire(client, lookups[:WARMUP], args.concurrency)
             meter = CpuMeter(stack.processes["intake"].pid)
-            latencies, seconds, answers = await fire(client, lookups, args.concurrency)
+            with profiled(stack.processes, args.profile):
+                latencies, seconds, answers = await fire(client, lookups, args.concurrency)
             cpu = meter.per(len(lookups))
         audited = await count_audit(url) - audited
         floor_latencies, floor_seconds, floor_cpu = await floor(url, lookups, args.concurrency)
@@ -296,6 +336,10 @@ def report(args: argparse.Namespace, imported: dict[str, Any] | None, measured: 
             f"  import: {imported['parties']:,} parties, {imported['rows']:,} rows in {imported['seconds']:.1f} s: "
             f"{imported['rows_per_s']:,.0f} rows/s, {imported['parties_per_s']:,.0f} parties/s (ANALYZE {imported['analyze_s']:.1f} s)"
         )
+        copy, per_row = imported["copy_rows_per_second"], imported["cpu_ms_per_row"]
+        lines.append(f"  floor: COPY of the same rows {copy:,.0f} rows/s; import / COPY {imported['import_rows_per_second'] / copy:.3f}")
+        for path, cpu in per_row.items():
+            lines.append(f"  CPU per row, {path + ' (ms):':<12} " + ", ".join(f"{who} {ms:.3f}" for who, ms in cpu.items()))
     else:
         lines.append(f"  import: skipped (--keep: {DATABASE} already held {args.parties:,} parties)")
     lines.append(f"  {'path':<36} {'per second':>12} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'seconds':>9}")
@@ -329,7 +373,7 @@ async def main(args: argparse.Namespace) -> None:
     print(report(args, imported, measured))
     path = REPO / "var" / "bench" / "address_lookup.json"
     rows = {key: asdict(measured[key]) | {"per_second": measured[key].per_second} for key in ("lookup", "floor")}
-    path.write_text(json.dumps({"args": vars(args), "import": imported, **measured, **rows}, indent=2))
+    path.write_text(json.dumps({"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "import": imported, **measured, **rows}, indent=2))
     print(f"  figures saved to {path.relative_to(REPO)}")
 
 
@@ -339,6 +383,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lookups", type=int, default=5000, help="timed lookups (default 5000)")
     parser.add_argument("-c", "--concurrency", type=int, default=16, help="concurrent lookups (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data set and of the sample (default 0)")
+    parser.add_argument("--profile", type=Path, help="sample intake with py-spy during the timed lookups into this directory")
     parser.add_argument("--keep", action="store_true", help=f"keep {DATABASE} and the data file; a rerun with as many parties skips gen and import")
     return parser.parse_args(argv)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import JSON, ScalarSelect, Table, TextualSelect, func, literal_column, select, text, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain import AddressFact, ConfirmationFact, KnownParty
@@ -16,7 +21,7 @@ from services.intake.models import IntakeAddressEntry, IntakeConfirmation, Intak
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import AddressSource, Consent, Contact, GeoPoint, Stage
-from shared.plumbing.db import core_rows, insert_ignoring_duplicates, table_of
+from shared.plumbing.db import Database, core_rows, insert_ignoring_duplicates, table_of
 
 # Ids derive from content under this namespace, so importing or confirming the same fact twice
 # produces the same row and the second insert is a no-op.
@@ -27,6 +32,21 @@ PARTY = table_of(IntakeParty)
 CONTACT = table_of(IntakeContact)
 ENTRY = table_of(IntakeAddressEntry)
 CONFIRMATION = table_of(IntakeConfirmation)
+
+
+@asynccontextmanager
+async def reading(database: Database) -> AsyncIterator[AsyncSession]:
+    """Opens a session for reads and an audit entry, writing the entry on success; on PostgreSQL without BEGIN and COMMIT."""
+    if not database.is_postgres:
+        # SQLite's engine opens every transaction with BEGIN IMMEDIATE, which autocommit would leave open.
+        async with database.transaction() as session:
+            yield session
+        return
+    # Each statement commits alone: the reads need no common snapshot (by ID number they are one statement) and the
+    # audit entry is the only write, flushed last, so a lookup that fails before it has shown nothing.
+    async with AsyncSession(database.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False) as session:
+        yield session
+        await session.commit()
 
 
 def content_id(*parts: object) -> str:
@@ -140,6 +160,25 @@ async def insert_new(session: AsyncSession, table: Table, rows: Iterable[dict[st
         await session.exec(statement, params=batch)
 
 
+async def copy_new(session: AsyncSession, table: Table, rows: Collection[dict[str, Any]]) -> None:
+    """Inserts rows, skipping those already present, on PostgreSQL: COPY into a staging table, then one INSERT … SELECT."""
+    if not rows:
+        return
+    connection = (await (await session.connection()).get_raw_connection()).driver_connection
+    # Raw statements see SQLAlchemy's transaction only once it has run a statement itself; outside it they would commit alone.
+    assert connection is not None and connection.is_in_transaction(), "copy_new runs after the transaction's first statement"
+    staging, columns = f"staging_{table.name}", [column.name for column in table.columns]
+    encoded = [(i, json.dumps) for i, column in enumerate(table.columns) if isinstance(column.type, JSON)]
+    records = [[row[name] for name in columns] for row in rows]
+    for record in records:
+        for index, encode in encoded:
+            record[index] = encode(record[index])
+    # Per connection, emptied at each commit: created once, not for every batch.
+    await connection.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" (LIKE "{table.name}") ON COMMIT DELETE ROWS')
+    await connection.copy_records_to_table(staging, records=records, columns=columns)
+    await connection.execute(f'INSERT INTO "{table.name}" SELECT * FROM "{staging}" ON CONFLICT DO NOTHING')
+
+
 async def mark_contact(session: AsyncSession, *, party_id: str, kind: str, value: str, source: str, confirmed_on: date | None = None, worked_on: date | None = None) -> None:
     """Records a contact, moving its confirmed and worked dates forward only."""
     await insert_new(session, CONTACT, [contact_row(party_id=party_id, kind=kind, value=value, source=source)])
@@ -182,33 +221,90 @@ class PartyBook:
     contacts: list[Contact]
 
 
-def _location(row: Any) -> GeoPoint | None:
-    return GeoPoint(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None
+def _location(row: dict[str, Any]) -> GeoPoint | None:
+    return GeoPoint(lat=row["lat"], lon=row["lon"]) if row["lat"] is not None and row["lon"] is not None else None
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _moment(text: str) -> datetime:
+    # PostgreSQL writes the offset into JSON; SQLite stores UTC without one.
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_PARTY_COLUMNS = ("id", "name", "id_type", "id_number")
+_ENTRY_COLUMNS = ("text", "source", "postcode", "lat", "lon", "case_key", "case_number", "stage", "observed_on")
+_CONFIRMATION_COLUMNS = ("id", "case_key", "case_number", "stage", "text", "postcode", "lat", "lon", "e_delivery", "confirmed_on", "recorded_at")
+_CONTACT_COLUMNS = ("kind", "value", "source", "confirmed_on", "worked_on")
+
+
+def _as_json(table: Table, names: Sequence[str], *, postgres: bool, many: bool) -> ScalarSelect[Any]:
+    """Returns a subquery giving the party's rows of `table` (or its one row) as JSON objects of these columns."""
+    # SQLite keeps JSON columns as text: json() embeds them as JSON, not as a quoted string.
+    columns = [table.c[n] if postgres or not isinstance(table.c[n].type, JSON) else func.json(table.c[n]) for n in names]
+    pairs: list[Any] = []
+    for name, column in zip(names, columns, strict=True):
+        pairs += [literal_column(f"'{name}'"), column]
+    row = func.json_build_object(*pairs) if postgres else func.json_object(*pairs)
+    key = table.c.id if table is PARTY else table.c.party_id
+    value = (func.json_agg(row, type_=JSON) if postgres else func.json_group_array(row, type_=JSON)) if many else type_coerce(row, JSON)
+    # Written as the text statement's parameter, which compiling the Core tree then leaves as it is.
+    return select(value).where(key == literal_column(":party_id")).scalar_subquery()
+
+
+@cache
+def _party_query(postgres: bool) -> TextualSelect:
+    # One statement, one round trip: the party and everything the book holds about it. Built with Core once and
+    # kept as text, whose cache key is its string: the Core tree's key cost more per lookup than running it.
+    query = select(
+        _as_json(PARTY, _PARTY_COLUMNS, postgres=postgres, many=False).label("party"),
+        _as_json(ENTRY, _ENTRY_COLUMNS, postgres=postgres, many=True).label("entries"),
+        _as_json(CONFIRMATION, _CONFIRMATION_COLUMNS, postgres=postgres, many=True).label("confirmations"),
+        _as_json(CONTACT, _CONTACT_COLUMNS, postgres=postgres, many=True).label("contacts"),
+    )
+    dialect = postgresql.dialect(paramstyle="named") if postgres else sqlite.dialect(paramstyle="named")
+    return text(str(query.compile(dialect=dialect))).columns(party=JSON, entries=JSON, confirmations=JSON, contacts=JSON)
+
+
+async def read_party(session: AsyncSession, party_id: str) -> tuple[KnownParty | None, PartyBook]:
+    """Returns a party by id and its address entries, confirmations and contacts, read in one statement."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    result = await session.exec(_party_query(postgres), params={"party_id": party_id})  # type: ignore[call-overload]
+    party, entries, confirmations, contacts = result.one()
+    known = KnownParty(party_id=party["id"], name=party["name"], id_type=party["id_type"], id_number=party["id_number"]) if party else None
+    facts = [
+        AddressFact(
+            address=PostalAddress.parse(row["text"]),
+            source=AddressSource(row["source"]),
+            postcode=row["postcode"],
+            location=_location(row),
+            case_key=row["case_key"],
+            case_number=row["case_number"],
+            stage=Stage(row["stage"]) if row["stage"] else None,
+            observed_on=_day(row["observed_on"]),
+        )
+        for row in entries or ()
+    ]
+    return known, PartyBook(
+        facts=facts,
+        confirmations=[_confirmation_fact(_stored_confirmation(row)) for row in confirmations or ()],
+        contacts=[
+            Contact(kind=row["kind"], value=row["value"], source=row["source"], confirmed_on=_day(row["confirmed_on"]), worked_on=_day(row["worked_on"])) for row in contacts or ()
+        ],
+    )
 
 
 async def load_book(session: AsyncSession, party_id: str) -> PartyBook:
     """Reads a party's address entries, confirmations and contacts."""
-    entries = await core_rows(session, select(ENTRY).where(ENTRY.c.party_id == party_id))
-    confirmations = await core_rows(session, select(CONFIRMATION).where(CONFIRMATION.c.party_id == party_id))
-    contacts = await core_rows(session, select(CONTACT).where(CONTACT.c.party_id == party_id))
-    facts = [
-        AddressFact(
-            address=PostalAddress.parse(row.text),
-            source=AddressSource(row.source),
-            postcode=row.postcode,
-            location=_location(row),
-            case_key=row.case_key,
-            case_number=row.case_number,
-            stage=Stage(row.stage) if row.stage else None,
-            observed_on=row.observed_on,
-        )
-        for row in entries
-    ]
-    return PartyBook(
-        facts=facts,
-        confirmations=[_confirmation_fact(row) for row in confirmations],
-        contacts=[Contact(kind=row.kind, value=row.value, source=row.source, confirmed_on=row.confirmed_on, worked_on=row.worked_on) for row in contacts],
-    )
+    return (await read_party(session, party_id))[1]
+
+
+def _stored_confirmation(row: dict[str, Any]) -> SimpleNamespace:
+    """Returns a confirmation read as JSON as its row reads: dates and the recording time parsed."""
+    return SimpleNamespace(**row | {"confirmed_on": date.fromisoformat(row["confirmed_on"]), "recorded_at": _moment(row["recorded_at"])})
 
 
 def _confirmation_fact(row: Any) -> ConfirmationFact:
@@ -222,7 +318,7 @@ def _confirmation_fact(row: Any) -> ConfirmationFact:
             address=PostalAddress.parse(row.text),
             source=AddressSource.confirmation,
             postcode=row.postcode,
-            location=_location(row),
+            location=_location(vars(row)),
             case_key=row.case_key,
             case_number=row.case_number,
             stage=Stage(row.stage),

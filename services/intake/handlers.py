@@ -275,13 +275,13 @@ async def look_up(deps: Deps, *, principal: Principal, body: LookupIn) -> Lookup
     keys = {CaseNumber.parse(text).key for text in [*([body.case_number] if body.case_number else []), *body.earlier_case_numbers]}
     scope = CaseScope(case_keys=frozenset(keys), stage=body.stage)
     identity = Identity(name=body.party.name, kind=body.party.kind, id_type=body.party.id_type, id_number=body.party.id_number, phones=[p.e164 for p in body.phones])
-    async with deps.db.transaction() as session:
-        found = await resolution.match(session, identity)
+    async with book.reading(deps.db) as session:
+        resolved = await resolution.look_up(session, identity, scope=scope, today=today)
+        found = resolved.match
         refusal = await _lookup_refusal(session, principal, body, party_id=found.party_id)
         if refusal is not None:
             audit.record(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, outcome=f"refused: {refusal.detail}")
         else:
-            resolved = await resolution.resolve(session, found, scope=scope, notice_facts=[], today=today)
             outcome = f"{found.method}: {len(resolved.candidates)} candidates, {len(resolved.expired)} expired"
             party_ids = [found.party_id] if found.party_id else []
             audit.record(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, party_ids=party_ids, outcome=outcome)

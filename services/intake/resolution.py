@@ -71,11 +71,25 @@ async def match_or_record(session: AsyncSession, identity: Identity, *, now: dat
 
 async def resolve(session: AsyncSession, found: PartyMatch, *, scope: CaseScope, notice_facts: Sequence[AddressFact], today: date) -> Resolution:
     """Ranks the party's known addresses together with those the notice gives."""
+    known = await book.load_book(session, found.party_id) if found.party_id is not None else None
+    return _ranked(found, known, scope=scope, notice_facts=notice_facts, today=today)
+
+
+async def look_up(session: AsyncSession, identity: Identity, *, scope: CaseScope, today: date) -> Resolution:
+    """Finds the known party and ranks its addresses without recording anything; by ID number the party and its book are one read."""
+    if not identity.id_number:
+        return await resolve(session, await match(session, identity), scope=scope, notice_facts=[], today=today)
+    party_id = book.party_id_for(id_type=identity.id_type, id_number=identity.id_number, name_key=identity.name_key, phone=None)
+    by_id, known = await book.read_party(session, party_id) if party_id else (None, None)
+    found = domain.match_party(name=identity.name, id_number=identity.id_number, phones=identity.phones, by_id=by_id, by_name=[])
+    return _ranked(found, known if found.party_id is not None else None, scope=scope, notice_facts=[], today=today)
+
+
+def _ranked(found: PartyMatch, known: book.PartyBook | None, *, scope: CaseScope, notice_facts: Sequence[AddressFact], today: date) -> Resolution:
     facts = list(notice_facts)
     confirmations: list[domain.ConfirmationFact] = []
     contacts: list[Contact] = []
-    if found.party_id is not None:
-        known = await book.load_book(session, found.party_id)
+    if known is not None:
         facts += known.facts
         confirmations = known.confirmations
         contacts = sorted(known.contacts, key=lambda c: (c.worked_on or date.min, c.confirmed_on or date.min), reverse=True)

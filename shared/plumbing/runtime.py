@@ -194,7 +194,7 @@ class Runtime:
         }
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """Returns the running service's runtime."""
     return request.app.state.runtime
 
@@ -202,8 +202,9 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_deps(request: Request) -> Any:
+async def get_deps(request: Request) -> Any:
     """Returns the running service's Deps (each service narrows the type in its own alias)."""
+    # Async although it awaits nothing: FastAPI runs a sync dependency in a worker thread, a thread hop per request.
     return request.app.state.runtime.deps
 
 
