@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import NamedTuple
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from services.evidence import log
 from services.evidence.domain.report import Uploaded, assemble, read
@@ -35,11 +38,17 @@ class Newest(NamedTuple):
     sha256: str
 
 
+@functools.cache
+def _newest() -> Select[int, str]:
+    # Two columns, not the row (the document is tens of kilobytes of JSON), in a statement built once: this runs for every entry logged about a notice.
+    return (
+        select(EvidenceReport.version, EvidenceReport.sha256).where(col(EvidenceReport.notice_id) == bindparam("notice_id")).order_by(col(EvidenceReport.version).desc()).limit(1)
+    )
+
+
 async def latest(session: AsyncSession, notice_id: str) -> Newest | None:
     """Returns the number and seal hash of a notice's newest report version."""
-    # Two columns, not the row: this runs for every entry logged about a notice, and the document is tens of kilobytes of JSON.
-    statement = select(EvidenceReport.version, EvidenceReport.sha256).where(EvidenceReport.notice_id == notice_id).order_by(col(EvidenceReport.version).desc()).limit(1)
-    row = (await session.exec(statement)).first()
+    row = (await session.exec(_newest(), params={"notice_id": notice_id})).first()
     return Newest(*row) if row is not None else None
 
 
