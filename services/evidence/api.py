@@ -285,21 +285,34 @@ async def report_html(notice_id: Id, request: Request, principal: Readers, deps:
     "/reports/{notice_id}.pdf",
     response_class=FileResponse,
     summary="The delivery report as a PDF, laid out like a 送达回证",
-    responses={200: {"content": {"application/pdf": {}}, "description": "The version's PDF, rendered once and then served as stored; the ETag is its sha256"}},
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The version's PDF, rendered once and then served as stored; the ETag is its sha256"},
+        304: {"description": "If-None-Match named the version's ETag: the copy the caller holds is this version"},
+    },
 )
-async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> FileResponse:
-    """Returns the report as a PDF, typeset when the version was issued (or on its first request) and stored; the read is audited."""
+async def report_pdf(notice_id: Id, request: Request, principal: Readers, deps: DepsDep, version: Version = None) -> Response:
+    """Returns the report as a PDF, typeset when the version was issued (or on its first request) and stored, or 304 for the copy the caller holds; the read is audited."""
     pdf = await handlers.report_pdf(deps, principal=principal, notice_id=notice_id, version=version, client=_client(request))
+    # Revalidated on every use: the newest version may be superseded, and each read goes through the access check and the audit.
+    headers = {"ETag": f'"{pdf.sha256}"', "Cache-Control": "private, no-cache"}
+    if _holds(request, pdf.sha256):
+        return Response(status_code=304, headers=headers)
     response = FileResponse(
         deps.blobs.path(pdf.sha256),
         media_type="application/pdf",
         filename=f"delivery-report-{notice_id}-v{pdf.version}.pdf",
         content_disposition_type="inline",
-        headers={"ETag": f'"{pdf.sha256}"'},
+        headers=headers,
     )
     # A report's PDF (half a megabyte, mostly its fonts) in one read rather than a thread hop per 64 KiB.
     response.chunk_size = 1 << 20
     return response
+
+
+def _holds(request: Request, sha256: str) -> bool:
+    """Tells whether the request's If-None-Match names this ETag (weakly compared, RFC 9110 §13.1.2) or is `*`."""
+    tags = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+    return f'"{sha256}"' in tags or "*" in tags
 
 
 @router.get("/reports/{notice_id}/versions", response_model=list[ReportVersionOut], summary="Every issued version of the delivery report, oldest first")

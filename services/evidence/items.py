@@ -87,9 +87,8 @@ def check_shape(meta: UploadMetadata, *, has_file: bool) -> None:
 
 async def check_photo(path: Path, *, meta: UploadMetadata, task: EvidenceTask | None) -> tuple[dict[str, Any], list[EvidenceFlag]]:
     """Reads a photo's EXIF and checks it against the task's place and window; returns the facts and the flags."""
-    data = await asyncio.to_thread(path.read_bytes)
     try:
-        facts = await asyncio.to_thread(read_facts, data)
+        facts = await asyncio.to_thread(read_facts, path)
     except PhotoError as exc:
         raise Problem(422, "Invalid evidence", f"file: {exc}") from None
     target = GeoPoint(lat=task.lat, lon=task.lon) if task and task.lat is not None and task.lon is not None else None

@@ -7,6 +7,7 @@ import math
 import struct
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 from PIL.ExifTags import GPS, IFD, Base
@@ -43,10 +44,12 @@ class PhotoFacts:
     height: int
 
 
-def read_facts(data: bytes) -> PhotoFacts:
-    """Reads a photo's EXIF without decoding its pixels; raises PhotoError if it is not a JPEG, PNG or WebP."""
+def read_facts(photo: bytes | Path) -> PhotoFacts:
+    """Reads a photo's EXIF without decoding its pixels, from its bytes or its file; raises PhotoError if it is not a JPEG, PNG or WebP."""
+    # From a file Pillow reads only the segments before the pixels: a camera's few megabytes are not read into memory to find a header.
+    source = io.BytesIO(photo) if isinstance(photo, bytes) else photo
     try:
-        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+        with Image.open(source, formats=FORMATS) as image:
             width, height = image.size
             # From info rather than getexif(): PNG's getexif() decodes the pixels when there is no eXIf chunk.
             raw = image.info.get("exif")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import NamedTuple
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from services.evidence import log
 from services.evidence.domain.report import Uploaded, assemble, read
@@ -27,10 +31,25 @@ def cited(item: EvidenceItem, proof: Proof) -> Uploaded:
     return Uploaded(attempt_id=item.attempt_id, ref=ref)
 
 
-async def latest(session: AsyncSession, notice_id: str) -> EvidenceReport | None:
-    """Returns the newest version of a notice's report."""
-    statement = select(EvidenceReport).where(EvidenceReport.notice_id == notice_id).order_by(col(EvidenceReport.version).desc()).limit(1)
-    return (await session.exec(statement)).first()
+class Newest(NamedTuple):
+    """The newest version of a notice's report: its number and the hash its seal carries."""
+
+    version: int
+    sha256: str
+
+
+@functools.cache
+def _newest() -> Select[int, str]:
+    # Two columns, not the row (the document is tens of kilobytes of JSON), in a statement built once: this runs for every entry logged about a notice.
+    return (
+        select(EvidenceReport.version, EvidenceReport.sha256).where(col(EvidenceReport.notice_id) == bindparam("notice_id")).order_by(col(EvidenceReport.version).desc()).limit(1)
+    )
+
+
+async def latest(session: AsyncSession, notice_id: str) -> Newest | None:
+    """Returns the number and seal hash of a notice's newest report version."""
+    row = (await session.exec(_newest(), params={"notice_id": notice_id})).first()
+    return Newest(*row) if row is not None else None
 
 
 async def after_entry(session: AsyncSession, *, signer: Signer, notice_id: str, completed: bool, now: datetime) -> EvidenceReport | None:
@@ -41,7 +60,7 @@ async def after_entry(session: AsyncSession, *, signer: Signer, notice_id: str, 
     return await issue(session, signer=signer, notice_id=notice_id, previous=previous, now=now)
 
 
-async def issue(session: AsyncSession, *, signer: Signer, notice_id: str, previous: EvidenceReport | None, now: datetime) -> EvidenceReport:
+async def issue(session: AsyncSession, *, signer: Signer, notice_id: str, previous: Newest | None, now: datetime) -> EvidenceReport:
     """Assembles, seals and stores the next version, logs its hash, publishes ReportIssued and queues the court's push."""
     checkpoint = await log.checkpoint(session, signer, now=now)
     timeline = (await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index)))).all()

@@ -69,7 +69,7 @@ class BlobWriter:
         self._file = os.fdopen(fd, "wb")
         self._temp = Path(name)
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         """Adds a chunk; raises TooLarge past the limit (the caller discards)."""
         self.size += len(chunk)
         if self.size > self._limit:

@@ -1,9 +1,10 @@
 """HTML to PDF with WeasyPrint, in a Chinese font found through fontconfig and embedded as subsets: the delivery report and the 送达回证 to sign.
 
-What does not change between renders is made once and reused: the check that a Chinese font is installed (once
-per process), and the fontconfig configuration with its Pango font map and each parsed stylesheet (once per
-thread: a font map is not safe to share between threads, and a lock would keep the threads of the event loop's
-pool waiting behind a long render).
+What does not change between renders is made once per process and reused: the check that a Chinese font is
+installed, and the fontconfig configuration with its Pango font map and each parsed stylesheet. A font map is not
+safe to share between threads, so every render runs on one thread of its own, whichever thread asks for it: the
+font map and stylesheets are made once (not once per thread of the event loop's pool, ≈0.8 s of CPU each), and
+renders, which hold the GIL for most of their time, take turns instead of slowing each other down.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,8 @@ NO_FONTCONFIG = (
     "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
 )
 
-_PER_THREAD = threading.local()
+# Only ever touched on the renderer's thread (see _renderer).
+_ON_RENDERER: dict[str, Any] = {}
 # Set once fontconfig has named a Chinese font: asking again (fc-list, ~12 ms) before every render would not change the answer.
 _CJK_FONT_FOUND = threading.Event()
 
@@ -76,30 +79,43 @@ def _weasyprint() -> ModuleType:
     return weasyprint
 
 
+@functools.cache
+def _renderer() -> ThreadPoolExecutor:
+    """Returns the process's one rendering thread, started on first use."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+
+
 def _fonts() -> Any:
-    """Returns this thread's FontConfiguration: loading fontconfig and a fresh Pango font map cost each render about 0.1 s of CPU."""
-    fonts = getattr(_PER_THREAD, "fonts", None)
+    """Returns the renderer's FontConfiguration: loading fontconfig and a fresh Pango font map cost each render about 0.1 s of CPU."""
+    fonts = _ON_RENDERER.get("fonts")
     if fonts is None:
         from weasyprint.text.fonts import FontConfiguration
 
         _weasyprint()
-        fonts = _PER_THREAD.fonts = FontConfiguration()
-        _PER_THREAD.stylesheets = {}
+        fonts = _ON_RENDERER["fonts"] = FontConfiguration()
+        _ON_RENDERER["stylesheets"] = {}
     return fonts
 
 
 def _stylesheet(path: Path) -> Any:
-    """Returns a stylesheet file as this thread parsed it, for every render that applies it."""
+    """Returns a stylesheet file as the renderer parsed it, for every render that applies it."""
     fonts = _fonts()
-    sheets: dict[Path, Any] = _PER_THREAD.stylesheets
+    sheets: dict[Path, Any] = _ON_RENDERER["stylesheets"]
     if path not in sheets:
         sheets[path] = _weasyprint().CSS(filename=str(path), font_config=fonts)
     return sheets[path]
 
 
-def html_to_pdf(html: str, *, base_url: str, stylesheets: Sequence[Path] = ()) -> bytes:
-    """Returns the page as a PDF laid out by its print rules and `stylesheets` (files, parsed once per thread), fonts embedded as subsets; raises RuntimeError when no Chinese font is installed."""
-    _require_cjk_font()
+def _render(html: str, base_url: str, stylesheets: Sequence[Path]) -> bytes:
     sheets = [_stylesheet(path) for path in stylesheets]
     pdf: bytes = _weasyprint().HTML(string=html, base_url=base_url).write_pdf(full_fonts=False, font_config=_fonts(), stylesheets=sheets)
     return pdf
+
+
+def html_to_pdf(html: str, *, base_url: str, stylesheets: Sequence[Path] = ()) -> bytes:
+    """Returns the page as a PDF laid out by its print rules and `stylesheets` (files, parsed once), fonts embedded as subsets; raises RuntimeError when no Chinese font is installed.
+
+    Blocks its caller until the rendering thread has typeset the page after any renders asked for before it.
+    """
+    _require_cjk_font()
+    return _renderer().submit(_render, html, base_url, tuple(stylesheets)).result()

@@ -343,6 +343,15 @@ async def test_a_report_is_issued_verified_reissued_and_pushed(ev: Evidence, tmp
             listed = (await session.exec(text("SELECT count(*) FROM audit_entry WHERE action = 'report.versions' AND target = :n"), params={"n": history.notice_id})).one()  # type: ignore[call-overload]
         assert listed[0] == 1
 
+        # A court holding the newest PDF revalidates it by its ETag: 304 without a body; a superseded copy gets the new file.
+        held = await ev.client.get(f"/v1/reports/{history.notice_id}.pdf", headers=COURT | {"If-None-Match": pdf.headers["etag"]})
+        assert (held.status_code, held.content, held.headers["etag"]) == (304, b"", pdf.headers["etag"])
+        assert "no-cache" in held.headers["cache-control"]
+        stale = await ev.client.get(f"/v1/reports/{history.notice_id}.pdf", headers=COURT | {"If-None-Match": older.headers["etag"]})
+        assert stale.status_code == 200 and stale.content == pdf.content
+        foreign = await ev.client.get(f"/v1/reports/{history.notice_id}.pdf", headers=token(Role.court, "C999999") | {"If-None-Match": pdf.headers["etag"]})
+        assert foreign.status_code == 404
+
 
 async def _rendered(ev: Evidence, notice_id: str, version: int) -> str | None:
     async with ev.db.sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,6 +199,17 @@ def test_reading_never_decodes_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
     assert [read_facts(data).width for data in photos] == [64, 64, 32]
+
+
+def test_a_photo_is_read_from_its_file_as_from_its_bytes_and_a_bad_file_is_not_named(tmp_path: Path) -> None:
+    photos = {"phone.jpg": jpeg(location=NEAR, taken_at=TAKEN), "plain.png": png(), "gps.webp": webp_with_gps(NEAR)}
+    for name, data in photos.items():
+        (tmp_path / name).write_bytes(data)
+        assert read_facts(tmp_path / name) == read_facts(data), name
+    (tmp_path / "upload-7f3a").write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(PhotoError, match="^not a readable JPEG, PNG or WebP image") as raised:
+        read_facts(tmp_path / "upload-7f3a")
+    assert "upload-7f3a" not in str(raised.value)
 
 
 # WGS-84 geodesic distances (Vincenty's inverse formula) between the points given, in metres.
