@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -40,14 +41,19 @@ class Figures:
         return self.count / self.seconds
 
 
-def save(name: str, args: Any, rows: list[Figures], **facts: Any) -> None:
-    """Writes a run's arguments, facts and figures to var/bench/<name>-<UTC time>.json and says where."""
-    out = Path(__file__).resolve().parent.parent / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+# Set by bench/suite.py: the file a bench it runs writes its figures to, so the suite reads exactly that run's.
+OUT_VARIABLE = "SONGDA_BENCH_OUT"
+
+
+def save(name: str, args: Any, rows: list[Figures], **facts: Any) -> Path:
+    """Writes a run's arguments, facts and figures to $SONGDA_BENCH_OUT or var/bench/<name>-<UTC time>.json; says and returns where."""
+    repo = Path(__file__).resolve().parent.parent
+    path = Path(os.environ.get(OUT_VARIABLE) or repo / "var" / "bench" / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
     document = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, **facts, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
     path.write_text(json.dumps(document, indent=2))
-    print(f"  figures saved to {path.relative_to(out.parent.parent)}")
+    print(f"  figures saved to {path.relative_to(repo) if path.is_relative_to(repo) else path}")
+    return path
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -108,6 +114,78 @@ def cpu_seconds(pid: int) -> float:
     """Returns the CPU time (user + system) a process has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""  # the process ended meanwhile
+
+
+def _cpu_or_none(pid: int) -> float | None:
+    try:
+        return cpu_seconds(pid)
+    except (OSError, IndexError):
+        return None  # the process ended meanwhile
+
+
+class ServerCpu:
+    """CPU the servers spend for one run: the PostgreSQL backends serving its databases and the Kafka broker, sampled from /proc.
+
+    PostgreSQL names each backend's database in its process title ("postgres: user database host state"), so only the
+    backends of the run's databases count — not other runs on the same server, nor its shared writers. Backends come
+    and go, so a thread samples every half second and each keeps its last reading. The broker is one process shared
+    by every client on the machine: its figure includes whatever else ran meanwhile.
+    """
+
+    def __init__(self, databases: list[str], *, every_s: float = 0.5) -> None:
+        self.databases = {f" {name} " for name in databases}
+        self.every_s = every_s
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.broker = next((int(pid) for pid in _pids() if "kafka.Kafka" in _cmdline(pid)), None)
+        self.broker_before: float | None = None
+        self.broker_after: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ServerCpu:
+        self._sample(first=True)
+        self.broker_before = _cpu_or_none(self.broker) if self.broker else None
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample(first=False)
+        self.broker_after = _cpu_or_none(self.broker) if self.broker else None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._sample(first=False)
+
+    def _sample(self, *, first: bool) -> None:
+        for pid in _pids():
+            title = _cmdline(pid)
+            if title.startswith("postgres: ") and any(name in title for name in self.databases):
+                spent = _cpu_or_none(int(pid))
+                if spent is not None:
+                    # A backend born during the run counts from zero; one present at the start from its first reading.
+                    self.first.setdefault(int(pid), spent if first else 0.0)
+                    self.last[int(pid)] = spent
+
+    def per(self, units: int) -> dict[str, float]:
+        """Returns CPU ms per unit: "postgres" (the run's backends) and "kafka" (the whole broker) when found."""
+        spent = {"postgres": sum(self.last[pid] - self.first[pid] for pid in self.last) * 1000 / units}
+        if self.broker_before is not None and self.broker_after is not None:
+            spent["kafka"] = (self.broker_after - self.broker_before) * 1000 / units
+        return spent
+
+
+def _pids() -> list[str]:
+    return [entry.name for entry in Path("/proc").iterdir() if entry.name.isdigit()]
 
 
 async def each(label: str, items: list[Any], concurrency: int, send: Callable[[Any], Awaitable[Any]]) -> list[Any]:
