@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor  # noqa: E402
-from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, save  # noqa: E402
+from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, save  # noqa: E402
 from shared.contracts.ems_wire import DIGEST_HEADER, digest, format_time  # noqa: E402 — the repo root must be importable first
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # noqa: E402
@@ -146,7 +146,7 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         cpu_before = cpu_seconds(gateway)
         began = time.time()
         try:
-            with ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
+            with logs_on_failure(stack), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
                 # Read while pushing, so each arrival is stamped when it lands rather than after the last push.
                 (sent, answered, pushed), _ = await asyncio.gather(push_all(stack, journeys, args.concurrency), updates.wait(len(journeys) * len(JOURNEY), timeout=args.timeout))
         finally:

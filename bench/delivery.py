@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, profiled, progress, save  # noqa: E402
+from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
 from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
@@ -181,7 +181,7 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         await outcomes.start()
         cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         began = time.time()
-        with profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
+        with logs_on_failure(stack), profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
             sent = await submit(stack, built, args.concurrency)
             await outcomes.wait(2 * args.notices, timeout=args.timeout)
         cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}

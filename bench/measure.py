@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import ALL_TOPICS, TopicNames
-from songda.devstack import SERVICES
+from songda.devstack import SERVICES, Stack
 from tests.support import POSTGRES
 
 
@@ -207,6 +207,17 @@ async def each(label: str, items: list[Any], concurrency: int, send: Callable[[A
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return results
+
+
+@contextmanager
+def logs_on_failure(stack: Stack, lines: int = 10) -> Iterator[None]:
+    """Prints the last lines each process logged when the block fails, so the reason shows beside the traceback."""
+    try:
+        yield
+    except BaseException:
+        for name in stack.processes:
+            print(f"\n{name}'s last log lines:\n{stack.tail(name, lines)}", file=sys.stderr)
+        raise
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """Pipeline benchmark: notices per second from HTTP submit until visible in delivery and evidence.
 
-Starts the services and the Twilio simulator (so delivery's SMS and calls are answered, as in
-production, instead of failing and retrying) as processes on fresh PostgreSQL databases (or SQLite
+Starts the services and the simulators (so delivery's SMS, calls, e-mail and postal bookings are
+answered, as in production, instead of failing and retrying) as processes on fresh PostgreSQL databases (or SQLite
 with --sqlite) and a private set of topics on the running broker, submits N notices concurrently,
 and reads from the services' databases when each notice became visible. It reports the CPU each
 process spent per notice, their sum for the whole system, and the run's PostgreSQL backends and the
@@ -27,11 +27,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, profiled, progress, save  # noqa: E402
+from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
 from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
-from songda.devstack import SERVICES, Stack  # noqa: E402
+from songda.devstack import PROCESSES, SERVICES, Stack  # noqa: E402
 from tests.support import KAFKA, free_port, notice_payload, upload_document, with_documents, without_contact_hours  # noqa: E402
 
 SECRET = "songda-bench-secret-at-least-32-characters"
@@ -93,21 +93,22 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         "SONGDA_TOPIC_PREFIX": prefix,
         "SONGDA_JWT_SECRET": SECRET,
         "SONGDA_LOG_LEVEL": "WARNING",
-        # Outcomes for the numbers nobody scripted drawn from the simulator's usual mix, the same run after run.
+        # The simulators' outcomes for numbers and items nobody scripted drawn from their usual mix, the same run after run.
         "TWILIO_SIM_SEED": "1",
+        "EMS_SIM_SEED": "1",
         # The same work at any hour: outside contact hours delivery would hold its SMS and calls for the morning.
         "DELIVERY_POLICY_FILE": str(without_contact_hours(workdir / "policy")),
         **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
     }
     # Free ports: several runs (or a run beside the tests) may share the machine.
-    stack = Stack(env=env, ports={name: free_port() for name in [*SERVICES, "twilio_sim"]}, log_dir=workdir / "log", run_dir=workdir / "run")
+    stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=workdir / "log", run_dir=workdir / "run")
     dbs = {name: Database(urls[name]) for name in ("intake", "delivery", "evidence")}
     stack.start()
     try:
         stack.wait_healthy()
         cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         began = time.time()
-        with profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
+        with logs_on_failure(stack), profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
             sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began))
             visible = await visible_times(dbs, args.notices, timeout=args.timeout)
         cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
@@ -125,7 +126,7 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
 
 
 def system_cpu(cpu: dict[str, float]) -> float:
-    """Returns the whole system's CPU ms per notice: the services' sum, without the simulator standing in for Twilio."""
+    """Returns the whole system's CPU ms per notice: the services' sum, without the simulators standing in for Twilio, EMS and mail."""
     return sum(ms for name, ms in cpu.items() if name in SERVICES)
 
 

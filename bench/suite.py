@@ -32,7 +32,8 @@ from bench.summary import Summary, extract, markdown  # noqa: E402
 from tests.support import POSTGRES  # noqa: E402
 
 OUT = REPO / "var" / "bench"
-TAIL_LINES = 25
+TAIL_LINES = 30
+FRAME = "  …"
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,18 @@ def _execute(bench: Bench, out: Path, log: Path) -> str:
 
 
 def tail(output: str) -> str:
-    """Returns the last lines of a bench's output, each progress bar (redrawn with \\r) as it last stood."""
-    lines = [line.rsplit("\r", 1)[-1] for line in output.replace("\r\n", "\n").split("\n")]
-    return "\n".join([line for line in lines if line.strip()][-TAIL_LINES:])
+    """Returns the last lines of a bench's output: each progress bar (redrawn with \\r) as it last stood, tracebacks without their frames."""
+    lines = []
+    for line in output.replace("\r\n", "\n").split("\n"):
+        line = line.rsplit("\r", 1)[-1]
+        # A frame is "  File …" and its indented source lines; the exceptions and the logs around them are what say why.
+        if line.startswith("  File ") or (line.startswith("    ") and lines and lines[-1] == FRAME):
+            if not lines or lines[-1] != FRAME:
+                lines.append(FRAME)
+            continue
+        if line.strip():
+            lines.append(line)
+    return "\n".join(lines[-TAIL_LINES:])
 
 
 def main(args: argparse.Namespace) -> int:

@@ -99,6 +99,11 @@ def test_markdown_lists_figures_cpu_and_failures() -> None:
     assert "### delivery: failed: exit code 1\n\n```\nonly 3 of 300 recipients served\n```" in text
 
 
-def test_tail_shows_each_progress_bar_as_it_last_stood() -> None:
-    output = "starting\n  submitted [#..] 1/3\r  submitted [##.] 2/3\r  submitted [###] 3/3\nTraceback: boom\n"
-    assert tail(output) == "starting\n  submitted [###] 3/3\nTraceback: boom"
+def test_tail_shows_each_progress_bar_as_it_last_stood_and_tracebacks_without_frames() -> None:
+    output = (
+        "starting\n  submitted [#..] 1/3\r  submitted [##.] 2/3\r  submitted [###] 3/3\n"
+        'Traceback (most recent call last):\n  File "bench/x.py", line 3, in main\n    await go()\n    ^^^^^^^^^^\n'
+        '  File "bench/x.py", line 9, in go\n    raise SystemExit("only 3 of 300 served")\n'
+        "SystemExit: only 3 of 300 served\n"
+    )
+    assert tail(output) == "starting\n  submitted [###] 3/3\nTraceback (most recent call last):\n  …\nSystemExit: only 3 of 300 served"
