@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor  # noqa: E402
-from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, save  # noqa: E402
+from bench.measure import KEEPALIVE_S, Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, save  # noqa: E402
 from shared.contracts.ems_wire import DIGEST_HEADER, digest, format_time  # noqa: E402 — the repo root must be importable first
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # noqa: E402
@@ -112,7 +112,7 @@ async def push_all(stack: Stack, journeys: dict[str, list[bytes]], concurrency: 
     """Pushes every journey, items concurrently and each item's nodes in order; returns when each node was sent, each POST's latency (ms) and when the last was answered."""
     sent: dict[tuple[str, str], float] = {}
     answered: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=stack.url("carrier_gateway"), timeout=60, limits=limits) as client:
 
         async def journey(waybill_no: str) -> None:

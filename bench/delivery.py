@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
+from bench.measure import KEEPALIVE_S, Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
 from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
@@ -79,7 +79,7 @@ def notices(count: int, run: str) -> list[tuple[dict[str, Any], list[Party]]]:
 
 async def prepare(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]], concurrency: int) -> None:
     """Scripts every number `delivered` at the simulator and records every party's address confirmation."""
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
         async def script(party: Party) -> None:
@@ -99,7 +99,7 @@ async def prepare(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]],
 
 async def submit(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]], concurrency: int) -> dict[str, float]:
     """Submits the notices; returns each notice id with the wall-clock time its POST was sent."""
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=stack.url("intake"), headers=COURT, timeout=120, limits=limits) as client:
         # One document, uploaded once, served with every notice: the bench measures delivery, not uploads.
         sha256 = (await upload_document(client, "", headers=COURT))["sha256"]

@@ -41,6 +41,10 @@ class Figures:
         return self.count / self.seconds
 
 
+# uvicorn closes a connection idle for 5 s, and a client reusing it just then fails with ReadError (a loaded machine
+# stretches the idle time): the benches' HTTP clients let idle connections go well before.
+KEEPALIVE_S = 1.0
+
 # Set by bench/suite.py: the file a bench it runs writes its figures to, so the suite reads exactly that run's.
 OUT_VARIABLE = "SONGDA_BENCH_OUT"
 

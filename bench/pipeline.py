@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
+from bench.measure import KEEPALIVE_S, Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
 from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
@@ -41,7 +41,7 @@ async def submit_all(stack: Stack, count: int, concurrency: int, seed: int) -> d
     """Submits the notices; returns each notice id with the wall-clock time its POST was sent."""
     bearer = mint(secret=SECRET, role=Role.court, sub="C371002", issuer="songda", now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {bearer}"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=stack.url("intake"), headers=headers, timeout=120, limits=limits) as client:
         # One document, uploaded once, served with every notice: the bench measures notices, not uploads.
         sha256 = (await upload_document(client, "", headers=headers))["sha256"]
