@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import ALL_TOPICS, TopicNames
 from songda.devstack import SERVICES, Stack
-from tests.support import POSTGRES
+from tests.support import KAFKA, POSTGRES
 
 
 @dataclass
@@ -127,6 +127,13 @@ def _cmdline(pid: str) -> str:
         return ""  # the process ended meanwhile
 
 
+def _comm(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""  # the process ended meanwhile
+
+
 def _cpu_or_none(pid: int) -> float | None:
     try:
         return cpu_seconds(pid)
@@ -135,7 +142,7 @@ def _cpu_or_none(pid: int) -> float | None:
 
 
 class ServerCpu:
-    """CPU the servers spend for one run: the PostgreSQL backends serving its databases and the Kafka broker, sampled from /proc.
+    """CPU the servers spend for one run: the PostgreSQL backends serving its databases and the Kafka broker on KAFKA's port, sampled from /proc.
 
     PostgreSQL names each backend's database in its process title ("postgres: user database host state"), so only the
     backends of the run's databases count — not other runs on the same server, nor its shared writers. Backends come
@@ -148,7 +155,7 @@ class ServerCpu:
         self.every_s = every_s
         self.first: dict[int, float] = {}
         self.last: dict[int, float] = {}
-        self.broker = next((int(pid) for pid in _pids() if "kafka.Kafka" in _cmdline(pid)), None)
+        self.broker = _broker(KAFKA)
         self.broker_before: float | None = None
         self.broker_after: float | None = None
         self._stop = threading.Event()
@@ -186,6 +193,22 @@ class ServerCpu:
         if self.broker_before is not None and self.broker_after is not None:
             spent["kafka"] = (self.broker_after - self.broker_before) * 1000 / units
         return spent
+
+
+def _broker(bootstrap: str) -> int | None:
+    """Returns the pid of the broker listening on the bootstrap's port: a java process running kafka.Kafka whose properties name that port."""
+    port = bootstrap.rsplit(":", 1)[1]
+    for pid in _pids():
+        argv = _cmdline(pid).split()
+        # Tests may start brokers of their own on other ports; their properties file (the last argument) says which.
+        if _comm(pid) == "java" and "kafka.Kafka" in argv:
+            try:
+                listeners = [line for line in Path(argv[-1]).read_text().splitlines() if line.startswith("listeners=")]
+            except OSError:
+                continue
+            if any(f":{port}," in f"{line}," for line in listeners):
+                return int(pid)
+    return None
 
 
 def _pids() -> list[str]:
