@@ -6,7 +6,7 @@ SONGDA := $(VENV)/bin/songda
 STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install run up down demo test check test-unit test-integration test-e2e test-browser bench bench-lookup bench-delivery bench-carrier bench-evidence clean
+.PHONY: install run up down demo test check test-unit test-integration test-e2e test-browser bench bench-pipeline bench-lookup bench-delivery bench-carrier bench-evidence bench-workdays clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -51,7 +51,11 @@ test-e2e: install
 test-browser: install
 	$(PYTEST) tests/browser -q
 
+# Every benchmark at a size that keeps the whole under ten minutes; the summary in var/bench/summary.md (docs/benchmarks.md).
 bench: install
+	bash deploy/with-infra.sh $(PY) bench/suite.py
+
+bench-pipeline: install
 	bash deploy/with-infra.sh $(PY) bench/pipeline.py
 
 bench-lookup: install
@@ -65,6 +69,9 @@ bench-carrier: install
 
 bench-evidence: install
 	bash deploy/with-infra.sh $(PY) bench/evidence.py
+
+bench-workdays: install
+	$(PY) bench/workdays.py
 
 clean:
 	bash deploy/kafka/stop.sh; bash deploy/postgres/stop.sh; rm -rf var

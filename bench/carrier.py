@@ -4,7 +4,8 @@ Starts the carrier gateway as a process on a fresh PostgreSQL database and a pri
 books N court-mail items straight into its table (booking is not what is measured), then pushes each
 item's journey — 收寄 203, 310, 306, 702, 妥投 704 — one digest-signed node per push, the items
 concurrently and each item's nodes in order, as EMS does. A consumer on the gateway's topic notes when
-each node's `carrier_gateway.TrackingUpdated` arrives. In the same run it measures the floor: raw
+each node's `carrier_gateway.TrackingUpdated` arrives. It reports the gateway's CPU per push, and the
+run's PostgreSQL backends' and the Kafka broker's beside it. In the same run it measures the floor: raw
 aiokafka produce + consume of the same number of messages of the same size.
 """
 
@@ -28,13 +29,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, save  # noqa: E402
+from bench.measure import KEEPALIVE_S, Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, save  # noqa: E402
 from shared.contracts.ems_wire import DIGEST_HEADER, digest, format_time  # noqa: E402 — the repo root must be importable first
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import CARRIER_GATEWAY_EVENTS, TopicNames, create_topics  # noqa: E402
 from shared.plumbing.settings import DEV_EMS_PUSH_SECRET  # noqa: E402
-from songda.devstack import SERVICES, Stack  # noqa: E402
-from tests.support import KAFKA, stack_env  # noqa: E402
+from songda.devstack import Stack  # noqa: E402
+from tests.support import KAFKA, free_port, stack_env  # noqa: E402
 
 # One item's journey to delivery: (opCode, opName, opDesc, minutes after collection).
 JOURNEY = (
@@ -111,7 +112,7 @@ async def push_all(stack: Stack, journeys: dict[str, list[bytes]], concurrency: 
     """Pushes every journey, items concurrently and each item's nodes in order; returns when each node was sent, each POST's latency (ms) and when the last was answered."""
     sent: dict[tuple[str, str], float] = {}
     answered: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=stack.url("carrier_gateway"), timeout=60, limits=limits) as client:
 
         async def journey(waybill_no: str) -> None:
@@ -127,11 +128,11 @@ async def push_all(stack: Stack, journeys: dict[str, list[bytes]], concurrency: 
     return sent, answered, time.time()
 
 
-async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], int, float]:
-    """Runs the gateway and measures pushes; returns figures, event size and the gateway's CPU ms per push."""
+async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], int, dict[str, float], dict[str, float]]:
+    """Runs the gateway and measures pushes; returns figures, event size and CPU ms per push: the gateway's and the servers'."""
     urls = await make_databases(run)
     env = {**stack_env(kafka=KAFKA, prefix=prefix), "SONGDA_LOG_LEVEL": "WARNING", **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}}
-    stack = Stack(env=env, ports={"carrier_gateway": SERVICES["carrier_gateway"] + 100}, log_dir=workdir / "log", run_dir=workdir / "run")
+    stack = Stack(env=env, ports={"carrier_gateway": free_port()}, log_dir=workdir / "log", run_dir=workdir / "run")
     now = datetime.now(UTC)
     run_index = int(run[:4], 16) % 10_000
     journeys = {no: pushes(no, now - timedelta(days=1)) for no in (waybill(run_index, i) for i in range(args.items))}
@@ -145,11 +146,12 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         cpu_before = cpu_seconds(gateway)
         began = time.time()
         try:
-            # Read while pushing, so each arrival is stamped when it lands rather than after the last push.
-            (sent, answered, pushed), _ = await asyncio.gather(push_all(stack, journeys, args.concurrency), updates.wait(len(journeys) * len(JOURNEY), timeout=args.timeout))
+            with logs_on_failure(stack), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
+                # Read while pushing, so each arrival is stamped when it lands rather than after the last push.
+                (sent, answered, pushed), _ = await asyncio.gather(push_all(stack, journeys, args.concurrency), updates.wait(len(journeys) * len(JOURNEY), timeout=args.timeout))
         finally:
             await updates.consumer.stop()
-        cpu = (cpu_seconds(gateway) - cpu_before) * 1000 / len(sent)
+        cpu = {"carrier_gateway": (cpu_seconds(gateway) - cpu_before) * 1000 / len(sent)}
     finally:
         stack.stop()
         await drop_databases(urls)
@@ -158,10 +160,10 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         figures("push → TrackingUpdated on Kafka", [(updates.arrived[key] - at) * 1000 for key, at in sent.items()], seconds),
         figures("push answered (HTTP 200)", answered, pushed - began),
     ]
-    return rows, round(sum(updates.sizes) / max(len(updates.sizes), 1)), cpu
+    return rows, round(sum(updates.sizes) / max(len(updates.sizes), 1)), cpu, servers.per(len(sent))
 
 
-def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: float) -> str:
+def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], servers: dict[str, float]) -> str:
     """Formats the figures as a table."""
     lines = [
         "",
@@ -171,7 +173,8 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: float)
     for row in rows:
         lines.append(f"  {row.name:<34} {row.per_second:>12,.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {row.seconds:>9.2f}")
     lines.append(f"  pushes / raw aiokafka throughput: {rows[0].per_second / rows[-1].per_second:.3f}")
-    lines.append(f"  carrier gateway CPU per push: {cpu:.1f} ms")
+    lines.append(f"  carrier gateway CPU per push: {cpu['carrier_gateway']:.1f} ms")
+    lines.append("  server CPU per push (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in servers.items()) + " (postgres: this run's backends; kafka: the whole broker)")
     return "\n".join(lines)
 
 
@@ -182,13 +185,13 @@ async def main(args: argparse.Namespace) -> None:
     await create_topics(KAFKA, prefix=floor_prefix)
     try:
         with tempfile.TemporaryDirectory(prefix="songda-bench-") as tmp:
-            rows, size, cpu = await measure(args, run, prefix, Path(tmp))
+            rows, size, cpu, servers = await measure(args, run, prefix, Path(tmp))
         rows.append(await kafka_floor(KAFKA, rows[0].count, size, floor_prefix))
     finally:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
-    print(report(rows, args, size, cpu))
-    save("carrier", args, rows, event_bytes=size, cpu_ms_per_push=cpu)
+    print(report(rows, args, size, cpu, servers))
+    save("carrier", args, rows, event_bytes=size, cpu_ms_per_push=cpu, cpu_ms_per_push_servers=servers)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -4,8 +4,9 @@ Starts the four services and the Twilio simulator as processes on fresh PostgreS
 private set of topics, on the scaled clock (a Monday morning in Beijing, sixty times faster, so the
 simulator's delivery receipts come within the working day). Every party first confirms an address
 with SMS consent and each number is scripted `delivered`; then N notices are submitted at once and a
-consumer on delivery's topic notes when each `delivery.RecipientServed` arrives. In the same run it
-measures the floor: raw aiokafka produce + consume and raw SQL inserts of the same number of messages.
+consumer on delivery's topic notes when each `delivery.RecipientServed` arrives. It reports the CPU each
+process spent per notice, the services' sum, and the run's PostgreSQL backends and the Kafka broker
+beside it. In the same run it measures the floor: raw aiokafka produce + consume and raw SQL inserts of the same number of messages.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import Figures, cpu_seconds, delete_topics, drop_databases, each, figures, make_databases, profiled, progress, save  # noqa: E402
+from bench.measure import KEEPALIVE_S, Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
 from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
 from songda.devstack import SERVICES, Stack  # noqa: E402
-from tests.support import EXAMPLE_NOTICE, KAFKA, address_confirmation, resident_id, stack_env, token, upload_document, with_documents  # noqa: E402
+from tests.support import EXAMPLE_NOTICE, KAFKA, address_confirmation, free_port, resident_id, stack_env, token, upload_document, with_documents  # noqa: E402
 
 COURT = token(Role.court, "C371002")
 # Monday 23 November 2026, 09:00 in Beijing: SMS goes out within working hours for the whole run.
@@ -78,7 +79,7 @@ def notices(count: int, run: str) -> list[tuple[dict[str, Any], list[Party]]]:
 
 async def prepare(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]], concurrency: int) -> None:
     """Scripts every number `delivered` at the simulator and records every party's address confirmation."""
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
         async def script(party: Party) -> None:
@@ -98,7 +99,7 @@ async def prepare(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]],
 
 async def submit(stack: Stack, built: list[tuple[dict[str, Any], list[Party]]], concurrency: int) -> dict[str, float]:
     """Submits the notices; returns each notice id with the wall-clock time its POST was sent."""
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=stack.url("intake"), headers=COURT, timeout=120, limits=limits) as client:
         # One document, uploaded once, served with every notice: the bench measures delivery, not uploads.
         sha256 = (await upload_document(client, "", headers=COURT))["sha256"]
@@ -155,8 +156,8 @@ class Outcomes:
             self.unserved.append(key)
 
 
-async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], int, dict[str, float], list[tuple[str, str]]]:
-    """Runs the services and the simulator and measures delivery; returns figures, event size, CPU ms per notice by process, the unserved."""
+async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], int, dict[str, float], dict[str, float], list[tuple[str, str]]]:
+    """Runs the services and the simulator and measures delivery; returns figures, event size, CPU ms per notice by process and by server, the unserved."""
     urls = await make_databases(run)
     env = {
         **stack_env(kafka=KAFKA, prefix=prefix),
@@ -168,7 +169,8 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         "TWILIO_SIM_SEED": "1",
         **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
     }
-    ports = {name: port + 100 for name, port in {**SERVICES, "twilio_sim": 8011}.items()}
+    # Free ports: several runs (or a run beside the tests) may share the machine.
+    ports = {name: free_port() for name in [*SERVICES, "twilio_sim"]}
     stack = Stack(env=env, ports=ports, log_dir=workdir / "log", run_dir=workdir / "run")
     built = notices(args.notices, run)
     outcomes = Outcomes(prefix)
@@ -179,7 +181,7 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         await outcomes.start()
         cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         began = time.time()
-        with profiled(stack.processes, args.profile):
+        with logs_on_failure(stack), profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
             sent = await submit(stack, built, args.concurrency)
             await outcomes.wait(2 * args.notices, timeout=args.timeout)
         cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
@@ -197,10 +199,10 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         figures("recipient (submit → RecipientServed)", each_recipient, seconds),
     ]
     size = round(sum(outcomes.sizes) / max(len(outcomes.sizes), 1))
-    return rows, size, cpu, outcomes.unserved
+    return rows, size, cpu, servers.per(args.notices), outcomes.unserved
 
 
-def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], unserved: int) -> str:
+def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], servers: dict[str, float], unserved: int) -> str:
     """Formats the figures as a table."""
     low, high = (s / SCALE * 1000 for s in SIM_DELIVERY_SECONDS)
     lines = [
@@ -213,6 +215,8 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
         lines.append(f"  {row.name:<38} {row.per_second:>12,.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {row.seconds:>9.2f}")
     lines.append(f"  delivery / raw aiokafka throughput: {rows[0].per_second / rows[2].per_second:.3f}")
     lines.append("  process CPU per notice (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items()))
+    lines.append(f"  whole system (the services' sum) CPU per notice: {sum(ms for name, ms in cpu.items() if name in SERVICES):.1f} ms")
+    lines.append("  server CPU per notice (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in servers.items()) + " (postgres: this run's backends; kafka: the whole broker)")
     return "\n".join(lines)
 
 
@@ -223,14 +227,15 @@ async def main(args: argparse.Namespace) -> None:
     await create_topics(KAFKA, prefix=floor_prefix)
     try:
         with tempfile.TemporaryDirectory(prefix="songda-bench-") as tmp:
-            rows, size, cpu, unserved = await measure(args, run, prefix, Path(tmp))
+            rows, size, cpu, servers, unserved = await measure(args, run, prefix, Path(tmp))
         rows.append(await kafka_floor(KAFKA, args.notices, size, floor_prefix))
         rows.append(await sql_floor(args.notices, size, args.concurrency))
     finally:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
-    print(report(rows, args, size, cpu, len(unserved)))
-    save("delivery", args, rows, event_bytes=size, cpu_ms_per_notice=cpu, unserved=len(unserved))
+    print(report(rows, args, size, cpu, servers, len(unserved)))
+    system = sum(ms for name, ms in cpu.items() if name in SERVICES)
+    save("delivery", args, rows, event_bytes=size, cpu_ms_per_notice=cpu, cpu_ms_per_notice_system=system, cpu_ms_per_notice_servers=servers, unserved=len(unserved))
     if unserved:
         raise SystemExit(f"{len(unserved)} recipients were not served by SMS; see the services' logs")
 

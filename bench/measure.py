@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -19,8 +20,8 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import ALL_TOPICS, TopicNames
-from songda.devstack import SERVICES
-from tests.support import POSTGRES
+from songda.devstack import SERVICES, Stack
+from tests.support import KAFKA, POSTGRES
 
 
 @dataclass
@@ -40,14 +41,23 @@ class Figures:
         return self.count / self.seconds
 
 
-def save(name: str, args: Any, rows: list[Figures], **facts: Any) -> None:
-    """Writes a run's arguments, facts and figures to var/bench/<name>-<UTC time>.json and says where."""
-    out = Path(__file__).resolve().parent.parent / "var" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+# uvicorn closes a connection idle for 5 s, and a client reusing it just then fails with ReadError (a loaded machine
+# stretches the idle time): the benches' HTTP clients let idle connections go well before.
+KEEPALIVE_S = 1.0
+
+# Set by bench/suite.py: the file a bench it runs writes its figures to, so the suite reads exactly that run's.
+OUT_VARIABLE = "SONGDA_BENCH_OUT"
+
+
+def save(name: str, args: Any, rows: list[Figures], **facts: Any) -> Path:
+    """Writes a run's arguments, facts and figures to $SONGDA_BENCH_OUT or var/bench/<name>-<UTC time>.json; says and returns where."""
+    repo = Path(__file__).resolve().parent.parent
+    path = Path(os.environ.get(OUT_VARIABLE) or repo / "var" / "bench" / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
     document = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, **facts, "rows": [asdict(r) | {"per_second": r.per_second} for r in rows]}
     path.write_text(json.dumps(document, indent=2))
-    print(f"  figures saved to {path.relative_to(out.parent.parent)}")
+    print(f"  figures saved to {path.relative_to(repo) if path.is_relative_to(repo) else path}")
+    return path
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -110,6 +120,101 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""  # the process ended meanwhile
+
+
+def _comm(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""  # the process ended meanwhile
+
+
+def _cpu_or_none(pid: int) -> float | None:
+    try:
+        return cpu_seconds(pid)
+    except (OSError, IndexError):
+        return None  # the process ended meanwhile
+
+
+class ServerCpu:
+    """CPU the servers spend for one run: the PostgreSQL backends serving its databases and the Kafka broker on KAFKA's port, sampled from /proc.
+
+    PostgreSQL names each backend's database in its process title ("postgres: user database host state"), so only the
+    backends of the run's databases count — not other runs on the same server, nor its shared writers. Backends come
+    and go, so a thread samples every half second and each keeps its last reading. The broker is one process shared
+    by every client on the machine: its figure includes whatever else ran meanwhile.
+    """
+
+    def __init__(self, databases: list[str], *, every_s: float = 0.5) -> None:
+        self.databases = {f" {name} " for name in databases}
+        self.every_s = every_s
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.broker = _broker(KAFKA)
+        self.broker_before: float | None = None
+        self.broker_after: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ServerCpu:
+        self._sample(first=True)
+        self.broker_before = _cpu_or_none(self.broker) if self.broker else None
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample(first=False)
+        self.broker_after = _cpu_or_none(self.broker) if self.broker else None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._sample(first=False)
+
+    def _sample(self, *, first: bool) -> None:
+        for pid in _pids():
+            title = _cmdline(pid)
+            if title.startswith("postgres: ") and any(name in title for name in self.databases):
+                spent = _cpu_or_none(int(pid))
+                if spent is not None:
+                    # A backend born during the run counts from zero; one present at the start from its first reading.
+                    self.first.setdefault(int(pid), spent if first else 0.0)
+                    self.last[int(pid)] = spent
+
+    def per(self, units: int) -> dict[str, float]:
+        """Returns CPU ms per unit: "postgres" (the run's backends) and "kafka" (the whole broker) when found."""
+        spent = {"postgres": sum(self.last[pid] - self.first[pid] for pid in self.last) * 1000 / units}
+        if self.broker_before is not None and self.broker_after is not None:
+            spent["kafka"] = (self.broker_after - self.broker_before) * 1000 / units
+        return spent
+
+
+def _broker(bootstrap: str) -> int | None:
+    """Returns the pid of the broker listening on the bootstrap's port: a java process running kafka.Kafka whose properties name that port."""
+    port = bootstrap.rsplit(":", 1)[1]
+    for pid in _pids():
+        argv = _cmdline(pid).split()
+        # Tests may start brokers of their own on other ports; their properties file (the last argument) says which.
+        if _comm(pid) == "java" and "kafka.Kafka" in argv:
+            try:
+                listeners = [line for line in Path(argv[-1]).read_text().splitlines() if line.startswith("listeners=")]
+            except OSError:
+                continue
+            if any(f":{port}," in f"{line}," for line in listeners):
+                return int(pid)
+    return None
+
+
+def _pids() -> list[str]:
+    return [entry.name for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
 async def each(label: str, items: list[Any], concurrency: int, send: Callable[[Any], Awaitable[Any]]) -> list[Any]:
     """Runs `send` over the items with `concurrency` at once, drawing a progress bar; returns the results in order."""
     results: list[Any] = [None] * len(items)
@@ -129,6 +234,17 @@ async def each(label: str, items: list[Any], concurrency: int, send: Callable[[A
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return results
+
+
+@contextmanager
+def logs_on_failure(stack: Stack, lines: int = 10) -> Iterator[None]:
+    """Prints the last lines each process logged when the block fails, so the reason shows beside the traceback."""
+    try:
+        yield
+    except BaseException:
+        for name in stack.processes:
+            print(f"\n{name}'s last log lines:\n{stack.tail(name, lines)}", file=sys.stderr)
+        raise
 
 
 @contextmanager
