@@ -290,7 +290,7 @@ async def read_party(session: AsyncSession, party_id: str) -> tuple[KnownParty |
     ]
     return known, PartyBook(
         facts=facts,
-        confirmations=[_confirmation_fact(_stored_confirmation(row)) for row in confirmations or ()],
+        confirmations=[confirmation_fact(_stored_confirmation(row)) for row in confirmations or ()],
         contacts=[
             Contact(kind=row["kind"], value=row["value"], source=row["source"], confirmed_on=_day(row["confirmed_on"]), worked_on=_day(row["worked_on"])) for row in contacts or ()
         ],
@@ -307,7 +307,8 @@ def _stored_confirmation(row: dict[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(**row | {"confirmed_on": date.fromisoformat(row["confirmed_on"]), "recorded_at": _moment(row["recorded_at"])})
 
 
-def _confirmation_fact(row: Any) -> ConfirmationFact:
+def confirmation_fact(row: Any) -> ConfirmationFact:
+    """Turns a stored confirmation (a row, or one read as JSON) into what resolution ranks."""
     consent = tuple(Consent.model_validate({**c, "source_case": row.case_number, "confirmed_on": row.confirmed_on}) for c in row.e_delivery)
     return ConfirmationFact(
         confirmation_id=row.id,
@@ -318,7 +319,7 @@ def _confirmation_fact(row: Any) -> ConfirmationFact:
             address=PostalAddress.parse(row.text),
             source=AddressSource.confirmation,
             postcode=row.postcode,
-            location=_location(vars(row)),
+            location=_location({"lat": row.lat, "lon": row.lon}),
             case_key=row.case_key,
             case_number=row.case_number,
             stage=Stage(row.stage),

@@ -257,7 +257,7 @@ class _Book:
         for row in await core_rows(session, select_rows(ENTRY).where(ENTRY.c.party_id.in_(party_ids))):
             self.entries[row.party_id][row.id] = _fact(row._mapping)
         for row in await core_rows(session, select_rows(CONFIRMATION).where(CONFIRMATION.c.party_id.in_(party_ids))):
-            self.confirmations[row.party_id].append(book._confirmation_fact(row))
+            self.confirmations[row.party_id].append(book.confirmation_fact(row))
         for row in await core_rows(session, select_rows(CONTACT).where(CONTACT.c.party_id.in_(party_ids))):
             self.contacts[row.party_id][(row.kind, row.value)] = Contact(kind=row.kind, value=row.value, source=row.source, confirmed_on=row.confirmed_on, worked_on=row.worked_on)
 

@@ -116,7 +116,7 @@ def test_a_confirmation_keeps_each_consent_s_form_and_an_express_one_keeps_its_i
         )
 
     stored = row([c.terms() for c in confirmation.e_delivery.channels])
-    (consent,) = book._confirmation_fact(SimpleNamespace(**stored)).consent
+    (consent,) = book.confirmation_fact(SimpleNamespace(**stored)).consent
     assert (consent.form, consent.source, consent.address_confirmed, consent.source_case) == (ConsentForm.pre_agreed, "借款合同第12条", False, confirmation.case_number)
     express = ConfirmationIn.model_validate(with_channel({})).e_delivery
     assert express is not None
