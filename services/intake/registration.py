@@ -12,7 +12,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake import access, book, courts, domain, firms, notices
+from services.intake import access, book, courts, domain, firms, notices, resolution
 from services.intake.book import CONFIRMATION, CONTACT, ENTRY, PARTY
 from services.intake.domain import AddressFact, KnownParty
 from services.intake.models import IntakeCourt, IntakeDocument, IntakeFirm, IntakeNotice, IntakeRecipient
@@ -264,22 +264,16 @@ class _Book:
     def match_or_record(self, identity: Identity, *, now: datetime) -> PartyMatch:
         """Finds the known party as resolution.match_or_record does, or records a new one when there is something to recognise it by."""
         found = self._match(identity)
-        if found.method is not MatchMethod.new:
+        if found.method is not MatchMethod.new or (row := resolution.new_party(identity, now=now)) is None:
             return found
-        first_phone = identity.phones[0] if identity.phones else None
-        party_id = book.party_id_for(id_type=identity.id_type, id_number=identity.id_number, name_key=identity.name_key, phone=first_phone)
-        if party_id is None:
-            return found
+        party_id = row["id"]
         if party_id not in self.parties:
-            row = book.party_row(
-                party_id=party_id, kind=identity.kind, name=identity.name, name_key=identity.name_key, id_type=identity.id_type, id_number=identity.id_number, now=now
-            )
             self.new_parties.append(row)
             self.parties[party_id] = _Party(KnownParty(party_id=party_id, name=identity.name, id_type=identity.id_type, id_number=identity.id_number), name_key=identity.name_key)
             self.entries.setdefault(party_id, {})
             self.confirmations.setdefault(party_id, [])
             self.contacts.setdefault(party_id, {})
-        return found.model_copy(update={"party_id": party_id, "note": found.note + "; recorded as a new party"})
+        return resolution.recorded(found, party_id)
 
     def _match(self, identity: Identity) -> PartyMatch:
         if identity.id_number:
@@ -296,16 +290,11 @@ class _Book:
 
     def resolve(self, found: PartyMatch, *, scope: domain.CaseScope, notice_facts: Sequence[AddressFact], today: date) -> Resolution:
         """Ranks the party's known addresses together with those the notice gives, as resolution.resolve does."""
-        facts = list(notice_facts)
-        confirmations: list[domain.ConfirmationFact] = []
-        contacts: list[Contact] = []
-        if found.party_id is not None:
-            facts += self.entries[found.party_id].values()
-            confirmations = self.confirmations[found.party_id]
-            contacts = sorted(self.contacts[found.party_id].values(), key=lambda c: (c.worked_on or date.min, c.confirmed_on or date.min), reverse=True)
-        in_force = domain.current_confirmations(confirmations)
-        ranked, expired = domain.rank_addresses([*facts, *(c.address for c in in_force.values())], scope=scope, today=today)
-        return Resolution(match=found, candidates=ranked, expired=expired, consent=domain.consent_for(confirmations, scope), contacts=contacts)
+        if found.party_id is None:
+            return resolution.ranked(found, facts=notice_facts, confirmations=[], contacts=[], scope=scope, today=today)
+        party_id = found.party_id
+        facts = [*notice_facts, *self.entries[party_id].values()]
+        return resolution.ranked(found, facts=facts, confirmations=self.confirmations[party_id], contacts=self.contacts[party_id].values(), scope=scope, today=today)
 
     def remember(self, party_id: str, recipient: dict[str, Any], facts: Sequence[AddressFact], *, now: datetime) -> None:
         """Adds what the notice says about the party to the book, a fact or contact already there left as it is."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,14 +59,23 @@ async def match(session: AsyncSession, identity: Identity) -> PartyMatch:
 async def match_or_record(session: AsyncSession, identity: Identity, *, now: datetime) -> PartyMatch:
     """Finds the known party, or records a new one when there is something to recognise it by next time."""
     found = await match(session, identity)
-    if found.method is not MatchMethod.new:
+    if found.method is not MatchMethod.new or (row := new_party(identity, now=now)) is None:
         return found
+    await book.insert_new(session, book.PARTY, [row])
+    return recorded(found, row["id"])
+
+
+def new_party(identity: Identity, *, now: datetime) -> dict[str, Any] | None:
+    """Returns the party row to record for an identity nothing matched; None when nothing would recognise it next time."""
     first_phone = identity.phones[0] if identity.phones else None
     party_id = book.party_id_for(id_type=identity.id_type, id_number=identity.id_number, name_key=identity.name_key, phone=first_phone)
     if party_id is None:
-        return found
-    row = book.party_row(party_id=party_id, kind=identity.kind, name=identity.name, name_key=identity.name_key, id_type=identity.id_type, id_number=identity.id_number, now=now)
-    await book.insert_new(session, book.PARTY, [row])
+        return None
+    return book.party_row(party_id=party_id, kind=identity.kind, name=identity.name, name_key=identity.name_key, id_type=identity.id_type, id_number=identity.id_number, now=now)
+
+
+def recorded(found: PartyMatch, party_id: str) -> PartyMatch:
+    """Returns the match of a party just recorded as new."""
     return found.model_copy(update={"party_id": party_id, "note": found.note + "; recorded as a new party"})
 
 
@@ -86,13 +96,16 @@ async def look_up(session: AsyncSession, identity: Identity, *, scope: CaseScope
 
 
 def _ranked(found: PartyMatch, known: book.PartyBook | None, *, scope: CaseScope, notice_facts: Sequence[AddressFact], today: date) -> Resolution:
-    facts = list(notice_facts)
-    confirmations: list[domain.ConfirmationFact] = []
-    contacts: list[Contact] = []
-    if known is not None:
-        facts += known.facts
-        confirmations = known.confirmations
-        contacts = sorted(known.contacts, key=lambda c: (c.worked_on or date.min, c.confirmed_on or date.min), reverse=True)
-    in_force = domain.current_confirmations(confirmations)
-    ranked, expired = domain.rank_addresses([*facts, *(c.address for c in in_force.values())], scope=scope, today=today)
-    return Resolution(match=found, candidates=ranked, expired=expired, consent=domain.consent_for(confirmations, scope), contacts=contacts)
+    if known is None:
+        return ranked(found, facts=notice_facts, confirmations=[], contacts=[], scope=scope, today=today)
+    return ranked(found, facts=[*notice_facts, *known.facts], confirmations=known.confirmations, contacts=known.contacts, scope=scope, today=today)
+
+
+def ranked(
+    found: PartyMatch, *, facts: Sequence[AddressFact], confirmations: Sequence[domain.ConfirmationFact], contacts: Iterable[Contact], scope: CaseScope, today: date
+) -> Resolution:
+    """Ranks a party's addresses and the confirmations in force, with its contacts, the latest worked first."""
+    in_force = domain.current_confirmations(list(confirmations))
+    ranked_, expired = domain.rank_addresses([*facts, *(c.address for c in in_force.values())], scope=scope, today=today)
+    latest_first = sorted(contacts, key=lambda c: (c.worked_on or date.min, c.confirmed_on or date.min), reverse=True)
+    return Resolution(match=found, candidates=ranked_, expired=expired, consent=domain.consent_for(list(confirmations), scope), contacts=latest_first)
