@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, text, update
+from sqlalchemy import BigInteger, Column, Index, Integer, Row, Text, text, update
+from sqlalchemy import select as select_rows
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.contracts.envelope import CONTENT_TYPE, Envelope
 from shared.contracts.topics import TopicNames
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.clock import Clock
-from shared.plumbing.db import Database, UTCDateTime
+from shared.plumbing.db import Database, UTCDateTime, core_rows, table_of
 from shared.plumbing.kafka import Producer
 
 log = structlog.get_logger(__name__)
@@ -156,11 +159,13 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
-    async def _unpublished(self, session: AsyncSession) -> list[OutboxMessage]:
-        result = await session.exec(select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None)).order_by(col(OutboxMessage.id)).limit(self._batch_size))
-        return list(result.all())
+    async def _unpublished(self, session: AsyncSession) -> Sequence[Row[Any]]:
+        # Plain rows, not ORM objects: the relay reads every message once and only needs these columns.
+        table = table_of(OutboxMessage)
+        wanted = select_rows(table.c.id, table.c.message_id, table.c.topic, table.c.key, table.c.event_type, table.c.payload)
+        return await core_rows(session, wanted.where(table.c.published_at.is_(None)).order_by(table.c.id).limit(self._batch_size))
 
-    async def _send(self, rows: list[OutboxMessage]) -> None:
+    async def _send(self, rows: Sequence[Row[Any]]) -> None:
         acks = [
             await self._producer.send(
                 self._topics.physical(row.topic),
@@ -172,7 +177,7 @@ class OutboxRelay:
         ]
         await asyncio.gather(*acks)
 
-    async def _mark_published(self, session: AsyncSession, rows: list[OutboxMessage]) -> None:
+    async def _mark_published(self, session: AsyncSession, rows: Sequence[Row[Any]]) -> None:
         if rows:
             ids = [row.id for row in rows]
             await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=self._clock.now()))
