@@ -28,11 +28,15 @@ from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 
 from services.delivery.policy import DEFAULT_FILE as DELIVERY_POLICY
-from shared.contracts.events import CandidateAddress, Consent, EDeliveryChannel, NoticeRegistered, Provenance, Recipient
+from services.intake import notices
+from services.intake.domain import rank_addresses
+from services.intake.models import IntakeNotice
+from services.intake.resolution import Resolution
+from shared.contracts.events import CandidateAddress, Consent, EDeliveryChannel, MatchMethod, NoticeRegistered, PartyMatch, Provenance, Recipient
 from shared.contracts.registry import Event
 from shared.contracts.values import Phone, resident_id_check_char
 from shared.plumbing.auth import Role, mint
-from shared.plumbing.clock import ScaledClock
+from shared.plumbing.clock import ScaledClock, local_date
 from shared.plumbing.pdf import html_to_pdf
 from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
 
@@ -377,3 +381,14 @@ def without_contact_hours(directory: Path, *, policy: Path | None = None) -> Pat
     path = directory / "policy.toml"
     path.write_text(shipped, encoding="utf-8")
     return path
+
+
+def ranked_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
+    """Builds intake's stored notice as registration would with an empty address book: only the notice's own addresses ranked."""
+    notice = notices.unresolved_notice(payload, now=now)
+    scope, today = notices.case_scope(notice), local_date(now)
+    for recipient in notice.notice["recipients"]:
+        ranked, expired = rank_addresses(notices.notice_facts(recipient, notice=notice), scope=scope, today=today)
+        unmatched = PartyMatch(party_id=None, method=MatchMethod.new, matched_on=[], note="not yet matched against the address book")
+        recipient.update(notices.resolved_fields(Resolution(match=unmatched, candidates=ranked, expired=expired)))
+    return notice

@@ -12,18 +12,8 @@ from services.intake.models import IntakeNotice
 from services.intake.resolution import Resolution
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
-from shared.contracts.events import AddressSource, Consent, GeoPoint, MatchMethod, NoticeRegistered, PartyMatch, Recipient, Stage
+from shared.contracts.events import AddressSource, Consent, GeoPoint, NoticeRegistered, Recipient, Stage
 from shared.plumbing.clock import local_date
-
-
-def new_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
-    """Builds the stored notice from a validated request: ids, due date, fingerprint, and the notice's own addresses ranked."""
-    notice = unresolved_notice(payload, now=now)
-    scope, today = case_scope(notice), local_date(now)
-    for recipient in notice.notice["recipients"]:
-        ranked, expired = domain.rank_addresses(notice_facts(recipient, notice=notice), scope=scope, today=today)
-        recipient.update(resolved_fields(Resolution(match=unmatched(), candidates=ranked, expired=expired)))
-    return notice
 
 
 def unresolved_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
@@ -89,10 +79,6 @@ def merged_consent(*sources: list[Consent]) -> list[Consent]:
         for consent in consents:
             merged.setdefault((consent.channel, consent.address), consent)
     return list(merged.values())
-
-
-def unmatched() -> PartyMatch:
-    return PartyMatch(party_id=None, method=MatchMethod.new, matched_on=[], note="not yet matched against the address book")
 
 
 def resolved_fields(resolved: Resolution) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from services.delivery.models import DeliveryNotice
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app as create_evidence
 from services.evidence.models import EvidenceNotice, EvidenceTimelineEntry
-from services.intake.notices import new_notice, registered_event
+from services.intake.notices import registered_event
 from services.intake.requests import NoticeIn
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import INTAKE_EVENTS, TopicNames, dlq
@@ -29,7 +29,7 @@ from shared.plumbing.db import Database, create_tables
 from shared.plumbing.inbox import InboxMessage
 from shared.plumbing.kafka import Producer
 from shared.plumbing.runtime import PLUMBING_TABLES, Runtime
-from tests.support import eventually, notice_payload, read_topic, running, settings
+from tests.support import eventually, notice_payload, ranked_notice, read_topic, running, settings
 
 CLOCK = RealClock()
 
@@ -37,7 +37,7 @@ CLOCK = RealClock()
 def registered(index: int, *, notice_id: str | None = None) -> Envelope:
     """Returns an intake.NoticeRegistered envelope as intake would publish it."""
     payload = NoticeIn.model_validate(notice_payload(index)).model_dump(mode="json")
-    notice = new_notice(payload, now=CLOCK.now())
+    notice = ranked_notice(payload, now=CLOCK.now())
     if notice_id:
         notice.id = notice_id
     event = registered_event(notice)

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.intake.notices import new_notice, registered_event
+from services.intake.notices import registered_event
 from services.intake.requests import NoticeIn
 from shared.contracts.envelope import Envelope, schema_uri, wrap
 from shared.contracts.events import NoticeRegistered
 from shared.contracts.registry import Event, UnknownEvent, decode, event, has_upcaster, upcaster
+from tests.support import ranked_notice
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "docs" / "examples" / "notice.json").read_text())
 SHANGHAI_TZ = timezone(timedelta(hours=8))
@@ -60,7 +61,7 @@ def _gadget_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
 def notice_registered() -> NoticeRegistered:
     """Builds the event from docs/examples/notice.json through intake's own code path."""
     payload = NoticeIn.model_validate(EXAMPLE).model_dump(mode="json")
-    return registered_event(new_notice(payload, now=REGISTERED_AT))
+    return registered_event(ranked_notice(payload, now=REGISTERED_AT))
 
 
 def envelope_for(event_type: str, version: int, data: dict[str, Any]) -> Envelope:
