@@ -29,11 +29,12 @@ async def repeat(
         if again_while_busy and found:
             wait = wait_s
             continue
-        await _pause(wait, wake)
+        await pause(wait, wake)
         wait = wait_s if found or idle_max_s is None else min(wait * 2, max(idle_max_s, wait_s))
 
 
-async def _pause(seconds: float, wake: asyncio.Event | None) -> None:
+async def pause(seconds: float, wake: asyncio.Event | None) -> None:
+    """Waits `seconds`, or less when `wake` is set meanwhile."""
     if wake is None:
         await asyncio.sleep(seconds)
         return

@@ -22,6 +22,7 @@ from shared.plumbing.backoff import Backoff
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database, UTCDateTime, core_rows, table_of
 from shared.plumbing.kafka import Producer
+from shared.plumbing.loops import pause
 
 log = structlog.get_logger(__name__)
 
@@ -124,13 +125,7 @@ class OutboxRelay:
             failures = 0
             backoff.reset()
             if count < self._batch_size:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the event is set,
-                # and this loop would then outlive the supervisor's stop.
-                try:
-                    async with asyncio.timeout(idle_s):
-                        await self._wakeup.wait()
-                except TimeoutError:
-                    pass
+                await pause(idle_s, self._wakeup)
             # Our own commits wake the relay, so while nothing comes the poll (a transaction with the lock and a
             # SELECT) only catches rows another process committed: it slows down to `idle_polls` × poll.
             # Rows found, or the lock held by another relay (whose rows may be next), keep the short poll.
