@@ -17,7 +17,7 @@ from services.delivery.adapters.twilio import ProviderResult, ProviderStatus, Pr
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.inputs import Accepted, Input
 from services.delivery.domain.machine import MAILED
-from services.delivery.models import DeliveryCallback, DeliveryOutgoing, SendStatus
+from services.delivery.models import DeliveryCallback, DeliveryOutgoing, DeliveryRecipient, SendStatus
 from services.delivery.workflow import advance
 from shared.contracts.events import Channel
 from shared.plumbing import ledger
@@ -60,7 +60,7 @@ async def dispatch(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing) -> None:
     now = deps.clock.now()
     async with deps.db.transaction() as session:
         row = await _locked(session, outgoing.attempt_id)
-        if row.status != SendStatus.pending:
+        if row is None or row.status != SendStatus.pending:
             return
         event = _answer(deps, row, result, now=now)
         # Accepted waits for its final status (a callback or a status check); anything else is final now.
@@ -114,8 +114,12 @@ async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, erro
         await session.exec(marked)
 
 
-async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing:
-    return (await session.exec(select(DeliveryOutgoing).where(DeliveryOutgoing.attempt_id == attempt_id).with_for_update())).one()
+async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing | None:
+    """Locks the attempt's recipient, then the attempt: the order workflow.save holds them in when it withdraws a rival channel's message."""
+    # The other order deadlocks: parallel channels answering at once would each hold one row and wait for the other's.
+    recipient = select(DeliveryOutgoing.recipient_id).where(DeliveryOutgoing.attempt_id == attempt_id).scalar_subquery()
+    await session.exec(select(DeliveryRecipient.id).where(DeliveryRecipient.id == recipient).with_for_update())
+    return (await session.exec(select(DeliveryOutgoing).where(DeliveryOutgoing.attempt_id == attempt_id).with_for_update())).one_or_none()
 
 
 def _status_input(outgoing: DeliveryOutgoing, params: Mapping[str, str], *, at: datetime) -> Input | None:
@@ -130,7 +134,7 @@ async def apply_callback(deps: DeliveryDeps, *, attempt_id: str, params: Mapping
     """Applies a verified status callback once: None for a repeat, otherwise whether it changed the recipient's delivery."""
     now = deps.clock.now()
     async with deps.db.transaction() as session:
-        row = await session.get(DeliveryOutgoing, attempt_id)
+        row = await _locked(session, attempt_id)
         if row is None or row.channel not in (Channel.sms, Channel.voice):
             raise NoSuchCall(attempt_id)
         claim = insert_ignoring_duplicates(session, DeliveryCallback).values(key=f"{sid}:{status}", attempt_id=attempt_id, received_at=now)
@@ -149,7 +153,7 @@ async def apply_bounce(deps: DeliveryDeps, *, bounce: dsn.Bounce) -> bool | None
     """Applies a verified bounce of one of delivery's e-mails once: None for a repeat, otherwise whether it changed the recipient's delivery."""
     now = deps.clock.now()
     async with deps.db.transaction() as session:
-        row = await session.get(DeliveryOutgoing, bounce.attempt_id)
+        row = await _locked(session, bounce.attempt_id)
         if row is None or row.channel not in MAILED:
             raise NoSuchCall(bounce.attempt_id)
         claim = insert_ignoring_duplicates(session, DeliveryCallback).values(
@@ -180,7 +184,7 @@ async def check_status(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing, quiet:
 async def _apply_status(deps: DeliveryDeps, attempt_id: str, status: ProviderStatus, *, now: datetime, quiet: timedelta, give_up: timedelta) -> None:
     async with deps.db.transaction() as session:
         row = await _locked(session, attempt_id)
-        if row.status != SendStatus.sent:
+        if row is None or row.status != SendStatus.sent:
             return
         # The time Twilio reached the status, not the time we asked: the arrival date is the service date (Interp. 135).
         event = _status_input(row, status.params, at=status.at or now)
