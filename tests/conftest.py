@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import ALL_TOPICS, TopicNames, create_topics
+from shared.plumbing import supervisor
 from tests.support import KAFKA, POSTGRES, pg_url
 
 HOW_TO_START = "`make test` starts it; to run pytest by hand, start it with `bash deploy/{}/start.sh`"
+
+
+@pytest.fixture(autouse=True)
+def background_tasks_must_not_die(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fails the test, naming the task and its error, when a service running inside pytest loses a background task."""
+    # In production a dead task stops the process (supervisor.terminate_process); here that signal would stop pytest itself.
+    died: list[str] = []
+    monkeypatch.setattr(supervisor, "terminate_process", lambda name, exc: died.append(f"{name}: {type(exc).__name__}: {exc}"))
+    yield
+    assert not died, f"a service's background task died: {died}"
 
 
 @pytest.fixture(scope="session")

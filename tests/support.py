@@ -267,11 +267,25 @@ async def submit_with_consent(client: httpx.AsyncClient, intake: str, *, phone: 
     return body["id"], body["recipients"][0]["recipient_id"]
 
 
+# Below Linux's ephemeral range (32768 on): a port from that range can go to any client's outgoing connection (Kafka,
+# PostgreSQL, HTTP) between the check here and the server's bind, and the server then fails with "address in use".
+_LISTEN_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """Returns a TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """Returns a TCP port nobody listens on right now, never the same twice in a run."""
+    while True:
+        port = random.choice(_LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 async def committed_offsets(kafka: str, group: str) -> int:

@@ -27,7 +27,7 @@ from shared.plumbing.outbox import OutboxMessage, OutboxRelay
 from shared.plumbing.ratelimit import RateLimits, limited
 from shared.plumbing.revocations import RevocationList, RevocationWatcher
 from shared.plumbing.settings import Environment, ServiceSettings
-from shared.plumbing.supervisor import Supervisor, terminate_process
+from shared.plumbing.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,7 @@ def _bound_any(handler: AnyMessageHandler, deps: Deps) -> EnvelopeHandler:
 class Runtime:
     """A running service's shared parts; lives on app.state.runtime."""
 
-    def __init__(self, spec: ServiceSpec, settings: ServiceSettings, *, on_failure: Callable[[str, BaseException], None] = terminate_process) -> None:
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings, *, on_failure: Callable[[str, BaseException], None] | None = None) -> None:
         common = settings.common
         self.spec = spec
         self.settings = settings
@@ -230,7 +230,7 @@ async def healthz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, on_failure: Callable[[str, BaseException], None] = terminate_process) -> FastAPI:
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, on_failure: Callable[[str, BaseException], None] | None = None) -> FastAPI:
     """Builds a service's FastAPI app with its runtime started and stopped by the lifespan."""
     runtime = Runtime(spec, settings, on_failure=on_failure)
 
