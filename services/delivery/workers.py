@@ -44,7 +44,7 @@ class Dispatcher:
         async with self.deps.db.sessions() as session:
             statement = select(DeliveryOutgoing).where(DeliveryOutgoing.status == SendStatus.pending, col(DeliveryOutgoing.next_try_at) <= now)
             queued = (await session.exec(statement.order_by(col(DeliveryOutgoing.next_try_at)).limit(self.batch))).all()
-        await asyncio.gather(*(sending.dispatch(self.deps, outgoing=outgoing) for outgoing in queued))
+        await sending.dispatch_all(self.deps, queued)
         return len(queued)
 
 

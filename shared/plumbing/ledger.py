@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, update
+from sqlalchemy import Column, bindparam, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.plumbing.clock import Clock
-from shared.plumbing.db import Database, JSONDoc, UTCDateTime, insert_ignoring_duplicates
+from shared.plumbing.db import Database, JSONDoc, UTCDateTime, insert_ignoring_duplicates, table_of
 
 Result = dict[str, Any]
 
@@ -35,12 +37,25 @@ class SideEffect(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
+_TABLE = table_of(SideEffect)
+
+
 class SideEffectInDoubt(RuntimeError):
     """A call was requested earlier but its outcome is unknown and cannot be reconciled."""
 
 
 class NotWanted(RuntimeError):
     """The caller's `wanted` check said the call is no longer wanted: nothing was claimed or called."""
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One outside call to make at most once for `key`, and how to learn its outcome when an earlier try left it unknown."""
+
+    key: str
+    kind: str
+    call: Callable[[], Awaitable[Result]]
+    reconcile: Callable[[], Awaitable[Result | None]] | None = None
 
 
 async def perform(
@@ -62,26 +77,70 @@ async def perform(
     partition's messages one after another. `wanted`, when given, is asked in the transaction that claims the
     key (one round trip fewer than asking before); when it answers False, perform raises NotWanted.
     """
-    async with db.transaction() as session:
-        if wanted is not None and not await wanted(session):
-            raise NotWanted(f"{kind} {key} is no longer wanted")
-        statement = insert_ignoring_duplicates(db.engine, SideEffect).values(key=key, kind=kind, status=EffectStatus.requested, requested_at=clock.now())
-        first = (await session.exec(statement)).rowcount == 1
-        entry = None if first else (await session.exec(select(SideEffect).where(SideEffect.key == key))).one()
-    if entry is not None and entry.status is EffectStatus.done:
-        return dict(entry.result or {})
-    if entry is not None:
-        if reconcile is None:
-            raise SideEffectInDoubt(f"{kind} {key} was requested before and its outcome is unknown")
-        known = await reconcile()
-        if known is not None:
-            return await _record(db, key=key, result=known, clock=clock)
-    return await _record(db, key=key, result=await call(), clock=clock)
+
+    async def still_wanted(session: AsyncSession, keys: Sequence[str]) -> Collection[str]:
+        return keys if wanted is None or await wanted(session) else ()
+
+    [outcome] = await perform_all(db, [Effect(key=key, kind=kind, call=call, reconcile=reconcile)], clock=clock, wanted=still_wanted)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
-async def _record(db: Database, *, key: str, result: Result, clock: Clock) -> Result:
+async def perform_all(
+    db: Database, effects: Sequence[Effect], *, clock: Clock, wanted: Callable[[AsyncSession, Sequence[str]], Awaitable[Collection[str]]] | None = None
+) -> list[Result | BaseException]:
+    """Performs each effect as `perform` does, but claims them all in one transaction, calls them concurrently and records them all in one.
+
+    Returns, in order, each effect's result or the exception `perform` would have raised for it. `wanted`, when
+    given, answers which of the keys are still wanted, in the claiming transaction. The keys must be distinct.
+    """
+    keys = [effect.key for effect in effects]
+    if not keys:
+        return []
+    if len(set(keys)) != len(keys):
+        raise ValueError("perform_all needs distinct keys")
     async with db.transaction() as session:
-        # One UPDATE rather than load, change and flush: the entry was claimed above, so it is there.
-        done = update(SideEffect).where(col(SideEffect.key) == key).values(status=EffectStatus.done, result=result, completed_at=clock.now())
-        await session.exec(done)
-    return result
+        chosen = set(keys if wanted is None else await wanted(session, keys))
+        claimed, earlier = await _claim(db, session, [effect for effect in effects if effect.key in chosen], now=clock.now())
+
+    async def outcome(effect: Effect) -> tuple[Result, bool]:
+        """Returns the effect's result and whether it is new, to be recorded."""
+        if effect.key not in chosen:
+            raise NotWanted(f"{effect.kind} {effect.key} is no longer wanted")
+        entry = None if effect.key in claimed else earlier[effect.key]
+        if entry is not None and entry.status is EffectStatus.done:
+            return dict(entry.result or {}), False
+        if entry is not None:
+            if effect.reconcile is None:
+                raise SideEffectInDoubt(f"{effect.kind} {effect.key} was requested before and its outcome is unknown")
+            known = await effect.reconcile()
+            if known is not None:
+                return known, True
+        return await effect.call(), True
+
+    outcomes = await asyncio.gather(*(outcome(effect) for effect in effects), return_exceptions=True)
+    await _record(db, {effect.key: done[0] for effect, done in zip(effects, outcomes, strict=True) if not isinstance(done, BaseException) and done[1]}, clock=clock)
+    return [done if isinstance(done, BaseException) else done[0] for done in outcomes]
+
+
+async def _claim(db: Database, session: AsyncSession, effects: Sequence[Effect], *, now: datetime) -> tuple[set[str], dict[str, SideEffect]]:
+    """Claims the effects' keys in one INSERT; returns the keys claimed now and the entries earlier tries left."""
+    if not effects:
+        return set(), {}
+    rows = [{"key": effect.key, "kind": effect.kind, "status": EffectStatus.requested, "requested_at": now} for effect in effects]
+    statement = insert_ignoring_duplicates(db.engine, SideEffect).values(rows).returning(_TABLE.c.key)
+    claimed = set((await session.exec(statement)).scalars().all())
+    rest = [effect.key for effect in effects if effect.key not in claimed]
+    if not rest:
+        return claimed, {}
+    return claimed, {entry.key: entry for entry in (await session.exec(select(SideEffect).where(col(SideEffect.key).in_(rest)))).all()}
+
+
+async def _record(db: Database, results: Mapping[str, Result], *, clock: Clock) -> None:
+    if not results:
+        return
+    # One UPDATE run for every key rather than load, change and flush: each entry was claimed above, so it is there.
+    done = update(_TABLE).where(_TABLE.c.key == bindparam("done_key")).values(status=EffectStatus.done, result=bindparam("done_result"), completed_at=clock.now())
+    async with db.transaction() as session:
+        await session.exec(done, params=[{"done_key": key, "done_result": result} for key, result in results.items()])

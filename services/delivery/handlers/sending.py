@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,30 +37,47 @@ def status_callback(deps: DeliveryDeps, attempt_id: str) -> str:
 
 async def dispatch(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing) -> None:
     """Sends one queued message or call through the ledger and applies the provider's answer."""
-    call, reconcile = _operations(deps, outgoing)
+    await dispatch_all(deps, [outgoing])
 
-    async def still_pending(session: AsyncSession) -> bool:
-        row = await session.get(DeliveryOutgoing, outgoing.attempt_id)
-        return row is not None and row.status == SendStatus.pending
 
-    try:
-        key = f"{outgoing.channel}:{outgoing.attempt_id}"
-        result = await ledger.perform(deps.db, key=key, kind=outgoing.channel, clock=deps.clock, call=call, reconcile=reconcile, wanted=still_pending)
-    except ledger.NotWanted:
-        # Withdrawn since it was queued: another channel served first (OLR Art. 32).
-        return
-    except ledger.SideEffectInDoubt as exc:
-        # Sent or not, nobody can tell; sending again could serve twice. The attempt's due time moves the plan on.
-        log.error("dispatch.in_doubt", attempt_id=outgoing.attempt_id, channel=outgoing.channel, error=str(exc))
-        await _mark(deps, outgoing.attempt_id, status=SendStatus.in_doubt, error=str(exc))
-        return
-    except (ProviderUnavailable, MailUnavailable) as exc:
-        log.warning("dispatch.retry", attempt_id=outgoing.attempt_id, channel=outgoing.channel, tries=outgoing.tries + 1, error=type(exc).__name__)
-        await _mark(deps, outgoing.attempt_id, status=SendStatus.pending, error=str(exc), retry_in=timedelta(seconds=min(2 ** (outgoing.tries + 1), 300)))
-        return
+async def dispatch_all(deps: DeliveryDeps, outgoings: Sequence[DeliveryOutgoing]) -> None:
+    """Sends queued messages and calls through the ledger, claimed together and recorded together, and applies each provider's answer."""
+    by_key = {f"{outgoing.channel}:{outgoing.attempt_id}": outgoing for outgoing in outgoings}
+
+    async def still_pending(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+        ids = [by_key[key].attempt_id for key in keys]
+        statement = select(DeliveryOutgoing.attempt_id).where(col(DeliveryOutgoing.attempt_id).in_(ids), DeliveryOutgoing.status == SendStatus.pending)
+        pending = set((await session.exec(statement)).all())
+        return {key for key in keys if by_key[key].attempt_id in pending}
+
+    effects = [ledger.Effect(key, outgoing.channel, *_operations(deps, outgoing)) for key, outgoing in by_key.items()]
+    outcomes = await ledger.perform_all(deps.db, effects, clock=deps.clock, wanted=still_pending)
+    await asyncio.gather(*(_settle(deps, outgoing, outcome) for outgoing, outcome in zip(by_key.values(), outcomes, strict=True)))
+
+
+async def _settle(deps: DeliveryDeps, outgoing: DeliveryOutgoing, outcome: dict[str, Any] | BaseException) -> None:
+    match outcome:
+        case ledger.NotWanted():
+            # Withdrawn since it was queued: another channel served first (OLR Art. 32).
+            return
+        case ledger.SideEffectInDoubt():
+            # Sent or not, nobody can tell; sending again could serve twice. The attempt's due time moves the plan on.
+            log.error("dispatch.in_doubt", attempt_id=outgoing.attempt_id, channel=outgoing.channel, error=str(outcome))
+            await _mark(deps, outgoing.attempt_id, status=SendStatus.in_doubt, error=str(outcome))
+            return
+        case ProviderUnavailable() | MailUnavailable():
+            log.warning("dispatch.retry", attempt_id=outgoing.attempt_id, channel=outgoing.channel, tries=outgoing.tries + 1, error=type(outcome).__name__)
+            await _mark(deps, outgoing.attempt_id, status=SendStatus.pending, error=str(outcome), retry_in=timedelta(seconds=min(2 ** (outgoing.tries + 1), 300)))
+            return
+        case BaseException():
+            raise outcome
+    await _apply_answer(deps, outgoing.attempt_id, outcome)
+
+
+async def _apply_answer(deps: DeliveryDeps, attempt_id: str, result: dict[str, Any]) -> None:
     now = deps.clock.now()
     async with deps.db.transaction() as session:
-        row = await _locked(session, outgoing.attempt_id)
+        row = await _locked(session, attempt_id)
         if row is None or row.status != SendStatus.pending:
             return
         event = _answer(deps, row, result, now=now)
