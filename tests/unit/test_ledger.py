@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.plumbing.clock import RealClock
 from shared.plumbing.db import Database, create_tables, table_of
-from shared.plumbing.ledger import EffectStatus, NotWanted, SideEffect, SideEffectInDoubt, perform
+from shared.plumbing.ledger import Effect, EffectStatus, NotWanted, SideEffect, SideEffectInDoubt, perform, perform_all
 
 CLOCK = RealClock()
 
@@ -165,3 +165,40 @@ async def test_wanted_call_is_made_once(db: Database) -> None:
     assert await perform(db, key="k", kind="sms", clock=CLOCK, call=call, wanted=pending) == {"message_id": "m-1"}
     assert await perform(db, key="k", kind="sms", clock=CLOCK, call=call, wanted=pending) == {"message_id": "m-1"}
     assert (call.calls, len(asked)) == (1, 2)
+
+
+async def test_perform_all_settles_each_effect_as_perform_would(db: Database) -> None:
+    await perform(db, key="done", kind="sms", clock=CLOCK, call=Counter({"message_id": "earlier"}))
+    await fail_once(db, "doubt")
+    await fail_once(db, "found")
+    fresh, lost, unwanted, repeat, doubtful = Counter({"message_id": "new"}), Counter(error=TimeoutError("no answer")), Counter(), Counter(), Counter()
+    asked, reconcile = answering({"message_id": "reconciled"})
+
+    async def all_but_unwanted(session: AsyncSession, keys: Sequence[str]) -> list[str]:
+        return [key for key in keys if key != "unwanted"]
+
+    effects = [
+        Effect("fresh", "sms", fresh),
+        Effect("lost", "sms", lost),
+        Effect("unwanted", "sms", unwanted),
+        Effect("done", "sms", repeat),
+        Effect("doubt", "sms", doubtful),
+        Effect("found", "sms", Counter(), reconcile),
+    ]
+    outcomes = await perform_all(db, effects, clock=CLOCK, wanted=all_but_unwanted)
+    assert outcomes[0] == {"message_id": "new"} and outcomes[3] == {"message_id": "earlier"} and outcomes[5] == {"message_id": "reconciled"}
+    assert isinstance(outcomes[1], TimeoutError) and isinstance(outcomes[2], NotWanted) and isinstance(outcomes[4], SideEffectInDoubt)
+    assert (fresh.calls, lost.calls, unwanted.calls, repeat.calls, doubtful.calls, len(asked)) == (1, 1, 0, 0, 0, 1)
+    statuses = {key: (await entry(db, key)) for key in ("fresh", "lost", "unwanted", "found")}
+    assert statuses["fresh"] is not None and statuses["fresh"].status == EffectStatus.done
+    assert statuses["found"] is not None and statuses["found"].result == {"message_id": "reconciled"}
+    assert statuses["lost"] is not None and statuses["lost"].status == EffectStatus.requested
+    assert statuses["unwanted"] is None
+
+
+async def test_perform_all_refuses_a_key_twice(db: Database) -> None:
+    call = Counter()
+    with pytest.raises(ValueError, match="distinct"):
+        await perform_all(db, [Effect("k", "sms", call), Effect("k", "sms", call)], clock=CLOCK)
+    assert call.calls == 0
+    assert await entry(db, "k") is None
