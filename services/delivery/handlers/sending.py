@@ -133,11 +133,14 @@ async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, erro
 
 
 async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing | None:
-    """Locks the attempt's recipient, then the attempt: the order workflow.save holds them in when it withdraws a rival channel's message."""
+    """Locks the attempt's recipient, then the attempt, in one statement: the order workflow.save holds them in when it withdraws a rival channel's message."""
     # The other order deadlocks: parallel channels answering at once would each hold one row and wait for the other's.
-    recipient = select(DeliveryOutgoing.recipient_id).where(DeliveryOutgoing.attempt_id == attempt_id).scalar_subquery()
-    await session.exec(select(DeliveryRecipient.id).where(DeliveryRecipient.id == recipient).with_for_update())
-    return (await session.exec(select(DeliveryOutgoing).where(DeliveryOutgoing.attempt_id == attempt_id).with_for_update())).one_or_none()
+    # The recipient is locked in a materialised CTE, which the join must read before the outer FOR UPDATE sees the
+    # attempt's row: the recipient's lock always comes first, and the attempt's row is re-read once it is locked.
+    recipient_id = select(DeliveryOutgoing.recipient_id).where(DeliveryOutgoing.attempt_id == attempt_id).scalar_subquery()
+    recipient = select(DeliveryRecipient.id).where(DeliveryRecipient.id == recipient_id).with_for_update().cte("locked_recipient").prefix_with("MATERIALIZED", dialect="postgresql")
+    attempt = select(DeliveryOutgoing).join(recipient, recipient.c.id == DeliveryOutgoing.recipient_id).where(DeliveryOutgoing.attempt_id == attempt_id)
+    return (await session.exec(attempt.with_for_update(of=DeliveryOutgoing))).one_or_none()
 
 
 def _status_input(outgoing: DeliveryOutgoing, params: Mapping[str, str], *, at: datetime) -> Input | None:
