@@ -51,7 +51,7 @@ async def _insert_new(session: AsyncSession, notice: DeliveryNotice) -> bool:
     # One statement instead of a read, an add and a flush, and no autoflush before it: what the batch's earlier notices
     # staged (recipients, messages, outbox rows) stays pending and goes to the database together at commit.
     with session.no_autoflush:
-        inserted = (await session.execute(statement, notice.model_dump())).first()
+        inserted = (await session.exec(statement, params=notice.model_dump())).first()
     if inserted is None:
         return False
     make_transient_to_detached(notice)
