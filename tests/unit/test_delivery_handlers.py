@@ -44,7 +44,7 @@ from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
-from shared.plumbing.consumer import MessageContext
+from shared.plumbing.consumer import BatchWork, MessageContext
 from shared.plumbing.db import Database, create_tables
 from shared.plumbing.documents import DocumentStore
 from shared.plumbing.outbox import OutboxMessage
@@ -81,6 +81,16 @@ class World:
         async with self.deps.db.transaction() as session:
             context = MessageContext(session=session, envelope=envelope, raw=b"", clock=self.clock, source="test")
             await handler(self.deps, message=context, event=event)
+
+    async def consume_together(self, events: list[Event], *, notice_id: str) -> None:
+        """Hands events to their handlers in one transaction, each as its own message, as the runner applies a batch."""
+        async with self.deps.db.transaction() as session:
+            batch = BatchWork()
+            for event in events:
+                envelope = event.envelope(source="test", subject=notice_id, time=self.clock.now(), correlationid=notice_id)
+                context = MessageContext(session=session, envelope=envelope, raw=b"", clock=self.clock, source="test", batch=batch)
+                await consumers.HANDLERS[event.type](self.deps, message=context, event=event)
+            await batch.flush(session)
 
     async def staged(self, topic: str = DELIVERY_EVENTS) -> list[dict]:
         """Returns the envelopes staged in the outbox for `topic`, oldest first."""
@@ -159,6 +169,17 @@ async def test_an_sms_sent_once_and_its_delivered_callback_serves_the_recipient(
         "a repeated callback is a no-op"
     )
     assert await world.types() == ["delivery.AttemptStarted", "delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
+
+
+async def test_a_notice_registered_again_under_another_message_is_recorded_once_in_a_batch_and_after_it(world: World) -> None:
+    registered = notice()
+    await world.consume_together([registered, registered], notice_id=registered.notice_id)
+    await world.consume(registered, notice_id=registered.notice_id)
+    async with world.deps.db.sessions() as session:
+        assert len((await session.exec(select(DeliveryNotice))).all()) == 1
+        assert len((await session.exec(select(DeliveryRecipient))).all()) == 1
+    assert len(await world.outgoing()) == 1
+    assert await world.types() == ["delivery.AttemptStarted"]
 
 
 async def test_a_send_the_provider_never_answered_waits_for_its_retry_time_and_then_goes_out_once(world: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,13 +14,11 @@ from services.delivery.models import DeliveryEvidence, DeliveryNotice, DeliveryR
 from services.delivery.workflow import advance, begin_recipient
 from shared.contracts.events import AddressConfirmed, DispatchFailed, EvidenceRecorded, NoticeRegistered, ReceiptReturned, TrackingUpdated, WaybillCreated
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates
+from shared.plumbing.db import insert_ignoring_duplicates, table_of
 
 
 async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: NoticeRegistered) -> None:
     """Takes a registered notice on and starts every recipient's plan."""
-    if await message.session.get(DeliveryNotice, event.notice_id) is not None:
-        return
     now = deps.clock.now()
     notice = DeliveryNotice(
         id=event.notice_id,
@@ -37,11 +36,27 @@ async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: N
         party_names=search.party_names(r.name for r in event.recipients),
         case_search=search.search_text(event.case_number),
     )
-    message.session.add(notice)
+    if not await _insert_new(message.session, notice):
+        return
     case = Case(notice_id=event.notice_id, court_id=event.court_id, court_name=event.court_name, case_number=event.case_number, documents=[d.title for d in event.documents])
-    await message.session.flush()
     for position, recipient in enumerate(event.recipients):
         await begin_recipient(message.session, notice=notice, case=case, recipient=recipient, position=position, now=now, setup=deps.setup, causation=str(message.envelope.id))
+
+
+async def _insert_new(session: AsyncSession, notice: DeliveryNotice) -> bool:
+    """Inserts the notice unless it is already known, and keeps it in the session as stored; False when it was known."""
+    table = table_of(DeliveryNotice)
+    # The values go as parameters: a statement built with them costs more than running it.
+    statement = insert_ignoring_duplicates(session, table).returning(table.c.id)
+    # One statement instead of a read, an add and a flush, and no autoflush before it: what the batch's earlier notices
+    # staged (recipients, messages, outbox rows) stays pending and goes to the database together at commit.
+    with session.no_autoflush:
+        inserted = (await session.exec(statement, params=notice.model_dump())).first()
+    if inserted is None:
+        return False
+    make_transient_to_detached(notice)
+    session.add(notice)
+    return True
 
 
 async def address_confirmed(deps: DeliveryDeps, *, message: MessageContext, event: AddressConfirmed) -> None:
