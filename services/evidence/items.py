@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from sqlalchemy import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,7 @@ from shared.contracts.topics import EVIDENCE_EVENTS
 from shared.contracts.values import validate_uscc
 from shared.plumbing import outbox
 from shared.plumbing.blobs import Stored
+from shared.plumbing.db import table_of
 from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
 
 SOURCE = "songda/evidence"
@@ -31,6 +33,9 @@ SOURCE = "songda/evidence"
 NEEDS_FILE = frozenset({EvidenceKind.photo, EvidenceKind.video, EvidenceKind.return_receipt_scan, EvidenceKind.signature, EvidenceKind.signed_receipt, EvidenceKind.firm_agreement})
 # A firm's standing agreement is about no notice: it is filed under "firm:<USCC>" in place of a notice id.
 FIRM_PREFIX = "firm:"
+ITEM = table_of(EvidenceItem)
+# Built once: a TypeAdapter generates its schema when constructed, which costs more than the EXIF read it serialises.
+_FACTS = TypeAdapter(PhotoFacts)
 
 
 def is_standing(kind: str) -> bool:
@@ -94,7 +99,7 @@ async def check_photo(path: Path, *, meta: UploadMetadata, task: EvidenceTask | 
     target = GeoPoint(lat=task.lat, lon=task.lon) if task and task.lat is not None and task.lon is not None else None
     window = (task.window_start, task.window_end) if task else None
     flags = photo_flags(facts, target=target, window=window, claimed_at=meta.captured_at)
-    return TypeAdapter(PhotoFacts).dump_python(facts, mode="json"), flags
+    return _FACTS.dump_python(facts, mode="json"), flags
 
 
 def details_bytes(meta: UploadMetadata) -> bytes:
@@ -166,7 +171,8 @@ async def record(
         recorded_at=now,
     )
     item.leaf_index = await log.append(session, log_entry(item), kind="evidence", ref=item.id, notice_id=item.notice_id, now=now)
-    session.add(item)
+    # A Core INSERT, not session.add: the row is written once and never changed here, so the unit of work's bookkeeping buys nothing.
+    await session.exec(insert(ITEM), params=item.model_dump())
     if correlation_id is None:
         return item
     recorded = EvidenceRecorded(notice_id=item.notice_id, evidence_id=item.id, kind=item.kind, sha256=item.sha256, leaf_index=item.leaf_index, flags=item.flags)
