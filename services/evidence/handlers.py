@@ -32,7 +32,7 @@ from services.evidence.models import (
     EvidenceTask,
     EvidenceTimelineEntry,
 )
-from services.evidence.photos import PhotoError
+from services.evidence.photos import PhotoError, PhotoFacts
 from services.evidence.sniffing import acceptable, sniff
 from services.evidence.targets import TargetRefused
 from services.evidence.uploads import Upload
@@ -42,6 +42,7 @@ from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
+from shared.plumbing.blobs import BlobWriter, Stored
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import insert_ignoring_duplicates, table_of
 from shared.plumbing.problems import Problem
@@ -146,6 +147,12 @@ async def record_all(deps: EvidenceDeps, session: AsyncSession, received: list[_
 # Requests. Each refuses what the caller may not reach (access.py) inside the transaction that reads it.
 
 
+def _read_and_keep(file: BlobWriter, *, is_photo: bool) -> tuple[PhotoFacts | None, Stored]:
+    # One trip to a worker thread for both blocking steps; a photo whose EXIF cannot be read is refused before it is kept.
+    photo = items.read_photo(file.written()) if is_photo else None
+    return photo, file.commit()
+
+
 async def record_upload(deps: EvidenceDeps, *, principal: Principal, upload: Upload, meta: items.UploadMetadata, key: str | None) -> tuple[EvidenceItem, bool]:
     """Checks an upload, stores it under its sha256 and records the item, its log entry and EvidenceRecorded; returns the item and whether it is new."""
     # One transaction from the access check to the item: the task is still open when the item is recorded. The log head
@@ -164,9 +171,9 @@ async def record_upload(deps: EvidenceDeps, *, principal: Principal, upload: Upl
             content_type = sniff(upload.file.head) or "application/octet-stream"
             if not acceptable(meta.kind, content_type):
                 raise Problem(415, "Unsupported media type", f"file: a {meta.kind} cannot be {content_type} (judged by its content, not its name)")
-            if meta.kind is EvidenceKind.photo:
-                facts, flags = await items.check_photo(upload.file.written(), meta=meta, task=task)
-            stored = await asyncio.to_thread(upload.file.commit)
+            photo, stored = await asyncio.to_thread(_read_and_keep, upload.file, is_photo=meta.kind is EvidenceKind.photo)
+            if photo is not None:
+                facts, flags = items.check_photo(photo, meta=meta, task=task)
         else:
             content_type = "application/json"
             stored = await asyncio.to_thread(deps.blobs.put, items.details_bytes(meta))

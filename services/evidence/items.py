@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from datetime import datetime
@@ -90,12 +89,16 @@ def check_shape(meta: UploadMetadata, *, has_file: bool) -> None:
         raise Problem(422, "Invalid evidence", "scene: a photo says what it shows (posting, refusal, visit); other kinds have no scene")
 
 
-async def check_photo(path: Path, *, meta: UploadMetadata, task: EvidenceTask | None) -> tuple[dict[str, Any], list[EvidenceFlag]]:
-    """Reads a photo's EXIF and checks it against the task's place and window; returns the facts and the flags."""
+def read_photo(path: Path) -> PhotoFacts:
+    """Reads a photo's EXIF from its file (blocking); raises Problem if it is not a photo we can read."""
     try:
-        facts = await asyncio.to_thread(read_facts, path)
+        return read_facts(path)
     except PhotoError as exc:
         raise Problem(422, "Invalid evidence", f"file: {exc}") from None
+
+
+def check_photo(facts: PhotoFacts, *, meta: UploadMetadata, task: EvidenceTask | None) -> tuple[dict[str, Any], list[EvidenceFlag]]:
+    """Checks a photo's EXIF against the task's place and window; returns the facts as JSON and the flags."""
     target = GeoPoint(lat=task.lat, lon=task.lon) if task and task.lat is not None and task.lon is not None else None
     window = (task.window_start, task.window_end) if task else None
     flags = photo_flags(facts, target=target, window=window, claimed_at=meta.captured_at)
