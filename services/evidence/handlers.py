@@ -32,7 +32,7 @@ from services.evidence.models import (
     EvidenceTask,
     EvidenceTimelineEntry,
 )
-from services.evidence.photos import PhotoError
+from services.evidence.photos import PhotoError, PhotoFacts
 from services.evidence.sniffing import acceptable, sniff
 from services.evidence.targets import TargetRefused
 from services.evidence.uploads import Upload
@@ -42,6 +42,7 @@ from shared.contracts.evidence import EvidenceFlag, EvidenceKind
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
+from shared.plumbing.blobs import BlobWriter, Stored
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import insert_ignoring_duplicates, table_of
 from shared.plumbing.problems import Problem
@@ -146,30 +147,37 @@ async def record_all(deps: EvidenceDeps, session: AsyncSession, received: list[_
 # Requests. Each refuses what the caller may not reach (access.py) inside the transaction that reads it.
 
 
+def _read_and_keep(file: BlobWriter, *, is_photo: bool) -> tuple[PhotoFacts | None, Stored]:
+    # One trip to a worker thread for both blocking steps; a photo whose EXIF cannot be read is refused before it is kept.
+    photo = items.read_photo(file.written()) if is_photo else None
+    return photo, file.commit()
+
+
 async def record_upload(deps: EvidenceDeps, *, principal: Principal, upload: Upload, meta: items.UploadMetadata, key: str | None) -> tuple[EvidenceItem, bool]:
     """Checks an upload, stores it under its sha256 and records the item, its log entry and EvidenceRecorded; returns the item and whether it is new."""
-    async with deps.db.sessions() as session:
+    # One transaction from the access check to the item: the task is still open when the item is recorded. The log head
+    # is locked only from the append on, so the checks and the fsync below never hold up other writers.
+    async with deps.db.transaction() as session:
         # Authorised first: a key is looked up only among the caller's own uploads to a notice it may add to.
         notice, task = await access.upload_target(session, principal, meta)
         earlier = await items.existing(session, key)
-    if earlier is not None:
-        upload.discard()
-        return earlier, False
-    if task is not None:
-        meta = meta.model_copy(update={"attempt_id": meta.attempt_id or task.attempt_id, "recipient_id": meta.recipient_id or task.recipient_id})
-    facts, flags = None, list[EvidenceFlag]()
-    if upload.file is not None:
-        content_type = sniff(upload.file.head) or "application/octet-stream"
-        if not acceptable(meta.kind, content_type):
-            raise Problem(415, "Unsupported media type", f"file: a {meta.kind} cannot be {content_type} (judged by its content, not its name)")
-        if meta.kind is EvidenceKind.photo:
-            facts, flags = await items.check_photo(upload.file.written(), meta=meta, task=task)
-        stored = await asyncio.to_thread(upload.file.commit)
-    else:
-        content_type = "application/json"
-        stored = await asyncio.to_thread(deps.blobs.put, items.details_bytes(meta))
-    now = deps.clock.now()
-    async with deps.db.transaction() as session:
+        if earlier is not None:
+            upload.discard()
+            return earlier, False
+        if task is not None:
+            meta = meta.model_copy(update={"attempt_id": meta.attempt_id or task.attempt_id, "recipient_id": meta.recipient_id or task.recipient_id})
+        facts, flags = None, list[EvidenceFlag]()
+        if upload.file is not None:
+            content_type = sniff(upload.file.head) or "application/octet-stream"
+            if not acceptable(meta.kind, content_type):
+                raise Problem(415, "Unsupported media type", f"file: a {meta.kind} cannot be {content_type} (judged by its content, not its name)")
+            photo, stored = await asyncio.to_thread(_read_and_keep, upload.file, is_photo=meta.kind is EvidenceKind.photo)
+            if photo is not None:
+                facts, flags = items.check_photo(photo, meta=meta, task=task)
+        else:
+            content_type = "application/json"
+            stored = await asyncio.to_thread(deps.blobs.put, items.details_bytes(meta))
+        now = deps.clock.now()
         item = await items.record(
             session,
             meta=meta,

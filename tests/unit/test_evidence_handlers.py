@@ -19,8 +19,10 @@ from services.evidence import access, handlers
 from services.evidence.adapters.courts import SIGNATURE_HEADER, FakeCourtWebhooks, HttpCourtWebhooks, Push
 from services.evidence.consumers import HANDLERS
 from services.evidence.deps import EvidenceDeps
+from services.evidence.items import UploadMetadata
 from services.evidence.models import EvidenceCheckpoint, EvidenceCourtHook, EvidenceCourtPush, EvidenceNotice, EvidenceReport, EvidenceTask
 from shared.contracts.events import AttemptStarted, TaskAssigned
+from shared.contracts.evidence import EvidenceKind, PhotoScene
 from shared.contracts.registry import decode
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing.audit import AuditEntry
@@ -87,6 +89,35 @@ async def test_a_task_assigned_again_changes_hands(deps: EvidenceDeps) -> None:
         [task] = (await session.exec(select(EvidenceTask))).all()
     assert (task.task_id, task.agent_id, task.closed) == (assigned.task_id, "agent-weihai", False)
     assert access.works_on(Principal("agent-weihai", Role.agent), task) and not access.works_on(Principal(assigned.agent_id, Role.agent), task)
+
+
+async def test_an_upload_finds_its_notice_and_task_and_is_refused_for_any_other(deps: EvidenceDeps) -> None:
+    history = histories.direct(histories.registered())
+    other = histories.direct(histories.registered())
+    await consume(deps, history)
+    await consume(deps, other)
+    [assigned] = [event for _, event in history.events if isinstance(event, TaskAssigned)]
+    [elsewhere] = [event for _, event in other.events if isinstance(event, TaskAssigned)]
+    agent = Principal(assigned.agent_id, Role.agent)
+
+    async def target(principal: Principal, **meta: str) -> tuple[str | None, str | None]:
+        async with deps.db.sessions() as session:
+            fields = {"notice_id": history.notice_id, "kind": EvidenceKind.photo, "scene": PhotoScene.visit} | meta
+            notice, task = await access.upload_target(session, principal, UploadMetadata.model_validate(fields))
+        return (notice.id if notice else None, task.task_id if task else None)
+
+    assert await target(agent, task_id=assigned.task_id) == (history.notice_id, assigned.task_id)
+    assert await target(Principal("sup-1", Role.supervisor)) == (history.notice_id, None)
+    refusals = [
+        (agent, {"notice_id": "n-unknown", "task_id": assigned.task_id}, 422),
+        (agent, {"task_id": "t-unknown"}, 409),
+        (agent, {"task_id": elsewhere.task_id}, 422),
+        (agent, {}, 403),
+    ]
+    for principal, meta, status in refusals:
+        with pytest.raises(Problem) as refused:
+            await target(principal, **meta)
+        assert refused.value.status == status, meta
 
 
 async def _owe(deps: EvidenceDeps) -> None:
