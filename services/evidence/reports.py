@@ -6,7 +6,7 @@ import functools
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, exists, func, tuple_
+from sqlalchemy import bindparam, exists, func, insert, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -19,8 +19,10 @@ from shared.contracts.events import ReportIssued
 from shared.contracts.report import EvidenceRef, Proof, Seal, report_hash
 from shared.contracts.topics import EVIDENCE_EVENTS
 from shared.plumbing import outbox
+from shared.plumbing.db import table_of
 
 SOURCE = "songda/evidence"
+REPORT = table_of(EvidenceReport)
 
 
 def cited(item: EvidenceItem, proof: Proof) -> Uploaded:
@@ -81,13 +83,13 @@ def _addressees() -> Select[str | None, bool]:
     return select(correlation, exists().where(col(EvidenceCourtHook.court_id) == bindparam("court_id")))
 
 
-async def after_entry(session: AsyncSession, *, signer: Signer, notice_id: str, completed: bool, now: datetime) -> EvidenceReport | None:
+async def after_entry(session: AsyncSession, *, signer: Signer, notice_id: str, completed: bool, now: datetime) -> None:
     """Issues the first report when delivery completes the notice, and a new version for anything logged about it afterwards."""
     previous = await latest(session, notice_id)
     if previous is None and not completed:
-        return None
+        return
     checkpoint = await log.checkpoint(session, signer, now=now)
-    return await issue(session, checkpoint=checkpoint, notice_id=notice_id, previous=previous, now=now)
+    await issue(session, checkpoint=checkpoint, notice_id=notice_id, previous=previous, now=now)
 
 
 async def after_entries(session: AsyncSession, *, signer: Signer, notice_ids: list[str], completed: set[str], now: datetime) -> None:
@@ -102,7 +104,7 @@ async def after_entries(session: AsyncSession, *, signer: Signer, notice_ids: li
         await issue(session, checkpoint=checkpoint, notice_id=notice_id, previous=previous.get(notice_id), now=now)
 
 
-async def issue(session: AsyncSession, *, checkpoint: EvidenceCheckpoint, notice_id: str, previous: Newest | None, now: datetime) -> EvidenceReport:
+async def issue(session: AsyncSession, *, checkpoint: EvidenceCheckpoint, notice_id: str, previous: Newest | None, now: datetime) -> None:
     """Assembles the next version with proofs to `checkpoint`, seals and stores it, logs its hash, publishes ReportIssued and queues the court's push."""
     timeline = (await session.exec(_timeline(), params={"notice_id": notice_id})).all()
     uploaded = (await session.exec(select(EvidenceItem).where(EvidenceItem.notice_id == notice_id).order_by(col(EvidenceItem.leaf_index)))).all()
@@ -129,14 +131,12 @@ async def issue(session: AsyncSession, *, checkpoint: EvidenceCheckpoint, notice
     entry = {"type": "report", "report_id": body.report_id, "notice_id": notice_id, "version": version, "sha256": sha256}
     leaf = await log.append(session, entry, kind="report", ref=f"{body.report_id}/{version}", notice_id=notice_id, now=now)
     document["seal"] = Seal(report_sha256=sha256, leaf_index=leaf).model_dump(mode="json")
-    report = EvidenceReport(
-        notice_id=notice_id, version=version, report_id=body.report_id, court_id=body.court_id, sha256=sha256, document=document, covers=checkpoint.size, issued_at=now
-    )
-    session.add(report)
+    # A plain INSERT: the version is written once and never read back in this transaction.
+    stored = {"report_id": body.report_id, "court_id": body.court_id, "sha256": sha256, "document": document, "covers": checkpoint.size, "issued_at": now}
+    await session.exec(insert(REPORT).values(notice_id=notice_id, version=version, **stored))
     correlation_id, hooked = (await session.exec(_addressees(), params={"notice_id": notice_id, "court_id": body.court_id})).one()
     issued = ReportIssued(notice_id=notice_id, report_id=body.report_id, version=version, court_id=body.court_id, sha256=sha256, checkpoint_size=checkpoint.size, issued_at=now)
     envelope = issued.envelope(source=SOURCE, subject=notice_id, time=now, correlationid=correlation_id if correlation_id is not None else notice_id)
     outbox.add(session, envelope, topic=EVIDENCE_EVENTS, now=now)
     if hooked:
         session.add(EvidenceCourtPush(notice_id=notice_id, version=version, court_id=body.court_id, status="pending", next_try_at=now))
-    return report
