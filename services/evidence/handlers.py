@@ -137,11 +137,7 @@ async def record_all(deps: EvidenceDeps, session: AsyncSession, received: list[_
     await kpi_facts.refresh(session, [r.envelope for r in received if r.envelope.type in kpis.READS])
     completed = {r.envelope.subject for r in received if r.envelope.type == NoticeCompleted.type}
     notices = list(dict.fromkeys(r.envelope.subject for r in received))
-    reported = set((await session.exec(select(EvidenceReport.notice_id).where(col(EvidenceReport.notice_id).in_(notices)).distinct())).all())
-    now = received[-1].recorded_at
-    for notice_id in notices:
-        if notice_id in completed or notice_id in reported:
-            await reports.after_entry(session, signer=deps.signer, notice_id=notice_id, completed=notice_id in completed, now=now)
+    await reports.after_entries(session, signer=deps.signer, notice_ids=notices, completed=completed, now=received[-1].recorded_at)
 
 
 # Requests. Each refuses what the caller may not reach (access.py) inside the transaction that reads it.

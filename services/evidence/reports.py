@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, exists, func, insert, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from services.evidence import log
 from services.evidence.domain.report import Uploaded, assemble, read
-from services.evidence.models import EvidenceCourtHook, EvidenceCourtPush, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTimelineEntry
+from services.evidence.models import EvidenceCheckpoint, EvidenceCourtHook, EvidenceCourtPush, EvidenceItem, EvidenceNotice, EvidenceReport, EvidenceTimelineEntry
 from services.evidence.signer import Signer, present
 from shared.contracts.events import ReportIssued
 from shared.contracts.report import EvidenceRef, Proof, Seal, report_hash
 from shared.contracts.topics import EVIDENCE_EVENTS
 from shared.plumbing import outbox
+from shared.plumbing.db import table_of
 
 SOURCE = "songda/evidence"
+REPORT = table_of(EvidenceReport)
 
 
 def cited(item: EvidenceItem, proof: Proof) -> Uploaded:
@@ -52,20 +54,61 @@ async def latest(session: AsyncSession, notice_id: str) -> Newest | None:
     return Newest(*row) if row is not None else None
 
 
-async def after_entry(session: AsyncSession, *, signer: Signer, notice_id: str, completed: bool, now: datetime) -> EvidenceReport | None:
+@functools.cache
+def _newest_of() -> Select[str, int, str]:
+    # Each notice's highest version, read for a whole batch of notices at once.
+    highest = select(EvidenceReport.notice_id, func.max(EvidenceReport.version)).where(col(EvidenceReport.notice_id).in_(bindparam("notice_ids", expanding=True)))
+    return select(EvidenceReport.notice_id, EvidenceReport.version, EvidenceReport.sha256).where(
+        tuple_(col(EvidenceReport.notice_id), col(EvidenceReport.version)).in_(highest.group_by(col(EvidenceReport.notice_id)))
+    )
+
+
+async def newest(session: AsyncSession, notice_ids: list[str]) -> dict[str, Newest]:
+    """Returns the number and seal hash of the newest report version of each of the notices that has one."""
+    rows = (await session.exec(_newest_of(), params={"notice_ids": notice_ids})).all()
+    return {notice_id: Newest(version, sha256) for notice_id, version, sha256 in rows}
+
+
+@functools.cache
+def _timeline() -> Select[int, Any, str, datetime]:
+    # The four columns a report reads of each entry, not the rows as objects: a notice's whole timeline is read for every version.
+    entry = EvidenceTimelineEntry
+    return select(entry.log_index, entry.envelope, entry.sha256, entry.recorded_at).where(col(entry.notice_id) == bindparam("notice_id")).order_by(col(entry.log_index))
+
+
+@functools.cache
+def _addressees() -> Select[str | None, bool]:
+    # Whom ReportIssued is correlated with and whether the court takes pushes, in one round trip.
+    correlation = select(EvidenceNotice.correlation_id).where(col(EvidenceNotice.id) == bindparam("notice_id")).scalar_subquery()
+    return select(correlation, exists().where(col(EvidenceCourtHook.court_id) == bindparam("court_id")))
+
+
+async def after_entry(session: AsyncSession, *, signer: Signer, notice_id: str, completed: bool, now: datetime) -> None:
     """Issues the first report when delivery completes the notice, and a new version for anything logged about it afterwards."""
     previous = await latest(session, notice_id)
     if previous is None and not completed:
-        return None
-    return await issue(session, signer=signer, notice_id=notice_id, previous=previous, now=now)
-
-
-async def issue(session: AsyncSession, *, signer: Signer, notice_id: str, previous: Newest | None, now: datetime) -> EvidenceReport:
-    """Assembles, seals and stores the next version, logs its hash, publishes ReportIssued and queues the court's push."""
+        return
     checkpoint = await log.checkpoint(session, signer, now=now)
-    timeline = (await session.exec(select(EvidenceTimelineEntry).where(EvidenceTimelineEntry.notice_id == notice_id).order_by(col(EvidenceTimelineEntry.log_index)))).all()
+    await issue(session, checkpoint=checkpoint, notice_id=notice_id, previous=previous, now=now)
+
+
+async def after_entries(session: AsyncSession, *, signer: Signer, notice_ids: list[str], completed: set[str], now: datetime) -> None:
+    """Does `after_entry` for each notice of a batch in turn, all anchored to one checkpoint signed once the batch's entries are logged."""
+    previous = await newest(session, notice_ids)
+    due = [notice_id for notice_id in notice_ids if notice_id in completed or notice_id in previous]
+    if not due:
+        return
+    # Every entry a report cites was logged before this checkpoint, so one signature covers the batch's reports.
+    checkpoint = await log.checkpoint(session, signer, now=now)
+    for notice_id in due:
+        await issue(session, checkpoint=checkpoint, notice_id=notice_id, previous=previous.get(notice_id), now=now)
+
+
+async def issue(session: AsyncSession, *, checkpoint: EvidenceCheckpoint, notice_id: str, previous: Newest | None, now: datetime) -> None:
+    """Assembles the next version with proofs to `checkpoint`, seals and stores it, logs its hash, publishes ReportIssued and queues the court's push."""
+    timeline = (await session.exec(_timeline(), params={"notice_id": notice_id})).all()
     uploaded = (await session.exec(select(EvidenceItem).where(EvidenceItem.notice_id == notice_id).order_by(col(EvidenceItem.leaf_index)))).all()
-    indices = [t.log_index for t in timeline] + [i.leaf_index for i in uploaded]
+    indices = [row[0] for row in timeline] + [i.leaf_index for i in uploaded]
     paths = await log.inclusions(session, indices, checkpoint.size)
     texts = await log.entries(session, indices)
 
@@ -74,7 +117,7 @@ async def issue(session: AsyncSession, *, signer: Signer, notice_id: str, previo
 
     version = previous.version + 1 if previous else 1
     # Every logged envelope is decoded as its event class, older versions upcast, so the report reads one shape of each event.
-    events = [read(t.envelope, sha256=t.sha256, recorded_at=t.recorded_at, proof=proof(t.log_index)) for t in timeline]
+    events = [read(envelope, sha256=sha256, recorded_at=recorded_at, proof=proof(index)) for index, envelope, sha256, recorded_at in timeline]
     body = assemble(
         events=[e for e in events if e is not None],
         items=[cited(i, proof(i.leaf_index)) for i in uploaded],
@@ -88,14 +131,12 @@ async def issue(session: AsyncSession, *, signer: Signer, notice_id: str, previo
     entry = {"type": "report", "report_id": body.report_id, "notice_id": notice_id, "version": version, "sha256": sha256}
     leaf = await log.append(session, entry, kind="report", ref=f"{body.report_id}/{version}", notice_id=notice_id, now=now)
     document["seal"] = Seal(report_sha256=sha256, leaf_index=leaf).model_dump(mode="json")
-    report = EvidenceReport(
-        notice_id=notice_id, version=version, report_id=body.report_id, court_id=body.court_id, sha256=sha256, document=document, covers=checkpoint.size, issued_at=now
-    )
-    session.add(report)
-    notice = await session.get(EvidenceNotice, notice_id)
+    # A plain INSERT: the version is written once and never read back in this transaction.
+    stored = {"report_id": body.report_id, "court_id": body.court_id, "sha256": sha256, "document": document, "covers": checkpoint.size, "issued_at": now}
+    await session.exec(insert(REPORT).values(notice_id=notice_id, version=version, **stored))
+    correlation_id, hooked = (await session.exec(_addressees(), params={"notice_id": notice_id, "court_id": body.court_id})).one()
     issued = ReportIssued(notice_id=notice_id, report_id=body.report_id, version=version, court_id=body.court_id, sha256=sha256, checkpoint_size=checkpoint.size, issued_at=now)
-    envelope = issued.envelope(source=SOURCE, subject=notice_id, time=now, correlationid=notice.correlation_id if notice else notice_id)
+    envelope = issued.envelope(source=SOURCE, subject=notice_id, time=now, correlationid=correlation_id if correlation_id is not None else notice_id)
     outbox.add(session, envelope, topic=EVIDENCE_EVENTS, now=now)
-    if await session.get(EvidenceCourtHook, body.court_id) is not None:
+    if hooked:
         session.add(EvidenceCourtPush(notice_id=notice_id, version=version, court_id=body.court_id, status="pending", next_try_at=now))
-    return report
