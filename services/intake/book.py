@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
@@ -26,6 +27,7 @@ from shared.plumbing.db import Database, core_rows, insert_ignoring_duplicates, 
 # Ids derive from content under this namespace, so importing or confirming the same fact twice
 # produces the same row and the second insert is a no-op.
 _NAMESPACE = uuid.UUID("5f0d6d2e-8d0a-4c7e-9a53-3b1f2c6e7a10")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 _CHUNK = 1000
 
 PARTY = table_of(IntakeParty)
@@ -50,8 +52,13 @@ async def reading(database: Database) -> AsyncIterator[AsyncSession]:
 
 
 def content_id(*parts: object) -> str:
-    """Returns the stable id of a fact made of these parts."""
-    return str(uuid.uuid5(_NAMESPACE, "|".join("" if p is None else str(p) for p in parts)))
+    """Returns the stable id of a fact made of these parts: the UUID 5 of them joined by "|" in _NAMESPACE."""
+    # uuid.uuid5 by hand: an import makes one or two ids per row, and the UUID object was most of their cost.
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "|".join(["" if p is None else str(p) for p in parts]).encode()).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50
+    digest[8] = digest[8] & 0x3F | 0x80
+    hexed = digest.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 def party_id_for(*, id_type: str | None, id_number: str | None, name_key: str, phone: str | None) -> str | None:
