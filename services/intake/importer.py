@@ -26,7 +26,7 @@ from services.intake.requests import ChannelIn
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber, CaseNumberText
 from shared.contracts.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
-from shared.contracts.values import Phone, validate_id_number
+from shared.contracts.values import e164, validate_id_number
 from shared.plumbing.db import Database, core_rows, table_of
 from shared.plumbing.problems import field_path
 
@@ -55,13 +55,9 @@ _NEEDS = {"party": ("address", "source"), "case": ("case_number", "date"), "conf
 _FINGERPRINT_BYTES = 1 << 20
 
 
-@lru_cache(maxsize=65536)
-def _phone(raw: str) -> Phone:
-    # A party's phone repeats on every row of it; parsing with libphonenumber is the costly part.
-    return Phone.parse(raw)
-
-
-# A party's ID number, cases and addresses repeat on its rows too: each is checked and parsed once.
+# A party's phone, ID number, cases and addresses repeat on its rows: each is checked and parsed once (libphonenumber
+# the costliest).
+_e164 = lru_cache(maxsize=65536)(e164)
 _id_number = lru_cache(maxsize=65536)(validate_id_number)
 _case = lru_cache(maxsize=65536)(CaseNumber.parse)
 _address = lru_cache(maxsize=65536)(PostalAddress.parse)
@@ -107,7 +103,7 @@ class ImportRow(BaseModel):
     @field_validator("phone")
     @classmethod
     def _check_phone(cls, value: str | None) -> str | None:
-        return _phone(value).e164 if value else None
+        return _e164(value) if value else None
 
     @field_validator("email")
     @classmethod
@@ -240,7 +236,7 @@ _CELLS: dict[str, Callable[[Any], Any]] = {
     "party_kind": _enum(PartyKind),
     "id_type": _enum(IdType),
     "id_number": _text("id_number"),
-    "phone": _text("phone", lambda value: _phone(value).e164),
+    "phone": _text("phone", _e164),
     "email": _text("email", _email),
     "address": _text("address"),
     "postcode": _text("postcode"),
