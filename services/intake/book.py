@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import JSON, ScalarSelect, Table, TextualSelect, func, literal_column, select, text, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain import AddressFact, ConfirmationFact, KnownParty
@@ -46,9 +47,15 @@ async def reading(database: Database) -> AsyncIterator[AsyncSession]:
         return
     # Each statement commits alone: the reads need no common snapshot (by ID number they are one statement) and the
     # audit entry is the only write, flushed last, so a lookup that fails before it has shown nothing.
-    async with AsyncSession(database.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False) as session:
+    async with AsyncSession(_autocommit(database.engine), expire_on_commit=False) as session:
         yield session
         await session.commit()
+
+
+@lru_cache(maxsize=8)
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    # Making an option engine joins its event hooks to the engine's: done once per engine, not on every lookup.
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def content_id(*parts: object) -> str:
