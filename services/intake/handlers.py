@@ -280,11 +280,11 @@ async def look_up(deps: Deps, *, principal: Principal, body: LookupIn) -> Lookup
         found = resolved.match
         refusal = await _lookup_refusal(session, principal, body, party_id=found.party_id)
         if refusal is not None:
-            audit.record(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, outcome=f"refused: {refusal.detail}")
+            await audit.write(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, outcome=f"refused: {refusal.detail}")
         else:
             outcome = f"{found.method}: {len(resolved.candidates)} candidates, {len(resolved.expired)} expired"
             party_ids = [found.party_id] if found.party_id else []
-            audit.record(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, party_ids=party_ids, outcome=outcome)
+            await audit.write(session, principal, action="address_lookup", target=body.case_number or "-", now=now, purpose=body.purpose, party_ids=party_ids, outcome=outcome)
     if refusal is not None:
         raise refusal
     return LookupOut(party=found, candidates=resolved.candidates, expired_candidates=resolved.expired, consent=resolved.consent, contacts=resolved.contacts, as_of=today)

@@ -6,9 +6,11 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -24,7 +26,7 @@ from services.intake.requests import ChannelIn
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber, CaseNumberText
 from shared.contracts.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
-from shared.contracts.values import Phone, validate_id_number
+from shared.contracts.values import e164, validate_id_number
 from shared.plumbing.db import Database, core_rows, table_of
 from shared.plumbing.problems import field_path
 
@@ -49,16 +51,13 @@ COLUMNS = (
     "designated_proxy",
 )
 _PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)
+_NEEDS = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
 _FINGERPRINT_BYTES = 1 << 20
 
 
-@lru_cache(maxsize=65536)
-def _phone(raw: str) -> Phone:
-    # A party's phone repeats on every row of it; parsing with libphonenumber is the costly part.
-    return Phone.parse(raw)
-
-
-# A party's ID number, cases and addresses repeat on its rows too: each is checked and parsed once.
+# A party's phone, ID number, cases and addresses repeat on its rows: each is checked and parsed once (libphonenumber
+# the costliest).
+_e164 = lru_cache(maxsize=65536)(e164)
 _id_number = lru_cache(maxsize=65536)(validate_id_number)
 _case = lru_cache(maxsize=65536)(CaseNumber.parse)
 _address = lru_cache(maxsize=65536)(PostalAddress.parse)
@@ -104,7 +103,7 @@ class ImportRow(BaseModel):
     @field_validator("phone")
     @classmethod
     def _check_phone(cls, value: str | None) -> str | None:
-        return _phone(value).e164 if value else None
+        return _e164(value) if value else None
 
     @field_validator("email")
     @classmethod
@@ -120,29 +119,137 @@ class ImportRow(BaseModel):
 
     @model_validator(mode="after")
     def _check_record(self) -> Self:
-        if self.id_number:
-            if self.id_type is None:
-                raise ValueError("id_type is required with id_number")
-            self.id_number = _id_number(self.id_type, self.id_number)
-        if not self.id_number and not self.phone:
-            raise ValueError("neither id_number nor phone: the party could not be recognised in later cases")
-        needs: dict[str, tuple[str, ...]] = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
-        missing = [name for name in needs[self.record] if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"a {self.record} row needs {', '.join(missing)}")
-        if self.record == "party" and self.source not in _PARTY_SOURCES:
-            raise ValueError(f"a party row's source is one of {', '.join(_PARTY_SOURCES)}")
-        if self.record == "party" and self.source is not AddressSource.household and self.date is None:
-            raise ValueError(f"a {self.source} address needs the date it was used")
-        if self.case_number:
-            case_type = _case(self.case_number).case_type
-            self.stage = self.stage or domain.STAGE_BY_CASE_TYPE.get(case_type)
-            if self.stage is None:
-                raise ValueError("stage is required: the case number's type code does not name one")
-            implied = domain.stage_mismatch(case_type, self.stage)
-            if implied is not None:
-                raise ValueError(f"the case number's type code says {implied}, not {self.stage}")
+        check_record(vars(self))
         return self
+
+
+def check_record(row: dict[str, Any]) -> None:
+    """Checks a row's cells against each other, completing its ID number's form and its stage; raises ValueError."""
+    if row["id_number"]:
+        if row["id_type"] is None:
+            raise ValueError("id_type is required with id_number")
+        row["id_number"] = _id_number(row["id_type"], row["id_number"])
+    if not row["id_number"] and not row["phone"]:
+        raise ValueError("neither id_number nor phone: the party could not be recognised in later cases")
+    record = row["record"]
+    missing = [name for name in _NEEDS[record] if row[name] is None]
+    if missing:
+        raise ValueError(f"a {record} row needs {', '.join(missing)}")
+    if record == "party" and row["source"] not in _PARTY_SOURCES:
+        raise ValueError(f"a party row's source is one of {', '.join(_PARTY_SOURCES)}")
+    if record == "party" and row["source"] is not AddressSource.household and row["date"] is None:
+        raise ValueError(f"a {row['source']} address needs the date it was used")
+    if row["case_number"]:
+        case_type = _case(row["case_number"]).case_type
+        row["stage"] = row["stage"] or domain.STAGE_BY_CASE_TYPE.get(case_type)
+        if row["stage"] is None:
+            raise ValueError("stage is required: the case number's type code does not name one")
+        implied = domain.stage_mismatch(case_type, row["stage"])
+        if implied is not None:
+            raise ValueError(f"the case number's type code says {implied}, not {row['stage']}")
+
+
+def checked_row(data: dict[str, Any]) -> dict[str, Any]:
+    """Returns a line's cells checked as ImportRow checks them; raises ValidationError or ValueError with ImportRow's reasons."""
+    row = _plain_row(data)
+    if row is None:
+        # Anything the plain reading did not take is judged by ImportRow itself, so refusals read the same.
+        return dict(vars(ImportRow.model_validate(data)))
+    return row
+
+
+def _plain_row(data: dict[str, Any]) -> dict[str, Any] | None:
+    # Most lines hold plain text cells an import writes; those are read here without pydantic's per-row cost.
+    row = dict(_DEFAULTS)
+    try:
+        for name, value in data.items():
+            if value != "" and value is not None:
+                row[name] = _CELLS[name](value)
+        if any(row[name] is None for name in _REQUIRED):
+            return None
+        check_record(row)
+    except (KeyError, ValueError, TypeError, OverflowError):
+        return None
+    return row
+
+
+def _text(name: str, then: Callable[[str], Any] = str) -> Callable[[Any], Any]:
+    limits = {key: getattr(item, key) for item in ImportRow.model_fields[name].metadata for key in ("min_length", "max_length", "pattern") if hasattr(item, key)}
+    low, high, pattern = limits.get("min_length", 0), limits.get("max_length", float("inf")), limits.get("pattern")
+    shape = re.compile(pattern) if pattern else None
+
+    def read(value: Any) -> Any:
+        # Cells with whitespace around them are left to ImportRow, which strips them.
+        if type(value) is not str or value.strip() != value or not low <= len(value) <= high or (shape and not shape.match(value)):
+            raise TypeError(name)
+        return then(value)
+
+    return read
+
+
+def _number(name: str) -> Callable[[Any], float]:
+    bounds = {key: getattr(item, key) for item in ImportRow.model_fields[name].metadata for key in ("ge", "le") if hasattr(item, key)}
+
+    def read(value: Any) -> float:
+        if type(value) is str and _DECIMAL.fullmatch(value) or type(value) in (int, float):
+            number = float(value)
+            if bounds["ge"] <= number <= bounds["le"]:
+                return number
+        raise TypeError(name)
+
+    return read
+
+
+def _enum(kind: type[StrEnum]) -> Callable[[Any], StrEnum]:
+    def read(value: Any) -> StrEnum:
+        if type(value) is not str:
+            raise TypeError(kind.__name__)
+        return kind(value)
+
+    return read
+
+
+def _day(value: Any) -> dt.date:
+    if type(value) is not str or not _ISO_DAY.fullmatch(value):
+        raise TypeError("date")
+    return dt.date.fromisoformat(value)
+
+
+def _records(value: Any) -> str:
+    if value not in ("party", "case", "confirmation") or type(value) is not str:
+        raise TypeError("record")
+    return value
+
+
+def _with_channels(value: str) -> str:
+    channels(value)
+    return value
+
+
+_DECIMAL = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,15})?")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_REQUIRED = [name for name, info in ImportRow.model_fields.items() if info.is_required()]
+_DEFAULTS = {name: None if info.is_required() else info.get_default() for name, info in ImportRow.model_fields.items()}
+_CELLS: dict[str, Callable[[Any], Any]] = {
+    "record": _records,
+    "name": _text("name"),
+    "party_kind": _enum(PartyKind),
+    "id_type": _enum(IdType),
+    "id_number": _text("id_number"),
+    "phone": _text("phone", _e164),
+    "email": _text("email", _email),
+    "address": _text("address"),
+    "postcode": _text("postcode"),
+    "lat": _number("lat"),
+    "lon": _number("lon"),
+    "source": _enum(AddressSource),
+    "case_number": _text("case_number", lambda value: _case(value).text),
+    "stage": _enum(Stage),
+    "role": _text("role"),
+    "date": _day,
+    "e_delivery": _text("e_delivery", _with_channels),
+    "designated_proxy": _text("designated_proxy"),
+}
 
 
 @lru_cache(maxsize=65536)
@@ -171,53 +278,53 @@ class Batch:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     rows: int = 0
 
-    def add(self, row: ImportRow, *, now: datetime) -> None:
+    def add(self, row: dict[str, Any], *, now: datetime) -> None:
         """Adds the facts of one valid row."""
-        name_key = domain.name_key(row.name)
-        party_id = _party_id(id_type=row.id_type, id_number=row.id_number, name_key=name_key, phone=row.phone)
+        name_key = domain.name_key(row["name"])
+        party_id = _party_id(id_type=row["id_type"], id_number=row["id_number"], name_key=name_key, phone=row["phone"])
         assert party_id is not None  # ImportRow requires an ID number or a phone
         self.parties.setdefault(
             party_id,
-            book.party_row(party_id=party_id, kind=row.party_kind, name=row.name, name_key=name_key, id_type=row.id_type, id_number=row.id_number, now=now),
+            book.party_row(party_id=party_id, kind=row["party_kind"], name=row["name"], name_key=name_key, id_type=row["id_type"], id_number=row["id_number"], now=now),
         )
-        confirmed_on = row.date if row.record == "confirmation" else None
-        pairs = channels(row.e_delivery) if row.e_delivery else ()
-        contacts = [("phone", row.phone), ("email", row.email), *[("phone" if c == "sms" else "email", a) for c, a in pairs if c in ("sms", "email")]]
+        confirmed_on = row["date"] if row["record"] == "confirmation" else None
+        pairs = channels(row["e_delivery"]) if row["e_delivery"] else ()
+        contacts = [("phone", row["phone"]), ("email", row["email"]), *[("phone" if c == "sms" else "email", a) for c, a in pairs if c in ("sms", "email")]]
         for kind, value in contacts:
             if value:
                 self.contacts.setdefault((party_id, kind, value), book.contact_row(party_id=party_id, kind=kind, value=value, source="import", confirmed_on=confirmed_on))
-        address = _address(row.address) if row.address else None
-        location = GeoPoint(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None
-        case = _case(row.case_number) if row.case_number else None
-        if row.record == "confirmation":
-            assert case and address and row.stage and row.date
+        address = _address(row["address"]) if row["address"] else None
+        location = GeoPoint(lat=row["lat"], lon=row["lon"]) if row["lat"] is not None and row["lon"] is not None else None
+        case = _case(row["case_number"]) if row["case_number"] else None
+        if row["record"] == "confirmation":
+            assert case and address and row["stage"] and row["date"]
             confirmation = book.confirmation_row(
                 party_id=party_id,
                 case=case,
-                stage=row.stage,
+                stage=row["stage"],
                 address=address,
-                postcode=row.postcode,
+                postcode=row["postcode"],
                 location=location,
-                phone=row.phone,
+                phone=row["phone"],
                 e_delivery=[{"channel": channel, "address": target} for channel, target in pairs],
-                designated_proxy=row.designated_proxy,
-                confirmed_on=row.date,
+                designated_proxy=row["designated_proxy"],
+                confirmed_on=row["date"],
                 origin="import",
                 now=now,
             )
             self.confirmations[confirmation["id"]] = confirmation
         elif address is not None:
-            source = AddressSource.filing if row.record == "case" else row.source
+            source = AddressSource.filing if row["record"] == "case" else row["source"]
             assert source is not None
             entry = book.entry_row(
                 party_id=party_id,
                 address=address,
                 source=source,
-                postcode=row.postcode,
+                postcode=row["postcode"],
                 location=location,
                 case=case,
-                stage=row.stage,
-                observed_on=row.date,
+                stage=row["stage"],
+                observed_on=row["date"],
                 origin="import",
                 now=now,
             )
@@ -313,7 +420,7 @@ async def run_import(database: Database, path: Path, *, now: Callable[[], dateti
     for number, offset, raw in _lines(path, offset=state.byte_offset, line=state.line):
         batch.rows += 1
         try:
-            batch.add(ImportRow.model_validate(decode(raw)), now=now())
+            batch.add(checked_row(decode(raw)), now=now())
         except (ValueError, ValidationError) as error:
             batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
         if batch.rows >= batch_size:

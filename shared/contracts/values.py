@@ -49,19 +49,29 @@ class Phone(BaseModel):
     @classmethod
     def parse(cls, raw: str, region: str = "CN") -> Phone:
         """Parse a number as written by a person, national numbers read in `region`."""
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            raise ValueError("not a phone number") from None
-        if number.extension:
-            # E.164 has no room for an extension; dropping it silently would reach the wrong party.
-            raise ValueError("phone extensions are not supported")
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("not a valid number for its region")
+        number = _valid_number(raw, region)
         return cls(
             e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
             line_type=_LINE_TYPES.get(phonenumbers.number_type(number), LineType.OTHER),
         )
+
+
+def e164(raw: str, region: str = "CN") -> str:
+    """Returns a number as written by a person in E.164 form, as Phone.parse reads it, without classifying its line."""
+    return phonenumbers.format_number(_valid_number(raw, region), phonenumbers.PhoneNumberFormat.E164)
+
+
+def _valid_number(raw: str, region: str) -> phonenumbers.PhoneNumber:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if number.extension:
+        # E.164 has no room for an extension; dropping it silently would reach the wrong party.
+        raise ValueError("phone extensions are not supported")
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid number for its region")
+    return number
 
 
 def _parse_at_boundary(value: Any) -> Any:

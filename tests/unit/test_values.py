@@ -9,6 +9,7 @@ from shared.contracts.values import (
     PhoneNumber,
     ResidentId,
     Uscc,
+    e164,
     mask_id_number,
     mask_phone,
     resident_id_check_char,
@@ -341,3 +342,14 @@ def test_mask_id_number(value: str, masked: str) -> None:
 )
 def test_mask_phone(value: str, masked: str) -> None:
     assert mask_phone(value) == masked
+
+
+@pytest.mark.parametrize("raw", ["13800138000", "+86 138 0013 8000", "010-12345678", "+1 650 253 0000", "12", "13800138000 ext. 12", "abc"])
+def test_e164_reads_a_number_as_phone_parse_does(raw: str) -> None:
+    try:
+        expected = Phone.parse(raw).e164
+    except ValueError as refused:
+        with pytest.raises(ValueError, match=str(refused)):
+            e164(raw)
+    else:
+        assert e164(raw) == expected
