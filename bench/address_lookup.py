@@ -372,6 +372,7 @@ async def main(args: argparse.Namespace) -> None:
                 await drop_database()
     print(report(args, imported, measured))
     path = REPO / "var" / "bench" / "address_lookup.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     rows = {key: asdict(measured[key]) | {"per_second": measured[key].per_second} for key in ("lookup", "floor")}
     path.write_text(json.dumps({"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "import": imported, **measured, **rows}, indent=2))
     print(f"  figures saved to {path.relative_to(REPO)}")
