@@ -44,5 +44,7 @@ async def claim_all(session: AsyncSession, *, consumer: str, messages: list[Clai
         {"message_id": m.message_id, "consumer": consumer, "event_type": m.event_type, "topic": m.topic, "partition": m.partition, "offset": m.offset, "processed_at": now}
         for m in {m.message_id: m for m in reversed(messages)}.values()
     ]
-    statement = insert_ignoring_duplicates(session, table).values(rows).returning(table.c.message_id)
-    return set((await session.exec(statement)).scalars().all())
+    # The rows go as parameters of the one-row statement: SQLAlchemy compiles that once and expands it per batch
+    # (insertmanyvalues), where `.values(rows)` compiled a new statement for every batch size (~0.13 ms CPU per message).
+    statement = insert_ignoring_duplicates(session, table).returning(table.c.message_id)
+    return set((await session.exec(statement, params=rows)).scalars().all())

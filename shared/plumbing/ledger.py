@@ -129,8 +129,9 @@ async def _claim(db: Database, session: AsyncSession, effects: Sequence[Effect],
     if not effects:
         return set(), {}
     rows = [{"key": effect.key, "kind": effect.kind, "status": EffectStatus.requested, "requested_at": now} for effect in effects]
-    statement = insert_ignoring_duplicates(db.engine, SideEffect).values(rows).returning(_TABLE.c.key)
-    claimed = set((await session.exec(statement)).scalars().all())
+    # As parameters of the one-row statement, compiled once, not `.values(rows)` compiled anew per batch size (inbox.claim_all).
+    statement = insert_ignoring_duplicates(db.engine, SideEffect).returning(_TABLE.c.key)
+    claimed = set((await session.exec(statement, params=rows)).scalars().all())
     rest = [effect.key for effect in effects if effect.key not in claimed]
     if not rest:
         return claimed, {}
