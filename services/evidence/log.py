@@ -33,15 +33,22 @@ class Leaf:
     recorded_at: datetime
 
 
+# The statements every append runs, built once: each upload and each consumed batch appends, and a statement built
+# anew generates its cache key anew on every run.
+LOCKED_HEAD = select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1).with_for_update()
+MOVED_HEAD = update(HEAD).where(HEAD.c.id == 1).values(size=bindparam("new_size"), frontier=bindparam("new_frontier", type_=HEAD.c.frontier.type))
+NEW_ENTRIES = insert(ENTRY)
+NEW_NODES = insert(NODE)
+
+
 async def _head(session: AsyncSession) -> merkle.CompactRange:
     # Every append locks this row until its transaction ends: one writer at a time, so indices have no gaps.
     # Read and written with Core, never through the session's identity map, so a second append in the same
     # transaction never sees a head object the first one left stale.
-    locked = select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1).with_for_update()
-    rows = await core_rows(session, locked)
+    rows = await core_rows(session, LOCKED_HEAD)
     if not rows:
         await session.exec(insert_ignoring_duplicates(session, HEAD).values(id=1, size=0, frontier=[]))
-        rows = await core_rows(session, locked)
+        rows = await core_rows(session, LOCKED_HEAD)
     return merkle.CompactRange.from_json(rows[0].size, rows[0].frontier)
 
 
@@ -60,9 +67,9 @@ async def append_all(session: AsyncSession, leaves: Sequence[Leaf]) -> int:
         compact, completed = compact.append(hashed)
         nodes.extend({"level": level, "index": position, "hash": value.hex()} for level, position, value in completed)
     if entries:
-        await session.exec(insert(ENTRY), params=entries)
-        await session.exec(insert(NODE), params=nodes)
-        await session.exec(update(HEAD).where(HEAD.c.id == 1).values(size=compact.size, frontier=compact.to_json()))
+        await session.exec(NEW_ENTRIES, params=entries)
+        await session.exec(NEW_NODES, params=nodes)
+        await session.exec(MOVED_HEAD, params={"new_size": compact.size, "new_frontier": compact.to_json()})
     return first
 
 
