@@ -32,7 +32,8 @@ SOURCE = "songda/evidence"
 NEEDS_FILE = frozenset({EvidenceKind.photo, EvidenceKind.video, EvidenceKind.return_receipt_scan, EvidenceKind.signature, EvidenceKind.signed_receipt, EvidenceKind.firm_agreement})
 # A firm's standing agreement is about no notice: it is filed under "firm:<USCC>" in place of a notice id.
 FIRM_PREFIX = "firm:"
-ITEM = table_of(EvidenceItem)
+# Built once, like the log's statements: every upload runs it.
+NEW_ITEM = insert(table_of(EvidenceItem))
 # Built once: a TypeAdapter generates its schema when constructed, which costs more than the EXIF read it serialises.
 _FACTS = TypeAdapter(PhotoFacts)
 
@@ -175,7 +176,7 @@ async def record(
     )
     item.leaf_index = await log.append(session, log_entry(item), kind="evidence", ref=item.id, notice_id=item.notice_id, now=now)
     # A Core INSERT, not session.add: the row is written once and never changed here, so the unit of work's bookkeeping buys nothing.
-    await session.exec(insert(ITEM), params=item.model_dump())
+    await session.exec(NEW_ITEM, params=item.model_dump())
     if correlation_id is None:
         return item
     recorded = EvidenceRecorded(notice_id=item.notice_id, evidence_id=item.id, kind=item.kind, sha256=item.sha256, leaf_index=item.leaf_index, flags=item.flags)

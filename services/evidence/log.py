@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, tuple_, update
+from sqlalchemy import Insert, Table, bindparam, func, insert, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,20 +34,39 @@ class Leaf:
     recorded_at: datetime
 
 
+# The statements every append runs, built once: each upload and each consumed batch appends, and a statement built
+# anew generates its cache key anew on every run.
+LOCKED_HEAD = select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1).with_for_update()
+MOVED_HEAD = update(HEAD).where(HEAD.c.id == 1).values(size=bindparam("new_size"), frontier=bindparam("new_frontier", type_=HEAD.c.frontier.type))
+NEW_ENTRIES = insert(ENTRY)
+NEW_NODES = insert(NODE)
+ENTRY_COLUMNS = ("leaf_index", "kind", "ref", "notice_id", "entry", "leaf_hash", "recorded_at")
+NODE_COLUMNS = ("level", "index", "hash")
+
+
+def _unnested(table: Table, columns: Sequence[str]) -> Insert:
+    # Each column's values as one array: the same statement for one row or a whole batch, well under any limit on parameters.
+    arrays = [bindparam(column, type_=ARRAY(table.c[column].type)) for column in columns]
+    return insert(table).from_select(columns, func.unnest(*arrays).table_valued(*columns).render_derived().select())
+
+
+# On PostgreSQL the entries, their nodes and the new head go in one round trip, which the head's lock is held across.
+APPENDED = MOVED_HEAD.add_cte(_unnested(ENTRY, ENTRY_COLUMNS).cte("new_entries"), _unnested(NODE, NODE_COLUMNS).cte("new_nodes"))
+
+
 async def _head(session: AsyncSession) -> merkle.CompactRange:
     # Every append locks this row until its transaction ends: one writer at a time, so indices have no gaps.
     # Read and written with Core, never through the session's identity map, so a second append in the same
     # transaction never sees a head object the first one left stale.
-    locked = select(HEAD.c.size, HEAD.c.frontier).where(HEAD.c.id == 1).with_for_update()
-    rows = await core_rows(session, locked)
+    rows = await core_rows(session, LOCKED_HEAD)
     if not rows:
         await session.exec(insert_ignoring_duplicates(session, HEAD).values(id=1, size=0, frontier=[]))
-        rows = await core_rows(session, locked)
+        rows = await core_rows(session, LOCKED_HEAD)
     return merkle.CompactRange.from_json(rows[0].size, rows[0].frontier)
 
 
 async def append_all(session: AsyncSession, leaves: Sequence[Leaf]) -> int:
-    """Appends the entries in order in this transaction with one head read, one INSERT each for entries and nodes and one head update; returns the first one's leaf index."""
+    """Appends the entries in order in this transaction with one head read and one write of entries, nodes and head (three statements on SQLite); returns the first one's leaf index."""
     compact = await _head(session)
     first = compact.size
     entries: list[dict[str, Any]] = []
@@ -59,10 +79,16 @@ async def append_all(session: AsyncSession, leaves: Sequence[Leaf]) -> int:
         )
         compact, completed = compact.append(hashed)
         nodes.extend({"level": level, "index": position, "hash": value.hex()} for level, position, value in completed)
-    if entries:
-        await session.exec(insert(ENTRY), params=entries)
-        await session.exec(insert(NODE), params=nodes)
-        await session.exec(update(HEAD).where(HEAD.c.id == 1).values(size=compact.size, frontier=compact.to_json()))
+    if not entries:
+        return first
+    head = {"new_size": compact.size, "new_frontier": compact.to_json()}
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {column: [row[column] for row in entries] for column in ENTRY_COLUMNS} | {column: [row[column] for row in nodes] for column in NODE_COLUMNS}
+        await session.exec(APPENDED, params=head | columns)
+    else:
+        await session.exec(NEW_ENTRIES, params=entries)
+        await session.exec(NEW_NODES, params=nodes)
+        await session.exec(MOVED_HEAD, params=head)
     return first
 
 
