@@ -99,12 +99,25 @@ class BlobWriter:
         if target.exists():
             self._temp.unlink()
         else:
+            made = [directory for directory in target.relative_to(self._store.root).parents if not (self._store.root / directory).exists()]
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._temp, target)
             target.chmod(0o444)
+            # A rename, and a directory made for it, last a crash only once the directory holding each is synced:
+            # without it the row naming the blob could commit while the blob itself is lost.
+            for directory in {target.parent, *((self._store.root / d).parent for d in made)}:
+                _sync_directory(directory)
         return Stored(sha256=sha256, size=self.size, head=bytes(self._head))
 
     def discard(self) -> None:
         """Drops a write that will not be kept."""
         self._file.close()
         self._temp.unlink(missing_ok=True)
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
