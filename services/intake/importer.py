@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import hashlib
@@ -53,6 +54,7 @@ COLUMNS = (
 _PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)
 _NEEDS = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
 _FINGERPRINT_BYTES = 1 << 20
+_YIELD_ROWS = 50
 
 
 # A party's phone, ID number, cases and addresses repeat on its rows: each is checked and parsed once (libphonenumber
@@ -416,26 +418,61 @@ async def run_import(database: Database, path: Path, *, now: Callable[[], dateti
     progress = Progress(line=state.line, byte_offset=state.byte_offset, accepted=state.accepted, rejected=state.rejected, finished=state.finished)
     if state.finished:
         return progress
-    batch, read = Batch(), 0
-    for number, offset, raw in _lines(path, offset=state.byte_offset, line=state.line):
-        batch.rows += 1
-        try:
-            batch.add(checked_row(decode(raw)), now=now())
-        except (ValueError, ValidationError) as error:
-            batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
-        if batch.rows >= batch_size:
-            read += batch.rows
-            progress = replace(await _commit(database, state, batch, line=number, byte_offset=offset, finished=False, now=now()), read=read)
-            if on_progress:
-                on_progress(progress)
-            batch = Batch()
-    read += batch.rows
-    last_line = progress.line if batch.rows == 0 else number
-    size = path.stat().st_size  # noqa: ASYNC240 - one stat of a local file at the end of a batch job
-    progress = replace(await _commit(database, state, batch, line=last_line, byte_offset=size, finished=True, now=now()), read=read)
-    if on_progress:
-        on_progress(progress)
-    return progress
+    commits = _Commits(database, state, progress, on_progress)
+    try:
+        batch, moment = Batch(), now()
+        for number, offset, raw in _lines(path, offset=state.byte_offset, line=state.line):
+            batch.rows += 1
+            try:
+                batch.add(checked_row(decode(raw)), now=moment)
+            except (ValueError, ValidationError) as error:
+                batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
+            if batch.rows % _YIELD_ROWS == 0:
+                # Reading is CPU-bound: handing the loop over now and then lets the previous batch's commit go on meanwhile.
+                await asyncio.sleep(0)
+            if batch.rows >= batch_size:
+                await commits.start(batch, line=number, byte_offset=offset, finished=False, now=now())
+                batch, moment = Batch(), now()
+        last_line = commits.line if batch.rows == 0 else number
+        size = path.stat().st_size  # noqa: ASYNC240 - one stat of a local file at the end of a batch job
+        await commits.start(batch, line=last_line, byte_offset=size, finished=True, now=now())
+        return await commits.settle()
+    finally:
+        await commits.abandon()
+
+
+class _Commits:
+    """Commits batches one after another in the background, so the next batch is read while the last one is written."""
+
+    def __init__(self, database: Database, state: IntakeImport, progress: Progress, on_progress: Callable[[Progress], None] | None) -> None:
+        self._database, self._state, self._progress, self._on_progress = database, state, progress, on_progress
+        self._pending: tuple[asyncio.Task[Progress], int] | None = None
+        self._read = 0
+        self.line = progress.line  # the last line handed to a commit
+
+    async def start(self, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime) -> None:
+        """Waits for the previous commit, then starts this batch's: commits stay in file order."""
+        await self.settle()
+        self.line = line
+        self._pending = asyncio.create_task(_commit(self._database, self._state, batch, line=line, byte_offset=byte_offset, finished=finished, now=now)), batch.rows
+
+    async def settle(self) -> Progress:
+        """Waits for the commit under way, reports it and returns where the import stands."""
+        if self._pending is not None:
+            (task, rows), self._pending = self._pending, None
+            self._read += rows
+            self._progress = replace(await task, read=self._read)
+            if self._on_progress:
+                self._on_progress(self._progress)
+        return self._progress
+
+    async def abandon(self) -> None:
+        """After a failure, lets a commit under way end (committed or rolled back) before the failure is raised."""
+        if self._pending is not None:
+            task, _ = self._pending
+            await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # the failure being raised is the one reported, not this one
 
 
 async def _commit(database: Database, state: IntakeImport, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime) -> Progress:
