@@ -7,8 +7,13 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
 import re
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -54,7 +59,10 @@ COLUMNS = (
 _PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)
 _NEEDS = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
 _FINGERPRINT_BYTES = 1 << 20
-_YIELD_ROWS = 50
+_WORKER_BYTES = 4 << 20  # smaller files are read in-process: starting a worker would cost more than it saves
+# Workers read batches in parallel; past a few the one process committing them is the limit.
+_WORKERS = min(4, os.cpu_count() or 1)
+_AHEAD = _WORKERS + 1  # batches read ahead of the commit, so no worker waits for one to commit
 
 
 # A party's phone, ID number, cases and addresses repeat on its rows: each is checked and parsed once (libphonenumber
@@ -409,9 +417,51 @@ def _lines(path: Path, *, offset: int, line: int) -> Iterator[tuple[int, int, by
                 yield line, offset, raw
 
 
+def _batches(path: Path, *, offset: int, line: int, size: int) -> Iterator[tuple[list[tuple[int, bytes]], int, int, bool]]:
+    """Yields the file's lines from `offset` on in batches, each with the line and byte offset after it and whether it is the last; the last may be empty."""
+    lines: list[tuple[int, bytes]] = []
+    for number, after, raw in _lines(path, offset=offset, line=line):
+        lines.append((number, raw))
+        line, offset = number, after
+        if len(lines) == size:
+            yield lines, line, offset, False
+            lines = []
+    yield lines, line, path.stat().st_size, True
+
+
+def _read_batch(path: Path, import_id: str, lines: list[tuple[int, bytes]], now: datetime) -> Batch:
+    """Returns the facts and refusals of these lines; runs in a worker process for large files."""
+    decode, _ = _reader(path)
+    batch = Batch(rows=len(lines))
+    for number, raw in lines:
+        try:
+            batch.add(checked_row(decode(raw)), now=now)
+        except (ValueError, ValidationError) as error:
+            batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
+    return batch
+
+
+async def _read(path: Path, *, import_id: str, offset: int, line: int, batch_size: int, now: Callable[[], datetime]) -> AsyncGenerator[tuple[Batch, int, int, bool]]:
+    """Yields the file's batches read, in file order, with the line and byte offset after each and whether it is the last."""
+    batches = _batches(path, offset=offset, line=line, size=batch_size)
+    if path.stat().st_size - offset < _WORKER_BYTES:  # noqa: ASYNC240 - one stat of a local file
+        for lines, last_line, last_offset, finished in batches:
+            yield _read_batch(path, import_id, lines, now()), last_line, last_offset, finished
+        return
+    # Reading is the import's CPU-bound part: worker processes read the next batches while this one commits.
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("spawn")) as worker:
+        ahead: deque[tuple[asyncio.Future[Batch], int, int, bool]] = deque()
+        for lines, last_line, last_offset, finished in batches:
+            ahead.append((loop.run_in_executor(worker, _read_batch, path, import_id, lines, now()), last_line, last_offset, finished))
+            while ahead and (finished or len(ahead) > _AHEAD):
+                read, read_line, read_offset, read_finished = ahead.popleft()
+                yield await read, read_line, read_offset, read_finished
+
+
 async def run_import(database: Database, path: Path, *, now: Callable[[], datetime], batch_size: int = 2000, on_progress: Callable[[Progress], None] | None = None) -> Progress:
     """Imports a JSONL or CSV file, one transaction per batch; rerunning resumes after the last committed batch."""
-    decode, first_offset = _reader(path)
+    _, first_offset = _reader(path)
     import_id = file_id(path)
     async with database.sessions() as session:
         state = await session.get(IntakeImport, import_id)
@@ -422,22 +472,9 @@ async def run_import(database: Database, path: Path, *, now: Callable[[], dateti
         return progress
     commits = _Commits(database, state, progress, on_progress)
     try:
-        batch, moment = Batch(), now()
-        for number, offset, raw in _lines(path, offset=state.byte_offset, line=state.line):
-            batch.rows += 1
-            try:
-                batch.add(checked_row(decode(raw)), now=moment)
-            except (ValueError, ValidationError) as error:
-                batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
-            if batch.rows % _YIELD_ROWS == 0:
-                # Reading is CPU-bound: handing the loop over now and then lets the previous batch's commit go on meanwhile.
-                await asyncio.sleep(0)
-            if batch.rows >= batch_size:
-                await commits.start(batch, line=number, byte_offset=offset, finished=False, now=now())
-                batch, moment = Batch(), now()
-        last_line = commits.line if batch.rows == 0 else number
-        size = path.stat().st_size  # noqa: ASYNC240 - one stat of a local file at the end of a batch job
-        await commits.start(batch, line=last_line, byte_offset=size, finished=True, now=now())
+        async with aclosing(_read(path, import_id=import_id, offset=state.byte_offset, line=state.line, batch_size=batch_size, now=now)) as batches:
+            async for batch, line, offset, finished in batches:
+                await commits.start(batch, line=line, byte_offset=offset, finished=finished, now=now())
         return await commits.settle()
     finally:
         await commits.abandon()
@@ -450,12 +487,10 @@ class _Commits:
         self._database, self._state, self._progress, self._on_progress = database, state, progress, on_progress
         self._pending: tuple[asyncio.Task[Progress], int] | None = None
         self._read = 0
-        self.line = progress.line  # the last line handed to a commit
 
     async def start(self, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime) -> None:
         """Waits for the previous commit, then starts this batch's: commits stay in file order."""
         await self.settle()
-        self.line = line
         self._pending = asyncio.create_task(_commit(self._database, self._state, batch, line=line, byte_offset=byte_offset, finished=finished, now=now)), batch.rows
 
     async def settle(self) -> Progress:
