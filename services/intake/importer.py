@@ -470,46 +470,14 @@ async def run_import(database: Database, path: Path, *, now: Callable[[], dateti
     progress = Progress(line=state.line, byte_offset=state.byte_offset, accepted=state.accepted, rejected=state.rejected, finished=state.finished)
     if state.finished:
         return progress
-    commits = _Commits(database, state, progress, on_progress)
-    try:
-        async with aclosing(_read(path, import_id=import_id, offset=state.byte_offset, line=state.line, batch_size=batch_size, now=now)) as batches:
-            async for batch, line, offset, finished in batches:
-                await commits.start(batch, line=line, byte_offset=offset, finished=finished, now=now())
-        return await commits.settle()
-    finally:
-        await commits.abandon()
-
-
-class _Commits:
-    """Commits batches one after another in the background, so the next batch is read while the last one is written."""
-
-    def __init__(self, database: Database, state: IntakeImport, progress: Progress, on_progress: Callable[[Progress], None] | None) -> None:
-        self._database, self._state, self._progress, self._on_progress = database, state, progress, on_progress
-        self._pending: tuple[asyncio.Task[Progress], int] | None = None
-        self._read = 0
-
-    async def start(self, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime) -> None:
-        """Waits for the previous commit, then starts this batch's: commits stay in file order."""
-        await self.settle()
-        self._pending = asyncio.create_task(_commit(self._database, self._state, batch, line=line, byte_offset=byte_offset, finished=finished, now=now)), batch.rows
-
-    async def settle(self) -> Progress:
-        """Waits for the commit under way, reports it and returns where the import stands."""
-        if self._pending is not None:
-            (task, rows), self._pending = self._pending, None
-            self._read += rows
-            self._progress = replace(await task, read=self._read)
-            if self._on_progress:
-                self._on_progress(self._progress)
-        return self._progress
-
-    async def abandon(self) -> None:
-        """After a failure, lets a commit under way end (committed or rolled back) before the failure is raised."""
-        if self._pending is not None:
-            task, _ = self._pending
-            await asyncio.wait([task])
-            if not task.cancelled():
-                task.exception()  # the failure being raised is the one reported, not this one
+    read = 0
+    async with aclosing(_read(path, import_id=import_id, offset=state.byte_offset, line=state.line, batch_size=batch_size, now=now)) as batches:
+        async for batch, line, offset, finished in batches:
+            read += batch.rows
+            progress = replace(await _commit(database, state, batch, line=line, byte_offset=offset, finished=finished, now=now()), read=read)
+            if on_progress:
+                on_progress(progress)
+    return progress
 
 
 async def _commit(database: Database, state: IntakeImport, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime) -> Progress:
