@@ -6,7 +6,6 @@ import asyncio
 import csv
 import datetime as dt
 import hashlib
-import json
 import multiprocessing
 import os
 import re
@@ -21,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Self
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.networks import validate_email
 from sqlalchemy import select
@@ -295,16 +295,17 @@ class Batch:
         name_key = domain.name_key(row["name"])
         party_id = _party_id(id_type=row["id_type"], id_number=row["id_number"], name_key=name_key, phone=row["phone"])
         assert party_id is not None  # ImportRow requires an ID number or a phone
-        self.parties.setdefault(
-            party_id,
-            book.party_row(party_id=party_id, kind=row["party_kind"], name=row["name"], name_key=name_key, id_type=row["id_type"], id_number=row["id_number"], now=now),
-        )
+        # A party's and a contact's first row in the batch is kept; its later rows are not built only to be dropped.
+        if party_id not in self.parties:
+            self.parties[party_id] = book.party_row(
+                party_id=party_id, kind=row["party_kind"], name=row["name"], name_key=name_key, id_type=row["id_type"], id_number=row["id_number"], now=now
+            )
         confirmed_on = row["date"] if row["record"] == "confirmation" else None
         pairs = channels(row["e_delivery"]) if row["e_delivery"] else ()
         contacts = [("phone", row["phone"]), ("email", row["email"]), *[("phone" if c == "sms" else "email", a) for c, a in pairs if c in ("sms", "email")]]
         for kind, value in contacts:
-            if value:
-                self.contacts.setdefault((party_id, kind, value), book.contact_row(party_id=party_id, kind=kind, value=value, source="import", confirmed_on=confirmed_on))
+            if value and (party_id, kind, value) not in self.contacts:
+                self.contacts[party_id, kind, value] = book.contact_row(party_id=party_id, kind=kind, value=value, source="import", confirmed_on=confirmed_on)
         address = _address(row["address"]) if row["address"] else None
         location = _point(row["lat"], row["lon"]) if row["lat"] is not None and row["lon"] is not None else None
         case = _case(row["case_number"]) if row["case_number"] else None
@@ -380,7 +381,7 @@ def _reader(path: Path) -> tuple[Callable[[bytes], dict[str, Any]], int]:
         return decode_csv, len(header_line)
 
     def decode_json(line: bytes) -> dict[str, Any]:
-        value = json.loads(line)
+        value = orjson.loads(line)
         if not isinstance(value, dict):
             raise ValueError("each line must be a JSON object")
         return value
