@@ -9,6 +9,7 @@ import hashlib
 import multiprocessing
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -442,6 +443,18 @@ def _read_batch(path: Path, import_id: str, lines: list[tuple[int, bytes]], now:
     return batch
 
 
+def _end_with_parent() -> None:
+    """Ends this worker when the importing process ends, even when it is killed: the pool's queue would keep the worker waiting for ever."""
+    parent = multiprocessing.parent_process()
+    assert parent is not None, "runs in a worker process"
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 async def _read(path: Path, *, import_id: str, offset: int, line: int, batch_size: int, now: Callable[[], datetime]) -> AsyncGenerator[tuple[Batch, int, int, bool]]:
     """Yields the file's batches read, in file order, with the line and byte offset after each and whether it is the last."""
     batches = _batches(path, offset=offset, line=line, size=batch_size)
@@ -451,7 +464,7 @@ async def _read(path: Path, *, import_id: str, offset: int, line: int, batch_siz
         return
     # Reading is the import's CPU-bound part: worker processes read the next batches while this one commits.
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("spawn")) as worker:
+    with ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent) as worker:
         ahead: deque[tuple[asyncio.Future[Batch], int, int, bool]] = deque()
         for lines, last_line, last_offset, finished in batches:
             ahead.append((loop.run_in_executor(worker, _read_batch, path, import_id, lines, now()), last_line, last_offset, finished))

@@ -168,6 +168,39 @@ async def test_a_killed_import_resumes_and_ends_with_the_same_rows(make_database
     assert accepted == sum(1 for line in path.open(encoding="utf-8") if line.strip())
 
 
+async def test_a_killed_import_leaves_no_worker_process_behind(make_database, tmp_path: Path) -> None:
+    path = tmp_path / "large.jsonl"
+    subprocess.run([*SONGDA, "gen", "3000", "--out", str(path), "--seed", "4", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
+    assert path.stat().st_size >= importer._WORKER_BYTES, "a file large enough to be read by worker processes"
+    database_url = await make_database("killed")
+    process = subprocess.Popen(
+        [*SONGDA, "import", str(path), "--database-url", database_url, "--batch-size", "200"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    async def workers() -> list[str]:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        return [pid for pid in children if b"spawn_main" in _proc(pid, "cmdline")]
+
+    try:
+        started = await eventually(workers, timeout=120, what="the import's worker processes")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+
+    async def all_ended() -> bool:
+        # An orphan the container's init does not reap stays a zombie: ended all the same.
+        return all(_proc(pid, "stat").rpartition(b")")[2].split()[:1] in ([], [b"Z"], [b"X"]) for pid in started)
+
+    await eventually(all_ended, timeout=30, what="the workers to end with the killed import")
+
+
+def _proc(pid: str, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
 async def test_worker_processes_read_a_file_as_the_importing_process_does(make_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "mixed.jsonl"
     subprocess.run([*SONGDA, "gen", "200", "--out", str(path), "--seed", "5", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
