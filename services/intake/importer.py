@@ -60,7 +60,7 @@ COLUMNS = (
 _PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)
 _NEEDS = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
 _FINGERPRINT_BYTES = 1 << 20
-_WORKER_BYTES = 4 << 20  # smaller files are read in-process: starting a worker would cost more than it saves
+_WORKER_BYTES = 16 << 20  # smaller files are read in-process: starting workers (~1.5 s CPU each) would cost more than it saves
 # Workers read batches in parallel; past a few the one process committing them is the limit.
 _WORKERS = min(4, os.cpu_count() or 1)
 _AHEAD = _WORKERS + 1  # batches read ahead of the commit, so no worker waits for one to commit

@@ -170,7 +170,7 @@ async def test_a_killed_import_resumes_and_ends_with_the_same_rows(make_database
 
 async def test_a_killed_import_leaves_no_worker_process_behind(make_database, tmp_path: Path) -> None:
     path = tmp_path / "large.jsonl"
-    subprocess.run([*SONGDA, "gen", "3000", "--out", str(path), "--seed", "4", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*SONGDA, "gen", "12000", "--out", str(path), "--seed", "4", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
     assert path.stat().st_size >= importer._WORKER_BYTES, "a file large enough to be read by worker processes"
     database_url = await make_database("killed")
     process = subprocess.Popen(
