@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import hashlib
-import json
+import multiprocessing
+import os
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Self
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.networks import validate_email
 from sqlalchemy import select
@@ -53,6 +60,10 @@ COLUMNS = (
 _PARTY_SOURCES = (AddressSource.household, AddressSource.civil_activity)
 _NEEDS = {"party": ("address", "source"), "case": ("case_number", "date"), "confirmation": ("case_number", "address", "date")}
 _FINGERPRINT_BYTES = 1 << 20
+_WORKER_BYTES = 16 << 20  # smaller files are read in-process: starting workers (~1.5 s CPU each) would cost more than it saves
+# Workers read batches in parallel; past a few the one process committing them is the limit.
+_WORKERS = min(4, os.cpu_count() or 1)
+_AHEAD = _WORKERS + 1  # batches read ahead of the commit, so no worker waits for one to commit
 
 
 # A party's phone, ID number, cases and addresses repeat on its rows: each is checked and parsed once (libphonenumber
@@ -62,6 +73,12 @@ _id_number = lru_cache(maxsize=65536)(validate_id_number)
 _case = lru_cache(maxsize=65536)(CaseNumber.parse)
 _address = lru_cache(maxsize=65536)(PostalAddress.parse)
 _party_id = lru_cache(maxsize=65536)(book.party_id_for)
+
+
+@lru_cache(maxsize=65536)
+def _point(lat: float, lon: float) -> GeoPoint:
+    # Frozen, so one per place serves every row of its party; building it is a pydantic validation.
+    return GeoPoint(lat=lat, lon=lon)
 
 
 @lru_cache(maxsize=65536)
@@ -201,12 +218,8 @@ def _number(name: str) -> Callable[[Any], float]:
 
 
 def _enum(kind: type[StrEnum]) -> Callable[[Any], StrEnum]:
-    def read(value: Any) -> StrEnum:
-        if type(value) is not str:
-            raise TypeError(kind.__name__)
-        return kind(value)
-
-    return read
+    # A dict of the members: calling the enum costs more than the rest of reading the cell.
+    return {member.value: member for member in kind}.__getitem__
 
 
 def _day(value: Any) -> dt.date:
@@ -283,18 +296,19 @@ class Batch:
         name_key = domain.name_key(row["name"])
         party_id = _party_id(id_type=row["id_type"], id_number=row["id_number"], name_key=name_key, phone=row["phone"])
         assert party_id is not None  # ImportRow requires an ID number or a phone
-        self.parties.setdefault(
-            party_id,
-            book.party_row(party_id=party_id, kind=row["party_kind"], name=row["name"], name_key=name_key, id_type=row["id_type"], id_number=row["id_number"], now=now),
-        )
+        # A party's and a contact's first row in the batch is kept; its later rows are not built only to be dropped.
+        if party_id not in self.parties:
+            self.parties[party_id] = book.party_row(
+                party_id=party_id, kind=row["party_kind"], name=row["name"], name_key=name_key, id_type=row["id_type"], id_number=row["id_number"], now=now
+            )
         confirmed_on = row["date"] if row["record"] == "confirmation" else None
         pairs = channels(row["e_delivery"]) if row["e_delivery"] else ()
         contacts = [("phone", row["phone"]), ("email", row["email"]), *[("phone" if c == "sms" else "email", a) for c, a in pairs if c in ("sms", "email")]]
         for kind, value in contacts:
-            if value:
-                self.contacts.setdefault((party_id, kind, value), book.contact_row(party_id=party_id, kind=kind, value=value, source="import", confirmed_on=confirmed_on))
+            if value and (party_id, kind, value) not in self.contacts:
+                self.contacts[party_id, kind, value] = book.contact_row(party_id=party_id, kind=kind, value=value, source="import", confirmed_on=confirmed_on)
         address = _address(row["address"]) if row["address"] else None
-        location = GeoPoint(lat=row["lat"], lon=row["lon"]) if row["lat"] is not None and row["lon"] is not None else None
+        location = _point(row["lat"], row["lon"]) if row["lat"] is not None and row["lon"] is not None else None
         case = _case(row["case_number"]) if row["case_number"] else None
         if row["record"] == "confirmation":
             assert case and address and row["stage"] and row["date"]
@@ -368,7 +382,7 @@ def _reader(path: Path) -> tuple[Callable[[bytes], dict[str, Any]], int]:
         return decode_csv, len(header_line)
 
     def decode_json(line: bytes) -> dict[str, Any]:
-        value = json.loads(line)
+        value = orjson.loads(line)
         if not isinstance(value, dict):
             raise ValueError("each line must be a JSON object")
         return value
@@ -405,9 +419,63 @@ def _lines(path: Path, *, offset: int, line: int) -> Iterator[tuple[int, int, by
                 yield line, offset, raw
 
 
+def _batches(path: Path, *, offset: int, line: int, size: int) -> Iterator[tuple[list[tuple[int, bytes]], int, int, bool]]:
+    """Yields the file's lines from `offset` on in batches, each with the line and byte offset after it and whether it is the last; the last may be empty."""
+    lines: list[tuple[int, bytes]] = []
+    for number, after, raw in _lines(path, offset=offset, line=line):
+        lines.append((number, raw))
+        line, offset = number, after
+        if len(lines) == size:
+            yield lines, line, offset, False
+            lines = []
+    yield lines, line, path.stat().st_size, True
+
+
+def _read_batch(path: Path, import_id: str, lines: list[tuple[int, bytes]], now: datetime) -> Batch:
+    """Returns the facts and refusals of these lines; runs in a worker process for large files."""
+    decode, _ = _reader(path)
+    batch = Batch(rows=len(lines))
+    for number, raw in lines:
+        try:
+            batch.add(checked_row(decode(raw)), now=now)
+        except (ValueError, ValidationError) as error:
+            batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
+    return batch
+
+
+def _end_with_parent() -> None:
+    """Ends this worker when the importing process ends, even when it is killed: the pool's queue would keep the worker waiting for ever."""
+    parent = multiprocessing.parent_process()
+    assert parent is not None, "runs in a worker process"
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+async def _read(path: Path, *, import_id: str, offset: int, line: int, batch_size: int, now: Callable[[], datetime]) -> AsyncGenerator[tuple[Batch, int, int, bool]]:
+    """Yields the file's batches read, in file order, with the line and byte offset after each and whether it is the last."""
+    batches = _batches(path, offset=offset, line=line, size=batch_size)
+    if path.stat().st_size - offset < _WORKER_BYTES:  # noqa: ASYNC240 - one stat of a local file
+        for lines, last_line, last_offset, finished in batches:
+            yield _read_batch(path, import_id, lines, now()), last_line, last_offset, finished
+        return
+    # Reading is the import's CPU-bound part: worker processes read the next batches while this one commits.
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent) as worker:
+        ahead: deque[tuple[asyncio.Future[Batch], int, int, bool]] = deque()
+        for lines, last_line, last_offset, finished in batches:
+            ahead.append((loop.run_in_executor(worker, _read_batch, path, import_id, lines, now()), last_line, last_offset, finished))
+            while ahead and (finished or len(ahead) > _AHEAD):
+                read, read_line, read_offset, read_finished = ahead.popleft()
+                yield await read, read_line, read_offset, read_finished
+
+
 async def run_import(database: Database, path: Path, *, now: Callable[[], datetime], batch_size: int = 2000, on_progress: Callable[[Progress], None] | None = None) -> Progress:
     """Imports a JSONL or CSV file, one transaction per batch; rerunning resumes after the last committed batch."""
-    decode, first_offset = _reader(path)
+    _, first_offset = _reader(path)
     import_id = file_id(path)
     async with database.sessions() as session:
         state = await session.get(IntakeImport, import_id)
@@ -416,25 +484,13 @@ async def run_import(database: Database, path: Path, *, now: Callable[[], dateti
     progress = Progress(line=state.line, byte_offset=state.byte_offset, accepted=state.accepted, rejected=state.rejected, finished=state.finished)
     if state.finished:
         return progress
-    batch, read = Batch(), 0
-    for number, offset, raw in _lines(path, offset=state.byte_offset, line=state.line):
-        batch.rows += 1
-        try:
-            batch.add(checked_row(decode(raw)), now=now())
-        except (ValueError, ValidationError) as error:
-            batch.rejects.append({"import_id": import_id, "line": number, "reason": _reason(error)[:1000]})
-        if batch.rows >= batch_size:
+    read = 0
+    async with aclosing(_read(path, import_id=import_id, offset=state.byte_offset, line=state.line, batch_size=batch_size, now=now)) as batches:
+        async for batch, line, offset, finished in batches:
             read += batch.rows
-            progress = replace(await _commit(database, state, batch, line=number, byte_offset=offset, finished=False, now=now()), read=read)
+            progress = replace(await _commit(database, state, batch, line=line, byte_offset=offset, finished=finished, now=now()), read=read)
             if on_progress:
                 on_progress(progress)
-            batch = Batch()
-    read += batch.rows
-    last_line = progress.line if batch.rows == 0 else number
-    size = path.stat().st_size  # noqa: ASYNC240 - one stat of a local file at the end of a batch job
-    progress = replace(await _commit(database, state, batch, line=last_line, byte_offset=size, finished=True, now=now()), read=read)
-    if on_progress:
-        on_progress(progress)
     return progress
 
 

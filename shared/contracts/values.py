@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
@@ -58,7 +59,20 @@ class Phone(BaseModel):
 
 def e164(raw: str, region: str = "CN") -> str:
     """Returns a number as written by a person in E.164 form, as Phone.parse reads it, without classifying its line."""
+    if region == "CN" and _CN_MOBILE.fullmatch(raw) and not _CN_NATIONAL_PREFIX.match(raw):
+        return "+86" + raw
     return phonenumbers.format_number(_valid_number(raw, region), phonenumbers.PhoneNumberFormat.E164)
+
+
+# A bare national mobile number (most numbers an import reads) is valid exactly when it matches libphonenumber's own
+# mobile pattern for China, unless its start reads as a carrier prefix that parsing strips: then the full parse judges it.
+def _cn_mobile_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    assert metadata and metadata.mobile and metadata.mobile.national_number_pattern and metadata.national_prefix_for_parsing
+    return re.compile(metadata.mobile.national_number_pattern, re.ASCII), re.compile(metadata.national_prefix_for_parsing, re.ASCII)
+
+
+_CN_MOBILE, _CN_NATIONAL_PREFIX = _cn_mobile_patterns()
 
 
 def _valid_number(raw: str, region: str) -> phonenumbers.PhoneNumber:

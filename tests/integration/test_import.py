@@ -8,10 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import pytest
 
+from services.intake import importer
+from services.intake.models import TABLES as MODELS
+from shared.plumbing.db import Database, create_tables
 from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,3 +166,65 @@ async def test_a_killed_import_resumes_and_ends_with_the_same_rows(make_database
     finally:
         await connection.close()
     assert accepted == sum(1 for line in path.open(encoding="utf-8") if line.strip())
+
+
+async def test_a_killed_import_leaves_no_worker_process_behind(make_database, tmp_path: Path) -> None:
+    path = tmp_path / "large.jsonl"
+    subprocess.run([*SONGDA, "gen", "12000", "--out", str(path), "--seed", "4", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
+    assert path.stat().st_size >= importer._WORKER_BYTES, "a file large enough to be read by worker processes"
+    database_url = await make_database("killed")
+    process = subprocess.Popen(
+        [*SONGDA, "import", str(path), "--database-url", database_url, "--batch-size", "200"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    async def workers() -> list[str]:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        return [pid for pid in children if b"spawn_main" in _proc(pid, "cmdline")]
+
+    try:
+        started = await eventually(workers, timeout=120, what="the import's worker processes")
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+
+    async def all_ended() -> bool:
+        # An orphan the container's init does not reap stays a zombie: ended all the same.
+        return all(_proc(pid, "stat").rpartition(b")")[2].split()[:1] in ([], [b"Z"], [b"X"]) for pid in started)
+
+    await eventually(all_ended, timeout=30, what="the workers to end with the killed import")
+
+
+def _proc(pid: str, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
+async def test_worker_processes_read_a_file_as_the_importing_process_does(make_database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mixed.jsonl"
+    subprocess.run([*SONGDA, "gen", "200", "--out", str(path), "--seed", "5", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(json.dumps(row, ensure_ascii=False) for row in GOOD_AND_BAD) + "\n\n")
+    moment = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    imported = {}
+    for how, worker_bytes in (("inline", 1 << 40), ("workers", 0)):
+        monkeypatch.setattr(importer, "_WORKER_BYTES", worker_bytes)
+        url = await make_database(how)
+        database = Database(url, pool_size=2)
+        try:
+            await create_tables(database.engine, MODELS)
+            progress = await importer.run_import(database, path, now=lambda: moment, batch_size=97)
+        finally:
+            await database.dispose()
+        imported[how] = progress, await contents(url)
+    assert imported["workers"][0].rejected == len(EXPECTED_REFUSALS)
+    assert imported["workers"] == imported["inline"]
+
+
+async def contents(database_url: str) -> dict[str, list[str]]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return {table: sorted(str(tuple(row)) for row in await connection.fetch(f"SELECT * FROM {table}")) for table in (*TABLES, "intake_import", "intake_import_reject")}
+    finally:
+        await connection.close()

@@ -1,5 +1,6 @@
 from datetime import date, timedelta
 
+import phonenumbers
 import pytest
 from pydantic import BaseModel, ValidationError
 
@@ -353,3 +354,20 @@ def test_e164_reads_a_number_as_phone_parse_does(raw: str) -> None:
             e164(raw)
     else:
         assert e164(raw) == expected
+
+
+def test_e164_fast_reading_of_mobile_numbers_agrees_with_libphonenumber() -> None:
+    # Every three-digit start a Chinese 11-digit number can have (and the carrier-prefix and 1740x edges), with
+    # varied tails: the pattern shortcut must accept and refuse exactly what the full parse does.
+    tails = ("00000000", "12345678", "99999999", "05123456", "60012345")
+    starts = [f"1{a}{b}" for a in range(10) for b in range(10)] + [f"174{c}" for c in range(10)] + [f"1610{c}" for c in range(10)] + ["1790", "1795", "1234"]
+    for raw in {(start + tail)[:11] for start in starts for tail in tails} | {"１３８００１３８０００", "138001380000", "1380013800"}:
+        try:
+            number = phonenumbers.parse(raw, "CN")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_valid_number(number):
+            assert e164(raw) == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), raw
+        else:
+            with pytest.raises(ValueError):
+                e164(raw)
