@@ -8,6 +8,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -31,6 +32,15 @@ class BlobStore:
     def __init__(self, root: Path, *, levels: int = 2) -> None:
         self.root = root
         self.levels = levels
+        self._incoming: Path | None = None
+
+    def incoming(self) -> Path:
+        """Returns the directory writes start in, made on first use."""
+        if self._incoming is None:
+            incoming = self.root / "incoming"
+            incoming.mkdir(parents=True, exist_ok=True)
+            self._incoming = incoming
+        return self._incoming
 
     def path(self, sha256: str) -> Path:
         """Returns where a blob lives; refuses anything but a sha256 so no name can reach outside the store."""
@@ -63,11 +73,9 @@ class BlobWriter:
         self._digest = hashlib.sha256()
         self._head = bytearray()
         self.size = 0
-        incoming = store.root / "incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=incoming)
-        self._file = os.fdopen(fd, "wb")
-        self._temp = Path(name)
+        # Opened by the first write, so that a writer made on the event loop touches no disk there.
+        self._file: BinaryIO | None = None
+        self._temp: Path | None = None
 
     def write(self, chunk: bytes | memoryview) -> None:
         """Adds a chunk; raises TooLarge past the limit (the caller discards)."""
@@ -77,7 +85,18 @@ class BlobWriter:
         if len(self._head) < self._head_size:
             self._head.extend(chunk[: self._head_size - len(self._head)])
         self._digest.update(chunk)
-        self._file.write(chunk)
+        self._opened()[0].write(chunk)
+
+    def write_all(self, chunks: list[memoryview]) -> None:
+        """Adds chunks in order (one trip to a worker thread for many); raises TooLarge past the limit."""
+        for chunk in chunks:
+            self.write(chunk)
+
+    def _opened(self) -> tuple[BinaryIO, Path]:
+        if self._file is None or self._temp is None:
+            fd, name = tempfile.mkstemp(dir=self._store.incoming())
+            self._file, self._temp = os.fdopen(fd, "wb"), Path(name)
+        return self._file, self._temp
 
     @property
     def head(self) -> bytes:
@@ -86,22 +105,24 @@ class BlobWriter:
 
     def written(self) -> Path:
         """Flushes what arrived so far and returns the temporary file, for checks before the blob is kept."""
-        self._file.flush()
-        return self._temp
+        file, temp = self._opened()
+        file.flush()
+        return temp
 
     def commit(self) -> Stored:
         """Makes the blob durable under its sha256; an identical blob already stored is kept as it is."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        file, temp = self._opened()
+        file.flush()
+        os.fsync(file.fileno())
+        file.close()
         sha256 = self._digest.hexdigest()
         target = self._store.path(sha256)
         if target.exists():
-            self._temp.unlink()
+            temp.unlink()
         else:
             made = [directory for directory in target.relative_to(self._store.root).parents if not (self._store.root / directory).exists()]
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._temp, target)
+            os.replace(temp, target)
             target.chmod(0o444)
             # A rename, and a directory made for it, last a crash only once the directory holding each is synced:
             # without it the row naming the blob could commit while the blob itself is lost.
@@ -111,8 +132,9 @@ class BlobWriter:
 
     def discard(self) -> None:
         """Drops a write that will not be kept."""
-        self._file.close()
-        self._temp.unlink(missing_ok=True)
+        if self._file is not None and self._temp is not None:
+            self._file.close()
+            self._temp.unlink(missing_ok=True)
 
 
 def _sync_directory(directory: Path) -> None:

@@ -1,4 +1,4 @@
-"""The blob store makes a blob durable before it answers: the file, its name and any directory made for it."""
+"""The blob store: a blob is durable before it answers (the file, its name and any directory made for it), written in order, within its limit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.plumbing.blobs import BlobStore
+from shared.plumbing.blobs import BlobStore, TooLarge
 
 
 @pytest.fixture
@@ -51,3 +51,31 @@ def test_a_blob_stored_before_is_kept_as_it_is(tmp_path: Path, synced: list[Path
     store.put(b"same")
     assert len(synced) == 1 and synced[0].parent == tmp_path / "blobs" / "incoming"
     assert list((tmp_path / "blobs" / "incoming").iterdir()) == []
+
+
+def test_a_writer_touches_no_disk_until_its_first_write_and_a_discarded_one_leaves_nothing(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    store.writer(limit=10, head_size=4).discard()
+    assert not (tmp_path / "blobs").exists()
+    writer = store.writer(limit=10, head_size=4)
+    writer.write_all([memoryview(b"abc"), memoryview(b"defg")])
+    writer.discard()
+    assert list((tmp_path / "blobs" / "incoming").iterdir()) == []
+
+
+def test_chunks_written_together_are_kept_in_order_with_their_head_and_limit(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    writer = store.writer(limit=10, head_size=4)
+    writer.write_all([memoryview(b"ab"), memoryview(b"cdef")])
+    stored = writer.commit()
+    assert (stored.head, stored.size, store.path(stored.sha256).read_bytes()) == (b"abcd", 6, b"abcdef")
+    over = store.writer(limit=5, head_size=0)
+    with pytest.raises(TooLarge):
+        over.write_all([memoryview(b"abc"), memoryview(b"def")])
+    over.discard()
+
+
+def test_an_empty_blob_is_stored_under_the_hash_of_nothing(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    stored = store.writer(limit=10, head_size=4).commit()
+    assert stored.sha256 == hashlib.sha256(b"").hexdigest() and store.path(stored.sha256).read_bytes() == b""
