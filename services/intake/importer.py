@@ -33,7 +33,7 @@ from services.intake.requests import ChannelIn
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber, CaseNumberText
 from shared.contracts.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
-from shared.contracts.values import e164, validate_id_number
+from shared.contracts.values import cn_mobile_e164, e164, validate_id_number
 from shared.plumbing.db import Database, core_rows, table_of
 from shared.plumbing.problems import field_path
 
@@ -271,6 +271,16 @@ def channels(text: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for part in filter(None, (p.strip() for p in text.split(";"))):
         channel, _, address = (piece.strip() for piece in part.partition("="))
+        # The usual pairs, a bare mobile number or an e-mail address, read as ChannelIn reads them without building one.
+        if channel == "sms" and (number := cn_mobile_e164(address)):
+            pairs.append((channel, number))
+            continue
+        if channel == "email" and 3 <= len(address) <= 200:
+            try:
+                pairs.append((channel, _email(address)))
+                continue
+            except ValueError:
+                pass  # ChannelIn words the refusal
         try:
             checked = ChannelIn(channel=channel, address=address)
         except ValidationError as error:

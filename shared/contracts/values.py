@@ -59,9 +59,13 @@ class Phone(BaseModel):
 
 def e164(raw: str, region: str = "CN") -> str:
     """Returns a number as written by a person in E.164 form, as Phone.parse reads it, without classifying its line."""
-    if region == "CN" and _CN_MOBILE.fullmatch(raw) and not _CN_NATIONAL_PREFIX.match(raw):
-        return "+86" + raw
-    return phonenumbers.format_number(_valid_number(raw, region), phonenumbers.PhoneNumberFormat.E164)
+    mobile = cn_mobile_e164(raw) if region == "CN" else None
+    return mobile or phonenumbers.format_number(_valid_number(raw, region), phonenumbers.PhoneNumberFormat.E164)
+
+
+def cn_mobile_e164(raw: str) -> str | None:
+    """Returns a bare Chinese mobile number (13800138000) in E.164 form without a full parse; None for any other writing."""
+    return "+86" + raw if _CN_MOBILE.fullmatch(raw) and not _CN_NATIONAL_PREFIX.match(raw) else None
 
 
 # A bare national mobile number (most numbers an import reads) is valid exactly when it matches libphonenumber's own

@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from services.intake import book
-from services.intake.importer import ImportRow, _reason, checked_row
+from services.intake.importer import ImportRow, _reason, channels, checked_row
+from services.intake.requests import ChannelIn
 
 PARTY = {
     "record": "party",
@@ -71,5 +72,46 @@ def test_a_line_reads_as_import_row_reads_it(base: dict[str, Any], name: str, va
 
 
 def test_content_id_is_the_uuid5_of_its_parts() -> None:
-    for parts in [("id", "resident_id", "320508200005249227"), ("entry", "x", None, date(2025, 1, 1), [{"channel": "sms"}]), ()]:
+    # Enough ids that every variant digit (the 17th hex digit, 16 possible) turns up.
+    many = [("party", str(n)) for n in range(300)]
+    for parts in [("id", "resident_id", "320508200005249227"), ("entry", "x", None, date(2025, 1, 1), [{"channel": "sms"}]), (), *many]:
         assert book.content_id(*parts) == str(uuid.uuid5(book._NAMESPACE, "|".join("" if p is None else str(p) for p in parts)))
+
+
+CHANNELS = [
+    "sms=13800138000",
+    "sms=+8613800138000",
+    "sms=008613800138000",
+    "sms=1380013800",
+    "sms=12345678901",
+    "sms=010-62345678",
+    "sms=1380013800x",
+    "email=huanli895@example.com.cn",
+    "email=Huan.Li@EXAMPLE.COM",
+    "email=a@b",
+    "email=no-at-sign.example.com",
+    "email=li@localhost",
+    "email=" + "x" * 195 + "@a.cn",
+    "lawyer_firm=firm-1",
+    "fax=1",
+    "sms=13800138000; email=huanli895@example.com.cn",
+]
+
+
+@pytest.mark.parametrize("text", CHANNELS)
+def test_e_delivery_reads_as_channel_in_reads_it(text: str) -> None:
+    def by_model(text: str) -> tuple[tuple[str, str], ...]:
+        pairs = []
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            channel, _, address = (piece.strip() for piece in part.partition("="))
+            checked = ChannelIn(channel=channel, address=address)
+            pairs.append((checked.channel.value, checked.address))
+        return tuple(pairs)
+
+    def outcome_of(read: Any) -> tuple[str, Any]:
+        try:
+            return "accepted", read(text)
+        except (ValueError, ValidationError):
+            return "refused", None
+
+    assert outcome_of(channels) == outcome_of(by_model)
