@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -183,11 +184,11 @@ async def copy_new(session: AsyncSession, table: Table, rows: Collection[dict[st
     # Raw statements see SQLAlchemy's transaction only once it has run a statement itself; outside it they would commit alone.
     assert connection is not None and connection.is_in_transaction(), "copy_new runs after the transaction's first statement"
     staging, columns = f"staging_{table.name}", [column.name for column in table.columns]
-    encoded = [(i, json.dumps) for i, column in enumerate(table.columns) if isinstance(column.type, JSON)]
-    records = [[row[name] for name in columns] for row in rows]
-    for record in records:
-        for index, encode in encoded:
-            record[index] = encode(record[index])
+    encoded = [column.name for column in table.columns if isinstance(column.type, JSON)]
+    if encoded:
+        rows = [row | {name: json.dumps(row[name]) for name in encoded} for row in rows]
+    # itemgetter makes each record in C: a comprehension per row was a fifth of the committing process's CPU.
+    records = list(map(itemgetter(*columns), rows))
     # Per connection, emptied at each commit: created once, not for every batch.
     await connection.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" (LIKE "{table.name}") ON COMMIT DELETE ROWS')
     await connection.copy_records_to_table(staging, records=records, columns=columns)
