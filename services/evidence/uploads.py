@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from shared.plumbing.blobs import BlobStore, BlobWriter, TooLarge
+from shared.plumbing.blobs import DRAIN_BYTES, BlobStore, BlobWriter, TooLarge
 from shared.plumbing.problems import Problem
 
 FILE_FIELD = "file"
 METADATA_FIELD = "metadata"
 # Metadata is a small JSON document; anything bigger is a mistake or an attack.
 METADATA_LIMIT = 64 * 1024
-# The file's bytes are hashed and written by a worker thread this many at a time: on the event loop the hash and
-# the writes (which wait on the journal while other uploads fsync) held up every other request.
-DRAIN_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -42,9 +38,6 @@ class _Part:
     field_name: bytearray = field(default_factory=bytearray)
     field_value: bytearray = field(default_factory=bytearray)
     buffer: bytearray | None = None
-    # The file's chunks as they arrived (views of the received bytes, not copies), waiting for the worker thread.
-    pending: list[memoryview] = field(default_factory=list)
-    pending_size: int = 0
 
 
 async def receive(request: Request, *, store: BlobStore, limit: int, head_size: int) -> Upload:
@@ -85,8 +78,7 @@ async def receive(request: Request, *, store: BlobStore, limit: int, head_size: 
     def part_data(data: bytes, start: int, end: int) -> None:
         if part.name == FILE_FIELD and upload.file is not None:
             # A view, not a slice: the hash and the file take the bytes where they arrived, without a copy of each chunk.
-            part.pending.append(memoryview(data)[start:end])
-            part.pending_size += end - start
+            upload.file.hold(memoryview(data)[start:end])
         elif part.buffer is not None:
             part.buffer.extend(data[start:end])
             if len(part.buffer) > METADATA_LIMIT:
@@ -109,19 +101,14 @@ async def receive(request: Request, *, store: BlobStore, limit: int, head_size: 
             "on_part_end": part_end,
         },
     )
-
-    async def drain() -> None:
-        if upload.file is not None and part.pending:
-            chunks, part.pending, part.pending_size = part.pending, [], 0
-            await asyncio.to_thread(upload.file.write_all, chunks)
-
     try:
         async for chunk in request.stream():
             parser.write(chunk)
-            if part.pending_size >= DRAIN_BYTES:
-                await drain()
+            if upload.file is not None:
+                await upload.file.drain(at_least=DRAIN_BYTES)
         parser.finalize()
-        await drain()
+        if upload.file is not None:
+            await upload.file.drain()
     except TooLarge as exc:
         upload.discard()
         raise Problem(413, "Too large", f"file: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# Held chunks are hashed and written by a worker thread this many bytes at a time: on the event loop the hash and the
+# writes (which wait on the journal while other blobs fsync) held up every other request.
+DRAIN_BYTES = 1024 * 1024
 
 
 class TooLarge(ValueError):
@@ -73,6 +77,8 @@ class BlobWriter:
         self._digest = hashlib.sha256()
         self._head = bytearray()
         self.size = 0
+        self._held: list[bytes | memoryview] = []
+        self._held_size = 0
         # Opened by the first write, so that a writer made on the event loop touches no disk there.
         self._file: BinaryIO | None = None
         self._temp: Path | None = None
@@ -87,10 +93,21 @@ class BlobWriter:
         self._digest.update(chunk)
         self._opened()[0].write(chunk)
 
-    def write_all(self, chunks: list[memoryview]) -> None:
-        """Adds chunks in order (one trip to a worker thread for many); raises TooLarge past the limit."""
+    def write_all(self, chunks: list[bytes | memoryview]) -> None:
+        """Adds chunks in order; raises TooLarge past the limit."""
         for chunk in chunks:
             self.write(chunk)
+
+    def hold(self, chunk: bytes | memoryview) -> None:
+        """Keeps a chunk for the next `drain`, without a copy: the caller leaves its bytes unchanged."""
+        self._held.append(chunk)
+        self._held_size += len(chunk)
+
+    async def drain(self, *, at_least: int = 0) -> None:
+        """Writes the held chunks on a worker thread once they come to `at_least` bytes; raises TooLarge past the limit."""
+        if self._held and self._held_size >= at_least:
+            chunks, self._held, self._held_size = self._held, [], 0
+            await asyncio.to_thread(self.write_all, chunks)
 
     def _opened(self) -> tuple[BinaryIO, Path]:
         if self._file is None or self._temp is None:

@@ -17,7 +17,7 @@ import structlog
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
-from shared.plumbing.blobs import BlobStore, TooLarge
+from shared.plumbing.blobs import DRAIN_BYTES, BlobStore, TooLarge
 from shared.plumbing.problems import Problem
 
 log = structlog.get_logger(__name__)
@@ -181,12 +181,14 @@ class DocumentStore:
         writer = self._blobs.writer(limit=self.max_bytes, head_size=0)
         try:
             buffer = bytearray()
-            async for chunk in _chunks(source):
-                try:
-                    writer.write(chunk)
-                except TooLarge as error:
-                    raise DocumentTooLarge(str(error)) from error
-                buffer.extend(chunk)
+            try:
+                async for chunk in _chunks(source):
+                    writer.hold(chunk)
+                    await writer.drain(at_least=DRAIN_BYTES)
+                    buffer.extend(chunk)
+                await writer.drain()
+            except TooLarge as error:
+                raise DocumentTooLarge(str(error)) from error
             # Parsing and fsync block for a while on a big file; the event loop keeps serving meanwhile.
             content_type, pages = await asyncio.to_thread(examine, bytes(buffer))
             stored = await asyncio.to_thread(writer.commit)

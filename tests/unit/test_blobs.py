@@ -79,3 +79,16 @@ def test_an_empty_blob_is_stored_under_the_hash_of_nothing(tmp_path: Path) -> No
     store = BlobStore(tmp_path / "blobs")
     stored = store.writer(limit=10, head_size=4).commit()
     assert stored.sha256 == hashlib.sha256(b"").hexdigest() and store.path(stored.sha256).read_bytes() == b""
+
+
+async def test_held_chunks_are_written_once_they_come_to_the_amount_asked(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    writer = store.writer(limit=10, head_size=2)
+    writer.hold(b"abc")
+    await writer.drain(at_least=4)
+    assert writer.size == 0 and not (tmp_path / "blobs").exists()
+    writer.hold(memoryview(b"def"))
+    await writer.drain(at_least=4)
+    assert writer.size == 6
+    stored = writer.commit()
+    assert (stored.head, store.path(stored.sha256).read_bytes()) == (b"ab", b"abcdef")
