@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -228,7 +228,7 @@ def sample(data: Path, parties: int, count: int, seed: int) -> list[Lookup]:
     return lookups
 
 
-async def fire(client: httpx.AsyncClient, lookups: list[Lookup], concurrency: int) -> tuple[list[float], float, list[dict[str, Any]]]:
+async def fire(client: aiohttp.ClientSession, lookups: list[Lookup], concurrency: int) -> tuple[list[float], float, list[dict[str, Any]]]:
     """Posts every lookup, `concurrency` at once; returns latencies (ms), wall seconds and the responses."""
     pending = iter(lookups)
     latencies: list[float] = []
@@ -237,11 +237,12 @@ async def fire(client: httpx.AsyncClient, lookups: list[Lookup], concurrency: in
     async def worker() -> None:
         for lookup in pending:
             started = time.perf_counter()
-            response = await client.post("/v1/address-lookups", json=lookup.body())
+            async with client.post("/v1/address-lookups", json=lookup.body()) as response:
+                body = await response.read()
             latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"lookup answered {response.status_code}: {response.text[:500]}")
-            answers.append(response.json())
+            if response.status != 200:
+                raise RuntimeError(f"lookup answered {response.status}: {body[:500]!r}")
+            answers.append(json.loads(body))
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -290,14 +291,15 @@ async def measure(args: argparse.Namespace, url: str, lookups: list[Lookup], wor
     stack = Stack(env=env, ports={"intake": free_port()}, log_dir=workdir / "log", run_dir=workdir / "run")
     # A supervisor may look up any party (audited); a court only parties its own cases name, which the imported cases are not.
     bearer = mint(secret=SECRET, role=Role.supervisor, sub="bench", issuer="songda", now=datetime.now(UTC))
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     stack.start()
     try:
         stack.wait_healthy()
         # Both paths are timed on a warm cache: the sampled parties' rows are read once beforehand.
         await floor(url, lookups, args.concurrency)
         audited = await count_audit(url)
-        async with httpx.AsyncClient(base_url=stack.url("intake"), headers={"Authorization": f"Bearer {bearer}"}, timeout=60, limits=limits) as client:
+        connector = aiohttp.TCPConnector(limit=args.concurrency)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(stack.url("intake"), headers={"Authorization": f"Bearer {bearer}"}, connector=connector, timeout=timeout) as client:
             await fire(client, lookups[:WARMUP], args.concurrency)
             meter = CpuMeter(stack.processes["intake"].pid)
             with profiled(stack.processes, args.profile):

@@ -105,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Runs one service under uvicorn; exits non-zero when a supervised task died."""
     import uvicorn
 
-    from shared.plumbing import logs
+    from shared.plumbing import heap, logs
 
     package = SERVICE_MODULES[args.service]
     main = importlib.import_module(f"{package}.main")
@@ -126,6 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.common.forwarded_allow_ips,
     )
     server = uvicorn.Server(config)
+    heap.settle()
     server.run()
     runtime = app.state.runtime  # None for a simulator, which supervises no tasks
     if not server.started or (runtime is not None and runtime.supervisor.failed):
