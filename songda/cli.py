@@ -420,6 +420,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from services.intake.config import IntakeSettings
     from services.intake.importer import Progress, rejects, run_import
     from services.intake.models import TABLES
+    from shared.plumbing import heap
     from shared.plumbing.clock import clock_from_settings
     from shared.plumbing.db import Database, create_tables
 
@@ -450,6 +451,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             await database.dispose()
         return progress, refused, time.monotonic() - started, progress.read
 
+    # The committing process holds each batch's records too: the same collector settings as a server's.
+    heap.settle()
     try:
         progress, refused, seconds, rows = asyncio.run(run())
     except ValueError as exc:

@@ -34,6 +34,7 @@ from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber, CaseNumberText
 from shared.contracts.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
 from shared.contracts.values import cn_mobile_e164, e164, validate_id_number
+from shared.plumbing import heap
 from shared.plumbing.db import Database, core_rows, table_of
 from shared.plumbing.problems import field_path
 
@@ -453,8 +454,8 @@ def _read_batch(path: Path, import_id: str, lines: list[tuple[int, bytes]], now:
     return batch
 
 
-def _end_with_parent() -> None:
-    """Ends this worker when the importing process ends, even when it is killed: the pool's queue would keep the worker waiting for ever."""
+def _start_worker() -> None:
+    """Ends this worker when the importing process ends, even when it is killed (the pool's queue would keep it waiting for ever), and sets its collector for batches."""
     parent = multiprocessing.parent_process()
     assert parent is not None, "runs in a worker process"
 
@@ -463,6 +464,9 @@ def _end_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+    # A batch's rows stay alive until it is sent: with CPython's default generations the collector walked them and
+    # every module object again and again, ~11 µs per row, a fifth of reading one.
+    heap.settle()
 
 
 async def _read(path: Path, *, import_id: str, offset: int, line: int, batch_size: int, now: Callable[[], datetime]) -> AsyncGenerator[tuple[Batch, int, int, bool]]:
@@ -474,7 +478,7 @@ async def _read(path: Path, *, import_id: str, offset: int, line: int, batch_siz
         return
     # Reading is the import's CPU-bound part: worker processes read the next batches while this one commits.
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent) as worker:
+    with ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker) as worker:
         ahead: deque[tuple[asyncio.Future[Batch], int, int, bool]] = deque()
         for lines, last_line, last_offset, finished in batches:
             ahead.append((loop.run_in_executor(worker, _read_batch, path, import_id, lines, now()), last_line, last_offset, finished))
