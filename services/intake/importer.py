@@ -33,7 +33,7 @@ from services.intake.requests import ChannelIn
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber, CaseNumberText
 from shared.contracts.events import AddressSource, GeoPoint, IdType, PartyKind, Stage
-from shared.contracts.values import cn_mobile_e164, e164, validate_id_number
+from shared.contracts.values import cn_mobile_e164, e164, plain_email, validate_id_number
 from shared.plumbing import heap
 from shared.plumbing.db import Database, core_rows, table_of
 from shared.plumbing.problems import field_path
@@ -84,8 +84,8 @@ def _point(lat: float, lon: float) -> GeoPoint:
 
 @lru_cache(maxsize=65536)
 def _email(raw: str) -> str:
-    # Repeats on every row of its party, like the phone; email_validator is as costly as libphonenumber.
-    return validate_email(raw)[1]
+    # Repeats on every row of its party, like the phone; email_validator (~40 µs) judges only what is not plain ASCII.
+    return plain_email(raw) or validate_email(raw)[1]
 
 
 class ImportRow(BaseModel):

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import phonenumbers
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
@@ -77,6 +78,26 @@ def _cn_mobile_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 _CN_MOBILE, _CN_NATIONAL_PREFIX = _cn_mobile_patterns()
+
+
+# An address email_validator takes as written but for the domain's case: an ASCII dot-atom local part, letter-digit-hyphen
+# labels and a letter TLD. Punycode ("--"), quoted or international parts, special-use names: the validator judges.
+_ATEXT = r"[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+"
+_PLAIN_EMAIL = re.compile(rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}})")
+
+
+def plain_email(raw: str) -> str | None:
+    """Returns a plain ASCII e-mail address as email_validator normalises it (domain lower-cased); None for any it must judge itself."""
+    match = _PLAIN_EMAIL.fullmatch(raw)
+    if match is None or len(raw) > _EMAIL_MAX or len(match["local"]) > _LOCAL_MAX or "--" in match["domain"]:
+        return None
+    domain = match["domain"].lower()
+    if any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return f"{match['local']}@{domain}"
+
+
+_EMAIL_MAX, _LOCAL_MAX = 254, 64  # RFC 5321 §4.5.3.1, as email_validator counts them
 
 
 def _valid_number(raw: str, region: str) -> phonenumbers.PhoneNumber:
