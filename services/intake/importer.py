@@ -36,7 +36,7 @@ from shared.contracts.events import AddressSource, GeoPoint, IdType, PartyKind, 
 from shared.contracts.values import cn_mobile_e164, e164, plain_email, validate_id_number
 from shared.plumbing import heap
 from shared.plumbing.db import Database, core_rows, table_of
-from shared.plumbing.problems import field_path
+from shared.plumbing.fields import field_path
 
 COLUMNS = (
     "record",

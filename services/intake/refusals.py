@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.intake.workbook import CellError, SheetNotice
-from shared.plumbing.problems import Problem, field_path
+from shared.plumbing.fields import field_path
+from shared.plumbing.problems import Problem
 
 # Pydantic's error types, in the words of the sheet.
 _BY_TYPE: dict[str, str] = {

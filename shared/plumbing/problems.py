@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.plumbing.fields import field_path
+
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://songda.dev/problems/"
 
@@ -45,20 +47,6 @@ class Problem(Exception):
         if self.errors:
             body["errors"] = self.errors
         return body
-
-
-def field_path(loc: Sequence[str | int]) -> str:
-    """Turns a pydantic location into a readable path: ('body','recipients',0,'phones',1) → recipients[0].phones[1]."""
-    parts = list(loc)
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not str(part).startswith("function-"):
-            path += f".{part}" if path else str(part)
-    return path or "body"
 
 
 def _message(error: Mapping[str, Any]) -> str:

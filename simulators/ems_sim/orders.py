@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from shared.contracts.values import Phone
-from shared.plumbing.problems import field_path
+from shared.plumbing.fields import field_path
 from simulators.ems_sim.replies import Refusal
 
 P = TypeVar("P", bound="_Payload")

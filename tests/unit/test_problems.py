@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.values import PhoneNumber
-from shared.plumbing.problems import MEDIA_TYPE, TYPE_BASE, Problem, field_path, install, validation_problem
+from shared.plumbing.fields import field_path
+from shared.plumbing.problems import MEDIA_TYPE, TYPE_BASE, Problem, install, validation_problem
 
 
 class Contact(BaseModel):
