@@ -20,7 +20,7 @@ from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.state import RecipientState, RecipientStatus
 from services.delivery.handlers import due, edelivery, holds, notices, roster, sending, team
-from services.delivery.models import TABLES, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
+from services.delivery.models import TABLES, DeliveryCallback, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
 from services.delivery.policy import Policy, load_policy
 from services.delivery.requests import AgentIn, NoticePage, OutcomeIn, ReassignIn, SignerIn
 from services.delivery.search import NoticeFilter
@@ -169,6 +169,25 @@ async def test_an_sms_sent_once_and_its_delivered_callback_serves_the_recipient(
         "a repeated callback is a no-op"
     )
     assert await world.types() == ["delivery.AttemptStarted", "delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
+
+
+@pytest.mark.parametrize("status", ["queued", "sent", "initiated", "ringing", "in-progress"])
+async def test_an_intermediate_status_changes_nothing_and_claims_nothing(world: World, status: str) -> None:
+    registered = notice()
+    await world.consume(registered, notice_id=registered.notice_id)
+    await Dispatcher(world.deps).run_once()
+    [sent] = await world.outgoing()
+    params = {"MessageSid": sent.provider_ref or "", "MessageStatus": status, "To": MOBILE}
+
+    for _ in range(2):
+        assert await sending.apply_callback(world.deps, attempt_id=sent.attempt_id, params=params, sid=params["MessageSid"], status=status) is False
+    async with world.deps.db.sessions() as session:
+        assert (await session.exec(select(DeliveryCallback))).all() == [], "no claim row for a status that decides nothing"
+    assert await world.types() == ["delivery.AttemptStarted"]
+    with pytest.raises(sending.NoSuchCall):
+        await sending.apply_callback(world.deps, attempt_id="no-such-attempt", params=params, sid=params["MessageSid"], status=status)
+    delivered = params | {"MessageStatus": "delivered"}
+    assert await sending.apply_callback(world.deps, attempt_id=sent.attempt_id, params=delivered, sid=params["MessageSid"], status="delivered") is True
 
 
 async def test_a_notice_registered_again_under_another_message_is_recorded_once_in_a_batch_and_after_it(world: World) -> None:

@@ -26,7 +26,9 @@ from shared.plumbing.masking import mask_text
 log = structlog.get_logger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
-CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+# Only the final status: initiated, ringing and answered decide nothing (twilio_mapper.is_final), and each was a signed
+# callback for delivery to verify and answer, three per call.
+CALL_EVENTS = ("completed",)
 # Twilio decided nothing about the message with these: our credentials were refused (fix the
 # configuration, then retry), a timeout or a rate limit. None of them says the number is bad.
 _TRANSIENT_STATUSES = frozenset({401, 403, 408, 429})
@@ -174,7 +176,7 @@ class TwilioTelephony:
         return await _ask(request, kind="sms", to=to)
 
     async def place_call(self, *, to: str, twiml: str, status_callback: str, recording_callback: str | None = None) -> ProviderResult:
-        """Asks Twilio to call and speak `twiml`, reporting every call event and recording when asked."""
+        """Asks Twilio to call and speak `twiml`, reporting the call's final status and recording when asked."""
         recording: dict[str, Any] = {"record": True, "recording_status_callback": recording_callback} if recording_callback else {}
         request = self._client.calls.create_async(
             to=to,

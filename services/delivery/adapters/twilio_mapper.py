@@ -24,6 +24,11 @@ ARRIVED = frozenset({"delivered", "completed"})
 NOT_ARRIVED = frozenset({"undelivered", "failed", "no-answer", "busy", "canceled"})
 
 
+def is_final(status: str) -> bool:
+    """Tells whether a message's or call's status decides its attempt; queued, sent, ringing and the like do not."""
+    return status in ARRIVED or status in NOT_ARRIVED
+
+
 def failure_of(error_code: int | None) -> Failure:
     """Returns what a Twilio error code means for the plan."""
     return FAILURES.get(error_code or 0, Failure.move_on)

@@ -151,9 +151,21 @@ class NoSuchCall(LookupError):
     """A callback named an attempt that has no message or call."""
 
 
+async def _known_call(deps: DeliveryDeps, attempt_id: str) -> None:
+    """Raises NoSuchCall unless the attempt is a message or a call."""
+    async with deps.db.sessions() as session:
+        channel = (await session.exec(select(DeliveryOutgoing.channel).where(DeliveryOutgoing.attempt_id == attempt_id))).first()
+    if channel not in (Channel.sms, Channel.voice):
+        raise NoSuchCall(attempt_id)
+
+
 async def apply_callback(deps: DeliveryDeps, *, attempt_id: str, params: Mapping[str, str], sid: str, status: str) -> bool | None:
-    """Applies a verified status callback once: None for a repeat, otherwise whether it changed the recipient's delivery."""
+    """Applies a verified status callback once: None for a repeated final status, otherwise whether it changed the recipient's delivery."""
     now = deps.clock.now()
+    if not twilio_mapper.is_final(status):
+        # Queued, sent, ringing: nothing to apply, so no locks and no claim row, only the check that the attempt is ours.
+        await _known_call(deps, attempt_id)
+        return False
     async with deps.db.transaction() as session:
         row = await _locked(session, attempt_id)
         if row is None or row.channel not in (Channel.sms, Channel.voice):
