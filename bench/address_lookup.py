@@ -30,7 +30,7 @@ import asyncpg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.measure import delete_topics, figures, profiled  # noqa: E402
+from bench.measure import ServerCpu, delete_topics, figures, profiled  # noqa: E402
 from services.intake.book import party_id_for  # noqa: E402 — the repo root must be importable first
 from services.intake.domain import name_key  # noqa: E402
 from shared.contracts.topics import create_topics  # noqa: E402
@@ -148,13 +148,15 @@ async def load(args: argparse.Namespace, url: str, data: Path) -> dict[str, Any]
     await admin.execute(f'CREATE DATABASE "{DATABASE}"')
     await admin.close()
     songda("gen", str(args.parties), "--out", str(data), "--seed", str(args.seed), "--today", date.today().isoformat())
-    meter, children, began = CpuMeter(), _children_cpu_ms(), time.perf_counter()
-    songda("import", str(data), "--database-url", url)
+    children, began = _children_cpu_ms(), time.perf_counter()
+    # The import's backends start after any meter would and are gone when it ends: followed while they live.
+    with ServerCpu([DATABASE]) as servers:
+        songda("import", str(data), "--database-url", url)
     seconds, child = time.perf_counter() - began, _children_cpu_ms() - children
     connection = await asyncpg.connect(url)
     try:
         rows = int(await connection.fetchval("SELECT sum(accepted + rejected) FROM intake_import"))
-        cpu = meter.per(rows) | {"import": child / rows}
+        cpu = {"import": child / rows, "postgres": servers.per(rows)["postgres"]}
         parties = int(await connection.fetchval("SELECT count(*) FROM intake_party"))
         copy_seconds, copy_cpu = await copy_floor(connection, rows)
         began = time.perf_counter()
