@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
-from pydantic.networks import validate_email
 
 from services.intake import domain
 from shared.contracts.casenumber import CaseNumber, CaseNumberText
@@ -25,7 +24,7 @@ from shared.contracts.events import (
     PartyMatch,
     Stage,
 )
-from shared.contracts.values import Phone, PhoneNumber, validate_id_number
+from shared.contracts.values import Phone, PhoneNumber, email_address, validate_id_number
 
 
 class Strict(BaseModel):
@@ -141,7 +140,7 @@ class ChannelIn(Strict):
                 raise ValueError("an SMS channel needs a mobile number")
             return phone.e164
         if channel is EDeliveryChannel.email:
-            return validate_email(value)[1]
+            return email_address(value)
         return value
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.networks import validate_email
 
 
 class LineType(StrEnum):
@@ -83,7 +84,14 @@ _CN_MOBILE, _CN_NATIONAL_PREFIX = _cn_mobile_patterns()
 # An address email_validator takes as written but for the domain's case: an ASCII dot-atom local part, letter-digit-hyphen
 # labels and a letter TLD. Punycode ("--"), quoted or international parts, special-use names: the validator judges.
 _ATEXT = r"[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+"
+_EMAIL_MAX, _LOCAL_MAX = 254, 64  # RFC 5321 §4.5.3.1, as email_validator counts them
 _PLAIN_EMAIL = re.compile(rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}})")
+
+
+def email_address(raw: str) -> str:
+    """Returns an e-mail address as pydantic's validate_email normalises it; raises ValueError (its reason) when it is not one."""
+    # email_validator costs ~26 µs an address; the plain ones (nearly all) are read by the pattern below, as it reads them.
+    return plain_email(raw) or validate_email(raw)[1]
 
 
 def plain_email(raw: str) -> str | None:
@@ -95,9 +103,6 @@ def plain_email(raw: str) -> str | None:
     if any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES):
         return None
     return f"{match['local']}@{domain}"
-
-
-_EMAIL_MAX, _LOCAL_MAX = 254, 64  # RFC 5321 §4.5.3.1, as email_validator counts them
 
 
 def _valid_number(raw: str, region: str) -> phonenumbers.PhoneNumber:

@@ -6,7 +6,7 @@ import string
 import pytest
 from pydantic.networks import validate_email
 
-from shared.contracts.values import plain_email
+from shared.contracts.values import email_address, plain_email
 
 
 def validator(raw: str) -> str | None:
@@ -59,6 +59,16 @@ def test_plain_email_table(raw: str, expected: str | None) -> None:
     assert plain_email(raw) == expected
     if expected is not None:
         assert validator(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "_"), TABLE)
+def test_email_address_reads_every_address_as_the_validator_does(raw: str, _: str | None) -> None:
+    expected = validator(raw)
+    if expected is None:
+        with pytest.raises(ValueError):
+            email_address(raw)
+    else:
+        assert email_address(raw) == expected
 
 
 def test_plain_email_agrees_with_the_validator_on_random_addresses() -> None:

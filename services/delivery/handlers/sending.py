@@ -161,11 +161,11 @@ async def _known_call(deps: DeliveryDeps, attempt_id: str) -> None:
 
 async def apply_callback(deps: DeliveryDeps, *, attempt_id: str, params: Mapping[str, str], sid: str, status: str) -> bool | None:
     """Applies a verified status callback once: None for a repeated final status, otherwise whether it changed the recipient's delivery."""
-    now = deps.clock.now()
     if not twilio_mapper.is_final(status):
         # Queued, sent, ringing: nothing to apply, so no locks and no claim row, only the check that the attempt is ours.
         await _known_call(deps, attempt_id)
         return False
+    now = deps.clock.now()
     async with deps.db.transaction() as session:
         row = await _locked(session, attempt_id)
         if row is None or row.channel not in (Channel.sms, Channel.voice):
