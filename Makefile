@@ -6,7 +6,7 @@ SONGDA := $(VENV)/bin/songda
 STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: install run up down demo test check test-unit test-integration test-e2e test-browser bench bench-pipeline bench-lookup bench-delivery bench-carrier bench-evidence bench-workdays clean
+.PHONY: install run up down demo test check test-unit test-integration test-e2e test-browser bench bench-pipeline bench-lookup bench-delivery bench-delivery-steps bench-carrier bench-evidence bench-workdays clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is required (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
@@ -72,6 +72,9 @@ bench-evidence: install
 
 bench-workdays: install
 	$(PY) bench/workdays.py
+
+bench-delivery-steps: install
+	bash deploy/with-infra.sh $(PY) bench/delivery_steps.py
 
 clean:
 	bash deploy/kafka/stop.sh; bash deploy/postgres/stop.sh; rm -rf var

@@ -194,6 +194,26 @@ def workdays(document: dict[str, Any]) -> Summary:
     return Summary(rows, cpu)
 
 
+STEPS = {"consume": "consume NoticeRegistered", "dispatch": "dispatch an SMS, apply the answer", "callback": "apply the delivered callback"}
+
+
+def delivery_steps(document: dict[str, Any]) -> Summary:
+    """Delivery's steps in one process, each beside one transaction of one statement through SQLAlchemy (no target in the issue)."""
+    floor = dig(document, "floor_cpu_ms_per_transaction", "sqlalchemy")
+    rows = [
+        Row("delivery_steps", f"{label}, CPU per notice", dig(document, "cpu_ms_per_notice", step, "bench"), "ms", floor, "one SQLAlchemy transaction ms")
+        for step, label in STEPS.items()
+    ]
+    cpu = [
+        Cpu("delivery_steps", f"notice ({label})", process, ms)
+        for step, label in STEPS.items()
+        for process, ms in (dig(document, "cpu_ms_per_notice", step) or {}).items()
+        if process != "wall"
+    ]
+    cpu += [Cpu("delivery_steps", "transaction of one statement (floor)", via, ms) for via, ms in (dig(document, "floor_cpu_ms_per_transaction") or {}).items()]
+    return Summary(rows, cpu)
+
+
 EXTRACTORS: dict[str, Callable[[dict[str, Any]], Summary]] = {
     "pipeline": pipeline,
     "delivery": delivery,
@@ -201,6 +221,7 @@ EXTRACTORS: dict[str, Callable[[dict[str, Any]], Summary]] = {
     "address_lookup": address_lookup,
     "evidence": evidence,
     "workdays": workdays,
+    "delivery_steps": delivery_steps,
 }
 
 

@@ -59,6 +59,19 @@ def test_a_failed_bench_keeps_its_rows_marked_failed() -> None:
     assert all(row.mark == NOT_MEASURED for row in extract("delivery", None).rows if row.target)
 
 
+def test_delivery_steps_stand_beside_one_transaction_and_name_each_process() -> None:
+    steps = {
+        "cpu_ms_per_notice": {step: {"bench": 2.0 * (n + 1), "postgres": 0.5, "wall": 9.0} for n, step in enumerate(("consume", "dispatch", "callback"))},
+        "floor_cpu_ms_per_transaction": {"sqlalchemy": 0.8, "asyncpg": 0.25},
+    }
+    summary = extract("delivery_steps", steps)
+    callback = by_figure(summary.rows)["apply the delivered callback, CPU per notice"]
+    assert (callback.value, callback.floor, callback.ratio) == (6.0, 0.8, 7.5)
+    cpu = {(c.per, c.process, c.ms) for c in summary.cpu}
+    assert ("notice (consume NoticeRegistered)", "postgres", 0.5) in cpu and ("transaction of one statement (floor)", "asyncpg", 0.25) in cpu
+    assert not any(process == "wall" for _, process, _ in cpu), "wall time is not CPU"
+
+
 def test_evidence_pdf_targets_are_on_the_values() -> None:
     document = {
         "rows": [
