@@ -7,10 +7,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlalchemy import bindparam, func, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.delivery import roster, texts
@@ -26,6 +29,7 @@ from shared.contracts.events import Channel, GeoPoint, NoticeCompleted, Recipien
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
 from shared.plumbing import outbox
+from shared.plumbing.db import core_rows, table_of
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +37,13 @@ SOURCE = "songda/delivery"
 _TASKS = uuid.UUID("0c8f3b5e-3f1d-4a8e-9e0b-7d4c2a61f5a9")
 # Marks a transaction that queued a message or call, so its commit wakes the dispatcher (workers.Dispatcher).
 QUEUED = "songda.delivery.queued"
+RECIPIENT = table_of(DeliveryRecipient)
+# Built once with bound parameters, as the hot paths run them: building a statement around its values cost more than
+# running it.
+_RECIPIENT_LOCKED = select(RECIPIENT.c.notice_id, RECIPIENT.c.state).where(RECIPIENT.c.id == bindparam("recipient")).with_for_update()
+# The columns set are the parameters' keys other than "recipient".
+_RECIPIENT_STORED = update(RECIPIENT).where(RECIPIENT.c.id == bindparam("recipient"))
+_NOTICE_RECIPIENTS = select(RECIPIENT.c.id, RECIPIENT.c.status, RECIPIENT.c.state).where(RECIPIENT.c.notice_id == bindparam("notice")).order_by(RECIPIENT.c.position)
 
 
 @dataclass(frozen=True)
@@ -58,45 +69,58 @@ async def begin_recipient(
 ) -> None:
     """Plans a new recipient and saves its first step."""
     decision = start(case=case, recipient=recipient, now=now, policy=setup.policy)
-    row = DeliveryRecipient(
-        id=recipient.recipient_id,
-        notice_id=notice.id,
-        position=position,
-        name=recipient.name,
-        role=recipient.role,
-        status=decision.state.status,
-        tier=decision.state.step.tier,
-        whereabouts_unknown=recipient.whereabouts_unknown,
-        state={},
-        updated_at=now,
+    session.add(
+        DeliveryRecipient(
+            id=recipient.recipient_id,
+            notice_id=notice.id,
+            position=position,
+            name=recipient.name,
+            role=recipient.role,
+            whereabouts_unknown=recipient.whereabouts_unknown,
+            **_stored(decision.state, now=now),
+        )
     )
-    await save(session, row, decision, notice=notice, now=now, setup=setup, causation=causation)
+    await _carry_out(session, decision, notice=notice, now=now, setup=setup, causation=causation)
 
 
 async def advance(session: AsyncSession, *, recipient_id: str, event: Input, now: datetime, setup: Setup, causation: str | None) -> Decision | None:
     """Applies one input to a recipient (row locked for the transaction); None when there is no such recipient."""
-    row = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.id == recipient_id).with_for_update())).one_or_none()
-    if row is None:
+    # The recipient's row is read and written with Core statements, cheaper than the ORM's loading and flushing
+    # (bench/delivery_steps.py). Core statements do not flush what the session holds, so a recipient begun earlier
+    # in this transaction is written first.
+    await session.flush()
+    found = await core_rows(session, _RECIPIENT_LOCKED, {"recipient": recipient_id})
+    if not found:
         return None
-    before = RecipientState.model_validate(row.state)
+    before = RecipientState.model_validate(found[0].state)
     decision = apply(before, event, now=now, policy=setup.policy)
     if decision.state != before:
         # Only a change needs the notice (its events, a task, completion): an input that changes nothing reads one row.
-        notice = await session.get(DeliveryNotice, row.notice_id)
+        notice = await session.get(DeliveryNotice, found[0].notice_id)
         assert notice is not None
-        await save(session, row, decision, notice=notice, now=now, setup=setup, causation=causation)
+        values = _stored(decision.state, now=now)
+        await session.exec(_RECIPIENT_STORED, params={"recipient": recipient_id, **values})
+        _in_step(session, recipient_id, values)
+        await _carry_out(session, decision, notice=notice, now=now, setup=setup, causation=causation)
     return decision
 
 
-async def save(session: AsyncSession, row: DeliveryRecipient, decision: Decision, *, notice: DeliveryNotice, now: datetime, setup: Setup, causation: str | None) -> None:
-    """Writes the new state, its events and its actions, then completes the notice when everyone is served."""
+def _stored(state: RecipientState, *, now: datetime) -> dict[str, Any]:
+    """Returns the recipient's columns that hold its state."""
+    return {"state": state.model_dump(mode="json"), "status": state.status, "tier": state.step.tier, "wake_at": wake_at(state), "updated_at": now}
+
+
+def _in_step(session: AsyncSession, recipient_id: str, values: dict[str, Any]) -> None:
+    """Gives a recipient this transaction already loaded as an object the values just written, as stored: a handler reading it after advance sees the new state, and flushing it writes nothing."""
+    loaded = session.identity_map.get(identity_key(DeliveryRecipient, recipient_id))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
+
+
+async def _carry_out(session: AsyncSession, decision: Decision, *, notice: DeliveryNotice, now: datetime, setup: Setup, causation: str | None) -> None:
+    """Stages the decision's events, commands and actions, then completes the notice when everyone is served."""
     state = decision.state
-    row.state = state.model_dump(mode="json")
-    row.status = state.status
-    row.tier = state.step.tier
-    row.wake_at = wake_at(state)
-    row.updated_at = now
-    session.add(row)
     for event in decision.events:
         emit(session, event, notice=notice, now=now, causation=causation)
     for command in decision.commands:
@@ -201,7 +225,8 @@ def task_assigned(task: DeliveryTask, *, location: GeoPoint | None) -> TaskAssig
 
 
 async def _maybe_complete(session: AsyncSession, notice: DeliveryNotice, *, now: datetime, causation: str | None) -> None:
-    rows = (await session.exec(select(DeliveryRecipient).where(DeliveryRecipient.notice_id == notice.id).order_by(col(DeliveryRecipient.position)))).all()
+    # Core, like advance's writes: the rows as stored, not objects the session may hold from before them.
+    rows = await core_rows(session, _NOTICE_RECIPIENTS, {"notice": notice.id})
     if notice.completed_at is not None or any(r.status != RecipientStatus.served for r in rows):
         return
     served = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,9 +112,9 @@ async def create_tables(engine: AsyncEngine, tables: Sequence[Table]) -> None:
         await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=list(tables), checkfirst=True))
 
 
-async def core_rows(session: AsyncSession, statement: Select[Any]) -> Sequence[Row[Any]]:
-    """Runs a Core SELECT over tables and returns its rows (sqlmodel's `exec` is typed for model selects only)."""
-    result = await session.exec(statement)  # type: ignore[call-overload]
+async def core_rows(session: AsyncSession, statement: Select[Any], params: Mapping[str, Any] | None = None) -> Sequence[Row[Any]]:
+    """Runs a Core SELECT over tables, with values for its bound parameters, and returns its rows (sqlmodel's `exec` is typed for model selects only)."""
+    result = await session.exec(statement, params=params)  # type: ignore[call-overload]
     return result.all()
 
 

@@ -18,6 +18,7 @@ from services.delivery import consumers, receipts
 from services.delivery.adapters.mail import FakeMailer
 from services.delivery.adapters.twilio import FakeTelephony, ProviderResult
 from services.delivery.deps import DeliveryDeps
+from services.delivery.domain.inputs import Arrived
 from services.delivery.domain.state import RecipientState, RecipientStatus
 from services.delivery.handlers import due, edelivery, holds, notices, roster, sending, team
 from services.delivery.models import TABLES, DeliveryCallback, DeliveryNotice, DeliveryOutgoing, DeliveryRecipient, DeliveryTask, NoticeStatus, SendStatus, TaskStatus
@@ -25,7 +26,7 @@ from services.delivery.policy import Policy, load_policy
 from services.delivery.requests import AgentIn, NoticePage, OutcomeIn, ReassignIn, SignerIn
 from services.delivery.search import NoticeFilter
 from services.delivery.workers import Dispatcher, Sweeper
-from services.delivery.workflow import Setup
+from services.delivery.workflow import Setup, advance
 from shared.contracts.events import (
     Channel,
     Disposition,
@@ -168,6 +169,27 @@ async def test_an_sms_sent_once_and_its_delivered_callback_serves_the_recipient(
     assert await sending.apply_callback(world.deps, attempt_id=sent.attempt_id, params=params, sid=params["MessageSid"], status="delivered") is None, (
         "a repeated callback is a no-op"
     )
+    assert await world.types() == ["delivery.AttemptStarted", "delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
+
+
+async def test_a_recipient_the_transaction_loaded_before_advance_reads_the_new_state_and_is_not_written_back(world: World) -> None:
+    registered = notice()
+    await world.consume(registered, notice_id=registered.notice_id)
+    await Dispatcher(world.deps).run_once()
+    [sent] = await world.outgoing()
+    recipient_id = registered.recipients[0].recipient_id
+    async with world.deps.db.transaction() as session:
+        loaded = await session.get(DeliveryRecipient, recipient_id)
+        assert loaded is not None and loaded.status != RecipientStatus.served
+        decision = await advance(
+            session, recipient_id=recipient_id, event=Arrived(attempt_id=sent.attempt_id, at=world.clock.now()), now=world.clock.now(), setup=world.deps.setup, causation=None
+        )
+        assert decision is not None and decision.changed
+        assert loaded.status == RecipientStatus.served and RecipientState.model_validate(loaded.state).served is not None, "the loaded object shows what advance wrote"
+        assert loaded not in session.dirty, "and flushing it writes nothing over the new state"
+    async with world.deps.db.sessions() as session:
+        stored = await session.get(DeliveryRecipient, recipient_id)
+        assert stored is not None and stored.status == RecipientStatus.served
     assert await world.types() == ["delivery.AttemptStarted", "delivery.AttemptSucceeded", "delivery.RecipientServed", "delivery.NoticeCompleted"]
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, update
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,16 +19,17 @@ from services.delivery.adapters.twilio import ProviderResult, ProviderStatus, Pr
 from services.delivery.deps import DeliveryDeps
 from services.delivery.domain.inputs import Accepted, Input
 from services.delivery.domain.machine import MAILED
-from services.delivery.models import DeliveryCallback, DeliveryOutgoing, DeliveryRecipient, SendStatus
-from services.delivery.workflow import advance
+from services.delivery.models import DeliveryCallback, DeliveryOutgoing, SendStatus
+from services.delivery.workflow import RECIPIENT, advance
 from shared.contracts.events import Channel
 from shared.plumbing import ledger
-from shared.plumbing.db import insert_ignoring_duplicates
+from shared.plumbing.db import core_rows, insert_ignoring_duplicates, table_of
 
 log = structlog.get_logger(__name__)
 
 Call = Callable[[], Awaitable[dict[str, Any]]]
 Reconcile = Callable[[], Awaitable[dict[str, Any] | None]]
+OUTGOING = table_of(DeliveryOutgoing)
 
 
 def status_callback(deps: DeliveryDeps, attempt_id: str) -> str:
@@ -82,9 +84,8 @@ async def _apply_answer(deps: DeliveryDeps, attempt_id: str, result: dict[str, A
             return
         event = _answer(deps, row, result, now=now)
         # Accepted waits for its final status (a callback or a status check); anything else is final now.
-        row.status = SendStatus.sent if isinstance(event, Accepted) else SendStatus.settled
-        row.provider_ref = result.get("provider_ref") or result.get("message_id")
-        session.add(row)
+        status = SendStatus.sent if isinstance(event, Accepted) else SendStatus.settled
+        await _store(session, attempt_id, status=status, provider_ref=result.get("provider_ref") or result.get("message_id"))
         await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
 
 
@@ -133,14 +134,34 @@ async def _mark(deps: DeliveryDeps, attempt_id: str, *, status: SendStatus, erro
 
 
 async def _locked(session: AsyncSession, attempt_id: str) -> DeliveryOutgoing | None:
-    """Locks the attempt's recipient, then the attempt, in one statement: the order workflow.save holds them in when it withdraws a rival channel's message."""
+    """Locks the attempt's recipient, then the attempt, in one statement: the order workflow's actions hold them in when they withdraw a rival channel's message.
+
+    Returns the attempt's row as a copy the session does not hold: changes go back through `_store`.
+    """
+    rows = await core_rows(session, _LOCKED, {"attempt": attempt_id})
+    return DeliveryOutgoing(**rows[0]._mapping) if rows else None
+
+
+async def _store(session: AsyncSession, attempt_id: str, **values: Any) -> None:
+    """Writes these columns of the attempt's row, which `_locked` holds."""
+    await session.exec(_STORED, params={"attempt": attempt_id, **values})
+
+
+def _locking() -> Select[Any]:
     # The other order deadlocks: parallel channels answering at once would each hold one row and wait for the other's.
     # The recipient is locked in a materialised CTE, which the join must read before the outer FOR UPDATE sees the
     # attempt's row: the recipient's lock always comes first, and the attempt's row is re-read once it is locked.
-    recipient_id = select(DeliveryOutgoing.recipient_id).where(DeliveryOutgoing.attempt_id == attempt_id).scalar_subquery()
-    recipient = select(DeliveryRecipient.id).where(DeliveryRecipient.id == recipient_id).with_for_update().cte("locked_recipient").prefix_with("MATERIALIZED", dialect="postgresql")
-    attempt = select(DeliveryOutgoing).join(recipient, recipient.c.id == DeliveryOutgoing.recipient_id).where(DeliveryOutgoing.attempt_id == attempt_id)
-    return (await session.exec(attempt.with_for_update(of=DeliveryOutgoing))).one_or_none()
+    recipient_id = select_rows(OUTGOING.c.recipient_id).where(OUTGOING.c.attempt_id == bindparam("attempt")).scalar_subquery()
+    recipient = select_rows(RECIPIENT.c.id).where(RECIPIENT.c.id == recipient_id).with_for_update().cte("locked_recipient").prefix_with("MATERIALIZED", dialect="postgresql")
+    attempt = select_rows(OUTGOING).join(recipient, recipient.c.id == OUTGOING.c.recipient_id).where(OUTGOING.c.attempt_id == bindparam("attempt"))
+    return attempt.with_for_update(of=OUTGOING)
+
+
+# Core statements built once with bound parameters, as workflow.advance reads and writes the recipient: through the ORM,
+# and built around their values on every call, they cost several times the running of them.
+_LOCKED = _locking()
+# The columns set are the parameters' keys other than "attempt".
+_STORED = update(OUTGOING).where(OUTGOING.c.attempt_id == bindparam("attempt"))
 
 
 def _status_input(outgoing: DeliveryOutgoing, params: Mapping[str, str], *, at: datetime) -> Input | None:
@@ -170,14 +191,14 @@ async def apply_callback(deps: DeliveryDeps, *, attempt_id: str, params: Mapping
         row = await _locked(session, attempt_id)
         if row is None or row.channel not in (Channel.sms, Channel.voice):
             raise NoSuchCall(attempt_id)
-        claim = insert_ignoring_duplicates(session, DeliveryCallback).values(key=f"{sid}:{status}", attempt_id=attempt_id, received_at=now)
-        if (await session.exec(claim)).rowcount != 1:
+        # The values as parameters, as for _LOCKED.
+        claim = {"key": f"{sid}:{status}", "attempt_id": attempt_id, "received_at": now}
+        if (await session.exec(insert_ignoring_duplicates(session, DeliveryCallback), params=claim)).rowcount != 1:
             return None
         event = _status_input(row, params, at=now)
         if event is None:
             return False
-        row.status = SendStatus.settled
-        session.add(row)
+        await _store(session, attempt_id, status=SendStatus.settled)
         decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
     return bool(decision and decision.changed)
 
@@ -223,11 +244,10 @@ async def _apply_status(deps: DeliveryDeps, attempt_id: str, status: ProviderSta
         event = _status_input(row, status.params, at=status.at or now)
         if event is None:
             # Twilio keeps nothing back once a message has been sent for a day; an attempt still open by then is left to its due time.
-            row.status, row.next_try_at = (SendStatus.unconfirmed, None) if row.queued_at <= now - give_up else (SendStatus.sent, now + quiet)
-            session.add(row)
+            settled, next_try_at = (SendStatus.unconfirmed, None) if row.queued_at <= now - give_up else (SendStatus.sent, now + quiet)
+            await _store(session, attempt_id, status=settled, next_try_at=next_try_at)
             return
-        row.status = SendStatus.settled
-        session.add(row)
+        await _store(session, attempt_id, status=SendStatus.settled)
         decision = await advance(session, recipient_id=row.recipient_id, event=event, now=now, setup=deps.setup, causation=None)
     log.info("status_check.applied", attempt_id=attempt_id, applied=bool(decision and decision.changed))
 
