@@ -157,8 +157,9 @@ def _locking() -> Select[Any]:
     return attempt.with_for_update(of=OUTGOING)
 
 
-# Core statements built once with bound parameters, as workflow.advance reads and writes the recipient: through the ORM,
-# and built around their values on every call, they cost several times the running of them.
+# Core statements built once with bound parameters, as workflow.advance reads and writes the recipient: loading and
+# flushing through the ORM, and building the statements around their values on every call, were most of an answer's
+# and a callback's own CPU (bench/delivery_steps.py).
 _LOCKED = _locking()
 # The columns set are the parameters' keys other than "attempt".
 _STORED = update(OUTGOING).where(OUTGOING.c.attempt_id == bindparam("attempt"))
