@@ -10,8 +10,8 @@ import multiprocessing
 import os
 import re
 import threading
-from collections import deque
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, Callable, Collection, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -23,7 +23,7 @@ from typing import Any, Literal, Self
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake import book, domain
@@ -64,6 +64,7 @@ _WORKER_BYTES = 16 << 20  # smaller files are read in-process: starting workers 
 # Workers read batches in parallel; past a few the one process committing them is the limit.
 _WORKERS = min(4, os.cpu_count() or 1)
 _AHEAD = _WORKERS + 1  # batches read ahead of the commit, so no worker waits for one to commit
+_MEETINGS = 3  # batches of a table that met facts already in the book before the run stops trying the straight COPY
 
 
 # A party's phone, ID number, cases and addresses repeat on its rows: each is checked and parsed once (libphonenumber
@@ -352,16 +353,30 @@ class Batch:
             )
             self.entries[entry["id"]] = entry
 
-    async def write(self, session: AsyncSession) -> None:
-        """Writes the batch, skipping facts already in the book; on PostgreSQL through COPY."""
+    def without(self, written: Mapping[str, Collection[Any]]) -> dict[str, set[Any]]:
+        """Drops the facts the previous batch wrote and returns this batch's keys by table: a party's rows mostly follow each other, so its party and contact rows recur across a batch boundary."""
+        kept = {}
+        for table, rows in self._facts():
+            for key in rows.keys() & written.get(table.name, ()):
+                del rows[key]
+            kept[table.name] = set(rows)
+        return kept
+
+    async def write(self, session: AsyncSession, *, straight: Collection[str] = ()) -> set[str]:
+        """Writes the batch, skipping facts already in the book; on PostgreSQL through COPY, straight into the tables named in `straight` (book.copy_new). Returns those where a fact was there already."""
         postgres = session.get_bind().dialect.name == "postgresql"
-        for table, rows in ((book.PARTY, self.parties), (book.CONTACT, self.contacts), (book.ENTRY, self.entries), (book.CONFIRMATION, self.confirmations)):
-            if postgres:
-                await book.copy_new(session, table, rows.values())
-            else:
+        met = set()
+        for table, rows in self._facts():
+            if not postgres:
                 await book.insert_new(session, table, rows.values())
+            elif not await book.copy_new(session, table, rows.values(), straight=table.name in straight) and table.name in straight:
+                met.add(table.name)
         if self.rejects:
             await book.insert_new(session, table_of(IntakeImportReject), self.rejects)
+        return met
+
+    def _facts(self) -> tuple[tuple[Table, dict[Any, dict[str, Any]]], ...]:
+        return ((book.PARTY, self.parties), (book.CONTACT, self.contacts), (book.ENTRY, self.entries), (book.CONFIRMATION, self.confirmations))
 
 
 def file_id(path: Path) -> str:
@@ -496,16 +511,26 @@ async def run_import(database: Database, path: Path, *, now: Callable[[], dateti
     if state.finished:
         return progress
     read = 0
+    written: dict[str, set[Any]] = {}
+    # A fact already in the book (a resumed run's first batch, a file overlapping one imported before) sends its batch
+    # the careful way; a table where that keeps happening goes the careful way for the rest of the run.
+    met: Counter[str] = Counter()
     async with aclosing(_read(path, import_id=import_id, offset=state.byte_offset, line=state.line, batch_size=batch_size, now=now)) as batches:
         async for batch, line, offset, finished in batches:
             read += batch.rows
-            progress = replace(await _commit(database, state, batch, line=line, byte_offset=offset, finished=finished, now=now()), read=read)
+            written = batch.without(written)
+            straight = {table for table in written if met[table] < _MEETINGS}
+            committed, tables_met = await _commit(database, state, batch, line=line, byte_offset=offset, finished=finished, now=now(), straight=straight)
+            met.update(tables_met)
+            progress = replace(committed, read=read)
             if on_progress:
                 on_progress(progress)
     return progress
 
 
-async def _commit(database: Database, state: IntakeImport, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime) -> Progress:
+async def _commit(
+    database: Database, state: IntakeImport, batch: Batch, *, line: int, byte_offset: int, finished: bool, now: datetime, straight: Collection[str]
+) -> tuple[Progress, set[str]]:
     # The rows and the position after them commit together: a crash resumes exactly after this batch.
     state.line, state.byte_offset, state.finished, state.updated_at = line, byte_offset, finished, now
     state.accepted += batch.rows - len(batch.rejects)
@@ -514,8 +539,8 @@ async def _commit(database: Database, state: IntakeImport, batch: Batch, *, line
         # The position first: its statement opens the transaction the batch's COPY then joins.
         await session.merge(state)
         await session.flush()
-        await batch.write(session)
-    return Progress(line=line, byte_offset=byte_offset, accepted=state.accepted, rejected=state.rejected, finished=finished)
+        met = await batch.write(session, straight=straight)
+    return Progress(line=line, byte_offset=byte_offset, accepted=state.accepted, rejected=state.rejected, finished=finished), met
 
 
 async def rejects(database: Database, path: Path) -> list[IntakeImportReject]:

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import literal_column
+from sqlalchemy import select as select_rows
 
-from services.intake import importer
+from services.intake import book, importer
 from services.intake.models import TABLES as MODELS
-from shared.plumbing.db import Database, create_tables
+from shared.plumbing.db import Database, core_rows, create_tables
 from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -228,3 +230,50 @@ async def contents(database_url: str) -> dict[str, list[str]]:
         return {table: sorted(str(tuple(row)) for row in await connection.fetch(f"SELECT * FROM {table}")) for table in (*TABLES, "intake_import", "intake_import_reject")}
     finally:
         await connection.close()
+
+
+async def test_a_file_overlapping_one_imported_before_adds_only_its_new_facts(make_database, tmp_path: Path) -> None:
+    first, overlapping = tmp_path / "first.jsonl", tmp_path / "overlapping.jsonl"
+    subprocess.run([*SONGDA, "gen", "300", "--out", str(first), "--seed", "7", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([*SONGDA, "gen", "100", "--out", str(overlapping), "--seed", "8", "--today", "2026-11-23"], cwd=ROOT, check=True, capture_output=True)
+    # The second file holds every fact of the first, then facts of its own: the book must end as if both were one file.
+    overlapping.write_text(first.read_text(encoding="utf-8") + overlapping.read_text(encoding="utf-8"), encoding="utf-8")
+    both, alone = await make_database("both"), await make_database("alone")
+    for path in (first, overlapping):
+        done = songda("import", str(path), "--batch-size", "50", database_url=both)
+        assert done.returncode == 0, done.stderr
+    assert songda("import", str(overlapping), "--batch-size", "50", database_url=alone).returncode == 0
+    assert await facts(both) == await facts(alone)
+
+
+async def facts(database_url: str) -> dict[str, list[str]]:
+    """Returns the address book's rows without the moments they were written at."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        return {table: sorted(str(tuple(v for v in row.values() if not isinstance(v, datetime))) for row in await connection.fetch(f"SELECT * FROM {table}")) for table in TABLES}
+    finally:
+        await connection.close()
+
+
+async def test_rows_go_straight_in_while_new_and_the_careful_way_once_one_is_there(make_database) -> None:
+    url = await make_database("straight")
+    database = Database(url, pool_size=2)
+    moment = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    kept = book.party_row(party_id="p-1", kind="person", name="张三", name_key="张三", id_type=None, id_number=None, now=moment)
+    later = book.party_row(party_id="p-2", kind="person", name="李四", name_key="李四", id_type=None, id_number=None, now=moment)
+    try:
+        await create_tables(database.engine, MODELS)
+        async with database.transaction() as session:
+            await core_rows(session, select_rows(literal_column("1")))  # copy_new joins a transaction that has run a statement
+            assert await book.copy_new(session, book.PARTY, [kept], straight=True) is True
+        async with database.transaction() as session:
+            await core_rows(session, select_rows(literal_column("1")))
+            assert await book.copy_new(session, book.PARTY, [kept | {"name": "张三丰"}, later], straight=True) is False
+    finally:
+        await database.dispose()
+    connection = await asyncpg.connect(url)
+    try:
+        names = dict(await connection.fetch("SELECT id, name FROM intake_party"))
+    finally:
+        await connection.close()
+    assert names == {"p-1": "张三", "p-2": "李四"}, "the fact already there kept, the new one added, in the same transaction"
