@@ -225,7 +225,7 @@ def task_assigned(task: DeliveryTask, *, location: GeoPoint | None) -> TaskAssig
 
 
 async def _maybe_complete(session: AsyncSession, notice: DeliveryNotice, *, now: datetime, causation: str | None) -> None:
-    # Core, like advance's writes: the rows as stored, not objects the session may hold from before them.
+    # Core, as advance reads the recipient: three columns, not an object per recipient to load and track.
     rows = await core_rows(session, _NOTICE_RECIPIENTS, {"notice": notice.id})
     if notice.completed_at is not None or any(r.status != RecipientStatus.served for r in rows):
         return
