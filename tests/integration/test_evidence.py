@@ -192,7 +192,8 @@ async def test_uploads_are_checked_logged_and_proved(ev: Evidence) -> None:
         return response.json() if response.status_code == 200 and response.json()["size"] > item["leaf_index"] else None
 
     cp = await eventually(checkpoint, what="a checkpoint covering the item")
-    proof = (await ev.client.get(item["proof_url"], headers=COURT)).json()
+    # The proof to that checkpoint: the timeline entries of the AttemptSucceeded above may have signed a newer one since.
+    proof = (await ev.client.get(item["proof_url"], params={"size": cp["size"]}, headers=COURT)).json()
     assert proof["tree_size"] == cp["size"]
     leaf = merkle.leaf_hash(proof["entry"].encode())
     assert merkle.verify_inclusion(leaf, item["leaf_index"], cp["size"], [bytes.fromhex(p) for p in proof["path"]], bytes.fromhex(cp["root"]))
