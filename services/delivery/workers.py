@@ -39,13 +39,12 @@ class Dispatcher:
             self._queued.set()
 
     async def run_once(self) -> int:
-        """Sends what is due now; returns how many it looked at."""
+        """Sends what is due now; returns how many it sent, not counting those another replica is sending."""
         now = self.deps.clock.now()
         async with self.deps.db.sessions() as session:
             statement = select(DeliveryOutgoing).where(DeliveryOutgoing.status == SendStatus.pending, col(DeliveryOutgoing.next_try_at) <= now)
             queued = (await session.exec(statement.order_by(col(DeliveryOutgoing.next_try_at)).limit(self.batch))).all()
-        await sending.dispatch_all(self.deps, queued)
-        return len(queued)
+        return await sending.dispatch_all(self.deps, queued)
 
 
 @dataclass

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, bindparam, update
+from sqlalchemy import Column, bindparam, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +49,10 @@ class NotWanted(RuntimeError):
     """The caller's `wanted` check said the call is no longer wanted: nothing was claimed or called."""
 
 
+class Busy(RuntimeError):
+    """Another process is making this call right now: nothing was claimed or called here, and the caller tries again later."""
+
+
 @dataclass(frozen=True)
 class Effect:
     """One outside call to make at most once for `key`, and how to learn its outcome when an earlier try left it unknown."""
@@ -73,8 +78,8 @@ async def perform(
     `call` returns a result for success and for a definite refusal alike; raising means the outcome is
     unknown, and the entry stays `requested`. A later attempt then asks `reconcile` (e.g. look the
     message up by our reference at the provider) and only calls again when it answers None (never arrived).
-    Calls for one key are not concurrent: the key derives from a message, and one consumer applies a
-    partition's messages one after another. `wanted`, when given, is asked in the transaction that claims the
+    Two processes never make the call for one key at the same time: the second gets Busy (see `_exclusive`).
+    `wanted`, when given, is asked in the transaction that claims the
     key (one round trip fewer than asking before); when it answers False, perform raises NotWanted.
     """
 
@@ -100,12 +105,23 @@ async def perform_all(
         return []
     if len(set(keys)) != len(keys):
         raise ValueError("perform_all needs distinct keys")
+    async with _exclusive(db, keys) as free:
+        return await _perform_free(db, effects, free=free, clock=clock, wanted=wanted)
+
+
+async def _perform_free(
+    db: Database, effects: Sequence[Effect], *, free: Collection[str], clock: Clock, wanted: Callable[[AsyncSession, Sequence[str]], Awaitable[Collection[str]]] | None
+) -> list[Result | BaseException]:
+    """Performs the effects whose keys this process holds (`free`); the others are Busy."""
+    mine = [effect.key for effect in effects if effect.key in free]
     async with db.transaction() as session:
-        chosen = set(keys if wanted is None else await wanted(session, keys))
+        chosen = set(mine if wanted is None or not mine else await wanted(session, mine))
         claimed, earlier = await _claim(db, session, [effect for effect in effects if effect.key in chosen], now=clock.now())
 
     async def outcome(effect: Effect) -> tuple[Result, bool]:
         """Returns the effect's result and whether it is new, to be recorded."""
+        if effect.key not in free:
+            raise Busy(f"{effect.kind} {effect.key} is being made by another process")
         if effect.key not in chosen:
             raise NotWanted(f"{effect.kind} {effect.key} is no longer wanted")
         entry = None if effect.key in claimed else earlier[effect.key]
@@ -122,6 +138,34 @@ async def perform_all(
     outcomes = await asyncio.gather(*(outcome(effect) for effect in effects), return_exceptions=True)
     await _record(db, {effect.key: done[0] for effect, done in zip(effects, outcomes, strict=True) if not isinstance(done, BaseException) and done[1]}, clock=clock)
     return [done if isinstance(done, BaseException) else done[0] for done in outcomes]
+
+
+# A session-level lock per key, taken only when free: the hash of the key in a space of our own (two keys sharing a
+# hash only wait for each other's round). `pg_advisory_unlock_all` drops the locks this connection holds, which are ours.
+_TRY_LOCKS = text("SELECT key FROM unnest(CAST(:keys AS text[])) AS key WHERE pg_try_advisory_lock(hashtextextended('songda.ledger:' || key, 0))")
+_UNLOCK_ALL = text("SELECT pg_advisory_unlock_all()")
+
+
+@asynccontextmanager
+async def _exclusive(db: Database, keys: Sequence[str]) -> AsyncIterator[set[str]]:
+    """Holds, for the block, a lock on each of the keys no other process holds, and yields those keys.
+
+    From claiming a key to recording its result, nothing in the table tells a call in flight in another replica
+    from one a crash left unknown: this lock does, and PostgreSQL drops it with the connection of a process that
+    died, so a crash still leaves the key to `reconcile`. SQLite serves one process, which needs no lock.
+    """
+    if not db.is_postgres:
+        yield set(keys)
+        return
+    # Autocommit: the connection waits on outside calls, and should not hold a transaction open meanwhile.
+    async with db.engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        free = set((await connection.execute(_TRY_LOCKS, {"keys": list(keys)})).scalars())
+        try:
+            yield free
+        finally:
+            if free:
+                await connection.execute(_UNLOCK_ALL)
 
 
 async def _claim(db: Database, session: AsyncSession, effects: Sequence[Effect], *, now: datetime) -> tuple[set[str], dict[str, SideEffect]]:

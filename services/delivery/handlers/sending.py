@@ -42,8 +42,11 @@ async def dispatch(deps: DeliveryDeps, *, outgoing: DeliveryOutgoing) -> None:
     await dispatch_all(deps, [outgoing])
 
 
-async def dispatch_all(deps: DeliveryDeps, outgoings: Sequence[DeliveryOutgoing]) -> None:
-    """Sends queued messages and calls through the ledger, claimed together and recorded together, and applies each provider's answer."""
+async def dispatch_all(deps: DeliveryDeps, outgoings: Sequence[DeliveryOutgoing]) -> int:
+    """Sends queued messages and calls through the ledger, claimed together and recorded together, and applies each provider's answer.
+
+    Returns how many were this process's to send: another replica may be sending the rest right now.
+    """
     by_key = {f"{outgoing.channel}:{outgoing.attempt_id}": outgoing for outgoing in outgoings}
 
     async def still_pending(session: AsyncSession, keys: Sequence[str]) -> set[str]:
@@ -55,12 +58,16 @@ async def dispatch_all(deps: DeliveryDeps, outgoings: Sequence[DeliveryOutgoing]
     effects = [ledger.Effect(key, outgoing.channel, *_operations(deps, outgoing)) for key, outgoing in by_key.items()]
     outcomes = await ledger.perform_all(deps.db, effects, clock=deps.clock, wanted=still_pending)
     await asyncio.gather(*(_settle(deps, outgoing, outcome) for outgoing, outcome in zip(by_key.values(), outcomes, strict=True)))
+    return sum(not isinstance(outcome, ledger.Busy) for outcome in outcomes)
 
 
 async def _settle(deps: DeliveryDeps, outgoing: DeliveryOutgoing, outcome: dict[str, Any] | BaseException) -> None:
     match outcome:
         case ledger.NotWanted():
             # Withdrawn since it was queued: another channel served first (OLR Art. 32).
+            return
+        case ledger.Busy():
+            # Another replica of delivery is sending it, and applies the answer.
             return
         case ledger.SideEffectInDoubt():
             # Sent or not, nobody can tell; sending again could serve twice. The attempt's due time moves the plan on.
