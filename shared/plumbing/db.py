@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Row, Select, Table, event
+from sqlalchemy import JSON, DateTime, Row, Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -156,6 +156,28 @@ class Database:
             for hook in self._after_commit:
                 hook(session)
 
+    @asynccontextmanager
+    async def exclusively(self, name: str) -> AsyncIterator[None]:
+        """Runs the block while no other process runs one under the same name on this database (replicas starting at once).
+
+        On PostgreSQL a session-level advisory lock, which the server drops with a dead process's connection;
+        SQLite serves one process.
+        """
+        if not self.is_postgres:
+            yield
+            return
+        async with self.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(_LOCK, {"name": name})
+            try:
+                yield
+            finally:
+                await connection.execute(_UNLOCK, {"name": name})
+
     async def dispose(self) -> None:
         """Closes every pooled connection."""
         await self.engine.dispose()
+
+
+_LOCK = text("SELECT pg_advisory_lock(hashtextextended('songda.exclusively:' || :name, 0))")
+_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended('songda.exclusively:' || :name, 0))")

@@ -127,9 +127,11 @@ class Runtime:
         """Reads the imported holiday calendar, creates missing tables, reads the revoked tokens, and starts the relay and the consumer."""
         workdays.watch(self.settings.common.calendar)
         self.calendar()
-        await create_tables(self.db.engine, [*PLUMBING_TABLES, *self.spec.tables])
-        if self.spec.prepare is not None:
-            await self.spec.prepare(self.deps)
+        # Replicas of a service starting together would race to create the same tables and seed the same rows.
+        async with self.db.exclusively(f"{self.spec.name}.start"):
+            await create_tables(self.db.engine, [*PLUMBING_TABLES, *self.spec.tables])
+            if self.spec.prepare is not None:
+                await self.spec.prepare(self.deps)
         self.supervisor.start(f"{self.spec.name}.revocations", self.revocation_watcher.run())
         # Until the list is read, every token is answered 503 rather than a revoked one let through.
         if not await self.revocation_watcher.loaded(timeout_s=self.settings.revocations_wait_s):
