@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -114,6 +115,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = settings_class(**overrides)
     logs.configure(level=settings.common.log_level, fmt=settings.common.log_format, service=args.service)
+    if args.replica_port is not None and not _on_postgres(settings, args.service):
+        # Replicas keep each outside call to one of them with PostgreSQL's advisory locks (shared/plumbing/ledger.py).
+        print(f"serve: replicas of {args.service} need a PostgreSQL database ({args.service.upper()}_DATABASE_URL)", file=sys.stderr)
+        return 2
     app = main.create_app(settings)
     config = uvicorn.Config(
         app,
@@ -127,11 +132,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     server = uvicorn.Server(config)
     heap.settle()
-    server.run()
+    server.run(sockets=_replica_sockets(settings.host, settings.port, args.replica_port) if args.replica_port is not None else None)
     runtime = app.state.runtime  # None for a simulator, which supervises no tasks
     if not server.started or (runtime is not None and runtime.supervisor.failed):
         return 1
     return 0
+
+
+def _on_postgres(settings: object, service: str) -> bool:
+    """Says whether a service keeps its state on PostgreSQL."""
+    from shared.plumbing.settings import ServiceSettings
+
+    return isinstance(settings, ServiceSettings) and settings.resolved_database_url(service).startswith(("postgresql", "postgres"))
+
+
+def _replica_sockets(host: str, port: int, replica_port: int) -> list[socket.socket]:
+    """Returns the service's port, shared with its other replicas (the kernel spreads connections among them), and this replica's own port."""
+    shared = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    shared.bind((host, port))
+    own = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.bind((host, replica_port))
+    return [shared, own]
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
@@ -570,6 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=list(SERVICE_MODULES))
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--replica-port", type=int, help="run as one of several replicas: share --port with the others (SO_REUSEPORT) and listen alone on this one")
     serve.set_defaults(func=cmd_serve)
 
     topics = sub.add_parser("topics", help="create Songda's Kafka topics that are missing")

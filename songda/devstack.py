@@ -46,16 +46,27 @@ class Stack:
     # The mail sink's SMTP port, its second listener: None picks 8025 when the sink is on its usual port
     # (`make run`), else a free port once, so stacks on free ports (tests) never collide on it.
     smtp_port: int | None = None
+    # Services run as several processes: the first is named as the service, the others "<service>.2" and on. They
+    # share the service's port (the kernel spreads connections among them) and each also listens on a port of its own.
+    replicas: Mapping[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    replica_ports: dict[str, int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         if self.smtp_port is None and "mail_sink" in self.ports:
             usual = self.ports["mail_sink"] == SIMULATORS["mail_sink"]
             self.smtp_port = MAIL_SINK_SMTP_PORT if usual else _free_port()
+        for service, count in self.replicas.items():
+            for index in range(count if count > 1 else 0):
+                self.replica_ports[replica_name(service, index)] = _free_port()
 
     def url(self, service: str) -> str:
-        """Returns a service's base URL."""
-        return f"http://127.0.0.1:{self.ports[service]}"
+        """Returns a service's base URL (any of its replicas answers)."""
+        return f"http://127.0.0.1:{self.ports[service_of(service)]}"
+
+    def own_url(self, name: str) -> str:
+        """Returns the URL only this process answers: a replica's own port, else the service's."""
+        return f"http://127.0.0.1:{self.replica_ports[name]}" if name in self.replica_ports else self.url(name)
 
     def wiring(self) -> dict[str, str]:
         """Tells each process where the others listen: delivery's public URL, the Twilio and EMS simulators, evidence, the mail sink, the services the console calls.
@@ -98,13 +109,21 @@ class Stack:
         """Starts every service in `ports`, each in its own session; with `echo`, output is copied there too."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for name in self.ports:
-            self.start_one(name, echo=echo)
+        for service in self.ports:
+            for name in self.names_of(service):
+                self.start_one(name, echo=echo)
+
+    def names_of(self, service: str) -> list[str]:
+        """Returns the names of a service's processes: the service's, then its other replicas'."""
+        return [replica_name(service, index) for index in range(max(self.replicas.get(service, 1), 1))]
 
     def start_one(self, name: str, *, echo: IO[str] | None = None) -> subprocess.Popen[bytes]:
-        """Starts one service, logging to <log_dir>/<name>.log."""
-        env = {**os.environ, **self.wiring(), **self.env, f"{ENV_PREFIX[name]}PORT": str(self.ports[name])}
-        command = [sys.executable, "-m", "songda.cli", "serve", name]
+        """Starts one service (or one replica of it), logging to <log_dir>/<name>.log."""
+        service = service_of(name)
+        env = {**os.environ, **self.wiring(), **self.env, f"{ENV_PREFIX[service]}PORT": str(self.ports[service])}
+        command = [sys.executable, "-m", "songda.cli", "serve", service]
+        if name in self.replica_ports:
+            command += ["--replica-port", str(self.replica_ports[name])]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 — closed here or by the echo thread
         if echo is None:
             with log:
@@ -126,7 +145,7 @@ class Stack:
                     process = self.processes.get(name)
                     if process is not None and process.poll() is not None:
                         raise StackError(f"{name} exited with code {process.returncode}; see {self.log_dir / f'{name}.log'}\n{self.tail(name)}")
-                    if _ready(client, self.url(name)):
+                    if _ready(client, self.own_url(name)):
                         pending.discard(name)
                 if pending and time.monotonic() > deadline:
                     raise StackError(f"not healthy after {timeout:.0f} s: {', '.join(sorted(pending))}; logs in {self.log_dir}")
@@ -174,6 +193,16 @@ class Stack:
         self.processes.clear()
 
 
+def replica_name(service: str, index: int) -> str:
+    """Names a service's process: the first replica (index 0) by the service's name, the others "<service>.<n>"."""
+    return service if index == 0 else f"{service}.{index + 1}"
+
+
+def service_of(name: str) -> str:
+    """Returns the service a process name belongs to ("delivery.2" → "delivery")."""
+    return name.split(".", 1)[0]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -205,7 +234,7 @@ def stop_recorded(run_dir: Path, *, timeout: float = 30.0) -> list[str]:
     stopped = []
     for pid_file in sorted(run_dir.glob("*.pid")):
         name = pid_file.stem
-        if name not in PROCESSES:
+        if service_of(name) not in PROCESSES:
             continue
         pid = int(pid_file.read_text())
         try:

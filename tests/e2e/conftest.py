@@ -77,12 +77,14 @@ def service_stack(tmp_path: Path) -> Iterator[Callable[..., Awaitable[Stack]]]:
     """Starts all four services as processes on PostgreSQL databases of their own; stops them afterwards."""
     stacks: list[Stack] = []
 
-    async def start(*, kafka: str, prefix: str, make_database: Callable[[str], Awaitable[str]], extra_env: dict[str, str] | None = None) -> Stack:
+    async def start(
+        *, kafka: str, prefix: str, make_database: Callable[[str], Awaitable[str]], extra_env: dict[str, str] | None = None, replicas: dict[str, int] | None = None
+    ) -> Stack:
         env = {**stack_env(kafka=kafka, prefix=prefix), "SONGDA_VAR_DIR": str(tmp_path / "var")}
         for name in SERVICES:
             env[f"{name.upper()}_DATABASE_URL"] = await make_database(name)
         env.update(extra_env or {})
-        stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=tmp_path / "log", run_dir=tmp_path / "run")
+        stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=tmp_path / "log", run_dir=tmp_path / "run", replicas=replicas or {})
         stacks.append(stack)
         stack.start()
         stack.wait_healthy()

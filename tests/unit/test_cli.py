@@ -38,3 +38,11 @@ def test_token_ttl_must_be_a_duration(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["token", "--role", "court", "--sub", "C1", "--ttl", "soon"])
     assert "expected a duration like 30m, 12h or 7d" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("service", ["delivery", "twilio_sim"])
+def test_serve_refuses_replicas_without_postgresql(service: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("SONGDA_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("DELIVERY_DATABASE_URL", raising=False)
+    assert main(["serve", service, "--port", "0", "--replica-port", "0"]) == 2
+    assert f"replicas of {service} need a PostgreSQL database" in capsys.readouterr().err
