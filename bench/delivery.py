@@ -30,7 +30,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import KEEPALIVE_S, Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
+from bench.measure import (  # noqa: E402
+    KEEPALIVE_S,
+    Figures,
+    ServerCpu,
+    cpu_per_service,
+    delete_topics,
+    drop_databases,
+    each,
+    figures,
+    logs_on_failure,
+    make_databases,
+    profiled,
+    progress,
+    save,
+    stack_cpu,
+)
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
 from shared.plumbing.auth import Role  # noqa: E402 — the repo root must be importable first
@@ -171,7 +186,7 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
     }
     # Free ports: several runs (or a run beside the tests) may share the machine.
     ports = {name: free_port() for name in [*SERVICES, "twilio_sim"]}
-    stack = Stack(env=env, ports=ports, log_dir=workdir / "log", run_dir=workdir / "run")
+    stack = Stack(env=env, ports=ports, log_dir=workdir / "log", run_dir=workdir / "run", replicas={"delivery": args.delivery_replicas})
     built = notices(args.notices, run)
     outcomes = Outcomes(prefix)
     stack.start()
@@ -179,12 +194,12 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         stack.wait_healthy()
         await prepare(stack, built, args.concurrency)
         await outcomes.start()
-        cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
+        cpu_before = stack_cpu(stack)
         began = time.time()
         with logs_on_failure(stack), profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
             sent = await submit(stack, built, args.concurrency)
             await outcomes.wait(2 * args.notices, timeout=args.timeout)
-        cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
+        cpu = cpu_per_service(stack, cpu_before, args.notices)
     finally:
         stack.stop()
         await drop_databases(urls)
@@ -207,7 +222,7 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     low, high = (s / SCALE * 1000 for s in SIM_DELIVERY_SECONDS)
     lines = [
         "",
-        f"Songda delivery benchmark: {args.notices} notices × 2 recipients, SMS through the Twilio simulator, {args.concurrency} concurrent submitters, event ≈ {size} B",
+        f"Songda delivery benchmark: {args.notices} notices × 2 recipients, SMS through the Twilio simulator, {args.concurrency} concurrent submitters, delivery ×{args.delivery_replicas}, event ≈ {size} B",
         f"  the simulator reports `delivered` {low:.0f}–{high:.0f} ms (wall) after a send (clock ×{SCALE}); {unserved} recipients unserved",
         f"  {'path':<38} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
     ]
@@ -245,6 +260,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-n", "--notices", type=int, default=500, help="notices to submit, two recipients each (default 500)")
     parser.add_argument("-c", "--concurrency", type=int, default=32, help="concurrent HTTP clients (default 32)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every recipient to be served")
+    parser.add_argument("--delivery-replicas", type=int, default=1, help="delivery processes sharing its port (default 1)")
     parser.add_argument("--profile", type=Path, help="sample every process with py-spy into this directory")
     return parser.parse_args(argv)
 

@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import ALL_TOPICS, TopicNames
-from songda.devstack import SERVICES, Stack
+from songda.devstack import SERVICES, Stack, service_of
 from tests.support import KAFKA, POSTGRES
 
 
@@ -118,6 +118,20 @@ def cpu_seconds(pid: int) -> float:
     """Returns the CPU time (user + system) a process has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stack_cpu(stack: Stack) -> dict[str, float]:
+    """Returns the CPU seconds each of the stack's processes has used so far."""
+    return {name: cpu_seconds(process.pid) for name, process in stack.processes.items()}
+
+
+def cpu_per_service(stack: Stack, before: dict[str, float], count: int) -> dict[str, float]:
+    """Returns the CPU ms each service's processes (its replicas summed) used per unit of work since `before`."""
+    spent: dict[str, float] = {}
+    for name, process in stack.processes.items():
+        service = service_of(name)
+        spent[service] = spent.get(service, 0.0) + (cpu_seconds(process.pid) - before[name]) * 1000 / count
+    return spent
 
 
 def _cmdline(pid: str) -> str:

@@ -27,7 +27,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor import kafka_floor, sql_floor  # noqa: E402
-from bench.measure import KEEPALIVE_S, Figures, ServerCpu, cpu_seconds, delete_topics, drop_databases, each, figures, logs_on_failure, make_databases, profiled, progress, save  # noqa: E402
+from bench.measure import (  # noqa: E402
+    KEEPALIVE_S,
+    Figures,
+    ServerCpu,
+    cpu_per_service,
+    delete_topics,
+    drop_databases,
+    each,
+    figures,
+    logs_on_failure,
+    make_databases,
+    profiled,
+    progress,
+    save,
+    stack_cpu,
+)
 from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
@@ -114,17 +129,17 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
     }
     # Free ports: several runs (or a run beside the tests) may share the machine.
-    stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=workdir / "log", run_dir=workdir / "run")
+    stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=workdir / "log", run_dir=workdir / "run", replicas={"delivery": args.delivery_replicas})
     dbs = {name: Database(urls[name]) for name in ("intake", "delivery", "evidence")}
     stack.start()
     try:
         stack.wait_healthy()
-        cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
+        cpu_before = stack_cpu(stack)
         began = time.time()
         with logs_on_failure(stack), profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
             sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began), batch=args.batch)
             visible = await visible_times(dbs, args.notices, timeout=args.timeout)
-        cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / args.notices for name, p in stack.processes.items()}
+        cpu = cpu_per_service(stack, cpu_before, args.notices)
         async with dbs["intake"].sessions() as session:
             size = int(await session.scalar(text("SELECT avg(length(payload)) FROM outbox_message")))
     finally:
@@ -147,7 +162,7 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     storage = "SQLite" if args.sqlite else "PostgreSQL"
     lines = [
         "",
-        f"Songda pipeline benchmark: {args.notices} notices, {storage}, {args.concurrency} concurrent submitters, event ≈ {size} B",
+        f"Songda pipeline benchmark: {args.notices} notices, {storage}, {args.concurrency} concurrent submitters, delivery ×{args.delivery_replicas}, event ≈ {size} B",
         f"  {'path':<36} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
     ]
     for row in rows:
@@ -187,8 +202,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=0, help="notices per POST /v1/notices/batch (default 0: one POST /v1/notices each)")
     parser.add_argument("--sqlite", action="store_true", help="run the services on SQLite files instead of PostgreSQL")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every notice to become visible")
+    parser.add_argument("--delivery-replicas", type=int, default=1, help="delivery processes sharing its port, on PostgreSQL (default 1)")
     parser.add_argument("--profile", type=Path, help="sample every service with py-spy into this directory")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.sqlite and args.delivery_replicas > 1:
+        # Replicas keep each outside call to one of them with PostgreSQL's locks (shared/plumbing/ledger.py), which SQLite lacks.
+        parser.error("--delivery-replicas above 1 needs PostgreSQL")
+    return args
 
 
 if __name__ == "__main__":
