@@ -10,10 +10,11 @@ from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
-from sqlalchemy import BigInteger, Column, Index, Integer, Row, Text, text, update
+from sqlalchemy import BigInteger, Column, Index, Integer, Row, Text, event, insert, text, update
 from sqlalchemy import select as select_rows
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Field, SQLModel, col
+from sqlalchemy.orm import SessionTransaction
+from sqlmodel import Field, Session, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.contracts.envelope import CONTENT_TYPE, Envelope
@@ -46,19 +47,46 @@ class OutboxMessage(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True, index=True))
 
 
+_TABLE = table_of(OutboxMessage)
+# The rows staged in a session, each with the transaction (or savepoint) it was staged in.
+_STAGED = "songda.outbox.staged"
+
+
 def add(session: AsyncSession, envelope: Envelope, *, topic: str, now: datetime) -> None:
-    """Stages an envelope for publication in the caller's transaction."""
-    session.add(
-        OutboxMessage(
-            message_id=str(envelope.id),
-            topic=topic,
-            key=envelope.subject,
-            event_type=envelope.type,
-            payload=envelope.model_dump_json(),
-            created_at=now,
-        )
-    )
+    """Stages an envelope for publication in the caller's transaction: its row is written with the others staged as the transaction commits."""
+    # Rows, not ORM objects: an OutboxMessage cost ≈30 µs to build and as much again to flush, and nothing reads the
+    # row back before commit; one INSERT of every staged row costs less (bench/delivery_steps.py).
+    sync = session.sync_session
+    row = {"message_id": str(envelope.id), "topic": topic, "key": envelope.subject, "event_type": envelope.type, "payload": envelope.model_dump_json(), "created_at": now}
+    sync.info.setdefault(_STAGED, []).append((sync.get_nested_transaction() or sync.get_transaction(), row))
     session.info[_ADDED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _write_staged(session: Session) -> None:
+    """Writes the staged rows in the transaction about to commit (or the savepoint about to be released, inside its parent)."""
+    staged = session.info.pop(_STAGED, None)
+    if staged:
+        session.execute(insert(_TABLE), [row for _, row in staged])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_staged(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forgets the rows staged in a transaction or savepoint that rolled back, and in the savepoints within it."""
+    staged = session.info.get(_STAGED)
+    if staged:
+        session.info[_STAGED] = [(where, row) for where, row in staged if not _within(where, previous_transaction)]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    """Says whether `transaction` is `ancestor` or nested in it; a row staged before any transaction began belongs to the outermost."""
+    if transaction is None:
+        return ancestor.parent is None
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def lock_key(service: str) -> int:
@@ -156,9 +184,8 @@ class OutboxRelay:
 
     async def _unpublished(self, session: AsyncSession) -> Sequence[Row[Any]]:
         # Plain rows, not ORM objects: the relay reads every message once and only needs these columns.
-        table = table_of(OutboxMessage)
-        wanted = select_rows(table.c.id, table.c.message_id, table.c.topic, table.c.key, table.c.event_type, table.c.payload)
-        return await core_rows(session, wanted.where(table.c.published_at.is_(None)).order_by(table.c.id).limit(self._batch_size))
+        wanted = select_rows(_TABLE.c.id, _TABLE.c.message_id, _TABLE.c.topic, _TABLE.c.key, _TABLE.c.event_type, _TABLE.c.payload)
+        return await core_rows(session, wanted.where(_TABLE.c.published_at.is_(None)).order_by(_TABLE.c.id).limit(self._batch_size))
 
     async def _send(self, rows: Sequence[Row[Any]]) -> None:
         acks = [
