@@ -115,9 +115,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
     settings = settings_class(**overrides)
     logs.configure(level=settings.common.log_level, fmt=settings.common.log_format, service=args.service)
-    if args.replica_port is not None and not _on_postgres(settings, args.service):
-        # Replicas keep each outside call to one of them with PostgreSQL's advisory locks (shared/plumbing/ledger.py).
-        print(f"serve: replicas of {args.service} need a PostgreSQL database ({args.service.upper()}_DATABASE_URL)", file=sys.stderr)
+    refused = _replicas_refused(settings, args.service) if args.replica_port is not None else None
+    if refused:
+        print(f"serve: {refused}", file=sys.stderr)
         return 2
     app = main.create_app(settings)
     config = uvicorn.Config(
@@ -139,11 +139,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _on_postgres(settings: object, service: str) -> bool:
-    """Says whether a service keeps its state on PostgreSQL."""
+# The services shown to run correctly as several processes on one database (tests/e2e/test_delivery_kill.py).
+REPLICABLE = ("delivery",)
+
+
+def _replicas_refused(settings: object, service: str) -> str | None:
+    """Returns why the service cannot run as one of several replicas, or None."""
     from shared.plumbing.settings import ServiceSettings
 
-    return isinstance(settings, ServiceSettings) and settings.resolved_database_url(service).startswith(("postgresql", "postgres"))
+    if service not in REPLICABLE:
+        return f"only {', '.join(REPLICABLE)} runs as several replicas; {service} runs as one process"
+    if not isinstance(settings, ServiceSettings) or not settings.resolved_database_url(service).startswith(("postgresql", "postgres")):
+        # Replicas keep each outside call to one of them with PostgreSQL's advisory locks (shared/plumbing/ledger.py).
+        return f"replicas of {service} need a PostgreSQL database ({service.upper()}_DATABASE_URL)"
+    return None
 
 
 def _replica_sockets(host: str, port: int, replica_port: int) -> list[socket.socket]:
@@ -594,7 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=list(SERVICE_MODULES))
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--replica-port", type=int, help="run as one of several replicas: share --port with the others (SO_REUSEPORT) and listen alone on this one")
+    serve.add_argument(
+        "--replica-port", type=int, help="run as one of several replicas (delivery, on PostgreSQL): share --port with the others (SO_REUSEPORT) and listen alone on this one"
+    )
     serve.set_defaults(func=cmd_serve)
 
     topics = sub.add_parser("topics", help="create Songda's Kafka topics that are missing")

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import Event, UnknownEvent, decode
 from shared.contracts.topics import TopicNames, dlq
-from shared.plumbing import inbox, outbox
+from shared.plumbing import inbox, ledger, outbox
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database
@@ -94,7 +94,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, OSError)  # includes ConnectionError and TimeoutError
+    # Another process is making the same outside call (a replica, after a rebalance): retried until it has recorded it.
+    return isinstance(exc, (OSError, ledger.Busy))  # OSError includes ConnectionError and TimeoutError
 
 
 @dataclass

@@ -40,9 +40,17 @@ def test_token_ttl_must_be_a_duration(capsys: pytest.CaptureFixture[str]) -> Non
     assert "expected a duration like 30m, 12h or 7d" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("service", ["delivery", "twilio_sim"])
-def test_serve_refuses_replicas_without_postgresql(service: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("service", "reason"),
+    [
+        ("delivery", "replicas of delivery need a PostgreSQL database (DELIVERY_DATABASE_URL)"),
+        ("evidence", "only delivery runs as several replicas"),
+        ("twilio_sim", "only delivery"),
+    ],
+)
+def test_serve_refuses_replicas_it_cannot_run(service: str, reason: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("SONGDA_VAR_DIR", str(tmp_path))
     monkeypatch.delenv("DELIVERY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("EVIDENCE_DATABASE_URL", "postgresql://songda@127.0.0.1:1/nowhere")
     assert main(["serve", service, "--port", "0", "--replica-port", "0"]) == 2
-    assert f"replicas of {service} need a PostgreSQL database" in capsys.readouterr().err
+    assert reason in capsys.readouterr().err
