@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Row, Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -158,26 +158,45 @@ class Database:
 
     @asynccontextmanager
     async def exclusively(self, name: str) -> AsyncIterator[None]:
-        """Runs the block while no other process runs one under the same name on this database (replicas starting at once).
-
-        On PostgreSQL a session-level advisory lock, which the server drops with a dead process's connection;
-        SQLite serves one process.
-        """
+        """Runs the block while no other process runs one under the same name on this database (replicas starting at once)."""
         if not self.is_postgres:
             yield
             return
+        async with self._locking() as connection:
+            await connection.execute(_LOCK, {"name": f"songda.exclusively:{name}"})
+            yield
+
+    @asynccontextmanager
+    async def holding(self, space: str, keys: Sequence[str]) -> AsyncIterator[set[str]]:
+        """Holds, for the block, a lock on each of the keys (in `space`) no other process holds, and yields those keys; on SQLite every key."""
+        if not self.is_postgres:
+            yield set(keys)
+            return
+        async with self._locking() as connection:
+            yield set((await connection.execute(_TRY_LOCKS, {"space": f"{space}:", "keys": list(keys)})).scalars())
+
+    @asynccontextmanager
+    async def _locking(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of its own for session-level advisory locks, released when the block ends.
+
+        PostgreSQL also drops them with a dead process's connection. Autocommit: the block may wait on outside
+        calls, and should not hold a transaction open meanwhile. SQLite serves one process, which needs no lock.
+        """
         async with self.engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(_LOCK, {"name": name})
             try:
-                yield
+                yield connection
             finally:
-                await connection.execute(_UNLOCK, {"name": name})
+                # Only this block's locks: the connection holds no others.
+                await connection.execute(_UNLOCK_ALL)
 
     async def dispose(self) -> None:
         """Closes every pooled connection."""
         await self.engine.dispose()
 
 
-_LOCK = text("SELECT pg_advisory_lock(hashtextextended('songda.exclusively:' || :name, 0))")
-_UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended('songda.exclusively:' || :name, 0))")
+# A key's lock is its hash (two keys sharing one only wait for each other's round); `pg_try_advisory_lock` in the WHERE
+# takes each key's lock only when it is free.
+_LOCK = text("SELECT pg_advisory_lock(hashtextextended(:name, 0))")
+_TRY_LOCKS = text("SELECT key FROM unnest(CAST(:keys AS text[])) AS key WHERE pg_try_advisory_lock(hashtextextended(:space || key, 0))")
+_UNLOCK_ALL = text("SELECT pg_advisory_unlock_all()")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, bindparam, text, update
+from sqlalchemy import Column, bindparam, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -78,7 +77,7 @@ async def perform(
     `call` returns a result for success and for a definite refusal alike; raising means the outcome is
     unknown, and the entry stays `requested`. A later attempt then asks `reconcile` (e.g. look the
     message up by our reference at the provider) and only calls again when it answers None (never arrived).
-    Two processes never make the call for one key at the same time: the second gets Busy (see `_exclusive`).
+    Two processes never make the call for one key at the same time: the second gets Busy (see `perform_all`).
     `wanted`, when given, is asked in the transaction that claims the
     key (one round trip fewer than asking before); when it answers False, perform raises NotWanted.
     """
@@ -105,7 +104,10 @@ async def perform_all(
         return []
     if len(set(keys)) != len(keys):
         raise ValueError("perform_all needs distinct keys")
-    async with _exclusive(db, keys) as free:
+    # From claiming a key to recording its result, nothing in the table tells a call in flight in another replica from
+    # one a crash left unknown: the key's lock does, and PostgreSQL drops it with a dead process's connection, so a
+    # crash still leaves the key to `reconcile`.
+    async with db.holding("songda.ledger", keys) as free:
         return await _perform_free(db, effects, free=free, clock=clock, wanted=wanted)
 
 
@@ -138,34 +140,6 @@ async def _perform_free(
     outcomes = await asyncio.gather(*(outcome(effect) for effect in effects), return_exceptions=True)
     await _record(db, {effect.key: done[0] for effect, done in zip(effects, outcomes, strict=True) if not isinstance(done, BaseException) and done[1]}, clock=clock)
     return [done if isinstance(done, BaseException) else done[0] for done in outcomes]
-
-
-# A session-level lock per key, taken only when free: the hash of the key in a space of our own (two keys sharing a
-# hash only wait for each other's round). `pg_advisory_unlock_all` drops the locks this connection holds, which are ours.
-_TRY_LOCKS = text("SELECT key FROM unnest(CAST(:keys AS text[])) AS key WHERE pg_try_advisory_lock(hashtextextended('songda.ledger:' || key, 0))")
-_UNLOCK_ALL = text("SELECT pg_advisory_unlock_all()")
-
-
-@asynccontextmanager
-async def _exclusive(db: Database, keys: Sequence[str]) -> AsyncIterator[set[str]]:
-    """Holds, for the block, a lock on each of the keys no other process holds, and yields those keys.
-
-    From claiming a key to recording its result, nothing in the table tells a call in flight in another replica
-    from one a crash left unknown: this lock does, and PostgreSQL drops it with the connection of a process that
-    died, so a crash still leaves the key to `reconcile`. SQLite serves one process, which needs no lock.
-    """
-    if not db.is_postgres:
-        yield set(keys)
-        return
-    # Autocommit: the connection waits on outside calls, and should not hold a transaction open meanwhile.
-    async with db.engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        free = set((await connection.execute(_TRY_LOCKS, {"keys": list(keys)})).scalars())
-        try:
-            yield free
-        finally:
-            if free:
-                await connection.execute(_UNLOCK_ALL)
 
 
 async def _claim(db: Database, session: AsyncSession, effects: Sequence[Effect], *, now: datetime) -> tuple[set[str], dict[str, SideEffect]]:
