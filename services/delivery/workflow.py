@@ -28,7 +28,7 @@ from services.delivery.policy import Policy
 from shared.contracts.events import Channel, GeoPoint, NoticeCompleted, Recipient, ServedRecipient, TaskAssigned
 from shared.contracts.registry import Event
 from shared.contracts.topics import CARRIER_GATEWAY_COMMANDS, DELIVERY_EVENTS
-from shared.plumbing import outbox
+from shared.plumbing import outbox, staging
 from shared.plumbing.db import core_rows, table_of
 
 log = structlog.get_logger(__name__)
@@ -38,6 +38,11 @@ _TASKS = uuid.UUID("0c8f3b5e-3f1d-4a8e-9e0b-7d4c2a61f5a9")
 # Marks a transaction that queued a message or call, so its commit wakes the dispatcher (workers.Dispatcher).
 QUEUED = "songda.delivery.queued"
 RECIPIENT = table_of(DeliveryRecipient)
+LINK = table_of(DeliveryLink)
+OUTGOING = table_of(DeliveryOutgoing)
+# The columns of a new link and message that start empty: staged rows name every column (staging.stage).
+_NEW_LINK = {"opened_at": None, "acknowledged_at": None, "ip": None, "user_agent": None, "acknowledged_by": None}
+_NEW_OUTGOING = {"tries": 0, "last_error": None, "provider_ref": None}
 # Built once with bound parameters, as the hot paths run them: building a statement around its values cost more than
 # running it.
 _RECIPIENT_LOCKED = select(RECIPIENT.c.notice_id, RECIPIENT.c.state).where(RECIPIENT.c.id == bindparam("recipient")).with_for_update()
@@ -69,25 +74,16 @@ async def begin_recipient(
 ) -> None:
     """Plans a new recipient and saves its first step."""
     decision = start(case=case, recipient=recipient, now=now, policy=setup.policy)
-    session.add(
-        DeliveryRecipient(
-            id=recipient.recipient_id,
-            notice_id=notice.id,
-            position=position,
-            name=recipient.name,
-            role=recipient.role,
-            whereabouts_unknown=recipient.whereabouts_unknown,
-            **_stored(decision.state, now=now),
-        )
-    )
+    row = {"id": recipient.recipient_id, "notice_id": notice.id, "position": position, "name": recipient.name, "role": recipient.role}
+    staging.stage(session, RECIPIENT, {**row, "whereabouts_unknown": recipient.whereabouts_unknown, **_stored(decision.state, now=now)})
     await _carry_out(session, decision, notice=notice, now=now, setup=setup, causation=causation)
 
 
 async def advance(session: AsyncSession, *, recipient_id: str, event: Input, now: datetime, setup: Setup, causation: str | None) -> Decision | None:
     """Applies one input to a recipient (row locked for the transaction); None when there is no such recipient."""
     # The recipient's row is read and written with Core statements, cheaper than the ORM's loading and flushing
-    # (bench/delivery_steps.py). Core statements do not flush what the session holds, so a recipient begun earlier
-    # in this transaction is written first.
+    # (bench/delivery_steps.py). They do not flush what the session holds as objects, so that goes first; a recipient
+    # begun earlier in this transaction is a staged row, written before any statement (staging.stage).
     await session.flush()
     found = await core_rows(session, _RECIPIENT_LOCKED, {"recipient": recipient_id})
     if not found:
@@ -146,34 +142,16 @@ async def _carry_out(session: AsyncSession, decision: Decision, *, notice: Deliv
 async def _prepare_send(session: AsyncSession, action: Send, *, state: RecipientState, setup: Setup, now: datetime) -> None:
     """Queues the message or call for the dispatcher, with its words and (for documents) a fresh e-delivery link."""
     link = None
+    owner = {"attempt_id": action.attempt_id, "notice_id": state.case.notice_id, "recipient_id": state.recipient.recipient_id}
     if action.channel is not Channel.voice:
         token = secrets.token_urlsafe(24)
-        session.add(
-            DeliveryLink(
-                token_hash=token_hash(token),
-                attempt_id=action.attempt_id,
-                notice_id=state.case.notice_id,
-                recipient_id=state.recipient.recipient_id,
-                expires_at=now + timedelta(days=setup.policy.electronic.link_valid_days),
-                created_at=now,
-                firm_uscc=state.recipient.lawyer.firm_uscc if action.channel is Channel.lawyer_firm and state.recipient.lawyer else None,
-            )
-        )
+        firm = state.recipient.lawyer.firm_uscc if action.channel is Channel.lawyer_firm and state.recipient.lawyer else None
+        expires_at = now + timedelta(days=setup.policy.electronic.link_valid_days)
+        staging.stage(session, LINK, {**_NEW_LINK, "token_hash": token_hash(token), **owner, "expires_at": expires_at, "created_at": now, "firm_uscc": firm})
         link = f"{setup.public_url}/e/{token}"
     words = texts.message(action.channel, case=state.case, recipient=state.recipient, link=link, valid_days=setup.policy.electronic.link_valid_days)
-    session.add(
-        DeliveryOutgoing(
-            attempt_id=action.attempt_id,
-            notice_id=state.case.notice_id,
-            recipient_id=state.recipient.recipient_id,
-            channel=action.channel,
-            target=action.target,
-            queued_at=now,
-            status=SendStatus.pending,
-            next_try_at=now,
-            message=words,
-        )
-    )
+    queued = {"channel": action.channel, "target": action.target, "queued_at": now, "status": SendStatus.pending, "next_try_at": now, "message": words}
+    staging.stage(session, OUTGOING, {**_NEW_OUTGOING, **owner, **queued})
     session.info[QUEUED] = True
 
 

@@ -50,6 +50,12 @@ class BatchWork:
             await flush(session, items)
         self.lists.clear()
 
+    async def settle(self, key: str, session: AsyncSession) -> None:
+        """Runs the flush registered under `key` now, for a handler that must see its work before the transaction ends."""
+        if key in self.lists:
+            items, flush = self.lists.pop(key)
+            await flush(session, items)
+
 
 @dataclass
 class MessageContext:

@@ -10,15 +10,15 @@ from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
-from sqlalchemy import BigInteger, Column, Index, Integer, Row, Text, event, insert, text, update
+from sqlalchemy import BigInteger, Column, Index, Integer, Row, Text, text, update
 from sqlalchemy import select as select_rows
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import SessionTransaction
-from sqlmodel import Field, Session, SQLModel, col
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.contracts.envelope import CONTENT_TYPE, Envelope
 from shared.contracts.topics import TopicNames
+from shared.plumbing import staging
 from shared.plumbing.backoff import Backoff
 from shared.plumbing.clock import Clock
 from shared.plumbing.db import Database, UTCDateTime, core_rows, table_of
@@ -48,45 +48,15 @@ class OutboxMessage(SQLModel, table=True):
 
 
 _TABLE = table_of(OutboxMessage)
-# The rows staged in a session, each with the transaction (or savepoint) it was staged in.
-_STAGED = "songda.outbox.staged"
 
 
 def add(session: AsyncSession, envelope: Envelope, *, topic: str, now: datetime) -> None:
     """Stages an envelope for publication in the caller's transaction: its row is written with the others staged as the transaction commits."""
-    # Rows, not ORM objects: an OutboxMessage cost ≈30 µs to build and as much again to flush, and nothing reads the
-    # row back before commit; one INSERT of every staged row costs less (bench/delivery_steps.py).
-    sync = session.sync_session
+    # A row, not an ORM object: an OutboxMessage cost ≈30 µs to build and as much again to flush, and nothing reads the
+    # row back before commit.
     row = {"message_id": str(envelope.id), "topic": topic, "key": envelope.subject, "event_type": envelope.type, "payload": envelope.model_dump_json(), "created_at": now}
-    sync.info.setdefault(_STAGED, []).append((sync.get_nested_transaction() or sync.get_transaction(), row))
+    staging.stage(session, _TABLE, row, read_back=False)
     session.info[_ADDED] = True
-
-
-@event.listens_for(Session, "before_commit")
-def _write_staged(session: Session) -> None:
-    """Writes the staged rows in the transaction about to commit (or the savepoint about to be released, inside its parent)."""
-    staged = session.info.pop(_STAGED, None)
-    if staged:
-        session.execute(insert(_TABLE), [row for _, row in staged])
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_staged(session: Session, previous_transaction: SessionTransaction) -> None:
-    """Forgets the rows staged in a transaction or savepoint that rolled back, and in the savepoints within it."""
-    staged = session.info.get(_STAGED)
-    if staged:
-        session.info[_STAGED] = [(where, row) for where, row in staged if not _within(where, previous_transaction)]
-
-
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    """Says whether `transaction` is `ancestor` or nested in it; a row staged before any transaction began belongs to the outermost."""
-    if transaction is None:
-        return ancestor.parent is None
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
 
 
 def lock_key(service: str) -> int:

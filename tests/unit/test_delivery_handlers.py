@@ -28,6 +28,8 @@ from services.delivery.search import NoticeFilter
 from services.delivery.workers import Dispatcher, Sweeper
 from services.delivery.workflow import Setup, advance
 from shared.contracts.events import (
+    AddressConfirmed,
+    CandidateAddress,
     Channel,
     Disposition,
     EDeliveryChannel,
@@ -36,6 +38,7 @@ from shared.contracts.events import (
     MatchMethod,
     NoticeRegistered,
     PartyMatch,
+    Provenance,
     ReceiptReturned,
     ServiceMethod,
     SignerRole,
@@ -82,6 +85,7 @@ class World:
         async with self.deps.db.transaction() as session:
             context = MessageContext(session=session, envelope=envelope, raw=b"", clock=self.clock, source="test")
             await handler(self.deps, message=context, event=event)
+            await context.batch.flush(session)
 
     async def consume_together(self, events: list[Event], *, notice_id: str) -> None:
         """Hands events to their handlers in one transaction, each as its own message, as the runner applies a batch."""
@@ -221,6 +225,28 @@ async def test_a_notice_registered_again_under_another_message_is_recorded_once_
         assert len((await session.exec(select(DeliveryRecipient))).all()) == 1
     assert len(await world.outgoing()) == 1
     assert await world.types() == ["delivery.AttemptStarted"]
+
+
+async def test_an_event_after_a_notice_in_its_batch_finds_the_notice_taken_on(world: World) -> None:
+    registered = notice()
+    recipient = registered.recipients[0]
+    moved = CandidateAddress(text="山东省威海市环翠区新威路 8 号", rank=1, provenance=[Provenance(kind="confirmation")], city="威海市", district="环翠区")
+    confirmed = AddressConfirmed(
+        notice_id=registered.notice_id,
+        recipient_id=recipient.recipient_id,
+        party_id="P-1",
+        confirmation_id="K-1",
+        case_number=registered.case_number,
+        stage=registered.stage,
+        address=moved,
+        confirmed_on=date(2026, 11, 20),
+    )
+    # The notices of a batch are taken on together, after its last handler; the confirmation needs its notice first.
+    await world.consume_together([registered, confirmed], notice_id=registered.notice_id)
+    async with world.deps.db.sessions() as session:
+        stored = await session.get(DeliveryRecipient, recipient.recipient_id)
+    assert stored is not None
+    assert RecipientState.model_validate(stored.state).recipient.candidates[0].text == moved.text
 
 
 async def test_a_send_the_provider_never_answered_waits_for_its_retry_time_and_then_goes_out_once(world: World) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,12 +20,63 @@ from services.delivery.workflow import advance, begin_recipient
 from shared.contracts.events import AddressConfirmed, DispatchFailed, EvidenceRecorded, NoticeRegistered, ReceiptReturned, TrackingUpdated, WaybillCreated
 from shared.plumbing.consumer import MessageContext
 from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.runtime import MessageHandler
+
+# A batch's registered notices are taken on together (`_take_on`), after its last handler or before a handler of
+# another event needs them (`after_notices`).
+NOTICES = "delivery.notices"
+NOTICE = table_of(DeliveryNotice)
+
+
+@dataclass(frozen=True)
+class _Registered:
+    """A registered notice waiting for the rest of its batch."""
+
+    event: NoticeRegistered
+    correlation_id: str
+    causation: str
 
 
 async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: NoticeRegistered) -> None:
-    """Takes a registered notice on and starts every recipient's plan."""
+    """Takes a registered notice on and starts every recipient's plan, with the other notices of its batch."""
+    registered = _Registered(event=event, correlation_id=message.envelope.correlationid, causation=str(message.envelope.id))
+    message.pending(NOTICES, partial(_take_on, deps)).append(registered)
+
+
+def after_notices(handler: MessageHandler) -> MessageHandler:
+    """Wraps a handler so that the notices registered before its message in the batch are taken on before it runs."""
+
+    async def handle(deps: DeliveryDeps, *, message: MessageContext, event: Any) -> None:
+        await message.batch.settle(NOTICES, message.session)
+        await handler(deps, message=message, event=event)
+
+    return handle
+
+
+async def _take_on(deps: DeliveryDeps, session: AsyncSession, batch: list[_Registered]) -> None:
+    """Inserts the batch's notices in one statement and plans the recipients of each it inserted; a notice already known stays as it is."""
     now = deps.clock.now()
-    notice = DeliveryNotice(
+    firsts = {r.event.notice_id: r for r in reversed(batch)}
+    notices = [_notice(r, now=now) for r in batch if firsts[r.event.notice_id] is r]
+    # One statement instead of a read, an add and a flush per notice; its values go as parameters, as a statement
+    # built around them costs more than running it.
+    statement = insert_ignoring_duplicates(session, NOTICE).returning(NOTICE.c.id)
+    inserted = set((await session.exec(statement, params=[n.model_dump() for n in notices])).scalars())
+    for notice in notices:
+        if notice.id not in inserted:
+            continue
+        # Kept in the session as stored: completing it later in this transaction is an update.
+        make_transient_to_detached(notice)
+        session.add(notice)
+        event = firsts[notice.id].event
+        case = Case(notice_id=event.notice_id, court_id=event.court_id, court_name=event.court_name, case_number=event.case_number, documents=[d.title for d in event.documents])
+        for position, recipient in enumerate(event.recipients):
+            await begin_recipient(session, notice=notice, case=case, recipient=recipient, position=position, now=now, setup=deps.setup, causation=firsts[notice.id].causation)
+
+
+def _notice(registered: _Registered, *, now: datetime) -> DeliveryNotice:
+    event = registered.event
+    return DeliveryNotice(
         id=event.notice_id,
         court_id=event.court_id,
         court_name=event.court_name,
@@ -29,34 +85,13 @@ async def record_notice(deps: DeliveryDeps, *, message: MessageContext, event: N
         stage=event.stage,
         due_date=event.due_date,
         status=NoticeStatus.in_progress,
-        correlation_id=message.envelope.correlationid,
+        correlation_id=registered.correlation_id,
         registered_at=event.registered_at,
         received_at=now,
         documents=[d.model_dump(mode="json") for d in event.documents],
         party_names=search.party_names(r.name for r in event.recipients),
         case_search=search.search_text(event.case_number),
     )
-    if not await _insert_new(message.session, notice):
-        return
-    case = Case(notice_id=event.notice_id, court_id=event.court_id, court_name=event.court_name, case_number=event.case_number, documents=[d.title for d in event.documents])
-    for position, recipient in enumerate(event.recipients):
-        await begin_recipient(message.session, notice=notice, case=case, recipient=recipient, position=position, now=now, setup=deps.setup, causation=str(message.envelope.id))
-
-
-async def _insert_new(session: AsyncSession, notice: DeliveryNotice) -> bool:
-    """Inserts the notice unless it is already known, and keeps it in the session as stored; False when it was known."""
-    table = table_of(DeliveryNotice)
-    # The values go as parameters: a statement built with them costs more than running it.
-    statement = insert_ignoring_duplicates(session, table).returning(table.c.id)
-    # One statement instead of a read, an add and a flush, and no autoflush before it: what the batch's earlier notices
-    # staged (recipients, messages, outbox rows) stays pending and goes to the database together at commit.
-    with session.no_autoflush:
-        inserted = (await session.exec(statement, params=notice.model_dump())).first()
-    if inserted is None:
-        return False
-    make_transient_to_detached(notice)
-    session.add(notice)
-    return True
 
 
 async def address_confirmed(deps: DeliveryDeps, *, message: MessageContext, event: AddressConfirmed) -> None:
