@@ -1,9 +1,11 @@
 """Pipeline benchmark: notices per second from HTTP submit until visible in delivery and evidence.
 
-Starts the services and the simulators (so delivery's SMS, calls, e-mail and postal bookings are
-answered, as in production, instead of failing and retrying) as processes on fresh PostgreSQL databases (or SQLite
-with --sqlite) and a private set of topics on the running broker, submits N notices concurrently,
-and reads from the services' databases when each notice became visible. It reports the CPU each
+Starts the services and the simulators (so anything delivery sends is answered, as in production, instead of
+failing and retrying) as processes on fresh PostgreSQL databases (or SQLite with --sqlite) and a private set of topics
+on the running broker, submits N notices concurrently, and reads from the services' databases when each notice became
+visible. Delivery's policy holds calls and SMS for a contact window hours away, as outside contact hours, so the CPU
+counted is the pipeline's; sending is the delivery bench's (bench/delivery.py). With --send they go out during the run,
+and the CPU counted holds whatever part of that sending falls before the last notice is visible. It reports the CPU each
 process spent per notice, their sum for the whole system, and the run's PostgreSQL backends and the
 Kafka broker beside it. In the same run it measures the floor: raw aiokafka produce + consume of N
 messages of the same size on the same broker, and raw SQL inserts.
@@ -47,7 +49,7 @@ from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
 from shared.plumbing.db import Database  # noqa: E402
 from songda.devstack import PROCESSES, SERVICES, Stack  # noqa: E402
-from tests.support import KAFKA, free_port, notice_payload, upload_document, with_documents, without_contact_hours  # noqa: E402
+from tests.support import KAFKA, free_port, notice_payload, upload_document, with_calls_and_sms_held, with_documents, without_contact_hours  # noqa: E402
 
 SECRET = "songda-bench-secret-at-least-32-characters"
 
@@ -124,8 +126,8 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         # The simulators' outcomes for numbers and items nobody scripted drawn from their usual mix, the same run after run.
         "TWILIO_SIM_SEED": "1",
         "EMS_SIM_SEED": "1",
-        # The same work at any hour: outside contact hours delivery would hold its SMS and calls for the morning.
-        "DELIVERY_POLICY_FILE": str(without_contact_hours(workdir / "policy")),
+        # The same work at any hour: calls and SMS held (or, with --send, never held by contact hours).
+        "DELIVERY_POLICY_FILE": str(without_contact_hours(workdir / "policy") if args.send else with_calls_and_sms_held(workdir / "policy", now=datetime.now(UTC))),
         **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
     }
     # Free ports: several runs (or a run beside the tests) may share the machine.
@@ -162,7 +164,7 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     storage = "SQLite" if args.sqlite else "PostgreSQL"
     lines = [
         "",
-        f"Songda pipeline benchmark: {args.notices} notices, {storage}, {args.concurrency} concurrent submitters, delivery ×{args.delivery_replicas}, event ≈ {size} B",
+        f"Songda pipeline benchmark: {args.notices} notices, {storage}, {args.concurrency} concurrent submitters, delivery ×{args.delivery_replicas}, event ≈ {size} B, calls and SMS {'sent' if args.send else 'held'}",
         f"  {'path':<36} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
     ]
     for row in rows:
@@ -204,6 +206,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every notice to become visible")
     parser.add_argument("--delivery-replicas", type=int, default=1, help="delivery processes sharing its port, on PostgreSQL (default 1)")
     parser.add_argument("--profile", type=Path, help="sample every service with py-spy into this directory")
+    parser.add_argument("--send", action="store_true", help="let delivery call and text during the run instead of holding calls and SMS")
     args = parser.parse_args(argv)
     if args.sqlite and args.delivery_replicas > 1:
         # Replicas keep each outside call to one of them with PostgreSQL's locks (shared/plumbing/ledger.py), which SQLite lacks.

@@ -118,10 +118,12 @@ SERVERS = {"postgres": "postgres (the run's backends)", "kafka": "kafka (whole b
 def pipeline(document: dict[str, Any]) -> Summary:
     """HTTP submit → visible in delivery and evidence, against raw aiokafka; and the whole system's CPU per notice."""
     flow, kafka = row_named(document, "pipeline"), row_named(document, "raw aiokafka")
+    # Sending is the delivery bench's; a run with --send counts whatever part of it fell before the last notice was visible.
+    sending = "calls and SMS sent meanwhile" if dig(document, "args", "send") else "calls and SMS held"
     rows = [
         Row("pipeline", "notices/s, HTTP → visible in both", flow.get("per_second"), "notices/s", kafka.get("per_second"), "raw aiokafka msg/s", Target("ratio", "≥", 0.1)),
         Row("pipeline", "p99 latency, HTTP → visible in both", flow.get("p99_ms"), "ms", kafka.get("p99_ms"), "raw aiokafka p99 ms"),
-        Row("pipeline", "CPU per notice, whole system", dig(document, "cpu_ms_per_notice_system"), "ms", target=Target("value", "≤", 5)),
+        Row("pipeline", f"CPU per notice, whole system ({sending})", dig(document, "cpu_ms_per_notice_system"), "ms", target=Target("value", "≤", 5)),
     ]
     cpu = _processes("pipeline", "notice", document.get("cpu_ms_per_notice"))
     cpu += _processes("pipeline", "notice", document.get("cpu_ms_per_notice_servers"), SERVERS)

@@ -36,7 +36,7 @@ from shared.contracts.events import CandidateAddress, Consent, EDeliveryChannel,
 from shared.contracts.registry import Event
 from shared.contracts.values import Phone, resident_id_check_char
 from shared.plumbing.auth import Role, mint
-from shared.plumbing.clock import ScaledClock, local_date
+from shared.plumbing.clock import SHANGHAI, ScaledClock, local_date
 from shared.plumbing.pdf import html_to_pdf
 from shared.plumbing.settings import CommonSettings, Environment, ServiceSettings
 
@@ -386,11 +386,21 @@ SHIPPED_CONTACT_HOURS = ('sms = { days = "any", start = "08:00", end = "21:00" }
 
 def without_contact_hours(directory: Path, *, policy: Path | None = None) -> Path:
     """Writes `policy` (the shipped one by default) with calls and SMS allowed all day (start = end), so a test on the real clock runs the same at any hour."""
+    return _with_contact_hours(directory, start="00:00", end="00:00", policy=policy)
+
+
+def with_calls_and_sms_held(directory: Path, *, now: datetime) -> Path:
+    """Writes the shipped policy with calls and SMS allowed only in the first minute of the hour eleven to twelve hours after `now`, so a run that starts now sends none of them."""
+    opens = (now.astimezone(SHANGHAI) + timedelta(hours=12)).replace(minute=0, second=0, microsecond=0)
+    return _with_contact_hours(directory, start=f"{opens:%H:%M}", end=f"{opens + timedelta(minutes=1):%H:%M}")
+
+
+def _with_contact_hours(directory: Path, *, start: str, end: str, policy: Path | None = None) -> Path:
     source = policy or DELIVERY_POLICY
     shipped = source.read_text(encoding="utf-8")
     for line in SHIPPED_CONTACT_HOURS:
         assert line in shipped, f"{source} no longer says {line!r}"
-        shipped = shipped.replace(line, line.split(" = ")[0] + ' = { days = "any", start = "00:00", end = "00:00" }')
+        shipped = shipped.replace(line, line.split(" = ")[0] + f' = {{ days = "any", start = "{start}", end = "{end}" }}')
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "policy.toml"
     path.write_text(shipped, encoding="utf-8")

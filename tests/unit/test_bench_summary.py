@@ -33,8 +33,13 @@ def test_pipeline_rows_carry_floor_ratio_and_mark() -> None:
     assert (throughput.value, throughput.floor, throughput.ratio) == (150.0, 3000.0, 0.05)
     assert str(throughput.target) == "ratio ≥ 0.1"
     assert throughput.mark == "✗ short"
-    cpu = rows["CPU per notice, whole system"]
+    cpu = rows["CPU per notice, whole system (calls and SMS held)"]
     assert (cpu.value, cpu.mark) == (4.2, "✓")
+
+
+def test_pipeline_cpu_row_says_whether_calls_and_sms_went_out_during_the_run() -> None:
+    sent = extract("pipeline", PIPELINE | {"args": {"notices": 1000, "send": True}}).rows
+    assert "CPU per notice, whole system (calls and SMS sent meanwhile)" in by_figure(sent)
 
 
 def test_pipeline_cpu_per_process_names_the_servers() -> None:
