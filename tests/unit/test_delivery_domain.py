@@ -682,5 +682,26 @@ def test_deadline_alerts(now: datetime, warned: bool, overdue: bool, expected: t
     assert deadline.alerts(date(2026, 11, 25), now=now, policy=POLICY, warned=warned, overdue=overdue) == expected
 
 
+@pytest.mark.parametrize(
+    ("now", "late_until", "warn_until"),
+    [
+        # Wednesday 25 November: the warning for that day comes at 13:30.
+        (datetime(2026, 11, 25, 13, 29, tzinfo=SHANGHAI), date(2026, 11, 24), date(2026, 11, 24)),
+        (datetime(2026, 11, 25, 13, 30, tzinfo=SHANGHAI), date(2026, 11, 24), date(2026, 11, 25)),
+        (datetime(2026, 11, 26, 0, 0, tzinfo=SHANGHAI), date(2026, 11, 25), date(2026, 11, 25)),
+        # Friday evening: Saturday's and Sunday's due dates are warned with Friday's (no working hours left before them).
+        (datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI), date(2026, 11, 26), date(2026, 11, 29)),
+    ],
+)
+def test_last_due_dates_alerted(now: datetime, late_until: date, warn_until: date) -> None:
+    assert deadline.last_due_dates(now, POLICY) == (late_until, warn_until)
+    # Every due date up to them alerts, the next one does not: the sweeper reads only those notices.
+    for offset in range(-3, 1):
+        assert any(deadline.alerts(warn_until + timedelta(days=offset), now=now, policy=POLICY, warned=False, overdue=False))
+    assert deadline.alerts(warn_until + timedelta(days=1), now=now, policy=POLICY, warned=False, overdue=False) == (False, False)
+    assert deadline.alerts(late_until, now=now, policy=POLICY, warned=True, overdue=False) == (False, True)
+    assert deadline.alerts(late_until + timedelta(days=1), now=now, policy=POLICY, warned=True, overdue=False) == (False, False)
+
+
 def test_tiers_are_tried_in_order() -> None:
     assert [t.value for t in Tier] == ["electronic", "direct", "postal", "posting", "public_notice"]

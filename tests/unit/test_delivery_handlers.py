@@ -450,11 +450,17 @@ async def test_court_mail_goes_out_as_a_command_and_its_signed_receipt_serves(wo
 async def test_the_deadline_warning_and_the_overdue_alert_are_raised_once(world: World) -> None:
     registered = notice(consent=False, phones=())
     await world.consume(registered, notice_id=registered.notice_id)
-    world.clock.at = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
-    await due.raise_deadlines(world.deps)
-    await due.raise_deadlines(world.deps)
-    types = await world.types()
-    assert types.count("delivery.NoticeOverdue") == 1
+    # Due Thursday 26 November: warned from 13:30 in Beijing that day, overdue from midnight.
+    for at, warnings, alerts in (
+        (datetime(2026, 11, 26, 5, 29, tzinfo=UTC), 0, 0),
+        (datetime(2026, 11, 26, 5, 30, tzinfo=UTC), 1, 0),
+        (datetime(2026, 11, 27, 1, 0, tzinfo=UTC), 1, 1),
+    ):
+        world.clock.at = at
+        await due.raise_deadlines(world.deps)
+        await due.raise_deadlines(world.deps)
+        types = await world.types()
+        assert (types.count("delivery.DeadlineApproaching"), types.count("delivery.NoticeOverdue")) == (warnings, alerts), at
 
 
 async def test_a_public_notice_is_recorded_once_by_the_notices_court_and_runs_thirty_days(world: World) -> None:
