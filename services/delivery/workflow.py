@@ -40,9 +40,6 @@ QUEUED = "songda.delivery.queued"
 RECIPIENT = table_of(DeliveryRecipient)
 LINK = table_of(DeliveryLink)
 OUTGOING = table_of(DeliveryOutgoing)
-# The columns of a new link and message that start empty: staged rows name every column (staging.stage).
-_NEW_LINK = {"opened_at": None, "acknowledged_at": None, "ip": None, "user_agent": None, "acknowledged_by": None}
-_NEW_OUTGOING = {"tries": 0, "last_error": None, "provider_ref": None}
 # Built once with bound parameters, as the hot paths run them: building a statement around its values cost more than
 # running it.
 _RECIPIENT_LOCKED = select(RECIPIENT.c.notice_id, RECIPIENT.c.state).where(RECIPIENT.c.id == bindparam("recipient")).with_for_update()
@@ -147,11 +144,11 @@ async def _prepare_send(session: AsyncSession, action: Send, *, state: Recipient
         token = secrets.token_urlsafe(24)
         firm = state.recipient.lawyer.firm_uscc if action.channel is Channel.lawyer_firm and state.recipient.lawyer else None
         expires_at = now + timedelta(days=setup.policy.electronic.link_valid_days)
-        staging.stage(session, LINK, {**_NEW_LINK, "token_hash": token_hash(token), **owner, "expires_at": expires_at, "created_at": now, "firm_uscc": firm})
+        staging.stage(session, LINK, {"token_hash": token_hash(token), **owner, "expires_at": expires_at, "created_at": now, "firm_uscc": firm})
         link = f"{setup.public_url}/e/{token}"
     words = texts.message(action.channel, case=state.case, recipient=state.recipient, link=link, valid_days=setup.policy.electronic.link_valid_days)
     queued = {"channel": action.channel, "target": action.target, "queued_at": now, "status": SendStatus.pending, "next_try_at": now, "message": words}
-    staging.stage(session, OUTGOING, {**_NEW_OUTGOING, **owner, **queued})
+    staging.stage(session, OUTGOING, {**owner, **queued})
     session.info[QUEUED] = True
 
 

@@ -15,7 +15,7 @@ _AT_COMMIT = "songda.staged.at_commit"
 
 
 def stage(session: AsyncSession, table: Table, row: dict[str, Any], *, read_back: bool = True) -> None:
-    """Stages a row for `table` in the caller's transaction; every row of a table needs the same keys, every column.
+    """Stages a row for `table` in the caller's transaction; every row of a table needs the same keys, and a column left out takes its default.
 
     A row built as a dict costs a fraction of an ORM object, and the rows of a batch go in one INSERT per table
     (bench/delivery_steps.py). With `read_back`, any statement the session runs later sees the row; without, the row
