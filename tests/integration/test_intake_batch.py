@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from services.intake.config import IntakeSettings
 from services.intake.main import create_app
@@ -142,3 +143,22 @@ async def test_a_batch_registers_exactly_as_one_by_one(kafka, topic_prefix, make
     assert tallies[0] == tallies[1]
     # The second notice naming 李四 found the party the first recorded, by name and phone.
     assert one_by_one[3]["recipients"][0]["party"]["method"] == "name_phone"
+
+
+async def test_concurrent_batches_register_one_after_the_other(intake) -> None:
+    client, runtime = intake
+    # 150 notices each: two transactions per batch, so interleaved batches would commit their halves in turns.
+    batches = {name: [notice(f"{name}-{i}") for i in range(150)] for name in ("A", "B")}
+
+    async def submit(name: str) -> tuple[str, list[str]]:
+        response = await client.post("/v1/notices/batch", json={"notices": batches[name]}, headers=COURT)
+        assert response.status_code == 200, response.text
+        return name, [r["id"] for r in response.json()["results"]]
+
+    batch_of = {notice_id: name for name, ids in await asyncio.gather(submit("A"), submit("B")) for notice_id in ids}
+    async with runtime.db.sessions() as session:
+        keys = (await session.exec(select(OutboxMessage.key).where(OutboxMessage.event_type == "intake.NoticeRegistered").order_by(col(OutboxMessage.id)))).all()
+    order = [batch_of[key] for key in keys]
+    assert len(order) == 300
+    # Each batch's events are one run: the second batch registered only once the first had.
+    assert order in (["A"] * 150 + ["B"] * 150, ["B"] * 150 + ["A"] * 150)
