@@ -133,8 +133,8 @@ async def record_all(deps: EvidenceDeps, session: AsyncSession, received: list[_
         for offset, r in enumerate(received)
     ]
     await session.exec(insert(TIMELINE), params=timeline)
-    # After the entries, so a fold from the log reads the events just logged with the rest of their notices'.
-    await kpi_facts.refresh(session, [r.envelope for r in received if r.envelope.type in kpis.READS])
+    # A notice folded again reads back only its events logged before this batch's (log index `first`); the batch's are at hand.
+    await kpi_facts.refresh(session, [r.envelope for r in received if r.envelope.type in kpis.READS], logged_from=first)
     completed = {r.envelope.subject for r in received if r.envelope.type == NoticeCompleted.type}
     notices = list(dict.fromkeys(r.envelope.subject for r in received))
     await reports.after_entries(session, signer=deps.signer, notice_ids=notices, completed=completed, now=received[-1].recorded_at)

@@ -20,8 +20,8 @@ from shared.plumbing.db import core_rows, table_of
 FACT = table_of(EvidenceKpiFact)
 
 
-async def refresh(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    """Brings the facts of the envelopes' notices up to the events just logged, each notice once: its new events folded into its stored facts, or every logged event of the notice folded again for its registration or before it."""
+async def refresh(session: AsyncSession, envelopes: Sequence[Envelope], *, logged_from: int) -> None:
+    """Brings the facts of the envelopes' notices up to the events just logged from log index `logged_from` on, each notice once: its new events folded into its stored facts, or every logged event of the notice folded again for its registration or before it."""
     events: dict[str, list[Event]] = {}
     for envelope in envelopes:
         if (event := _decoded(envelope)) is not None:
@@ -35,7 +35,7 @@ async def refresh(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
         for row in await core_rows(session, select(FACT.c.notice_id, FACT.c.fact).where(FACT.c.notice_id.in_(others))):
             stored.setdefault(row.notice_id, []).append(kpis.RecipientFact.model_validate(row.fact))
     refold = [notice_id for notice_id in events if notice_id in registering or not stored.get(notice_id)]
-    facts = await _refolded(session, refold)
+    facts = await _refolded(session, {notice_id: events[notice_id] for notice_id in refold}, before=logged_from)
     for notice_id, new in events.items():
         if notice_id in refold:
             continue
@@ -47,20 +47,26 @@ async def refresh(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
     await _store(session, facts)
 
 
-async def _refolded(session: AsyncSession, notice_ids: list[str]) -> list[kpis.RecipientFact]:
-    """Returns the facts of every logged event of the notices, folded again in log order."""
-    if not notice_ids:
+async def _refolded(session: AsyncSession, new: Mapping[str, list[Event]], *, before: int) -> list[kpis.RecipientFact]:
+    """Returns the facts of every logged event of the notices, folded again in log order: those logged before index `before`, read back, then their `new` ones."""
+    if not new:
         return []
+    # Only what was logged before this transaction's events is read back: those are decoded already. A notice's
+    # registration nearly always comes first, so this reads nothing instead of every registration again.
     statement = (
         select(EvidenceTimelineEntry.notice_id, EvidenceTimelineEntry.envelope)
-        .where(col(EvidenceTimelineEntry.notice_id).in_(notice_ids), col(EvidenceTimelineEntry.event_type).in_(kpis.READS))
+        .where(
+            col(EvidenceTimelineEntry.notice_id).in_(list(new)),
+            col(EvidenceTimelineEntry.event_type).in_(kpis.READS),
+            col(EvidenceTimelineEntry.log_index) < before,
+        )
         .order_by(col(EvidenceTimelineEntry.log_index))
     )
-    logged: dict[str, list[Event]] = {notice_id: [] for notice_id in notice_ids}
+    logged: dict[str, list[Event]] = {notice_id: [] for notice_id in new}
     for notice_id, envelope in (await session.exec(statement)).all():
         if (event := _decoded(envelope)) is not None:
             logged[notice_id].append(event)
-    return [fact for events in logged.values() for fact in kpis.fold(events)]
+    return [fact for notice_id, earlier in logged.items() for fact in kpis.fold([*earlier, *new[notice_id]])]
 
 
 async def _store(session: AsyncSession, facts: list[kpis.RecipientFact]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from shared.contracts.registry import decode
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing.audit import AuditEntry
 from shared.plumbing.auth import Principal, Role
-from shared.plumbing.consumer import MessageContext
+from shared.plumbing.consumer import BatchWork, MessageContext
 from shared.plumbing.outbox import OutboxMessage
 from shared.plumbing.problems import Problem
 from tests import histories
@@ -44,16 +44,19 @@ async def deps(tmp_path: Path) -> AsyncIterator[EvidenceDeps]:
         yield built
 
 
-async def consume(deps: EvidenceDeps, history: histories.History) -> None:
-    """Hands each event of the history to its handler and then to the catch-all, each in its own transaction flushed before commit, as the consumer does."""
-    for source, event in history.events:
-        envelope = event.envelope(source=f"songda/{source}", subject=history.notice_id, time=deps.clock.now(), correlationid=history.notice_id)
+async def consume(deps: EvidenceDeps, history: histories.History, *, together: Sequence[Sequence[int]] | None = None) -> None:
+    """Hands each event of the history to its handler and then to the catch-all, each in its own transaction (or the events at each group of indexes in `together` in one) flushed before commit, as the consumer does."""
+    for group in together if together is not None else [[index] for index in range(len(history.events))]:
         async with deps.db.transaction() as session:
-            message = MessageContext(session=session, envelope=envelope, raw=envelope.to_bytes(), clock=deps.clock, source="songda/evidence")
-            if (handler := HANDLERS.get(envelope.type)) is not None:
-                await handler(deps, message=message, event=decode(envelope))
-            await handlers.record(deps, message=message)
-            await message.batch.flush(session)
+            batch = BatchWork()
+            for index in group:
+                source, event = history.events[index]
+                envelope = event.envelope(source=f"songda/{source}", subject=history.notice_id, time=deps.clock.now(), correlationid=history.notice_id)
+                message = MessageContext(session=session, envelope=envelope, raw=envelope.to_bytes(), clock=deps.clock, source="songda/evidence", batch=batch)
+                if (handler := HANDLERS.get(envelope.type)) is not None:
+                    await handler(deps, message=message, event=decode(envelope))
+                await handlers.record(deps, message=message)
+            await batch.flush(session)
 
 
 async def test_consumed_events_are_logged_and_the_completed_notice_reported_and_queued_for_its_court(deps: EvidenceDeps) -> None:

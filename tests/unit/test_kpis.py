@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import select
 
 from services.evidence import handlers, kpi_sheets
 from services.evidence.domain import kpis
 from services.evidence.domain.kpis import Grouping, Item, Rate, figures, fold, grouped, received_between
 from services.evidence.domain.report import assemble
+from services.evidence.models import EvidenceKpiFact
 from shared.contracts.events import ServiceMethod, Tier
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.problems import Problem
@@ -136,6 +138,28 @@ def test_the_fold_does_not_depend_on_a_late_registration() -> None:
     events = [event for _, event in history.events]
     assert fold([*events[1:], events[0]]) == fold(events)
     assert fold(events[1:]) == []
+
+
+@pytest.mark.parametrize(
+    "together",
+    [
+        # Each event in its own transaction, the registration just before the completion.
+        [[index] for index in (*range(1, 10), 0, 10)],
+        # Some events before the registration in earlier transactions, some in the registration's own.
+        [[1, 2], [3, 4, 0, 5], [6, 7, 8, 9, 10]],
+        # All of them in one transaction, the registration in the middle.
+        [[1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10]],
+    ],
+)
+async def test_facts_stored_for_a_late_registration_fold_every_event_logged(deps, together: list[list[int]]) -> None:  # noqa: F811
+    [history] = histories.kpi_notices()[:1]
+    await consume(deps, history, together=together)
+    async with deps.db.sessions() as session:
+        stored = [kpis.RecipientFact.model_validate(fact) for fact in (await session.exec(select(EvidenceKpiFact.fact))).all()]
+    logged = [history.events[index][1] for group in together for index in group]
+    expected = fold(logged)
+    assert len(expected) == len(history.events[0][1].recipients) > 0
+    assert sorted(stored, key=lambda f: f.recipient_id) == sorted(expected, key=lambda f: f.recipient_id)
 
 
 async def test_consumed_events_become_facts_and_the_api_reads_them(deps, tmp_path: Path) -> None:  # noqa: F811
