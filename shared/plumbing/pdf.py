@@ -1,22 +1,26 @@
 """HTML to PDF with WeasyPrint, in a Chinese font found through fontconfig and embedded as subsets: the delivery report and the 送达回证 to sign.
 
-What does not change between renders is made once per process and reused: the check that a Chinese font is
-installed, and the fontconfig configuration with its Pango font map and each parsed stylesheet. A font map is not
-safe to share between threads, so every render runs on one thread of its own, whichever thread asks for it: the
-font map and stylesheets are made once (not once per thread of the event loop's pool, ≈0.8 s of CPU each), and
-renders, which hold the GIL for most of their time, take turns instead of slowing each other down.
+Every render runs in the process's one typesetting process, started on first use at a lower scheduling priority: a
+render holds the GIL for most of its half second, which in the service's own process stalled its event loop, and on
+busy cores the work with someone waiting on it (a delivery, a callback, a page) now goes first. What does not change
+between renders is made once in the typesetting process and reused: the fontconfig configuration with its Pango
+font map and each parsed stylesheet (≈0.8 s of CPU); the check that a Chinese font is installed is made, and
+remembered, by the caller.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing
+import os
 import shutil
 import subprocess
 import threading
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +39,10 @@ NO_FONTCONFIG = (
     "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
 )
 
-# Only ever touched on the renderer's thread (see _renderer).
-_ON_RENDERER: dict[str, Any] = {}
+# What the typesetting process keeps between renders (see _fonts).
+_KEPT: dict[str, Any] = {}
+# How much lower the typesetting process runs than its service (nice(2) increment): renders have no caller in a hurry.
+TYPESETTER_NICENESS = 10
 # Set once fontconfig has named a Chinese font: asking again (fc-list, ~12 ms) before every render would not change the answer.
 _CJK_FONT_FOUND = threading.Event()
 
@@ -79,28 +85,81 @@ def _weasyprint() -> ModuleType:
     return weasyprint
 
 
-@functools.cache
-def _renderer() -> ThreadPoolExecutor:
-    """Returns the process's one rendering thread, started on first use."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
+def _typesetter_started() -> None:
+    """Runs first in the typesetting process: lowers its priority and has it end with its service, even one killed."""
+    os.nice(TYPESETTER_NICENESS)
+    # A killed service never tells its pool to stop, and the pool's queue never closes (this process holds both ends).
+    service = multiprocessing.parent_process()
+    if service is not None:
+        threading.Thread(target=_end_after, args=(service,), name="service-watch", daemon=True).start()
+
+
+def _end_after(service: multiprocessing.process.BaseProcess) -> None:
+    service.join()
+    os._exit(0)
+
+
+class _Typesetter:
+    """The typesetting process, started on first use and again after it died (killed, or out of memory)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        """Returns the running pool of one process, starting it if there is none."""
+        with self._lock:
+            if self._pool is None:
+                # Spawned, not forked: the service's threads (the event loop's pool, Kafka's) may hold locks a fork would copy held.
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_typesetter_started)
+            return self._pool
+
+    def discard(self, broken: ProcessPoolExecutor) -> None:
+        """Forgets a pool whose process died, so the next render starts a new one."""
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def pid(self) -> int:
+        """Returns the typesetting process's pid, starting it if needed."""
+        return self.pool().submit(os.getpid).result()
+
+    def run(self, html: str, base_url: str, stylesheets: tuple[Path, ...]) -> bytes:
+        """Typesets the page; once more in a new process if the process died before or during the render."""
+        try:
+            return self._once(html, base_url, stylesheets)
+        except BrokenProcessPool:
+            return self._once(html, base_url, stylesheets)
+
+    def _once(self, html: str, base_url: str, stylesheets: tuple[Path, ...]) -> bytes:
+        pool = self.pool()
+        try:
+            return pool.submit(_render, html, base_url, stylesheets).result()
+        except BrokenProcessPool:
+            self.discard(pool)
+            raise
+
+
+typesetter = _Typesetter()
 
 
 def _fonts() -> Any:
     """Returns the renderer's FontConfiguration: loading fontconfig and a fresh Pango font map cost each render about 0.1 s of CPU."""
-    fonts = _ON_RENDERER.get("fonts")
+    fonts = _KEPT.get("fonts")
     if fonts is None:
         from weasyprint.text.fonts import FontConfiguration
 
         _weasyprint()
-        fonts = _ON_RENDERER["fonts"] = FontConfiguration()
-        _ON_RENDERER["stylesheets"] = {}
+        fonts = _KEPT["fonts"] = FontConfiguration()
+        _KEPT["stylesheets"] = {}
     return fonts
 
 
 def _stylesheet(path: Path) -> Any:
     """Returns a stylesheet file as the renderer parsed it, for every render that applies it."""
     fonts = _fonts()
-    sheets: dict[Path, Any] = _ON_RENDERER["stylesheets"]
+    sheets: dict[Path, Any] = _KEPT["stylesheets"]
     if path not in sheets:
         sheets[path] = _weasyprint().CSS(filename=str(path), font_config=fonts)
     return sheets[path]
@@ -115,7 +174,7 @@ def _render(html: str, base_url: str, stylesheets: Sequence[Path]) -> bytes:
 def html_to_pdf(html: str, *, base_url: str, stylesheets: Sequence[Path] = ()) -> bytes:
     """Returns the page as a PDF laid out by its print rules and `stylesheets` (files, parsed once), fonts embedded as subsets; raises RuntimeError when no Chinese font is installed.
 
-    Blocks its caller until the rendering thread has typeset the page after any renders asked for before it.
+    Blocks its caller until the typesetting process has typeset the page after any renders asked for before it.
     """
     _require_cjk_font()
-    return _renderer().submit(_render, html, base_url, tuple(stylesheets)).result()
+    return typesetter.run(html, base_url, tuple(stylesheets))

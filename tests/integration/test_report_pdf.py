@@ -5,7 +5,9 @@ Moved from the unit tier: these tests need the machine's fonts, WeasyPrint's lay
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -102,3 +104,18 @@ def test_renders_from_several_threads_at_once_come_out_byte_for_byte_the_same(re
     # The stored PDF is named by its sha256: a version rendered again, by any thread, must be the same file.
     with ThreadPoolExecutor(max_workers=3) as pool:
         assert set(pool.map(lambda _: render_pdf(report), range(3))) == {pdf}
+
+
+def test_pages_are_typeset_in_a_process_of_their_own_at_a_lower_priority(report: DeliveryReport, pdf: bytes) -> None:
+    # A render holds the GIL for half a second: in the service's own process it stalled the event loop.
+    typesetting = html_pdf.typesetter.pid()
+    assert typesetting != os.getpid()
+    assert os.getpriority(os.PRIO_PROCESS, typesetting) == os.getpriority(os.PRIO_PROCESS, 0) + html_pdf.TYPESETTER_NICENESS
+    assert render_pdf(report) == pdf
+
+
+def test_a_render_after_the_typesetting_process_was_killed_starts_a_new_one(report: DeliveryReport, pdf: bytes) -> None:
+    killed = html_pdf.typesetter.pid()
+    os.kill(killed, signal.SIGKILL)
+    assert render_pdf(report) == pdf
+    assert html_pdf.typesetter.pid() != killed
