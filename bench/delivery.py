@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import os
 import random
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from aiokafka import AIOKafkaConsumer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.floor import kafka_floor, sql_floor  # noqa: E402
+from bench.floor import http_floor, kafka_floor, sql_floor  # noqa: E402
 from bench.measure import (  # noqa: E402
     KEEPALIVE_S,
     Figures,
@@ -41,10 +42,12 @@ from bench.measure import (  # noqa: E402
     figures,
     logs_on_failure,
     make_databases,
+    messages_on,
     profiled,
     progress,
     save,
     stack_cpu,
+    transactions,
 )
 from shared.contracts.envelope import Envelope  # noqa: E402
 from shared.contracts.topics import DELIVERY_EVENTS, TopicNames, create_topics  # noqa: E402
@@ -58,6 +61,9 @@ EPOCH = "2026-11-23T01:00:00+00:00"
 SCALE = 60
 SIM_DELIVERY_SECONDS = (3, 23)  # the simulator's queued → delivered delay, in simulated seconds
 OUTCOMES = {"delivery.RecipientServed", "delivery.RecipientUnserved"}
+# A notice's own HTTP requests: its submit, and for each of its two recipients the SMS sent and the simulator's queued, sent and delivered callbacks.
+HTTP_REQUESTS = 1 + 2 * (1 + 3)
+CORES = os.cpu_count() or 1
 
 
 class Party:
@@ -171,8 +177,10 @@ class Outcomes:
             self.unserved.append(key)
 
 
-async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[list[Figures], int, dict[str, float], dict[str, float], list[tuple[str, str]]]:
-    """Runs the services and the simulator and measures delivery; returns figures, event size, CPU ms per notice by process and by server, the unserved."""
+async def measure(
+    args: argparse.Namespace, run: str, prefix: str, workdir: Path
+) -> tuple[list[Figures], int, dict[str, float], dict[str, float], dict[str, float], list[tuple[str, str]]]:
+    """Runs the services and the simulator and measures delivery; returns figures, event size, CPU ms per notice by process and by server, the work per notice, the unserved."""
     urls = await make_databases(run)
     env = {
         **stack_env(kafka=KAFKA, prefix=prefix),
@@ -189,19 +197,25 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
     stack = Stack(env=env, ports=ports, log_dir=workdir / "log", run_dir=workdir / "run", replicas={"delivery": args.delivery_replicas})
     built = notices(args.notices, run)
     outcomes = Outcomes(prefix)
+    transactions_before = 0
     stack.start()
     try:
         stack.wait_healthy()
         sha256 = await prepare(stack, built, args.concurrency)
         await outcomes.start()
+        # Counted from here; a backend reports its transactions about a second after it goes idle, so the count may include the preparation's last second.
+        messages_before, transactions_before = await messages_on(prefix), await transactions(urls, settle_s=0)
         cpu_before = stack_cpu(stack)
         began = time.time()
         with logs_on_failure(stack), profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
             sent = await submit(stack, built, args.concurrency, sha256=sha256)
             await outcomes.wait(2 * args.notices, timeout=args.timeout)
         cpu = cpu_per_service(stack, cpu_before, args.notices)
+        messages = await messages_on(prefix) - messages_before
     finally:
         stack.stop()
+        # Read once the stopped services' backends have reported theirs: it includes the little they did between the last outcome and the stop.
+        committed = await transactions(urls) - transactions_before
         await drop_databases(urls)
     per_notice: dict[str, float] = {}
     for (notice_id, _), at in outcomes.served.items():
@@ -214,10 +228,11 @@ async def measure(args: argparse.Namespace, run: str, prefix: str, workdir: Path
         figures("recipient (submit → RecipientServed)", each_recipient, seconds),
     ]
     size = round(sum(outcomes.sizes) / max(len(outcomes.sizes), 1))
-    return rows, size, cpu, servers.per(args.notices), outcomes.unserved
+    work = {"kafka_messages": messages / args.notices, "postgres_transactions": committed / args.notices, "http_requests": HTTP_REQUESTS}
+    return rows, size, cpu, servers.per(args.notices), work, outcomes.unserved
 
 
-def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], servers: dict[str, float], unserved: int) -> str:
+def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], servers: dict[str, float], work: dict[str, float], unserved: int) -> str:
     """Formats the figures as a table."""
     low, high = (s / SCALE * 1000 for s in SIM_DELIVERY_SECONDS)
     lines = [
@@ -232,7 +247,20 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     lines.append("  process CPU per notice (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items()))
     lines.append(f"  whole system (the services' sum) CPU per notice: {sum(ms for name, ms in cpu.items() if name in SERVICES):.1f} ms")
     lines.append("  server CPU per notice (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in servers.items()) + " (postgres: this run's backends; kafka: the whole broker)")
+    lines.append(
+        f"  work per notice: {work['kafka_messages']:.1f} Kafka messages produced, {work['postgres_transactions']:.1f} PostgreSQL transactions (every service's), "
+        f"{work['http_requests']:.0f} HTTP requests (a submit; for each recipient an SMS sent and its three status callbacks)"
+    )
     return "\n".join(lines)
+
+
+def bare_work(rows: list[Figures], work: dict[str, float]) -> dict[str, float]:
+    """Returns what a notice's work alone costs at the floors' CPU (both sides of each HTTP request, message and transaction, no logic), and the notices/s the machine's cores would allow at that."""
+    kafka, sql, http = rows[2], rows[3], rows[4]
+    cpu_ms = work["http_requests"] * sum(http.cpu_ms.values()) + work["postgres_transactions"] * sum(sql.cpu_ms.values()) + work["kafka_messages"] * sum(kafka.cpu_ms.values())
+    per_second = CORES * 1000 / cpu_ms
+    units = {"http_request_ms": sum(http.cpu_ms.values()), "transaction_ms": sum(sql.cpu_ms.values()), "message_ms": sum(kafka.cpu_ms.values())}
+    return {"cpu_ms": cpu_ms, "per_second": per_second, "ratio": per_second / kafka.per_second} | units
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -242,15 +270,33 @@ async def main(args: argparse.Namespace) -> None:
     await create_topics(KAFKA, prefix=floor_prefix)
     try:
         with tempfile.TemporaryDirectory(prefix="songda-bench-") as tmp:
-            rows, size, cpu, servers, unserved = await measure(args, run, prefix, Path(tmp))
+            rows, size, cpu, servers, work, unserved = await measure(args, run, prefix, Path(tmp))
         rows.append(await kafka_floor(KAFKA, args.notices, size, floor_prefix))
         rows.append(await sql_floor(args.notices, size, args.concurrency))
+        rows.append(await http_floor(HTTP_REQUESTS * args.notices, args.concurrency))
     finally:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
-    print(report(rows, args, size, cpu, servers, len(unserved)))
+    bare = bare_work(rows, work)
+    print(report(rows, args, size, cpu, servers, work, len(unserved)))
+    print(
+        f"  the work alone at the floors' CPU (both sides: HTTP request {bare['http_request_ms']:.2f} ms, transaction {bare['transaction_ms']:.2f} ms, "
+        f"message {bare['message_ms']:.2f} ms): {bare['cpu_ms']:.1f} ms per notice → at most {bare['per_second']:.0f} notices/s on {CORES} cores, "
+        f"{bare['ratio']:.3f} of raw aiokafka"
+    )
     system = sum(ms for name, ms in cpu.items() if name in SERVICES)
-    save("delivery", args, rows, event_bytes=size, cpu_ms_per_notice=cpu, cpu_ms_per_notice_system=system, cpu_ms_per_notice_servers=servers, unserved=len(unserved))
+    save(
+        "delivery",
+        args,
+        rows,
+        event_bytes=size,
+        cpu_ms_per_notice=cpu,
+        cpu_ms_per_notice_system=system,
+        cpu_ms_per_notice_servers=servers,
+        work_per_notice=work,
+        bare_work=bare,
+        unserved=len(unserved),
+    )
     if unserved:
         raise SystemExit(f"{len(unserved)} recipients were not served by SMS; see the services' logs")
 

@@ -11,12 +11,13 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import ALL_TOPICS, TopicNames
@@ -34,6 +35,8 @@ class Figures:
     p50_ms: float
     p90_ms: float
     p99_ms: float
+    # A floor's CPU ms per unit of work on each side (the bench's client, the server), where measured.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
@@ -114,10 +117,56 @@ async def drop_databases(urls: dict[str, str]) -> None:
         await connection.close()
 
 
+async def messages_on(prefix: str) -> int:
+    """Returns how many messages the run's topics (named with `prefix`) have taken so far, over every partition."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic for topic in await admin.list_topics() if topic.startswith(prefix)])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic["topic"], partition["partition"]) for topic in described for partition in topic["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA)
+    await consumer.start()
+    try:
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def transactions(urls: dict[str, str], *, settle_s: float = 1.5, timeout_s: float = 60) -> int:
+    """Returns the transactions the run's databases have committed or rolled back, read once the count holds still.
+
+    A backend reports its counts to pg_stat_database about a second after it goes idle (and when it ends), so a count
+    read at once would leave out the last moments' work.
+    """
+    names = [url.rsplit("/", 1)[1] for url in urls.values()]
+    connection = await asyncpg.connect(POSTGRES)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        count = None
+        while True:
+            now = await connection.fetchval("SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database WHERE datname = any($1::text[])", names)
+            if now == count or asyncio.get_running_loop().time() > deadline:
+                return int(now or 0)
+            count = now
+            await asyncio.sleep(settle_s)
+    finally:
+        await connection.close()
+
+
 def cpu_seconds(pid: int) -> float:
-    """Returns the CPU time (user + system) a process has used, from /proc."""
+    """Returns the CPU time (user + system) a process and its live descendants (a service's typesetting process) have used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_or_none(child) or 0.0 for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+    except OSError:
+        return []  # the process ended meanwhile
 
 
 def stack_cpu(stack: Stack) -> dict[str, float]:

@@ -64,6 +64,20 @@ def test_a_failed_bench_keeps_its_rows_marked_failed() -> None:
     assert all(row.mark == NOT_MEASURED for row in extract("delivery", None).rows if row.target)
 
 
+def test_delivery_shows_the_work_a_notice_costs_without_a_target() -> None:
+    document = {
+        "rows": [figures("notice (submit → both served)", 20.0), figures("raw aiokafka produce+consume", 4000.0)],
+        "work_per_notice": {"kafka_messages": 8.8, "postgres_transactions": 14.7, "http_requests": 9},
+        "bare_work": {"cpu_ms": 25.0, "per_second": 80.0, "ratio": 0.02},
+    }
+    rows = by_figure(extract("delivery", document).rows)
+    messages, transactions = rows["Kafka messages produced per notice"], rows["PostgreSQL transactions per notice"]
+    assert (messages.value, messages.target, transactions.value, transactions.target) == (8.8, None, 14.7, None)
+    assert rows["notices/s, submit → both served by SMS"].ratio == 0.005
+    alone = rows["notices/s the work alone allows (floors' CPU)"]
+    assert (alone.value, alone.ratio, alone.target) == (80.0, 0.02, None)
+
+
 def test_delivery_steps_stand_beside_one_transaction_and_name_each_process() -> None:
     steps = {
         "cpu_ms_per_notice": {step: {"bench": 2.0 * (n + 1), "postgres": 0.5, "wall": 9.0} for n, step in enumerate(("consume", "dispatch", "callback"))},
