@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import os
 import random
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from aiokafka import AIOKafkaConsumer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.floor import http_floor, kafka_floor, sql_floor  # noqa: E402
+from bench.floor import CORES, http_floor, kafka_floor, sql_floor, work_alone, work_alone_line  # noqa: E402
 from bench.measure import (  # noqa: E402
     KEEPALIVE_S,
     Figures,
@@ -63,7 +62,6 @@ SIM_DELIVERY_SECONDS = (3, 23)  # the simulator's queued → delivered delay, in
 OUTCOMES = {"delivery.RecipientServed", "delivery.RecipientUnserved"}
 # A notice's own HTTP requests: its submit, and for each of its two recipients the SMS sent and the simulator's queued, sent and delivered callbacks.
 HTTP_REQUESTS = 1 + 2 * (1 + 3)
-CORES = os.cpu_count() or 1
 
 
 class Party:
@@ -254,15 +252,6 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     return "\n".join(lines)
 
 
-def bare_work(rows: list[Figures], work: dict[str, float]) -> dict[str, float]:
-    """Returns what a notice's work alone costs at the floors' CPU (both sides of each HTTP request, message and transaction, no logic), and the notices/s the machine's cores would allow at that."""
-    kafka, sql, http = rows[2], rows[3], rows[4]
-    cpu_ms = work["http_requests"] * sum(http.cpu_ms.values()) + work["postgres_transactions"] * sum(sql.cpu_ms.values()) + work["kafka_messages"] * sum(kafka.cpu_ms.values())
-    per_second = CORES * 1000 / cpu_ms
-    units = {"http_request_ms": sum(http.cpu_ms.values()), "transaction_ms": sum(sql.cpu_ms.values()), "message_ms": sum(kafka.cpu_ms.values())}
-    return {"cpu_ms": cpu_ms, "per_second": per_second, "ratio": per_second / kafka.per_second} | units
-
-
 async def main(args: argparse.Namespace) -> None:
     run = uuid.uuid4().hex[:8]
     prefix, floor_prefix = f"bench{run}.", f"floor{run}."
@@ -277,13 +266,9 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
-    bare = bare_work(rows, work)
+    alone = work_alone(work, {"kafka_messages": rows[2], "postgres_transactions": rows[3], "http_requests": rows[4]}, kafka=rows[2], cores=CORES)
     print(report(rows, args, size, cpu, servers, work, len(unserved)))
-    print(
-        f"  the work alone at the floors' CPU (both sides: HTTP request {bare['http_request_ms']:.2f} ms, transaction {bare['transaction_ms']:.2f} ms, "
-        f"message {bare['message_ms']:.2f} ms): {bare['cpu_ms']:.1f} ms per notice → at most {bare['per_second']:.0f} notices/s on {CORES} cores, "
-        f"{bare['ratio']:.3f} of raw aiokafka"
-    )
+    print(work_alone_line(alone, unit="notice", cores=CORES))
     system = sum(ms for name, ms in cpu.items() if name in SERVICES)
     save(
         "delivery",
@@ -294,7 +279,7 @@ async def main(args: argparse.Namespace) -> None:
         cpu_ms_per_notice_system=system,
         cpu_ms_per_notice_servers=servers,
         work_per_notice=work,
-        bare_work=bare,
+        work_alone=alone,
         unserved=len(unserved),
     )
     if unserved:

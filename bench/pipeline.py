@@ -28,7 +28,7 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.floor import kafka_floor, sql_floor  # noqa: E402
+from bench.floor import CORES, kafka_floor, sql_floor, work_alone, work_alone_line  # noqa: E402
 from bench.measure import (  # noqa: E402
     KEEPALIVE_S,
     Figures,
@@ -40,10 +40,12 @@ from bench.measure import (  # noqa: E402
     figures,
     logs_on_failure,
     make_databases,
+    messages_on,
     profiled,
     progress,
     save,
     stack_cpu,
+    transactions,
 )
 from shared.contracts.topics import create_topics  # noqa: E402
 from shared.plumbing.auth import Role, mint  # noqa: E402 — the repo root must be importable first
@@ -119,8 +121,8 @@ def _epoch(value: datetime | str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[Figures, int, dict[str, float], dict[str, float]]:
-    """Runs the services and measures the pipeline; returns its figures, the event size in bytes, CPU ms per notice by process and by server."""
+async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Path) -> tuple[Figures, int, dict[str, float], dict[str, float], dict[str, float]]:
+    """Runs the services and measures the pipeline; returns its figures, the event size in bytes, CPU ms per notice by process and by server, the work per notice."""
     if args.sqlite:
         urls = {name: f"sqlite:///{workdir / f'{name}.db'}" for name in SERVICES}
     else:
@@ -141,16 +143,21 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
     # Free ports: several runs (or a run beside the tests) may share the machine.
     stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=workdir / "log", run_dir=workdir / "run", replicas={"delivery": args.delivery_replicas})
     dbs = {name: Database(urls[name]) for name in ("intake", "delivery", "evidence")}
+    transactions_before, work = 0, {}
     stack.start()
     try:
         stack.wait_healthy()
         sha256 = await upload(stack)
+        messages_before = await messages_on(prefix)
+        if not args.sqlite:
+            transactions_before = await transactions(urls, settle_s=0)
         cpu_before = stack_cpu(stack)
         began = time.time()
         with logs_on_failure(stack), profiled(stack.processes, args.profile), ServerCpu([url.rsplit("/", 1)[1] for url in urls.values()]) as servers:
             sent = await submit_all(stack, args.notices, args.concurrency, seed=int(began), sha256=sha256, batch=args.batch)
             visible = await visible_times(dbs, args.notices, timeout=args.timeout)
         cpu = cpu_per_service(stack, cpu_before, args.notices)
+        work["kafka_messages"] = (await messages_on(prefix) - messages_before) / args.notices
         async with dbs["intake"].sessions() as session:
             size = int(await session.scalar(text("SELECT avg(length(payload)) FROM outbox_message")))
     finally:
@@ -158,10 +165,12 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         for db in dbs.values():
             await db.dispose()
         if not args.sqlite:
+            # Read once the stopped services' backends have reported theirs; it includes the bench's own reads of when each notice became visible.
+            work["postgres_transactions"] = (await transactions(urls) - transactions_before) / args.notices
             await drop_databases(urls)
     latencies = [(visible[nid] - sent[nid]) * 1000 for nid in sent]
     seconds = max(visible.values()) - began
-    return figures("pipeline (HTTP → visible in both)", latencies, seconds), size, cpu, {} if args.sqlite else servers.per(args.notices)
+    return figures("pipeline (HTTP → visible in both)", latencies, seconds), size, cpu, {} if args.sqlite else servers.per(args.notices), work
 
 
 def system_cpu(cpu: dict[str, float]) -> float:
@@ -169,7 +178,7 @@ def system_cpu(cpu: dict[str, float]) -> float:
     return sum(ms for name, ms in cpu.items() if name in SERVICES)
 
 
-def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], servers: dict[str, float]) -> str:
+def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[str, float], servers: dict[str, float], work: dict[str, float]) -> str:
     storage = "SQLite" if args.sqlite else "PostgreSQL"
     lines = [
         "",
@@ -183,6 +192,10 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     lines.append(f"  whole system (the services' sum) CPU per notice: {system_cpu(cpu):.1f} ms (target ≤ 5)")
     if servers:
         lines.append("  server CPU per notice (ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in servers.items()) + " (postgres: this run's backends; kafka: the whole broker)")
+    counted = [f"{work['kafka_messages']:.2f} Kafka messages produced"] + (
+        [f"{work['postgres_transactions']:.2f} PostgreSQL transactions"] if "postgres_transactions" in work else []
+    )
+    lines.append("  work per notice: " + ", ".join(counted) + (f", 1/{args.batch} of a batch request (left out below)" if args.batch else ", one HTTP request (left out below)"))
     return "\n".join(lines)
 
 
@@ -194,16 +207,30 @@ async def main(args: argparse.Namespace) -> None:
     await create_topics(KAFKA, prefix=floor_prefix)
     try:
         with tempfile.TemporaryDirectory(prefix="songda-bench-") as tmp:
-            flow, size, cpu, servers = await pipeline(args, run, prefix, Path(tmp))
+            flow, size, cpu, servers, work = await pipeline(args, run, prefix, Path(tmp))
         kafka = await kafka_floor(KAFKA, args.notices, size, floor_prefix)
         rows = [flow, kafka]
+        prices = {"kafka_messages": kafka}
         if not args.sqlite:
             rows.append(await sql_floor(args.notices, size, args.concurrency))
+            prices["postgres_transactions"] = rows[2]
     finally:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
-    print(report(rows, args, size, cpu, servers))
-    save("pipeline", args, rows, event_bytes=size, cpu_ms_per_notice=cpu, cpu_ms_per_notice_system=system_cpu(cpu), cpu_ms_per_notice_servers=servers)
+    alone = work_alone(work, prices, kafka=kafka, cores=CORES)
+    print(report(rows, args, size, cpu, servers, work))
+    print(work_alone_line(alone, unit="notice", cores=CORES))
+    save(
+        "pipeline",
+        args,
+        rows,
+        event_bytes=size,
+        cpu_ms_per_notice=cpu,
+        cpu_ms_per_notice_system=system_cpu(cpu),
+        cpu_ms_per_notice_servers=servers,
+        work_per_notice=work,
+        work_alone=alone,
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -37,6 +37,13 @@ def test_pipeline_rows_carry_floor_ratio_and_mark() -> None:
     assert (cpu.value, cpu.mark) == (4.2, "✓")
 
 
+def test_pipeline_prices_its_work_at_the_floors_beside_raw_aiokafka() -> None:
+    rows = by_figure(extract("pipeline", PIPELINE | {"work_per_notice": {"kafka_messages": 1.0}, "work_alone": {"per_second": 4500.0}}).rows)
+    assert rows["Kafka messages produced per notice"].value == 1.0
+    assert rows["PostgreSQL transactions per notice"].mark == NOT_MEASURED
+    assert rows["notices/s the work alone allows (floors' CPU)"].ratio == 1.5
+
+
 def test_pipeline_cpu_row_says_whether_calls_and_sms_went_out_during_the_run() -> None:
     sent = extract("pipeline", PIPELINE | {"args": {"notices": 1000, "send": True}}).rows
     assert "CPU per notice, whole system (calls and SMS sent meanwhile)" in by_figure(sent)
@@ -68,7 +75,7 @@ def test_delivery_shows_the_work_a_notice_costs_without_a_target() -> None:
     document = {
         "rows": [figures("notice (submit → both served)", 20.0), figures("raw aiokafka produce+consume", 4000.0)],
         "work_per_notice": {"kafka_messages": 8.8, "postgres_transactions": 14.7, "http_requests": 9},
-        "bare_work": {"cpu_ms": 25.0, "per_second": 80.0, "ratio": 0.02},
+        "work_alone": {"cpu_ms": 25.0, "per_second": 80.0, "ratio": 0.02},
     }
     rows = by_figure(extract("delivery", document).rows)
     messages, transactions = rows["Kafka messages produced per notice"], rows["PostgreSQL transactions per notice"]
