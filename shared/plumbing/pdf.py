@@ -39,8 +39,6 @@ NO_FONTCONFIG = (
     "fc-list (fontconfig) is not installed, so no Chinese font can be found. Install fontconfig and fonts-noto-cjk (Debian/Ubuntu: apt-get install fontconfig fonts-noto-cjk)."
 )
 
-# What the typesetting process keeps between renders (see _fonts).
-_KEPT: dict[str, Any] = {}
 # How much lower the typesetting process runs than its service (nice(2) increment): renders have no caller in a hurry.
 TYPESETTER_NICENESS = 10
 # Set once fontconfig has named a Chinese font: asking again (fc-list, ~12 ms) before every render would not change the answer.
@@ -144,25 +142,19 @@ class _Typesetter:
 typesetter = _Typesetter()
 
 
+@functools.cache
 def _fonts() -> Any:
-    """Returns the renderer's FontConfiguration: loading fontconfig and a fresh Pango font map cost each render about 0.1 s of CPU."""
-    fonts = _KEPT.get("fonts")
-    if fonts is None:
-        from weasyprint.text.fonts import FontConfiguration
+    """Returns the typesetting process's FontConfiguration: loading fontconfig and a fresh Pango font map cost each render about 0.1 s of CPU."""
+    from weasyprint.text.fonts import FontConfiguration
 
-        _weasyprint()
-        fonts = _KEPT["fonts"] = FontConfiguration()
-        _KEPT["stylesheets"] = {}
-    return fonts
+    _weasyprint()
+    return FontConfiguration()
 
 
+@functools.cache
 def _stylesheet(path: Path) -> Any:
-    """Returns a stylesheet file as the renderer parsed it, for every render that applies it."""
-    fonts = _fonts()
-    sheets: dict[Path, Any] = _KEPT["stylesheets"]
-    if path not in sheets:
-        sheets[path] = _weasyprint().CSS(filename=str(path), font_config=fonts)
-    return sheets[path]
+    """Returns a stylesheet file as the typesetting process parsed it, for every render that applies it."""
+    return _weasyprint().CSS(filename=str(path), font_config=_fonts())
 
 
 def _render(html: str, base_url: str, stylesheets: Sequence[Path]) -> bytes:
