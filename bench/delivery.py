@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.floor import CORES, http_floor, kafka_floor, sql_floor, work_alone, work_alone_line  # noqa: E402
+from bench.floor import http_floor, kafka_floor, sql_floor, work_alone, work_alone_line  # noqa: E402
 from bench.measure import (  # noqa: E402
     KEEPALIVE_S,
     Figures,
@@ -266,9 +266,9 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
-    alone = work_alone(work, {"kafka_messages": rows[2], "postgres_transactions": rows[3], "http_requests": rows[4]}, kafka=rows[2], cores=CORES)
+    alone = work_alone(work, {"kafka_messages": rows[2], "postgres_transactions": rows[3], "http_requests": rows[4]}, kafka=rows[2])
     print(report(rows, args, size, cpu, servers, work, len(unserved)))
-    print(work_alone_line(alone, unit="notice", cores=CORES))
+    print(work_alone_line(alone, unit="notice"))
     system = sum(ms for name, ms in cpu.items() if name in SERVICES)
     save(
         "delivery",

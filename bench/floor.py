@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -161,18 +162,18 @@ async def _answers(client: httpx.AsyncClient) -> bool:
         return False
 
 
-def work_alone(work: dict[str, float], prices: dict[str, Figures], *, kafka: Figures, cores: int) -> dict[str, float]:
-    """Returns what a unit's counted work alone costs at the CPU of the floors that price it (both sides of each, no logic), and the units/s `cores` would allow at that, beside raw aiokafka."""
+def work_alone(work: dict[str, float], prices: dict[str, Figures], *, kafka: Figures) -> dict[str, Any]:
+    """Returns what a unit's counted work alone costs at the CPU of the floors that price it (both sides of each, no logic), and the units/s the machine's cores would allow at that, beside raw aiokafka."""
     each_ms = {kind: sum(floor.cpu_ms.values()) for kind, floor in prices.items()}
     cpu_ms = sum(count * each_ms[kind] for kind, count in work.items() if kind in each_ms)
-    per_second = cores * 1000 / cpu_ms
-    return {"cpu_ms": cpu_ms, "per_second": per_second, "ratio": per_second / kafka.per_second} | {f"{kind}_ms": ms for kind, ms in each_ms.items()}
+    per_second = CORES * 1000 / cpu_ms
+    return {"cpu_ms": cpu_ms, "per_second": per_second, "ratio": per_second / kafka.per_second, "each_ms": each_ms}
 
 
-def work_alone_line(alone: dict[str, float], *, unit: str, cores: int) -> str:
+def work_alone_line(alone: dict[str, Any], *, unit: str) -> str:
     """Returns the report's line for work_alone's figures."""
-    prices = ", ".join(f"{kind.removesuffix('_ms').replace('_', ' ')} {ms:.2f} ms" for kind, ms in alone.items() if kind.endswith("_ms") and kind != "cpu_ms")
+    prices = ", ".join(f"{kind.replace('_', ' ')} {ms:.2f} ms" for kind, ms in alone["each_ms"].items())
     return (
-        f"  the work alone at the floors' CPU (both sides; {prices}): {alone['cpu_ms']:.1f} ms per {unit} → at most {alone['per_second']:.0f} {unit}s/s "
-        f"on {cores} cores, {alone['ratio']:.3f} of raw aiokafka"
+        f"  the work alone at the floors' CPU (both sides, per unit: {prices}): {alone['cpu_ms']:.1f} ms per {unit} → at most {alone['per_second']:.0f} {unit}s/s "
+        f"on {CORES} cores, {alone['ratio']:.3f} of raw aiokafka"
     )

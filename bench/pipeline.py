@@ -28,7 +28,7 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.floor import CORES, kafka_floor, sql_floor, work_alone, work_alone_line  # noqa: E402
+from bench.floor import kafka_floor, sql_floor, work_alone, work_alone_line  # noqa: E402
 from bench.measure import (  # noqa: E402
     KEEPALIVE_S,
     Figures,
@@ -217,9 +217,9 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await delete_topics(KAFKA, prefix)
         await delete_topics(KAFKA, floor_prefix)
-    alone = work_alone(work, prices, kafka=kafka, cores=CORES)
+    alone = work_alone(work, prices, kafka=kafka)
     print(report(rows, args, size, cpu, servers, work))
-    print(work_alone_line(alone, unit="notice", cores=CORES))
+    print(work_alone_line(alone, unit="notice"))
     save(
         "pipeline",
         args,
