@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 
+import orjson
 import structlog
 from sqlalchemy import exists, insert, tuple_, update
 from sqlalchemy.orm import aliased
@@ -127,7 +127,7 @@ async def record_all(deps: EvidenceDeps, session: AsyncSession, received: list[_
             "source": r.envelope.source,
             "event_time": r.envelope.time,
             "sha256": r.sha256,
-            "envelope": json.loads(r.raw),
+            "envelope": orjson.loads(r.raw),
             "recorded_at": r.recorded_at,
         }
         for offset, r in enumerate(received)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Row, Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
@@ -39,6 +40,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONDoc = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _json_text(value: Any) -> str:
+    """Writes a JSON column's value as text, with orjson: the standard library's encoder was 2–5% of each consumer's CPU."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def async_url(url: str) -> str:
@@ -75,12 +81,14 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
             max_overflow=0,
             pool_recycle=1800,
             hide_parameters=True,
+            json_serializer=_json_text,
+            json_deserializer=orjson.loads,
             connect_args={"prepared_statement_cache_size": 500},
         )
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, json_serializer=_json_text, json_deserializer=orjson.loads)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
