@@ -141,7 +141,13 @@ async def pipeline(args: argparse.Namespace, run: str, prefix: str, workdir: Pat
         **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
     }
     # Free ports: several runs (or a run beside the tests) may share the machine.
-    stack = Stack(env=env, ports={name: free_port() for name in PROCESSES}, log_dir=workdir / "log", run_dir=workdir / "run", replicas={"delivery": args.delivery_replicas})
+    stack = Stack(
+        env=env,
+        ports={name: free_port() for name in PROCESSES},
+        log_dir=workdir / "log",
+        run_dir=workdir / "run",
+        replicas={"intake": args.intake_replicas, "delivery": args.delivery_replicas},
+    )
     dbs = {name: Database(urls[name]) for name in ("intake", "delivery", "evidence")}
     transactions_before, work = 0, {}
     stack.start()
@@ -182,7 +188,7 @@ def report(rows: list[Figures], args: argparse.Namespace, size: int, cpu: dict[s
     storage = "SQLite" if args.sqlite else "PostgreSQL"
     lines = [
         "",
-        f"Songda pipeline benchmark: {args.notices} notices, {storage}, {args.concurrency} concurrent submitters, delivery ×{args.delivery_replicas}, event ≈ {size} B, calls and SMS {'sent' if args.send else 'held'}",
+        f"Songda pipeline benchmark: {args.notices} notices, {storage}, {args.concurrency} concurrent submitters, intake ×{args.intake_replicas}, delivery ×{args.delivery_replicas}, event ≈ {size} B, calls and SMS {'sent' if args.send else 'held'}",
         f"  {'path':<36} {'per second':>12} {'p50 ms':>9} {'p99 ms':>9} {'seconds':>9}",
     ]
     for row in rows:
@@ -240,13 +246,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=0, help="notices per POST /v1/notices/batch (default 0: one POST /v1/notices each)")
     parser.add_argument("--sqlite", action="store_true", help="run the services on SQLite files instead of PostgreSQL")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for every notice to become visible")
+    parser.add_argument("--intake-replicas", type=int, default=1, help="intake processes sharing its port, on PostgreSQL (default 1)")
     parser.add_argument("--delivery-replicas", type=int, default=1, help="delivery processes sharing its port, on PostgreSQL (default 1)")
     parser.add_argument("--profile", type=Path, help="sample every service with py-spy into this directory")
     parser.add_argument("--send", action="store_true", help="let delivery call and text during the run instead of holding calls and SMS")
     args = parser.parse_args(argv)
-    if args.sqlite and args.delivery_replicas > 1:
-        # Replicas keep each outside call to one of them with PostgreSQL's locks (shared/plumbing/ledger.py), which SQLite lacks.
-        parser.error("--delivery-replicas above 1 needs PostgreSQL")
+    if args.sqlite and max(args.intake_replicas, args.delivery_replicas) > 1:
+        # Replicas keep each outside call and the outbox's publishing to one of them with PostgreSQL's locks, which SQLite lacks.
+        parser.error("--intake-replicas or --delivery-replicas above 1 needs PostgreSQL")
     return args
 
 

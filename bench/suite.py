@@ -60,7 +60,7 @@ BENCHES = (
     Bench("carrier", ("-n", "300", "--timeout", "150"), 180),
     Bench("delivery", ("-n", "150", "--timeout", "200", "--delivery-replicas", "2"), 240),
     Bench("delivery_steps", ("-n", "1000"), 120),
-    Bench("pipeline", ("-n", "500", "--batch", "100", "--timeout", "300", "--delivery-replicas", "2"), 360),
+    Bench("pipeline", ("-n", "500", "--batch", "100", "--timeout", "300", "--intake-replicas", "2", "--delivery-replicas", "2"), 360),
     Bench("evidence", ("-n", "120", "-r", "8", "--rounds", "3"), 180),
     Bench("address_lookup", ("--parties", "100000", "--lookups", "1000"), 420, fixed_output="address_lookup.json", fixed_database=LOOKUP_DATABASE),
 )

@@ -139,8 +139,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-# The services shown to run correctly as several processes on one database (tests/e2e/test_delivery_kill.py).
-REPLICABLE = ("delivery",)
+# The services shown to run correctly as several processes on one database (tests/e2e/test_delivery_kill.py,
+# tests/e2e/test_intake_replicas.py).
+REPLICABLE = ("delivery", "intake")
 
 
 def _replicas_refused(settings: object, service: str) -> str | None:
@@ -148,9 +149,10 @@ def _replicas_refused(settings: object, service: str) -> str | None:
     from shared.plumbing.settings import ServiceSettings
 
     if service not in REPLICABLE:
-        return f"only {', '.join(REPLICABLE)} runs as several replicas; {service} runs as one process"
+        return f"only {' and '.join(REPLICABLE)} run as several replicas; {service} runs as one process"
     if not isinstance(settings, ServiceSettings) or not settings.resolved_database_url(service).startswith(("postgresql", "postgres")):
-        # Replicas keep each outside call to one of them with PostgreSQL's advisory locks (shared/plumbing/ledger.py).
+        # Replicas keep each outside call (shared/plumbing/ledger.py) and the outbox's publishing (shared/plumbing/outbox.py)
+        # to one of them with PostgreSQL's advisory locks.
         return f"replicas of {service} need a PostgreSQL database ({service.upper()}_DATABASE_URL)"
     return None
 
@@ -604,7 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument(
-        "--replica-port", type=int, help="run as one of several replicas (delivery, on PostgreSQL): share --port with the others (SO_REUSEPORT) and listen alone on this one"
+        "--replica-port",
+        type=int,
+        help="run as one of several replicas (delivery or intake, on PostgreSQL): share --port with the others (SO_REUSEPORT) and listen alone on this one",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -44,13 +44,15 @@ def test_token_ttl_must_be_a_duration(capsys: pytest.CaptureFixture[str]) -> Non
     ("service", "reason"),
     [
         ("delivery", "replicas of delivery need a PostgreSQL database (DELIVERY_DATABASE_URL)"),
-        ("evidence", "only delivery runs as several replicas"),
-        ("twilio_sim", "only delivery"),
+        ("intake", "replicas of intake need a PostgreSQL database (INTAKE_DATABASE_URL)"),
+        ("evidence", "only delivery and intake run as several replicas; evidence runs as one process"),
+        ("twilio_sim", "only delivery and intake"),
     ],
 )
 def test_serve_refuses_replicas_it_cannot_run(service: str, reason: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("SONGDA_VAR_DIR", str(tmp_path))
     monkeypatch.delenv("DELIVERY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
     monkeypatch.setenv("EVIDENCE_DATABASE_URL", "postgresql://songda@127.0.0.1:1/nowhere")
     assert main(["serve", service, "--port", "0", "--replica-port", "0"]) == 2
     assert reason in capsys.readouterr().err
