@@ -39,6 +39,7 @@ from services.evidence.uploads import Upload
 from shared.contracts.envelope import Envelope
 from shared.contracts.events import AttemptFailed, AttemptSucceeded, NoticeCompleted, NoticeRegistered, TaskAssigned
 from shared.contracts.evidence import EvidenceFlag, EvidenceKind
+from shared.contracts.registry import Event
 from shared.contracts.report import DeliveryReport, canonical
 from shared.plumbing import audit
 from shared.plumbing.auth import Principal, Role
@@ -101,6 +102,7 @@ class _Received:
     """A consumed message waiting for the end of its transaction to be logged with the rest."""
 
     envelope: Envelope
+    event: Event | None
     raw: bytes
     sha256: str
     recorded_at: datetime
@@ -108,7 +110,7 @@ class _Received:
 
 async def record(deps: EvidenceDeps, *, message: MessageContext) -> None:
     """Gathers any consumed message for its transaction's `record_all`, which logs it once every handler of the batch has run."""
-    received = _Received(envelope=message.envelope, raw=message.raw, sha256=message_digest(message.raw), recorded_at=message.clock.now())
+    received = _Received(envelope=message.envelope, event=message.event, raw=message.raw, sha256=message_digest(message.raw), recorded_at=message.clock.now())
     message.pending("evidence.record", partial(record_all, deps)).append(received)
 
 
@@ -134,7 +136,7 @@ async def record_all(deps: EvidenceDeps, session: AsyncSession, received: list[_
     ]
     await session.exec(insert(TIMELINE), params=timeline)
     # A notice folded again reads back only its events logged before this batch's (log index `first`); the batch's are at hand.
-    await kpi_facts.refresh(session, [r.envelope for r in received if r.envelope.type in kpis.READS], logged_from=first)
+    await kpi_facts.refresh(session, [(r.envelope, r.event) for r in received if r.envelope.type in kpis.READS], logged_from=first)
     completed = {r.envelope.subject for r in received if r.envelope.type == NoticeCompleted.type}
     notices = list(dict.fromkeys(r.envelope.subject for r in received))
     await reports.after_entries(session, signer=deps.signer, notice_ids=notices, completed=completed, now=received[-1].recorded_at)

@@ -20,11 +20,12 @@ from shared.plumbing.db import core_rows, table_of
 FACT = table_of(EvidenceKpiFact)
 
 
-async def refresh(session: AsyncSession, envelopes: Sequence[Envelope], *, logged_from: int) -> None:
-    """Brings the facts of the envelopes' notices up to the events just logged from log index `logged_from` on, each notice once: its new events folded into its stored facts, or every logged event of the notice folded again for its registration or before it."""
+async def refresh(session: AsyncSession, logged: Sequence[tuple[Envelope, Event | None]], *, logged_from: int) -> None:
+    """Brings the facts of the logged envelopes' notices (each with its event if already decoded) up to the events just logged from log index `logged_from` on, each notice once: its new events folded into its stored facts, or every logged event of the notice folded again for its registration or before it."""
+    # The consumer's decoding is reused: decoding every registration a second time was a fifth of evidence's CPU.
     events: dict[str, list[Event]] = {}
-    for envelope in envelopes:
-        if (event := _decoded(envelope)) is not None:
+    for envelope, decoded in logged:
+        if (event := decoded or _decoded(envelope)) is not None:
             events.setdefault(envelope.subject, []).append(event)
     if not events:
         return

@@ -68,6 +68,8 @@ class MessageContext:
     source: str
     # Shared by every message applied in the same transaction; whoever opened the transaction flushes it before commit.
     batch: BatchWork = field(default_factory=BatchWork)
+    # The message's event as decoded for its handler; None when no handler takes its type, or it could not be decoded.
+    event: Event | None = None
 
     def pending(self, key: str, flush: Flush) -> list[Any]:
         """Returns a list shared by every message of this transaction under `key`; `flush` runs once with it after the last handler, before commit."""
@@ -315,7 +317,7 @@ class ConsumerRunner:
                     # The same message twice in one batch: only its first copy is fresh.
                     fresh.discard(str(envelope.id))
                     if is_fresh:
-                        ctx = MessageContext(session=session, envelope=envelope, raw=record.value, clock=self._clock, source=f"songda/{self.name}", batch=batch)
+                        ctx = MessageContext(session=session, envelope=envelope, raw=record.value, clock=self._clock, source=f"songda/{self.name}", batch=batch, event=event)
                         if handler is not None:
                             await handler(ctx, event)
                         if self._on_any is not None:
