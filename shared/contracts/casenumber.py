@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -34,17 +35,24 @@ class CaseNumber:
     @classmethod
     def parse(cls, raw: str) -> CaseNumber:
         """Parses a case number as a court writes it, or raises ValueError saying what is wrong."""
-        compact = "".join(unicodedata.normalize("NFKC", raw).split())
-        match = _CASE_NUMBER.match(compact)
-        if match is None:
-            raise ValueError("case number must look like （2024）鲁1002民初1234号: (year) court code, case type, sequence, 号")
-        year = int(match["year"])
-        if year < _EARLIEST_YEAR:
-            raise ValueError(f"case number year {year} is before {_EARLIEST_YEAR}")
-        court, case_type, digits = match["court"], match["type"], match["sequence"]
-        if int(digits) == 0:
-            raise ValueError("case number sequence must be at least 1")
-        return cls(year=year, court_code=court, case_type=case_type, sequence=int(digits), text=f"（{year}）{court}{case_type}{digits}号")
+        return _parsed(raw)
+
+
+# A notice's case number is parsed at every step that reads it (validation, registration, its scope, each address
+# fact), six times per notice: the last ones parsed are kept. A CaseNumber is frozen, so callers can share one.
+@lru_cache(maxsize=1024)
+def _parsed(raw: str) -> CaseNumber:
+    compact = "".join(unicodedata.normalize("NFKC", raw).split())
+    match = _CASE_NUMBER.match(compact)
+    if match is None:
+        raise ValueError("case number must look like （2024）鲁1002民初1234号: (year) court code, case type, sequence, 号")
+    year = int(match["year"])
+    if year < _EARLIEST_YEAR:
+        raise ValueError(f"case number year {year} is before {_EARLIEST_YEAR}")
+    court, case_type, digits = match["court"], match["type"], match["sequence"]
+    if int(digits) == 0:
+        raise ValueError("case number sequence must be at least 1")
+    return CaseNumber(year=year, court_code=court, case_type=case_type, sequence=int(digits), text=f"（{year}）{court}{case_type}{digits}号")
 
 
 def _canonical(value: str) -> str:
