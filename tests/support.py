@@ -30,7 +30,6 @@ from fastapi import FastAPI
 from services.delivery.policy import DEFAULT_FILE as DELIVERY_POLICY
 from services.intake import notices
 from services.intake.domain import rank_addresses
-from services.intake.models import IntakeNotice
 from services.intake.resolution import Resolution
 from shared.contracts.events import CandidateAddress, Consent, EDeliveryChannel, MatchMethod, NoticeRegistered, PartyMatch, Provenance, Recipient
 from shared.contracts.registry import Event
@@ -407,7 +406,7 @@ def _with_contact_hours(directory: Path, *, start: str, end: str, policy: Path |
     return path
 
 
-def ranked_notice(payload: dict[str, Any], *, now: datetime) -> IntakeNotice:
+def ranked_notice(payload: dict[str, Any], *, now: datetime) -> notices.NewNotice:
     """Builds intake's stored notice as registration would with an empty address book: only the notice's own addresses ranked."""
     notice = notices.unresolved_notice(payload, now=now)
     scope, today = notices.case_scope(notice), local_date(now)

@@ -13,7 +13,8 @@ from services.intake.batch_upload import XLSX, BatchIntake, receive
 from services.intake.courts import COURT_ID, CourtIn, CourtOut
 from services.intake.deps import DepsDep
 from services.intake.firms import FirmIn, FirmOut
-from services.intake.models import IntakeCourt, IntakeDocument, IntakeNotice
+from services.intake.models import IntakeCourt, IntakeDocument
+from services.intake.notices import Notice
 from services.intake.requests import (
     BatchAccepted,
     BatchOut,
@@ -294,7 +295,7 @@ def _court(court: IntakeCourt) -> CourtOut:
     return CourtOut(id=court.id, name=court.name, case_code=court.case_code, active=court.active, updated_at=court.updated_at)
 
 
-def _view(notice: IntakeNotice, recipients: list[dict] | None = None) -> NoticeOut:
+def _view(notice: Notice, recipients: list[dict] | None = None) -> NoticeOut:
     data = notice.notice
     recipients = data["recipients"] if recipients is None else recipients
     return NoticeOut(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.courts import COURT_ID
 from services.intake.domain import FirmAgreement
 from services.intake.models import IntakeFirm
-from shared.contracts.values import validate_uscc
+from shared.contracts.values import EmailAddress, validate_uscc
 from shared.plumbing.auth import Principal, Role
 from shared.plumbing.problems import Problem, validation_problem
 
@@ -34,7 +34,7 @@ class FirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=2, max_length=200, description="The firm's registered name, as the report gives it")
-    email: EmailStr = Field(description="The firm's e-delivery mailbox the agreement names")
+    email: EmailAddress = Field(description="The firm's e-delivery mailbox the agreement names")
     inbox: bool = Field(default=True, description="Whether the firm also reads its inbox on the e-delivery page (its account is its USCC)")
     agreement: AgreementIn
     court_ids: list[CourtIdText] = Field(default_factory=list, max_length=200, description="The courts the agreement covers; none: it serves nothing yet")

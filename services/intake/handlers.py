@@ -108,7 +108,7 @@ async def read_document(deps: IntakeDeps, *, principal: Principal, sha256: str) 
 # --- Notices ------------------------------------------------------------------------------------
 
 
-async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -> tuple[IntakeNotice, bool]:
+async def register_notice(deps: Deps, *, principal: Principal, body: NoticeIn) -> tuple[notices.Notice, bool]:
     """Stores a notice of a registered court in one of its cases, under the registry's court name, with its recipients resolved against the address book, and stages intake.NoticeRegistered; returns it and whether it is new."""
     [outcome] = await register_notices(deps, principal=principal, bodies=[body])
     if isinstance(outcome, Problem):

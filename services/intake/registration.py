@@ -37,7 +37,7 @@ RECIPIENT = table_of(IntakeRecipient)
 class Registered:
     """A notice a request named: newly registered, or the one registered before under its reference."""
 
-    notice: IntakeNotice
+    notice: notices.Notice
     created: bool
 
 
@@ -52,7 +52,7 @@ async def register(session: AsyncSession, *, principal: Principal, bodies: Seque
     uploaded = await _uploaded(session, bodies)
     earlier = await _by_reference(session, bodies)
     outcomes: list[Outcome] = []
-    new: list[IntakeNotice] = []
+    new: list[notices.NewNotice] = []
     for body in bodies:
         try:
             payload = body.model_dump(mode="json") | {"court_name": _registered_name(body, registry.get(body.court_id), principal)}
@@ -128,7 +128,7 @@ def _stored_documents(body: NoticeIn, uploaded: Mapping[tuple[str, str], IntakeD
     return documents
 
 
-async def _by_reference(session: AsyncSession, bodies: Sequence[NoticeIn]) -> dict[tuple[str, str], IntakeNotice]:
+async def _by_reference(session: AsyncSession, bodies: Sequence[NoticeIn]) -> dict[tuple[str, str], notices.Notice]:
     """Reads, in one query, the notices registered before under the batch's references."""
     wanted = {(body.court_id, body.court_reference) for body in bodies}
     query = select(IntakeNotice).where(
@@ -138,7 +138,7 @@ async def _by_reference(session: AsyncSession, bodies: Sequence[NoticeIn]) -> di
     return {key: notice for key, notice in found.items() if key in wanted}
 
 
-def _same_or_conflict(existing: IntakeNotice, fingerprint: str) -> IntakeNotice:
+def _same_or_conflict(existing: notices.Notice, fingerprint: str) -> notices.Notice:
     if existing.fingerprint != fingerprint:
         raise Problem(
             409,
@@ -156,7 +156,7 @@ def _invalid(field: str, message: str) -> Problem:
 # --- Recipients against the address book ---------------------------------------------------------
 
 
-async def _resolve_and_save(session: AsyncSession, new: list[IntakeNotice], *, now: datetime) -> None:
+async def _resolve_and_save(session: AsyncSession, new: list[notices.NewNotice], *, now: datetime) -> None:
     """Resolves every recipient of the new notices in order against the book read once, then writes notices, recipients, book rows and events in bulk."""
     identities = [_identity(r) for notice in new for r in notice.notice["recipients"]]
     known = await _Book.read(session, identities, now=now)
@@ -165,7 +165,7 @@ async def _resolve_and_save(session: AsyncSession, new: list[IntakeNotice], *, n
     for notice in new:
         recipient_rows += _resolve(known, notice, agreements, now=now)
     await known.save(session)
-    await session.exec(insert(NOTICE), params=[notice.model_dump() for notice in new])
+    await session.exec(insert(NOTICE), params=[notice.row() for notice in new])
     await session.exec(insert(RECIPIENT), params=recipient_rows)
     for notice in new:
         envelope = notices.registered_event(notice).envelope(source=SOURCE, subject=notice.id, time=now, correlationid=notice.correlation_id)
@@ -177,7 +177,7 @@ def _identity(recipient: dict[str, Any]) -> Identity:
     return Identity(name=recipient["name"], kind=recipient["kind"], id_type=recipient.get("id_type"), id_number=recipient.get("id_number"), phones=phones)
 
 
-def _resolve(known: _Book, notice: IntakeNotice, agreements: dict[str, domain.FirmAgreement], *, now: datetime) -> list[dict[str, Any]]:
+def _resolve(known: _Book, notice: notices.NewNotice, agreements: dict[str, domain.FirmAgreement], *, now: datetime) -> list[dict[str, Any]]:
     """Resolves a notice's recipients, remembering what it says of each party for the recipients after it; returns its intake_recipient rows."""
     scope, today = notices.case_scope(notice), local_date(now)
     recipients, rows = [], []
@@ -196,7 +196,7 @@ def _resolve(known: _Book, notice: IntakeNotice, agreements: dict[str, domain.Fi
     return rows
 
 
-async def _agreements(session: AsyncSession, new: Sequence[IntakeNotice]) -> dict[str, domain.FirmAgreement]:
+async def _agreements(session: AsyncSession, new: Sequence[notices.NewNotice]) -> dict[str, domain.FirmAgreement]:
     """Returns, in one query, the registry entries of the firms whose lawyers represent the recipients."""
     usccs = {uscc for notice in new for r in notice.notice["recipients"] if (uscc := (r.get("lawyer") or {}).get("firm_uscc"))}
     if not usccs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from services.intake import domain
 from shared.contracts.casenumber import CaseNumber, CaseNumberText
@@ -24,7 +24,7 @@ from shared.contracts.events import (
     PartyMatch,
     Stage,
 )
-from shared.contracts.values import Phone, PhoneNumber, email_address, validate_id_number
+from shared.contracts.values import EmailAddress, Phone, PhoneNumber, email_address, validate_id_number
 
 
 class Strict(BaseModel):
@@ -88,7 +88,7 @@ class LawyerIn(Strict):
     # The firm's unified social credit code: the firm's id, which its lawyers' tokens carry as their subject.
     firm_uscc: str | None = Field(default=None, min_length=18, max_length=18)
     license_no: str | None = Field(default=None, max_length=64)
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
 
     @field_validator("firm_uscc")
     @classmethod
@@ -169,7 +169,7 @@ class PartyIn(Strict):
 class RecipientIn(PartyIn):
     role: str = Field(min_length=1, max_length=64)
     phones: list[PhoneNumber] = Field(default_factory=list, max_length=10)
-    emails: list[EmailStr] = Field(default_factory=list, max_length=10)
+    emails: list[EmailAddress] = Field(default_factory=list, max_length=10)
     addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
     lawyer: LawyerIn | None = None
     designated_proxy: str | None = Field(default=None, max_length=200)

@@ -1,12 +1,13 @@
-"""plain_email: the e-mail addresses read without email_validator read exactly as it reads them."""
+"""plain_email and the EmailAddress type: the e-mail addresses read without email_validator read exactly as it reads them."""
 
 import random
 import string
 
 import pytest
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from pydantic.networks import validate_email
 
-from shared.contracts.values import email_address, plain_email
+from shared.contracts.values import EmailAddress, email_address, plain_email
 
 
 def validator(raw: str) -> str | None:
@@ -69,6 +70,23 @@ def test_email_address_reads_every_address_as_the_validator_does(raw: str, _: st
             email_address(raw)
     else:
         assert email_address(raw) == expected
+
+
+def outcome(adapter: TypeAdapter[str], raw: object) -> object:
+    """Returns what a field of the type makes of the value: the address, or its errors' types and messages."""
+    try:
+        return adapter.validate_python(raw)
+    except ValidationError as refused:
+        return [(error["type"], error["msg"]) for error in refused.errors()]
+
+
+@pytest.mark.parametrize("raw", [raw for raw, _ in TABLE] + [None, 5, b"x@example.com"])
+def test_email_address_fields_answer_as_email_str_fields(raw: object) -> None:
+    assert outcome(TypeAdapter(EmailAddress), raw) == outcome(TypeAdapter(EmailStr), raw)
+
+
+def test_email_address_is_described_as_email_str_is() -> None:
+    assert TypeAdapter(EmailAddress).json_schema() == TypeAdapter(EmailStr).json_schema() == {"type": "string", "format": "email"}
 
 
 def test_plain_email_agrees_with_the_validator_on_random_addresses() -> None:

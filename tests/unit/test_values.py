@@ -10,6 +10,7 @@ from shared.contracts.values import (
     PhoneNumber,
     ResidentId,
     Uscc,
+    cn_mobile_e164,
     e164,
     mask_id_number,
     mask_phone,
@@ -356,12 +357,44 @@ def test_e164_reads_a_number_as_phone_parse_does(raw: str) -> None:
         assert e164(raw) == expected
 
 
+# Every three-digit start a Chinese 11-digit number can have (and the carrier-prefix and 1740x edges), with varied
+# tails, and the starts of the other types (service, toll-free, shared-cost, fixed lines) at other lengths.
+_TAILS = ("00000000", "12345678", "99999999", "05123456", "60012345")
+_STARTS = [f"1{a}{b}" for a in range(10) for b in range(10)] + [f"174{c}" for c in range(10)] + [f"1610{c}" for c in range(10)] + ["1790", "1795", "1234"]
+BARE_NUMBERS = sorted({(start + tail)[:11] for start in _STARTS for tail in _TAILS} | {"１３８００１３８０００", "138001380000", "1380013800"})
+LINE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE: LineType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE: LineType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE: LineType.FIXED_LINE_OR_MOBILE,
+    phonenumbers.PhoneNumberType.VOIP: LineType.VOIP,
+    phonenumbers.PhoneNumberType.TOLL_FREE: LineType.TOLL_FREE,
+}
+OTHER_BARE_NUMBERS = ["4008001234", "8001234567", "95588", "1010123456", "1608123456", "01062345678", "063152012345", "16012345"]
+
+
+def test_phone_parse_fast_reading_classifies_as_libphonenumber() -> None:
+    # The shortcut for bare mobile numbers must give each number the E.164 form and line type the full parse gives it.
+    fast = 0
+    for raw in BARE_NUMBERS + OTHER_BARE_NUMBERS:
+        try:
+            number = phonenumbers.parse(raw, "CN")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            with pytest.raises(ValueError):
+                Phone.parse(raw)
+            continue
+        kind = phonenumbers.number_type(number)
+        expected = Phone(e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), line_type=LINE_TYPES.get(kind, LineType.OTHER))
+        assert Phone.parse(raw) == expected, raw
+        fast += cn_mobile_e164(raw) is not None
+        assert (cn_mobile_e164(raw) is not None) <= (kind == phonenumbers.PhoneNumberType.MOBILE), raw
+    assert fast > 200  # the shortcut was taken for most of the mobile numbers
+
+
 def test_e164_fast_reading_of_mobile_numbers_agrees_with_libphonenumber() -> None:
-    # Every three-digit start a Chinese 11-digit number can have (and the carrier-prefix and 1740x edges), with
-    # varied tails: the pattern shortcut must accept and refuse exactly what the full parse does.
-    tails = ("00000000", "12345678", "99999999", "05123456", "60012345")
-    starts = [f"1{a}{b}" for a in range(10) for b in range(10)] + [f"174{c}" for c in range(10)] + [f"1610{c}" for c in range(10)] + ["1790", "1795", "1234"]
-    for raw in {(start + tail)[:11] for start in starts for tail in tails} | {"１３８００１３８０００", "138001380000", "1380013800"}:
+    # The pattern shortcut must accept and refuse exactly what the full parse does.
+    for raw in BARE_NUMBERS:
         try:
             number = phonenumbers.parse(raw, "CN")
         except phonenumbers.NumberParseException:

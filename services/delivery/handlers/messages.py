@@ -19,7 +19,7 @@ from services.delivery.models import DeliveryEvidence, DeliveryNotice, DeliveryR
 from services.delivery.workflow import advance, begin_recipient
 from shared.contracts.events import AddressConfirmed, DispatchFailed, EvidenceRecorded, NoticeRegistered, ReceiptReturned, TrackingUpdated, WaybillCreated
 from shared.plumbing.consumer import MessageContext
-from shared.plumbing.db import insert_ignoring_duplicates, table_of
+from shared.plumbing.db import column_values, insert_ignoring_duplicates, table_of
 from shared.plumbing.runtime import MessageHandler
 
 # A batch's registered notices are taken on together (`_take_on`), after its last handler or before a handler of
@@ -61,7 +61,7 @@ async def _take_on(deps: DeliveryDeps, session: AsyncSession, batch: list[_Regis
     # One statement instead of a read, an add and a flush per notice; its values go as parameters, as a statement
     # built around them costs more than running it.
     statement = insert_ignoring_duplicates(session, NOTICE).returning(NOTICE.c.id)
-    inserted = set((await session.exec(statement, params=[n.model_dump() for n in notices])).scalars())
+    inserted = set((await session.exec(statement, params=[column_values(n) for n in notices])).scalars())
     for notice in notices:
         if notice.id not in inserted:
             continue
