@@ -24,7 +24,7 @@ from shared.contracts.topics import EVIDENCE_EVENTS
 from shared.contracts.values import validate_uscc
 from shared.plumbing import outbox
 from shared.plumbing.blobs import Stored
-from shared.plumbing.db import table_of
+from shared.plumbing.db import column_values, table_of
 from shared.plumbing.problems import Problem, refuse_nul_in, validation_problem
 
 SOURCE = "songda/evidence"
@@ -176,7 +176,7 @@ async def record(
     )
     item.leaf_index = await log.append(session, log_entry(item), kind="evidence", ref=item.id, notice_id=item.notice_id, now=now)
     # A Core INSERT, not session.add: the row is written once and never changed here, so the unit of work's bookkeeping buys nothing.
-    await session.exec(NEW_ITEM, params=item.model_dump())
+    await session.exec(NEW_ITEM, params=column_values(item))
     if correlation_id is None:
         return item
     recorded = EvidenceRecorded(notice_id=item.notice_id, evidence_id=item.id, kind=item.kind, sha256=item.sha256, leaf_index=item.leaf_index, flags=item.flags)

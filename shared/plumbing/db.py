@@ -75,9 +75,9 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         # an overflow connection closed on return was opened again at the next burst, and each opening cost a
         # handshake, type introspection and preparing every statement again. The statement cache is sized for
         # a whole service's statements (100 by default, which the ORM's many INSERT/UPDATE shapes outgrow).
-        # Documents of about 2 kB (envelopes, notices, recipients' states) cross PostgreSQL's TOAST threshold: its
-        # default compressor, pglz, spent 12–30 µs of server CPU on each and often gave up; lz4 stores one in 17 µs,
-        # a third smaller.
+        # Documents of about 2 kB (envelopes, notices, recipients' states) cross PostgreSQL's TOAST threshold: with its
+        # default compressor, pglz, storing one cost 29–47 µs of server CPU and pglz often gave up; lz4 stores one in
+        # 17 µs, a third smaller.
         return create_async_engine(
             url,
             pool_size=pool_size + pool_size // 2,
