@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ import jwt
 import pytest
 from fastapi import Depends, FastAPI
 
-from shared.plumbing import problems
+from shared.plumbing import auth, problems
 from shared.plumbing.auth import ALGORITHM, Principal, Role, TokenTooLong, TokenVerifier, mint, require
 from shared.plumbing.problems import Problem
 from shared.plumbing.revocations import Revocation, RevocationList
@@ -219,3 +220,37 @@ async def test_right_role(client: httpx.AsyncClient, role: Role, sub: str) -> No
     response = await client.get("/supervised", headers=bearer(token(role=role, sub=sub)))
     assert response.status_code == 200
     assert response.json() == {"sub": sub, "role": role.value}
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    verifier = TokenVerifier(secret=SECRET, issuer=ISSUER)
+    expires = int(time.time()) + 1
+    short = raw_token({**valid_claims(), "exp": expires})
+    assert verifier.verify(short).sub == "C371002"
+    deadline = time.monotonic() + 5
+    while time.time() < expires:
+        assert time.monotonic() < deadline, "the clock did not pass the token's expiry"
+        time.sleep(0.05)
+    with pytest.raises(Problem) as info:
+        verifier.verify(short)
+    assert (info.value.status, info.value.detail) == (401, "The token has expired.")
+
+
+def test_a_token_changed_after_it_was_verified_is_checked_afresh() -> None:
+    verifier = TokenVerifier(secret=SECRET, issuer=ISSUER)
+    good = token()
+    assert verifier.verify(good).sub == "C371002"
+    header, payload, signature = good.split(".")
+    forged_payload = raw_token({**jwt.decode(good, SECRET, algorithms=[ALGORITHM], issuer=ISSUER), "role": "supervisor"}).split(".")[1]
+    with pytest.raises(Problem) as info:
+        verifier.verify(f"{header}.{forged_payload}.{signature}")
+    assert info.value.status == 401
+    assert verifier.verify(good).role is Role.court
+
+
+def test_the_verifier_remembers_a_bounded_number_of_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "VERIFIED_KEPT", 3)
+    verifier = TokenVerifier(secret=SECRET, issuer=ISSUER)
+    for _ in range(10):
+        verifier.verify(token())
+        assert len(verifier._verified) <= 3
