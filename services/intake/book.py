@@ -25,7 +25,7 @@ from services.intake.models import IntakeAddressEntry, IntakeConfirmation, Intak
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import AddressSource, Consent, Contact, GeoPoint, Stage
-from shared.plumbing.db import Database, core_rows, insert_ignoring_duplicates, table_of
+from shared.plumbing.db import Database, alone, core_rows, insert_ignoring_duplicates, table_of
 
 # Ids derive from content under this namespace, so importing or confirming the same fact twice
 # produces the same row and the second insert is a no-op.
@@ -300,11 +300,22 @@ def _party_query(postgres: bool) -> TextualSelect:
     return text(str(query.compile(dialect=dialect))).columns(party=JSON, entries=JSON, confirmations=JSON, contacts=JSON)
 
 
+@cache
+def _party_sql() -> str:
+    # The PostgreSQL statement in asyncpg's numbered parameters; the engine's connections decode its json columns.
+    return str(_party_query(True)).replace(":party_id", "$1")
+
+
 async def read_party(session: AsyncSession, party_id: str) -> tuple[KnownParty | None, PartyBook]:
     """Returns a party by id and its address entries, confirmations and contacts, read in one statement."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    result = await session.exec(_party_query(postgres), params={"party_id": party_id})  # type: ignore[call-overload]
-    party, entries, confirmations, contacts = result.one()
+    connection = await alone(session)
+    if connection is not None:
+        # An address lookup's read: straight to asyncpg (db.alone).
+        party, entries, confirmations, contacts = await connection.fetchrow(_party_sql(), party_id)
+    else:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        result = await session.exec(_party_query(postgres), params={"party_id": party_id})  # type: ignore[call-overload]
+        party, entries, confirmations, contacts = result.one()
     known = KnownParty(party_id=party["id"], name=party["name"], id_type=party["id_type"], id_number=party["id_number"]) if party else None
     facts = [
         AddressFact(

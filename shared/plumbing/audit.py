@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.plumbing.auth import Principal, Role, require
-from shared.plumbing.db import JSONDoc, UTCDateTime, table_of
+from shared.plumbing.db import JSONDoc, UTCDateTime, alone, json_text, table_of
 
 
 class AuditEntry(SQLModel, table=True):
@@ -55,7 +55,17 @@ async def write(
     session: AsyncSession, principal: Principal, *, action: str, target: str, now: datetime, purpose: str | None = None, party_ids: Sequence[str] = (), outcome: str = "shown"
 ) -> None:
     """Inserts the entry `record` adds, at once and without the ORM's unit of work, for a hot read path that writes nothing else."""
-    await session.exec(insert(table_of(AuditEntry)), params=_entry(principal, action=action, target=target, now=now, purpose=purpose, party_ids=party_ids, outcome=outcome))
+    entry = _entry(principal, action=action, target=target, now=now, purpose=purpose, party_ids=party_ids, outcome=outcome)
+    connection = await alone(session)
+    if connection is None:
+        await session.exec(insert(table_of(AuditEntry)), params=entry)
+        return
+    # Straight to asyncpg in a session whose statements commit alone (db.alone), as an address lookup's is.
+    await connection.execute(_INSERT, *(json_text(entry[name]) if name == "party_ids" else entry[name] for name in _COLUMNS))
+
+
+_COLUMNS = [column.name for column in table_of(AuditEntry).columns]
+_INSERT = f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'${index}' for index in range(1, len(_COLUMNS) + 1))})"
 
 
 def _entry(
