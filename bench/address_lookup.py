@@ -336,10 +336,10 @@ async def measure(args: argparse.Namespace, url: str, lookups: list[Lookup], wor
     stack = Stack(env=env, ports={"intake": free_port()}, log_dir=workdir / "log", run_dir=workdir / "run")
     # A supervisor may look up any party (audited); a court only parties its own cases name, which the imported cases are not.
     bearer = mint(secret=SECRET, role=Role.supervisor, sub="bench", issuer="songda", now=datetime.now(UTC))
-    stack.start()
     # One pool for every pass of the floor, warmed by the untimed first: a pool opened for a timed pass put its connections'
     # first statements, prepared on first use, into the floor's p99 (19–25 ms against 5–10 warm).
     pool = await asyncpg.create_pool(url, min_size=args.concurrency, max_size=args.concurrency)
+    stack.start()
     try:
         stack.wait_healthy()
         # Both paths are timed on a warm cache: the sampled parties' rows are read once beforehand.

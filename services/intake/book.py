@@ -25,7 +25,7 @@ from services.intake.models import IntakeAddressEntry, IntakeConfirmation, Intak
 from shared.contracts.addresses import PostalAddress
 from shared.contracts.casenumber import CaseNumber
 from shared.contracts.events import AddressSource, Consent, Contact, GeoPoint, Stage
-from shared.plumbing.db import Database, alone, core_rows, insert_ignoring_duplicates, table_of
+from shared.plumbing.db import Database, alone, core_rows, driver_connection, insert_ignoring_duplicates, table_of
 
 # Ids derive from content under this namespace, so importing or confirming the same fact twice
 # produces the same row and the second insert is a no-op.
@@ -186,7 +186,7 @@ async def copy_new(session: AsyncSession, table: Table, rows: Collection[dict[st
     """
     if not rows:
         return straight
-    connection = (await (await session.connection()).get_raw_connection()).driver_connection
+    connection = await driver_connection(session)
     # Raw statements see SQLAlchemy's transaction only once it has run a statement itself; outside it they would commit alone.
     assert connection is not None and connection.is_in_transaction(), "copy_new runs after the transaction's first statement"
     staging, columns = f"staging_{table.name}", [column.name for column in table.columns]

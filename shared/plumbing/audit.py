@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import Column, insert
+from sqlalchemy import JSON, Column, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -61,10 +61,12 @@ async def write(
         await session.exec(insert(table_of(AuditEntry)), params=entry)
         return
     # Straight to asyncpg in a session whose statements commit alone (db.alone), as an address lookup's is.
-    await connection.execute(_INSERT, *(json_text(entry[name]) if name == "party_ids" else entry[name] for name in _COLUMNS))
+    await connection.execute(_INSERT, *(json_text(entry[name]) if name in _JSON_COLUMNS else entry[name] for name in _COLUMNS))
 
 
 _COLUMNS = [column.name for column in table_of(AuditEntry).columns]
+# asyncpg takes a json or jsonb value as its text.
+_JSON_COLUMNS = {column.name for column in table_of(AuditEntry).columns if isinstance(column.type, JSON)}
 _INSERT = f"INSERT INTO audit_entry ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'${index}' for index in range(1, len(_COLUMNS) + 1))})"
 
 

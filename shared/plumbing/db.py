@@ -141,6 +141,11 @@ async def alone(session: AsyncSession) -> asyncpg.Connection | None:
         return None
     if session.new or session.dirty or session.deleted:
         return None
+    return await driver_connection(session)
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """Returns the asyncpg connection the session's statements run on (PostgreSQL only)."""
     connection: asyncpg.Connection = (await (await session.connection()).get_raw_connection()).driver_connection
     return connection
 
