@@ -24,6 +24,8 @@ from tests import workbooks
 from tests.support import eventually, free_port, running, sample_pdf, settings, stack_env, token
 
 COURT = token(Role.court, "C371002")
+# Intake registers several hundred rows a second: a batch this long is still running when a test stops intake after its tenth.
+LONG_BATCH = 500
 
 
 @pytest.fixture
@@ -55,6 +57,21 @@ async def finished(client: httpx.AsyncClient, batch_id: str, *, timeout: float =
         return body if body["status"] == "done" else None
 
     return await eventually(done, timeout=timeout, what=f"batch {batch_id} to be registered")
+
+
+async def rows_done(db: Database) -> int:
+    """Counts the batch rows whose outcome has committed."""
+    async with db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(IntakeBatchRow).where(IntakeBatchRow.status != "pending")) or 0
+
+
+async def ten_rows_done(db: Database) -> None:
+    """Waits, looking often and cheaply, until ten rows of a batch have their outcome."""
+
+    async def ten() -> bool:
+        return await rows_done(db) >= 10
+
+    await eventually(ten, interval=0.01, what="ten notices registered")
 
 
 async def counts(runtime: Runtime) -> tuple[int, int]:
@@ -118,25 +135,19 @@ async def test_a_notice_submitted_before_is_a_duplicate_and_one_submitted_differ
 
 
 async def test_a_worker_stopped_mid_batch_continues_after_restart_and_registers_no_notice_twice(make_intake) -> None:
-    data = workbooks.notices(60, seed=2)
+    data = workbooks.notices(LONG_BATCH, seed=2)
     app = make_intake()
     async with running(app) as client:
         batch_id = (await client.post("/v1/notice-batches", headers=COURT, **upload(data))).json()["batch_id"]
-
-        async def some() -> int:
-            done = (await client.get(f"/v1/notice-batches/{batch_id}", headers=COURT)).json()["done"]
-            return done if done >= 10 else 0
-
-        await eventually(some, what="ten notices registered")
+        await ten_rows_done(app.state.runtime.db)
     # Stopping intake cancelled the worker wherever it was, an open transaction rolled back with it.
     again = make_intake()
     async with running(again) as client:
-        async with again.state.runtime.db.sessions() as session:
-            before = await session.scalar(select(func.count()).select_from(IntakeBatchRow).where(IntakeBatchRow.status != "pending"))
-        assert 10 <= before < 60, "the batch was to be stopped half done"
+        before = await rows_done(again.state.runtime.db)
+        assert 10 <= before < LONG_BATCH, "the batch was to be stopped half done"
         body = await finished(client, batch_id)
-        assert (body["done"], body["registered"], body["duplicates"], body["refused"]) == (60, 60, 0, 0)
-        assert await counts(again.state.runtime) == (60, 60)
+        assert (body["done"], body["registered"], body["duplicates"], body["refused"]) == (LONG_BATCH, LONG_BATCH, 0, 0)
+        assert await counts(again.state.runtime) == (LONG_BATCH, LONG_BATCH)
 
 
 async def test_intake_killed_mid_batch_has_registered_exactly_the_rows_marked_so_and_finishes_after_restart(kafka, topic_prefix, make_database, tmp_path: Path) -> None:
@@ -144,20 +155,16 @@ async def test_intake_killed_mid_batch_has_registered_exactly_the_rows_marked_so
     env = {**stack_env(kafka=kafka, prefix=topic_prefix), "INTAKE_DATABASE_URL": url, "SONGDA_VAR_DIR": str(tmp_path / "var"), "INTAKE_BATCH_POLL_MS": "50"}
     port = free_port()
     first = Stack(env=env, ports={"intake": port}, log_dir=tmp_path / "log", run_dir=tmp_path / "run")
+    db = Database(url)
     first.start()
     try:
         first.wait_healthy()
         async with httpx.AsyncClient(base_url=first.url("intake"), timeout=60) as client:
-            batch_id = (await client.post("/v1/notice-batches", headers=COURT, **upload(workbooks.notices(80, seed=3)))).json()["batch_id"]
-
-            async def some() -> bool:
-                return (await client.get(f"/v1/notice-batches/{batch_id}", headers=COURT)).json()["done"] >= 10
-
-            await eventually(some, what="ten notices registered")
+            batch_id = (await client.post("/v1/notice-batches", headers=COURT, **upload(workbooks.notices(LONG_BATCH, seed=3)))).json()["batch_id"]
+        await ten_rows_done(db)
         first.kill("intake", signal.SIGKILL)
     finally:
         first.stop()
-    db = Database(url)
     try:
         async with db.sessions() as session:
             notices = await session.scalar(select(func.count()).select_from(IntakeNotice))
@@ -165,7 +172,7 @@ async def test_intake_killed_mid_batch_has_registered_exactly_the_rows_marked_so
     finally:
         await db.dispose()
     # A notice and its row's outcome commit together: killed at any moment, the two agree.
-    assert 10 <= notices == marked < 80
+    assert 10 <= notices == marked < LONG_BATCH
     second = Stack(env=env, ports={"intake": port}, log_dir=tmp_path / "log2", run_dir=tmp_path / "run2")
     second.start()
     try:
@@ -179,8 +186,8 @@ async def test_intake_killed_mid_batch_has_registered_exactly_the_rows_marked_so
             body = await eventually(done, timeout=120, what="the batch finished after the restart")
     finally:
         second.stop()
-    assert (body["done"], body["registered"], body["duplicates"], body["refused"]) == (80, 80, 0, 0)
-    assert len({r["notice_id"] for r in body["rows"]}) == 80
+    assert (body["done"], body["registered"], body["duplicates"], body["refused"]) == (LONG_BATCH, LONG_BATCH, 0, 0)
+    assert len({r["notice_id"] for r in body["rows"]}) == LONG_BATCH
 
 
 async def test_a_workbook_of_the_wrong_shape_is_refused_whole_naming_sheet_and_column(intake) -> None:
