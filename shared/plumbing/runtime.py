@@ -255,6 +255,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, on_failu
         redoc_url=None,
         openapi_url=None,
         dependencies=[Depends(problems.refuse_nul)],
+        # Songda exports no OpenTelemetry: left on, FastAPI looked for a configured provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.state.tokens = TokenVerifier(secret=common.jwt_secret, issuer=common.jwt_issuer, max_ttl=common.token_max_ttl, revocations=runtime.revocations)
