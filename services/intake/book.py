@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache, lru_cache
+from functools import cache
 from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
@@ -17,7 +17,6 @@ from typing import Any
 import asyncpg
 from sqlalchemy import JSON, ScalarSelect, Table, TextualSelect, func, literal_column, select, text, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain import AddressFact, ConfirmationFact, KnownParty
@@ -48,16 +47,9 @@ async def reading(database: Database) -> AsyncIterator[AsyncSession]:
             yield session
         return
     # Each statement commits alone: the reads need no common snapshot (by ID number they are one statement) and the
-    # audit entry is the only write, flushed last, so a lookup that fails before it has shown nothing.
-    async with AsyncSession(_autocommit(database.engine), expire_on_commit=False) as session:
+    # audit entry is the only write, written last, so a lookup that fails before it has shown nothing.
+    async with database.each_alone() as session:
         yield session
-        await session.commit()
-
-
-@lru_cache(maxsize=8)
-def _autocommit(engine: AsyncEngine) -> AsyncEngine:
-    # Making an option engine joins its event hooks to the engine's: done once per engine, not on every lookup.
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def content_id(*parts: object) -> str:
@@ -308,7 +300,7 @@ def _party_sql() -> str:
 
 async def read_party(session: AsyncSession, party_id: str) -> tuple[KnownParty | None, PartyBook]:
     """Returns a party by id and its address entries, confirmations and contacts, read in one statement."""
-    connection = await alone(session)
+    connection = alone(session)
     if connection is not None:
         # An address lookup's read: straight to asyncpg (db.alone).
         party, entries, confirmations, contacts = await connection.fetchrow(_party_sql(), party_id)

@@ -56,7 +56,7 @@ async def write(
 ) -> None:
     """Inserts the entry `record` adds, at once and without the ORM's unit of work, for a hot read path that writes nothing else."""
     entry = _entry(principal, action=action, target=target, now=now, purpose=purpose, party_ids=party_ids, outcome=outcome)
-    connection = await alone(session)
+    connection = alone(session)
     if connection is None:
         await session.exec(insert(table_of(AuditEntry)), params=entry)
         return
