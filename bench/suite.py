@@ -62,7 +62,9 @@ BENCHES = (
     Bench("delivery_steps", ("-n", "1000"), 120),
     Bench("pipeline", ("-n", "500", "--batch", "100", "--timeout", "300", "--intake-replicas", "2", "--delivery-replicas", "2"), 360),
     Bench("evidence", ("-n", "120", "-r", "8", "--rounds", "3"), 180),
-    Bench("address_lookup", ("--parties", "100000", "--lookups", "1000"), 420, fixed_output="address_lookup.json", fixed_database=LOOKUP_DATABASE),
+    # 3,000 lookups a round: a pause of the whole machine delays all sixteen in flight at once, which in 1,000 was over
+    # the 1% a p99 leaves out, so one pause set the round's p99.
+    Bench("address_lookup", ("--parties", "100000", "--lookups", "3000"), 420, fixed_output="address_lookup.json", fixed_database=LOOKUP_DATABASE),
 )
 
 
