@@ -210,7 +210,8 @@ class Database:
         pool's about 35. The session itself connects only if the block uses it, in AUTOCOMMIT too.
         """
         pool = self._alone_pool or await self._open_alone_pool()
-        async with pool.acquire() as connection, AsyncSession(_autocommit(self.engine), expire_on_commit=False) as session:
+        # As long as SQLAlchemy's pool waits for a free connection (its pool_timeout) before the request fails.
+        async with pool.acquire(timeout=30) as connection, AsyncSession(_autocommit(self.engine), expire_on_commit=False) as session:
             session.info[_ALONE] = connection
             yield session
             if session.in_transaction() or session.new or session.dirty or session.deleted:
