@@ -100,7 +100,7 @@ def registered(notice_id: str | None = None, *, name: str = "张三") -> History
             notice_id=notice_id,
             court_id=COURT,
             court_name="威海市环翠区人民法院",
-            court_reference=f"HC-{notice_id[:8]}",
+            court_reference=f"HC-2026-{notice_id[:8]}",
             case_number=CASE,
             cause="民间借贷纠纷",
             stage=Stage.first_instance,
