@@ -294,7 +294,7 @@ def _party_query(postgres: bool) -> TextualSelect:
 
 @cache
 def _party_sql() -> str:
-    # The PostgreSQL statement in asyncpg's numbered parameters; the engine's connections decode its json columns.
+    # The PostgreSQL statement in asyncpg's numbered parameters; each_alone's connections decode its json columns.
     return str(_party_query(True)).replace(":party_id", "$1")
 
 

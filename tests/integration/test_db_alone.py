@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import asyncpg
@@ -22,15 +24,24 @@ def pending(outcome: str) -> AuditEntry:
     return AuditEntry(id=outcome, at=AT, actor_role="supervisor", actor_sub="S1", action="a", target="t", outcome=outcome)
 
 
+@asynccontextmanager
+async def plumbing(make_database, name: str, *, pool_size: int = 20) -> AsyncIterator[Database]:
+    """A fresh database with the plumbing tables, disposed of after the block."""
+    db = Database(await make_database(name), pool_size=pool_size)
+    try:
+        await create_tables(db.engine, PLUMBING_TABLES)
+        yield db
+    finally:
+        await db.dispose()
+
+
 async def entries(db: Database) -> int:
     async with db.sessions() as session:
         return await session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
 async def test_only_a_session_opened_each_alone_gets_the_connection_and_only_while_nothing_is_pending(make_database) -> None:
-    db = Database(await make_database("alone"))
-    try:
-        await create_tables(db.engine, PLUMBING_TABLES)
+    async with plumbing(make_database, "alone") as db:
         async with db.each_alone() as session:
             assert isinstance(alone(session), asyncpg.Connection)
             # Something the session would flush before its next statement: a raw statement would miss it.
@@ -44,27 +55,19 @@ async def test_only_a_session_opened_each_alone_gets_the_connection_and_only_whi
             assert alone(session) is None
         async with AsyncSession(db.engine.execution_options(isolation_level="AUTOCOMMIT")) as session:
             assert alone(session) is None
-    finally:
-        await db.dispose()
 
 
 async def test_a_statement_sent_straight_commits_alone_at_once(make_database) -> None:
-    db = Database(await make_database("alone_commit"))
-    try:
-        await create_tables(db.engine, PLUMBING_TABLES)
+    async with plumbing(make_database, "alone_commit") as db:
         async with db.each_alone() as session:
             await audit.write(session, SUPERVISOR, action="address_lookup", target="-", now=AT, outcome="straight")
             # Seen from another connection before the block ends: no transaction holds it back.
             assert await entries(db) == 1
-    finally:
-        await db.dispose()
 
 
 async def test_a_connection_returned_inside_a_transaction_comes_back_out_of_it(make_database) -> None:
     # One connection in the pool: the second block gets the first one's connection again.
-    db = Database(await make_database("alone_reset"), pool_size=1)
-    try:
-        await create_tables(db.engine, PLUMBING_TABLES)
+    async with plumbing(make_database, "alone_reset", pool_size=1) as db:
         async with db.each_alone() as session:
             first = alone(session)
             assert first is not None
@@ -76,14 +79,10 @@ async def test_a_connection_returned_inside_a_transaction_comes_back_out_of_it(m
             assert again is not None and await again.fetchval("SELECT pg_backend_pid()") == backend
             # Rolled back: left open, the next lookup's audit entry would have joined it.
             assert not again.is_in_transaction()
-    finally:
-        await db.dispose()
 
 
 async def test_an_audit_entry_written_straight_reads_back_as_one_written_through_the_session(make_database) -> None:
-    db = Database(await make_database("alone_audit"))
-    try:
-        await create_tables(db.engine, PLUMBING_TABLES)
+    async with plumbing(make_database, "alone_audit") as db:
         async with db.each_alone() as session:
             await audit.write(session, SUPERVISOR, action="address_lookup", target="-", now=AT, purpose="核实", party_ids=["p-1", "p-2"], outcome="straight")
         async with db.transaction() as session:
@@ -94,5 +93,3 @@ async def test_an_audit_entry_written_straight_reads_back_as_one_written_through
         fields = ("at", "actor_role", "actor_sub", "action", "target", "purpose", "party_ids", "client")
         assert [getattr(straight, name) for name in fields] == [getattr(through, name) for name in fields]
         assert straight.party_ids == ["p-1", "p-2"] and straight.at == AT
-    finally:
-        await db.dispose()
